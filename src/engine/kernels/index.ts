@@ -1,0 +1,45 @@
+import type { Kernels } from './types.js';
+import { typescriptKernels } from './typescript.js';
+import { loadNativeAddon, nativeKernels } from './native.js';
+
+export type { Kernels } from './types.js';
+
+let active: Kernels | null = null;
+
+/**
+ * Chooses the backend once: FINERANK_BACKEND=typescript forces the portable kernels,
+ * FINERANK_BACKEND=native requires the addon (error if it cannot load), otherwise the
+ * addon is used when it loads and TypeScript otherwise. FINERANK_THREADS sets the BLAS
+ * thread count (default 1 — see DESIGN.md: threads are a setting).
+ */
+function choose(): Kernels {
+  const forced = (process.env.FINERANK_BACKEND ?? '').toLowerCase();
+  if (forced !== '' && forced !== 'native' && forced !== 'typescript' && forced !== 'ts') {
+    throw new Error(`FINERANK_BACKEND must be 'native' or 'typescript', got '${forced}'`);
+  }
+  if (forced === 'typescript' || forced === 'ts') return typescriptKernels('portable TypeScript kernels (forced by FINERANK_BACKEND)');
+  const loaded = loadNativeAddon();
+  if ('error' in loaded) {
+    if (forced === 'native') throw new Error(`FINERANK_BACKEND=native but ${loaded.error}`);
+    return typescriptKernels(`portable TypeScript kernels — ${loaded.error}`);
+  }
+  const k = nativeKernels(loaded.addon);
+  const threads = Number(process.env.FINERANK_THREADS ?? '1');
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`FINERANK_THREADS must be a positive integer, got '${process.env.FINERANK_THREADS}'`);
+  k.setThreads(threads);
+  return k;
+}
+
+/** The active kernel backend (chosen on first use). */
+export function kernels(): Kernels {
+  if (active === null) active = choose();
+  return active;
+}
+
+/** Replaces the active backend (tests compare backends; benchmarks switch them). */
+export function setKernels(k: Kernels): void {
+  active = k;
+}
+
+export { typescriptKernels } from './typescript.js';
+export { loadNativeAddon, nativeKernels } from './native.js';

@@ -1,0 +1,107 @@
+import { Tensor, fromOp } from '../tensor.js';
+import { kernels } from '../kernels/index.js';
+
+/** Options of `matmul`: which operand enters transposed (its last two axes swapped). */
+export interface MatmulOptions {
+  transA?: boolean;
+  transB?: boolean;
+}
+
+/**
+ * Matrix product op(A)·op(B) on the last two axes. Rank-2 operands give a plain GEMM.
+ * Rank-3 operands [batch, r, c] give a batched product (attention); a rank-3 A with a
+ * rank-2 B multiplies every batch by the same B (done as one GEMM when A is not transposed).
+ * Backward: dA = dC·op(B)ᵀ, dB = op(A)ᵀ·dC (transposes folded into the GEMM flags).
+ */
+export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  const transA = opts.transA ?? false;
+  const transB = opts.transB ?? false;
+  if (a.rank < 2 || a.rank > 3 || b.rank < 2 || b.rank > 3) {
+    throw new Error(`matmul: operands must be rank 2 or 3, got [${a.shape}] and [${b.shape}]`);
+  }
+  if (a.rank === 2 && b.rank === 3) throw new Error(`matmul: rank-2 A with rank-3 B is not supported ([${a.shape}]·[${b.shape}])`);
+  const batch = a.rank === 3 ? a.shape[0]! : 1;
+  if (b.rank === 3 && b.shape[0] !== batch) throw new Error(`matmul: batch sizes differ ([${a.shape}]·[${b.shape}])`);
+  const ar = a.shape[a.rank - 2]!, ac = a.shape[a.rank - 1]!;
+  const br = b.shape[b.rank - 2]!, bc = b.shape[b.rank - 1]!;
+  const m = transA ? ac : ar, k = transA ? ar : ac;
+  const kb = transB ? bc : br, n = transB ? br : bc;
+  if (k !== kb) throw new Error(`matmul: inner dimensions differ: [${a.shape}]${transA ? 'ᵀ' : ''}·[${b.shape}]${transB ? 'ᵀ' : ''}`);
+  const K = kernels();
+  const aStride = ar * ac, bStride = b.rank === 3 ? br * bc : 0, cStride = m * n;
+  const out = new Float32Array(batch * m * n);
+  // A shared B with untransposed rank-3 A is one tall GEMM.
+  const flat = a.rank === 3 && b.rank === 2 && !transA;
+  if (flat) {
+    K.sgemm(false, transB, batch * m, n, k, 1, a.data, 0, ac, b.data, 0, bc, 0, out, 0, n);
+  } else {
+    for (let s = 0; s < batch; s++) {
+      K.sgemm(transA, transB, m, n, k, 1, a.data, s * aStride, ac, b.data, s * bStride, bc, 0, out, s * cStride, n);
+    }
+  }
+  const shape = a.rank === 3 ? [batch, m, n] : [m, n];
+  return fromOp(out, shape, [a, b], (g) => {
+    if (a.requiresGrad) {
+      const ga = a.gradBuffer();
+      if (flat) {
+        // dA (batch·m × k) = dC · op(B)ᵀ
+        K.sgemm(false, !transB, batch * m, k, n, 1, g, 0, n, b.data, 0, bc, 1, ga, 0, ac);
+      } else {
+        for (let s = 0; s < batch; s++) {
+          if (!transA) {
+            // dA (m×k) = dC · op(B)ᵀ
+            K.sgemm(false, !transB, m, k, n, 1, g, s * cStride, n, b.data, s * bStride, bc, 1, ga, s * aStride, ac);
+          } else {
+            // A is k×m; dA = op(B) · dCᵀ
+            K.sgemm(transB, true, k, m, n, 1, b.data, s * bStride, bc, g, s * cStride, n, 1, ga, s * aStride, ac);
+          }
+        }
+      }
+    }
+    if (b.requiresGrad) {
+      const gb = b.gradBuffer();
+      if (flat) {
+        if (!transB) K.sgemm(true, false, k, n, batch * m, 1, a.data, 0, ac, g, 0, n, 1, gb, 0, bc);
+        else K.sgemm(true, false, n, k, batch * m, 1, g, 0, n, a.data, 0, ac, 1, gb, 0, bc);
+      } else {
+        for (let s = 0; s < batch; s++) {
+          if (!transB) {
+            // dB (k×n) = op(A)ᵀ · dC
+            K.sgemm(!transA, false, k, n, m, 1, a.data, s * aStride, ac, g, s * cStride, n, 1, gb, s * bStride, bc);
+          } else {
+            // B is n×k; dB = dCᵀ · op(A)
+            K.sgemm(true, transA, n, k, m, 1, g, s * cStride, n, a.data, s * aStride, ac, 1, gb, s * bStride, bc);
+          }
+        }
+      }
+    }
+  });
+}
+
+/**
+ * Fully connected layer y = x·W + b for x [rows, in], W [in, out], b [out] (or null),
+ * fused: one GEMM with the bias pre-filled in C; backward db = column sums of dy.
+ */
+export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
+  if (x.rank !== 2 || w.rank !== 2 || x.shape[1] !== w.shape[0]) {
+    throw new Error(`linear: expected x [rows, in] and W [in, out], got [${x.shape}] and [${w.shape}]`);
+  }
+  const rows = x.shape[0]!, inDim = x.shape[1]!, outDim = w.shape[1]!;
+  if (b !== null && (b.rank !== 1 || b.shape[0] !== outDim)) throw new Error(`linear: bias must be [${outDim}], got [${b.shape}]`);
+  const K = kernels();
+  const out = new Float32Array(rows * outDim);
+  if (b !== null) for (let i = 0; i < rows; i++) out.set(b.data, i * outDim);
+  K.sgemm(false, false, rows, outDim, inDim, 1, x.data, 0, inDim, w.data, 0, outDim, b !== null ? 1 : 0, out, 0, outDim);
+  const parents = b !== null ? [x, w, b] : [x, w];
+  return fromOp(out, [rows, outDim], parents, (g) => {
+    if (x.requiresGrad) K.sgemm(false, true, rows, inDim, outDim, 1, g, 0, outDim, w.data, 0, outDim, 1, x.gradBuffer(), 0, inDim);
+    if (w.requiresGrad) K.sgemm(true, false, inDim, outDim, rows, 1, x.data, 0, inDim, g, 0, outDim, 1, w.gradBuffer(), 0, outDim);
+    if (b !== null && b.requiresGrad) {
+      const gb = b.gradBuffer();
+      for (let i = 0; i < rows; i++) {
+        const o = i * outDim;
+        for (let j = 0; j < outDim; j++) gb[j]! += g[o + j]!;
+      }
+    }
+  });
+}
