@@ -43,7 +43,7 @@ export class Module {
   }
 
   /** Registers an embedding table (row-sparse gradients, own optimizers). */
-  protected embedding<T extends EmbeddingLike>(name: string, table: T): T {
+  protected table<T extends EmbeddingLike>(name: string, table: T): T {
     this.checkName(name);
     this.tables.set(name, table);
     return table;

@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""PyTorch reference for the DeepFM-mini engine benchmark (issue 2).
+
+Model (identical on the finerank side, bench/engine/finerank_deepfm_mini.ts):
+  * 26 sparse fields, vocabularies 10 x 1,000, 10 x 100,000 and 6 x 1,000,000;
+    13 dense inputs; embedding dim 16.
+  * FM first order: a 1-dim embedding per field (summed over fields) + a linear term on
+    the 13 dense inputs (with the only first-order bias).
+  * FM second order: 1/2 * sum_k [ (sum_f v_fk)^2 - sum_f v_fk^2 ] over the 26 field
+    embeddings.
+  * MLP on [flattened embeddings (26*16 = 416) ++ 13 dense = 429] -> 400 -> 400 -> 400
+    (ReLU) -> 1.
+  * logit = first order + second order + MLP; loss = BCEWithLogits (mean over the batch).
+  * Tables: nn.Embedding(sparse=True) updated by torch.optim.SparseAdam; all dense
+    weights by torch.optim.Adam; lr 1e-3 for both.
+
+Data: ids follow a bounded Zipf law, P(id = k-1) proportional to k^-s for k in 1..V
+(s = --zipf, default 1.1), sampled by inverse CDF from a seeded numpy generator; dense
+inputs are N(0, 1); labels Bernoulli(0.25). A pool of --pool batches is generated before
+any timing and cycled, so data generation is never timed.
+
+Measured: training samples/s (forward + backward + both optimizer steps), inference
+samples/s at the training batch size (eval mode, torch.inference_mode, sigmoid output),
+batch-1 latency (median over single-row calls, ms) and peak RSS (getrusage maxrss).
+The last line of stdout is one JSON object; see bench/common/result.ts for its fields.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--threads", type=int, default=1, help="intra-op threads (torch + BLAS)")
+    p.add_argument("--steps", type=int, default=30, help="timed training steps")
+    p.add_argument("--warmup", type=int, default=5, help="untimed training steps first")
+    p.add_argument("--batch", type=int, default=4096, help="batch size (train and inference)")
+    p.add_argument("--infer-steps", type=int, default=20, help="timed inference batches")
+    p.add_argument("--latency-calls", type=int, default=300, help="timed batch-1 calls")
+    p.add_argument("--pool", type=int, default=8, help="pre-generated batches cycled")
+    p.add_argument("--zipf", type=float, default=1.1, help="Zipf exponent of the ids")
+    p.add_argument("--seed", type=int, default=2024)
+    p.add_argument("--fused-tables", action="store_true",
+                   help="one concatenated table per embedding kind with per-field offsets "
+                        "(one lookup) instead of one nn.Embedding per field")
+    a = p.parse_args(argv)
+    for name in ("threads", "steps", "batch", "infer_steps", "latency_calls", "pool"):
+        if getattr(a, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(a, name)}")
+    if a.warmup < 0:
+        p.error(f"--warmup must be >= 0, got {a.warmup}")
+    if a.zipf <= 0:
+        p.error(f"--zipf must be > 0, got {a.zipf}")
+    return a
+
+
+ARGS = parse_args(sys.argv[1:])
+# BLAS (OpenBLAS in Debian's torch) and OpenMP read these when loaded: set before import.
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = str(ARGS.threads)
+
+import resource  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+VOCABS = [1_000] * 10 + [100_000] * 10 + [1_000_000] * 6
+NUM_DENSE = 13
+EMB_DIM = 16
+HIDDEN = [400, 400, 400]
+
+
+class DeepFMMini(nn.Module):
+    """DeepFM-mini: FM (first + second order) and an MLP sharing one set of embeddings."""
+
+    def __init__(self, vocabs, num_dense, dim, hidden, fused):
+        super().__init__()
+        self.fused = fused
+        self.num_fields = len(vocabs)
+        self.dim = dim
+        if fused:
+            offsets = np.concatenate([[0], np.cumsum(vocabs)[:-1]]).astype(np.int64)
+            self.register_buffer("offsets", torch.from_numpy(offsets))
+            self.emb = nn.Embedding(int(sum(vocabs)), dim, sparse=True)
+            self.first = nn.Embedding(int(sum(vocabs)), 1, sparse=True)
+            tables = [self.emb, self.first]
+        else:
+            self.embs = nn.ModuleList(nn.Embedding(v, dim, sparse=True) for v in vocabs)
+            self.firsts = nn.ModuleList(nn.Embedding(v, 1, sparse=True) for v in vocabs)
+            tables = list(self.embs) + list(self.firsts)
+        for t in tables:
+            nn.init.normal_(t.weight, std=1e-4)
+        self.dense_linear = nn.Linear(num_dense, 1)
+        layers = []
+        d = len(vocabs) * dim + num_dense
+        for h in hidden:
+            layers += [nn.Linear(d, h), nn.ReLU()]
+            d = h
+        layers.append(nn.Linear(d, 1))
+        self.mlp = nn.Sequential(*layers)
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_normal_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def sparse_parameters(self):
+        if self.fused:
+            return [self.emb.weight, self.first.weight]
+        return [t.weight for t in self.embs] + [t.weight for t in self.firsts]
+
+    def dense_parameters(self):
+        sparse = {id(p) for p in self.sparse_parameters()}
+        return [p for p in self.parameters() if id(p) not in sparse]
+
+    def forward(self, ids, dense):
+        """ids: int64 [B, 26]; dense: float32 [B, 13] -> logits [B]."""
+        if self.fused:
+            gids = ids + self.offsets
+            v = self.emb(gids)                        # [B, F, D]
+            first = self.first(gids).sum(dim=(1, 2))  # [B]
+        else:
+            v = torch.stack([e(ids[:, f]) for f, e in enumerate(self.embs)], dim=1)
+            first = torch.cat([e(ids[:, f]) for f, e in enumerate(self.firsts)], dim=1).sum(1)
+        first = first + self.dense_linear(dense).squeeze(1)
+        s = v.sum(dim=1)
+        second = 0.5 * (s * s - (v * v).sum(dim=1)).sum(dim=1)
+        deep = self.mlp(torch.cat([v.flatten(1), dense], dim=1)).squeeze(1)
+        return first + second + deep
+
+
+def zipf_sampler(vocab, s):
+    """Inverse-CDF sampler of the bounded Zipf law P(k) ~ k^-s, k = 1..vocab (ids k-1)."""
+    w = np.arange(1, vocab + 1, dtype=np.float64) ** (-s)
+    cdf = np.cumsum(w)
+    cdf /= cdf[-1]
+    return lambda rng, n: np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), vocab - 1)
+
+
+def make_pool(rng, n_batches, batch, s):
+    samplers = {v: zipf_sampler(v, s) for v in sorted(set(VOCABS))}
+    pool = []
+    for _ in range(n_batches):
+        ids = np.stack([samplers[v](rng, batch) for v in VOCABS], axis=1).astype(np.int64)
+        dense = rng.standard_normal((batch, NUM_DENSE)).astype(np.float32)
+        label = (rng.random(batch) < 0.25).astype(np.float32)
+        pool.append((torch.from_numpy(ids), torch.from_numpy(dense), torch.from_numpy(label)))
+    return pool
+
+
+def main():
+    a = ARGS
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    rng = np.random.default_rng(a.seed)
+    pool = make_pool(rng, a.pool, a.batch, a.zipf)
+
+    model = DeepFMMini(VOCABS, NUM_DENSE, EMB_DIM, HIDDEN, a.fused_tables)
+    sparse_opt = torch.optim.SparseAdam(model.sparse_parameters(), lr=1e-3)
+    dense_opt = torch.optim.Adam(model.dense_parameters(), lr=1e-3)
+    loss_fn = nn.BCEWithLogitsLoss()
+
+    def train_step(i):
+        ids, dense, label = pool[i % len(pool)]
+        sparse_opt.zero_grad(set_to_none=True)
+        dense_opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(ids, dense), label)
+        loss.backward()
+        sparse_opt.step()
+        dense_opt.step()
+        return loss
+
+    model.train()
+    for i in range(a.warmup):
+        train_step(i)
+    t0 = time.perf_counter()
+    loss = None
+    for i in range(a.steps):
+        loss = train_step(a.warmup + i)
+    final_loss = float(loss.item())
+    train_s = time.perf_counter() - t0
+
+    model.eval()
+    with torch.inference_mode():
+        for i in range(2):  # warm-up
+            torch.sigmoid(model(pool[i % len(pool)][0], pool[i % len(pool)][1]))
+        t0 = time.perf_counter()
+        checksum = 0.0
+        for i in range(a.infer_steps):
+            ids, dense, _ = pool[i % len(pool)]
+            checksum += float(torch.sigmoid(model(ids, dense))[0])
+        infer_s = time.perf_counter() - t0
+
+        times = []
+        ids0, dense0, _ = pool[0]
+        n_rows = ids0.shape[0]
+        for i in range(20 + a.latency_calls):
+            r = i % n_rows
+            row_ids, row_dense = ids0[r:r + 1], dense0[r:r + 1]
+            t = time.perf_counter()
+            torch.sigmoid(model(row_ids, row_dense))
+            if i >= 20:
+                times.append(time.perf_counter() - t)
+    latency_ms = float(np.median(times) * 1e3)
+
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
+    result = {
+        "impl": "pytorch",
+        "model": "deepfm-mini",
+        "threads": a.threads,
+        "batch": a.batch,
+        "steps": a.steps,
+        "train_samples_per_sec": a.steps * a.batch / train_s,
+        "infer_samples_per_sec": a.infer_steps * a.batch / infer_s,
+        "latency_b1_ms": latency_ms,
+        "peak_rss_bytes": peak_rss,
+        "final_loss": final_loss,
+        "detail": {
+            "torch": torch.__version__,
+            "tables": "fused" if a.fused_tables else "per-field",
+            "zipf": a.zipf,
+            "infer_checksum": checksum,
+        },
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,323 @@
+/**
+ * `npm run bench:train` — DeepFM and DCN under the published-benchmark (BARS / FuxiCTR)
+ * protocol of DESIGN.md §5, finerank against PyTorch, side by side.
+ *
+ * 1. Dataset: the frappe-like preset, generated once and cached under
+ *    bench/out/frappe-like/ (`finerank gen frappe-like`, or this repo's stand-in Python
+ *    generator with `--gen python`), or any libfm dataset given with `--data DIR`
+ *    (DIR/train|valid|test.libfm; an optional DIR/fields.json overrides the field ranges).
+ * 2. For each model (deepfm, dcn): runs
+ *      node dist/src/cli/main.js train --config <generated finerank config> --json
+ *      <python with torch> bench/train/torch_ctr.py --model M --train … --config bench/train/config.json
+ *    with the same thread count (FINERANK_THREADS / --threads), each in its own process.
+ * 3. Prints a table, the deltas against bench/train/reference.json, and ends with ONE JSON
+ *    line per model: samples/s, test AUC, test logloss and peak RSS of each side, and the
+ *    finerank/PyTorch ratios.
+ *
+ * Options: --models deepfm,dcn  --threads 1  --data DIR  --gen finerank|python
+ *          --max-epochs N (both sides)  --only finerank|pytorch  --record
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs, intOption } from '../common/args.js';
+import { runProcess, requireSuccess, lastJsonLine, numberField, optionalNumberField } from '../common/process.js';
+import { torchPython } from '../common/python.js';
+import { repoRoot } from '../common/paths.js';
+import { formatTable, fmt, ratio, round } from '../common/table.js';
+import { loadReference, compareWithReference } from '../common/reference.js';
+import { toMiB } from '../common/rss.js';
+import { machineInfo } from '../common/machine.js';
+
+type Impl = 'finerank' | 'pytorch';
+const MODELS = ['deepfm', 'dcn'] as const;
+type ModelName = (typeof MODELS)[number];
+
+/** One field of a libfm dataset: an inclusive range of global feature indices. */
+interface FieldRange {
+  name: string;
+  range: [number, number];
+}
+
+/** The parts of bench/train/config.json this runner reads. */
+interface BenchConfig {
+  dataset: { fields: FieldRange[]; min_count: number; gen: { preset: string; rows: number; seed: number } };
+  protocol: { seed: number; max_epochs: number; preset: string };
+  models: Record<ModelName, Record<string, unknown>>;
+}
+
+/** Files of one dataset. */
+interface Dataset {
+  dir: string;
+  train: string;
+  valid: string;
+  test: string;
+  fields: FieldRange[];
+  fieldsFile: string | null;
+}
+
+/** What each side reports for one model. */
+interface TrainResult {
+  samples_per_sec: number;
+  test_auc: number;
+  test_logloss: number;
+  peak_rss_bytes: number | null;
+  epochs: number | null;
+  best_valid_auc: number | null;
+  wall_s: number;
+}
+
+function readConfig(path: string): BenchConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+  const c = raw as BenchConfig;
+  if (!Array.isArray(c?.dataset?.fields) || c.dataset.fields.length === 0) throw new Error(`${path}: dataset.fields must be a non-empty list`);
+  for (const m of MODELS) if (typeof c.models?.[m] !== 'object') throw new Error(`${path}: models.${m} is missing`);
+  return c;
+}
+
+/** Finds DIR/{train,valid,test}.{libfm,libsvm,txt}; null when any part is missing. */
+function findSplits(dir: string): { train: string; valid: string; test: string } | null {
+  if (!existsSync(dir)) return null;
+  const names = readdirSync(dir);
+  const pick = (part: string): string | null => {
+    for (const ext of ['libfm', 'libsvm', 'txt']) {
+      const hit = names.find((n) => n === `${part}.${ext}` || (n.includes(part) && n.endsWith(`.${ext}`)));
+      if (hit !== undefined) return join(dir, hit);
+    }
+    return null;
+  };
+  const train = pick('train');
+  const valid = pick('valid');
+  const test = pick('test');
+  return train && valid && test ? { train, valid, test } : null;
+}
+
+async function prepareDataset(cfg: BenchConfig, dataDir: string | null, gen: string): Promise<Dataset> {
+  const root = repoRoot();
+  const dir = dataDir ?? join(root, 'bench', 'out', gen === 'python' ? 'frappe-like-py' : 'frappe-like');
+  let splits = findSplits(dir);
+  if (splits === null) {
+    if (dataDir !== null) throw new Error(`--data ${dataDir}: expected train/valid/test files (.libfm, .libsvm or .txt) in that folder`);
+    mkdirSync(dir, { recursive: true });
+    const g = cfg.dataset.gen;
+    let command: string;
+    let args: string[];
+    if (gen === 'python') {
+      command = torchPython();
+      args = [join(root, 'bench', 'train', 'gen_frappe_like.py'), '--out', dir, '--rows', String(g.rows), '--seed', String(g.seed)];
+    } else {
+      const cli = join(root, 'dist', 'src', 'cli', 'main.js');
+      if (!existsSync(cli)) throw new Error(`${cli} is missing: build finerank (tsc) first, or use '--gen python' / '--data DIR'`);
+      command = process.execPath;
+      args = [cli, 'gen', g.preset, '--out', dir, '--rows', String(g.rows), '--seed', String(g.seed)];
+    }
+    process.stderr.write(`[bench:train] generating ${g.preset} into ${dir} …\n`);
+    const r = await runProcess(command, args, { cwd: root, echoStdout: true });
+    requireSuccess('dataset generation', command, args, r);
+    splits = findSplits(dir);
+    if (splits === null) throw new Error(`dataset generation finished but ${dir} has no train/valid/test files`);
+  }
+  const fieldsFile = join(dir, 'fields.json');
+  let fields = cfg.dataset.fields;
+  let usedFieldsFile: string | null = null;
+  if (existsSync(fieldsFile)) {
+    const raw = JSON.parse(readFileSync(fieldsFile, 'utf8')) as unknown;
+    const list = Array.isArray(raw) ? raw : (raw as { fields?: unknown }).fields;
+    if (!Array.isArray(list)) throw new Error(`${fieldsFile}: expected a list of {name, range: [lo, hi]} (or {fields: [...]})`);
+    fields = list as FieldRange[];
+    usedFieldsFile = fieldsFile;
+  }
+  return { dir, ...splits, fields, fieldsFile: usedFieldsFile };
+}
+
+/**
+ * The config handed to `finerank train --config`: data paths, format, fields as index
+ * ranges, model, the BARS preset and the model's options from bench/train/config.json
+ * (string-valued notes dropped). Its schema is the one documented in the README of
+ * finerank's CLI; keep this function in step with it.
+ */
+function finerankTrainConfig(cfg: BenchConfig, data: Dataset, model: ModelName, maxEpochs: number | null): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(cfg.models[model])) if (typeof v !== 'string') options[k] = v;
+  return {
+    train: data.train,
+    valid: data.valid,
+    test: data.test,
+    format: 'libfm',
+    fields: data.fields.map((f) => ({ name: f.name, range: f.range })),
+    min_count: cfg.dataset.min_count,
+    model,
+    preset: cfg.protocol.preset,
+    model_options: options,
+    seed: cfg.protocol.seed,
+    ...(maxEpochs !== null ? { max_epochs: maxEpochs } : {}),
+  };
+}
+
+function parseTrainResult(obj: Record<string, unknown>, label: string, wallMs: number): TrainResult {
+  const rss = optionalNumberField(obj, 'peak_rss_bytes', label) ?? (optionalNumberField(obj, 'peak_rss', label));
+  return {
+    samples_per_sec: numberField(obj, 'samples_per_sec', label),
+    test_auc: numberField(obj, 'test_auc', label),
+    test_logloss: numberField(obj, 'test_logloss', label),
+    peak_rss_bytes: rss,
+    epochs: optionalNumberField(obj, 'epochs', label),
+    best_valid_auc: optionalNumberField(obj, 'best_valid_auc', label),
+    wall_s: wallMs / 1000,
+  };
+}
+
+async function runSide(impl: Impl, model: ModelName, threads: number, cfg: BenchConfig, cfgPath: string, data: Dataset, maxEpochs: number | null): Promise<TrainResult> {
+  const root = repoRoot();
+  const env = { FINERANK_THREADS: String(threads), OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
+  let command: string;
+  let args: string[];
+  if (impl === 'finerank') {
+    const cli = join(root, 'dist', 'src', 'cli', 'main.js');
+    if (!existsSync(cli)) throw new Error(`finerank CLI not built: ${cli} is missing`);
+    const outDir = join(root, 'bench', 'out', 'train');
+    mkdirSync(outDir, { recursive: true });
+    const generated = join(outDir, `finerank-${model}.json`);
+    writeFileSync(generated, JSON.stringify(finerankTrainConfig(cfg, data, model, maxEpochs), null, 2) + '\n');
+    command = process.execPath;
+    args = [cli, 'train', '--config', generated, '--json'];
+  } else {
+    command = torchPython();
+    args = [join(root, 'bench', 'train', 'torch_ctr.py'), '--model', model, '--train', data.train, '--valid', data.valid, '--test', data.test,
+      '--config', cfgPath, '--threads', String(threads), ...(data.fieldsFile !== null ? ['--fields', data.fieldsFile] : []),
+      ...(maxEpochs !== null ? ['--max-epochs', String(maxEpochs)] : [])];
+  }
+  const label = `${impl} ${model}`;
+  process.stderr.write(`[bench:train] running ${label} (${threads} thread${threads > 1 ? 's' : ''}) …\n`);
+  const r = await runProcess(command, args, { cwd: root, env, echoStdout: true, timeoutMs: 60 * 60_000 });
+  requireSuccess(label, command, args, r);
+  return parseTrainResult(lastJsonLine(r.stdout, label), label, r.wallMs);
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2), {
+    models: 'string', threads: 'string', data: 'string', gen: 'string', 'max-epochs': 'string', only: 'string', config: 'string', record: 'flag',
+  });
+  const root = repoRoot();
+  const cfgPath = typeof opts.config === 'string' ? resolve(opts.config) : join(root, 'bench', 'train', 'config.json');
+  const cfg = readConfig(cfgPath);
+  const models = (typeof opts.models === 'string' ? opts.models.split(',').map((s) => s.trim()) : [...MODELS]) as ModelName[];
+  for (const m of models) if (!MODELS.includes(m)) throw new Error(`--models: unknown model '${m}' (known: ${MODELS.join(', ')})`);
+  const threads = intOption(opts, 'threads', 1);
+  const maxEpochs = opts['max-epochs'] === undefined ? null : intOption(opts, 'max-epochs', 1);
+  const gen = typeof opts.gen === 'string' ? opts.gen : 'finerank';
+  if (gen !== 'finerank' && gen !== 'python') throw new Error(`--gen must be 'finerank' or 'python', got '${gen}'`);
+  const only = opts.only;
+  if (only !== undefined && only !== 'finerank' && only !== 'pytorch') throw new Error(`--only must be 'finerank' or 'pytorch', got '${String(only)}'`);
+  const impls: Impl[] = only === undefined ? ['finerank', 'pytorch'] : [only];
+  const loadBefore = machineInfo().load_avg_1m;
+
+  const data = await prepareDataset(cfg, typeof opts.data === 'string' ? resolve(opts.data) : null, gen);
+  process.stderr.write(`[bench:train] dataset: ${data.dir}${data.fieldsFile ? ` (fields from ${data.fieldsFile})` : ''}\n`);
+
+  const results = new Map<string, TrainResult | { error: string }>();
+  for (const model of models) {
+    for (const impl of impls) {
+      try {
+        results.set(`${impl}.${model}`, await runSide(impl, model, threads, cfg, cfgPath, data, maxEpochs));
+      } catch (e) {
+        results.set(`${impl}.${model}`, { error: (e as Error).message });
+        process.stderr.write(`[bench:train] ${impl} ${model} failed: ${(e as Error).message}\n`);
+      }
+    }
+  }
+  const get = (impl: Impl, model: ModelName): TrainResult | null => {
+    const r = results.get(`${impl}.${model}`);
+    return r === undefined || 'error' in r ? null : r;
+  };
+  const errorOf = (impl: Impl, model: ModelName): string | null => {
+    const r = results.get(`${impl}.${model}`);
+    return r !== undefined && 'error' in r ? r.error : null;
+  };
+
+  const rows: string[][] = [];
+  for (const model of models) {
+    for (const impl of impls) {
+      const r = get(impl, model);
+      rows.push([model, impl, fmt(r?.samples_per_sec ?? null), fmt(r?.test_auc ?? null, 6), fmt(r?.test_logloss ?? null, 6),
+        fmt(r?.best_valid_auc ?? null, 6), fmt(r?.epochs ?? null), fmt(r?.peak_rss_bytes != null ? toMiB(r.peak_rss_bytes) : null), fmt(r?.wall_s ?? null, 1)]);
+    }
+  }
+  process.stdout.write(`\nBARS protocol on ${data.dir} (${threads} thread${threads > 1 ? 's' : ''})\n`);
+  process.stdout.write(formatTable(['model', 'impl', 'samples/s', 'test AUC', 'test logloss', 'valid AUC', 'epochs', 'RSS MiB', 'wall s'], rows) + '\n');
+
+  const flat: Record<string, number | null> = {};
+  for (const model of models) {
+    for (const impl of ['finerank', 'pytorch'] as const) {
+      const r = get(impl, model);
+      flat[`${impl}.${model}.samples_per_sec`] = round(r?.samples_per_sec ?? null, 0);
+      flat[`${impl}.${model}.test_auc`] = round(r?.test_auc ?? null, 6);
+      flat[`${impl}.${model}.peak_rss_mb`] = round(r?.peak_rss_bytes != null ? toMiB(r.peak_rss_bytes) : null, 1);
+    }
+  }
+  const refPath = join(root, 'bench', 'train', 'reference.json');
+  const ref = loadReference(refPath);
+  if (ref !== null) {
+    const deltas = compareWithReference(flat, ref.results).filter((d) => d.now !== null || d.recorded !== null);
+    process.stdout.write(`\nagainst ${refPath} (${String(ref.meta.machine ?? 'unknown machine')}, ${String(ref.meta.recorded ?? '')}):\n`);
+    process.stdout.write(formatTable(['metric', 'now', 'recorded', 'delta'],
+      deltas.map((d) => [d.metric, fmt(d.now, 4), fmt(d.recorded, 4), d.relative === null ? '—' : `${d.relative >= 0 ? '+' : ''}${(d.relative * 100).toFixed(1)}%`])) + '\n');
+  }
+  if (opts.record === true) {
+    const merged = { ...(ref?.results ?? {}) };
+    for (const [k, v] of Object.entries(flat)) if (v !== null) merged[k] = v;
+    const doc = {
+      description: 'Recorded results of `npm run bench:train` (samples/s, AUC, MiB). Re-record with `npm run bench:train -- --record`.',
+      machine: machineInfo().machine,
+      load_avg_1m_before: loadBefore,
+      dataset: data.dir.startsWith(root) ? data.dir.slice(root.length + 1) : data.dir,
+      threads,
+      recorded: new Date().toISOString(),
+      command: `npm run bench:train -- ${process.argv.slice(2).join(' ')}`.trim(),
+      results: merged,
+    };
+    writeFileSync(refPath + '.tmp', JSON.stringify(doc, null, 2) + '\n');
+    renameSync(refPath + '.tmp', refPath);
+    process.stdout.write(`recorded into ${refPath}\n`);
+  }
+
+  const side = (impl: Impl, model: ModelName) => {
+    const r = get(impl, model);
+    return {
+      samples_per_sec: round(r?.samples_per_sec ?? null, 0),
+      test_auc: round(r?.test_auc ?? null, 6),
+      test_logloss: round(r?.test_logloss ?? null, 6),
+      peak_rss_mb: round(r?.peak_rss_bytes != null ? toMiB(r.peak_rss_bytes) : null, 1),
+      epochs: r?.epochs ?? null,
+      error: errorOf(impl, model),
+    };
+  };
+  for (const model of models) {
+    const f = get('finerank', model);
+    const p = get('pytorch', model);
+    process.stdout.write(JSON.stringify({
+      bench: 'train',
+      model,
+      threads,
+      dataset: data.dir.startsWith(root) ? data.dir.slice(root.length + 1) : data.dir,
+      load_avg_1m_before: loadBefore,
+      finerank: side('finerank', model),
+      pytorch: side('pytorch', model),
+      ratio: {
+        samples_per_sec: round(ratio(f?.samples_per_sec ?? null, p?.samples_per_sec ?? null)),
+        peak_rss: round(ratio(f?.peak_rss_bytes ?? null, p?.peak_rss_bytes ?? null)),
+      },
+      test_auc_diff: f && p ? round(f.test_auc - p.test_auc, 6) : null,
+    }) + '\n');
+  }
+  if ([...results.values()].some((r) => 'error' in r)) process.exitCode = 1;
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench:train: ${(e as Error).message}\n`);
+  process.exitCode = 1;
+});

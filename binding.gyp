@@ -1,0 +1,23 @@
+{
+  # finerank_native: N-API addon calling OpenBLAS cblas_sgemm (see native/finerank.cc).
+  # The OpenBLAS include and library directories are found by scripts/build-native.mjs
+  # (pkg-config, then the usual Debian/Ubuntu/Fedora/Homebrew locations); an empty answer
+  # leaves the compiler's default search paths.
+  "targets": [
+    {
+      "target_name": "finerank_native",
+      "sources": ["native/finerank.cc"],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "<!@(node scripts/build-native.mjs --print include_dirs)"
+      ],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
+      "cflags_cc": ["-O2", "-std=c++17"],
+      "libraries": ["<!@(node scripts/build-native.mjs --print libraries)"],
+      "xcode_settings": {
+        "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+        "MACOSX_DEPLOYMENT_TARGET": "11.0"
+      }
+    }
+  ]
+}

@@ -1,0 +1,77 @@
+/**
+ * Reader dispatch: `readRaw(path, opts)` streams any supported file as raw chunks, choosing
+ * the reader from the schema's dataset part (`format`) or, without one, from the file
+ * extension (.csv, .tsv, .jsonl/.ndjson/.json, .parquet/.pq, .libsvm/.svm/.libfm/.txt with
+ * fields given).
+ */
+import { extname } from 'node:path';
+import type { DataFormat, DatasetSpec } from '../../features/schema.js';
+import type { BadRowLog, BadRowPolicy } from '../errors.js';
+import type { RawChunk } from './chunk.js';
+import { readCsv } from './csv.js';
+import { readJsonl } from './jsonl.js';
+import { readLibsvm } from './libsvm.js';
+import { readParquet } from './parquet.js';
+
+export * from './chunk.js';
+export { readCsv, type CsvOptions } from './csv.js';
+export { readJsonl, type JsonlOptions } from './jsonl.js';
+export { readLibsvm, type LibsvmOptions } from './libsvm.js';
+export { readParquet, type ParquetOptions } from './parquet.js';
+export { readLines, type LineBlock, type LineOptions } from './lines.js';
+
+/** Options of `readRaw`. */
+export interface ReadOptions {
+  /** Layout of the file (format, header, separator, libsvm fields); overrides the extension. */
+  dataset?: DatasetSpec;
+  /** Columns needed (JSONL/Parquet projection); default: all. */
+  columns?: readonly string[];
+  /** Bytes per block for text formats (default 4 MiB). */
+  blockBytes?: number;
+  /** Rows per chunk for Parquet (default 65 536). */
+  chunkRows?: number;
+  onBadRow?: BadRowPolicy;
+  badRows?: BadRowLog;
+}
+
+/** The format of a file from its extension, or undefined. */
+export function formatFromExtension(path: string): DataFormat | undefined {
+  const ext = extname(path.endsWith('.gz') ? path.slice(0, -3) : path).toLowerCase();
+  switch (ext) {
+    case '.csv': return 'csv';
+    case '.tsv': case '.tab': return 'tsv';
+    case '.jsonl': case '.ndjson': case '.json': return 'jsonl';
+    case '.parquet': case '.pq': return 'parquet';
+    case '.libsvm': case '.svm': return 'libsvm';
+    case '.libfm': case '.ffm': return 'libfm';
+    default: return undefined;
+  }
+}
+
+/** Streams a data file as raw chunks with the reader its format needs. */
+export function readRaw(path: string, opts: ReadOptions = {}): AsyncIterable<RawChunk> {
+  const ds = opts.dataset;
+  const format = ds?.format ?? formatFromExtension(path);
+  const common = { onBadRow: opts.onBadRow, badRows: opts.badRows, blockBytes: opts.blockBytes };
+  switch (format) {
+    case 'csv':
+    case 'tsv':
+      return readCsv(path, {
+        ...common,
+        separator: ds?.separator ?? (format === 'tsv' ? '\t' : ','),
+        quote: ds?.quote ?? '"',
+        header: ds?.header ?? true,
+        columns: ds?.columns,
+      });
+    case 'jsonl':
+      return readJsonl(path, { ...common, columns: opts.columns ?? ds?.columns });
+    case 'parquet':
+      return readParquet(path, { columns: opts.columns ?? ds?.columns, chunkRows: opts.chunkRows });
+    case 'libsvm':
+    case 'libfm':
+      if (!ds?.fields && !ds?.fieldMap) throw new Error(`${path}: ${format} needs the schema's dataset.fields or dataset.fieldMap`);
+      return readLibsvm(path, { ...common, fields: ds.fields, fieldMap: ds.fieldMap, label: ds.label });
+    default:
+      throw new Error(`${path}: cannot tell the format from the extension; set dataset.format (csv, tsv, libsvm, libfm, jsonl, parquet)`);
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * Embedding tables with row-sparse gradients, the lookup ops over them, and the optimizers
+ * that update them (DESIGN.md §3, "Embeddings are not dense tensors").
+ */
+export { EmbeddingTable } from './table.js';
+export type { EmbeddingInit, EmbeddingTableOptions, SparseRowGrad } from './table.js';
+export { embeddingLookup, embedFields, embedPooled, embedSequence } from './lookup.js';
+export type { PoolingMode } from './lookup.js';
+export { SparseSGD, SparseAdagrad, LazyAdam, TableAdam, FTRL } from './sparse-optim.js';
+export type {
+  SparseOptimizer, SparseOptimizerState, TableSlotState,
+  SparseSGDOptions, SparseAdagradOptions, AdamOptions, FTRLOptions,
+} from './sparse-optim.js';

@@ -1,0 +1,17 @@
+/**
+ * All autograd ops of the engine, in one import. Each op validates its inputs, computes its
+ * result into a fresh Float32Array and, when recording, a backward closure that adds the
+ * gradient contributions to the parents that require one (see ../tensor.ts).
+ */
+export {
+  add, sub, mul, div, neg, scale, addScalar, exp, log, square, sqrt, pow, abs, where, maskedFill,
+  broadcastShapes, sumToShape,
+} from './elementwise.js';
+export * from './activation.js';
+export * from './reduce.js';
+export * from './shape.js';
+export * from './softmax.js';
+export * from './dropout.js';
+export * from './loss.js';
+export * from './matmul.js';
+export * from './norm.js';

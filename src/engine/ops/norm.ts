@@ -1,0 +1,322 @@
+import { Tensor, fromOp } from '../tensor.js';
+
+/**
+ * Normalization ops, each fused (one op, forward and backward written out):
+ * batch norm over the leading axes, layer norm over the last axis, and Dice (DIN's
+ * batch-norm-gated activation). Statistics are accumulated in float64; values stay float32.
+ */
+
+/** Options of `batchNorm`. */
+export interface BatchNormOptions {
+  /** Use batch statistics and update the running ones (true) or use the running ones (false). */
+  training: boolean;
+  /** Per-channel running mean [C], updated in place in training mode. */
+  runningMean: Float32Array;
+  /** Per-channel running variance [C] (unbiased), updated in place in training mode. */
+  runningVar: Float32Array;
+  /** Weight of the new batch statistic in the running average (torch's `momentum`), default 0.1. */
+  momentum?: number;
+  /** Added to the variance before the square root, default 1e-5. */
+  eps?: number;
+  /**
+   * Apply max(0, ·) to the result inside the op (an MLP layer's BN → ReLU fused: one
+   * output buffer and one gradient buffer fewer, one pass fewer each way). Default false.
+   */
+  relu?: boolean;
+}
+
+/** Number of channels C of an input [..., C] after checking the rank and the parameter shapes. */
+function channelsOf(op: string, x: Tensor, params: Array<[string, Tensor | null]>): number {
+  if (x.rank < 2 && op !== 'layerNorm') throw new Error(`${op}: input must be [N, ..., C] (rank ≥ 2), got [${x.shape}]`);
+  if (x.rank < 1) throw new Error(`${op}: input must have at least one axis, got a scalar`);
+  const c = x.shape[x.rank - 1]!;
+  for (const [name, p] of params) {
+    if (p !== null && (p.rank !== 1 || p.shape[0] !== c)) {
+      throw new Error(`${op}: ${name} must be [${c}] (the last axis of the input [${x.shape}]), got [${p.shape}]`);
+    }
+  }
+  return c;
+}
+
+function checkRunning(op: string, c: number, mean: Float32Array, variance: Float32Array): void {
+  if (mean.length !== c) throw new Error(`${op}: runningMean has ${mean.length} values, expected ${c} (channels)`);
+  if (variance.length !== c) throw new Error(`${op}: runningVar has ${variance.length} values, expected ${c} (channels)`);
+}
+
+/**
+ * Per-channel batch mean and 1/sqrt(biased variance + eps) over the rows of a row-major
+ * [rows, c] array, in one pass: float64 sums of d = x − k and d² with k the first row
+ * (a shift that keeps the variance free of cancellation when |mean| ≫ std). Also updates
+ * the running statistics in place: r ← (1 − m)·r + m·batch, with the unbiased variance
+ * (×rows/(rows − 1)) in the running variance, as torch does.
+ */
+function batchStats(
+  op: string, x: Float32Array, rows: number, c: number, eps: number,
+  runningMean: Float32Array, runningVar: Float32Array, momentum: number,
+): { mean: Float32Array; invStd: Float32Array } {
+  if (rows < 2) throw new Error(`${op}: training mode needs more than one value per channel (got ${rows} row(s) of ${c} channels)`);
+  const shift = new Float64Array(c), s1 = new Float64Array(c), s2 = new Float64Array(c);
+  for (let j = 0; j < c; j++) shift[j] = x[j]!;
+  for (let i = 0, o = 0; i < rows; i++, o += c) {
+    for (let j = 0; j < c; j++) {
+      const d = x[o + j]! - shift[j]!;
+      s1[j]! += d;
+      s2[j]! += d * d;
+    }
+  }
+  const mean = new Float32Array(c), invStd = new Float32Array(c);
+  const unbias = rows / (rows - 1);
+  for (let j = 0; j < c; j++) {
+    const md = s1[j]! / rows;
+    const m = shift[j]! + md;
+    const v = Math.max(0, s2[j]! / rows - md * md);
+    mean[j] = m;
+    invStd[j] = 1 / Math.sqrt(v + eps);
+    runningMean[j] = (1 - momentum) * runningMean[j]! + momentum * m;
+    runningVar[j] = (1 - momentum) * runningVar[j]! + momentum * v * unbias;
+  }
+  return { mean, invStd };
+}
+
+/**
+ * Batch normalization over every axis but the last: for x [N, ..., C],
+ * y = γ·(x − μ)/sqrt(σ² + eps) + β per channel, with μ, σ² the batch mean and biased
+ * variance over all N·… rows (training) or the running statistics (eval). In training the
+ * running statistics are updated in place with `momentum` (torch semantics: the running
+ * variance takes the unbiased batch variance). `gamma`/`beta` may be null (no affine
+ * transform). Backward in training is the standard formula
+ * dx = (γ/σ)/n · (n·dy − Σdy − x̂·Σ(dy·x̂)); dγ = Σ dy·x̂, dβ = Σ dy. With `relu` the
+ * result is max(0, y) and dy is zeroed where the result is not positive.
+ */
+export function batchNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, opts: BatchNormOptions): Tensor {
+  const c = channelsOf('batchNorm', x, [['gamma', gamma], ['beta', beta]]);
+  checkRunning('batchNorm', c, opts.runningMean, opts.runningVar);
+  const eps = opts.eps ?? 1e-5;
+  const momentum = opts.momentum ?? 0.1;
+  const rows = c === 0 ? 0 : x.size / c;
+  const xd = x.data;
+  const gd = gamma?.data ?? null, bd = beta?.data ?? null;
+  const training = opts.training;
+  const relu = opts.relu ?? false;
+  let mean: Float32Array, invStd: Float32Array;
+  if (training) {
+    ({ mean, invStd } = batchStats('batchNorm', xd, rows, c, eps, opts.runningMean, opts.runningVar, momentum));
+  } else {
+    mean = opts.runningMean.slice();
+    invStd = new Float32Array(c);
+    for (let j = 0; j < c; j++) invStd[j] = 1 / Math.sqrt(opts.runningVar[j]! + eps);
+  }
+  // y = (x − μ)·scale + β with scale = γ/σ (centred first: no cancellation when |μ| ≫ σ).
+  const scale = new Float32Array(c), shift = new Float32Array(c);
+  for (let j = 0; j < c; j++) {
+    scale[j] = (gd === null ? 1 : gd[j]!) * invStd[j]!;
+    shift[j] = bd === null ? 0 : bd[j]!;
+  }
+  const out = new Float32Array(x.size);
+  if (relu) {
+    for (let i = 0, o = 0; i < rows; i++, o += c) {
+      for (let j = 0; j < c; j++) {
+        const y = (xd[o + j]! - mean[j]!) * scale[j]! + shift[j]!;
+        out[o + j] = y > 0 ? y : 0;
+      }
+    }
+  } else {
+    for (let i = 0, o = 0; i < rows; i++, o += c) {
+      for (let j = 0; j < c; j++) out[o + j] = (xd[o + j]! - mean[j]!) * scale[j]! + shift[j]!;
+    }
+  }
+  const parents: Tensor[] = [x];
+  if (gamma !== null) parents.push(gamma);
+  if (beta !== null) parents.push(beta);
+  return fromOp(out, x.shape, parents, (g) => {
+    const needGamma = gamma !== null && gamma.requiresGrad;
+    const needBeta = beta !== null && beta.requiresGrad;
+    // Σ dy and Σ dy·x̂ per channel (x̂ recomputed from x rather than stored).
+    const sumG = new Float64Array(c), sumGX = new Float64Array(c);
+    if (training || needGamma || needBeta) {
+      for (let i = 0, o = 0; i < rows; i++, o += c) {
+        for (let j = 0; j < c; j++) {
+          const gv = relu && !(out[o + j]! > 0) ? 0 : g[o + j]!;
+          sumG[j]! += gv;
+          sumGX[j]! += gv * (xd[o + j]! - mean[j]!) * invStd[j]!;
+        }
+      }
+    }
+    if (needGamma) {
+      const gg = gamma.gradBuffer();
+      for (let j = 0; j < c; j++) gg[j]! += sumGX[j]!;
+    }
+    if (needBeta) {
+      const gb = beta.gradBuffer();
+      for (let j = 0; j < c; j++) gb[j]! += sumG[j]!;
+    }
+    if (!x.requiresGrad) return;
+    const gx = x.gradBuffer();
+    if (!training) {
+      for (let i = 0, o = 0; i < rows; i++, o += c) {
+        for (let j = 0; j < c; j++) {
+          const gv = relu && !(out[o + j]! > 0) ? 0 : g[o + j]!;
+          gx[o + j]! += gv * scale[j]!;
+        }
+      }
+      return;
+    }
+    // dx = scale·(dy − Σdy/n − x̂·Σ(dy·x̂)/n) = scale·dy − k·(x − μ) − scale·Σdy/n,
+    // with k = scale·invStd·Σ(dy·x̂)/n per channel.
+    const k = new Float32Array(c), b = new Float32Array(c);
+    for (let j = 0; j < c; j++) {
+      k[j] = scale[j]! * invStd[j]! * (sumGX[j]! / rows);
+      b[j] = scale[j]! * (sumG[j]! / rows);
+    }
+    for (let i = 0, o = 0; i < rows; i++, o += c) {
+      for (let j = 0; j < c; j++) {
+        const gv = relu && !(out[o + j]! > 0) ? 0 : g[o + j]!;
+        gx[o + j]! += gv * scale[j]! - k[j]! * (xd[o + j]! - mean[j]!) - b[j]!;
+      }
+    }
+  });
+}
+
+/**
+ * Layer normalization over the last axis: for x [..., C],
+ * y = γ·(x − μ)/sqrt(σ² + eps) + β with μ, σ² the mean and biased variance of each row's
+ * C values. `gamma`/`beta` may be null (no affine transform). Backward per row:
+ * dx = (1/σ)/C · (C·d − Σd − x̂·Σ(d·x̂)) with d = γ·dy; dγ = Σ_rows dy·x̂, dβ = Σ_rows dy.
+ */
+export function layerNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, eps = 1e-5): Tensor {
+  const c = channelsOf('layerNorm', x, [['gamma', gamma], ['beta', beta]]);
+  const rows = c === 0 ? 0 : x.size / c;
+  const xd = x.data;
+  const gd = gamma?.data ?? null, bd = beta?.data ?? null;
+  const mean = new Float32Array(rows), invStd = new Float32Array(rows);
+  const out = new Float32Array(x.size);
+  for (let i = 0, o = 0; i < rows; i++, o += c) {
+    let s = 0;
+    for (let j = 0; j < c; j++) s += xd[o + j]!;
+    const mu = s / c;
+    let q = 0;
+    for (let j = 0; j < c; j++) {
+      const d = xd[o + j]! - mu;
+      q += d * d;
+    }
+    const inv = 1 / Math.sqrt(q / c + eps);
+    mean[i] = mu;
+    invStd[i] = inv;
+    if (gd === null) {
+      for (let j = 0; j < c; j++) out[o + j] = (xd[o + j]! - mu) * inv + (bd === null ? 0 : bd[j]!);
+    } else {
+      for (let j = 0; j < c; j++) out[o + j] = (xd[o + j]! - mu) * inv * gd[j]! + (bd === null ? 0 : bd[j]!);
+    }
+  }
+  const parents: Tensor[] = [x];
+  if (gamma !== null) parents.push(gamma);
+  if (beta !== null) parents.push(beta);
+  return fromOp(out, x.shape, parents, (g) => {
+    const gg = gamma !== null && gamma.requiresGrad ? gamma.gradBuffer() : null;
+    const gb = beta !== null && beta.requiresGrad ? beta.gradBuffer() : null;
+    const gx = x.requiresGrad ? x.gradBuffer() : null;
+    for (let i = 0, o = 0; i < rows; i++, o += c) {
+      const mu = mean[i]!, inv = invStd[i]!;
+      let sumD = 0, sumDX = 0;
+      for (let j = 0; j < c; j++) {
+        const gv = g[o + j]!;
+        const xh = (xd[o + j]! - mu) * inv;
+        const d = gd === null ? gv : gv * gd[j]!;
+        sumD += d;
+        sumDX += d * xh;
+        if (gg !== null) gg[j]! += gv * xh;
+        if (gb !== null) gb[j]! += gv;
+      }
+      if (gx === null) continue;
+      const mD = sumD / c, mDX = sumDX / c;
+      for (let j = 0; j < c; j++) {
+        const xh = (xd[o + j]! - mu) * inv;
+        const d = gd === null ? g[o + j]! : g[o + j]! * gd[j]!;
+        gx[o + j]! += inv * (d - mD - xh * mDX);
+      }
+    }
+  });
+}
+
+/** Options of `dice`: the batch-norm statistics (no affine transform) that gate the activation. */
+export interface DiceOptions {
+  training: boolean;
+  /** Per-channel running mean [C], updated in place in training mode. */
+  runningMean: Float32Array;
+  /** Per-channel running variance [C] (unbiased), updated in place in training mode. */
+  runningVar: Float32Array;
+  /** Weight of the new batch statistic in the running average, default 0.01 (FuxiCTR's Dice). */
+  momentum?: number;
+  /** Added to the variance, default 1e-9 (FuxiCTR's Dice). */
+  eps?: number;
+}
+
+/**
+ * Dice, DIN's data-adaptive activation, fused: for x [N, ..., C],
+ * p = sigmoid(x̂) with x̂ = (x − μ)/sqrt(σ² + eps) the batch norm of x without affine
+ * transform (batch statistics over all leading axes in training, running statistics in
+ * eval), and y = p·x + (1 − p)·α·x with α [C] learned. Backward:
+ * dx = dy·(p + (1 − p)·α) + BN-backward(dy·x·(1 − α)·p·(1 − p)), dα = Σ dy·x·(1 − p).
+ */
+export function dice(x: Tensor, alpha: Tensor, opts: DiceOptions): Tensor {
+  const c = channelsOf('dice', x, [['alpha', alpha]]);
+  checkRunning('dice', c, opts.runningMean, opts.runningVar);
+  const eps = opts.eps ?? 1e-9;
+  const momentum = opts.momentum ?? 0.01;
+  const rows = c === 0 ? 0 : x.size / c;
+  const xd = x.data, ad = alpha.data;
+  const training = opts.training;
+  let mean: Float32Array, invStd: Float32Array;
+  if (training) {
+    ({ mean, invStd } = batchStats('dice', xd, rows, c, eps, opts.runningMean, opts.runningVar, momentum));
+  } else {
+    mean = opts.runningMean.slice();
+    invStd = new Float32Array(c);
+    for (let j = 0; j < c; j++) invStd[j] = 1 / Math.sqrt(opts.runningVar[j]! + eps);
+  }
+  const p = new Float32Array(x.size);
+  const out = new Float32Array(x.size);
+  for (let i = 0, o = 0; i < rows; i++, o += c) {
+    for (let j = 0; j < c; j++) {
+      const xv = xd[o + j]!;
+      const pv = 1 / (1 + Math.exp(-(xv - mean[j]!) * invStd[j]!));
+      p[o + j] = pv;
+      const a = ad[j]!;
+      out[o + j] = xv * (a + (1 - a) * pv);
+    }
+  }
+  return fromOp(out, x.shape, [x, alpha], (g) => {
+    if (alpha.requiresGrad) {
+      const ga = alpha.gradBuffer();
+      for (let i = 0, o = 0; i < rows; i++, o += c) {
+        for (let j = 0; j < c; j++) ga[j]! += g[o + j]! * xd[o + j]! * (1 - p[o + j]!);
+      }
+    }
+    if (!x.requiresGrad) return;
+    const gx = x.gradBuffer();
+    // d = dL/dx̂ = dy·x·(1 − α)·p·(1 − p); the direct path is dy·(α + (1 − α)·p).
+    const sumD = new Float64Array(c), sumDX = new Float64Array(c);
+    for (let i = 0, o = 0; i < rows; i++, o += c) {
+      for (let j = 0; j < c; j++) {
+        const xv = xd[o + j]!, pv = p[o + j]!, gv = g[o + j]!, a = ad[j]!;
+        const d = gv * xv * (1 - a) * pv * (1 - pv);
+        gx[o + j]! += gv * (a + (1 - a) * pv) + d * invStd[j]!;
+        if (training) {
+          sumD[j]! += d;
+          sumDX[j]! += d * (xv - mean[j]!) * invStd[j]!;
+        }
+      }
+    }
+    if (!training) return;
+    // Batch-statistics terms: −invStd·(Σd + x̂·Σ(d·x̂))/n = −k·(x − μ) − b.
+    const k = new Float32Array(c), b = new Float32Array(c);
+    for (let j = 0; j < c; j++) {
+      const s = invStd[j]!;
+      k[j] = s * s * (sumDX[j]! / rows);
+      b[j] = s * (sumD[j]! / rows);
+    }
+    for (let i = 0, o = 0; i < rows; i++, o += c) {
+      for (let j = 0; j < c; j++) gx[o + j]! -= k[j]! * (xd[o + j]! - mean[j]!) + b[j]!;
+    }
+  });
+}

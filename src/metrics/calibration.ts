@@ -1,0 +1,53 @@
+import { binaryLabels, checkWeights } from './validate.js';
+
+/** Mean prediction, observed positive rate and their ratio over a set of rows. */
+export interface CalibrationStats {
+  /** (Weighted) mean predicted probability. */
+  meanPrediction: number;
+  /** (Weighted) fraction of positive labels. */
+  positiveRate: number;
+  /** meanPrediction / positiveRate: 1 is calibrated, > 1 over-predicts. */
+  calibration: number;
+}
+
+/**
+ * Calibration ratio = mean prediction / observed positive rate (weighted means when weights
+ * are given). 1 means calibrated on average; 1.1 means predictions are 10 % too high.
+ * With no positives the ratio is +∞ (or NaN when the mean prediction is also 0); with no
+ * rows it is NaN.
+ */
+export function calibration(probs: ArrayLike<number>, labels: ArrayLike<number>, weights?: ArrayLike<number>): number {
+  return calibrationStats(probs, labels, weights).calibration;
+}
+
+/** Mean prediction, positive rate and calibration ratio, as `calibration` defines them. */
+export function calibrationStats(probs: ArrayLike<number>, labels: ArrayLike<number>, weights?: ArrayLike<number>): CalibrationStats {
+  const n = probs.length;
+  const y = binaryLabels(labels, n, 'calibration');
+  checkWeights(weights, n, 'calibration');
+  return calibrationOfRows(probs, y, weights, null, 0, n);
+}
+
+/** Calibration statistics over rows `rows[start, end)` (or start…end−1 when `rows` is null). */
+export function calibrationOfRows(
+  probs: ArrayLike<number>,
+  labels: Uint8Array,
+  weights: ArrayLike<number> | undefined,
+  rows: Uint32Array | null,
+  start: number,
+  end: number,
+): CalibrationStats {
+  let sp = 0;
+  let sy = 0;
+  let sw = 0;
+  for (let k = start; k < end; k++) {
+    const r = rows === null ? k : rows[k]!;
+    const w = weights === undefined ? 1 : weights[r]!;
+    sp += w * probs[r]!;
+    sy += w * labels[r]!;
+    sw += w;
+  }
+  const meanPrediction = sw === 0 ? NaN : sp / sw;
+  const positiveRate = sw === 0 ? NaN : sy / sw;
+  return { meanPrediction, positiveRate, calibration: meanPrediction / positiveRate };
+}

@@ -1,0 +1,82 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Rng } from '../engine/random.js';
+import type { RankingModel } from '../models/base.js';
+import { decodeContainer, encodeContainer, packState, unpackState, type StoredArray } from '../util/container.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import type { OptimizerPair } from './optimizers.js';
+import type { EvalLog } from './trainer.js';
+
+/** The trainer's position and bookkeeping, enough to continue exactly where it stopped. */
+export interface TrainState {
+  epoch: number;
+  stepInEpoch: number;
+  globalStep: number;
+  lr: number;
+  bestMetric: number;
+  bestEpoch: number;
+  badEvals: number;
+  stopped: boolean;
+  history: EvalLog[];
+  lossSum: number;
+  lossCount: number;
+  trainSeconds: number;
+  trainRows: number;
+}
+
+const MAGIC = 'FRNKCKPT';
+const FILE = 'checkpoint.frk';
+
+/**
+ * Saves and restores training checkpoints: model state, optimizer state, the random
+ * generators (dropout masks), the trainer's position and the best weights so far, in one
+ * checksummed file written atomically (a crash mid-write leaves the previous checkpoint).
+ */
+export class Checkpointer {
+  readonly dir: string;
+  private readonly rngs: Rng[];
+
+  constructor(dir: string, rngs: Rng[] = []) {
+    this.dir = dir;
+    this.rngs = rngs;
+  }
+
+  /** Path of the checkpoint file. */
+  get path(): string {
+    return join(this.dir, FILE);
+  }
+
+  /** Writes the checkpoint. */
+  save(model: RankingModel, optim: OptimizerPair, state: TrainState, best: Map<string, Float32Array> | null): void {
+    mkdirSync(this.dir, { recursive: true });
+    const arrays = new Map<string, StoredArray>();
+    for (const [k, v] of model.stateDict()) arrays.set(`model/${k}`, v);
+    if (best !== null) for (const [k, v] of best) arrays.set(`best/${k}`, v);
+    const meta = {
+      model: model.modelName,
+      state: packState(state, arrays, 'state'),
+      optimizer: packState(optim.stateDict(), arrays, 'optim'),
+      rngs: this.rngs.map((r) => packState(r.getState(), arrays, 'rng')),
+      hasBest: best !== null,
+    };
+    writeFileAtomic(this.path, encodeContainer(MAGIC, meta, arrays));
+  }
+
+  /** Restores model, optimizer and generators; returns the state, or null without a checkpoint. */
+  load(model: RankingModel, optim: OptimizerPair): { state: TrainState; best: Map<string, Float32Array> | null } | null {
+    if (!existsSync(this.path)) return null;
+    const { meta, arrays } = decodeContainer(readFileSync(this.path), MAGIC, this.path);
+    const m = meta as { model: string; state: unknown; optimizer: unknown; rngs: unknown[]; hasBest: boolean };
+    if (m.model !== model.modelName) throw new Error(`${this.path}: checkpoint is of model '${m.model}', not '${model.modelName}'`);
+    const pick = (prefix: string): Map<string, Float32Array> => {
+      const out = new Map<string, Float32Array>();
+      for (const [k, v] of arrays) if (k.startsWith(prefix)) out.set(k.slice(prefix.length), v as Float32Array);
+      return out;
+    };
+    model.loadStateDict(pick('model/'));
+    optim.loadStateDict(unpackState(m.optimizer, arrays));
+    if (m.rngs.length !== this.rngs.length) throw new Error(`${this.path}: checkpoint has ${m.rngs.length} generators, trainer has ${this.rngs.length}`);
+    m.rngs.forEach((s, i) => this.rngs[i]!.setState(unpackState(s, arrays) as number[]));
+    return { state: unpackState(m.state, arrays) as TrainState, best: m.hasBest ? pick('best/') : null };
+  }
+}
