@@ -14,8 +14,9 @@ Model (identical on the finerank side, bench/engine/finerank_deepfm_mini.ts):
   * Tables: nn.Embedding(sparse=True) updated by torch.optim.SparseAdam; all dense
     weights by torch.optim.Adam; lr 1e-3 for both.
 
-Data: ids follow a bounded Zipf law, P(id = k-1) proportional to k^-s for k in 1..V
-(s = --zipf, default 1.1), sampled by inverse CDF from a seeded numpy generator; dense
+Data: ids follow a bounded Zipf law, P(id = k) proportional to k^-s for k in 1..V
+(s = --zipf, default 1.1), sampled by inverse CDF from a seeded numpy generator. Id 0 is
+finerank's padding row, so each table has V + 1 rows and row 0 is never looked up; dense
 inputs are N(0, 1); labels Bernoulli(0.25). A pool of --pool batches is generated before
 any timing and cycled, so data generation is never timed.
 
@@ -80,15 +81,16 @@ class DeepFMMini(nn.Module):
         self.fused = fused
         self.num_fields = len(vocabs)
         self.dim = dim
+        rows = [v + 1 for v in vocabs]  # row 0: padding, never looked up
         if fused:
-            offsets = np.concatenate([[0], np.cumsum(vocabs)[:-1]]).astype(np.int64)
+            offsets = np.concatenate([[0], np.cumsum(rows)[:-1]]).astype(np.int64)
             self.register_buffer("offsets", torch.from_numpy(offsets))
-            self.emb = nn.Embedding(int(sum(vocabs)), dim, sparse=True)
-            self.first = nn.Embedding(int(sum(vocabs)), 1, sparse=True)
+            self.emb = nn.Embedding(int(sum(rows)), dim, sparse=True)
+            self.first = nn.Embedding(int(sum(rows)), 1, sparse=True)
             tables = [self.emb, self.first]
         else:
-            self.embs = nn.ModuleList(nn.Embedding(v, dim, sparse=True) for v in vocabs)
-            self.firsts = nn.ModuleList(nn.Embedding(v, 1, sparse=True) for v in vocabs)
+            self.embs = nn.ModuleList(nn.Embedding(r, dim, sparse=True) for r in rows)
+            self.firsts = nn.ModuleList(nn.Embedding(r, 1, sparse=True) for r in rows)
             tables = list(self.embs) + list(self.firsts)
         for t in tables:
             nn.init.normal_(t.weight, std=1e-4)
@@ -131,11 +133,11 @@ class DeepFMMini(nn.Module):
 
 
 def zipf_sampler(vocab, s):
-    """Inverse-CDF sampler of the bounded Zipf law P(k) ~ k^-s, k = 1..vocab (ids k-1)."""
+    """Inverse-CDF sampler of the bounded Zipf law P(k) ~ k^-s, ids k = 1..vocab."""
     w = np.arange(1, vocab + 1, dtype=np.float64) ** (-s)
     cdf = np.cumsum(w)
     cdf /= cdf[-1]
-    return lambda rng, n: np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), vocab - 1)
+    return lambda rng, n: 1 + np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), vocab - 1)
 
 
 def make_pool(rng, n_batches, batch, s):

@@ -135,38 +135,71 @@ async function prepareDataset(cfg: BenchConfig, dataDir: string | null, gen: str
 }
 
 /**
- * The config handed to `finerank train --config`: data paths, format, fields as index
- * ranges, model, the BARS preset and the model's options from bench/train/config.json
- * (string-valued notes dropped). Its schema is the one documented in the README of
- * finerank's CLI; keep this function in step with it.
+ * Names of bench/train/config.json model settings (FuxiCTR's spelling) in finerank's model
+ * options (src/models, snake_case accepted by the CLI). Settings mapped to null are
+ * structural facts finerank's models fix (no FM bias), not options.
  */
-function finerankTrainConfig(cfg: BenchConfig, data: Dataset, model: ModelName, maxEpochs: number | null): Record<string, unknown> {
+const FINERANK_OPTION_NAMES: Record<string, string | null> = {
+  embedding_dim: 'embedding_dim',
+  hidden_units: 'dnn_hidden_units',
+  dnn_hidden_units: 'dnn_hidden_units',
+  hidden_activations: 'dnn_activation',
+  dnn_activations: 'dnn_activation',
+  net_dropout: 'dnn_dropout',
+  batch_norm: 'batch_norm',
+  num_cross_layers: 'num_cross_layers',
+  fm_bias: null,
+};
+
+/**
+ * The config handed to `finerank train --config` (the format read by src/cli/config.ts):
+ *   data: {train, valid, test, format: libfm, fields: [{name, range}], min_count}
+ *   model, preset: bars, model_options (from bench/train/config.json, renamed), train: {seed, epochs?}
+ * String-valued settings of config.json are notes and are not passed on.
+ */
+export function finerankTrainConfig(cfg: BenchConfig, data: Dataset, model: ModelName, maxEpochs: number | null): Record<string, unknown> {
   const options: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(cfg.models[model])) if (typeof v !== 'string') options[k] = v;
+  for (const [k, v] of Object.entries(cfg.models[model])) {
+    if (k === 'hidden_activations' || k === 'dnn_activations') {
+      options.dnn_activation = v;
+      continue;
+    }
+    if (typeof v === 'string') continue;
+    const name = FINERANK_OPTION_NAMES[k];
+    if (name === undefined) throw new Error(`bench/train/config.json: models.${model}.${k} has no finerank equivalent; add it to FINERANK_OPTION_NAMES`);
+    if (name !== null) options[name] = v;
+  }
   return {
-    train: data.train,
-    valid: data.valid,
-    test: data.test,
-    format: 'libfm',
-    fields: data.fields.map((f) => ({ name: f.name, range: f.range })),
-    min_count: cfg.dataset.min_count,
+    data: {
+      train: data.train,
+      valid: data.valid,
+      test: data.test,
+      format: 'libfm',
+      fields: data.fields.map((f) => ({ name: f.name, range: f.range })),
+      min_count: cfg.dataset.min_count,
+    },
     model,
     preset: cfg.protocol.preset,
     model_options: options,
-    seed: cfg.protocol.seed,
-    ...(maxEpochs !== null ? { max_epochs: maxEpochs } : {}),
+    train: { seed: cfg.protocol.seed, ...(maxEpochs !== null ? { epochs: maxEpochs } : {}) },
   };
 }
 
+/**
+ * Reads a training summary line. Keys are matched in snake_case or camelCase
+ * (`samples_per_sec` / `samplesPerSec`); peak RSS may be `peak_rss_bytes` or `peak_rss`
+ * (bytes).
+ */
 function parseTrainResult(obj: Record<string, unknown>, label: string, wallMs: number): TrainResult {
-  const rss = optionalNumberField(obj, 'peak_rss_bytes', label) ?? (optionalNumberField(obj, 'peak_rss', label));
+  const camel = (k: string) => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  const pick = (...keys: string[]): string => keys.flatMap((k) => [k, camel(k)]).find((k) => obj[k] !== undefined && obj[k] !== null) ?? keys[0]!;
   return {
-    samples_per_sec: numberField(obj, 'samples_per_sec', label),
-    test_auc: numberField(obj, 'test_auc', label),
-    test_logloss: numberField(obj, 'test_logloss', label),
-    peak_rss_bytes: rss,
-    epochs: optionalNumberField(obj, 'epochs', label),
-    best_valid_auc: optionalNumberField(obj, 'best_valid_auc', label),
+    samples_per_sec: numberField(obj, pick('samples_per_sec'), label),
+    test_auc: numberField(obj, pick('test_auc'), label),
+    test_logloss: numberField(obj, pick('test_logloss'), label),
+    peak_rss_bytes: optionalNumberField(obj, pick('peak_rss_bytes', 'peak_rss'), label),
+    epochs: optionalNumberField(obj, pick('epochs'), label),
+    best_valid_auc: optionalNumberField(obj, pick('best_valid_auc'), label),
     wall_s: wallMs / 1000,
   };
 }

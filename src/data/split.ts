@@ -68,8 +68,8 @@ export function assignSplit(chunk: RawChunk, spec: SplitSpec): Uint8Array {
   if (spec.by === 'group') {
     const cum = cumulative(spec.ratios);
     if (chunk.kind === 'bytes') {
-      const nc = chunk.columns.length;
-      for (let r = 0; r < n; r++) out[r] = partOf(murmur3Bytes(chunk.buf, chunk.start[r * nc + col]!, chunk.end[r * nc + col]!, spec.seed) / 4294967296, cum);
+      const off = col * chunk.stride;
+      for (let r = 0; r < n; r++) out[r] = partOf(murmur3Bytes(chunk.buf, chunk.start[off + r]!, chunk.end[off + r]!, spec.seed) / 4294967296, cum);
     } else {
       const vals = chunk.values[col]!;
       for (let r = 0; r < n; r++) {

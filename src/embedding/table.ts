@@ -113,6 +113,7 @@ export class EmbeddingTable implements EmbeddingLike {
   private count = 0;
   private touched = false;
   private cached: SparseRowGrad | null = null;
+  private readonly chunkEntries = new Int32Array(TOUCH_CHUNK);
 
   constructor(name: string, rows: number, dim: number, opts: EmbeddingTableOptions = {}) {
     if (typeof name !== 'string' || name === '') throw new Error('embedding table name must be a non-empty string');
@@ -182,44 +183,65 @@ export class EmbeddingTable implements EmbeddingLike {
     ids: Int32Array, idsOffset: number, count: number,
     grad: Float32Array, gradOffset: number, gradStride: number, scale: number,
   ): void {
-    const dim = this.dim, rows = this.rows, pad = this.pad;
     this.touched = true;
     this.cached = null;
-    let keys = this.keys, slots = this.slots, values = this.entryValues;
+    const dim = this.dim, dim4 = dim & ~3, ent = this.chunkEntries;
+    // Two passes per chunk: resolve ids to gradient slots (hash probes), then add the rows.
+    // Short loop bodies let the CPU overlap the cache misses of many rows.
+    for (let c = 0; c < count; c += TOUCH_CHUNK) {
+      const n = Math.min(count - c, TOUCH_CHUNK);
+      this.resolveEntries(ids, idsOffset + c, n, ent);
+      const values = this.entryValues;
+      let src = gradOffset + c * gradStride;
+      for (let j = 0; j < n; j++, src += gradStride) {
+        const e = ent[j]!;
+        if (e < 0) continue;
+        const dst = e * dim;
+        if (scale === 1) {
+          let d = 0;
+          for (; d < dim4; d += 4) {
+            values[dst + d]! += grad[src + d]!;
+            values[dst + d + 1]! += grad[src + d + 1]!;
+            values[dst + d + 2]! += grad[src + d + 2]!;
+            values[dst + d + 3]! += grad[src + d + 3]!;
+          }
+          for (; d < dim; d++) values[dst + d]! += grad[src + d]!;
+        } else {
+          for (let d = 0; d < dim; d++) values[dst + d]! += scale * grad[src + d]!;
+        }
+      }
+    }
+  }
+
+  /**
+   * ent[j] = gradient slot of ids[from + j] for j < n (−1 for padding), inserting new ids
+   * with a zeroed row. Throws on out-of-range ids.
+   */
+  private resolveEntries(ids: Int32Array, from: number, n: number, ent: Int32Array): void {
+    const rows = this.rows, pad = this.pad, dim = this.dim;
+    let keys = this.keys, slots = this.slots;
     let shift = 32 - this.hashBits, mask = (1 << this.hashBits) - 1;
-    for (let i = 0; i < count; i++) {
-      const id = ids[idsOffset + i]!;
-      if (id === pad) continue;
+    for (let j = 0; j < n; j++) {
+      const id = ids[from + j]!;
+      if (id === pad) { ent[j] = -1; continue; }
       if (id >>> 0 >= rows) this.rangeError(id);
       let h = Math.imul(id, 0x9e3779b1) >>> shift;
-      let e = -1;
-      for (;;) {
-        const k = keys[h]!;
-        if (k === id) { e = slots[h]!; break; }
-        if (k === EMPTY) break;
+      let k = keys[h]!;
+      while (k !== id && k !== EMPTY) {
         h = (h + 1) & mask;
+        k = keys[h]!;
       }
-      const src = gradOffset + i * gradStride;
-      if (e >= 0) {
-        const dst = e * dim;
-        if (scale === 1) for (let d = 0; d < dim; d++) values[dst + d]! += grad[src + d]!;
-        else for (let d = 0; d < dim; d++) values[dst + d]! += scale * grad[src + d]!;
-        continue;
-      }
+      if (k === id) { ent[j] = slots[h]!; continue; }
       // New entry.
-      e = this.count;
-      if (e === this.entryIds.length) {
-        this.growEntries();
-        values = this.entryValues;
-      }
+      const e = this.count;
+      if (e === this.entryIds.length) this.growEntries();
       keys[h] = id;
       slots[h] = e;
       this.entryIds[e] = id;
       this.entryHash[e] = h;
       this.count = e + 1;
-      const dst = e * dim;
-      if (scale === 1) for (let d = 0; d < dim; d++) values[dst + d] = grad[src + d]!;
-      else for (let d = 0; d < dim; d++) values[dst + d] = scale * grad[src + d]!;
+      this.entryValues.fill(0, e * dim, e * dim + dim);
+      ent[j] = e;
       if (this.count * 2 > keys.length) {
         this.rehash();
         keys = this.keys; slots = this.slots;

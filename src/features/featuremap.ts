@@ -184,9 +184,9 @@ function readDense(chunk: RawChunk, col: number, f: DenseFeature | WeightFeature
   const missingIsError = f.missing.policy === 'error';
   const expected = `a decimal number${missingIsError ? '' : ' or an empty field (missing)'}`;
   if (chunk.kind === 'bytes') {
-    const buf = chunk.buf, st = chunk.start, en = chunk.end, nc = chunk.columns.length;
+    const buf = chunk.buf, st = chunk.start, en = chunk.end, off = col * chunk.stride;
     for (let r = 0; r < n; r++) {
-      const i = r * nc + col;
+      const i = off + r;
       let s = st[i]!, e = en[i]!;
       while (s < e && buf[s] === 32) s++;
       while (e > s && buf[e - 1] === 32) e--;
@@ -223,9 +223,9 @@ function readLabel(chunk: RawChunk, col: number, lr: LabelReader, out: Float32Ar
   const n = chunk.length;
   const f = lr.f;
   if (chunk.kind === 'bytes') {
-    const buf = chunk.buf, st = chunk.start, en = chunk.end, nc = chunk.columns.length;
+    const buf = chunk.buf, st = chunk.start, en = chunk.end, off = col * chunk.stride;
     for (let r = 0; r < n; r++) {
-      const i = r * nc + col;
+      const i = off + r;
       const s = st[i]!, e = en[i]!;
       if (s === e) { bad.mark(r, f.source, 'missing label', lr.expected); continue; }
       const v = lr.fromBytes(buf, s, e);
@@ -373,7 +373,7 @@ function checkSingleValued(chunk: RawChunk, col: number, f: SparseFeature, bad: 
 
 function cellMissing(chunk: RawChunk, r: number, col: number): boolean {
   if (chunk.kind === 'bytes') {
-    const i = r * chunk.columns.length + col;
+    const i = col * chunk.stride + r;
     return chunk.start[i] === chunk.end[i];
   }
   return isMissingValue(chunk.values[col]![r]);
@@ -384,11 +384,11 @@ function countColumn(chunk: RawChunk, col: number, f: CatFeature, enc: VocabEnco
   const single = f.role === 'sparse';
   const missingValue = single && f.missing.policy === 'value' ? f.missing.value : null;
   if (chunk.kind === 'bytes') {
-    const buf = chunk.buf, st = chunk.start, en = chunk.end, nc = chunk.columns.length;
+    const buf = chunk.buf, st = chunk.start, en = chunk.end, off = col * chunk.stride;
     if (single) {
       for (let r = 0; r < n; r++) {
         if (skip !== null && skip[r] !== 0) continue;
-        const i = r * nc + col;
+        const i = off + r;
         const s = st[i]!, e = en[i]!;
         if (s === e) { if (missingValue !== null) enc.countString(missingValue); } else enc.countBytes(buf, s, e);
       }
@@ -399,7 +399,7 @@ function countColumn(chunk: RawChunk, col: number, f: CatFeature, enc: VocabEnco
       const ts = new Int32Array(ml), te = new Int32Array(ml);
       for (let r = 0; r < n; r++) {
         if (skip !== null && skip[r] !== 0) continue;
-        const i = r * nc + col;
+        const i = off + r;
         const s = st[i]!, e = en[i]!;
         if (s === e) continue;
         if (sb >= 0) {
@@ -582,8 +582,8 @@ export class FeatureMap {
     const n = chunk.length;
     const out = new Int32Array(n);
     if (chunk.kind === 'bytes') {
-      const buf = chunk.buf, st = chunk.start, en = chunk.end, nc = chunk.columns.length;
-      for (let r = 0; r < n; r++) out[r] = murmur3Bytes(buf, st[r * nc + col]!, en[r * nc + col]!, 0) | 0;
+      const buf = chunk.buf, st = chunk.start, en = chunk.end, off = col * chunk.stride;
+      for (let r = 0; r < n; r++) out[r] = murmur3Bytes(buf, st[off + r]!, en[off + r]!, 0) | 0;
     } else {
       const vals = chunk.values[col]!;
       for (let r = 0; r < n; r++) {
@@ -601,9 +601,9 @@ export class FeatureMap {
     const m = f.missing;
     const missingId = m.policy === 'value' ? enc.lookupString(m.value) : OOV_ID;
     if (chunk.kind === 'bytes') {
-      const buf = chunk.buf, st = chunk.start, en = chunk.end, nc = chunk.columns.length;
+      const buf = chunk.buf, st = chunk.start, en = chunk.end, off = col * chunk.stride;
       for (let r = 0; r < n; r++) {
-        const i = r * nc + col;
+        const i = off + r;
         const s = st[i]!, e = en[i]!;
         out[r] = s === e ? missingId : enc.lookupBytes(buf, s, e);
       }
@@ -628,11 +628,11 @@ export class FeatureMap {
     const lengths = new Int32Array(n);
     const keepLast = f.keep === 'last';
     if (chunk.kind === 'bytes') {
-      const buf = chunk.buf, st = chunk.start, en = chunk.end, nc = chunk.columns.length;
+      const buf = chunk.buf, st = chunk.start, en = chunk.end, off = col * chunk.stride;
       const sb = sepByte(f.sep);
       const ts = new Int32Array(ml), te = new Int32Array(ml);
       for (let r = 0; r < n; r++) {
-        const i = r * nc + col;
+        const i = off + r;
         const s = st[i]!, e = en[i]!;
         if (s === e) continue;
         if (sb >= 0) {

@@ -45,8 +45,8 @@ export function rankScores(scores: ArrayLike<number>, name = 'scores'): Ranked {
   let exact = true;
   for (let i = 0; i < n; i++) {
     const v = scores[i]!;
-    const x = (f[i] = v + 0);
-    if (x !== v) {
+    f[i] = v + 0;
+    if (f[i] !== v) {
       if (v !== v) throw new Error(`${name}[${i}] is NaN: expected a number`);
       exact = false;
       break;

@@ -34,7 +34,7 @@ export class DCN extends RankingModel {
     this.embedding = this.child('embedding', new FeatureEmbedding(ctx.spec, { dim: opts.embeddingDim, part: 'deep', initStd: opts.embeddingInitStd, rng: ctx.rng }));
     const inputDim = flatDeepInputDim(this.embedding, ctx.spec);
     this.dnn = opts.dnnHiddenUnits.length > 0
-      ? this.child('dnn', new MLP({ inputDim, hiddenUnits: opts.dnnHiddenUnits, activation: opts.dnnActivation, dropout: opts.dnnDropout, batchNorm: opts.batchNorm, rng: ctx.rng }))
+      ? this.child('dnn', new MLP({ inputDim, hiddenUnits: opts.dnnHiddenUnits, activation: opts.dnnActivation, dropout: opts.dnnDropout, batchNorm: opts.batchNorm, rng: ctx.rng, dropoutRng: ctx.rng }))
       : null;
     this.cross = this.child('cross', new CrossNet(inputDim, opts.numCrossLayers, ctx.rng));
     const finalDim = inputDim + (opts.dnnHiddenUnits.at(-1) ?? 0);

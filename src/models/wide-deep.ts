@@ -45,5 +45,7 @@ export function dnnTower(inputDim: number, opts: DnnOptions, ctx: ModelContext):
     batchNorm: opts.batchNorm,
     outputDim: 1,
     rng: ctx.rng,
+    // Dropout masks come from the context generator, whose state checkpoints save.
+    dropoutRng: ctx.rng,
   });
 }

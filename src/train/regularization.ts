@@ -31,10 +31,11 @@ export function embeddingL2(tables: readonly EmbeddingTable[], lambda: number, m
   if (typeof lambda !== 'number' || !Number.isFinite(lambda) || lambda < 0) throw new Error(`embeddingL2: lambda must be a finite number >= 0, got ${lambda}`);
   if (mode !== 'batch' && mode !== 'table') throw new Error(`embeddingL2: mode must be 'batch' or 'table', got '${String(mode)}'`);
   const computePenalty = opts.penalty ?? true;
+  if (lambda === 0) return 0;
   let sum = 0;
   for (const t of new Set(tables)) {
     if (mode === 'table') {
-      if (lambda !== 0) t.denseDecay += lambda;
+      t.denseDecay += lambda;
       if (computePenalty) {
         const w = t.weight;
         for (let i = 0; i < w.length; i++) sum += w[i]! * w[i]!;
@@ -69,14 +70,11 @@ export interface DenseL2Options {
 export function denseL2(params: readonly Tensor[], lambda: number, opts: DenseL2Options = {}): number {
   if (typeof lambda !== 'number' || !Number.isFinite(lambda) || lambda < 0) throw new Error(`denseL2: lambda must be a finite number >= 0, got ${lambda}`);
   const includeBiases = opts.includeBiases ?? false;
+  if (lambda === 0) return 0;
   let sum = 0;
   for (const p of new Set(params)) {
     if (!includeBiases && p.rank <= 1) continue;
     const w = p.data;
-    if (lambda === 0) {
-      for (let i = 0; i < w.length; i++) sum += w[i]! * w[i]!;
-      continue;
-    }
     const g = p.gradBuffer();
     for (let i = 0; i < w.length; i++) {
       const wi = w[i]!;

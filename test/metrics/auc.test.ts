@@ -93,8 +93,13 @@ test('rankScores: radix order equals a comparator sort (stable)', () => {
   for (const n of [10, 3000, 70000]) {
     const s = new Float64Array(n);
     for (let i = 0; i < n; i++) s[i] = i % 5 === 0 ? Math.round(rng.normal() * 3) : rng.normal() * 1e6 * (rng.next() - 0.5);
-    const { order } = rankScores(s);
-    const ref = Array.from({ length: n }, (_, i) => i).sort((a, b) => (s[a]! < s[b]! ? -1 : s[a]! > s[b]! ? 1 : a - b));
-    assert.deepEqual(Array.from(order), ref);
+    // Float32 copy (32-bit key path) with −0/+0 and infinities mixed in.
+    const s32 = Float32Array.from(s, (v, i) => (i % 97 === 0 ? -0 : i % 89 === 0 ? 0 : i % 101 === 0 ? -Infinity : v));
+    for (const x of [s, s32]) {
+      const { order, sorted } = rankScores(x);
+      const ref = Array.from({ length: n }, (_, i) => i).sort((a, b) => (x[a]! < x[b]! ? -1 : x[a]! > x[b]! ? 1 : a - b));
+      assert.deepEqual(Array.from(order), ref);
+      assert.deepEqual(Array.from(sorted), ref.map((i) => x[i]! + 0));
+    }
   }
 });

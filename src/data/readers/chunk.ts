@@ -18,7 +18,7 @@
 /** Raw rows of one file region. */
 export type RawChunk = BytesChunk | ValuesChunk;
 
-/** Fields as byte ranges into `buf`; row-major offsets: field (r, c) is buf[start[r·ncol+c] .. end[r·ncol+c]). */
+/** Fields as byte ranges into `buf`; column-major offsets: field (r, c) is buf[start[c·stride+r] .. end[c·stride+r]). */
 export class BytesChunk {
   readonly kind = 'bytes' as const;
   constructor(
@@ -31,6 +31,8 @@ export class BytesChunk {
     readonly buf: Uint8Array,
     readonly start: Int32Array,
     readonly end: Int32Array,
+    /** Distance between columns in start/end (≥ length). */
+    readonly stride: number,
     /** 1-based line where each row starts. */
     readonly lines: Float64Array,
     /** The line of the header (names the columns), when the file has one. */
@@ -39,7 +41,7 @@ export class BytesChunk {
 
   /** The cell as a string, or null when empty (missing). */
   cell(row: number, col: number): string | null {
-    const i = row * this.columns.length + col;
+    const i = col * this.stride + row;
     const s = this.start[i]!, e = this.end[i]!;
     if (s === e) return null;
     return Buffer.from(this.buf.buffer, this.buf.byteOffset + s, e - s).toString('utf8');
@@ -50,13 +52,15 @@ export class BytesChunk {
     const nc = this.columns.length;
     const n = rows.length;
     const st = new Int32Array(n * nc), en = new Int32Array(n * nc), ln = new Float64Array(n);
-    for (let k = 0; k < n; k++) {
-      const r = rows[k]!;
-      st.set(this.start.subarray(r * nc, r * nc + nc), k * nc);
-      en.set(this.end.subarray(r * nc, r * nc + nc), k * nc);
-      ln[k] = this.lines[r]!;
+    for (let c = 0; c < nc; c++) {
+      const so = c * this.stride, d = c * n;
+      for (let k = 0; k < n; k++) {
+        st[d + k] = this.start[so + rows[k]!]!;
+        en[d + k] = this.end[so + rows[k]!]!;
+      }
     }
-    return new BytesChunk(this.file, this.columns, n, this.buf, st, en, ln, this.headerLine);
+    for (let k = 0; k < n; k++) ln[k] = this.lines[rows[k]!]!;
+    return new BytesChunk(this.file, this.columns, n, this.buf, st, en, n, ln, this.headerLine);
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * Streaming CSV/TSV reader (RFC 4180): reads the file in blocks (default 4 MiB), parses
+ * Streaming CSV/TSV reader (RFC 4180): reads the file in blocks (default 1 MiB), parses
  * records at the byte level and yields one `BytesChunk` per block, holding each field's byte
  * range. Memory is bounded by the block size plus the longest record.
  *
@@ -26,7 +26,7 @@ export interface CsvOptions {
   header?: boolean;
   /** Column names: required without a header; with a header, the header must match them. */
   columns?: readonly string[];
-  /** Bytes read per block (default 4 MiB). */
+  /** Bytes read per block (default 1 MiB: block, offsets and working set stay in cache). */
   blockBytes?: number;
   /** Longest record accepted (default 64 MiB); longer ones are errors (unterminated quote?). */
   maxRecordBytes?: number;
@@ -139,7 +139,7 @@ class Parser {
     const header = ncol < 0;
     const row = this.rows;
     if (!header) this.ensure(row + 1, ncol);
-    const base = row * ncol;
+    const stride = this.lines.length;
     this.escaped.length = 0;
     if (header) { this.fieldsS.length = 0; this.fieldsE.length = 0; }
     let c = 0;
@@ -197,7 +197,7 @@ class Parser {
         fe = pos;
         if ((pos >= len || data[pos] === LF) && fe > fs && data[fe - 1] === CR) fe--;
       }
-      if (header) { this.fieldsS.push(fs); this.fieldsE.push(fe); } else if (c < ncol) { this.start[base + c] = fs; this.end[base + c] = fe; }
+      if (header) { this.fieldsS.push(fs); this.fieldsE.push(fe); } else if (c < ncol) { this.start[c * stride + row] = fs; this.end[c * stride + row] = fe; }
       c++;
       if (pos < len && data[pos] === sep) { pos++; continue; }
       // End of record (newline or end of data).
@@ -217,20 +217,87 @@ class Parser {
     }
     // Unescape doubled quotes in place (the record is complete, it is never parsed again).
     for (const k of this.escaped) {
-      const s = header ? this.fieldsS[k]! : this.start[base + k]!;
-      const e = header ? this.fieldsE[k]! : this.end[base + k]!;
+      if (!header && k >= ncol) continue;
+      const s = header ? this.fieldsS[k]! : this.start[k * stride + row]!;
+      const e = header ? this.fieldsE[k]! : this.end[k * stride + row]!;
       let w = s;
       for (let r = s; r < e; r++) {
         data[w++] = data[r]!;
         if (data[r] === Q) r++;
       }
-      if (header) this.fieldsE[k] = w; else if (k < ncol) this.end[base + k] = w;
+      if (header) this.fieldsE[k] = w; else this.end[k * stride + row] = w;
     }
     if (!header) {
       this.lines[row] = recLine;
       this.rows = row + 1;
     }
     return PARSED;
+  }
+
+  /**
+   * Fast path for the common record: a complete line with no quote character and exactly
+   * `ncol` fields. Parses such records from `pos` until one that is not (blank, quoted,
+   * wrong field count, or incomplete), which it leaves for `parseRecord`.
+   * `nextQuote` is the position of the next quote byte at or after pos (or len).
+   */
+  parseFast(data: Uint8Array, len: number, eof: boolean, ncol: number): void {
+    let pos = this.pos;
+    let line = this.line;
+    let row = this.rows;
+    const sep = this.sep;
+    const Q = this.quote;
+    let nextQuote = this.nextQuote(data, pos, len, Q);
+    for (;;) {
+      if (pos >= len) break;
+      let le = (data as Buffer).indexOf(LF, pos);
+      if (le < 0) {
+        if (!eof) break;
+        le = len;
+      }
+      if (le === pos) break; // blank line
+      if (nextQuote < le) {
+        if (nextQuote < pos) nextQuote = this.nextQuote(data, pos, len, Q);
+        if (nextQuote < le) break;
+      }
+      if (row >= this.lines.length) {
+        this.rows = row;
+        this.ensure(row + 1, ncol);
+      }
+      const st = this.start, en = this.end;
+      const stride = this.lines.length;
+      const last = ncol - 1;
+      let s = pos;
+      let c = 0;
+      let at = row;
+      let i = pos;
+      for (; i < le; i++) {
+        if (data[i] === sep) {
+          if (c === last) break;
+          st[at] = s;
+          en[at] = i;
+          c++;
+          at += stride;
+          s = i + 1;
+        }
+      }
+      if (c !== last || i < le) break; // too few or too many fields: the general path reports it
+      let e = le;
+      if (e > s && data[e - 1] === CR) e--;
+      st[at] = s;
+      en[at] = e;
+      this.lines[row] = line;
+      row++;
+      line++;
+      pos = le + 1;
+    }
+    this.pos = pos > len ? len : pos;
+    this.line = line;
+    this.rows = row;
+  }
+
+  private nextQuote(data: Uint8Array, pos: number, len: number, Q: number): number {
+    const q = (data as Buffer).indexOf(Q, pos);
+    return q < 0 || q > len ? len + 1 : q;
   }
 
   /** The header fields just parsed, as strings. */
@@ -247,10 +314,16 @@ class Parser {
   }
 
   private ensure(rows: number, ncol: number): void {
-    if (rows <= this.lines.length) return;
-    const cap = Math.max(rows, this.lines.length * 2, 256);
-    const s = new Int32Array(cap * ncol); s.set(this.start); this.start = s;
-    const e = new Int32Array(cap * ncol); e.set(this.end); this.end = e;
+    const old = this.lines.length;
+    if (rows <= old) return;
+    const cap = Math.max(rows, Math.ceil(old * 1.5), 256);
+    const s = new Int32Array(cap * ncol), e = new Int32Array(cap * ncol);
+    for (let c = 0; c < ncol; c++) {
+      s.set(this.start.subarray(c * old, c * old + this.rows), c * cap);
+      e.set(this.end.subarray(c * old, c * old + this.rows), c * cap);
+    }
+    this.start = s;
+    this.end = e;
     const l = new Float64Array(cap); l.set(this.lines); this.lines = l;
   }
 }
@@ -265,7 +338,7 @@ export async function* readCsv(path: string, opts: CsvOptions = {}): AsyncGenera
   const quote = asciiByte(opts.quote ?? '"', 'quote');
   const header = opts.header ?? true;
   if (!header && !opts.columns) throw new Error('readCsv: columns are required when header is false');
-  const blockBytes = Math.max(1, opts.blockBytes ?? 4 << 20);
+  const blockBytes = Math.max(1, opts.blockBytes ?? 1 << 20);
   const maxRecord = opts.maxRecordBytes ?? 64 << 20;
   const log = opts.badRows ?? new BadRowLog();
   const fh = await openForRead(path);
@@ -317,17 +390,20 @@ export async function* readCsv(path: string, opts: CsvOptions = {}): AsyncGenera
           continue;
         }
       }
-      p.reset(Math.max(16, Math.ceil((len - p.pos) / avgRow) + 16), ncol);
+      p.reset(Math.ceil(((len - p.pos) / avgRow) * 1.1) + 64, ncol);
       const blockStart = p.pos;
       let lastComplete = p.pos;
       while (p.pos < len) {
+        p.parseFast(data, len, eof, ncol);
+        lastComplete = p.pos;
+        if (p.pos >= len) break;
         if (p.parseRecord(data, len, eof, ncol) === INCOMPLETE) break;
         lastComplete = p.pos;
       }
       if (p.rows > 0) {
         sawData = true;
-        avgRow = Math.max(8, Math.ceil((lastComplete - blockStart) / p.rows));
-        yield new BytesChunk(path, p.columns!, p.rows, data, p.start.subarray(0, p.rows * ncol), p.end.subarray(0, p.rows * ncol), p.lines.subarray(0, p.rows), headerLine);
+        avgRow = Math.max(4, (lastComplete - blockStart) / p.rows);
+        yield new BytesChunk(path, p.columns!, p.rows, data, p.start, p.end, p.lines.length, p.lines.subarray(0, p.rows), headerLine);
       }
       if (eof && p.pos >= len) break;
       carry = data.subarray(p.pos, len);

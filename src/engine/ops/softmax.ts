@@ -3,7 +3,7 @@
  * The tensor is seen as [outer, dim, inner]; each of the outer·inner lines along the axis
  * is normalized on its own (stride 1 when the axis is the last one).
  */
-import { Tensor, fromOp } from '../tensor.js';
+import { Tensor, fromOp, isGradEnabled } from '../tensor.js';
 import { normalizeAxis } from './shape.js';
 
 /** [outer, dim, inner] sizes of x around `axis`. */
@@ -80,12 +80,14 @@ export function softmax(x: Tensor, axis = -1, mask?: Uint8Array): Tensor {
 
 /**
  * log softmax(x)ᵢ = xᵢ − m − log Σⱼ exp(xⱼ − m) along `axis` (default the last).
- * Backward: dx = g − softmax(x)·Σ g.
+ * Backward: dx = g − softmax(x)·Σ g (the probabilities are kept from the forward pass
+ * when a gradient will be needed).
  */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const [outer, dim, inner] = lines('logSoftmax', x, axis);
   const xd = x.data;
   const out = new Float32Array(x.size);
+  const prob = isGradEnabled() && x.requiresGrad ? new Float32Array(x.size) : null;
   const span = dim * inner;
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
@@ -93,19 +95,30 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
       let m = -Infinity;
       for (let p = base; p < end; p += inner) if (xd[p]! > m) m = xd[p]!;
       let s = 0;
-      for (let p = base; p < end; p += inner) s += Math.exp(xd[p]! - m);
+      if (prob === null) {
+        for (let p = base; p < end; p += inner) s += Math.exp(xd[p]! - m);
+      } else {
+        for (let p = base; p < end; p += inner) {
+          const e = Math.exp(xd[p]! - m);
+          prob[p] = e;
+          s += e;
+        }
+        const inv = 1 / s;
+        for (let p = base; p < end; p += inner) prob[p] *= inv;
+      }
       const shift = m + Math.log(s);
       for (let p = base; p < end; p += inner) out[p] = xd[p]! - shift;
     }
   }
   return fromOp(out, x.shape, [x], (g) => {
     const gx = x.gradBuffer();
+    const pr = prob!;
     for (let o = 0; o < outer; o++) {
       for (let i = 0; i < inner; i++) {
         const base = o * span + i, end = base + span;
         let gs = 0;
         for (let p = base; p < end; p += inner) gs += g[p]!;
-        for (let p = base; p < end; p += inner) gx[p] += g[p]! - Math.exp(out[p]!) * gs;
+        for (let p = base; p < end; p += inner) gx[p] += g[p]! - pr[p]! * gs;
       }
     }
   });

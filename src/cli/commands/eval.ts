@@ -1,0 +1,46 @@
+import { parseArgs } from 'node:util';
+import { loadArtifact } from '../../serve/artifact.js';
+import { evaluateFile } from '../../serve/score.js';
+import { printTable } from '../format.js';
+
+const HELP = `usage: finerank eval MODEL_FILE --data FILE [--slice COLUMN]... [--skip-bad-rows] [--json]
+
+Scores the data file with the model and prints AUC, logloss, calibration (mean prediction /
+observed rate) and, when the schema has a group column, gAUC and avgAUC. --slice COLUMN
+repeats the metrics for every value of a sparse column (bias per user group).`;
+
+/** `finerank eval`: metrics of a model artifact on a labelled data file. */
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      data: { type: 'string' }, slice: { type: 'string', multiple: true }, json: { type: 'boolean', default: false },
+      'skip-bad-rows': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (positionals.length !== 1 || values.data === undefined) {
+    console.error(HELP);
+    return 2;
+  }
+  const art = loadArtifact(positionals[0]!);
+  const r = await evaluateFile(art, values.data, { onBadRow: values['skip-bad-rows'] ? 'skip' : 'error', sliceColumns: values.slice ?? [] });
+  if (values.json) {
+    console.log(JSON.stringify(r));
+    return 0;
+  }
+  const { slices, ...overall } = r;
+  printTable(overall);
+  for (const [col, byValue] of Object.entries(slices ?? {})) {
+    console.log(`\nby ${col}:`);
+    console.log(`${'value'.padEnd(20)} ${'rows'.padStart(8)} ${'AUC'.padStart(9)} ${'logloss'.padStart(9)} ${'calib'.padStart(7)}${r.gauc !== undefined ? ` ${'gAUC'.padStart(9)}` : ''}`);
+    for (const [v, m] of Object.entries(byValue)) {
+      console.log(`${v.slice(0, 20).padEnd(20)} ${String(m.rows).padStart(8)} ${m.auc.toFixed(4).padStart(9)} ${m.logloss.toFixed(4).padStart(9)} ${m.calibration.toFixed(3).padStart(7)}${m.gauc !== undefined ? ` ${m.gauc.toFixed(4).padStart(9)}` : ''}`);
+    }
+  }
+  return 0;
+}

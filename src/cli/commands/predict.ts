@@ -1,0 +1,41 @@
+import { parseArgs } from 'node:util';
+import { loadArtifact } from '../../serve/artifact.js';
+import { scoreFile } from '../../serve/score.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+
+const HELP = `usage: finerank predict MODEL_FILE --data FILE [--out FILE] [--skip-bad-rows]
+
+Writes one probability per data row, in file order, as a one-column CSV ('score'), to
+--out (atomically) or to standard output.`;
+
+/** `finerank predict`: scores of a model artifact for every row of a data file. */
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      data: { type: 'string' }, out: { type: 'string', short: 'o' },
+      'skip-bad-rows': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (positionals.length !== 1 || values.data === undefined) {
+    console.error(HELP);
+    return 2;
+  }
+  const art = loadArtifact(positionals[0]!);
+  const s = await scoreFile(art, values.data, { onBadRow: values['skip-bad-rows'] ? 'skip' : 'error' });
+  const lines = ['score'];
+  for (const p of s.probs) lines.push(p.toPrecision(7));
+  const text = `${lines.join('\n')}\n`;
+  if (values.out !== undefined) {
+    writeFileAtomic(values.out, text);
+    process.stderr.write(`${s.probs.length} scores written to ${values.out}${s.skipped > 0 ? ` (${s.skipped} bad rows skipped)` : ''}\n`);
+  } else {
+    process.stdout.write(text);
+  }
+  return 0;
+}

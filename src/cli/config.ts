@@ -1,0 +1,163 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { validateSchema, type Schema } from '../features/schema.js';
+import { resolveModelOptions } from '../models/registry.js';
+import { PRESETS, type TrainOptions } from '../train/options.js';
+import type { BadRowPolicy } from '../data/errors.js';
+
+/** A resolved `finerank train` configuration. */
+export interface TrainConfig {
+  /** Paths of the splits (valid and test optional). */
+  data: { train: string; valid: string | null; test: string | null; onBadRow: BadRowPolicy };
+  schema: Schema;
+  /** Label the model learns (the schema's first label by default). */
+  label: string | null;
+  model: string;
+  modelOptions: Record<string, unknown>;
+  train: TrainOptions;
+  /** Where the artifact is written (null: not written). */
+  output: string | null;
+  preset: string;
+}
+
+/** snake_case → camelCase, so FuxiCTR-style keys (batch_size) are accepted too. */
+function camel(key: string): string {
+  return key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+function camelKeys(o: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) out[camel(k)] = v;
+  return out;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/**
+ * Merges overrides into training options, checking each key exists and has the default's
+ * type; nested optimizer objects are merged key by key. Errors name `where` and the key.
+ */
+export function mergeTrainOptions(base: TrainOptions, overrides: Record<string, unknown>, where: string): TrainOptions {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(camelKeys(overrides))) {
+    if (!(k in base)) throw new Error(`${where}: unknown training option '${k}'; options: ${Object.keys(base).join(', ')}`);
+    const d = (base as unknown as Record<string, unknown>)[k];
+    if (isObject(d)) {
+      if (!isObject(v)) throw new Error(`${where}: '${k}' must be an object like ${JSON.stringify(d)}`);
+      out[k] = { ...d, ...camelKeys(v) };
+    } else if (typeof v !== typeof d) {
+      throw new Error(`${where}: '${k}' must be a ${typeof d}, got ${JSON.stringify(v)}`);
+    } else {
+      out[k] = v;
+    }
+  }
+  const t = out as unknown as TrainOptions;
+  const positiveInt = (name: keyof TrainOptions) => {
+    const x = t[name] as number;
+    if (!Number.isInteger(x) || x < 1) throw new Error(`${where}: '${name}' must be a positive integer, got ${x}`);
+  };
+  positiveInt('epochs');
+  positiveInt('batchSize');
+  if (!(t.optimizer.lr > 0)) throw new Error(`${where}: optimizer.lr must be positive, got ${t.optimizer.lr}`);
+  if (!['auc', 'logloss', 'gauc'].includes(t.monitor)) throw new Error(`${where}: monitor must be auc, logloss or gauc, got '${t.monitor}'`);
+  if (!['table', 'batch'].includes(t.embeddingL2Mode)) throw new Error(`${where}: embeddingL2Mode must be 'table' or 'batch', got '${t.embeddingL2Mode}'`);
+  if (!(t.negativeSampleRate > 0 && t.negativeSampleRate <= 1)) throw new Error(`${where}: negativeSampleRate must be in (0, 1], got ${t.negativeSampleRate}`);
+  return t;
+}
+
+/**
+ * Builds the schema of a libsvm/libfm dataset given only its fields: one sparse column per
+ * field (vocabulary encoder, min count `minCount`) and the label column 'label'.
+ */
+export function libfmSchema(format: 'libfm' | 'libsvm', fields: unknown, minCount: number, where: string): Schema {
+  if (!Array.isArray(fields) || fields.length === 0) throw new Error(`${where}: data.fields must be a non-empty list of {name, range: [lo, hi]}`);
+  const cols = (fields as Array<Record<string, unknown>>).map((f, i) => {
+    if (!isObject(f) || typeof f.name !== 'string') throw new Error(`${where}: data.fields[${i}] needs a name`);
+    return { name: f.name, role: 'sparse', encoder: { type: 'vocab', minCount } };
+  });
+  return validateSchema({ dataset: { format, fields }, columns: [...cols, { name: 'label', role: 'label' }] }, where);
+}
+
+/**
+ * Reads a train configuration (YAML or JSON). Keys:
+ *   data: {train, valid?, test?, schema? (path or inline), format?, fields?, min_count?, on_bad_row?}
+ *   model, model_options?, preset? ('default' | 'bars'), train? (overrides), label?, output?
+ * Relative paths are resolved against the config file's folder. Flags given on the command
+ * line override the file (`overrides`).
+ */
+export function loadTrainConfig(path: string | null, overrides: Record<string, unknown> = {}): TrainConfig {
+  let raw: Record<string, unknown> = {};
+  const where = path ?? '<flags>';
+  let base = process.cwd();
+  if (path !== null) {
+    if (!existsSync(path)) throw new Error(`${path}: config file not found`);
+    const text = readFileSync(path, 'utf8');
+    let parsed: unknown;
+    try {
+      parsed = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    } catch (e) {
+      throw new Error(`${path}: not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(e as Error).message}`);
+    }
+    if (!isObject(parsed)) throw new Error(`${path}: expected a mapping at the top level`);
+    raw = parsed;
+    base = dirname(resolve(path));
+  }
+  const known = new Set(['data', 'model', 'modelOptions', 'preset', 'train', 'label', 'output']);
+  const top = camelKeys(raw);
+  for (const k of Object.keys(top)) if (!known.has(k)) throw new Error(`${where}: unknown key '${k}'; expected: data, model, model_options, preset, train, label, output`);
+  const data = isObject(top.data) ? camelKeys(top.data) : {};
+  for (const [k, v] of Object.entries(overrides)) if (v !== undefined && ['train', 'valid', 'test', 'schema'].includes(k)) data[k] = v;
+  const abs = (p: unknown, key: string): string => {
+    if (typeof p !== 'string' || p === '') throw new Error(`${where}: data.${key} must be a file path`);
+    return isAbsolute(p) ? p : resolve(base, p);
+  };
+  const opt = (p: unknown, key: string) => (p === undefined || p === null ? null : abs(p, key));
+  if (data.train === undefined) throw new Error(`${where}: data.train (the training file) is required`);
+  const onBadRow = (data.onBadRow ?? 'error') as BadRowPolicy;
+  if (onBadRow !== 'error' && onBadRow !== 'skip') throw new Error(`${where}: data.on_bad_row must be 'error' or 'skip'`);
+
+  let schema: Schema;
+  if (typeof data.schema === 'string') {
+    const sp = abs(data.schema, 'schema');
+    if (!existsSync(sp)) throw new Error(`${where}: schema file ${sp} not found`);
+    const text = readFileSync(sp, 'utf8');
+    schema = validateSchema(sp.endsWith('.json') ? JSON.parse(text) : parseYaml(text), sp);
+  } else if (isObject(data.schema)) {
+    schema = validateSchema(data.schema, `${where} (data.schema)`);
+  } else if (data.format === 'libfm' || data.format === 'libsvm') {
+    const minCount = data.minCount ?? 1;
+    if (typeof minCount !== 'number' || !Number.isInteger(minCount) || minCount < 1) throw new Error(`${where}: data.min_count must be a positive integer`);
+    schema = libfmSchema(data.format, data.fields, minCount, where);
+  } else {
+    throw new Error(`${where}: give data.schema (a schema file or inline schema), or data.format libfm/libsvm with data.fields`);
+  }
+
+  const model = (overrides.model as string | undefined) ?? (top.model as string | undefined) ?? 'deepfm';
+  const preset = (overrides.preset as string | undefined) ?? (top.preset as string | undefined) ?? 'default';
+  const p = PRESETS[preset];
+  if (p === undefined) throw new Error(`${where}: unknown preset '${preset}'; presets: ${Object.keys(PRESETS).join(', ')}`);
+  const userModel = isObject(top.modelOptions) ? camelKeys(top.modelOptions) : {};
+  // Preset model options apply where the model has such an option.
+  const presetModel: Record<string, unknown> = {};
+  const accepted = Object.keys(resolveModelOptions(model));
+  for (const [k, v] of Object.entries(p.model)) if (accepted.includes(k)) presetModel[k] = v;
+  const modelOptions = resolveModelOptions(model, { ...presetModel, ...userModel });
+  let train = mergeTrainOptions(p.train, isObject(top.train) ? top.train : {}, `${where} (train)`);
+  const flagTrain: Record<string, unknown> = {};
+  for (const k of ['epochs', 'batchSize', 'seed']) if (overrides[k] !== undefined) flagTrain[k] = overrides[k];
+  train = mergeTrainOptions(train, flagTrain, '<flags>');
+  const output = (overrides.output as string | undefined) ?? (top.output as string | undefined) ?? null;
+  return {
+    data: { train: abs(data.train, 'train'), valid: opt(data.valid, 'valid'), test: opt(data.test, 'test'), onBadRow },
+    schema,
+    label: (top.label as string | undefined) ?? null,
+    model,
+    modelOptions,
+    train,
+    output: output === null ? null : isAbsolute(output) || path === null ? output : resolve(base, output),
+    preset,
+  };
+}

@@ -1,0 +1,131 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { defineSchema, type SchemaInput } from '../../features/schema.js';
+import type { OracleStats } from './oracle.js';
+
+/** Output format of a generated dataset. */
+export type SynthFormat = 'csv' | 'libfm';
+
+/** Names of the three splits, in file order. */
+export const SPLITS = ['train', 'valid', 'test'] as const;
+/** A split name. */
+export type SplitName = (typeof SPLITS)[number];
+
+/** Options common to every generator. */
+export interface GenerateOptions {
+  /** Output directory (created if absent). */
+  outDir: string;
+  /** Total rows over the three splits. */
+  rows: number;
+  /** Seed: the same seed and options give byte-identical files. */
+  seed: number;
+  /** File format (libfm only where the generator supports it). Default csv. */
+  format?: SynthFormat;
+  /** Also write the true probability per row (CSV: extra column(s); libfm: `<split>.truth`). */
+  withTruth?: boolean;
+  /** Fractions of train / valid / test (default the preset's, usually 0.8 / 0.1 / 0.1). */
+  splitFractions?: readonly [number, number, number];
+  /** Called after each split is written (for progress output). */
+  onSplit?: (split: SplitName, rows: number) => void;
+}
+
+/** One written split in the meta file. */
+export interface SplitMeta {
+  file: string;
+  truthFile?: string;
+  rows: number;
+  /** Oracle metrics per label (e.g. `click`, or `click`, `conversion`, `ctcvr` for multi-task). */
+  oracle: Record<string, OracleStats>;
+  /** Extra diagnostics of the split (e.g. first-order-only oracle AUC). */
+  diagnostics?: Record<string, number>;
+}
+
+/** The meta JSON written next to the data: parameters, row counts, oracle metrics. */
+export interface SynthMeta {
+  preset: string;
+  generator: string;
+  description: string;
+  seed: number;
+  rows: number;
+  format: SynthFormat;
+  withTruth: boolean;
+  schemaFile: string;
+  splits: Record<SplitName, SplitMeta>;
+  /** The generative parameters (documented in docs/synthetic.md). */
+  params: Record<string, unknown>;
+  /** Generation wall time and speed. */
+  timing: { seconds: number; rowsPerSecond: number };
+}
+
+/** Row counts of the splits: round(rows·f_train), round(rows·f_valid), the rest. */
+export function splitSizes(rows: number, fractions: readonly [number, number, number]): [number, number, number] {
+  if (!Number.isInteger(rows) || rows < 3) throw new Error(`rows must be an integer >= 3, got ${rows}`);
+  const [a, b, c] = fractions;
+  if (!(a > 0 && b >= 0 && c >= 0) || Math.abs(a + b + c - 1) > 1e-9) {
+    throw new Error(`split fractions must be non-negative, train > 0, and sum to 1, got [${fractions.join(', ')}]`);
+  }
+  const train = Math.round(rows * a);
+  const valid = Math.round(rows * b);
+  return [train, valid, rows - train - valid];
+}
+
+/** Validates options shared by the generators and creates the output directory. */
+export function prepare(opts: GenerateOptions, supported: readonly SynthFormat[]): SynthFormat {
+  const format = opts.format ?? 'csv';
+  if (!supported.includes(format)) throw new Error(`format ${format} is not available for this dataset (use ${supported.join(' or ')})`);
+  if (!Number.isInteger(opts.seed) || opts.seed < 0 || opts.seed > 0xffffffff) {
+    throw new Error(`seed must be an integer in [0, 2^32), got ${opts.seed}`);
+  }
+  mkdirSync(opts.outDir, { recursive: true });
+  return format;
+}
+
+/** Validates a schema with the features module and writes it as `schema.json`. */
+export function writeSchema(outDir: string, schema: SchemaInput): string {
+  defineSchema(schema);
+  writeFileSync(join(outDir, 'schema.json'), JSON.stringify(schema, null, 2) + '\n');
+  return 'schema.json';
+}
+
+/** Writes `meta.json`. */
+export function writeMeta(outDir: string, meta: SynthMeta): void {
+  writeFileSync(join(outDir, 'meta.json'), JSON.stringify(meta, roundForJson, 2) + '\n');
+}
+
+/** Keeps meta numbers readable (10 significant digits) and NaN as null. */
+function roundForJson(_key: string, value: unknown): unknown {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return null;
+    if (Number.isInteger(value)) return value;
+    return Number(value.toPrecision(10));
+  }
+  return value;
+}
+
+/** Logistic function. */
+export function sigmoid(z: number): number {
+  return 1 / (1 + Math.exp(-z));
+}
+
+/**
+ * The bias b with mean_i σ(b + z_i) = target (bisection on a pilot sample of logits
+ * without bias), so the generated positive rate is close to the target.
+ */
+export function solveBias(z: Float64Array, target: number): number {
+  if (!(target > 0 && target < 1)) throw new Error(`target rate must be in (0, 1), got ${target}`);
+  let lo = -30;
+  let hi = 30;
+  for (let it = 0; it < 100; it++) {
+    const mid = (lo + hi) / 2;
+    let s = 0;
+    for (let i = 0; i < z.length; i++) s += sigmoid(mid + z[i]!);
+    if (s / z.length < target) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+/** Formats a probability for a truth column (9 significant digits). */
+export function fmtProb(p: number): string {
+  return p.toPrecision(9);
+}
