@@ -24,6 +24,10 @@ export interface EngineResult {
   peak_rss_bytes: number;
   /** Mean BCE of the last timed training step (a sanity check that it trains). */
   final_loss: number | null;
+  /** Training samples per second of process CPU time (user + system, all threads). */
+  train_samples_per_cpu_sec: number | null;
+  /** Inference samples per second of process CPU time. */
+  infer_samples_per_cpu_sec: number | null;
 }
 
 /** Validates a parsed JSON line as an {@link EngineResult}; errors name the program and field. */
@@ -39,5 +43,7 @@ export function parseEngineResult(obj: Record<string, unknown>, label: string): 
     latency_b1_ms: numberField(obj, 'latency_b1_ms', label),
     peak_rss_bytes: numberField(obj, 'peak_rss_bytes', label),
     final_loss: optionalNumberField(obj, 'final_loss', label),
+    train_samples_per_cpu_sec: optionalNumberField(obj, 'train_samples_per_cpu_sec', label),
+    infer_samples_per_cpu_sec: optionalNumberField(obj, 'infer_samples_per_cpu_sec', label),
   };
 }

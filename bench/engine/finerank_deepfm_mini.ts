@@ -15,6 +15,9 @@
  * Data: ids k ∈ 1..V with P(k) ∝ k^−s (s = --zipf, 1.1), by inverse CDF from a seeded Rng;
  * dense N(0, 1); labels Bernoulli(0.25); --pool batches generated before timing, cycled.
  *
+ * Throughput per second of process CPU time (all threads) is reported too: on a machine
+ * shared with other work it is the steadier figure for one-thread runs.
+ *
  * Options: --threads N (FINERANK_THREADS) --steps 30 --warmup 5 --batch 4096
  *          --infer-steps 20 --latency-calls 300 --pool 8 --zipf 1.1 --seed 2024
  */
@@ -121,6 +124,11 @@ class DeepFMMini {
   }
 }
 
+/** User + system CPU seconds of a process.cpuUsage() difference (all threads). */
+function cpuSeconds(u: NodeJS.CpuUsage): number {
+  return (u.user + u.system) / 1e6;
+}
+
 function median(xs: number[]): number {
   const s = xs.slice().sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -167,22 +175,27 @@ function main(): void {
   model.train(true);
   for (let i = 0; i < warmup; i++) trainStep(i);
   let t0 = performance.now();
+  let c0 = process.cpuUsage();
   let finalLoss = NaN;
   for (let i = 0; i < steps; i++) finalLoss = trainStep(warmup + i);
   const trainS = (performance.now() - t0) / 1000;
+  const trainCpu = cpuSeconds(process.cpuUsage(c0));
 
   model.train(false);
   let checksum = 0;
   let inferS = 0;
+  let inferCpu = 0;
   const times: number[] = [];
   noGrad(() => {
     for (let i = 0; i < 2; i++) sigmoid(model.forward(pool[i % pool.length]!.ids, pool[i % pool.length]!.dense));
     t0 = performance.now();
+    c0 = process.cpuUsage();
     for (let i = 0; i < inferSteps; i++) {
       const b = pool[i % pool.length]!;
       checksum += sigmoid(model.forward(b.ids, b.dense)).data[0]!;
     }
     inferS = (performance.now() - t0) / 1000;
+    inferCpu = cpuSeconds(process.cpuUsage(c0));
 
     const b0 = pool[0]!;
     const rowIds = VOCABS.map(() => new Int32Array(1));
@@ -209,6 +222,8 @@ function main(): void {
     latency_b1_ms: median(times),
     peak_rss_bytes: peakRssBytes(),
     final_loss: finalLoss,
+    train_samples_per_cpu_sec: (steps * batch) / trainCpu,
+    infer_samples_per_cpu_sec: (inferSteps * batch) / inferCpu,
     detail: { backend: k.name, sparse_optimizer: 'LazyAdam', zipf, infer_checksum: checksum },
   };
   process.stdout.write(JSON.stringify(result) + '\n');

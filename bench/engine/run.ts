@@ -68,7 +68,14 @@ function bestOf(rs: EngineResult[]): EngineResult {
     infer_samples_per_sec: Math.max(...rs.map((r) => r.infer_samples_per_sec)),
     latency_b1_ms: Math.min(...rs.map((r) => r.latency_b1_ms)),
     peak_rss_bytes: Math.max(...rs.map((r) => r.peak_rss_bytes)),
+    train_samples_per_cpu_sec: maxOrNull(rs.map((r) => r.train_samples_per_cpu_sec)),
+    infer_samples_per_cpu_sec: maxOrNull(rs.map((r) => r.infer_samples_per_cpu_sec)),
   };
+}
+
+function maxOrNull(xs: (number | null)[]): number | null {
+  const v = xs.filter((x): x is number => x !== null);
+  return v.length === 0 ? null : Math.max(...v);
 }
 
 interface Side {
@@ -143,6 +150,8 @@ async function main(): Promise<void> {
   const infer = (r: EngineResult) => r.infer_samples_per_sec;
   const lat = (r: EngineResult) => r.latency_b1_ms;
   const rss = (r: EngineResult) => r.peak_rss_bytes;
+  const trainCpu = (r: EngineResult) => r.train_samples_per_cpu_sec ?? NaN;
+  const inferCpu = (r: EngineResult) => r.infer_samples_per_cpu_sec ?? NaN;
   const t1 = threadList.includes(1) ? 1 : threadList[0]!;
 
   // Table.
@@ -155,11 +164,12 @@ async function main(): Promise<void> {
         fmt(r ? r.train_samples_per_sec : null), fmt(r ? r.infer_samples_per_sec : null),
         fmt(r ? r.latency_b1_ms : null, 3), fmt(r ? toMiB(r.peak_rss_bytes) : null, 0),
         fmt(r ? r.final_loss : null, 4),
+        fmt(r ? r.train_samples_per_cpu_sec : null), fmt(r ? r.infer_samples_per_cpu_sec : null),
       ]);
     }
   }
   process.stdout.write('\nDeepFM-mini (26 fields, dim 16, MLP 429-400-400-400-1, batch ' + batch + ')\n');
-  process.stdout.write(formatTable(['impl', 'threads', 'train/s', 'infer/s', 'b1 ms', 'RSS MiB', 'loss'], rows) + '\n');
+  process.stdout.write(formatTable(['impl', 'threads', 'train/s', 'infer/s', 'b1 ms', 'RSS MiB', 'loss', 'train/cpu-s', 'infer/cpu-s'], rows) + '\n');
 
   const trainBestFr = best(fr, train, 'max');
   const trainBestPt = best(pt, train, 'max');
@@ -176,6 +186,8 @@ async function main(): Promise<void> {
     infer_best: round(ratio(inferBestFr.value, inferBestPt.value)),
     latency_b1_best: round(ratio(latBestFr.value, latBestPt.value)),
     peak_rss: round(ratio(rssFr, rssPt)),
+    train_cpu_1t: round(ratio(at(fr, t1, trainCpu), at(pt, t1, trainCpu))),
+    infer_cpu_1t: round(ratio(at(fr, t1, inferCpu), at(pt, t1, inferCpu))),
   };
   const meets = {
     train_1t: ratios.train_1t === null ? null : ratios.train_1t >= TARGETS.train_1t,
@@ -188,7 +200,8 @@ async function main(): Promise<void> {
   process.stdout.write(
     `\nfinerank/PyTorch: train ${fmt(ratios.train_1t, 2)}× at ${t1} thread, ${fmt(ratios.train_best, 2)}× best-vs-best; ` +
       `infer ${fmt(ratios.infer_1t, 2)}× / ${fmt(ratios.infer_best, 2)}×; b1 latency ${fmt(ratios.latency_b1_best, 2)}×; ` +
-      `peak RSS ${fmt(ratios.peak_rss, 2)}×\n`,
+      `peak RSS ${fmt(ratios.peak_rss, 2)}×\n` +
+      `per CPU-second at ${t1} thread (steadier on a busy machine): train ${fmt(ratios.train_cpu_1t, 2)}×, infer ${fmt(ratios.infer_cpu_1t, 2)}×\n`,
   );
 
   // Flat metrics for the reference comparison.
@@ -200,6 +213,8 @@ async function main(): Promise<void> {
       flat[`${impl}.t${t}.infer_samples_per_sec`] = round(r ? r.infer_samples_per_sec : null, 0);
       flat[`${impl}.t${t}.latency_b1_ms`] = round(r ? r.latency_b1_ms : null, 4);
       flat[`${impl}.t${t}.peak_rss_mb`] = round(r ? toMiB(r.peak_rss_bytes) : null, 1);
+      flat[`${impl}.t${t}.train_samples_per_cpu_sec`] = round(r ? r.train_samples_per_cpu_sec : null, 0);
+      flat[`${impl}.t${t}.infer_samples_per_cpu_sec`] = round(r ? r.infer_samples_per_cpu_sec : null, 0);
     }
   }
   const refPath = join(repoRoot(), 'bench', 'engine', 'reference.json');
@@ -250,6 +265,8 @@ async function main(): Promise<void> {
       infer_samples_per_sec: perThreads(fr, threadList, infer, 0),
       latency_b1_ms: perThreads(fr, threadList, lat, 4),
       peak_rss_mb: perThreads(fr, threadList, (r) => toMiB(rss(r)), 1),
+      train_samples_per_cpu_sec: perThreads(fr, threadList, trainCpu, 0),
+      infer_samples_per_cpu_sec: perThreads(fr, threadList, inferCpu, 0),
       error: fr.error,
     },
     pytorch: {
@@ -257,6 +274,8 @@ async function main(): Promise<void> {
       infer_samples_per_sec: perThreads(pt, threadList, infer, 0),
       latency_b1_ms: perThreads(pt, threadList, lat, 4),
       peak_rss_mb: perThreads(pt, threadList, (r) => toMiB(rss(r)), 1),
+      train_samples_per_cpu_sec: perThreads(pt, threadList, trainCpu, 0),
+      infer_samples_per_cpu_sec: perThreads(pt, threadList, inferCpu, 0),
       error: pt.error,
     },
   };

@@ -23,6 +23,8 @@ any timing and cycled, so data generation is never timed.
 Measured: training samples/s (forward + backward + both optimizer steps), inference
 samples/s at the training batch size (eval mode, torch.inference_mode, sigmoid output),
 batch-1 latency (median over single-row calls, ms) and peak RSS (getrusage maxrss).
+Throughput per second of process CPU time (all threads) is reported too: on a machine
+shared with other work it is the steadier figure for one-thread runs.
 The last line of stdout is one JSON object; see bench/common/result.ts for its fields.
 """
 import argparse
@@ -176,23 +178,23 @@ def main():
     model.train()
     for i in range(a.warmup):
         train_step(i)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     loss = None
     for i in range(a.steps):
         loss = train_step(a.warmup + i)
     final_loss = float(loss.item())
-    train_s = time.perf_counter() - t0
+    train_s, train_cpu = time.perf_counter() - t0, time.process_time() - c0
 
     model.eval()
     with torch.inference_mode():
         for i in range(2):  # warm-up
             torch.sigmoid(model(pool[i % len(pool)][0], pool[i % len(pool)][1]))
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         checksum = 0.0
         for i in range(a.infer_steps):
             ids, dense, _ = pool[i % len(pool)]
             checksum += float(torch.sigmoid(model(ids, dense))[0])
-        infer_s = time.perf_counter() - t0
+        infer_s, infer_cpu = time.perf_counter() - t0, time.process_time() - c0
 
         times = []
         ids0, dense0, _ = pool[0]
@@ -218,6 +220,8 @@ def main():
         "latency_b1_ms": latency_ms,
         "peak_rss_bytes": peak_rss,
         "final_loss": final_loss,
+        "train_samples_per_cpu_sec": a.steps * a.batch / train_cpu,
+        "infer_samples_per_cpu_sec": a.infer_steps * a.batch / infer_cpu,
         "detail": {
             "torch": torch.__version__,
             "tables": "fused" if a.fused_tables else "per-field",

@@ -187,9 +187,17 @@ export function finerankTrainConfig(cfg: BenchConfig, data: Dataset, model: Mode
 
 /**
  * Reads a training summary line. Keys are matched in snake_case or camelCase
- * (`samples_per_sec` / `samplesPerSec`); peak RSS may be `peak_rss_bytes` or `peak_rss`
- * (bytes).
+ * (`samples_per_sec` / `samplesPerSec`); peak RSS may be `peak_rss_bytes` / `peak_rss`
+ * (bytes) or `peak_rss_mb` (MiB); the best valid AUC `best_valid_auc` or `valid_auc` (the
+ * restored best model's).
  */
+function rssBytes(obj: Record<string, unknown>, pick: (...k: string[]) => string, label: string): number | null {
+  const bytes = optionalNumberField(obj, pick('peak_rss_bytes', 'peak_rss'), label);
+  if (bytes !== null) return bytes;
+  const mb = optionalNumberField(obj, pick('peak_rss_mb'), label);
+  return mb === null ? null : mb * 1048576;
+}
+
 function parseTrainResult(obj: Record<string, unknown>, label: string, wallMs: number): TrainResult {
   const camel = (k: string) => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
   const pick = (...keys: string[]): string => keys.flatMap((k) => [k, camel(k)]).find((k) => obj[k] !== undefined && obj[k] !== null) ?? keys[0]!;
@@ -197,9 +205,9 @@ function parseTrainResult(obj: Record<string, unknown>, label: string, wallMs: n
     samples_per_sec: numberField(obj, pick('samples_per_sec'), label),
     test_auc: numberField(obj, pick('test_auc'), label),
     test_logloss: numberField(obj, pick('test_logloss'), label),
-    peak_rss_bytes: optionalNumberField(obj, pick('peak_rss_bytes', 'peak_rss'), label),
+    peak_rss_bytes: rssBytes(obj, pick, label),
     epochs: optionalNumberField(obj, pick('epochs'), label),
-    best_valid_auc: optionalNumberField(obj, pick('best_valid_auc'), label),
+    best_valid_auc: optionalNumberField(obj, pick('best_valid_auc', 'valid_auc'), label),
     wall_s: wallMs / 1000,
   };
 }

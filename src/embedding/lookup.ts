@@ -137,10 +137,13 @@ export function embedPooled(table: EmbeddingTable, padded: PaddedIds, mode: Pool
   for (let b = 0; b < B; b++) {
     const len = lengths[b]!, o = b * D;
     if (len === 0) continue;
-    for (let j = 0; j < len; j++) {
-      const id = ids[b * L + j]!;
+    for (let j = b * L; j < b * L + len; j++) {
+      const id = ids[j]!;
       if (id >>> 0 >= rows) table.rangeError(id);
-      const src = id * D;
+    }
+    touchRows(w, D, ids, b * L, b * L + len);
+    for (let j = 0; j < len; j++) {
+      const src = ids[b * L + j]! * D;
       if (arg === null || j === 0) {
         for (let d = 0; d < D; d++) out[o + d]! += w[src + d]!;
       } else {

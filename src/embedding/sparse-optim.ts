@@ -300,8 +300,7 @@ export class LazyAdam extends TableOptimizerBase {
         const o = ids[i]! * dim, go = i * dim;
         for (let d = 0; d < dim; d++) {
           const g = values[go + d]!;
-          const mi = Math.fround(b1 * m[o + d]! + c1 * g);
-          const vi = Math.fround(b2 * v[o + d]! + c2 * g * g);
+          const mi = b1 * m[o + d]! + c1 * g, vi = b2 * v[o + d]! + c2 * g * g;
           m[o + d] = mi;
           v[o + d] = vi;
           w[o + d]! -= stepSize * mi / (Math.sqrt(vi) + eps);
@@ -316,7 +315,8 @@ export class LazyAdam extends TableOptimizerBase {
  * row (padding row excepted, which stays zero) gets m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g²,
  * w ← w − (lr/(1−β₁ᵗ)) · m / (√v/√(1−β₂ᵗ) + eps), with g = the sparse row gradient (0 for
  * untouched rows) + denseDecay·w (whole-table L2). Costs O(rows·dim) per step, like the
- * reference; coordinates with m = v = g = 0 are skipped (their update is exactly zero).
+ * reference; without L2, untouched rows whose moments are all zero are skipped (their update
+ * is exactly zero). The arithmetic is the same as `Adam` in src/train/optim.ts.
  */
 export class TableAdam extends TableOptimizerBase {
   lr: number;
@@ -346,35 +346,41 @@ export class TableAdam extends TableOptimizerBase {
       this.rowPos.set(t, pos);
     }
     for (let i = 0; i < ids.length; i++) pos[ids[i]!] = i;
-    const b1 = this.beta1, b2 = this.beta2, eps = this.eps, c1 = 1 - b1, c2 = 1 - b2;
-    const stepSize = this.lr / (1 - Math.pow(b1, st.step));
-    const invSqrtBc2 = 1 / Math.sqrt(1 - Math.pow(b2, st.step));
+    const b1 = this.beta1, b2 = this.beta2, c1 = 1 - b1, c2 = 1 - b2;
+    // torch's lr/(1−β₁ᵗ) · m/(√v/√(1−β₂ᵗ) + eps), rewritten as a·m/(√v + e) (same as dense `Adam`).
+    const sqrtBc2 = Math.sqrt(1 - Math.pow(b2, st.step));
+    const a = this.lr / (1 - Math.pow(b1, st.step)) * sqrtBc2, e = this.eps * sqrtBc2;
     const decay = t.denseDecay;
     const pad = t.paddingIdx ?? -1;
     for (let r = 0; r < rows; r++) {
       if (r === pad) continue;
       const o = r * dim, p = pos[r]!;
-      if (p < 0) {
-        for (let d = 0; d < dim; d++) {
-          const g = decay * w[o + d]!;
-          const m0 = m[o + d]!, v0 = v[o + d]!;
-          if (g === 0 && m0 === 0 && v0 === 0) continue;
-          const mi = Math.fround(b1 * m0 + c1 * g);
-          const vi = Math.fround(b2 * v0 + c2 * g * g);
-          m[o + d] = mi;
-          v[o + d] = vi;
-          w[o + d]! -= stepSize * mi / (Math.sqrt(vi) * invSqrtBc2 + eps);
-        }
-      } else {
+      if (p >= 0) {
         const go = p * dim;
         for (let d = 0; d < dim; d++) {
-          const g = values[go + d]! + decay * w[o + d]!;
-          const mi = Math.fround(b1 * m[o + d]! + c1 * g);
-          const vi = Math.fround(b2 * v[o + d]! + c2 * g * g);
+          const wi = w[o + d]!, g = values[go + d]! + decay * wi;
+          const mi = b1 * m[o + d]! + c1 * g, vi = b2 * v[o + d]! + c2 * g * g;
           m[o + d] = mi;
           v[o + d] = vi;
-          w[o + d]! -= stepSize * mi / (Math.sqrt(vi) * invSqrtBc2 + eps);
+          w[o + d] = wi - a * mi / (Math.sqrt(vi) + e);
         }
+        continue;
+      }
+      if (decay === 0) {
+        // g = 0 here: a row whose moments are all zero has an exactly zero update; skip it
+        // (most rows of a large table that were never looked up).
+        let zero = true;
+        for (let d = 0; d < dim; d++) {
+          if (m[o + d] !== 0 || v[o + d] !== 0) { zero = false; break; }
+        }
+        if (zero) continue;
+      }
+      for (let d = 0; d < dim; d++) {
+        const wi = w[o + d]!, g = decay * wi;
+        const mi = b1 * m[o + d]! + c1 * g, vi = b2 * v[o + d]! + c2 * g * g;
+        m[o + d] = mi;
+        v[o + d] = vi;
+        w[o + d] = wi - a * mi / (Math.sqrt(vi) + e);
       }
     }
     for (let i = 0; i < ids.length; i++) pos[ids[i]!] = -1;

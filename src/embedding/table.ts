@@ -10,7 +10,7 @@
 import { Tensor } from '../engine/tensor.js';
 import type { Rng } from '../engine/random.js';
 import type { EmbeddingLike } from '../nn/module.js';
-import { fillNormal, fillUniform, fillXavierNormal, fillZeros } from '../nn/init.js';
+import { fillNormal, fillUniform, fillXavierNormal } from '../nn/init.js';
 
 /** Initial distribution of a table's values. */
 export type EmbeddingInit = 'normal' | 'uniform' | 'xavier' | 'zeros';
@@ -100,7 +100,7 @@ export class EmbeddingTable implements EmbeddingLike {
   /** Coefficient c of an extra dense gradient term c·W on every row (whole-table L2). */
   denseDecay = 0;
 
-  /** Padding id, or −1 when none (fast comparisons in hot loops). */
+  /** Padding id, or −1 when none (ids are range-checked before this comparison). */
   private readonly pad: number;
   // Open-addressing hash: id -> entry index. keys[h] is the id stored at slot h (EMPTY if none).
   private hashBits = INITIAL_HASH_BITS;
@@ -142,10 +142,8 @@ export class EmbeddingTable implements EmbeddingLike {
       else if (init === 'uniform') fillUniform(this.weight, -std * Math.sqrt(3), std * Math.sqrt(3), opts.rng);
       else if (init === 'xavier') fillXavierNormal(this.weight, rows, dim, opts.rng);
       else throw new Error(`embedding table '${name}': unknown init '${String(init)}' (expected normal, uniform, xavier or zeros)`);
-    } else {
-      fillZeros(this.weight);
-    }
-    if (this.pad >= 0) this.weight.fill(0, this.pad * dim, (this.pad + 1) * dim);
+    } // 'zeros': a new Float32Array is already zero (and its pages stay unmapped until used)
+    if (pad !== null) this.weight.fill(0, pad * dim, (pad + 1) * dim);
   }
 
   /** Whether lookups record gradients for this table. */
@@ -223,8 +221,8 @@ export class EmbeddingTable implements EmbeddingLike {
     let shift = 32 - this.hashBits, mask = (1 << this.hashBits) - 1;
     for (let j = 0; j < n; j++) {
       const id = ids[from + j]!;
-      if (id === pad) { ent[j] = -1; continue; }
       if (id >>> 0 >= rows) this.rangeError(id);
+      if (id === pad) { ent[j] = -1; continue; }
       let h = Math.imul(id, 0x9e3779b1) >>> shift;
       let k = keys[h]!;
       while (k !== id && k !== EMPTY) {

@@ -248,16 +248,16 @@ abstract class AdamBase extends DenseOptimizerBase {
   /** The Adam update with g ← g + l2·w: m, v moments, bias-corrected as torch does. */
   protected adamUpdate(w: Float32Array, g: Float32Array, st: ParamState, l2: number): void {
     const m = st.buffers.m!, v = st.buffers.v!, n = w.length;
-    const b1 = this.beta1, b2 = this.beta2, c1 = 1 - b1, c2 = 1 - b2, eps = this.eps;
-    const stepSize = this.lr / (1 - Math.pow(b1, st.step));
-    const invSqrtBc2 = 1 / Math.sqrt(1 - Math.pow(b2, st.step));
+    const b1 = this.beta1, b2 = this.beta2, c1 = 1 - b1, c2 = 1 - b2;
+    // lr/(1−β₁ᵗ) · m/(√v/√(1−β₂ᵗ) + eps) rewritten as a·m/(√v + e): one multiply fewer.
+    const sqrtBc2 = Math.sqrt(1 - Math.pow(b2, st.step));
+    const a = this.lr / (1 - Math.pow(b1, st.step)) * sqrtBc2, e = this.eps * sqrtBc2;
     for (let i = 0; i < n; i++) {
-      const gi = l2 === 0 ? g[i]! : g[i]! + l2 * w[i]!;
-      const mi = Math.fround(b1 * m[i]! + c1 * gi);
-      const vi = Math.fround(b2 * v[i]! + c2 * gi * gi);
+      const wi = w[i]!, gi = g[i]! + l2 * wi;
+      const mi = b1 * m[i]! + c1 * gi, vi = b2 * v[i]! + c2 * gi * gi;
       m[i] = mi;
       v[i] = vi;
-      w[i]! -= stepSize * mi / (Math.sqrt(vi) * invSqrtBc2 + eps);
+      w[i] = wi - a * mi / (Math.sqrt(vi) + e);
     }
   }
 }

@@ -44,6 +44,8 @@ test('accumulateGrad merges duplicates, skips padding, rejects out-of-range ids'
   assert.deepEqual([...t.sparseGrad().ids], [3, 7, 9]);
   assert.throws(() => t.accumulateGrad(Int32Array.from([10]), Float32Array.from([1, 1]), 1), /embedding table 'item': id 10 is out of range \(the table has 10 rows/);
   assert.throws(() => t.accumulateGrad(Int32Array.from([1, 2]), Float32Array.from([1, 1]), 2), /needs 2 ids and 4 values/);
+  const noPad = new EmbeddingTable('np', 4, 2, { init: 'zeros', paddingIdx: null });
+  assert.throws(() => noPad.accumulateGrad(Int32Array.from([-1]), Float32Array.from([1, 1]), 1), /'np': id -1 is out of range/);
   t.zeroGrad();
   assert.equal(t.hasGrad(), false);
   assert.equal(t.sparseGrad().ids.length, 0);

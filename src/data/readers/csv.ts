@@ -362,6 +362,7 @@ export async function* readCsv(path: string, opts: CsvOptions = {}): AsyncGenera
       }
       p.pos = 0;
       if (first) {
+        if (len < 3 && !eof) { carry = data.subarray(0, len); continue; }
         if (len >= 3 && data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) p.pos = 3;
         first = false;
       }
