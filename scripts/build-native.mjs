@@ -108,13 +108,24 @@ function removeAddon() {
   rmSync(addonPath, { force: true });
 }
 
-/** Prints the single fallback warning and exits successfully. */
+/**
+ * Prints the single fallback warning and exits successfully. npm (7+) hides the output of
+ * install scripts that succeed unless run with --foreground-scripts, so when stderr is not
+ * a terminal the warning also goes to the controlling terminal, if there is one.
+ */
 function fallBack(reason) {
   removeAddon();
-  console.warn(
+  const message =
     `finerank: WARNING: native kernels not built (${reason}); finerank will use its portable TypeScript kernels ` +
-      '(correct, ~20x slower GEMM). To get them: install OpenBLAS (Debian/Ubuntu: apt-get install -y libopenblas-dev) and run `npm rebuild finerank`.',
-  );
+    '(correct, ~20x slower GEMM). To get them: install OpenBLAS (Debian/Ubuntu: apt-get install -y libopenblas-dev) and run `npm rebuild finerank`.';
+  console.warn(message);
+  if (!process.stderr.isTTY) {
+    try {
+      writeFileSync('/dev/tty', `${message}\n`);
+    } catch {
+      // no controlling terminal (CI): the warning is in npm's log and `finerank info`
+    }
+  }
   process.exit(0);
 }
 

@@ -4,13 +4,14 @@
  * numeric statistics), then transform it into batches of 4096 (pass 2: parse + encode +
  * batch). Prints one JSON line.
  *
- * Usage: node dist/bench/data/finerank_run.js FILE
+ * Usage: node dist/bench/data/finerank_run.js FILE [SCHEMA] (without a schema: label, I1..I13,
+ * C1..C26 as written by bench/data/criteo-writer).
  */
 import { statSync } from 'node:fs';
 import { readCsv } from '../../src/data/readers/csv.js';
 import { batches } from '../../src/data/batcher.js';
 import { FeatureMap } from '../../src/features/featuremap.js';
-import { defineSchema, dense, label, sparse, type ColumnInput } from '../../src/features/schema.js';
+import { defineSchema, dense, label, loadSchema, sparse, type ColumnInput } from '../../src/features/schema.js';
 
 /** The benchmark schema: label, I1..I13 dense (log1p), C1..C26 vocabulary-encoded (minCount 1, like pandas.factorize). */
 export function criteoSchema() {
@@ -27,17 +28,19 @@ function cpuSeconds(): number {
 
 async function main(): Promise<void> {
   const file = process.argv[2];
-  if (!file) throw new Error('usage: finerank_run.js FILE');
+  if (!file) throw new Error('usage: finerank_run.js FILE [SCHEMA]');
   const size = statSync(file).size;
-  const schema = criteoSchema();
+  const schema = process.argv[3] ? loadSchema(process.argv[3]) : criteoSchema();
+  const firstSparse = schema.columns.find((c) => c.role === 'sparse')!.name;
+  const csv = { separator: schema.dataset?.separator, header: schema.dataset?.header, columns: schema.dataset?.columns };
   const w0 = performance.now(), c0 = cpuSeconds();
-  const fmap = await FeatureMap.fit(schema, readCsv(file));
+  const fmap = await FeatureMap.fit(schema, readCsv(file, csv));
   const w1 = performance.now(), c1 = cpuSeconds();
   let rows = 0, nb = 0, check = 0;
-  for await (const b of batches(readCsv(file), fmap, { batchSize: 4096 })) {
+  for await (const b of batches(readCsv(file, csv), fmap, { batchSize: 4096 })) {
     rows += b.size;
     nb++;
-    check += b.sparse['C1']![0]!;
+    check += b.sparse[firstSparse]![0]!;
   }
   const w2 = performance.now(), c2 = cpuSeconds();
   const wall = (w2 - w0) / 1000;

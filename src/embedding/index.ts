@@ -9,5 +9,5 @@ export type { PoolingMode } from './lookup.js';
 export { SparseSGD, SparseAdagrad, LazyAdam, TableAdam, FTRL } from './sparse-optim.js';
 export type {
   SparseOptimizer, SparseOptimizerState, TableSlotState,
-  SparseSGDOptions, SparseAdagradOptions, AdamOptions, FTRLOptions,
+  SparseSGDOptions, SparseAdagradOptions, RowAdamOptions, FTRLOptions,
 } from './sparse-optim.js';

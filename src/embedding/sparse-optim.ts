@@ -244,15 +244,15 @@ export class SparseAdagrad extends TableOptimizerBase {
   }
 }
 
-/** Options of `LazyAdam` and `TableAdam` (torch defaults). */
-export interface AdamOptions {
+/** Options of `LazyAdam` and `TableAdam` (torch defaults: lr 1e-3, betas 0.9/0.999, eps 1e-8). */
+export interface RowAdamOptions {
   lr?: number;
   beta1?: number;
   beta2?: number;
   eps?: number;
 }
 
-function adamHyper(kind: string, opts: AdamOptions): Required<AdamOptions> {
+function adamHyper(kind: string, opts: RowAdamOptions): Required<RowAdamOptions> {
   const h = { lr: opts.lr ?? 1e-3, beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.999, eps: opts.eps ?? 1e-8 };
   checkNumber(kind, 'lr', h.lr, 0);
   checkNumber(kind, 'eps', h.eps, 0);
@@ -275,7 +275,7 @@ export class LazyAdam extends TableOptimizerBase {
   beta2: number;
   eps: number;
   protected readonly kind = 'LazyAdam';
-  constructor(opts: AdamOptions = {}) {
+  constructor(opts: RowAdamOptions = {}) {
     super();
     const h = adamHyper(this.kind, opts);
     this.lr = h.lr; this.beta1 = h.beta1; this.beta2 = h.beta2; this.eps = h.eps;
@@ -326,7 +326,7 @@ export class TableAdam extends TableOptimizerBase {
   protected readonly kind = 'TableAdam';
   /** Per table: row → position in the sparse gradient, −1 elsewhere (rows Int32, reused). */
   private readonly rowPos = new Map<EmbeddingTable, Int32Array>();
-  constructor(opts: AdamOptions = {}) {
+  constructor(opts: RowAdamOptions = {}) {
     super();
     const h = adamHyper(this.kind, opts);
     this.lr = h.lr; this.beta1 = h.beta1; this.beta2 = h.beta2; this.eps = h.eps;

@@ -18,11 +18,12 @@ export class BytesTable {
   size = 0;
   /** Payload per entry (e.g. a count or an id); grows with the table. */
   payload: Float64Array;
-  private slots: Int32Array; // entry + 1, 0 = empty
+  /** Slot pairs [hash, entry + 1] (0 = empty): a probe reads hash and entry from one cache line. */
+  private slots: Int32Array;
   private mask: number;
   private hashes: Int32Array;
-  private starts: Int32Array;
-  private lens: Int32Array;
+  /** Entry pairs [start in arena, length]. */
+  private meta: Int32Array;
   private arena: Uint8Array;
   private arenaLen = 0;
   private scratch = new Uint8Array(256);
@@ -30,12 +31,11 @@ export class BytesTable {
   constructor(expected = 1024) {
     let cap = 16;
     while (cap < expected * 2) cap <<= 1;
-    this.slots = new Int32Array(cap);
+    this.slots = new Int32Array(cap * 2);
     this.mask = cap - 1;
     const n = Math.max(8, expected);
     this.hashes = new Int32Array(n);
-    this.starts = new Int32Array(n);
-    this.lens = new Int32Array(n);
+    this.meta = new Int32Array(n * 2);
     this.payload = new Float64Array(n);
     this.arena = new Uint8Array(Math.max(1024, expected * 8));
   }
@@ -57,13 +57,13 @@ export class BytesTable {
   /** Entry of the string key, or -1. */
   findString(str: string): number {
     const h = murmur3String(str, SEED) | 0;
-    const mask = this.mask;
+    const mask = this.mask, slots = this.slots;
     let slot = h & mask;
     const n = str.length;
     for (;;) {
-      const ent = this.slots[slot]! - 1;
+      const ent = slots[2 * slot + 1]! - 1;
       if (ent < 0) return -1;
-      if (this.hashes[ent] === h && this.sameString(ent, str, n)) return ent;
+      if (slots[2 * slot] === h && this.sameString(ent, str, n)) return ent;
       slot = (slot + 1) & mask;
     }
   }
@@ -78,20 +78,20 @@ export class BytesTable {
 
   /** The key of an entry as a string. */
   keyString(ent: number): string {
-    const s = this.starts[ent]!;
-    return Buffer.from(this.arena.buffer, this.arena.byteOffset + s, this.lens[ent]!).toString('utf8');
+    const s = this.meta[2 * ent]!;
+    return Buffer.from(this.arena.buffer, this.arena.byteOffset + s, this.meta[2 * ent + 1]!).toString('utf8');
   }
 
   /** The key of an entry as bytes (a view into the arena: copy before the table grows). */
   keyBytes(ent: number): Uint8Array {
-    const s = this.starts[ent]!;
-    return this.arena.subarray(s, s + this.lens[ent]!);
+    const s = this.meta[2 * ent]!;
+    return this.arena.subarray(s, s + this.meta[2 * ent + 1]!);
   }
 
   /** Byte-wise comparison of two entries' keys (UTF-8 order = code point order). */
   compareKeys(a: number, b: number): number {
-    const ar = this.arena;
-    const sa = this.starts[a]!, la = this.lens[a]!, sb = this.starts[b]!, lb = this.lens[b]!;
+    const ar = this.arena, m = this.meta;
+    const sa = m[2 * a]!, la = m[2 * a + 1]!, sb = m[2 * b]!, lb = m[2 * b + 1]!;
     const n = la < lb ? la : lb;
     for (let i = 0; i < n; i++) {
       const d = ar[sa + i]! - ar[sb + i]!;
@@ -102,19 +102,19 @@ export class BytesTable {
 
   /** Approximate bytes held (arena + arrays). */
   memoryBytes(): number {
-    return this.arena.byteLength + this.slots.byteLength + this.hashes.length * (4 + 4 + 4 + 8);
+    return this.arena.byteLength + this.slots.byteLength + this.hashes.length * (4 + 8 + 8);
   }
 
   private probeBytes(buf: Uint8Array, s: number, e: number, h: number): number {
     const mask = this.mask;
-    const slots = this.slots, hashes = this.hashes, lens = this.lens, starts = this.starts, arena = this.arena;
+    const slots = this.slots, meta = this.meta, arena = this.arena;
     const n = e - s;
     let slot = h & mask;
     for (;;) {
-      const ent = slots[slot]! - 1;
+      const ent = slots[2 * slot + 1]! - 1;
       if (ent < 0) return -1;
-      if (hashes[ent] === h && lens[ent] === n) {
-        const o = starts[ent]! - s;
+      if (slots[2 * slot] === h && meta[2 * ent + 1] === n) {
+        const o = meta[2 * ent]! - s;
         let i = s;
         while (i < e && arena[o + i] === buf[i]) i++;
         if (i === e) return ent;
@@ -124,8 +124,8 @@ export class BytesTable {
   }
 
   private sameString(ent: number, str: string, n: number): boolean {
-    const len = this.lens[ent]!;
-    const s = this.starts[ent]!;
+    const len = this.meta[2 * ent + 1]!;
+    const s = this.meta[2 * ent]!;
     const arena = this.arena;
     if (len === n) {
       let i = 0;
@@ -136,8 +136,7 @@ export class BytesTable {
       }
       if (i === n) return true;
     } else if (len < n) {
-      // A non-ASCII string has more UTF-8 bytes than UTF-16 units only when it is non-ASCII;
-      // a shorter byte key cannot equal it.
+      // UTF-8 never has fewer bytes than UTF-16 units: a shorter byte key cannot equal it.
       return false;
     }
     const b = this.encode(str);
@@ -165,39 +164,34 @@ export class BytesTable {
       this.arena = a;
     }
     this.arena.set(buf.subarray(s, e), this.arenaLen);
-    this.starts[ent] = this.arenaLen;
-    this.lens[ent] = n;
+    this.meta[2 * ent] = this.arenaLen;
+    this.meta[2 * ent + 1] = n;
     this.hashes[ent] = h;
     this.arenaLen += n;
     this.size = ent + 1;
-    if (this.size * 2 > this.slots.length) this.rehash(this.slots.length * 2);
+    if (this.size * 2 > this.mask + 1) this.rehash((this.mask + 1) * 2);
     else this.place(ent, h);
     return ent;
   }
 
   private place(ent: number, h: number): void {
-    const mask = this.mask;
+    const mask = this.mask, slots = this.slots;
     let slot = h & mask;
-    while (this.slots[slot] !== 0) slot = (slot + 1) & mask;
-    this.slots[slot] = ent + 1;
+    while (slots[2 * slot + 1] !== 0) slot = (slot + 1) & mask;
+    slots[2 * slot] = h;
+    slots[2 * slot + 1] = ent + 1;
   }
 
   private rehash(cap: number): void {
-    this.slots = new Int32Array(cap);
+    this.slots = new Int32Array(cap * 2);
     this.mask = cap - 1;
     for (let i = 0; i < this.size; i++) this.place(i, this.hashes[i]!);
   }
 
   private growEntries(): void {
     const n = this.hashes.length * 2;
-    const grow = <T extends Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
-      const b = make(n);
-      b.set(a);
-      return b;
-    };
-    this.hashes = grow(this.hashes, (k) => new Int32Array(k));
-    this.starts = grow(this.starts, (k) => new Int32Array(k));
-    this.lens = grow(this.lens, (k) => new Int32Array(k));
-    this.payload = grow(this.payload, (k) => new Float64Array(k));
+    const h = new Int32Array(n); h.set(this.hashes); this.hashes = h;
+    const m = new Int32Array(n * 2); m.set(this.meta); this.meta = m;
+    const p = new Float64Array(n); p.set(this.payload); this.payload = p;
   }
 }

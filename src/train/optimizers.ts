@@ -12,8 +12,8 @@ import type { TrainOptions } from './options.js';
  * clipping, one step, one learning-rate scale.
  */
 export interface OptimizerPair {
-  /** Adds the L2 penalties' gradients; returns the penalty value. */
-  applyPenalties(): number;
+  /** Adds the L2 penalties' gradients (the penalty values themselves are not computed). */
+  applyPenalties(): void;
   /** Global gradient-norm clipping over dense and table gradients; returns the norm. */
   clip(maxNorm: number): number;
   step(): void;
@@ -60,10 +60,8 @@ export function buildOptimizers(params: Tensor[], tables: EmbeddingTable[], o: T
   const weights = params.filter(isWeightMatrix);
   return {
     applyPenalties: () => {
-      let p = 0;
-      if (o.embeddingL2 > 0) p += embeddingL2(tables, o.embeddingL2, o.embeddingL2Mode, { penalty: false });
-      if (o.denseL2 > 0) p += denseL2(weights, o.denseL2);
-      return p;
+      if (o.embeddingL2 > 0) embeddingL2(tables, o.embeddingL2, o.embeddingL2Mode, { penalty: false });
+      if (o.denseL2 > 0) denseL2(weights, o.denseL2);
     },
     clip: (maxNorm) => clipGradNorm(params, tables, maxNorm),
     step: () => {

@@ -4,6 +4,7 @@
  */
 import type { Tensor } from '../engine/tensor.js';
 import type { EmbeddingTable } from '../embedding/table.js';
+import { sumSquares } from './clip.js';
 
 /**
  * Where the embedding L2 penalty applies. 'batch': λ/2·Σ‖w_r‖² over the unique rows the
@@ -36,10 +37,7 @@ export function embeddingL2(tables: readonly EmbeddingTable[], lambda: number, m
   for (const t of new Set(tables)) {
     if (mode === 'table') {
       t.denseDecay += lambda;
-      if (computePenalty) {
-        const w = t.weight;
-        for (let i = 0; i < w.length; i++) sum += w[i]! * w[i]!;
-      }
+      if (computePenalty) sum += sumSquares(t.weight);
       continue;
     }
     const { ids, values } = t.sparseGrad();

@@ -140,3 +140,20 @@ test('reservoir: uniform sample of bounded size, reproducible by seed', () => {
   const median = a[500]!;
   assert.ok(Math.abs(median - 50000) < 5000, `median ${median}`);
 });
+
+test('VocabEncoder order equals sorting by (−count, UTF-8 bytes) on random keys', () => {
+  const rng = new Rng(11);
+  const alphabet = ['a', 'b', 'ab', 'é', '\u00ff', 'z', '日', '\u0001'];
+  const counts = new Map<string, number>();
+  const v = new VocabEncoder({ type: 'vocab', minCount: 1 });
+  for (let i = 0; i < 5000; i++) {
+    let s = '';
+    const len = rng.int(9);
+    for (let j = 0; j < len; j++) s += alphabet[rng.int(alphabet.length)];
+    const reps = 1 + rng.int(3);
+    for (let r = 0; r < reps; r++) v.countString(s);
+    counts.set(s, (counts.get(s) ?? 0) + reps);
+  }
+  const want = [...counts.keys()].sort((a, b) => (counts.get(b)! - counts.get(a)!) || Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  assert.deepEqual(v.finish().values(), want);
+});

@@ -18,6 +18,12 @@ test('normal and uniform draw the requested distributions, reproducibly by seed'
   const t = normal(Tensor.zeros([200, 100]), 0.5, new Rng(1), 2);
   const st = stats(t.data);
   assert.ok(Math.abs(st.mean - 2) < 0.01 && Math.abs(st.std - 0.5) < 0.01, JSON.stringify(st));
+  // Shape of the distribution, not only its moments: P(|z| < 1) ≈ 0.6827, P(|z| < 2) ≈ 0.9545.
+  let in1 = 0, in2 = 0;
+  for (const x of t.data) { const z = Math.abs(x - 2) / 0.5; if (z < 1) in1++; if (z < 2) in2++; }
+  assert.ok(Math.abs(in1 / t.size - 0.6827) < 0.005 && Math.abs(in2 / t.size - 0.9545) < 0.003, `${in1 / t.size}, ${in2 / t.size}`);
+  const odd = fillNormal(new Float32Array(7), 1, new Rng(4));
+  assert.ok(odd.every((x) => Number.isFinite(x) && x !== 0), 'odd lengths are filled completely');
   const u = uniform(Tensor.zeros([20000]), -3, 1, new Rng(2));
   const su = stats(u.data);
   assert.ok(su.min >= -3 && su.max < 1 && su.min < -2.99 && su.max > 0.99);

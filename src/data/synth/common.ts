@@ -109,17 +109,20 @@ export function sigmoid(z: number): number {
 
 /**
  * The bias b with mean_i σ(b + z_i) = target (bisection on a pilot sample of logits
- * without bias), so the generated positive rate is close to the target.
+ * without bias; a weighted mean when weights are given), so the generated positive rate is
+ * close to the target.
  */
-export function solveBias(z: Float64Array, target: number): number {
+export function solveBias(z: Float64Array, target: number, weights?: Float64Array): number {
   if (!(target > 0 && target < 1)) throw new Error(`target rate must be in (0, 1), got ${target}`);
+  let wsum = 0;
+  for (let i = 0; i < z.length; i++) wsum += weights === undefined ? 1 : weights[i]!;
   let lo = -30;
   let hi = 30;
   for (let it = 0; it < 100; it++) {
     const mid = (lo + hi) / 2;
     let s = 0;
-    for (let i = 0; i < z.length; i++) s += sigmoid(mid + z[i]!);
-    if (s / z.length < target) lo = mid;
+    for (let i = 0; i < z.length; i++) s += (weights === undefined ? 1 : weights[i]!) * sigmoid(mid + z[i]!);
+    if (s / wsum < target) lo = mid;
     else hi = mid;
   }
   return (lo + hi) / 2;

@@ -79,7 +79,7 @@ export interface CriteoPresetOptions {
 
 /** Defaults of 'criteo-small' (tests, demo; ~50k rows). */
 export const CRITEO_SMALL_DEFAULTS: CriteoPresetOptions = {
-  maxVocab: 1000, zipf: 1.1, firstOrderStd: 0.5, refVocab: 30, pairStrength: 0.45, tripleStrength: 0,
+  maxVocab: 1000, zipf: 1.3, firstOrderStd: 0.5, refVocab: 10, pairStrength: 0.3, tripleStrength: 0,
   hiddenDim: 4, numericScale: 1, targetRate: 0.22,
 };
 /** Defaults of 'criteo' (millions of rows). */

@@ -29,7 +29,7 @@ import {
 } from './common.js';
 import { ValueNames } from './ids.js';
 import { OracleAccumulator } from './oracle.js';
-import { TextWriter } from './text-writer.js';
+import { ByteWriter, COLON, COMMA, DIGIT_0, DIGIT_1, NEWLINE, SPACE } from './byte-writer.js';
 import { ZipfSampler } from './zipf.js';
 
 /** A categorical field of the generator. */
@@ -145,7 +145,7 @@ export class FieldCtrModel {
         normalize(u, pi, k, Math.sqrt(Math.sqrt(k)));
       }
       this.u.push(u);
-      this.names.push(new ValueNames(spec.valueStyle, mixSalt(seed, fi), Math.min(f.vocab, 4096)));
+      this.names.push(new ValueNames(spec.valueStyle, mixSalt(seed, fi), f.vocab));
     });
     this.pairA = Int32Array.from(spec.pairs, (p) => idx(p.a));
     this.pairB = Int32Array.from(spec.pairs, (p) => idx(p.b));
@@ -291,11 +291,11 @@ export function generateFieldCtr(spec: FieldCtrSpec, opts: GenerateOptions): Syn
   SPLITS.forEach((split, si) => {
     const rng = Rng.derive(opts.seed, `field-ctr:rows:${split}`);
     const file = `${split}.${ext}`;
-    const out = new TextWriter(join(opts.outDir, file));
+    const out = new ByteWriter(join(opts.outDir, file));
     const truthFile = opts.withTruth && format === 'libfm' ? `${split}.truth` : undefined;
-    const truth = truthFile ? new TextWriter(join(opts.outDir, truthFile)) : null;
+    const truth = truthFile ? new ByteWriter(join(opts.outDir, truthFile)) : null;
     if (format === 'csv') {
-      out.write([spec.label, ...spec.numeric.map((f) => f.name), ...spec.categorical.map((f) => f.name), ...(opts.withTruth ? ['p_true'] : [])].join(',') + '\n');
+      out.ascii([spec.label, ...spec.numeric.map((f) => f.name), ...spec.categorical.map((f) => f.name), ...(opts.withTruth ? ['p_true'] : [])].join(',') + '\n');
     }
     const oracle = new OracleAccumulator();
     const firstOrder = new OracleAccumulator();
@@ -307,17 +307,35 @@ export function generateFieldCtr(spec: FieldCtrSpec, opts: GenerateOptions): Syn
       const y = rng.next() < p ? 1 : 0;
       oracle.add(p, y);
       firstOrder.add(sigmoid(first), y);
-      let line = y === 1 ? '1' : '0';
+      out.byte(y === 1 ? DIGIT_1 : DIGIT_0);
       if (format === 'csv') {
-        for (let j = 0; j < nNum; j++) line += num[j] !== num[j] ? ',' : ',' + num[j];
-        for (let f = 0; f < nCat; f++) line += cat[f]! < 0 ? ',' : ',' + model.names[f]!.name(cat[f]!);
-        if (opts.withTruth) line += ',' + fmtProb(p);
+        for (let j = 0; j < nNum; j++) {
+          out.byte(COMMA);
+          if (num[j] === num[j]) out.uint(num[j]!);
+        }
+        for (let f = 0; f < nCat; f++) {
+          out.byte(COMMA);
+          if (cat[f]! >= 0) model.names[f]!.write(out, cat[f]!);
+        }
+        if (opts.withTruth) out.ascii(',' + fmtProb(p));
       } else {
-        for (let j = 0; j < nNum; j++) if (num[j] === num[j]) line += ' ' + j + ':' + num[j];
-        for (let f = 0; f < nCat; f++) if (cat[f]! >= 0) line += ' ' + (offsets[f]! + cat[f]!) + ':1';
-        if (truth) truth.write(fmtProb(p) + '\n');
+        for (let j = 0; j < nNum; j++) {
+          if (num[j] !== num[j]) continue;
+          out.byte(SPACE);
+          out.uint(j);
+          out.byte(COLON);
+          out.uint(num[j]!);
+        }
+        for (let f = 0; f < nCat; f++) {
+          if (cat[f]! < 0) continue;
+          out.byte(SPACE);
+          out.uint(offsets[f]! + cat[f]!);
+          out.byte(COLON);
+          out.byte(DIGIT_1);
+        }
+        if (truth) truth.ascii(fmtProb(p) + '\n');
       }
-      out.write(line + '\n');
+      out.byte(NEWLINE);
     }
     out.close();
     truth?.close();

@@ -3,6 +3,7 @@
  * digits of a bijective 32-bit mix (the murmur3 finalizer) of (rank + field salt), so
  * distinct ranks of one field never collide and ranks are not visible in the strings.
  */
+import type { ByteWriter } from './byte-writer.js';
 
 const HEX = '0123456789abcdef';
 
@@ -25,23 +26,33 @@ export function hex8(x: number): string {
 }
 
 /**
- * Value strings of one field: `hex` (Criteo-like) or `int` (the rank + 1 in decimal).
- * The first `cacheSize` ranks (the frequent ones under a Zipf law) are precomputed.
+ * Value strings of one field: `hex` (Criteo-like: hex8(mix32(rank + salt)), precomputed as
+ * 8 bytes per value) or `int` (the rank + 1 in decimal).
  */
 export class ValueNames {
-  private readonly cache: string[];
+  private readonly table: Uint8Array | null;
 
-  constructor(readonly style: 'hex' | 'int', readonly salt: number, cacheSize: number) {
-    this.cache = new Array<string>(cacheSize);
-    for (let v = 0; v < cacheSize; v++) this.cache[v] = this.compute(v);
+  constructor(readonly style: 'hex' | 'int', readonly salt: number, readonly size: number) {
+    if (style === 'hex') {
+      const t = new Uint8Array(size * 8);
+      for (let v = 0; v < size; v++) {
+        const h = mix32((v + salt) >>> 0);
+        for (let d = 0; d < 8; d++) t[v * 8 + d] = HEX.charCodeAt((h >>> (28 - 4 * d)) & 15);
+      }
+      this.table = t;
+    } else {
+      this.table = null;
+    }
   }
 
   /** The string of rank v. */
   name(v: number): string {
-    return v < this.cache.length ? this.cache[v]! : this.compute(v);
+    return this.style === 'hex' ? hex8(mix32((v + this.salt) >>> 0)) : String(v + 1);
   }
 
-  private compute(v: number): string {
-    return this.style === 'hex' ? hex8(mix32((v + this.salt) >>> 0)) : String(v + 1);
+  /** Writes the string of rank v. */
+  write(out: ByteWriter, v: number): void {
+    if (this.table !== null) out.raw(this.table, v * 8, 8);
+    else out.uint(v + 1);
   }
 }

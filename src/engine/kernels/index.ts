@@ -13,9 +13,14 @@ let active: Kernels | null = null;
  * thread count (default 1 — see DESIGN.md: threads are a setting).
  */
 function choose(): Kernels {
-  const forced = (process.env.FINERANK_BACKEND ?? '').toLowerCase();
+  const forced = (process.env.FINERANK_BACKEND ?? '').trim().toLowerCase();
   if (forced !== '' && forced !== 'native' && forced !== 'typescript' && forced !== 'ts') {
-    throw new Error(`FINERANK_BACKEND must be 'native' or 'typescript', got '${forced}'`);
+    throw new Error(`FINERANK_BACKEND must be 'native' or 'typescript' (or unset for automatic), got '${process.env.FINERANK_BACKEND}'`);
+  }
+  const threadsText = (process.env.FINERANK_THREADS ?? '').trim();
+  const threads = threadsText === '' ? 1 : Number(threadsText);
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new Error(`FINERANK_THREADS must be a positive integer, got '${process.env.FINERANK_THREADS}'`);
   }
   if (forced === 'typescript' || forced === 'ts') return typescriptKernels('portable TypeScript kernels (forced by FINERANK_BACKEND)');
   const loaded = loadNativeAddon();
@@ -24,8 +29,6 @@ function choose(): Kernels {
     return typescriptKernels(`portable TypeScript kernels — ${loaded.error}`);
   }
   const k = nativeKernels(loaded.addon);
-  const threads = Number(process.env.FINERANK_THREADS ?? '1');
-  if (!Number.isInteger(threads) || threads < 1) throw new Error(`FINERANK_THREADS must be a positive integer, got '${process.env.FINERANK_THREADS}'`);
   k.setThreads(threads);
   return k;
 }

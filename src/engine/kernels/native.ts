@@ -25,17 +25,28 @@ export function packageRoot(): string {
 }
 
 /**
- * Loads the addon from build/Release. Returns the addon, or the reason it could not load.
+ * Loads the addon from build/Release/finerank_native.node (built by scripts/build-native.mjs
+ * during npm install). Returns the addon, or the reason it could not load: not built, failed
+ * to load (e.g. libopenblas.so.0 missing at run time), or lacking an expected function.
  */
 export function loadNativeAddon(): { addon: NativeAddon } | { error: string } {
   const path = join(packageRoot(), 'build', 'Release', 'finerank_native.node');
-  if (!existsSync(path)) return { error: `native addon not built (${path} missing; install libopenblas-dev and run npm rebuild)` };
+  if (!existsSync(path)) {
+    const log = join(packageRoot(), 'build', 'finerank-native-build.log');
+    const seeLog = existsSync(log) ? `; the last build attempt's log is ${log}` : '';
+    return { error: `native addon not built (${path} missing; install libopenblas-dev and run npm rebuild${seeLog})` };
+  }
+  let addon: Partial<NativeAddon>;
   try {
     const require = createRequire(import.meta.url);
-    return { addon: require(path) as NativeAddon };
+    addon = require(path) as Partial<NativeAddon>;
   } catch (e) {
-    return { error: `native addon failed to load: ${(e as Error).message}` };
+    return { error: `native addon failed to load (${path}): ${(e as Error).message}; run npm rebuild` };
   }
+  for (const fn of ['sgemm', 'setThreads', 'getThreads', 'blasConfig'] as const) {
+    if (typeof addon[fn] !== 'function') return { error: `native addon ${path} lacks ${fn}() (stale build? run npm rebuild)` };
+  }
+  return { addon: addon as NativeAddon };
 }
 
 /** Kernels backed by the addon's OpenBLAS sgemm. */
