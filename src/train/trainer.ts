@@ -25,6 +25,7 @@ export interface EvalLog {
 export interface TrainResult {
   history: EvalLog[];
   steps: number;
+  /** Epochs run (an epoch cut short by early stopping in step-validation mode counts). */
   epochs: number;
   bestEpoch: number;
   bestMetric: number;
@@ -240,8 +241,7 @@ export class Trainer {
         }
       }
       progress.done();
-      if (state.stopped) break;
-      if (o.evalEverySteps === 0) await validate();
+      if (!state.stopped && o.evalEverySteps === 0) await validate();
       state.epoch++;
       state.stepInEpoch = 0;
       save();
@@ -250,7 +250,7 @@ export class Trainer {
     return {
       history: state.history,
       steps: state.globalStep,
-      epochs: state.epoch + (state.stopped ? 1 : 0),
+      epochs: state.epoch,
       bestEpoch: state.bestEpoch + 1,
       bestMetric: state.bestMetric,
       stoppedEarly: state.stopped,

@@ -151,3 +151,19 @@ test('Parquet: reads row groups in chunks with row numbers', async () => {
   assert.deepEqual(users, rows.map((r) => String(r.user)));
   assert.equal(typeof chunks[0]!.values[1]![0], 'bigint');
 });
+
+test('streaming is bounded: each CSV chunk holds at most one block plus a partial record', async () => {
+  const dir = tempDir();
+  const f = join(dir, 'big.csv');
+  const rows = makeRows(3000, 4);
+  writeCsv(f, rows);
+  const longest = 64;
+  let n = 0, chunks = 0;
+  for await (const c of readCsv(f, { blockBytes: 2048 })) {
+    assert.ok(c.buf.length <= 2048 + longest, `chunk buffer ${c.buf.length} bytes`);
+    n += c.length;
+    chunks++;
+  }
+  assert.equal(n, 3000);
+  assert.ok(chunks > 30, `${chunks} chunks`);
+});

@@ -45,8 +45,10 @@ export class ByteWriter {
   /** `len` bytes of `src` from `start` (e.g. a cached value string). */
   raw(src: Uint8Array, start: number, len: number): void {
     if (this.pos + len > CAPACITY) this.flush();
-    this.buf.set(src.subarray(start, start + len), this.pos);
-    this.pos += len;
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < len; i++) b[p++] = src[start + i]!;
+    this.pos = p;
   }
 
   /** An ASCII string (headers, formatted floats). */

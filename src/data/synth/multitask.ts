@@ -26,7 +26,7 @@ import {
   type GenerateOptions, type SplitMeta, type SynthMeta, type SplitName,
 } from './common.js';
 import { OracleAccumulator } from './oracle.js';
-import { TextWriter } from './text-writer.js';
+import { ByteWriter, COMMA, NEWLINE } from './byte-writer.js';
 import { ZipfSampler } from './zipf.js';
 
 /** Parameters of the multi-task generator (defaults in MULTITASK_DEFAULTS). */
@@ -73,6 +73,8 @@ export class MultitaskModel {
   readonly quality: Float64Array;
   readonly logPrice: Float64Array;
   readonly catPrice: Float64Array;
+  /** exp(ln price) with 2 decimals, as written. */
+  readonly priceText: string[];
   readonly itemVec: Float64Array;
   readonly userVec: Float64Array;
   readonly budget: Float64Array;
@@ -110,6 +112,7 @@ export class MultitaskModel {
       this.logPrice[i] = this.catPrice[c]! + 0.5 * rng.normal();
       for (let d = 0; d < k; d++) this.itemVec[i * k + d] = vs * rng.normal();
     }
+    this.priceText = Array.from(this.logPrice, (lp) => Math.exp(lp).toFixed(2));
     this.userVec = new Float64Array(s.users * k);
     this.budget = new Float64Array(s.users);
     this.userAge = new Int32Array(s.users);
@@ -188,8 +191,8 @@ export function generateMultitask(spec: MultitaskSpec, opts: GenerateOptions, pr
   SPLITS.forEach((split, si) => {
     const rng = Rng.derive(opts.seed, `multitask:rows:${split}`);
     const file = `${split}.csv`;
-    const out = new TextWriter(join(opts.outDir, file));
-    out.write('click,conversion,user_id,item_id,cate_id,user_age,hour,device,price' + (opts.withTruth ? ',p_ctr,p_cvr,p_ctcvr' : '') + '\n');
+    const out = new ByteWriter(join(opts.outDir, file));
+    out.ascii('click,conversion,user_id,item_id,cate_id,user_age,hour,device,price' + (opts.withTruth ? ',p_ctr,p_cvr,p_ctcvr' : '') + '\n');
     const n = sizes[si]!;
     const ctr = new OracleAccumulator();
     const ctcvr = new OracleAccumulator();
@@ -224,10 +227,25 @@ export function generateMultitask(spec: MultitaskSpec, opts: GenerateOptions, pr
       }
       sc += zc; sv += zv; scc += zc * zc; svv += zv * zv; scv += zc * zv;
       const i = row.item;
-      let line = click + ',' + conv + ',' + (row.user + 1) + ',' + (i + 1) + ',' + (model.itemCat[i]! + 1) + ',' +
-        model.userAge[row.user]! + ',' + row.hour + ',' + row.device + ',' + Math.exp(model.logPrice[i]!).toFixed(2);
-      if (opts.withTruth) line += ',' + fmtProb(pc) + ',' + fmtProb(pv) + ',' + fmtProb(pc * pv);
-      out.write(line + '\n');
+      out.uint(click);
+      out.byte(COMMA);
+      out.uint(conv);
+      out.byte(COMMA);
+      out.uint(row.user + 1);
+      out.byte(COMMA);
+      out.uint(i + 1);
+      out.byte(COMMA);
+      out.uint(model.itemCat[i]! + 1);
+      out.byte(COMMA);
+      out.uint(model.userAge[row.user]!);
+      out.byte(COMMA);
+      out.uint(row.hour);
+      out.byte(COMMA);
+      out.uint(row.device);
+      out.byte(COMMA);
+      out.ascii(model.priceText[i]!);
+      if (opts.withTruth) out.ascii(',' + fmtProb(pc) + ',' + fmtProb(pv) + ',' + fmtProb(pc * pv));
+      out.byte(NEWLINE);
     }
     out.close();
     const cov = scv / n - (sc / n) * (sv / n);

@@ -22,7 +22,7 @@ import {
   type GenerateOptions, type SplitMeta, type SynthMeta, type SplitName,
 } from './common.js';
 import { OracleAccumulator } from './oracle.js';
-import { TextWriter } from './text-writer.js';
+import { ByteWriter, COMMA, DIGIT_0, DIGIT_1, NEWLINE, PIPE } from './byte-writer.js';
 import { ZipfSampler } from './zipf.js';
 
 /** Parameters of the sequence generator (defaults in SEQUENCE_DEFAULTS). */
@@ -225,8 +225,8 @@ export function generateSequence(spec: SequenceSpec, opts: GenerateOptions, pres
   SPLITS.forEach((split, si) => {
     const rng = Rng.derive(opts.seed, `sequence:rows:${split}`);
     const file = `${split}.csv`;
-    const out = new TextWriter(join(opts.outDir, file));
-    out.write('label,user_id,item_id,cate_id,hist_item_id,hist_cate_id' + (opts.withTruth ? ',p_true' : '') + '\n');
+    const out = new ByteWriter(join(opts.outDir, file));
+    out.ascii('label,user_id,item_id,cate_id,hist_item_id,hist_cate_id' + (opts.withTruth ? ',p_true' : '') + '\n');
     const n = sizes[si]!;
     const oracle = new OracleAccumulator();
     // Diagnostics on up to 200k rows: AUC of r alone, of mean similarity, of biases alone.
@@ -246,16 +246,25 @@ export function generateSequence(spec: SequenceSpec, opts: GenerateOptions, pres
         biasOnly[r] = model.itemBias[row.cand]! + model.userBias[row.user]!;
         labels[r] = y;
       }
-      let hi = '';
-      let hc = '';
+      out.byte(y === 1 ? DIGIT_1 : DIGIT_0);
+      out.byte(COMMA);
+      out.uint(row.user + 1);
+      out.byte(COMMA);
+      out.uint(row.cand + 1);
+      out.byte(COMMA);
+      out.uint(model.itemCat[row.cand]! + 1);
+      out.byte(COMMA);
       for (let j = 0; j < row.len; j++) {
-        const it = row.hist[j]!;
-        hi += (j === 0 ? '' : '|') + (it + 1);
-        hc += (j === 0 ? '' : '|') + (model.itemCat[it]! + 1);
+        if (j > 0) out.byte(PIPE);
+        out.uint(row.hist[j]! + 1);
       }
-      let line = (y === 1 ? '1,' : '0,') + (row.user + 1) + ',' + (row.cand + 1) + ',' + (model.itemCat[row.cand]! + 1) + ',' + hi + ',' + hc;
-      if (opts.withTruth) line += ',' + fmtProb(p);
-      out.write(line + '\n');
+      out.byte(COMMA);
+      for (let j = 0; j < row.len; j++) {
+        if (j > 0) out.byte(PIPE);
+        out.uint(model.itemCat[row.hist[j]!]! + 1);
+      }
+      if (opts.withTruth) out.ascii(',' + fmtProb(p));
+      out.byte(NEWLINE);
     }
     out.close();
     splits[split] = {

@@ -2,8 +2,8 @@ import type { Rng } from '../../engine/random.js';
 
 /**
  * Zipf distribution over value ranks 0…V−1: P(v) = (v + 1)^(−s) / H(V, s), rank 0 the most
- * frequent; s = 0 is uniform. Sampled in O(1) with Walker/Vose alias tables (12 bytes per
- * value), two uniform draws per sample.
+ * frequent; s = 0 is uniform. Sampled in O(1) with Walker/Vose alias tables (16 bytes per
+ * value).
  */
 export class ZipfSampler {
   /** P(v) for each rank. */
@@ -47,9 +47,19 @@ export class ZipfSampler {
     this.alias = alias;
   }
 
-  /** One rank drawn from the distribution. */
+  /**
+   * One rank drawn from the distribution. Up to 2^16 values one 32-bit draw gives both the
+   * column (integer part of u·V) and the acceptance test (its fraction, ≥ 16 bits); larger
+   * vocabularies use two draws.
+   */
   sample(rng: Rng): number {
-    const i = rng.int(this.size);
+    const V = this.size;
+    if (V <= 65536) {
+      const x = rng.next() * V;
+      const i = Math.floor(x);
+      return x - i < this.accept[i]! ? i : this.alias[i]!;
+    }
+    const i = rng.int(V);
     return rng.next() < this.accept[i]! ? i : this.alias[i]!;
   }
 }
