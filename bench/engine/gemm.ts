@@ -10,7 +10,8 @@
  * thread count of --threads (default 1,2). Each case runs warm-up calls, then timed calls
  * until --min-time seconds have passed (at least 3); GFLOP/s = 2·m·n·k / seconds. The
  * headline figure is the best call (the one least disturbed by other processes); the
- * median is printed next to it. Results are compared with bench/engine/gemm-reference.json
+ * median and the GFLOP per second of process CPU time (all threads; for one thread a
+ * figure that other processes competing for the cores hardly disturb) are printed next to it. Results are compared with bench/engine/gemm-reference.json
  * (ratio now / recorded). Prints a table, then one JSON line last.
  *
  *   npx tsc -p . && node dist/bench/engine/gemm.js [--threads 1,2] [--backends typescript,native]
@@ -56,6 +57,8 @@ interface Measurement {
   key: string;
   best: number;
   median: number;
+  /** GFLOP per second of process CPU time (user + system, all threads) over the timed calls. */
+  perCpuSecond: number;
   calls: number;
 }
 
@@ -80,6 +83,7 @@ function measure(K: Kernels, c: Case, minTime: number, key: string): Measurement
   call();
   const flops = 2 * c.m * c.n * c.k;
   const rates: number[] = [];
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   while (rates.length < 3 || performance.now() - start < minTime * 1000) {
     const t0 = performance.now();
@@ -87,8 +91,10 @@ function measure(K: Kernels, c: Case, minTime: number, key: string): Measurement
     const dt = (performance.now() - t0) / 1000;
     rates.push(flops / dt / 1e9);
   }
+  const cpu = process.cpuUsage(cpu0);
+  const perCpuSecond = (flops * rates.length) / ((cpu.user + cpu.system) / 1e6) / 1e9;
   rates.sort((x, y) => x - y);
-  return { key, best: rates[rates.length - 1]!, median: rates[rates.length >> 1]!, calls: rates.length };
+  return { key, best: rates[rates.length - 1]!, median: rates[rates.length >> 1]!, perCpuSecond, calls: rates.length };
 }
 
 function main(): void {
@@ -120,6 +126,7 @@ function main(): void {
   const reference = loadReference(refPath);
   const results: Record<string, number> = {};
   const medians: Record<string, number> = {};
+  const perCpu: Record<string, number> = {};
   const rows: string[][] = [];
   for (const run of runs) {
     run.kernels.setThreads(run.threads);
@@ -128,15 +135,17 @@ function main(): void {
       const m = measure(run.kernels, c, minTime, key);
       results[key] = round(m.best, 2)!;
       medians[key] = round(m.median, 2)!;
+      perCpu[key] = round(m.perCpuSecond, 2)!;
       const ref = reference?.results[key] ?? null;
       rows.push([
-        c.id, c.label, run.backend, String(run.threads), fmt(m.best, 2), fmt(m.median, 2), String(m.calls), fmt(ref, 2), fmt(ratio(m.best, ref), 2),
+        c.id, c.label, run.backend, String(run.threads), fmt(m.best, 2), fmt(m.median, 2), fmt(m.perCpuSecond, 2), String(m.calls),
+        fmt(ref, 2), fmt(ratio(m.best, ref), 2),
       ]);
       process.stderr.write(`  ${key}: ${m.best.toFixed(2)} GFLOP/s\n`);
     }
   }
   console.log('');
-  console.log(formatTable(['case', 'product', 'backend', 'threads', 'GFLOP/s best', 'median', 'calls', 'reference', 'ratio'], rows));
+  console.log(formatTable(['case', 'product', 'backend', 'threads', 'GFLOP/s best', 'median', 'per CPU-s', 'calls', 'reference', 'ratio'], rows));
 
   // Mean GFLOP/s per backend/threads over the six products, and ratio to the reference.
   const summary: Record<string, { mean_gflops: number; reference_ratio: number | null }> = {};
@@ -178,6 +187,7 @@ function main(): void {
       native_error: nativeError,
       results,
       median: medians,
+      per_cpu_second: perCpu,
       summary,
       reference_ratio: referenceRatio,
     }),

@@ -1,5 +1,8 @@
 import { Rng } from '../engine/random.js';
 import type { Batch, PaddedIds } from '../data/batch.js';
+import type { FeatureMap } from '../features/featuremap.js';
+import { streamBatches } from '../data/stream.js';
+import type { BadRowLog, BadRowPolicy } from '../data/errors.js';
 
 /** Options of one pass over a data source. */
 export interface PassOptions {
@@ -46,26 +49,9 @@ export class InMemoryDataSource implements DataSource {
     }
     for (let start = 0; start < n; start += opts.batchSize) {
       const end = Math.min(n, start + opts.batchSize);
-      yield order === null ? sliceBatch(this.all, start, end) : gatherBatch(this.all, order.subarray(start, end));
+      yield order === null ? viewRows(this.all, start, end) : gatherBatch(this.all, order.subarray(start, end));
     }
   }
-}
-
-/** Rows [start, end) of a batch (views, no copy). */
-export function sliceBatch(b: Batch, start: number, end: number): Batch {
-  const mapCols = <T extends Int32Array | Float32Array>(cols: Record<string, T>): Record<string, T> => {
-    const out: Record<string, T> = {};
-    for (const [k, v] of Object.entries(cols)) out[k] = v.subarray(start, end) as T;
-    return out;
-  };
-  const varlen: Record<string, PaddedIds> = {};
-  for (const [k, v] of Object.entries(b.varlen)) {
-    varlen[k] = { ids: v.ids.subarray(start * v.maxLen, end * v.maxLen), lengths: v.lengths.subarray(start, end), maxLen: v.maxLen };
-  }
-  const out: Batch = { size: end - start, sparse: mapCols(b.sparse), dense: mapCols(b.dense), varlen, labels: mapCols(b.labels) };
-  if (b.weight !== undefined) out.weight = b.weight.subarray(start, end);
-  if (b.group !== undefined) out.group = b.group.subarray(start, end);
-  return out;
 }
 
 /** The rows of `b` at `rows`, copied into a new batch. */
@@ -94,35 +80,51 @@ export function gatherBatch(b: Batch, rows: Int32Array): Batch {
   return out;
 }
 
-/** Concatenates batches with the same fields into one (loading a split into memory). */
-export function concatBatches(parts: Batch[]): Batch {
-  if (parts.length === 0) throw new Error('concatBatches: no batches');
-  const first = parts[0]!;
-  const size = parts.reduce((s, p) => s + p.size, 0);
-  const cat = <T extends Int32Array | Float32Array>(pick: (p: Batch) => T | undefined, name: string): T => {
-    const c0 = pick(first);
-    if (c0 === undefined) throw new Error(`concatBatches: column ${name} missing`);
-    const out = new (c0.constructor as { new (n: number): T })(size * (c0.length / first.size || 1));
-    let o = 0;
-    for (const p of parts) {
-      const c = pick(p);
-      if (c === undefined) throw new Error(`concatBatches: column ${name} missing in a batch`);
-      out.set(c, o);
-      o += c.length;
-    }
-    return out;
-  };
-  const mapCols = <T extends Int32Array | Float32Array>(get: (p: Batch) => Record<string, T>): Record<string, T> => {
+/** Rows [start, end) of a batch as views into its columns (no copy). */
+export function viewRows(b: Batch, start: number, end: number): Batch {
+  const mapCols = <T extends Int32Array | Float32Array>(cols: Record<string, T>): Record<string, T> => {
     const out: Record<string, T> = {};
-    for (const k of Object.keys(get(first))) out[k] = cat((p) => get(p)[k], k);
+    for (const [k, v] of Object.entries(cols)) out[k] = v.subarray(start, end) as T;
     return out;
   };
   const varlen: Record<string, PaddedIds> = {};
-  for (const [k, v] of Object.entries(first.varlen)) {
-    varlen[k] = { ids: cat((p) => p.varlen[k]?.ids, k), lengths: cat((p) => p.varlen[k]?.lengths, k), maxLen: v.maxLen };
+  for (const [k, v] of Object.entries(b.varlen)) {
+    varlen[k] = { ids: v.ids.subarray(start * v.maxLen, end * v.maxLen), lengths: v.lengths.subarray(start, end), maxLen: v.maxLen };
   }
-  const out: Batch = { size, sparse: mapCols((p) => p.sparse), dense: mapCols((p) => p.dense), varlen, labels: mapCols((p) => p.labels) };
-  if (first.weight !== undefined) out.weight = cat((p) => p.weight, 'weight');
-  if (first.group !== undefined) out.group = cat((p) => p.group, 'group');
+  const out: Batch = { size: end - start, sparse: mapCols(b.sparse), dense: mapCols(b.dense), varlen, labels: mapCols(b.labels) };
+  if (b.weight !== undefined) out.weight = b.weight.subarray(start, end);
+  if (b.group !== undefined) out.group = b.group.subarray(start, end);
   return out;
+}
+
+/**
+ * A data file streamed through a feature map on every pass, for data larger than memory:
+ * memory stays bounded by the read block, the shuffle buffer and one batch. Training passes
+ * shuffle through a buffer of `shuffleBuffer` rows seeded by (seed, epoch), so a pass is
+ * reproducible and a resumed run can skip the batches it already trained on.
+ */
+export class StreamingDataSource implements DataSource {
+  readonly path: string;
+  private readonly fm: FeatureMap;
+  private readonly shuffleBuffer: number;
+  private readonly onBadRow: BadRowPolicy;
+  private readonly badRows: BadRowLog | undefined;
+
+  constructor(path: string, fm: FeatureMap, opts: { shuffleBuffer?: number; onBadRow?: BadRowPolicy; badRows?: BadRowLog } = {}) {
+    this.path = path;
+    this.fm = fm;
+    this.shuffleBuffer = opts.shuffleBuffer ?? 100_000;
+    this.onBadRow = opts.onBadRow ?? 'error';
+    this.badRows = opts.badRows;
+  }
+
+  batches(opts: PassOptions): AsyncIterable<Batch> {
+    return streamBatches(this.path, this.fm, {
+      batchSize: opts.batchSize,
+      shuffleBuffer: opts.shuffle ? this.shuffleBuffer : 0,
+      seed: Rng.derive(opts.seed, `shuffle:${opts.epoch}`).nextUint32(),
+      onBadRow: this.onBadRow,
+      ...(this.badRows !== undefined ? { badRows: this.badRows } : {}),
+    });
+  }
 }

@@ -1,10 +1,10 @@
-import type { Schema } from '../features/schema.js';
-import { FeatureMap, type FieldInfo } from '../features/featuremap.js';
+import type { FeatureMap, FieldInfo } from '../features/featuremap.js';
 import { readRaw } from '../data/readers/index.js';
 import { BadRowLog, type BadRowPolicy } from '../data/errors.js';
 import type { Batch } from '../data/batch.js';
 import type { InputSpec } from '../models/input-spec.js';
-import { InMemoryDataSource, concatBatches } from './data-source.js';
+import { InMemoryDataSource } from './data-source.js';
+import { concatBatches } from '../data/batcher.js';
 
 /** The model inputs described by a fitted feature map (vocab sizes, tables, parts, pooling). */
 export function inputSpecFromFeatureMap(fm: FeatureMap): InputSpec {
@@ -26,11 +26,6 @@ export function inputSpecFromFeatureMap(fm: FeatureMap): InputSpec {
 export interface LoadOptions {
   onBadRow?: BadRowPolicy;
   badRows?: BadRowLog;
-}
-
-/** Fits a feature map on a training file (streaming, one pass). */
-export async function fitFeatureMap(schema: Schema, trainPath: string, opts: LoadOptions = {}): Promise<FeatureMap> {
-  return FeatureMap.fit(schema, readRaw(trainPath, { dataset: schema.dataset, onBadRow: opts.onBadRow, badRows: opts.badRows }), opts);
 }
 
 /** Encodes a whole data file with a feature map into one in-memory batch. */

@@ -9,7 +9,8 @@ import type { EvalReport } from '../metrics/index.js';
 import type { Schema } from '../features/schema.js';
 import type { TrainOptions } from './options.js';
 import { Trainer, evaluateModel, type TrainHooks, type TrainResult } from './trainer.js';
-import { fitFeatureMap, inputSpecFromFeatureMap, loadDataSource } from './pipeline.js';
+import { inputSpecFromFeatureMap, loadDataSource } from './pipeline.js';
+import { fitFeatureMap } from '../data/stream.js';
 
 /** What `trainOnFiles` needs: the files, the schema, the model and the training options. */
 export interface TrainJob {
@@ -47,7 +48,7 @@ export async function trainOnFiles(job: TrainJob, hooks: TrainHooks = {}): Promi
   const badRows = new BadRowLog();
   const load = { onBadRow: job.data.onBadRow, badRows };
   const t0 = performance.now();
-  const fm = await fitFeatureMap(job.schema, job.data.train, load);
+  const fm = await fitFeatureMap(job.data.train, job.schema, load);
   const spec = inputSpecFromFeatureMap(fm);
   const label = job.label ?? spec.labels[0];
   if (label === undefined) throw new Error('the schema declares no label column');

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../../src/engine/random.js';
 import { typescriptKernels, loadNativeAddon, nativeKernels } from '../../src/engine/kernels/index.js';
+import { preferredCoreType } from '../../src/engine/kernels/native.js';
 import type { Kernels } from '../../src/engine/kernels/index.js';
 
 /*
@@ -185,6 +186,7 @@ const BAD_CALLS: Array<{ what: string; call: (K: Kernels) => void; error: RegExp
     { what: 'non-integer k', call: (K) => K.sgemm(false, false, 2, 2, 2.5, 1, a, 0, 3, b, 0, 2, 0, c, 0, 2), error: /k must be an integer/ },
     { what: 'negative m', call: (K) => K.sgemm(false, false, -1, 2, 3, 1, a, 0, 3, b, 0, 2, 0, c, 0, 2), error: /m must be an integer/ },
     { what: 'Float64Array operand', call: (K) => K.sgemm(false, false, 2, 2, 3, 1, new Float64Array(6) as unknown as Float32Array, 0, 3, b, 0, 2, 0, c, 0, 2), error: /a must be a Float32Array/ },
+    { what: 'non-boolean transA', call: (K) => K.sgemm(1 as unknown as boolean, false, 2, 2, 3, 1, a, 0, 3, b, 0, 2, 0, c, 0, 2), error: /transA must be a boolean/ },
     { what: 'C aliasing A', call: (K) => K.sgemm(false, false, 2, 2, 2, 1, c, 0, 2, b, 0, 2, 0, c, 0, 2), error: /c overlaps a/ },
   ];
 })();
@@ -263,5 +265,24 @@ test('backend choice: automatic uses the addon when built, else TypeScript with 
     assert.equal(auto.name, 'typescript');
     assert.match(auto.detail!, /native addon/);
     assert.match(childBackend({ FINERANK_BACKEND: 'native' }).error!, /FINERANK_BACKEND=native but native addon/);
+  }
+});
+
+test('OpenBLAS core type: SkylakeX kernels only for AMD x86-64 CPUs with AVX-512, never over the user\'s choice', () => {
+  const saved = process.env.OPENBLAS_CORETYPE;
+  const amd512 = 'vendor_id\t: AuthenticAMD\nflags\t\t: fpu sse2 avx avx2 fma avx512f avx512dq avx512cd avx512bw avx512vl avx512_bf16\n';
+  const amd2 = 'vendor_id\t: AuthenticAMD\nflags\t\t: fpu sse2 avx avx2 fma\n';
+  const intel512 = 'vendor_id\t: GenuineIntel\nflags\t\t: fpu sse2 avx avx2 fma avx512f avx512dq avx512cd avx512bw avx512vl\n';
+  try {
+    delete process.env.OPENBLAS_CORETYPE;
+    const linuxX64 = process.platform === 'linux' && process.arch === 'x64';
+    assert.equal(preferredCoreType(amd512), linuxX64 ? 'SkylakeX' : null);
+    assert.equal(preferredCoreType(amd2), null);
+    assert.equal(preferredCoreType(intel512), null, 'OpenBLAS recognises Intel AVX-512 CPUs itself');
+    process.env.OPENBLAS_CORETYPE = 'Haswell';
+    assert.equal(preferredCoreType(amd512), null, 'a user-set OPENBLAS_CORETYPE wins');
+  } finally {
+    if (saved === undefined) delete process.env.OPENBLAS_CORETYPE;
+    else process.env.OPENBLAS_CORETYPE = saved;
   }
 });

@@ -27,25 +27,25 @@ const CRITEO_NUMERIC: ReadonlyArray<[number, number, number, number]> = [
 ];
 
 /**
- * Interaction structure shared by both Criteo-shaped presets (1-based field numbers C1…C26):
- * every pair inside each group interacts, plus a few pairs across groups. The groups hold
- * the small- and mid-vocabulary fields (device/site-category-like fields in real Criteo),
- * whose interactions can be learned from tens of thousands of rows.
+ * Interaction structure of the Criteo-shaped presets (1-based field numbers C1…C26): every
+ * pair inside each group interacts, plus the listed pairs across groups. The first group
+ * holds the small-vocabulary fields (device/site-category-like fields in real Criteo) whose
+ * interactions can be learned from tens of thousands of rows; the large preset adds a group
+ * of mid-size fields (300–3200 values) that needs millions of rows.
  */
-const CRITEO_GROUPS = [
-  [6, 9, 14, 17, 20, 22, 23, 25],
-];
-const CRITEO_CROSS: ReadonlyArray<[number, number]> = [];
+const SMALL_FIELD_GROUP = [6, 9, 14, 17, 20, 22, 23, 25];
+const MID_FIELD_GROUP = [1, 2, 5, 8, 13, 19];
+const MID_CROSS: ReadonlyArray<[number, number]> = [[6, 2], [14, 8], [17, 13], [25, 1]];
 
-/** Pairs of the groups and cross pairs, each with strength α (equal for all). */
-function criteoPairs(alpha: number): InteractionPair[] {
+/** Pairs within each group and the cross pairs, each with strength α (equal for all). */
+function criteoPairs(groups: ReadonlyArray<ReadonlyArray<number>>, cross: ReadonlyArray<[number, number]>, alpha: number): InteractionPair[] {
   const pairs: InteractionPair[] = [];
-  for (const g of CRITEO_GROUPS) {
+  for (const g of groups) {
     for (let i = 0; i < g.length; i++) {
       for (let j = i + 1; j < g.length; j++) pairs.push({ a: `C${g[i]}`, b: `C${g[j]}`, strength: alpha });
     }
   }
-  for (const [a, b] of CRITEO_CROSS) pairs.push({ a: `C${a}`, b: `C${b}`, strength: alpha });
+  for (const [a, b] of cross) pairs.push({ a: `C${a}`, b: `C${b}`, strength: alpha });
   return pairs;
 }
 
@@ -67,6 +67,8 @@ export interface CriteoPresetOptions {
   refVocab: number;
   /** Strength α of each interaction pair. */
   pairStrength: number;
+  /** Also the mid-size field group and its cross pairs (needs millions of rows to learn). */
+  midFieldInteractions: boolean;
   /** Strength γ of each third-order term (0 = none). */
   tripleStrength: number;
   /** Hidden dimension k. */
@@ -79,20 +81,21 @@ export interface CriteoPresetOptions {
 
 /** Defaults of 'criteo-small' (tests, demo; ~50k rows). */
 export const CRITEO_SMALL_DEFAULTS: CriteoPresetOptions = {
-  maxVocab: 1000, zipf: 1.3, firstOrderStd: 0.5, refVocab: 10, pairStrength: 0.3, tripleStrength: 0,
+  maxVocab: 1000, zipf: 1.3, firstOrderStd: 0.5, refVocab: 10, pairStrength: 0.3, midFieldInteractions: false, tripleStrength: 0,
   hiddenDim: 4, numericScale: 1, targetRate: 0.22,
 };
 /** Defaults of 'criteo' (millions of rows). */
 export const CRITEO_DEFAULTS: CriteoPresetOptions = {
-  maxVocab: 200_000, zipf: 1.1, firstOrderStd: 0.5, refVocab: 100, pairStrength: 0.45, tripleStrength: 0.3,
+  maxVocab: 200_000, zipf: 1.1, firstOrderStd: 0.4, refVocab: 100, pairStrength: 0.22, midFieldInteractions: true, tripleStrength: 0.3,
   hiddenDim: 4, numericScale: 1, targetRate: 0.22,
 };
 
 /**
  * A Criteo-shaped spec: vocabulary of C_i = its real size up to maxVocab, above it
  * maxVocab·(real/maxVocab)^0.25 (huge fields stay the largest); Zipf exponent `zipf`
- * (+0.15 above 10k values); first-order std τ·min(1, √(refVocab/V)); pairs within the field
- * groups and across them (CRITEO_GROUPS, CRITEO_CROSS); with tripleStrength > 0 the
+ * (+0.15 above 10k values); first-order std τ·min(1, √(refVocab/V)); all pairs within the
+ * small-field group (and, with midFieldInteractions, within the mid-field group plus the
+ * cross pairs); with tripleStrength > 0 the
  * third-order terms (C6, C14, C17) and (C9, C22, C25).
  */
 export function criteoSpec(preset: string, o: CriteoPresetOptions): FieldCtrSpec {
@@ -106,7 +109,9 @@ export function criteoSpec(preset: string, o: CriteoPresetOptions): FieldCtrSpec
       firstOrderStd: o.firstOrderStd * Math.min(1, Math.sqrt(o.refVocab / vocab)),
     };
   });
-  const pairs = criteoPairs(o.pairStrength);
+  const pairs = o.midFieldInteractions
+    ? criteoPairs([SMALL_FIELD_GROUP, MID_FIELD_GROUP], MID_CROSS, o.pairStrength)
+    : criteoPairs([SMALL_FIELD_GROUP], [], o.pairStrength);
   return {
     preset,
     description: `Criteo-shaped CTR data: 13 count-like numeric fields (I1-I13) and 26 hex-valued Zipf categorical fields (C1-C26); logit = first-order weights + numeric effects + latent-factor interactions over ${pairs.length} field pairs` + (o.tripleStrength > 0 ? ' + 2 third-order terms' : ''),

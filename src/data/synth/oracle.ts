@@ -37,7 +37,7 @@ export class OracleAccumulator {
   private readonly bits = new Uint32Array(1);
   private readonly f = new Float32Array(this.bits.buffer);
 
-  constructor(private readonly exactLimit = 25_000_000) {
+  constructor(private readonly exactLimit = 8_000_000) {
     this.p = new Float32Array(1024);
     this.y = new Uint8Array(1024);
   }

@@ -23,7 +23,7 @@ export interface SynthPreset {
 export const SYNTH_PRESETS: Readonly<Record<string, SynthPreset>> = {
   'criteo-small': {
     name: 'criteo-small',
-    description: 'Criteo-shaped, 13 numeric + 26 categorical fields, small vocabularies (≤ 1000); for tests and the demo',
+    description: 'Criteo-shaped, 13 numeric + 26 categorical fields (3 to 10k values), interactions among the 8 small fields; for tests and the demo',
     defaultRows: 50_000,
     formats: ['csv', 'libfm'],
     defaultFormat: 'csv',

@@ -68,6 +68,8 @@ function checkArgs(
   a: Float32Array, aOff: number, lda: number, b: Float32Array, bOff: number, ldb: number,
   c: Float32Array, cOff: number, ldc: number,
 ): void {
+  if (typeof transA !== 'boolean') throw new TypeError('sgemm: transA must be a boolean');
+  if (typeof transB !== 'boolean') throw new TypeError('sgemm: transB must be a boolean');
   checkIndex(m, 'm');
   checkIndex(n, 'n');
   checkIndex(k, 'k');

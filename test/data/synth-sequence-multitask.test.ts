@@ -1,0 +1,102 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generatePreset } from '../../src/data/synth/presets.js';
+import { generateSequence, SEQUENCE_DEFAULTS } from '../../src/data/synth/sequence.js';
+import { loadSchema } from '../../src/features/schema.js';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'finerank-synth-'));
+const lines = (path: string) => readFileSync(path, 'utf8').trimEnd().split('\n');
+
+test('sequence: histories are well formed and the candidate-history similarity drives clicks', () => {
+  const dir = tmp();
+  try {
+    const meta = generatePreset('sequence', { outDir: dir, rows: 10000, seed: 3 });
+    const rows = lines(join(dir, 'train.csv'));
+    assert.equal(rows[0], 'label,user_id,item_id,cate_id,hist_item_id,hist_cate_id');
+    assert.equal(rows.length, 8001);
+    const catOf = new Map<string, string>();
+    const remember = (item: string, cat: string) => {
+      const c = catOf.get(item);
+      if (c !== undefined) assert.equal(c, cat, `item ${item} has two categories`);
+      else catOf.set(item, cat);
+    };
+    for (let r = 1; r < rows.length; r++) {
+      const [label, , item, cate, hist, histCat] = rows[r]!.split(',');
+      assert.ok(label === '0' || label === '1');
+      const h = hist!.split('|');
+      const hc = histCat!.split('|');
+      assert.equal(h.length, hc.length);
+      assert.ok(h.length >= SEQUENCE_DEFAULTS.minLen && h.length <= SEQUENCE_DEFAULTS.maxLen, `history length ${h.length}`);
+      remember(item!, cate!);
+      h.forEach((it, j) => remember(it, hc[j]!));
+    }
+    for (const s of ['train', 'valid', 'test'] as const) {
+      const d = meta.splits[s].diagnostics!;
+      const o = meta.splits[s].oracle.label!;
+      assert.ok(Math.abs(o.positiveRate - 0.3) < 0.04, `${s} rate ${o.positiveRate}`);
+      assert.ok(o.auc > 0.75 && o.auc < 0.9, `${s} oracle AUC ${o.auc}`);
+      // The similarity signal exists, and the soft maximum (attention) beats mean pooling.
+      assert.ok(d.relevanceOnlyAuc! > 0.75, `${s} relevance AUC ${d.relevanceOnlyAuc}`);
+      assert.ok(d.relevanceOnlyAuc! > d.meanPoolingSimilarityAuc! + 0.03, `${s}: ${d.relevanceOnlyAuc} vs mean pooling ${d.meanPoolingSimilarityAuc}`);
+      assert.ok(d.biasesOnlyAuc! < d.relevanceOnlyAuc! - 0.1);
+    }
+    const schema = loadSchema(join(dir, 'schema.json'));
+    const seq = schema.columns.find((c) => c.name === 'hist_item_id');
+    assert.equal(seq?.role, 'sequence');
+    assert.ok(schema.columns.some((c) => c.role === 'group' && c.name === 'user_id'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('sequence: with a single interest per user, mean pooling loses nothing (control)', () => {
+  const dir = tmp();
+  try {
+    const meta = generateSequence({ ...SEQUENCE_DEFAULTS, maxInterests: 1 }, { outDir: dir, rows: 6000, seed: 3 });
+    const d = meta.splits.train.diagnostics!;
+    assert.ok(Math.abs(d.relevanceOnlyAuc! - d.meanPoolingSimilarityAuc!) < 0.03, `${d.relevanceOnlyAuc} vs ${d.meanPoolingSimilarityAuc}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('multitask: conversion only after a click, pCTCVR = pCTR·pCVR, selection bias present', () => {
+  const dir = tmp();
+  try {
+    const meta = generatePreset('multitask', { outDir: dir, rows: 20000, seed: 9, withTruth: true });
+    const rows = lines(join(dir, 'train.csv'));
+    assert.equal(rows[0], 'click,conversion,user_id,item_id,cate_id,user_age,hour,device,price,p_ctr,p_cvr,p_ctcvr');
+    let clicks = 0;
+    let convs = 0;
+    for (let r = 1; r < rows.length; r++) {
+      const v = rows[r]!.split(',');
+      const click = Number(v[0]);
+      const conv = Number(v[1]);
+      if (conv === 1) assert.equal(click, 1, `train.csv line ${r + 1}: conversion without click`);
+      clicks += click;
+      convs += conv;
+      const [pc, pv, pcv] = [Number(v[9]), Number(v[10]), Number(v[11])];
+      assert.ok(Math.abs(pc * pv - pcv) < 1e-8);
+      assert.ok(Number(v[8]) > 0);
+    }
+    const n = rows.length - 1;
+    assert.ok(Math.abs(clicks / n - 0.2) < 0.02, `CTR ${clicks / n}`);
+    assert.ok(Math.abs(convs / clicks - 0.2) < 0.03, `CVR on clicks ${convs / clicks}`);
+    const o = meta.splits.train.oracle;
+    assert.equal(o.click!.positives, clicks);
+    assert.equal(o.ctcvr!.positives, convs);
+    assert.equal(o.cvr_on_clicks!.rows, clicks);
+    for (const k of ['click', 'ctcvr', 'cvr_on_clicks'] as const) assert.ok(o[k]!.auc > 0.7 && o[k]!.auc < 0.9, `${k} oracle AUC ${o[k]!.auc}`);
+    // Clicked rows over-represent attractive items, whose quality (CVR) is lower.
+    const d = meta.splits.train.diagnostics!;
+    assert.ok(d.attractivenessShiftOnClicks! > 0.2, `attractiveness shift ${d.attractivenessShiftOnClicks}`);
+    assert.ok(d.qualityShiftOnClicks! < -0.1, `quality shift ${d.qualityShiftOnClicks}`);
+    const schema = loadSchema(join(dir, 'schema.json'));
+    assert.deepEqual(schema.columns.filter((c) => c.role === 'label').map((c) => c.name), ['click', 'conversion']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
