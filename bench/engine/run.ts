@@ -13,6 +13,7 @@
  * Options: --threads 1,2  --steps 30  --warmup 5  --batch 4096  --repeat 1 (best of N)
  *          --only finerank|pytorch  --record (write the results into reference.json)
  *          --torch-fused-tables (PyTorch with one concatenated table instead of 26+26)
+ *          --torch-intra-threads K (PyTorch's OpenMP threads; BLAS keeps N; default N)
  */
 import { existsSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
@@ -112,7 +113,7 @@ function perThreads(side: Side, threadList: number[], f: (r: EngineResult) => nu
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2), {
     threads: 'string', steps: 'string', warmup: 'string', batch: 'string', repeat: 'string', only: 'string',
-    record: 'flag', 'torch-fused-tables': 'flag',
+    record: 'flag', 'torch-fused-tables': 'flag', 'torch-intra-threads': 'string',
   });
   const threadList = intListOption(opts, 'threads', [1, 2]);
   const steps = intOption(opts, 'steps', 30);
@@ -125,6 +126,7 @@ async function main(): Promise<void> {
   const loadBefore = machineInfo().load_avg_1m;
   const common = ['--steps', String(steps), '--warmup', String(warmup), '--batch', String(batch)];
   const torchExtra = opts['torch-fused-tables'] === true ? ['--fused-tables'] : [];
+  if (opts['torch-intra-threads'] !== undefined) torchExtra.push('--intra-threads', String(intOption(opts, 'torch-intra-threads', 1)));
 
   const sides: Record<Impl, Side> = {
     finerank: { byThreads: new Map(), error: null },

@@ -55,8 +55,13 @@ def parse_args(argv):
 
 
 ARGS = parse_args(sys.argv[1:])
+# Debian's torch runs GEMMs on OpenBLAS, whose pool ignores torch.set_num_threads: give both
+# pools the thread count before torch loads, and let idle OpenMP workers sleep rather than
+# spin against OpenBLAS's (see bench/engine/README.md).
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(ARGS.threads)
+if ARGS.threads > 1:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import copy  # noqa: E402
 import resource  # noqa: E402

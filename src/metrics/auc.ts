@@ -31,7 +31,7 @@ export function auc(scores: ArrayLike<number>, labels: ArrayLike<number>, weight
  * increasing — or start…end−1 when `positions` is null. NaN when one class is absent.
  */
 export function aucOfRun(
-  sorted: Float64Array,
+  sorted: Float32Array | Float64Array,
   labels: Uint8Array,
   weights: Float64Array | undefined,
   positions: Uint32Array | null,

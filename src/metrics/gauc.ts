@@ -49,7 +49,7 @@ export function groupAuc(scores: ArrayLike<number>, labels: ArrayLike<number>, g
  * within a group.
  */
 export function groupAucOfRun(
-  sorted: Float64Array,
+  sorted: Float32Array | Float64Array,
   labels: Uint8Array,
   weights: Float64Array | undefined,
   groups: Int32Array,

@@ -16,8 +16,11 @@ const MASK = BUCKETS - 1;
 export interface Ranked {
   /** order[k] = the row holding the k-th smallest score; equal scores keep row order. */
   order: Uint32Array;
-  /** sorted[k] = that score as a double (−0 normalized to +0, so ties compare with ===). */
-  sorted: Float64Array;
+  /**
+   * sorted[k] = that score (−0 normalized to +0, so ties compare with ===): float32 when
+   * every score is float32-exact (no information lost), else float64.
+   */
+  sorted: Float32Array | Float64Array;
 }
 
 /**
@@ -56,16 +59,13 @@ export function rankScores(scores: ArrayLike<number>, name = 'scores'): Ranked {
   }
   if (exact) {
     const r = radixSortPairs(bits, null);
-    // Invert the key transform of the sorted keys and widen to doubles.
+    // Invert the key transform of the sorted keys in place: they become the sorted floats.
     const keys = r.keys;
-    const sorted = new Float64Array(n);
     for (let k = 0; k < n; k++) {
       const key = keys[k]!;
       keys[k] = key & 0x80000000 ? (key ^ 0x80000000) >>> 0 : ~key >>> 0;
     }
-    const asFloat = new Float32Array(keys.buffer, keys.byteOffset, n);
-    for (let k = 0; k < n; k++) sorted[k] = asFloat[k]!;
-    return { order: r.idx, sorted };
+    return { order: r.idx, sorted: new Float32Array(keys.buffer, keys.byteOffset, n) };
   }
   const values = new Float64Array(n);
   for (let i = 0; i < n; i++) {

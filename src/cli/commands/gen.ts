@@ -93,21 +93,21 @@ export async function run(args: string[]): Promise<number> {
     console.error(`finerank gen: ${e.message}\n\n${help()}`);
     return 2;
   }
-  const quiet = values.json;
+  const progress = !values.json && process.stderr.isTTY === true;
   const meta = generatePreset(preset, {
     outDir: values.out!,
     rows,
     seed,
     format,
     withTruth: values['with-truth'],
-    onSplit: quiet ? undefined : (split, n) => process.stderr.write(`  wrote ${split} (${n} rows)\n`),
+    onSplit: progress ? (split, n) => process.stderr.write(`  wrote ${split} (${n} rows)\n`) : undefined,
   });
   if (values.json) {
     console.log(JSON.stringify(meta));
     return 0;
   }
   console.log(`finerank gen ${meta.preset}: ${meta.rows} rows, seed ${meta.seed}, ${meta.format} → ${values.out}`);
-  for (const [split, s] of Object.entries(meta.splits)) {
+  for (const s of Object.values(meta.splits)) {
     const labels = Object.entries(s.oracle)
       .map(([name, o]) => `${name}: rate ${o.positiveRate.toFixed(4)}, oracle AUC ${o.auc.toFixed(4)}, logloss ${o.logloss.toFixed(4)}`)
       .join('; ');
