@@ -52,7 +52,23 @@ interface Dataset {
   valid: string;
   test: string;
   fields: FieldRange[];
+  /** File the field ranges came from (null: config.json). */
   fieldsFile: string | null;
+  /** Test AUC of the true probabilities, when the generator recorded it (meta.json). */
+  oracleTestAuc: number | null;
+}
+
+/** splits.test.oracle.label.auc of a `finerank gen` meta.json, or null. */
+function readOracleAuc(path: string): number | null {
+  if (!existsSync(path)) return null;
+  try {
+    const meta = JSON.parse(readFileSync(path, 'utf8')) as { splits?: { test?: { oracle?: Record<string, { auc?: unknown }> } } };
+    const o = meta.splits?.test?.oracle;
+    const first = o === undefined ? undefined : Object.values(o)[0];
+    return typeof first?.auc === 'number' ? first.auc : null;
+  } catch {
+    return null;
+  }
 }
 
 /** What each side reports for one model. */
@@ -121,17 +137,33 @@ async function prepareDataset(cfg: BenchConfig, dataDir: string | null, gen: str
     splits = findSplits(dir);
     if (splits === null) throw new Error(`dataset generation finished but ${dir} has no train/valid/test files`);
   }
-  const fieldsFile = join(dir, 'fields.json');
+  // Field ranges: DIR/fields.json, else the dataset.fields of DIR/schema.json (written by
+  // `finerank gen`), else config.json.
   let fields = cfg.dataset.fields;
   let usedFieldsFile: string | null = null;
-  if (existsSync(fieldsFile)) {
-    const raw = JSON.parse(readFileSync(fieldsFile, 'utf8')) as unknown;
-    const list = Array.isArray(raw) ? raw : (raw as { fields?: unknown }).fields;
-    if (!Array.isArray(list)) throw new Error(`${fieldsFile}: expected a list of {name, range: [lo, hi]} (or {fields: [...]})`);
+  for (const [file, pickList] of [
+    ['fields.json', (raw: unknown) => (Array.isArray(raw) ? raw : (raw as { fields?: unknown }).fields)],
+    ['schema.json', (raw: unknown) => (raw as { dataset?: { fields?: unknown } }).dataset?.fields],
+  ] as const) {
+    const path = join(dir, file);
+    if (!existsSync(path)) continue;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (e) {
+      throw new Error(`${path}: ${(e as Error).message}`);
+    }
+    const list = raw !== null && typeof raw === 'object' ? pickList(raw) : undefined;
+    if (list === undefined && file === 'schema.json') continue;
+    if (!Array.isArray(list) || list.some((f) => !Array.isArray((f as FieldRange)?.range) || typeof (f as FieldRange).name !== 'string')) {
+      throw new Error(`${path}: expected field ranges as a list of {name, range: [lo, hi]}`);
+    }
     fields = list as FieldRange[];
-    usedFieldsFile = fieldsFile;
+    usedFieldsFile = path;
+    break;
   }
-  return { dir, ...splits, fields, fieldsFile: usedFieldsFile };
+  const oracle = readOracleAuc(join(dir, 'meta.json'));
+  return { dir, ...splits, fields, fieldsFile: usedFieldsFile, oracleTestAuc: oracle };
 }
 
 /**
@@ -288,7 +320,8 @@ async function main(): Promise<void> {
         fmt(r?.best_valid_auc ?? null, 6), fmt(r?.epochs ?? null), fmt(r?.peak_rss_bytes != null ? toMiB(r.peak_rss_bytes) : null), fmt(r?.wall_s ?? null, 1)]);
     }
   }
-  process.stdout.write(`\nBARS protocol on ${data.dir} (${threads} thread${threads > 1 ? 's' : ''})\n`);
+  process.stdout.write(`\nBARS protocol on ${data.dir} (${threads} thread${threads > 1 ? 's' : ''}` +
+    `${data.oracleTestAuc !== null ? `; oracle test AUC ${data.oracleTestAuc.toFixed(6)}` : ''})\n`);
   process.stdout.write(formatTable(['model', 'impl', 'samples/s', 'test AUC', 'test logloss', 'valid AUC', 'epochs', 'RSS MiB', 'wall s'], rows) + '\n');
 
   const flat: Record<string, number | null> = {};
@@ -345,6 +378,7 @@ async function main(): Promise<void> {
       model,
       threads,
       dataset: data.dir.startsWith(root) ? data.dir.slice(root.length + 1) : data.dir,
+      oracle_test_auc: data.oracleTestAuc === null ? null : round(data.oracleTestAuc, 6),
       load_avg_1m_before: loadBefore,
       finerank: side('finerank', model),
       pytorch: side('pytorch', model),

@@ -42,7 +42,8 @@ def parse_args(argv):
     p.add_argument("--test", required=True)
     p.add_argument("--config", default=os.path.join(HERE, "config.json"))
     p.add_argument("--fields", default=None,
-                   help="JSON file with [{name, range:[lo,hi]}…] overriding config dataset.fields")
+                   help="JSON file with [{name, range:[lo,hi]}…] (or {fields: …}, or a finerank "
+                        "schema.json with dataset.fields) overriding config dataset.fields")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--max-epochs", type=int, default=None, help="override protocol.max_epochs")
     p.add_argument("--seed", type=int, default=None, help="override protocol.seed")
@@ -83,8 +84,8 @@ def load_fields(cfg, fields_path):
     if fields_path is not None:
         with open(fields_path) as f:
             fields = json.load(f)
-        if isinstance(fields, dict):
-            fields = fields.get("fields", fields)
+        if isinstance(fields, dict):  # {fields: […]} or a finerank schema {dataset: {fields: […]}}
+            fields = fields.get("fields") or (fields.get("dataset") or {}).get("fields")
     if not isinstance(fields, list) or not fields:
         raise InputError("fields: expected a non-empty list of {name, range: [lo, hi]}")
     spans = []

@@ -1,4 +1,4 @@
-import { gatherF64, gatherU8, rankScores } from './sort.js';
+import { gatherF64, gatherU8, radixSort31, rankScores } from './sort.js';
 import { binaryLabels, checkWeights } from './validate.js';
 
 /**
@@ -18,6 +18,10 @@ import { binaryLabels, checkWeights } from './validate.js';
  */
 export function auc(scores: ArrayLike<number>, labels: ArrayLike<number>, weights?: ArrayLike<number>): number {
   const n = scores.length;
+  if (weights === undefined && n >= 2048 && labels.length === n) {
+    const fast = aucNonNegativeFloat32(scores, labels);
+    if (fast !== null) return fast;
+  }
   const y = binaryLabels(labels, n, 'auc');
   checkWeights(weights, n, 'auc');
   const { order, sorted } = rankScores(scores);
@@ -77,6 +81,49 @@ export function aucOfRun(
       pos += gp;
       i = j;
     }
+  }
+  if (pos === 0 || negBelow === 0) return NaN;
+  return area / (pos * negBelow);
+}
+
+/**
+ * Fast path of unweighted `auc` for the common case of non-negative float32-exact scores
+ * (probabilities from a model): the float32 bit pattern of such a score orders like the
+ * score and leaves bit 31 free, so the label rides in bit 31 and one 31-bit radix sort of
+ * one array replaces the index sort (a third of the memory, no gathers). Returns null when a score is negative, NaN or not float32-exact (the caller then
+ * takes the general path, which also reports NaN).
+ */
+function aucNonNegativeFloat32(scores: ArrayLike<number>, labels: ArrayLike<number>): number | null {
+  const n = scores.length;
+  const keys = new Uint32Array(n);
+  const f = new Float32Array(keys.buffer);
+  for (let i = 0; i < n; i++) {
+    const v = scores[i]!;
+    if (!(v >= 0)) return null;
+    f[i] = v + 0;
+    if (f[i] !== v) return null;
+    const y = labels[i]!;
+    if (y === 1) keys[i] = (keys[i]! | 0x80000000) >>> 0;
+    else if (y !== 0) throw new Error(`auc: labels[${i}] = ${y}: expected 0 or 1`);
+  }
+  const sorted = radixSort31(keys);
+  let negBelow = 0;
+  let pos = 0;
+  let area = 0;
+  let i = 0;
+  while (i < n) {
+    const s = sorted[i]! & 0x7fffffff;
+    let gp = 0;
+    let j = i;
+    do {
+      gp += sorted[j]! >>> 31;
+      j++;
+    } while (j < n && (sorted[j]! & 0x7fffffff) === s);
+    const gn = j - i - gp;
+    area += gp * (negBelow + 0.5 * gn);
+    negBelow += gn;
+    pos += gp;
+    i = j;
   }
   if (pos === 0 || negBelow === 0) return NaN;
   return area / (pos * negBelow);

@@ -221,3 +221,41 @@ function radixSortPairs(keys: Uint32Array, idx: Uint32Array | null): { keys: Uin
   }
   return { keys, idx: idx ?? identity(n) };
 }
+
+/**
+ * Sorts 32-bit keys ascending by their low 31 bits (bit 31 is carried along as payload):
+ * LSD radix, digits of 11, 11 and 9 bits, trivial passes skipped. Ties keep their order.
+ * Returns the sorted keys (the input or a new buffer).
+ */
+export function radixSort31(keys: Uint32Array): Uint32Array {
+  const n = keys.length;
+  const count = new Uint32Array(3 * BUCKETS);
+  for (let i = 0; i < n; i++) {
+    const k = keys[i]!;
+    count[k & MASK]++;
+    count[BUCKETS + ((k >>> BITS) & MASK)]++;
+    count[2 * BUCKETS + ((k >>> (2 * BITS)) & 0x1ff)]++;
+  }
+  let tmp: Uint32Array | null = null;
+  for (let pass = 0; pass < 3; pass++) {
+    const shift = pass * BITS;
+    const mask = pass === 2 ? 0x1ff : MASK;
+    const base = pass * BUCKETS;
+    if (count[base + ((keys[0]! >>> shift) & mask)] === n) continue;
+    let sum = 0;
+    for (let d = base; d < base + BUCKETS; d++) {
+      const c = count[d]!;
+      count[d] = sum;
+      sum += c;
+    }
+    if (tmp === null) tmp = new Uint32Array(n);
+    const out: Uint32Array = tmp;
+    for (let i = 0; i < n; i++) {
+      const k = keys[i]!;
+      out[count[base + ((k >>> shift) & mask)]++] = k;
+    }
+    tmp = keys;
+    keys = out;
+  }
+  return keys;
+}

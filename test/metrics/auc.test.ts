@@ -88,6 +88,26 @@ test('auc: radix path (large n) equals brute force, float32 and float64 scores w
   assert.ok(Math.abs(auc(s64, y, w) - bruteAuc(s64, y, w)) < 1e-12);
 });
 
+test('auc: fast path (non-negative float32 scores, n >= 2048) equals brute force', () => {
+  const rng = new Rng(12);
+  const n = 4000;
+  const s = new Float32Array(n);
+  const y = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const z = rng.normal();
+    // Probabilities with heavy ties (a 0.01 grid), exact zeros of both signs, ones and large values.
+    const k = i % 5;
+    s[i] = k === 0 ? Math.round(100 / (1 + Math.exp(-z))) / 100 : k === 1 ? 1 / (1 + Math.exp(-z)) : k === 2 ? (i % 10 === 2 ? -0 : 0) : k === 3 ? 1 : 1e30 * rng.next();
+    y[i] = rng.next() < 1 / (1 + Math.exp(-z)) ? 1 : 0;
+  }
+  assert.ok(Math.abs(auc(s, y) - bruteAuc(s, y)) < 1e-12);
+  assert.ok(Math.abs(auc(Array.from(s), Array.from(y)) - bruteAuc(s, y)) < 1e-12);
+  const bad = Array.from(y);
+  bad[3000] = 2;
+  assert.throws(() => auc(s, bad), /labels\[3000\] = 2/);
+  assert.ok(Number.isNaN(auc(s, new Uint8Array(n))));
+});
+
 test('rankScores: radix order equals a comparator sort (stable)', () => {
   const rng = new Rng(3);
   for (const n of [10, 3000, 70000]) {

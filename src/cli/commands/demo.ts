@@ -21,10 +21,10 @@ next to the oracle AUC / logloss of the true probabilities — the ceiling any m
 export const DEMO_TRAIN: TrainOptions = {
   ...TRAIN_DEFAULTS,
   epochs: 8,
-  batchSize: 512,
-  optimizer: { type: 'adam', lr: 1e-3 },
+  batchSize: 2048,
+  optimizer: { type: 'adam', lr: 3e-3 },
   embeddingOptimizer: { type: 'lazy_adam' },
-  embeddingL2: 1e-5,
+  embeddingL2: 1e-3,
   embeddingL2Mode: 'batch',
   patience: 2,
 };
@@ -37,7 +37,7 @@ export async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      model: { type: 'string', default: 'deepfm' }, rows: { type: 'string', default: '50000' }, epochs: { type: 'string' },
+      model: { type: 'string', default: 'deepfm' }, rows: { type: 'string', default: '200000' }, epochs: { type: 'string' },
       seed: { type: 'string', default: '2019' }, out: { type: 'string' }, json: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
     },

@@ -162,12 +162,8 @@ export class FieldCtrModel {
     const ns = this.spec.numeric;
     for (let j = 0; j < ns.length; j++) {
       const f = ns[j]!;
-      if (f.missing > 0 && rng.next() < f.missing) {
-        num[j] = NaN;
-        rng.normal(); // keep the stream aligned whether or not the value is missing
-      } else {
-        num[j] = Math.floor(Math.exp(f.logMean + f.logStd * rng.normal()));
-      }
+      if (f.missing > 0 && rng.next() < f.missing) num[j] = NaN;
+      else num[j] = Math.floor(Math.exp(f.logMean + f.logStd * rng.normal()));
     }
     const cs = this.spec.categorical;
     for (let f = 0; f < cs.length; f++) {
