@@ -5,7 +5,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../../src/engine/random.js';
 import { typescriptKernels, loadNativeAddon, nativeKernels } from '../../src/engine/kernels/index.js';
-import { preferredCoreType } from '../../src/engine/kernels/native.js';
 import type { Kernels } from '../../src/engine/kernels/index.js';
 
 /*
@@ -265,24 +264,5 @@ test('backend choice: automatic uses the addon when built, else TypeScript with 
     assert.equal(auto.name, 'typescript');
     assert.match(auto.detail!, /native addon/);
     assert.match(childBackend({ FINERANK_BACKEND: 'native' }).error!, /FINERANK_BACKEND=native but native addon/);
-  }
-});
-
-test('OpenBLAS core type: SkylakeX kernels only for AMD x86-64 CPUs with AVX-512, never over the user\'s choice', () => {
-  const saved = process.env.OPENBLAS_CORETYPE;
-  const amd512 = 'vendor_id\t: AuthenticAMD\nflags\t\t: fpu sse2 avx avx2 fma avx512f avx512dq avx512cd avx512bw avx512vl avx512_bf16\n';
-  const amd2 = 'vendor_id\t: AuthenticAMD\nflags\t\t: fpu sse2 avx avx2 fma\n';
-  const intel512 = 'vendor_id\t: GenuineIntel\nflags\t\t: fpu sse2 avx avx2 fma avx512f avx512dq avx512cd avx512bw avx512vl\n';
-  try {
-    delete process.env.OPENBLAS_CORETYPE;
-    const linuxX64 = process.platform === 'linux' && process.arch === 'x64';
-    assert.equal(preferredCoreType(amd512), linuxX64 ? 'SkylakeX' : null);
-    assert.equal(preferredCoreType(amd2), null);
-    assert.equal(preferredCoreType(intel512), null, 'OpenBLAS recognises Intel AVX-512 CPUs itself');
-    process.env.OPENBLAS_CORETYPE = 'Haswell';
-    assert.equal(preferredCoreType(amd512), null, 'a user-set OPENBLAS_CORETYPE wins');
-  } finally {
-    if (saved === undefined) delete process.env.OPENBLAS_CORETYPE;
-    else process.env.OPENBLAS_CORETYPE = saved;
   }
 });
