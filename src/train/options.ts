@@ -89,21 +89,12 @@ export const TRAIN_DEFAULTS: TrainOptions = {
  * N(0, 1e-4) embeddings, Xavier-normal dense layers (see BARS_MODEL_OPTIONS).
  */
 export const BARS_PRESET: TrainOptions = {
-  ...TRAIN_DEFAULTS,
+  ...TRAIN_DEFAULTS, // Adam 1e-3, clip 10, monitor AUC, ×0.1 on plateau (floor 1e-6), patience 2, restore best
   epochs: 100,
   batchSize: 4096,
-  optimizer: { type: 'adam', lr: 1e-3 },
   embeddingOptimizer: { type: 'table_adam' },
   embeddingL2: 0.05,
   embeddingL2Mode: 'table',
-  denseL2: 0,
-  clipNorm: 10,
-  monitor: 'auc',
-  lrDecayFactor: 0.1,
-  minLr: 1e-6,
-  patience: 2,
-  evalEverySteps: 0,
-  restoreBest: true,
 };
 
 /** Model options of the published-benchmark preset (merged under user model options). */

@@ -92,6 +92,40 @@ export function writeMeta(outDir: string, meta: SynthMeta): void {
   writeFileSync(join(outDir, 'meta.json'), JSON.stringify(meta, roundForJson, 2) + '\n');
 }
 
+/** What a generator knows at the end of a run, to be written as schema.json + meta.json. */
+export interface FinishInput {
+  preset: string;
+  generator: string;
+  description: string;
+  format: SynthFormat;
+  schema: SchemaInput;
+  splits: Record<SplitName, SplitMeta>;
+  params: Record<string, unknown>;
+  /** performance.now() when generation started. */
+  started: number;
+}
+
+/** Writes the schema and the meta file of a finished dataset and returns the meta. */
+export function finishDataset(opts: GenerateOptions, f: FinishInput): SynthMeta {
+  const schemaFile = writeSchema(opts.outDir, f.schema);
+  const seconds = (performance.now() - f.started) / 1000;
+  const meta: SynthMeta = {
+    preset: f.preset,
+    generator: f.generator,
+    description: f.description,
+    seed: opts.seed,
+    rows: opts.rows,
+    format: f.format,
+    withTruth: !!opts.withTruth,
+    schemaFile,
+    splits: f.splits,
+    params: f.params,
+    timing: { seconds, rowsPerSecond: opts.rows / seconds },
+  };
+  writeMeta(opts.outDir, meta);
+  return meta;
+}
+
 /** Keeps meta numbers readable (10 significant digits) and NaN as null. */
 function roundForJson(_key: string, value: unknown): unknown {
   if (typeof value === 'number') {

@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { Rng } from '../../engine/random.js';
 import type { ColumnInput, SchemaInput } from '../../features/schema.js';
 import {
-  fmtProb, prepare, sigmoid, solveBias, splitSizes, SPLITS, writeMeta, writeSchema,
+  finishDataset, fmtProb, prepare, sigmoid, solveBias, splitSizes, SPLITS,
   type GenerateOptions, type SplitMeta, type SynthFormat, type SynthMeta, type SplitName,
 } from './common.js';
 import { ValueNames } from './ids.js';
@@ -345,17 +345,12 @@ export function generateFieldCtr(spec: FieldCtrSpec, opts: GenerateOptions): Syn
     };
     opts.onSplit?.(split, n);
   });
-  const schemaFile = writeSchema(opts.outDir, fieldCtrSchema(spec, format, offsets));
-  const seconds = (performance.now() - started) / 1000;
-  const meta: SynthMeta = {
+  return finishDataset(opts, {
     preset: spec.preset,
     generator: 'field-ctr (src/data/synth/criteo.ts)',
     description: spec.description,
-    seed: opts.seed,
-    rows: opts.rows,
     format,
-    withTruth: !!opts.withTruth,
-    schemaFile,
+    schema: fieldCtrSchema(spec, format, offsets),
     splits,
     params: {
       ...spec,
@@ -363,10 +358,8 @@ export function generateFieldCtr(spec: FieldCtrSpec, opts: GenerateOptions): Syn
       pilot: model.pilot,
       libfmLayout: format === 'libfm' ? { numeric: spec.numeric.map((f, j) => ({ name: f.name, index: j })), categorical: spec.categorical.map((f, i) => ({ name: f.name, range: [offsets[i]!, offsets[i]! + f.vocab - 1] })) } : undefined,
     },
-    timing: { seconds, rowsPerSecond: opts.rows / seconds },
-  };
-  writeMeta(opts.outDir, meta);
-  return meta;
+    started,
+  });
 }
 
 /** The schema of a generated field-interaction dataset (see features/schema.ts). */

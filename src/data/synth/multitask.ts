@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { Rng } from '../../engine/random.js';
 import type { SchemaInput } from '../../features/schema.js';
 import {
-  fmtProb, prepare, sigmoid, solveBias, splitSizes, SPLITS, writeMeta, writeSchema,
+  finishDataset, fmtProb, prepare, sigmoid, solveBias, splitSizes, SPLITS,
   type GenerateOptions, type SplitMeta, type SynthMeta, type SplitName,
 } from './common.js';
 import { OracleAccumulator } from './oracle.js';
@@ -280,22 +280,15 @@ export function generateMultitask(spec: MultitaskSpec, opts: GenerateOptions, pr
       { name: 'user_id', role: 'group' },
     ],
   };
-  const schemaFile = writeSchema(opts.outDir, schema);
-  const seconds = (performance.now() - started) / 1000;
-  const meta: SynthMeta = {
+  return finishDataset(opts, {
     preset,
     generator: 'multitask (src/data/synth/multitask.ts)',
     description: 'Click then conversion: conversion observed only after a click (0 otherwise), pCTCVR = pCTR·pCVR; item attractiveness raises CTR while correlating negatively with quality (CVR), a selection bias that CVR models trained on clicks alone suffer from',
-    seed: opts.seed,
-    rows: opts.rows,
     format,
-    withTruth: !!opts.withTruth,
-    schemaFile,
+    schema: schema,
     splits,
     params: { ...spec, ctrBias: model.ctrBias, cvrBias: model.cvrBias },
-    timing: { seconds, rowsPerSecond: opts.rows / seconds },
-  };
-  writeMeta(opts.outDir, meta);
-  return meta;
+    started,
+  });
 }
 

@@ -18,7 +18,7 @@ import { Rng } from '../../engine/random.js';
 import { auc } from '../../metrics/auc.js';
 import type { SchemaInput } from '../../features/schema.js';
 import {
-  fmtProb, prepare, sigmoid, solveBias, splitSizes, SPLITS, writeMeta, writeSchema,
+  finishDataset, fmtProb, prepare, sigmoid, solveBias, splitSizes, SPLITS,
   type GenerateOptions, type SplitMeta, type SynthMeta, type SplitName,
 } from './common.js';
 import { OracleAccumulator } from './oracle.js';
@@ -292,21 +292,14 @@ export function generateSequence(spec: SequenceSpec, opts: GenerateOptions, pres
       { name: 'user_id', role: 'group' },
     ],
   };
-  const schemaFile = writeSchema(opts.outDir, schema);
-  const seconds = (performance.now() - started) / 1000;
-  const meta: SynthMeta = {
+  return finishDataset(opts, {
     preset,
     generator: 'sequence (src/data/synth/sequence.ts)',
     description: 'User behaviour sequences: click probability = σ(b + γ·softmax-similarity(candidate, history) + item and user biases); users have several interest categories, so mean pooling of the history dilutes the signal that candidate attention (DIN) recovers',
-    seed: opts.seed,
-    rows: opts.rows,
     format,
-    withTruth: !!opts.withTruth,
-    schemaFile,
+    schema: schema,
     splits,
     params: { ...spec, bias: model.bias },
-    timing: { seconds, rowsPerSecond: opts.rows / seconds },
-  };
-  writeMeta(opts.outDir, meta);
-  return meta;
+    started,
+  });
 }
