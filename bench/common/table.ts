@@ -24,3 +24,9 @@ export function round(x: number | null, digits = 3): number | null {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
 }
+
+/** A number with 0 decimals when |x| ≥ 100, else `small` decimals (mixed-unit tables). */
+export function fmtAuto(x: number | null, small = 4): string {
+  if (x === null || !Number.isFinite(x)) return '—';
+  return fmt(x, Math.abs(x) >= 100 ? 0 : small);
+}

@@ -22,7 +22,7 @@ import { runProcess, requireSuccess, lastJsonLine } from '../common/process.js';
 import { parseEngineResult, type EngineResult } from '../common/engine-result.js';
 import { torchPython } from '../common/python.js';
 import { repoRoot } from '../common/paths.js';
-import { formatTable, fmt, ratio, round } from '../common/table.js';
+import { formatTable, fmt, fmtAuto, ratio, round } from '../common/table.js';
 import { loadReference, compareWithReference } from '../common/reference.js';
 import { toMiB } from '../common/rss.js';
 import { machineInfo } from '../common/machine.js';
@@ -227,7 +227,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       formatTable(
         ['metric', 'now', 'recorded', 'delta'],
-        deltas.map((d) => [d.metric, fmt(d.now, 2), fmt(d.recorded, 2), d.relative === null ? '—' : `${d.relative >= 0 ? '+' : ''}${(d.relative * 100).toFixed(1)}%`]),
+        deltas.map((d) => [d.metric, fmtAuto(d.now), fmtAuto(d.recorded), d.relative === null ? '—' : `${d.relative >= 0 ? '+' : ''}${(d.relative * 100).toFixed(1)}%`]),
       ) + '\n',
     );
   }

@@ -23,7 +23,7 @@ import { parseArgs, intOption } from '../common/args.js';
 import { runProcess, requireSuccess, lastJsonLine, numberField, optionalNumberField } from '../common/process.js';
 import { torchPython } from '../common/python.js';
 import { repoRoot } from '../common/paths.js';
-import { formatTable, fmt, ratio, round } from '../common/table.js';
+import { formatTable, fmt, fmtAuto, ratio, round } from '../common/table.js';
 import { loadReference, compareWithReference } from '../common/reference.js';
 import { toMiB } from '../common/rss.js';
 import { machineInfo } from '../common/machine.js';
@@ -338,8 +338,12 @@ async function main(): Promise<void> {
   if (ref !== null) {
     const deltas = compareWithReference(flat, ref.results).filter((d) => d.now !== null || d.recorded !== null);
     process.stdout.write(`\nagainst ${refPath} (${String(ref.meta.machine ?? 'unknown machine')}, ${String(ref.meta.recorded ?? '')}):\n`);
+    const here = data.dir.startsWith(root) ? data.dir.slice(root.length + 1) : data.dir;
+    if (ref.meta.dataset !== undefined && ref.meta.dataset !== here) {
+      process.stdout.write(`(recorded on dataset ${String(ref.meta.dataset)}, this run uses ${here}: AUCs are not comparable)\n`);
+    }
     process.stdout.write(formatTable(['metric', 'now', 'recorded', 'delta'],
-      deltas.map((d) => [d.metric, fmt(d.now, 4), fmt(d.recorded, 4), d.relative === null ? '—' : `${d.relative >= 0 ? '+' : ''}${(d.relative * 100).toFixed(1)}%`])) + '\n');
+      deltas.map((d) => [d.metric, fmtAuto(d.now), fmtAuto(d.recorded), d.relative === null ? '—' : `${d.relative >= 0 ? '+' : ''}${(d.relative * 100).toFixed(1)}%`])) + '\n');
   }
   if (opts.record === true) {
     const merged = { ...(ref?.results ?? {}) };

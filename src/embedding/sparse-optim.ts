@@ -9,8 +9,10 @@
  * allocated on a table's first step and keyed by `table.name` in state dicts; two distinct
  * tables with one name are an error. A table without a gradient (`!table.hasGrad()`) is
  * skipped entirely, its step count included (torch skips parameters whose grad is None).
+ * The per-row loops are embedding kernels (./kernels.ts): native or TypeScript, same results.
  */
-import { TOUCH_CHUNK, touchRows, type EmbeddingTable, type SparseRowGrad } from './table.js';
+import type { EmbeddingTable, SparseRowGrad } from './table.js';
+import { embeddingKernels } from './kernels.js';
 
 /** Serializable optimizer state: hyper-parameters and per-table state (typed arrays inside). */
 export interface SparseOptimizerState {
@@ -171,15 +173,7 @@ export class SparseSGD extends TableOptimizerBase {
   protected setHyper(h: Record<string, number>): void { this.lr = h.lr!; }
   protected update(t: EmbeddingTable): void {
     const { ids, values } = rowGrad(this.kind, t);
-    const w = t.weight, dim = t.dim, lr = this.lr;
-    for (let c = 0; c < ids.length; c += TOUCH_CHUNK) {
-      const e = Math.min(ids.length, c + TOUCH_CHUNK);
-      touchRows(w, dim, ids, c, e);
-      for (let i = c; i < e; i++) {
-        const o = ids[i]! * dim, go = i * dim;
-        for (let d = 0; d < dim; d++) w[o + d]! -= lr * values[go + d]!;
-      }
-    }
+    embeddingKernels().sgd(ids, values, t.weight, t.dim, this.lr);
   }
 }
 
@@ -225,22 +219,8 @@ export class SparseAdagrad extends TableOptimizerBase {
   }
   protected update(t: EmbeddingTable, st: LiveState): void {
     const { ids, values } = rowGrad(this.kind, t);
-    const w = t.weight, s = st.slots.sum!, dim = t.dim, eps = this.eps;
     const clr = this.lr / (1 + (st.step - 1) * this.lrDecay);
-    for (let c = 0; c < ids.length; c += TOUCH_CHUNK) {
-      const e = Math.min(ids.length, c + TOUCH_CHUNK);
-      touchRows(w, dim, ids, c, e);
-      touchRows(s, dim, ids, c, e);
-      for (let i = c; i < e; i++) {
-        const o = ids[i]! * dim, go = i * dim;
-        for (let d = 0; d < dim; d++) {
-          const g = values[go + d]!;
-          const acc = s[o + d]! + g * g;
-          s[o + d] = acc;
-          w[o + d]! -= clr * g / (Math.sqrt(Math.fround(acc)) + eps);
-        }
-      }
-    }
+    embeddingKernels().adagrad(ids, values, t.weight, st.slots.sum!, t.dim, clr, this.eps);
   }
 }
 
@@ -288,25 +268,8 @@ export class LazyAdam extends TableOptimizerBase {
   }
   protected update(t: EmbeddingTable, st: LiveState): void {
     const { ids, values } = rowGrad(this.kind, t);
-    const w = t.weight, m = st.slots.m!, v = st.slots.v!, dim = t.dim;
-    const b1 = this.beta1, b2 = this.beta2, eps = this.eps, c1 = 1 - b1, c2 = 1 - b2;
-    const stepSize = this.lr * Math.sqrt(1 - Math.pow(b2, st.step)) / (1 - Math.pow(b1, st.step));
-    for (let c = 0; c < ids.length; c += TOUCH_CHUNK) {
-      const e = Math.min(ids.length, c + TOUCH_CHUNK);
-      touchRows(w, dim, ids, c, e);
-      touchRows(m, dim, ids, c, e);
-      touchRows(v, dim, ids, c, e);
-      for (let i = c; i < e; i++) {
-        const o = ids[i]! * dim, go = i * dim;
-        for (let d = 0; d < dim; d++) {
-          const g = values[go + d]!;
-          const mi = b1 * m[o + d]! + c1 * g, vi = b2 * v[o + d]! + c2 * g * g;
-          m[o + d] = mi;
-          v[o + d] = vi;
-          w[o + d]! -= stepSize * mi / (Math.sqrt(vi) + eps);
-        }
-      }
-    }
+    const stepSize = this.lr * Math.sqrt(1 - Math.pow(this.beta2, st.step)) / (1 - Math.pow(this.beta1, st.step));
+    embeddingKernels().lazyAdam(ids, values, t.weight, st.slots.m!, st.slots.v!, t.dim, this.beta1, this.beta2, this.eps, stepSize);
   }
 }
 
@@ -339,51 +302,16 @@ export class TableAdam extends TableOptimizerBase {
   }
   protected update(t: EmbeddingTable, st: LiveState): void {
     const { ids, values } = t.sparseGrad();
-    const w = t.weight, m = st.slots.m!, v = st.slots.v!, dim = t.dim, rows = t.rows;
     let pos = this.rowPos.get(t);
     if (pos === undefined) {
-      pos = new Int32Array(rows).fill(-1);
+      pos = new Int32Array(t.rows).fill(-1);
       this.rowPos.set(t, pos);
     }
-    for (let i = 0; i < ids.length; i++) pos[ids[i]!] = i;
-    const b1 = this.beta1, b2 = this.beta2, c1 = 1 - b1, c2 = 1 - b2;
     // torch's lr/(1−β₁ᵗ) · m/(√v/√(1−β₂ᵗ) + eps), rewritten as a·m/(√v + e) (same as dense `Adam`).
+    const b1 = this.beta1, b2 = this.beta2;
     const sqrtBc2 = Math.sqrt(1 - Math.pow(b2, st.step));
     const a = this.lr / (1 - Math.pow(b1, st.step)) * sqrtBc2, e = this.eps * sqrtBc2;
-    const decay = t.denseDecay;
-    const pad = t.paddingIdx ?? -1;
-    for (let r = 0; r < rows; r++) {
-      if (r === pad) continue;
-      const o = r * dim, p = pos[r]!;
-      if (p >= 0) {
-        const go = p * dim;
-        for (let d = 0; d < dim; d++) {
-          const wi = w[o + d]!, g = values[go + d]! + decay * wi;
-          const mi = b1 * m[o + d]! + c1 * g, vi = b2 * v[o + d]! + c2 * g * g;
-          m[o + d] = mi;
-          v[o + d] = vi;
-          w[o + d] = wi - a * mi / (Math.sqrt(vi) + e);
-        }
-        continue;
-      }
-      if (decay === 0) {
-        // g = 0 here: a row whose moments are all zero has an exactly zero update; skip it
-        // (most rows of a large table that were never looked up).
-        let zero = true;
-        for (let d = 0; d < dim; d++) {
-          if (m[o + d] !== 0 || v[o + d] !== 0) { zero = false; break; }
-        }
-        if (zero) continue;
-      }
-      for (let d = 0; d < dim; d++) {
-        const wi = w[o + d]!, g = decay * wi;
-        const mi = b1 * m[o + d]! + c1 * g, vi = b2 * v[o + d]! + c2 * g * g;
-        m[o + d] = mi;
-        v[o + d] = vi;
-        w[o + d] = wi - a * mi / (Math.sqrt(vi) + e);
-      }
-    }
-    for (let i = 0; i < ids.length; i++) pos[ids[i]!] = -1;
+    embeddingKernels().tableAdam(ids, values, t.weight, st.slots.m!, st.slots.v!, pos, t.dim, t.paddingIdx ?? -1, b1, b2, a, e, t.denseDecay);
   }
 }
 
@@ -438,27 +366,6 @@ export class FTRL extends TableOptimizerBase {
   }
   protected update(t: EmbeddingTable, st: LiveState): void {
     const { ids, values } = rowGrad(this.kind, t);
-    const w = t.weight, z = st.slots.z!, n = st.slots.n!, dim = t.dim;
-    const alpha = this.lr, beta = this.beta, l1 = this.l1, l2 = this.l2;
-    for (let c = 0; c < ids.length; c += TOUCH_CHUNK) {
-      const e = Math.min(ids.length, c + TOUCH_CHUNK);
-      touchRows(w, dim, ids, c, e);
-      touchRows(z, dim, ids, c, e);
-      touchRows(n, dim, ids, c, e);
-      for (let i = c; i < e; i++) {
-        const o = ids[i]! * dim, go = i * dim;
-        for (let d = 0; d < dim; d++) {
-          const g = values[go + d]!;
-          const n0 = n[o + d]!;
-          const n1 = Math.fround(n0 + g * g);
-          const sigma = (Math.sqrt(n1) - Math.sqrt(n0)) / alpha;
-          const zi = Math.fround(z[o + d]! + g - sigma * w[o + d]!);
-          z[o + d] = zi;
-          n[o + d] = n1;
-          const az = Math.abs(zi);
-          w[o + d] = az <= l1 ? 0 : -(zi - Math.sign(zi) * l1) / ((beta + Math.sqrt(n1)) / alpha + l2);
-        }
-      }
-    }
+    embeddingKernels().ftrl(ids, values, t.weight, st.slots.z!, st.slots.n!, t.dim, this.lr, this.beta, this.l1, this.l2);
   }
 }

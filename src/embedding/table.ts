@@ -4,13 +4,16 @@
  * touches a few thousand of its rows, so its gradient is kept as (unique ids, rows) and is
  * never a table-sized array. Lookups (src/embedding/lookup.ts) add row gradients here during
  * backward; duplicates are merged on arrival (an open-addressing hash from id to gradient
- * slot); optimizers (src/embedding/sparse-optim.ts) read `sparseGrad()` and update only
- * those rows.
+ * slot, `AccumulatorArrays` in ./kernels.ts; the merge loop is an embedding kernel, native or
+ * TypeScript); optimizers (src/embedding/sparse-optim.ts) read `sparseGrad()` and update
+ * only those rows.
  */
 import { Tensor } from '../engine/tensor.js';
 import type { Rng } from '../engine/random.js';
 import type { EmbeddingLike } from '../nn/module.js';
+import type { PaddedIds } from '../data/batch.js';
 import { fillNormal, fillUniform, fillXavierNormal } from '../nn/init.js';
+import { embeddingKernels, type AccumulatorArrays, type RowMode } from './kernels.js';
 
 /** Initial distribution of a table's values. */
 export type EmbeddingInit = 'normal' | 'uniform' | 'xavier' | 'zeros';
@@ -42,33 +45,7 @@ export interface SparseRowGrad {
   values: Float32Array;
 }
 
-/** Rows per chunk of the touch-then-work loops (see `touchRows`). */
-export const TOUCH_CHUNK = 64;
-const sink = new Float64Array(1);
-
-/**
- * Reads one float per cache line of rows ids[from … to) of a row-major [·, dim] array, so
- * that a following per-row loop finds them in cache. Random rows of a large table are
- * memory-latency bound, and a per-row JS loop body is long enough that the CPU keeps only
- * two or three rows' misses in flight; this tight loop keeps many in flight (measured 8×
- * faster gathers from a 1M-row table). Ids must already be in range.
- */
-export function touchRows(a: Float32Array, dim: number, ids: Int32Array, from: number, to: number): void {
-  let acc = 0;
-  if (dim <= 16) {
-    for (let i = from; i < to; i++) {
-      const s = ids[i]! * dim;
-      acc += a[s]! + a[s + dim - 1]!;
-    }
-  } else {
-    for (let i = from; i < to; i++) {
-      const s = ids[i]! * dim;
-      for (let d = 0; d < dim; d += 16) acc += a[s + d]!;
-      acc += a[s + dim - 1]!;
-    }
-  }
-  sink[0]! += acc; // keeps the loads alive
-}
+export { TOUCH_CHUNK, touchRows } from './kernels-ts.js';
 
 const EMPTY = -1;
 const INITIAL_HASH_BITS = 10;
@@ -102,18 +79,10 @@ export class EmbeddingTable implements EmbeddingLike {
 
   /** Padding id, or −1 when none (ids are range-checked before this comparison). */
   private readonly pad: number;
-  // Open-addressing hash: id -> entry index. keys[h] is the id stored at slot h (EMPTY if none).
-  private hashBits = INITIAL_HASH_BITS;
-  private keys = new Int32Array(1 << INITIAL_HASH_BITS).fill(EMPTY);
-  private slots = new Int32Array(1 << INITIAL_HASH_BITS);
-  // Entries in first-arrival order: ids, gradient rows, and the hash slot of each.
-  private entryIds = new Int32Array(INITIAL_ENTRIES);
-  private entryHash = new Int32Array(INITIAL_ENTRIES);
-  private entryValues: Float32Array;
-  private count = 0;
+  // The accumulator (layout in AccumulatorArrays); grown here, filled by the kernels.
+  private readonly acc: AccumulatorArrays;
   private touched = false;
   private cached: SparseRowGrad | null = null;
-  private readonly chunkEntries = new Int32Array(TOUCH_CHUNK);
 
   constructor(name: string, rows: number, dim: number, opts: EmbeddingTableOptions = {}) {
     if (typeof name !== 'string' || name === '') throw new Error('embedding table name must be a non-empty string');
@@ -130,7 +99,14 @@ export class EmbeddingTable implements EmbeddingLike {
     this.paddingIdx = pad;
     this.pad = pad === null ? -1 : pad;
     this.weight = new Float32Array(rows * dim);
-    this.entryValues = new Float32Array(INITIAL_ENTRIES * dim);
+    this.acc = {
+      keys: new Int32Array(1 << INITIAL_HASH_BITS).fill(EMPTY),
+      slots: new Int32Array(1 << INITIAL_HASH_BITS),
+      entryIds: new Int32Array(INITIAL_ENTRIES),
+      entryHash: new Int32Array(INITIAL_ENTRIES),
+      entryValues: new Float32Array(INITIAL_ENTRIES * dim),
+      state: new Int32Array(2),
+    };
     this.anchor = new Tensor(new Float32Array(0), [0], opts.trainable ?? true);
     this.anchor.name = name;
 
@@ -181,95 +157,77 @@ export class EmbeddingTable implements EmbeddingLike {
     ids: Int32Array, idsOffset: number, count: number,
     grad: Float32Array, gradOffset: number, gradStride: number, scale: number,
   ): void {
-    this.touched = true;
-    this.cached = null;
-    const dim = this.dim, dim4 = dim & ~3, ent = this.chunkEntries;
-    // Two passes per chunk: resolve ids to gradient slots (hash probes), then add the rows.
-    // Short loop bodies let the CPU overlap the cache misses of many rows.
-    for (let c = 0; c < count; c += TOUCH_CHUNK) {
-      const n = Math.min(count - c, TOUCH_CHUNK);
-      this.resolveEntries(ids, idsOffset + c, n, ent);
-      const values = this.entryValues;
-      let src = gradOffset + c * gradStride;
-      for (let j = 0; j < n; j++, src += gradStride) {
-        const e = ent[j]!;
-        if (e < 0) continue;
-        const dst = e * dim;
-        if (scale === 1) {
-          let d = 0;
-          for (; d < dim4; d += 4) {
-            values[dst + d]! += grad[src + d]!;
-            values[dst + d + 1]! += grad[src + d + 1]!;
-            values[dst + d + 2]! += grad[src + d + 2]!;
-            values[dst + d + 3]! += grad[src + d + 3]!;
-          }
-          for (; d < dim; d++) values[dst + d]! += grad[src + d]!;
-        } else {
-          for (let d = 0; d < dim; d++) values[dst + d]! += scale * grad[src + d]!;
-        }
-      }
-    }
+    this.merge(ids, idsOffset, count, grad, gradOffset, gradStride, scale, null, 0, 0);
   }
 
   /**
-   * ent[j] = gradient slot of ids[from + j] for j < n (−1 for padding), inserting new ids
-   * with a zeroed row. Throws on out-of-range ids.
+   * Gradient of a padded multi-value field (ids [B, maxLen], lengths [B]): only positions
+   * j < lengths[b] count, in order. rows 'position': the row of position p = b·maxLen + j is
+   * grad[gradOffset + p·gradStride …] (sequences); 'sum': every position of b gets row
+   * grad[gradOffset + b·gradStride …]; 'mean': that row scaled by 1/lengths[b] (pooling).
+   * Padding ids are skipped; out-of-range ids throw.
    */
-  private resolveEntries(ids: Int32Array, from: number, n: number, ent: Int32Array): void {
-    const rows = this.rows, pad = this.pad, dim = this.dim;
-    let keys = this.keys, slots = this.slots;
-    let shift = 32 - this.hashBits, mask = (1 << this.hashBits) - 1;
-    for (let j = 0; j < n; j++) {
-      const id = ids[from + j]!;
-      if (id >>> 0 >= rows) this.rangeError(id);
-      if (id === pad) { ent[j] = -1; continue; }
-      let h = Math.imul(id, 0x9e3779b1) >>> shift;
-      let k = keys[h]!;
-      while (k !== id && k !== EMPTY) {
-        h = (h + 1) & mask;
-        k = keys[h]!;
-      }
-      if (k === id) { ent[j] = slots[h]!; continue; }
-      // New entry.
-      const e = this.count;
-      if (e === this.entryIds.length) this.growEntries();
-      keys[h] = id;
-      slots[h] = e;
-      this.entryIds[e] = id;
-      this.entryHash[e] = h;
-      this.count = e + 1;
-      this.entryValues.fill(0, e * dim, e * dim + dim);
-      ent[j] = e;
-      if (this.count * 2 > keys.length) {
-        this.rehash();
-        keys = this.keys; slots = this.slots;
-        shift = 32 - this.hashBits; mask = (1 << this.hashBits) - 1;
-      }
+  accumulateGradPadded(padded: PaddedIds, grad: Float32Array, gradOffset: number, gradStride: number, rows: 'position' | 'sum' | 'mean'): void {
+    const mode: RowMode = rows === 'position' ? 0 : rows === 'sum' ? 1 : rows === 'mean' ? 2 : this.badRows(rows);
+    const B = padded.lengths.length, L = padded.maxLen;
+    if (!Number.isInteger(L) || L < 0 || padded.ids.length !== B * L) {
+      throw new Error(`embedding table '${this.name}': padded ids must hold lengths.length × maxLen = ${B} × ${L} values, got ${padded.ids.length}`);
+    }
+    for (let b = 0; b < B; b++) {
+      const len = padded.lengths[b]!;
+      if (len < 0 || len > L) throw new Error(`embedding table '${this.name}': lengths[${b}] = ${len} is outside [0, ${L}]`);
+    }
+    this.merge(padded.ids, 0, padded.lengths.length * padded.maxLen, grad, gradOffset, gradStride, 1, padded.lengths, padded.maxLen, mode);
+  }
+
+  private badRows(rows: never): never {
+    throw new Error(`embedding table '${this.name}': accumulateGradPadded rows must be 'position', 'sum' or 'mean', got '${String(rows)}'`);
+  }
+
+  /** Runs the accumulate kernel, growing the entries / hash when it asks, until done. */
+  private merge(
+    ids: Int32Array, idsOffset: number, count: number, grad: Float32Array, gradOffset: number, gradStride: number,
+    scale: number, lengths: Int32Array | null, maxLen: number, rowMode: RowMode,
+  ): void {
+    this.touched = true;
+    this.cached = null;
+    const k = embeddingKernels(), acc = this.acc, st = acc.state;
+    let p = 0;
+    for (;;) {
+      p = k.accumulate(acc, this.rows, this.pad, this.dim, ids, idsOffset, p, count, grad, gradOffset, gradStride, scale, lengths, maxLen, rowMode);
+      const reason = st[1]!;
+      if (reason === 0) return;
+      if (reason === 2) this.rangeError(ids[idsOffset + p]!);
+      const full = st[0] === acc.entryIds.length, crowded = st[0]! * 2 > acc.keys.length;
+      if (!full && !crowded) throw new Error(`embedding table '${this.name}': accumulate kernel stopped at ${p} without cause (internal error)`);
+      if (full) this.growEntries();
+      if (crowded) this.rehash();
     }
   }
 
   private growEntries(): void {
-    const cap = this.entryIds.length * 2;
-    const ids = new Int32Array(cap); ids.set(this.entryIds); this.entryIds = ids;
-    const hs = new Int32Array(cap); hs.set(this.entryHash); this.entryHash = hs;
-    const vals = new Float32Array(cap * this.dim); vals.set(this.entryValues); this.entryValues = vals;
+    const acc = this.acc, cap = acc.entryIds.length * 2;
+    const ids = new Int32Array(cap); ids.set(acc.entryIds); acc.entryIds = ids;
+    const hs = new Int32Array(cap); hs.set(acc.entryHash); acc.entryHash = hs;
+    const vals = new Float32Array(cap * this.dim); vals.set(acc.entryValues); acc.entryValues = vals;
   }
 
+  /** Doubles the hash and reinserts the entries in order (the kernels' hash function). */
   private rehash(): void {
-    this.hashBits += 1;
-    const size = 1 << this.hashBits, mask = size - 1, shift = 32 - this.hashBits;
+    const acc = this.acc, count = acc.state[0]!;
+    const size = acc.keys.length * 2, mask = size - 1, shift = 32 - Math.log2(size);
     const keys = new Int32Array(size).fill(EMPTY);
     const slots = new Int32Array(size);
-    for (let e = 0; e < this.count; e++) {
-      const id = this.entryIds[e]!;
+    for (let e = 0; e < count; e++) {
+      const id = acc.entryIds[e]!;
       let h = Math.imul(id, 0x9e3779b1) >>> shift;
       while (keys[h] !== EMPTY) h = (h + 1) & mask;
       keys[h] = id;
       slots[h] = e;
-      this.entryHash[e] = h;
+      acc.entryHash[e] = h;
     }
-    this.keys = keys;
-    this.slots = slots;
+    acc.keys = keys;
+    acc.slots = slots;
   }
 
   /**
@@ -279,9 +237,10 @@ export class EmbeddingTable implements EmbeddingLike {
    */
   sparseGrad(): SparseRowGrad {
     if (this.cached === null) {
+      const count = this.acc.state[0]!;
       this.cached = {
-        ids: this.entryIds.subarray(0, this.count),
-        values: this.entryValues.subarray(0, this.count * this.dim),
+        ids: this.acc.entryIds.subarray(0, count),
+        values: this.acc.entryValues.subarray(0, count * this.dim),
       };
     }
     return this.cached;
@@ -289,7 +248,7 @@ export class EmbeddingTable implements EmbeddingLike {
 
   /** Number of unique rows with a gradient. */
   get gradRowCount(): number {
-    return this.count;
+    return this.acc.state[0]!;
   }
 
   /**
@@ -303,9 +262,9 @@ export class EmbeddingTable implements EmbeddingLike {
 
   /** Clears the gradient in O(unique rows): no table-sized work. */
   zeroGrad(): void {
-    const keys = this.keys, hs = this.entryHash;
-    for (let e = 0; e < this.count; e++) keys[hs[e]!] = EMPTY;
-    this.count = 0;
+    const acc = this.acc, keys = acc.keys, hs = acc.entryHash, count = acc.state[0]!;
+    for (let e = 0; e < count; e++) keys[hs[e]!] = EMPTY;
+    acc.state[0] = 0;
     this.touched = false;
     this.cached = null;
     this.denseDecay = 0;

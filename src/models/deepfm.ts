@@ -14,7 +14,8 @@ export type DeepFMOptions = EmbeddingOptions & DnnOptions;
 /**
  * DeepFM (Guo et al. 2017, Fig. 1): logit = FM(x) + DNN(e), where the FM component
  * (first-order weights + pairwise ⟨e_f, e_g⟩) and the DNN share one set of field
- * embeddings e. As in FuxiCTR, the first-order weights are separate 1-d embeddings.
+ * embeddings e. As in FuxiCTR, the first-order weights are separate 1-d embeddings and the
+ * only bias is the DNN output layer's (no FM bias), so parameter counts match BARS.
  */
 export class DeepFM extends RankingModel {
   readonly modelName = 'deepfm';
@@ -26,7 +27,7 @@ export class DeepFM extends RankingModel {
   constructor(ctx: ModelContext, opts: DeepFMOptions) {
     super();
     this.ctx = ctx;
-    this.linear = this.child('linear', new LinearLogit(ctx.spec, { initStd: opts.embeddingInitStd, rng: ctx.rng }));
+    this.linear = this.child('linear', new LinearLogit(ctx.spec, { initStd: opts.embeddingInitStd, rng: ctx.rng, bias: false }));
     this.embedding = this.child('embedding', new FeatureEmbedding(ctx.spec, { dim: opts.embeddingDim, part: 'deep', initStd: opts.embeddingInitStd, rng: ctx.rng }));
     this.dnn = this.child('dnn', dnnTower(flatDeepInputDim(this.embedding, ctx.spec), opts, ctx));
   }

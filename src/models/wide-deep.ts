@@ -12,7 +12,8 @@ export type WideDeepOptions = EmbeddingOptions & DnnOptions;
 /**
  * Wide & Deep (Cheng et al. 2016): logit = wide(x) + DNN([e_1 … e_F, dense]); the wide part
  * is the first-order linear model over the raw categorical values (no hand-made crosses:
- * declare a crossed column in the schema to get one), trained jointly.
+ * declare a crossed column in the schema to get one), trained jointly. The DNN output layer
+ * carries the only bias.
  */
 export class WideDeep extends RankingModel {
   readonly modelName = 'widedeep';
@@ -24,7 +25,7 @@ export class WideDeep extends RankingModel {
   constructor(ctx: ModelContext, opts: WideDeepOptions) {
     super();
     this.ctx = ctx;
-    this.wide = this.child('wide', new LinearLogit(ctx.spec, { initStd: opts.embeddingInitStd, rng: ctx.rng }));
+    this.wide = this.child('wide', new LinearLogit(ctx.spec, { initStd: opts.embeddingInitStd, rng: ctx.rng, bias: false }));
     this.embedding = this.child('embedding', new FeatureEmbedding(ctx.spec, { dim: opts.embeddingDim, part: 'deep', initStd: opts.embeddingInitStd, rng: ctx.rng }));
     this.dnn = this.child('dnn', dnnTower(flatDeepInputDim(this.embedding, ctx.spec), opts, ctx));
   }

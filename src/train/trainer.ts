@@ -270,7 +270,7 @@ export function snapshot(model: RankingModel): Map<string, Float32Array> {
 function formatEval(e: EvalLog, monitor: string): string {
   const v = e.valid;
   const metrics = v === null ? 'no validation data' : `valid AUC ${v.auc.toFixed(6)} logloss ${v.logloss.toFixed(6)}${v.gauc !== undefined ? ` gAUC ${v.gauc.toFixed(6)}` : ''}`;
-  return `epoch ${e.epoch} step ${e.step}: train loss ${e.trainLoss.toFixed(6)}, ${metrics}, lr ${e.lr.toExponential(1)}${e.improved ? '' : ` (${monitor} did not improve)`}`;
+  return `epoch ${e.epoch} step ${e.step}: train BCE ${e.trainLoss.toFixed(6)}, ${metrics}, lr ${e.lr.toExponential(1)}${e.improved ? '' : ` (${monitor} did not improve)`}`;
 }
 
 export { Rng };
