@@ -12,7 +12,10 @@
         "<!@(node scripts/build-native.mjs --print include_dirs)"
       ],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
-      "cflags_cc": ["-O2", "-std=c++17"],
+      # -O3: the fused loops of dense.cc need GCC's vectorizer; -ffp-contract=off: no fused
+      # multiply-add, so native and TypeScript kernels round identically (no -ffast-math, no
+      # -march=native: the addon must run on any x86-64; dense.cc dispatches AVX2 at run time).
+      "cflags_cc": ["-O3", "-std=c++17", "-ffp-contract=off"],
       "libraries": ["<!@(node scripts/build-native.mjs --print libraries)"],
       "xcode_settings": {
         "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
