@@ -2,25 +2,30 @@
 // TypeScript twin (src/engine/kernels/typescript.ts) used when the addon is absent.
 // Registered by Init in finerank.cc.
 //
-// Exports (see the Kernels interface in src/engine/kernels/types.ts for the full contracts;
-// every function writes only into typed arrays the caller allocated):
+// Exports (see DenseKernels in src/engine/kernels/types.ts for the full contracts; every
+// function writes only into typed arrays the caller allocated; "drop" stands for the three
+// arguments (seed, threshold, dropScale) of a dropout mask, described below):
 //   bnStats(x, rows, c, out64)
 //       out64[j] = batch mean, out64[c + j] = biased batch variance of channel j of the
 //       row-major [rows, c] x (float64 sums of x − x[0, j], the first row as a shift).
-//   bnForward(x, rows, c, mean, scale, shift, relu, out)
-//       out = (x − mean)·scale + shift per channel, then max(0, ·) as (y + |y|)/2 if relu.
-//   bnGradSums(g, mask, x, mean, invStd, rows, c, out64)
-//       out64[j] = Σ gv, out64[c + j] = invStd·Σ gv·(x − mean), gv = g·[mask bits > 0]
-//       (mask: the relu result, or null for gv = g).
-//   bnInputGrad(g, mask, x, mean, scale, k, b, gx, rows, c)
-//       gx += gv·scale − k·(x − mean) − b per channel.
-//   dropoutForward(x, n, seed, threshold, scale, out)
-//       out[i] = x[i]·(keep(i)·scale), keep(i) = hash(seed, i) ≥ threshold.
-//   dropoutBackward(g, n, seed, threshold, scale, gx)
-//       gx[i] += g[i]·(keep(i)·scale), the same mask recomputed.
+//   bnForward(x, rows, c, mean, scale, shift, relu, drop, out)
+//       y = (x − mean)·scale + shift per channel, then max(0, y) as (y + |y|)/2 if relu,
+//       rounded to float, then times the dropout factor: out = float(y)·factor(i).
+//   bnGradSums(g, mask, x, mean, invStd, rows, c, drop, out64)
+//       out64[j] = Σ gv, out64[c + j] = invStd·Σ gv·(x − mean), with
+//       gv = float(g·factor(i))·[mask bits > 0] (mask: the forward result, or null).
+//   bnInputGrad(g, mask, x, mean, scale, k, b, rows, c, drop, accumulate, gx)
+//       gx (+)= gv·scale − k·(x − mean) − b per channel.
+//   dropoutForward(x, n, seed, threshold, scale, out)       out[i] = x[i]·factor(i)
+//   dropoutBackward(g, n, seed, threshold, scale, accumulate, gx)   gx[i] (+)= g[i]·factor(i)
 //   addColumnSums(g, rows, c, out)
 //       out[j] += Σ_i g[i, j] (float64 sum, one rounding).
 //
+// Dropout mask: factor(i) = scale (a float) when mix(mix(i ⊕ seed) + mix(seed ⊕ 0x9e3779b9))
+// ≥ threshold, else 0, for the flat (row-major) index i; mix is the lowbias32 integer hash.
+// threshold 0 with scale 1 means no dropout; threshold 2^32 keeps nothing. With
+// accumulate false, gx is overwritten (a fresh gradient) instead of added to.
+
 // Exactness: the TypeScript twins compute in float64 and round to float32 on every store;
 // these kernels do the same operations in the same order in double, so native and TypeScript
 // results agree bit for bit (tests check it). That needs no fused multiply-add contraction:
@@ -35,6 +40,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -47,6 +53,12 @@
 #define FR_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define FR_CLONES
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define FR_ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define FR_ALWAYS_INLINE inline
 #endif
 
 namespace finerank_dense {
@@ -65,8 +77,52 @@ inline uint32_t Mix(uint32_t x) {
   return x;
 }
 
+// A dropout mask (see the header comment): factor(i) = keep(i) ? scale : 0 as a float.
+// threshold 0 with scale 1 is "no dropout" (every factor 1, skipped by the loops: the
+// same values); threshold 2^32 keeps nothing (every factor 0).
+struct Drop {
+  uint32_t seed, k2, t;
+  float s;
+  bool active;
+  Drop(uint32_t seed_, uint64_t threshold, float scale) : seed(seed_), k2(Mix(seed_ ^ 0x9e3779b9U)) {
+    const bool none = threshold > 0xffffffffULL;
+    t = none ? 0U : static_cast<uint32_t>(threshold);
+    s = none ? 0.0f : scale;
+    active = none || threshold != 0 || scale != 1.0f;
+  }
+  inline float Factor(int64_t i) const {
+    const uint32_t h = Mix(Mix(static_cast<uint32_t>(i) ^ seed) + k2);
+    return h >= t ? s : 0.0f;
+  }
+};
+
+// f[q] = drop.Factor(base + q) for q < count. A loop of its own (pure 32-bit integer
+// work, vectorized 8-wide with AVX2); the arithmetic loops then read the factors from L1.
+FR_ALWAYS_INLINE void FillFactors(const Drop drop, int64_t base, int64_t count, float* __restrict f) {
+  const uint32_t seed = drop.seed, k2 = drop.k2, t = drop.t;
+  const float s = drop.s;
+  const uint32_t b = static_cast<uint32_t>(base);
+  for (int64_t q = 0; q < count; q++) {
+    const uint32_t h = Mix(Mix((b + static_cast<uint32_t>(q)) ^ seed) + k2);
+    f[q] = h >= t ? s : 0.0f;
+  }
+}
+
+// Elements per chunk of the flat dropout kernels (the factors of a chunk stay in L1).
+constexpr int64_t kDropChunk = 1024;
+
+// 1.0 where the float's bits are a positive int32 (a positive number or NaN), else 0.0 —
+// TypeScript's ((−bits) >>> 31) on a relu result (+0 or positive, possibly scaled by a
+// dropout factor ≥ 0).
+inline double MaskOf(const float* m, int64_t i) {
+  uint32_t bits;
+  std::memcpy(&bits, m + i, sizeof bits);
+  return static_cast<double>((0u - bits) >> 31);
+}
+
 // ---------------------------------------------------------------------------------------
-// Kernels (pure loops; arguments already validated).
+// Kernels (pure loops; arguments already validated). Loop variants are template
+// parameters so that each inner loop is branch-free and vectorizes.
 
 FR_CLONES
 void BnStats(const float* __restrict x, int64_t rows, int64_t c, double* __restrict out, double* __restrict shift) {
@@ -90,129 +146,159 @@ void BnStats(const float* __restrict x, int64_t rows, int64_t c, double* __restr
     const double md = s1[j] / n;
     const double m = shift[j] + md;
     double v = s2[j] / n - md * md;
-    if (v < 0 || v == 0) v = 0;  // Math.max(0, v): clamps negatives and −0, keeps NaN
+    if (v < 0 || v == 0) v = 0;  // clamps negatives and −0, keeps NaN
     s1[j] = m;
     s2[j] = v;
   }
 }
 
-FR_CLONES
-void BnForward(const float* __restrict x, int64_t rows, int64_t c, const float* __restrict mean,
-               const float* __restrict scale, const float* __restrict shift, bool relu, float* __restrict out) {
+template <bool kRelu, bool kDrop>
+inline void BnForwardRows(const float* __restrict x, int64_t rows, int64_t c, const float* __restrict mean,
+                          const float* __restrict scale, const float* __restrict shift, const Drop drop,
+                          float* __restrict fr, float* __restrict out) {
   for (int64_t i = 0; i < rows; i++) {
     const float* __restrict xr = x + i * c;
     float* __restrict o = out + i * c;
-    if (relu) {
-      for (int64_t j = 0; j < c; j++) {
-        const double y = (static_cast<double>(xr[j]) - static_cast<double>(mean[j])) * static_cast<double>(scale[j]) +
-                         static_cast<double>(shift[j]);
-        o[j] = static_cast<float>(0.5 * (y + std::fabs(y)));
-      }
-    } else {
-      for (int64_t j = 0; j < c; j++) {
-        o[j] = static_cast<float>((static_cast<double>(xr[j]) - static_cast<double>(mean[j])) *
-                                      static_cast<double>(scale[j]) +
-                                  static_cast<double>(shift[j]));
-      }
+    if (kDrop) FillFactors(drop, i * c, c, fr);
+    for (int64_t j = 0; j < c; j++) {
+      double y = (static_cast<double>(xr[j]) - static_cast<double>(mean[j])) * static_cast<double>(scale[j]) +
+                 static_cast<double>(shift[j]);
+      if (kRelu) y = 0.5 * (y + std::fabs(y));
+      const float v = static_cast<float>(y);
+      o[j] = kDrop ? v * fr[j] : v;
     }
   }
 }
 
-// 1.0 where the float's bits are a positive int32 (a positive number or NaN), else 0.0 —
-// TypeScript's ((−bits) >>> 31) on the result of a relu (which is +0 or positive).
-inline double MaskOf(const float* m, int64_t i) {
-  uint32_t bits;
-  std::memcpy(&bits, m + i, sizeof bits);
-  return static_cast<double>((0u - bits) >> 31);
+FR_CLONES
+void BnForward(const float* __restrict x, int64_t rows, int64_t c, const float* __restrict mean,
+               const float* __restrict scale, const float* __restrict shift, bool relu, const Drop drop,
+               float* __restrict fr, float* __restrict out) {
+  if (relu) {
+    if (drop.active) BnForwardRows<true, true>(x, rows, c, mean, scale, shift, drop, fr, out);
+    else BnForwardRows<true, false>(x, rows, c, mean, scale, shift, drop, fr, out);
+  } else {
+    if (drop.active) BnForwardRows<false, true>(x, rows, c, mean, scale, shift, drop, fr, out);
+    else BnForwardRows<false, false>(x, rows, c, mean, scale, shift, drop, fr, out);
+  }
+}
+
+// The gradient reaching the batch-norm output: gv = float(g·factor) · mask (see header).
+template <bool kMask, bool kDrop>
+inline double GradIn(const float* __restrict gr, const float* __restrict mr, const float* __restrict fr, int64_t j) {
+  double gv = kDrop ? static_cast<double>(gr[j] * fr[j]) : static_cast<double>(gr[j]);
+  if (kMask) gv *= MaskOf(mr, j);
+  return gv;
+}
+
+template <bool kMask, bool kDrop>
+inline void BnGradSumsRows(const float* __restrict g, const float* __restrict mask, const float* __restrict x,
+                           const float* __restrict mean, int64_t rows, int64_t c, const Drop drop,
+                           float* __restrict fr, double* __restrict sg, double* __restrict sgx) {
+  for (int64_t i = 0; i < rows; i++) {
+    const float* __restrict gr = g + i * c;
+    const float* __restrict xr = x + i * c;
+    const float* __restrict mr = kMask ? mask + i * c : nullptr;
+    if (kDrop) FillFactors(drop, i * c, c, fr);
+    for (int64_t j = 0; j < c; j++) {
+      const double gv = GradIn<kMask, kDrop>(gr, mr, fr, j);
+      sg[j] += gv;
+      sgx[j] += gv * (static_cast<double>(xr[j]) - static_cast<double>(mean[j]));
+    }
+  }
 }
 
 FR_CLONES
 void BnGradSums(const float* __restrict g, const float* __restrict mask, const float* __restrict x,
                 const float* __restrict mean, const float* __restrict invStd, int64_t rows, int64_t c,
-                double* __restrict out) {
+                const Drop drop, float* __restrict fr, double* __restrict out) {
   double* __restrict sg = out;
   double* __restrict sgx = out + c;
   for (int64_t j = 0; j < c; j++) {
     sg[j] = 0;
     sgx[j] = 0;
   }
+  if (mask != nullptr) {
+    if (drop.active) BnGradSumsRows<true, true>(g, mask, x, mean, rows, c, drop, fr, sg, sgx);
+    else BnGradSumsRows<true, false>(g, mask, x, mean, rows, c, drop, fr, sg, sgx);
+  } else {
+    if (drop.active) BnGradSumsRows<false, true>(g, mask, x, mean, rows, c, drop, fr, sg, sgx);
+    else BnGradSumsRows<false, false>(g, mask, x, mean, rows, c, drop, fr, sg, sgx);
+  }
+  for (int64_t j = 0; j < c; j++) sgx[j] *= static_cast<double>(invStd[j]);
+}
+
+template <bool kMask, bool kDrop, bool kAcc>
+inline void BnInputGradRows(const float* __restrict g, const float* __restrict mask, const float* __restrict x,
+                            const float* __restrict mean, const float* __restrict scale, const float* __restrict k,
+                            const float* __restrict b, int64_t rows, int64_t c, const Drop drop,
+                            float* __restrict fr, float* __restrict gx) {
   for (int64_t i = 0; i < rows; i++) {
     const float* __restrict gr = g + i * c;
     const float* __restrict xr = x + i * c;
-    if (mask == nullptr) {
-      for (int64_t j = 0; j < c; j++) {
-        const double gv = gr[j];
-        sg[j] += gv;
-        sgx[j] += gv * (static_cast<double>(xr[j]) - static_cast<double>(mean[j]));
-      }
-    } else {
-      const float* __restrict mr = mask + i * c;
-      for (int64_t j = 0; j < c; j++) {
-        const double gv = static_cast<double>(gr[j]) * MaskOf(mr, j);
-        sg[j] += gv;
-        sgx[j] += gv * (static_cast<double>(xr[j]) - static_cast<double>(mean[j]));
-      }
+    const float* __restrict mr = kMask ? mask + i * c : nullptr;
+    float* __restrict o = gx + i * c;
+    if (kDrop) FillFactors(drop, i * c, c, fr);
+    for (int64_t j = 0; j < c; j++) {
+      const double gv = GradIn<kMask, kDrop>(gr, mr, fr, j);
+      const double d = (gv * static_cast<double>(scale[j]) -
+                        static_cast<double>(k[j]) * (static_cast<double>(xr[j]) - static_cast<double>(mean[j]))) -
+                       static_cast<double>(b[j]);
+      o[j] = kAcc ? static_cast<float>(static_cast<double>(o[j]) + d) : static_cast<float>(d);
     }
   }
-  for (int64_t j = 0; j < c; j++) sgx[j] *= static_cast<double>(invStd[j]);
 }
 
 FR_CLONES
 void BnInputGrad(const float* __restrict g, const float* __restrict mask, const float* __restrict x,
                  const float* __restrict mean, const float* __restrict scale, const float* __restrict k,
-                 const float* __restrict b, float* __restrict gx, int64_t rows, int64_t c) {
-  for (int64_t i = 0; i < rows; i++) {
-    const float* __restrict gr = g + i * c;
-    const float* __restrict xr = x + i * c;
-    float* __restrict o = gx + i * c;
-    if (mask == nullptr) {
-      for (int64_t j = 0; j < c; j++) {
-        const double gv = gr[j];
-        o[j] = static_cast<float>(static_cast<double>(o[j]) +
-                                  ((gv * static_cast<double>(scale[j]) -
-                                    static_cast<double>(k[j]) * (static_cast<double>(xr[j]) - static_cast<double>(mean[j]))) -
-                                   static_cast<double>(b[j])));
+                 const float* __restrict b, int64_t rows, int64_t c, const Drop drop, bool accumulate,
+                 float* __restrict fr, float* __restrict gx) {
+#define FR_BN_INPUT_GRAD(M, D, A) BnInputGradRows<M, D, A>(g, mask, x, mean, scale, k, b, rows, c, drop, fr, gx)
+  const bool m = mask != nullptr, d = drop.active;
+  if (accumulate) {
+    if (m && d) FR_BN_INPUT_GRAD(true, true, true);
+    else if (m) FR_BN_INPUT_GRAD(true, false, true);
+    else if (d) FR_BN_INPUT_GRAD(false, true, true);
+    else FR_BN_INPUT_GRAD(false, false, true);
+  } else {
+    if (m && d) FR_BN_INPUT_GRAD(true, true, false);
+    else if (m) FR_BN_INPUT_GRAD(true, false, false);
+    else if (d) FR_BN_INPUT_GRAD(false, true, false);
+    else FR_BN_INPUT_GRAD(false, false, false);
+  }
+#undef FR_BN_INPUT_GRAD
+}
+
+FR_CLONES
+void DropoutForward(const float* __restrict x, int64_t n, const Drop drop, float* __restrict out) {
+  // float·float rounds like TypeScript's float64 product rounded to float32 (the exact
+  // product of two floats fits a double).
+  float f[kDropChunk];
+  for (int64_t i0 = 0; i0 < n; i0 += kDropChunk) {
+    const int64_t len = n - i0 < kDropChunk ? n - i0 : kDropChunk;
+    FillFactors(drop, i0, len, f);
+    const float* __restrict xr = x + i0;
+    float* __restrict o = out + i0;
+    for (int64_t q = 0; q < len; q++) o[q] = xr[q] * f[q];
+  }
+}
+
+FR_CLONES
+void DropoutBackward(const float* __restrict g, int64_t n, const Drop drop, bool accumulate, float* __restrict gx) {
+  float f[kDropChunk];
+  for (int64_t i0 = 0; i0 < n; i0 += kDropChunk) {
+    const int64_t len = n - i0 < kDropChunk ? n - i0 : kDropChunk;
+    FillFactors(drop, i0, len, f);
+    const float* __restrict gr = g + i0;
+    float* __restrict o = gx + i0;
+    if (accumulate) {
+      for (int64_t q = 0; q < len; q++) {
+        o[q] = static_cast<float>(static_cast<double>(o[q]) + static_cast<double>(gr[q]) * static_cast<double>(f[q]));
       }
     } else {
-      const float* __restrict mr = mask + i * c;
-      for (int64_t j = 0; j < c; j++) {
-        const double gv = static_cast<double>(gr[j]) * MaskOf(mr, j);
-        o[j] = static_cast<float>(static_cast<double>(o[j]) +
-                                  ((gv * static_cast<double>(scale[j]) -
-                                    static_cast<double>(k[j]) * (static_cast<double>(xr[j]) - static_cast<double>(mean[j]))) -
-                                   static_cast<double>(b[j])));
-      }
+      for (int64_t q = 0; q < len; q++) o[q] = gr[q] * f[q];
     }
-  }
-}
-
-FR_CLONES
-void DropoutForward(const float* __restrict x, int64_t n, uint32_t seed, uint64_t threshold, float scale,
-                    float* __restrict out) {
-  const uint32_t k2 = Mix(seed ^ 0x9e3779b9U);
-  // threshold 2^32 keeps nothing: compare against 0 (always true) with a zero factor.
-  const bool none = threshold > 0xffffffffULL;
-  const uint32_t t = none ? 0U : static_cast<uint32_t>(threshold);
-  const double s = none ? 0.0 : static_cast<double>(scale);
-  for (int64_t i = 0; i < n; i++) {
-    const uint32_t h = Mix(Mix(static_cast<uint32_t>(i) ^ seed) + k2);
-    const double f = h >= t ? s : 0.0;
-    out[i] = static_cast<float>(static_cast<double>(x[i]) * f);
-  }
-}
-
-FR_CLONES
-void DropoutBackward(const float* __restrict g, int64_t n, uint32_t seed, uint64_t threshold, float scale,
-                     float* __restrict gx) {
-  const uint32_t k2 = Mix(seed ^ 0x9e3779b9U);
-  // threshold 2^32 keeps nothing: compare against 0 (always true) with a zero factor.
-  const bool none = threshold > 0xffffffffULL;
-  const uint32_t t = none ? 0U : static_cast<uint32_t>(threshold);
-  const double s = none ? 0.0 : static_cast<double>(scale);
-  for (int64_t i = 0; i < n; i++) {
-    const uint32_t h = Mix(Mix(static_cast<uint32_t>(i) ^ seed) + k2);
-    const double f = h >= t ? s : 0.0;
-    gx[i] = static_cast<float>(static_cast<double>(gx[i]) + static_cast<double>(g[i]) * f);
   }
 }
 
@@ -232,7 +318,7 @@ namespace {
 
 using namespace finerank_dense;
 
-constexpr size_t kMaxArgs = 12;
+constexpr size_t kMaxArgs = 16;
 
 // ---------------------------------------------------------------------------------------
 // Argument handling: plain Node-API calls (these functions run tens of times per step);
@@ -300,6 +386,13 @@ bool GetOptF32(napi_env env, const char* fn, napi_value v, const char* name, int
   return GetF32(env, fn, v, name, need, data);
 }
 
+// A number as JavaScript prints it for the values that matter here (integers, short decimals).
+std::string Num(double d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", d);
+  return buf;
+}
+
 // A non-negative integer below 2^31 (sizes), as the sgemm binding requires.
 bool GetSize(napi_env env, const char* fn, napi_value v, const char* name, int64_t* out) {
   double d;
@@ -308,7 +401,7 @@ bool GetSize(napi_env env, const char* fn, napi_value v, const char* name, int64
     return false;
   }
   if (!(d >= 0.0 && d <= 2147483647.0) || d != std::floor(d)) {
-    Throw(env, fn, 'R', std::string(name) + " must be an integer in [0, 2^31), got " + std::to_string(d));
+    Throw(env, fn, 'R', std::string(name) + " must be an integer in [0, 2^31), got " + Num(d));
     return false;
   }
   *out = static_cast<int64_t>(d);
@@ -323,8 +416,7 @@ bool GetInteger(napi_env env, const char* fn, napi_value v, const char* name, do
     return false;
   }
   if (!(d >= lo && d <= hi) || d != std::floor(d)) {
-    Throw(env, fn, 'R', std::string(name) + " must be an integer in [" + std::to_string(lo) + ", " +
-                            std::to_string(hi) + "], got " + std::to_string(d));
+    Throw(env, fn, 'R', std::string(name) + " must be an integer in [" + Num(lo) + ", " + Num(hi) + "], got " + Num(d));
     return false;
   }
   *out = d;
@@ -369,76 +461,91 @@ napi_value JsBnStats(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// bnForward(x, rows, c, mean, scale, shift, relu, out)
-napi_value JsBnForward(napi_env env, napi_callback_info info) {
-  const char* fn = "bnForward";
-  napi_value a[8];
-  if (!GetArgs(env, info, fn, 8, a)) return nullptr;
-  int64_t rows, c;
-  float *x, *mean, *scale, *shift, *out;
-  bool relu;
-  if (!GetSize(env, fn, a[1], "rows", &rows) || !GetSize(env, fn, a[2], "c", &c)) return nullptr;
-  const int64_t n = Count(rows, c);
-  if (!GetF32(env, fn, a[0], "x", n, &x) || !GetF32(env, fn, a[3], "mean", c, &mean) ||
-      !GetF32(env, fn, a[4], "scale", c, &scale) || !GetF32(env, fn, a[5], "shift", c, &shift) ||
-      !GetBool(env, fn, a[6], "relu", &relu) || !GetF32(env, fn, a[7], "out", n, &out)) {
-    return nullptr;
-  }
-  BnForward(x, rows, c, mean, scale, shift, relu, out);
-  return nullptr;
-}
-
-// bnGradSums(g, mask, x, mean, invStd, rows, c, out64)
-napi_value JsBnGradSums(napi_env env, napi_callback_info info) {
-  const char* fn = "bnGradSums";
-  napi_value a[8];
-  if (!GetArgs(env, info, fn, 8, a)) return nullptr;
-  int64_t rows, c;
-  float *g, *mask, *x, *mean, *invStd;
-  double* out;
-  if (!GetSize(env, fn, a[5], "rows", &rows) || !GetSize(env, fn, a[6], "c", &c)) return nullptr;
-  const int64_t n = Count(rows, c);
-  if (!GetF32(env, fn, a[0], "g", n, &g) || !GetOptF32(env, fn, a[1], "mask", n, &mask) ||
-      !GetF32(env, fn, a[2], "x", n, &x) || !GetF32(env, fn, a[3], "mean", c, &mean) ||
-      !GetF32(env, fn, a[4], "invStd", c, &invStd) || !GetF64(env, fn, a[7], "out", 2 * c, &out)) {
-    return nullptr;
-  }
-  BnGradSums(g, mask, x, mean, invStd, rows, c, out);
-  return nullptr;
-}
-
-// bnInputGrad(g, mask, x, mean, scale, k, b, gx, rows, c)
-napi_value JsBnInputGrad(napi_env env, napi_callback_info info) {
-  const char* fn = "bnInputGrad";
-  napi_value a[10];
-  if (!GetArgs(env, info, fn, 10, a)) return nullptr;
-  int64_t rows, c;
-  float *g, *mask, *x, *mean, *scale, *k, *b, *gx;
-  if (!GetSize(env, fn, a[8], "rows", &rows) || !GetSize(env, fn, a[9], "c", &c)) return nullptr;
-  const int64_t n = Count(rows, c);
-  if (!GetF32(env, fn, a[0], "g", n, &g) || !GetOptF32(env, fn, a[1], "mask", n, &mask) ||
-      !GetF32(env, fn, a[2], "x", n, &x) || !GetF32(env, fn, a[3], "mean", c, &mean) ||
-      !GetF32(env, fn, a[4], "scale", c, &scale) || !GetF32(env, fn, a[5], "k", c, &k) ||
-      !GetF32(env, fn, a[6], "b", c, &b) || !GetF32(env, fn, a[7], "gx", n, &gx)) {
-    return nullptr;
-  }
-  if (gx == g || gx == x || (mask != nullptr && gx == mask)) return Throw(env, fn, 'E', "gx must not alias an input");
-  BnInputGrad(g, mask, x, mean, scale, k, b, gx, rows, c);
-  return nullptr;
-}
-
-// Reads the (n, seed, threshold, scale) arguments shared by the dropout kernels.
-bool GetDropoutArgs(napi_env env, const char* fn, napi_value* a, int64_t* n, uint32_t* seed, uint64_t* threshold,
-                    float* scale) {
+// Reads a dropout mask's (seed, threshold, scale) arguments.
+bool GetDrop(napi_env env, const char* fn, napi_value* a, uint32_t* seed, uint64_t* threshold, float* scale) {
   double s, t, f;
-  if (!GetSize(env, fn, a[0], "n", n) || !GetInteger(env, fn, a[1], "seed", 0, 4294967295.0, &s) ||
-      !GetInteger(env, fn, a[2], "threshold", 0, 4294967296.0, &t) || !GetNumber(env, fn, a[3], "scale", &f)) {
+  if (!GetInteger(env, fn, a[0], "seed", 0, 4294967295.0, &s) ||
+      !GetInteger(env, fn, a[1], "threshold", 0, 4294967296.0, &t) || !GetNumber(env, fn, a[2], "scale", &f)) {
     return false;
   }
   *seed = static_cast<uint32_t>(s);
   *threshold = static_cast<uint64_t>(t);
   *scale = static_cast<float>(f);
   return true;
+}
+
+// bnForward(x, rows, c, mean, scale, shift, relu, seed, threshold, dropScale, out)
+napi_value JsBnForward(napi_env env, napi_callback_info info) {
+  const char* fn = "bnForward";
+  napi_value a[11];
+  if (!GetArgs(env, info, fn, 11, a)) return nullptr;
+  int64_t rows, c;
+  float *x, *mean, *scale, *shift, *out;
+  bool relu;
+  uint32_t seed;
+  uint64_t threshold;
+  float dropScale;
+  if (!GetSize(env, fn, a[1], "rows", &rows) || !GetSize(env, fn, a[2], "c", &c)) return nullptr;
+  const int64_t n = Count(rows, c);
+  if (!GetF32(env, fn, a[0], "x", n, &x) || !GetF32(env, fn, a[3], "mean", c, &mean) ||
+      !GetF32(env, fn, a[4], "scale", c, &scale) || !GetF32(env, fn, a[5], "shift", c, &shift) ||
+      !GetBool(env, fn, a[6], "relu", &relu) || !GetDrop(env, fn, a + 7, &seed, &threshold, &dropScale) ||
+      !GetF32(env, fn, a[10], "out", n, &out)) {
+    return nullptr;
+  }
+  std::vector<float> fr(static_cast<size_t>(c));
+  BnForward(x, rows, c, mean, scale, shift, relu, Drop(seed, threshold, dropScale), fr.data(), out);
+  return nullptr;
+}
+
+// bnGradSums(g, mask, x, mean, invStd, rows, c, seed, threshold, dropScale, out64)
+napi_value JsBnGradSums(napi_env env, napi_callback_info info) {
+  const char* fn = "bnGradSums";
+  napi_value a[11];
+  if (!GetArgs(env, info, fn, 11, a)) return nullptr;
+  int64_t rows, c;
+  float *g, *mask, *x, *mean, *invStd;
+  double* out;
+  uint32_t seed;
+  uint64_t threshold;
+  float dropScale;
+  if (!GetSize(env, fn, a[5], "rows", &rows) || !GetSize(env, fn, a[6], "c", &c)) return nullptr;
+  const int64_t n = Count(rows, c);
+  if (!GetF32(env, fn, a[0], "g", n, &g) || !GetOptF32(env, fn, a[1], "mask", n, &mask) ||
+      !GetF32(env, fn, a[2], "x", n, &x) || !GetF32(env, fn, a[3], "mean", c, &mean) ||
+      !GetF32(env, fn, a[4], "invStd", c, &invStd) || !GetDrop(env, fn, a + 7, &seed, &threshold, &dropScale) ||
+      !GetF64(env, fn, a[10], "out", 2 * c, &out)) {
+    return nullptr;
+  }
+  std::vector<float> fr(static_cast<size_t>(c));
+  BnGradSums(g, mask, x, mean, invStd, rows, c, Drop(seed, threshold, dropScale), fr.data(), out);
+  return nullptr;
+}
+
+// bnInputGrad(g, mask, x, mean, scale, k, b, rows, c, seed, threshold, dropScale, accumulate, gx)
+napi_value JsBnInputGrad(napi_env env, napi_callback_info info) {
+  const char* fn = "bnInputGrad";
+  napi_value a[14];
+  if (!GetArgs(env, info, fn, 14, a)) return nullptr;
+  int64_t rows, c;
+  float *g, *mask, *x, *mean, *scale, *k, *b, *gx;
+  uint32_t seed;
+  uint64_t threshold;
+  float dropScale;
+  bool accumulate;
+  if (!GetSize(env, fn, a[7], "rows", &rows) || !GetSize(env, fn, a[8], "c", &c)) return nullptr;
+  const int64_t n = Count(rows, c);
+  if (!GetF32(env, fn, a[0], "g", n, &g) || !GetOptF32(env, fn, a[1], "mask", n, &mask) ||
+      !GetF32(env, fn, a[2], "x", n, &x) || !GetF32(env, fn, a[3], "mean", c, &mean) ||
+      !GetF32(env, fn, a[4], "scale", c, &scale) || !GetF32(env, fn, a[5], "k", c, &k) ||
+      !GetF32(env, fn, a[6], "b", c, &b) || !GetDrop(env, fn, a + 9, &seed, &threshold, &dropScale) ||
+      !GetBool(env, fn, a[12], "accumulate", &accumulate) || !GetF32(env, fn, a[13], "gx", n, &gx)) {
+    return nullptr;
+  }
+  if (n > 0 && (gx == g || gx == x || gx == mask)) return Throw(env, fn, 'E', "gx must not alias an input");
+  std::vector<float> fr(static_cast<size_t>(c));
+  BnInputGrad(g, mask, x, mean, scale, k, b, rows, c, Drop(seed, threshold, dropScale), accumulate, fr.data(), gx);
+  return nullptr;
 }
 
 // dropoutForward(x, n, seed, threshold, scale, out)
@@ -451,25 +558,30 @@ napi_value JsDropoutForward(napi_env env, napi_callback_info info) {
   uint64_t threshold;
   float scale;
   float *x, *out;
-  if (!GetDropoutArgs(env, fn, a + 1, &n, &seed, &threshold, &scale)) return nullptr;
+  if (!GetSize(env, fn, a[1], "n", &n) || !GetDrop(env, fn, a + 2, &seed, &threshold, &scale)) return nullptr;
   if (!GetF32(env, fn, a[0], "x", n, &x) || !GetF32(env, fn, a[5], "out", n, &out)) return nullptr;
-  DropoutForward(x, n, seed, threshold, scale, out);
+  DropoutForward(x, n, Drop(seed, threshold, scale), out);
   return nullptr;
 }
 
-// dropoutBackward(g, n, seed, threshold, scale, gx)
+// dropoutBackward(g, n, seed, threshold, scale, accumulate, gx)
 napi_value JsDropoutBackward(napi_env env, napi_callback_info info) {
   const char* fn = "dropoutBackward";
-  napi_value a[6];
-  if (!GetArgs(env, info, fn, 6, a)) return nullptr;
+  napi_value a[7];
+  if (!GetArgs(env, info, fn, 7, a)) return nullptr;
   int64_t n;
   uint32_t seed;
   uint64_t threshold;
   float scale;
+  bool accumulate;
   float *g, *gx;
-  if (!GetDropoutArgs(env, fn, a + 1, &n, &seed, &threshold, &scale)) return nullptr;
-  if (!GetF32(env, fn, a[0], "g", n, &g) || !GetF32(env, fn, a[5], "gx", n, &gx)) return nullptr;
-  DropoutBackward(g, n, seed, threshold, scale, gx);
+  if (!GetSize(env, fn, a[1], "n", &n) || !GetDrop(env, fn, a + 2, &seed, &threshold, &scale) ||
+      !GetBool(env, fn, a[5], "accumulate", &accumulate)) {
+    return nullptr;
+  }
+  if (!GetF32(env, fn, a[0], "g", n, &g) || !GetF32(env, fn, a[6], "gx", n, &gx)) return nullptr;
+  if (n > 0 && gx == g) return Throw(env, fn, 'E', "gx must not alias g");
+  DropoutBackward(g, n, Drop(seed, threshold, scale), accumulate, gx);
   return nullptr;
 }
 

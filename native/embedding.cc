@@ -22,6 +22,7 @@
 //       src/embedding/table.ts for the layout.
 //   embSgd, embAdagrad, embLazyAdam, embFtrl, embTableAdam: row-wise optimizer updates of
 //       the rows in a sparse gradient (ids unique), formulas in src/embedding/sparse-optim.ts.
+//   embAdviseHugePages(a) -> bool: transparent huge pages for a large table or state array.
 //
 // Exactness: the TypeScript twins compute in float64 and round to float32 on every store;
 // these kernels do the same operations in the same order in double, so results agree bit
@@ -41,6 +42,9 @@
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
+#endif
+#if defined(__linux__)
+#include <sys/mman.h>
 #endif
 
 #if defined(__clang__)
@@ -95,6 +99,8 @@ bool GetTyped(napi_env env, const char* fn, napi_value v, const std::string& nam
   napi_typedarray_type type;
   size_t len = 0;
   void* ptr = nullptr;
+  *data = nullptr;
+  *length = 0;
   if (napi_get_typedarray_info(env, v, &type, &len, &ptr, nullptr, nullptr) != napi_ok || type != want) {
     Throw(env, fn, 'T', name + " must be a " + typeName);
     return false;
@@ -105,14 +111,16 @@ bool GetTyped(napi_env env, const char* fn, napi_value v, const std::string& nam
 }
 
 bool GetF32(napi_env env, const char* fn, napi_value v, const std::string& name, float** data, int64_t* length) {
-  void* p;
+  void* p = nullptr;
+  *data = nullptr;
   if (!GetTyped(env, fn, v, name, napi_float32_array, "Float32Array", &p, length)) return false;
   *data = static_cast<float*>(p);
   return true;
 }
 
 bool GetI32(napi_env env, const char* fn, napi_value v, const std::string& name, int32_t** data, int64_t* length) {
-  void* p;
+  void* p = nullptr;
+  *data = nullptr;
   if (!GetTyped(env, fn, v, name, napi_int32_array, "Int32Array", &p, length)) return false;
   *data = static_cast<int32_t*>(p);
   return true;
@@ -130,6 +138,7 @@ bool GetOptI32(napi_env env, const char* fn, napi_value v, const std::string& na
 }
 
 bool GetNum(napi_env env, const char* fn, napi_value v, const char* name, double* out) {
+  *out = 0;
   if (napi_get_value_double(env, v, out) != napi_ok) {
     Throw(env, fn, 'T', std::string(name) + " must be a number");
     return false;
@@ -139,7 +148,8 @@ bool GetNum(napi_env env, const char* fn, napi_value v, const char* name, double
 
 // An integer number in [lo, hi].
 bool GetInt(napi_env env, const char* fn, napi_value v, const char* name, int64_t lo, int64_t hi, int64_t* out) {
-  double d;
+  double d = 0;
+  *out = 0;
   if (!GetNum(env, fn, v, name, &d)) return false;
   if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != std::floor(d)) {
     Throw(env, fn, 'R', std::string(name) + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
@@ -159,6 +169,7 @@ napi_value Int(napi_env env, int64_t v) {
 }
 
 bool CheckRows(napi_env env, const char* fn, const std::string& name, int64_t len, int64_t dim, int64_t* rows) {
+  *rows = 0;
   if (len % dim != 0) {
     Throw(env, fn, 'R', name + ".length " + std::to_string(len) + " is not a multiple of dim " + std::to_string(dim));
     return false;
@@ -278,7 +289,7 @@ napi_value GatherRows(napi_env env, napi_callback_info info) {
   if (!GetArgs(env, info, fn, 8, argv)) return nullptr;
   float *w = nullptr, *out = nullptr;
   int32_t* ids = nullptr;
-  int64_t wl, dim, il, idsOffset, count, ol, outOffset, outStride, rows;
+  int64_t wl = 0, dim = 0, il = 0, idsOffset = 0, count = 0, ol = 0, outOffset = 0, outStride = 0, rows = 0;
   if (!GetF32(env, fn, argv[0], "w", &w, &wl) || !GetInt(env, fn, argv[1], "dim", 1, kMaxIndex, &dim) ||
       !GetI32(env, fn, argv[2], "ids", &ids, &il) || !GetInt(env, fn, argv[3], "idsOffset", 0, kMaxIndex, &idsOffset) ||
       !GetInt(env, fn, argv[4], "count", 0, kMaxIndex, &count) || !GetF32(env, fn, argv[5], "out", &out, &ol) ||
@@ -314,7 +325,7 @@ napi_value GatherPadded(napi_env env, napi_callback_info info) {
   if (!GetArgs(env, info, fn, 6, argv)) return nullptr;
   float *w = nullptr, *out = nullptr;
   int32_t *ids = nullptr, *lengths = nullptr;
-  int64_t wl, dim, il, B, L, ol, rows;
+  int64_t wl = 0, dim = 0, il = 0, B = 0, L = 0, ol = 0, rows = 0;
   if (!GetF32(env, fn, argv[0], "w", &w, &wl) || !GetInt(env, fn, argv[1], "dim", 1, kMaxIndex, &dim) ||
       !GetI32(env, fn, argv[2], "ids", &ids, &il) || !GetI32(env, fn, argv[3], "lengths", &lengths, &B) ||
       !GetInt(env, fn, argv[4], "maxLen", 0, kMaxIndex, &L) || !GetF32(env, fn, argv[5], "out", &out, &ol) ||
@@ -336,7 +347,7 @@ napi_value Pool(napi_env env, napi_callback_info info) {
   if (!GetArgs(env, info, fn, 8, argv)) return nullptr;
   float *w = nullptr, *out = nullptr;
   int32_t *ids = nullptr, *lengths = nullptr, *arg = nullptr;
-  int64_t wl, dim, il, B, L, mode, ol, al, rows;
+  int64_t wl = 0, dim = 0, il = 0, B = 0, L = 0, mode = 0, ol = 0, al = 0, rows = 0;
   if (!GetF32(env, fn, argv[0], "w", &w, &wl) || !GetInt(env, fn, argv[1], "dim", 1, kMaxIndex, &dim) ||
       !GetI32(env, fn, argv[2], "ids", &ids, &il) || !GetI32(env, fn, argv[3], "lengths", &lengths, &B) ||
       !GetInt(env, fn, argv[4], "maxLen", 0, kMaxIndex, &L) || !GetInt(env, fn, argv[5], "mode", 0, 2, &mode) ||
@@ -410,16 +421,18 @@ struct Accumulator {
 // number of positions done and sets *reason (0 all done, 1 grow needed, 2 bad id at the
 // returned position). Per chunk: resolve ids to entries (hash probes; new ids get a zeroed
 // entry), then add the rows.
-int64_t AccumulateSegment(Accumulator& a, const int32_t* ids, int64_t n, const float* grad, int64_t gradStride,
-                          double scale, int* reason) {
+template <int D>
+int64_t AccumulateSegmentT(Accumulator& a, const int32_t* ids, int64_t n, const float* grad, int64_t gradStride,
+                           double scale, int* reason) {
   int32_t ent[kChunk];
-  const int64_t dim = a.dim;
+  const int64_t dim = D > 0 ? D : a.dim;
   const uint64_t rows = static_cast<uint64_t>(a.rows);
   for (int64_t c = 0; c < n; c += kChunk) {
     const int64_t m = n - c < kChunk ? n - c : kChunk;
     int64_t r = 0;
     int stop = 0;
     for (; r < m; r++) {
+      if (c + r + 8 < n) FR_PREFETCH_R(a.keys + ((static_cast<uint32_t>(ids[c + r + 8]) * 0x9e3779b1u) >> a.shift));
       const int32_t id = ids[c + r];
       if (static_cast<uint32_t>(id) >= rows) {
         stop = 2;
@@ -463,7 +476,11 @@ int64_t AccumulateSegment(Accumulator& a, const int32_t* ids, int64_t n, const f
         if (j + 8 < r) FR_PREFETCH_R(src + 8 * gradStride);
         if (ent[j] < 0) continue;
         float* dst = a.values + static_cast<int64_t>(ent[j]) * dim;
-        for (int64_t d = 0; d < dim; d++) dst[d] += src[d];
+        int64_t d = 0;
+#if defined(__SSE2__)
+        for (; d + 4 <= dim; d += 4) _mm_storeu_ps(dst + d, _mm_add_ps(_mm_loadu_ps(dst + d), _mm_loadu_ps(src + d)));
+#endif
+        for (; d < dim; d++) dst[d] += src[d];
       }
     } else {
       for (int64_t j = 0; j < r; j++, src += gradStride) {
@@ -481,6 +498,18 @@ int64_t AccumulateSegment(Accumulator& a, const int32_t* ids, int64_t n, const f
   }
   *reason = 0;
   return n;
+}
+
+int64_t AccumulateSegment(Accumulator& a, const int32_t* ids, int64_t n, const float* grad, int64_t gradStride,
+                          double scale, int* reason) {
+  switch (a.dim) {
+    case 1: return AccumulateSegmentT<1>(a, ids, n, grad, gradStride, scale, reason);
+    case 4: return AccumulateSegmentT<4>(a, ids, n, grad, gradStride, scale, reason);
+    case 8: return AccumulateSegmentT<8>(a, ids, n, grad, gradStride, scale, reason);
+    case 16: return AccumulateSegmentT<16>(a, ids, n, grad, gradStride, scale, reason);
+    case 32: return AccumulateSegmentT<32>(a, ids, n, grad, gradStride, scale, reason);
+    default: return AccumulateSegmentT<0>(a, ids, n, grad, gradStride, scale, reason);
+  }
 }
 
 napi_value Accumulate(napi_env env, napi_callback_info info) {
@@ -582,14 +611,14 @@ struct RowArgs {
 // length, and dim (argv[dimIndex]); checks every id is a row of w.
 bool GetRowArgs(napi_env env, const char* fn, napi_value* argv, const char* const* stateNames, int nState, float** states,
                 int dimIndex, RowArgs* r) {
-  int64_t vl, wl;
+  int64_t vl = 0, wl = 0;
   if (!GetI32(env, fn, argv[0], "ids", &r->ids, &r->n) || !GetF32(env, fn, argv[1], "values", &r->values, &vl) ||
       !GetF32(env, fn, argv[2], "w", &r->w, &wl) || !GetInt(env, fn, argv[dimIndex], "dim", 1, kMaxIndex, &r->dim) ||
       !CheckRows(env, fn, "w", wl, r->dim, &r->rows) || !CheckExtent(env, fn, "values", r->n * r->dim, vl)) {
     return false;
   }
   for (int s = 0; s < nState; s++) {
-    int64_t sl;
+    int64_t sl = 0;
     if (!GetF32(env, fn, argv[3 + s], stateNames[s], &states[s], &sl)) return false;
     if (sl != wl) {
       Throw(env, fn, 'R', std::string(stateNames[s]) + " must have w's length " + std::to_string(wl) + ", got " + std::to_string(sl));
@@ -891,6 +920,36 @@ napi_value TableAdam(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// ---------------------------------------------------------------------------------------
+// Memory advice.
+
+// embAdviseHugePages(a): asks Linux to back the 2 MiB-aligned interior of a's memory with
+// transparent huge pages (madvise MADV_HUGEPAGE; a hint that changes no values). Random rows
+// of tables and optimizer state spread over gigabytes miss the TLB on nearly every access;
+// with 2 MiB pages the page walks mostly disappear. Must be called before the memory is
+// first touched to take effect at once. Returns whether the advice was given (false off
+// Linux, for arrays under 4 MiB, or when the kernel refuses).
+napi_value AdviseHugePages(napi_env env, napi_callback_info info) {
+  const char* fn = "embAdviseHugePages";
+  napi_value argv[1];
+  if (!GetArgs(env, info, fn, 1, argv)) return nullptr;
+  float* a = nullptr;
+  int64_t len = 0;
+  if (!GetF32(env, fn, argv[0], "a", &a, &len)) return nullptr;
+  bool advised = false;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr uintptr_t kHuge = uintptr_t(1) << 21;
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(a), end = begin + static_cast<uintptr_t>(len) * sizeof(float);
+  const uintptr_t lo = (begin + kHuge - 1) & ~(kHuge - 1), hi = end & ~(kHuge - 1);
+  if (len * static_cast<int64_t>(sizeof(float)) >= (INT64_C(4) << 20) && hi > lo) {
+    advised = madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE) == 0;
+  }
+#endif
+  napi_value r;
+  napi_get_boolean(env, advised, &r);
+  return r;
+}
+
 void Export(napi_env env, Napi::Object exports, const char* name, napi_callback cb) {
   napi_value f;
   if (napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &f) != napi_ok) return;
@@ -910,4 +969,5 @@ void RegisterEmbeddingKernels(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "embLazyAdam", LazyAdam);
   Export(env, exports, "embFtrl", Ftrl);
   Export(env, exports, "embTableAdam", TableAdam);
+  Export(env, exports, "embAdviseHugePages", AdviseHugePages);
 }

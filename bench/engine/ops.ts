@@ -2,7 +2,7 @@
  * Micro-benchmark of the dense ops that dominate a BARS DeepFM training step
  * (batch 4096, MLP 100 → [400, 400, 400] → 1 with Linear → BatchNorm → ReLU → Dropout(0.2)):
  * each op's forward and backward alone on [4096, 400], then a whole MLP forward + backward
- * + Adam step. Times are per call, the median of --reps calls after --warmup, in wall
+ * + Adam step, as nn's MLP runs it and with BatchNorm → ReLU → Dropout fused into one op. Times are per call, the median of --reps calls after --warmup, in wall
  * milliseconds and in process-CPU milliseconds (the steadier figure on a shared machine).
  * The backend is the active one (FINERANK_BACKEND=typescript forces the portable kernels).
  *
@@ -68,6 +68,8 @@ function main(): void {
   const bnOpts = { training: true, runningMean: rm, runningVar: rv, relu: true };
   results['bnrelu.fwd'] = time(() => { batchNorm(x, gamma, beta, bnOpts); }, reps, warmup);
   results['bnrelu.fwd+bwd'] = time(() => { clear(); batchNorm(x, gamma, beta, bnOpts).backward(g); }, reps, warmup);
+  const bnDropOpts = { ...bnOpts, dropout: { p: 0.2, rng: drng } };
+  results['bnrelu+dropout.fwd+bwd'] = time(() => { clear(); batchNorm(x, gamma, beta, bnDropOpts).backward(g); }, reps, warmup);
   results['dropout.fwd'] = time(() => { dropout(x, 0.2, drng, true); }, reps, warmup);
   results['dropout.fwd+bwd'] = time(() => { clear(); dropout(x, 0.2, drng, true).backward(g); }, reps, warmup);
   results['relu.fwd+bwd'] = time(() => { clear(); relu(x).backward(g); }, reps, warmup);
@@ -83,13 +85,29 @@ function main(): void {
   const input = randTensor(rng, [rows, inDim], false);
   const labels = new Float32Array(rows);
   for (let i = 0; i < rows; i++) labels[i] = rng.next() < 0.3 ? 1 : 0;
-  results['mlp.step'] = time(() => {
-    const logits = reshape(mlp.forward(input), [rows]);
+  const step = (forward: () => Tensor) => () => {
+    const logits = reshape(forward(), [rows]);
     const loss = bceWithLogits(logits, labels);
     loss.backward();
     adam.step();
-    for (const p of params) p.zeroGrad();
-  }, reps, warmup);
+    for (const p of params) p.grad = null; // as the trainer's optimizers do
+  };
+  results['mlp.step'] = time(step(() => mlp.forward(input)), reps, warmup);
+  // The same layers with BatchNorm → ReLU → Dropout as one op (batchNorm's `dropout` option).
+  const fusedRng = new Rng(3);
+  const fusedForward = (): Tensor => {
+    let h = input;
+    for (const layer of mlp.layers) {
+      h = linear(h, layer.linear.weight, layer.linear.bias);
+      const bn = layer.bn!;
+      h = batchNorm(h, bn.gamma, bn.beta, {
+        training: true, runningMean: bn.runningMean.data, runningVar: bn.runningVar.data, momentum: bn.momentum, eps: bn.eps,
+        relu: true, dropout: { p: layer.dropout!.p, rng: fusedRng },
+      });
+    }
+    return linear(h, mlp.out!.weight, mlp.out!.bias);
+  };
+  results['mlp.step fused bn+relu+dropout'] = time(step(fusedForward), reps, warmup);
   void sum;
 
   const K = kernels();

@@ -337,4 +337,5 @@ export const typescriptEmbeddingKernels: EmbeddingKernels = {
   lazyAdam,
   ftrl,
   tableAdam,
+  adviseHugePages: () => false,
 };

@@ -13,7 +13,7 @@ import type { Rng } from '../engine/random.js';
 import type { EmbeddingLike } from '../nn/module.js';
 import type { PaddedIds } from '../data/batch.js';
 import { fillNormal, fillUniform, fillXavierNormal } from '../nn/init.js';
-import { embeddingKernels, type AccumulatorArrays, type RowMode } from './kernels.js';
+import { allocateRows, embeddingKernels, type AccumulatorArrays, type RowMode } from './kernels.js';
 
 /** Initial distribution of a table's values. */
 export type EmbeddingInit = 'normal' | 'uniform' | 'xavier' | 'zeros';
@@ -98,7 +98,7 @@ export class EmbeddingTable implements EmbeddingLike {
     }
     this.paddingIdx = pad;
     this.pad = pad === null ? -1 : pad;
-    this.weight = new Float32Array(rows * dim);
+    this.weight = allocateRows(rows * dim);
     this.acc = {
       keys: new Int32Array(1 << INITIAL_HASH_BITS).fill(EMPTY),
       slots: new Int32Array(1 << INITIAL_HASH_BITS),

@@ -44,6 +44,93 @@ export function checkShape(shape: readonly number[]): void {
 /** The backward closure of an op: receives d(loss)/d(result) and accumulates into parents. */
 export type BackwardFn = (gradOut: Float32Array) => void;
 
+/*
+ * Buffer pool. A training step allocates and drops tens of multi-megabyte Float32Arrays
+ * (activations and their gradients); fresh ones cost a page fault per 4 KiB on first
+ * touch (about 20 ms per 6.5 MB array on a VM, more than the arithmetic) and pressure the
+ * garbage collector. Arrays whose owner knows they are dead — gradients of intermediate
+ * tensors once their op's backward has run, scratch arrays of fused ops — are handed back
+ * with `releaseFloat32` and handed out again, already mapped, by `allocFloat32` /
+ * `allocZeroedFloat32` for the same length. Only arrays of at least POOL_MIN_LENGTH
+ * elements that own their whole ArrayBuffer are kept, up to `poolLimitBytes` in all
+ * (beyond that a released array is simply left to the garbage collector).
+ */
+
+/** Smallest pooled length (elements): smaller arrays are cheap to allocate. */
+const POOL_MIN_LENGTH = 1 << 15;
+/** Pooled (idle) bytes at most. */
+let poolLimitBytes = 512 * 1024 * 1024;
+const pool = new Map<number, Float32Array[]>();
+const inPool = new WeakSet<Float32Array>();
+let pooledBytes = 0;
+let poolHits = 0;
+let poolMisses = 0;
+
+/**
+ * A Float32Array of length n with unspecified contents (a recycled array when the pool
+ * holds one of that length, else a new zero-filled one). For results that are fully
+ * overwritten.
+ */
+export function allocFloat32(n: number): Float32Array {
+  if (n >= POOL_MIN_LENGTH) {
+    const list = pool.get(n);
+    if (list !== undefined && list.length > 0) {
+      const a = list.pop()!;
+      inPool.delete(a);
+      pooledBytes -= a.byteLength;
+      poolHits++;
+      return a;
+    }
+    poolMisses++;
+  }
+  return new Float32Array(n);
+}
+
+/** A zero-filled Float32Array of length n (recycled from the pool when possible). */
+export function allocZeroedFloat32(n: number): Float32Array {
+  if (n >= POOL_MIN_LENGTH) {
+    const list = pool.get(n);
+    if (list !== undefined && list.length > 0) return allocFloat32(n).fill(0);
+    poolMisses++;
+  }
+  return new Float32Array(n);
+}
+
+/**
+ * Hands an array back to the pool for reuse. The caller asserts that nothing will read or
+ * write it afterwards (no other reference to it or to its buffer is used again). Arrays
+ * that are small, views of a larger buffer, or over the pool's limit are ignored (left to
+ * the garbage collector). Releasing an array twice is an error.
+ */
+export function releaseFloat32(a: Float32Array): void {
+  if (a.length < POOL_MIN_LENGTH || a.byteOffset !== 0 || a.byteLength !== a.buffer.byteLength) return;
+  if (inPool.has(a)) throw new Error('releaseFloat32: array released twice');
+  if (!(a.buffer instanceof ArrayBuffer) || pooledBytes + a.byteLength > poolLimitBytes) return;
+  let list = pool.get(a.length);
+  if (list === undefined) {
+    list = [];
+    pool.set(a.length, list);
+  }
+  list.push(a);
+  inPool.add(a);
+  pooledBytes += a.byteLength;
+}
+
+/** Counters of the buffer pool: idle bytes held, arrays reused (hits) and allocated new (misses). */
+export function bufferPoolStats(): { pooledBytes: number; hits: number; misses: number; limitBytes: number } {
+  return { pooledBytes, hits: poolHits, misses: poolMisses, limitBytes: poolLimitBytes };
+}
+
+/** Empties the pool (its arrays go to the garbage collector) and sets its byte limit (0 disables pooling). */
+export function resetBufferPool(limitBytes = poolLimitBytes): void {
+  if (!(limitBytes >= 0)) throw new Error(`resetBufferPool: limit must be a non-negative number of bytes, got ${limitBytes}`);
+  pool.clear();
+  pooledBytes = 0;
+  poolHits = 0;
+  poolMisses = 0;
+  poolLimitBytes = limitBytes;
+}
+
 /** A dense float32 tensor that may take part in autograd. */
 export class Tensor {
   /** Row-major values. */
@@ -60,6 +147,11 @@ export class Tensor {
   backwardFn: BackwardFn | null = null;
   /** Optional name (parameters carry theirs for state dicts and error messages). */
   name: string | undefined;
+  /**
+   * Set by `fromOp` when the producing op's backward keeps no reference to its gradient
+   * array: `backward()` then recycles the array (see `releaseFloat32`) after that op ran.
+   */
+  releasesGrad = false;
 
   constructor(data: Float32Array, shape: readonly number[], requiresGrad = false) {
     checkShape(shape);
@@ -107,10 +199,25 @@ export class Tensor {
     return this.data[0]!;
   }
 
-  /** The gradient buffer, allocated (zeros) on first use. Ops accumulate into it. */
+  /** The gradient buffer, allocated (zeros, possibly a recycled array) on first use. Ops accumulate into it. */
   gradBuffer(): Float32Array {
-    if (this.grad === null) this.grad = new Float32Array(this.data.length);
+    if (this.grad === null) this.grad = allocZeroedFloat32(this.data.length);
     return this.grad;
+  }
+
+  /**
+   * The gradient buffer for an op that writes a whole contribution at once. When this
+   * tensor has no gradient yet, a new (possibly recycled) buffer with unspecified contents
+   * becomes its gradient and `overwrite` is true: the caller must then assign every element
+   * rather than add (saving the zero-fill and a read). Otherwise the existing buffer is
+   * returned with `overwrite` false, to be added to.
+   */
+  gradForWrite(): { grad: Float32Array; overwrite: boolean } {
+    if (this.grad === null) {
+      this.grad = allocFloat32(this.data.length);
+      return { grad: this.grad, overwrite: true };
+    }
+    return { grad: this.grad, overwrite: false };
   }
 
   /** Zeroes the gradient (keeps the buffer). */
@@ -131,7 +238,8 @@ export class Tensor {
   /**
    * Back-propagates from this tensor. Without `gradOut` the tensor must be a scalar and
    * the seed gradient is 1. Gradients of intermediate (non-leaf) tensors are released
-   * after use; leaves keep theirs, accumulated over calls until zeroed.
+   * after use (recycled when their op allows it); leaves keep theirs, accumulated over
+   * calls until zeroed.
    */
   backward(gradOut?: Float32Array): void {
     if (gradOut === undefined) {
@@ -147,7 +255,11 @@ export class Tensor {
     for (let i = order.length - 1; i >= 0; i--) {
       const node = order[i]!;
       if (node.backwardFn === null) continue;
-      if (node.grad !== null) node.backwardFn(node.grad);
+      const g = node.grad;
+      if (g !== null) {
+        node.backwardFn(g);
+        if (node.releasesGrad) releaseFloat32(g);
+      }
       // Release intermediate state: gradients and graph links of non-leaves.
       node.grad = null;
       node.backwardFn = null;
@@ -180,12 +292,24 @@ function topologicalOrder(root: Tensor): Tensor[] {
   return order;
 }
 
+/** Options of `fromOp`. */
+export interface FromOpOptions {
+  /**
+   * The op's backward closure neither keeps the gradient array it receives after it
+   * returns nor stores it anywhere (e.g. as a parent's `grad`), so `backward()` may recycle
+   * the array once the closure has run. Default false (the array is left to the GC).
+   */
+  releasesGrad?: boolean;
+}
+
 /**
  * Creates the result tensor of an op. When the graph is recorded and a parent requires a
  * gradient, the result requires one too and keeps `backward`, which must add the
  * contributions to `parent.gradBuffer()` of each parent that has `requiresGrad`.
  */
-export function fromOp(data: Float32Array, shape: readonly number[], parents: readonly Tensor[], backward: BackwardFn): Tensor {
+export function fromOp(
+  data: Float32Array, shape: readonly number[], parents: readonly Tensor[], backward: BackwardFn, opts?: FromOpOptions,
+): Tensor {
   const out = new Tensor(data, shape, false);
   if (gradEnabled) {
     for (const p of parents) {
@@ -193,6 +317,7 @@ export function fromOp(data: Float32Array, shape: readonly number[], parents: re
         out.requiresGrad = true;
         out.parents = parents;
         out.backwardFn = backward;
+        out.releasesGrad = opts?.releasesGrad ?? false;
         break;
       }
     }

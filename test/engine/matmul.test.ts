@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import { Rng } from '../../src/engine/random.js';
 import { matmul, linear } from '../../src/engine/ops/matmul.js';
+import { add } from '../../src/engine/ops/elementwise.js';
 import { gradcheck, randTensor } from '../support/gradcheck.js';
 
 test('matmul gradients, all transpose combinations, rank 2 and 3', () => {
@@ -25,4 +26,16 @@ test('linear gradients with and without bias', () => {
   const b = randTensor(rng, [4]);
   gradcheck(([x_, w_, b_]) => linear(x_!, w_!, b_!), [x, w, b]);
   gradcheck(([x_, w_]) => linear(x_!, w_!, null), [x, w]);
+});
+
+test('linear gradients when the input and weight feed two layers (fresh gradients overwritten, then accumulated)', () => {
+  const rng = new Rng(12);
+  const x = randTensor(rng, [5, 4]);
+  const w = randTensor(rng, [4, 3]);
+  const b = randTensor(rng, [3]);
+  const v = randTensor(rng, [3, 4]);
+  // x → linear(x, w, b) → linear(·, v) added to x itself: x's gradient gets two contributions,
+  // w and b one each; the first to arrive is written by a GEMM with beta = 0.
+  gradcheck(([xx, ww, bb, vv]) => add(linear(linear(xx!, ww!, bb!), vv!, null), xx!), [x, w, b, v]);
+  gradcheck(([xx, ww, bb]) => add(linear(xx!, ww!, bb!), linear(xx!, ww!, null)), [x, w, b]);
 });

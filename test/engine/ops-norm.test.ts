@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Tensor } from '../../src/engine/tensor.js';
 import { Rng } from '../../src/engine/random.js';
 import { batchNorm, layerNorm, dice } from '../../src/engine/ops/norm.js';
+import { dropout } from '../../src/engine/ops/dropout.js';
 import { gradcheck, randTensor } from '../support/gradcheck.js';
 
 function close(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-5, what = ''): void {
@@ -179,4 +180,65 @@ test('batchNorm statistics stay exact for a large mean (no cancellation)', () =>
   close(rm, [m], 1e-7, 'mean');
   close(rv, [v * 64 / 63], 1e-5, 'unbiased var');
   close(y.data, f32.map((u) => (u - m) / Math.sqrt(v)), 1e-3, 'normalized');
+});
+
+/** Bitwise equality that treats +0 and −0 as different (as the kernels' contracts do). */
+function sameValues(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < expected.length; i++) assert.ok(Object.is(actual[i], expected[i]), `${what}[${i}]: ${actual[i]} vs ${expected[i]}`);
+}
+
+test('batchNorm with fused dropout equals dropout(batchNorm(x)) exactly: values, gradients, running stats, rng', () => {
+  for (const relu of [true, false]) {
+    const rng = new Rng(31);
+    const x = randTensor(rng, [40, 7], 2);
+    const gamma = randTensor(rng, [7]), beta = randTensor(rng, [7]);
+    const g = randTensor(rng, [40, 7], 1, false).data;
+    const run = (fused: boolean) => {
+      for (const t of [x, gamma, beta]) t.grad = null;
+      const rm = new Float32Array(7), rv = new Float32Array(7).fill(1);
+      const drng = new Rng(5);
+      const base = { training: true, runningMean: rm, runningVar: rv, relu };
+      const y = fused
+        ? batchNorm(x, gamma, beta, { ...base, dropout: { p: 0.3, rng: drng } })
+        : dropout(batchNorm(x, gamma, beta, base), 0.3, drng, true);
+      const out = y.data.slice();
+      y.backward(g);
+      return { out, gx: x.grad!.slice(), gg: gamma.grad!.slice(), gb: beta.grad!.slice(), rm, rv, next: drng.nextUint32() };
+    };
+    const a = run(true), b = run(false);
+    sameValues(a.out, b.out, `out relu=${relu}`);
+    sameValues(a.gx, b.gx, `dx relu=${relu}`);
+    sameValues(a.gg, b.gg, `dgamma relu=${relu}`);
+    sameValues(a.gb, b.gb, `dbeta relu=${relu}`);
+    sameValues(a.rm, b.rm, 'running mean');
+    sameValues(a.rv, b.rv, 'running var');
+    assert.equal(a.next, b.next, 'the fused op draws exactly one value, as dropout does');
+    assert.ok(a.out.some((v) => v === 0) && a.out.some((v) => v !== 0), 'some elements dropped, some kept');
+  }
+});
+
+test('batchNorm with fused relu + dropout: gradients by finite differences (fixed mask)', () => {
+  const rng = new Rng(32);
+  const x = randTensor(rng, [12, 5], 2);
+  const gamma = randTensor(rng, [5]), beta = randTensor(rng, [5]);
+  const opts = () => ({
+    training: true, runningMean: new Float32Array(5), runningVar: new Float32Array(5).fill(1), relu: true,
+    dropout: { p: 0.25, rng: new Rng(8) },
+  });
+  gradcheck(([a, g, b]) => batchNorm(a!, g!, b!, opts()), [x, gamma, beta]);
+});
+
+test('batchNorm dropout option: ignored in eval mode (no draw), p = 0 draws nothing, bad p rejected', () => {
+  const rng = new Rng(33);
+  const x = randTensor(rng, [6, 3], 1, false);
+  const drng = new Rng(9), ref = new Rng(9);
+  const evalOpts = { training: false, runningMean: new Float32Array(3), runningVar: new Float32Array(3).fill(1) };
+  const plain = batchNorm(x, null, null, evalOpts);
+  const withDrop = batchNorm(x, null, null, { ...evalOpts, dropout: { p: 0.5, rng: drng } });
+  sameValues(withDrop.data, plain.data, 'eval');
+  const train = () => ({ training: true, runningMean: new Float32Array(3), runningVar: new Float32Array(3).fill(1) });
+  sameValues(batchNorm(x, null, null, { ...train(), dropout: { p: 0, rng: drng } }).data, batchNorm(x, null, null, train()).data, 'p = 0');
+  assert.deepEqual(drng.getState(), ref.getState(), 'no draw in eval mode or for p = 0');
+  assert.throws(() => batchNorm(x, null, null, { ...train(), dropout: { p: 1.5, rng: drng } }), /batchNorm: dropout: probability must be in \[0, 1\], got 1.5/);
 });

@@ -1,10 +1,11 @@
-import type { Kernels } from './types.js';
-import { typescriptKernels } from './typescript.js';
+import type { DenseKernels, Kernels } from './types.js';
+import { typescriptKernels, denseKernelsTS } from './typescript.js';
 import { loadNativeAddon, nativeKernels } from './native.js';
 
-export type { Kernels } from './types.js';
+export type { DenseKernels, Kernels } from './types.js';
 
 let active: Kernels | null = null;
+let activeDense: DenseKernels | null = null;
 
 /**
  * Chooses the backend once: FINERANK_BACKEND=typescript forces the portable kernels,
@@ -42,7 +43,28 @@ export function kernels(): Kernels {
 /** Replaces the active backend (tests compare backends; benchmarks switch them). */
 export function setKernels(k: Kernels): void {
   active = k;
+  activeDense = null;
 }
 
-export { typescriptKernels } from './typescript.js';
-export { loadNativeAddon, nativeKernels } from './native.js';
+/**
+ * The fused dense kernels of the active backend, each falling back to its TypeScript twin
+ * when the backend lacks it (an older addon build, or a hand-made Kernels object).
+ */
+export function denseKernels(): DenseKernels {
+  if (activeDense === null) {
+    const k = kernels();
+    activeDense = {
+      bnStats: k.bnStats ?? denseKernelsTS.bnStats,
+      bnForward: k.bnForward ?? denseKernelsTS.bnForward,
+      bnGradSums: k.bnGradSums ?? denseKernelsTS.bnGradSums,
+      bnInputGrad: k.bnInputGrad ?? denseKernelsTS.bnInputGrad,
+      dropoutForward: k.dropoutForward ?? denseKernelsTS.dropoutForward,
+      dropoutBackward: k.dropoutBackward ?? denseKernelsTS.dropoutBackward,
+      addColumnSums: k.addColumnSums ?? denseKernelsTS.addColumnSums,
+    };
+  }
+  return activeDense;
+}
+
+export { typescriptKernels, denseKernelsTS } from './typescript.js';
+export { loadNativeAddon, nativeKernels, DENSE_KERNEL_NAMES } from './native.js';

@@ -2,10 +2,14 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Kernels } from './types.js';
+import type { DenseKernels, Kernels } from './types.js';
 
-/** The functions exported by the compiled addon (native/finerank.cc). */
-export interface NativeAddon {
+/**
+ * The functions exported by the compiled addon (native/finerank.cc); the fused dense
+ * kernels (native/dense.cc) are optional so that an addon built before they existed still
+ * loads (their TypeScript twins run instead).
+ */
+export interface NativeAddon extends Partial<DenseKernels> {
   sgemm: Kernels['sgemm'];
   setThreads(n: number): void;
   getThreads(): number;
@@ -49,9 +53,25 @@ export function loadNativeAddon(): { addon: NativeAddon } | { error: string } {
   return { addon: addon as NativeAddon };
 }
 
-/** Kernels backed by the addon's OpenBLAS sgemm. */
+/** Names of the fused dense kernels (DenseKernels), in interface order. */
+export const DENSE_KERNEL_NAMES: readonly (keyof DenseKernels)[] = [
+  'bnStats', 'bnForward', 'bnGradSums', 'bnInputGrad', 'dropoutForward', 'dropoutBackward', 'addColumnSums',
+];
+
+/** The addon's fused dense kernels that it exports (an older build may lack some). */
+function addonDenseKernels(addon: NativeAddon): Partial<DenseKernels> {
+  const out: Partial<DenseKernels> = {};
+  for (const name of DENSE_KERNEL_NAMES) {
+    const f = addon[name];
+    if (typeof f === 'function') (out as Record<string, unknown>)[name] = f;
+  }
+  return out;
+}
+
+/** Kernels backed by the addon's OpenBLAS sgemm and its fused dense kernels. */
 export function nativeKernels(addon: NativeAddon): Kernels {
   return {
+    ...addonDenseKernels(addon),
     name: 'native',
     get detail() {
       return `OpenBLAS sgemm (${addon.blasConfig()}), ${addon.getThreads()} thread(s)`;

@@ -1,9 +1,69 @@
 /**
+ * Fused elementwise kernels of the dense ops (batch norm, dropout, bias gradient). Each
+ * has a TypeScript twin (typescript.ts) and a native version (native/dense.cc) doing the
+ * same float64 operations in the same order, rounding to float32 on every store, so the
+ * two backends give identical bits. Arrays are row-major; sizes are integers in [0, 2³¹);
+ * an array shorter than its contract needs is a RangeError naming the kernel and argument.
+ *
+ * Dropout masks are counter-based: with (seed, threshold, scale) — seed a uint32, threshold
+ * an integer in [0, 2³²], scale rounded to float32 — element i (flat row-major index) gets
+ * the factor f(i) = scale when mix(mix(i ⊕ seed) + mix(seed ⊕ 0x9e3779b9)) ≥ threshold and
+ * 0 otherwise (mix: the lowbias32 integer hash, 32-bit wrap-around arithmetic). Threshold
+ * 0 with scale 1 is "no dropout" (f = 1); threshold 2³² keeps nothing. The same (seed, i)
+ * always gives the same factor, so backward passes recompute masks instead of storing them.
+ *
+ * Gradient kernels take `accumulate`: true adds into gx (gx + d, rounded once); false
+ * overwrites gx with d (for a fresh gradient buffer, saving its zero-fill and one read).
+ */
+export interface DenseKernels {
+  /**
+   * Batch statistics of the [rows, c] x (rows ≥ 1): out[j] = mean and out[c + j] = biased
+   * variance of column j, from float64 sums of d = x − x[0, j] and d² (the first row as a
+   * shift keeps the variance free of cancellation when |mean| ≫ std); a negative variance
+   * from rounding (or −0) becomes 0.
+   */
+  bnStats(x: Float32Array, rows: number, c: number, out: Float64Array): void;
+  /**
+   * Batch-norm forward with optional ReLU and dropout: y = (x[i, j] − mean[j])·scale[j] + shift[j];
+   * with relu, y ← (y + |y|)/2 (max(0, y) exactly, NaN stays NaN, never −0); then
+   * out = float32(y)·f(i) (f the dropout factor; 1 without dropout).
+   */
+  bnForward(
+    x: Float32Array, rows: number, c: number, mean: Float32Array, scale: Float32Array, shift: Float32Array,
+    relu: boolean, seed: number, threshold: number, dropScale: number, out: Float32Array,
+  ): void;
+  /**
+   * Batch-norm backward sums: out[j] = Σ_i gv and out[c + j] = invStd[j]·Σ_i gv·(x − mean[j]),
+   * with gv = float32(g·f(i))·m, m = 1 where the int32 bits of mask are positive (the forward
+   * result was > 0, or NaN) and 0 elsewhere; mask null means m = 1.
+   */
+  bnGradSums(
+    g: Float32Array, mask: Float32Array | null, x: Float32Array, mean: Float32Array, invStd: Float32Array,
+    rows: number, c: number, seed: number, threshold: number, dropScale: number, out: Float64Array,
+  ): void;
+  /** gx[i, j] (+)= gv·scale[j] − k[j]·(x[i, j] − mean[j]) − b[j], gv as in bnGradSums; gx must not alias an input. */
+  bnInputGrad(
+    g: Float32Array, mask: Float32Array | null, x: Float32Array, mean: Float32Array, scale: Float32Array,
+    k: Float32Array, b: Float32Array, rows: number, c: number, seed: number, threshold: number, dropScale: number,
+    accumulate: boolean, gx: Float32Array,
+  ): void;
+  /** Dropout: out[i] = x[i]·f(i) for i < n. */
+  dropoutForward(x: Float32Array, n: number, seed: number, threshold: number, scale: number, out: Float32Array): void;
+  /** Dropout backward: gx[i] (+)= g[i]·f(i) with the mask of the same (seed, threshold, scale); gx must not alias g. */
+  dropoutBackward(
+    g: Float32Array, n: number, seed: number, threshold: number, scale: number, accumulate: boolean, gx: Float32Array,
+  ): void;
+  /** out[j] += Σ_i g[i, j] over the [rows, c] g, summed in float64 and rounded once (bias gradients). */
+  addColumnSums(g: Float32Array, rows: number, c: number, out: Float32Array): void;
+}
+
+/**
  * The kernel interface: the few dense routines whose speed decides training speed.
  * Two implementations exist: the native addon (OpenBLAS sgemm + fused loops in C++) and
- * portable TypeScript. Both must agree to float32 rounding.
+ * portable TypeScript. Both must agree to float32 rounding. The fused dense kernels are
+ * optional members (a backend without them runs the TypeScript twins; see `denseKernels`).
  */
-export interface Kernels {
+export interface Kernels extends Partial<DenseKernels> {
   /** 'native' (OpenBLAS addon) or 'typescript'. */
   readonly name: 'native' | 'typescript';
   /** Human-readable detail: BLAS library and thread count, or why the addon is not in use. */

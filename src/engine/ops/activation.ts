@@ -2,7 +2,7 @@
  * Activation ops: sigmoid, tanh, relu, leaky relu, PReLU, and `activation(x, name)` for
  * layers configured by name (MLP hidden activations).
  */
-import { Tensor, fromOp } from '../tensor.js';
+import { Tensor, fromOp, allocFloat32 } from '../tensor.js';
 
 /**
  * Logistic sigmoid σ(x) = 1 / (1 + e⁻ˣ), computed in float64 (e⁻ˣ overflowing to ∞ for
@@ -10,7 +10,7 @@ import { Tensor, fromOp } from '../tensor.js';
  */
 export function sigmoid(x: Tensor): Tensor {
   const xd = x.data, n = xd.length;
-  const out = new Float32Array(n);
+  const out = allocFloat32(n);
   for (let i = 0; i < n; i++) out[i] = 1 / (1 + Math.exp(-xd[i]!));
   return fromOp(out, x.shape, [x], (g) => {
     const gx = x.gradBuffer();
@@ -18,7 +18,7 @@ export function sigmoid(x: Tensor): Tensor {
       const s = out[i]!;
       gx[i] += g[i]! * s * (1 - s);
     }
-  });
+  }, { releasesGrad: true });
 }
 
 /**
@@ -28,7 +28,7 @@ export function sigmoid(x: Tensor): Tensor {
  */
 export function tanh(x: Tensor): Tensor {
   const xd = x.data, n = xd.length;
-  const out = new Float32Array(n);
+  const out = allocFloat32(n);
   for (let i = 0; i < n; i++) {
     const v = xd[i]!;
     out[i] = Math.abs(v) < 1e-4 ? v - (v * v * v) / 3 : 1 - 2 / (Math.exp(2 * v) + 1);
@@ -39,7 +39,7 @@ export function tanh(x: Tensor): Tensor {
       const t = out[i]!;
       gx[i] += g[i]! * (1 - t * t);
     }
-  });
+  }, { releasesGrad: true });
 }
 
 /**
@@ -49,7 +49,7 @@ export function tanh(x: Tensor): Tensor {
  */
 export function relu(x: Tensor): Tensor {
   const xd = x.data, n = xd.length;
-  const out = new Float32Array(n);
+  const out = allocFloat32(n);
   for (let i = 0; i < n; i++) {
     const v = xd[i]!;
     out[i] = (v + Math.abs(v)) * 0.5;
@@ -57,14 +57,14 @@ export function relu(x: Tensor): Tensor {
   return fromOp(out, x.shape, [x], (g) => {
     const gx = x.gradBuffer();
     for (let i = 0; i < n; i++) gx[i] += g[i]! * +(xd[i]! > 0);
-  });
+  }, { releasesGrad: true });
 }
 
 /** x for x > 0, slope·x otherwise (slope default 0.01, as torch). Backward: g or slope·g. */
 export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
   if (!Number.isFinite(slope)) throw new Error(`leakyRelu: slope must be finite, got ${slope}`);
   const xd = x.data, n = xd.length;
-  const out = new Float32Array(n);
+  const out = allocFloat32(n);
   const d = 1 - slope;
   // Branch-free: factor = slope + (1 − slope)·[x > 0].
   for (let i = 0; i < n; i++) {
@@ -74,7 +74,7 @@ export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
   return fromOp(out, x.shape, [x], (g) => {
     const gx = x.gradBuffer();
     for (let i = 0; i < n; i++) gx[i] += g[i]! * (slope + d * +(xd[i]! > 0));
-  });
+  }, { releasesGrad: true });
 }
 
 /**
@@ -89,7 +89,7 @@ export function prelu(x: Tensor, alpha: Tensor): Tensor {
   }
   const xd = x.data, ad = alpha.data, n = xd.length;
   const c = alpha.shape[0]!;
-  const out = new Float32Array(n);
+  const out = allocFloat32(n);
   // Branch-free: factor = α + (1 − α)·[x > 0].
   if (c === 1) {
     const a = ad[0]!;
@@ -138,7 +138,7 @@ export function prelu(x: Tensor, alpha: Tensor): Tensor {
         }
       }
     }
-  });
+  }, { releasesGrad: true });
 }
 
 /** Names accepted by `activation`. */

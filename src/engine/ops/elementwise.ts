@@ -10,7 +10,7 @@
  * over [B, N]) become one or two plain loops with constant strides (0 or 1) per operand.
  * Backward reduces the output gradient over the broadcast axes with the same layout.
  */
-import { Tensor, fromOp, assertSameShape, shapeSize } from '../tensor.js';
+import { Tensor, fromOp, assertSameShape, shapeSize, allocFloat32 } from '../tensor.js';
 
 // ---------------------------------------------------------------------------------------
 // Strided row layouts (shared by broadcasting, reductions and permutations)
@@ -243,7 +243,7 @@ function binary(kind: number, a: Tensor, b: Tensor): Tensor {
   const op = BINARY_NAMES[kind]!;
   const same = a.rank === b.rank && a.shape.every((d, i) => d === b.shape[i]);
   const shape = same ? a.shape : broadcastShapes(op, a.shape, b.shape);
-  const out = new Float32Array(shapeSize(shape));
+  const out = allocFloat32(shapeSize(shape));
   let layout: RowLayout | null = null;
   let n = 0, sa = 0, sb = 0, so = 0;
   if (same) {
@@ -299,7 +299,7 @@ function binary(kind: number, a: Tensor, b: Tensor): Tensor {
         default: forEachRow(layout, (oo, _ia, ib) => accMulDivRow(gb, ib, sb, g, oo, so, out, oo, so, bd, ib, sb, n, -1)); break;
       }
     }
-  });
+  }, { releasesGrad: true });
 }
 
 /** a + b with numpy broadcasting. Backward: the gradient summed over each operand's broadcast axes. */
@@ -334,67 +334,67 @@ export function neg(x: Tensor): Tensor {
 /** c·x for a constant number c. Backward: dx = c·g. */
 export function scale(x: Tensor, c: number): Tensor {
   const xd = x.data, n = xd.length;
-  const out = new Float32Array(n);
+  const out = allocFloat32(n);
   for (let i = 0; i < n; i++) out[i] = c * xd[i]!;
   return fromOp(out, x.shape, [x], (g) => {
     const gx = x.gradBuffer();
     for (let i = 0; i < n; i++) gx[i] += c * g[i]!;
-  });
+  }, { releasesGrad: true });
 }
 
 /** x + c for a constant number c. Backward: dx = g. */
 export function addScalar(x: Tensor, c: number): Tensor {
   const xd = x.data, n = xd.length;
-  const out = new Float32Array(n);
+  const out = allocFloat32(n);
   for (let i = 0; i < n; i++) out[i] = xd[i]! + c;
   return fromOp(out, x.shape, [x], (g) => {
     const gx = x.gradBuffer();
     for (let i = 0; i < n; i++) gx[i] += g[i]!;
-  });
+  }, { releasesGrad: true });
 }
 
 /** eˣ. Backward: dx = g·eˣ (the output). */
 export function exp(x: Tensor): Tensor {
   const xd = x.data, n = xd.length;
-  const out = new Float32Array(n);
+  const out = allocFloat32(n);
   for (let i = 0; i < n; i++) out[i] = Math.exp(xd[i]!);
   return fromOp(out, x.shape, [x], (g) => {
     const gx = x.gradBuffer();
     for (let i = 0; i < n; i++) gx[i] += g[i]! * out[i]!;
-  });
+  }, { releasesGrad: true });
 }
 
 /** Natural logarithm ln x (NaN for x < 0, −∞ at 0, as Math.log). Backward: dx = g/x. */
 export function log(x: Tensor): Tensor {
   const xd = x.data, n = xd.length;
-  const out = new Float32Array(n);
+  const out = allocFloat32(n);
   for (let i = 0; i < n; i++) out[i] = Math.log(xd[i]!);
   return fromOp(out, x.shape, [x], (g) => {
     const gx = x.gradBuffer();
     for (let i = 0; i < n; i++) gx[i] += g[i]! / xd[i]!;
-  });
+  }, { releasesGrad: true });
 }
 
 /** x². Backward: dx = 2x·g. */
 export function square(x: Tensor): Tensor {
   const xd = x.data, n = xd.length;
-  const out = new Float32Array(n);
+  const out = allocFloat32(n);
   for (let i = 0; i < n; i++) out[i] = xd[i]! * xd[i]!;
   return fromOp(out, x.shape, [x], (g) => {
     const gx = x.gradBuffer();
     for (let i = 0; i < n; i++) gx[i] += 2 * xd[i]! * g[i]!;
-  });
+  }, { releasesGrad: true });
 }
 
 /** √x (NaN for x < 0). Backward: dx = g / (2√x). */
 export function sqrt(x: Tensor): Tensor {
   const xd = x.data, n = xd.length;
-  const out = new Float32Array(n);
+  const out = allocFloat32(n);
   for (let i = 0; i < n; i++) out[i] = Math.sqrt(xd[i]!);
   return fromOp(out, x.shape, [x], (g) => {
     const gx = x.gradBuffer();
     for (let i = 0; i < n; i++) gx[i] += (0.5 * g[i]!) / out[i]!;
-  });
+  }, { releasesGrad: true });
 }
 
 /** xᵖ for a constant exponent p (as Math.pow; p = 2 and 0.5 use x·x and √x). Backward: dx = p·xᵖ⁻¹·g. */
@@ -404,19 +404,19 @@ export function pow(x: Tensor, p: number): Tensor {
   if (p === 0.5) return sqrt(x);
   if (p === 1) return scale(x, 1);
   const xd = x.data, n = xd.length;
-  const out = new Float32Array(n);
+  const out = allocFloat32(n);
   for (let i = 0; i < n; i++) out[i] = Math.pow(xd[i]!, p);
   return fromOp(out, x.shape, [x], (g) => {
     const gx = x.gradBuffer();
     const q = p - 1;
     for (let i = 0; i < n; i++) gx[i] += p * Math.pow(xd[i]!, q) * g[i]!;
-  });
+  }, { releasesGrad: true });
 }
 
 /** |x|. Backward: dx = sign(x)·g (0 at x = 0). */
 export function abs(x: Tensor): Tensor {
   const xd = x.data, n = xd.length;
-  const out = new Float32Array(n);
+  const out = allocFloat32(n);
   for (let i = 0; i < n; i++) out[i] = Math.abs(xd[i]!);
   return fromOp(out, x.shape, [x], (g) => {
     const gx = x.gradBuffer();
@@ -424,7 +424,7 @@ export function abs(x: Tensor): Tensor {
       const v = xd[i]!;
       gx[i] += g[i]! * (+(v > 0) - +(v < 0)); // branch-free sign
     }
-  });
+  }, { releasesGrad: true });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -454,7 +454,7 @@ export function where(mask: Uint8Array | Tensor, a: Tensor, b: Tensor): Tensor {
   const n = a.size;
   const m = maskBytes('where', mask, n, a.shape);
   const ad = a.data, bd = b.data;
-  const out = new Float32Array(n);
+  const out = allocFloat32(n);
   for (let i = 0; i < n; i++) out[i] = m[i] !== 0 ? ad[i]! : bd[i]!;
   return fromOp(out, a.shape, [a, b], (g) => {
     if (a.requiresGrad) {
@@ -465,7 +465,7 @@ export function where(mask: Uint8Array | Tensor, a: Tensor, b: Tensor): Tensor {
       const gb = b.gradBuffer();
       for (let i = 0; i < n; i++) if (m[i] === 0) gb[i] += g[i]!;
     }
-  });
+  }, { releasesGrad: true });
 }
 
 /**
@@ -476,10 +476,10 @@ export function maskedFill(x: Tensor, mask: Uint8Array, value: number): Tensor {
   const n = x.size;
   const m = maskBytes('maskedFill', mask, n, x.shape);
   const xd = x.data;
-  const out = new Float32Array(n);
+  const out = allocFloat32(n);
   for (let i = 0; i < n; i++) out[i] = m[i] !== 0 ? value : xd[i]!;
   return fromOp(out, x.shape, [x], (g) => {
     const gx = x.gradBuffer();
     for (let i = 0; i < n; i++) if (m[i] === 0) gx[i] += g[i]!;
-  });
+  }, { releasesGrad: true });
 }

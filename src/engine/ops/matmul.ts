@@ -1,5 +1,5 @@
-import { Tensor, fromOp } from '../tensor.js';
-import { kernels } from '../kernels/index.js';
+import { Tensor, fromOp, allocFloat32, allocZeroedFloat32 } from '../tensor.js';
+import { kernels, denseKernels } from '../kernels/index.js';
 
 /** Options of `matmul`: which operand enters transposed (its last two axes swapped). */
 export interface MatmulOptions {
@@ -12,6 +12,8 @@ export interface MatmulOptions {
  * Rank-3 operands [batch, r, c] give a batched product (attention); a rank-3 A with a
  * rank-2 B multiplies every batch by the same B (done as one GEMM when A is not transposed).
  * Backward: dA = dC·op(B)ᵀ, dB = op(A)ᵀ·dC (transposes folded into the GEMM flags).
+ * The result may be a recycled array (see `allocFloat32`); the backward keeps no reference
+ * to its gradient, which is recycled after it ran.
  */
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const transA = opts.transA ?? false;
@@ -29,7 +31,8 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   if (k !== kb) throw new Error(`matmul: inner dimensions differ: [${a.shape}]${transA ? 'ᵀ' : ''}·[${b.shape}]${transB ? 'ᵀ' : ''}`);
   const K = kernels();
   const aStride = ar * ac, bStride = b.rank === 3 ? br * bc : 0, cStride = m * n;
-  const out = new Float32Array(batch * m * n);
+  // sgemm with beta = 0 writes every element of C (k = 0 included, but zeroed anyway).
+  const out = k === 0 ? allocZeroedFloat32(batch * m * n) : allocFloat32(batch * m * n);
   // A shared B with untransposed rank-3 A is one tall GEMM.
   const flat = a.rank === 3 && b.rank === 2 && !transA;
   if (flat) {
@@ -75,12 +78,15 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
         }
       }
     }
-  });
+  }, { releasesGrad: true });
 }
 
 /**
  * Fully connected layer y = x·W + b for x [rows, in], W [in, out], b [out] (or null),
- * fused: one GEMM with the bias pre-filled in C; backward db = column sums of dy.
+ * fused: one GEMM with the bias pre-filled in C; backward dx = dy·Wᵀ, dW = xᵀ·dy (GEMMs
+ * accumulating into the gradients) and db = column sums of dy (float64 sums, the
+ * `addColumnSums` kernel). The result may be a recycled array; its gradient is recycled
+ * after the backward ran.
  */
 export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
   if (x.rank !== 2 || w.rank !== 2 || x.shape[1] !== w.shape[0]) {
@@ -89,19 +95,20 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
   const rows = x.shape[0]!, inDim = x.shape[1]!, outDim = w.shape[1]!;
   if (b !== null && (b.rank !== 1 || b.shape[0] !== outDim)) throw new Error(`linear: bias must be [${outDim}], got [${b.shape}]`);
   const K = kernels();
-  const out = new Float32Array(rows * outDim);
+  const out = inDim === 0 && b === null ? allocZeroedFloat32(rows * outDim) : allocFloat32(rows * outDim);
   if (b !== null) for (let i = 0; i < rows; i++) out.set(b.data, i * outDim);
   K.sgemm(false, false, rows, outDim, inDim, 1, x.data, 0, inDim, w.data, 0, outDim, b !== null ? 1 : 0, out, 0, outDim);
   const parents = b !== null ? [x, w, b] : [x, w];
   return fromOp(out, [rows, outDim], parents, (g) => {
-    if (x.requiresGrad) K.sgemm(false, true, rows, inDim, outDim, 1, g, 0, outDim, w.data, 0, outDim, 1, x.gradBuffer(), 0, inDim);
-    if (w.requiresGrad) K.sgemm(true, false, inDim, outDim, rows, 1, x.data, 0, inDim, g, 0, outDim, 1, w.gradBuffer(), 0, outDim);
-    if (b !== null && b.requiresGrad) {
-      const gb = b.gradBuffer();
-      for (let i = 0; i < rows; i++) {
-        const o = i * outDim;
-        for (let j = 0; j < outDim; j++) gb[j]! += g[o + j]!;
-      }
+    // A fresh gradient is written by the GEMM with beta = 0 (no zero-fill, no read).
+    if (x.requiresGrad) {
+      const { grad, overwrite } = x.gradForWrite();
+      K.sgemm(false, true, rows, inDim, outDim, 1, g, 0, outDim, w.data, 0, outDim, overwrite ? 0 : 1, grad, 0, inDim);
     }
-  });
+    if (w.requiresGrad) {
+      const { grad, overwrite } = w.gradForWrite();
+      K.sgemm(true, false, inDim, outDim, rows, 1, x.data, 0, inDim, g, 0, outDim, overwrite ? 0 : 1, grad, 0, outDim);
+    }
+    if (b !== null && b.requiresGrad) denseKernels().addColumnSums(g, rows, outDim, b.gradBuffer());
+  }, { releasesGrad: true });
 }

@@ -1,9 +1,14 @@
-import { Tensor, fromOp } from '../tensor.js';
+import { Tensor, fromOp, allocFloat32 } from '../tensor.js';
+import { denseKernels } from '../kernels/index.js';
+import type { Rng } from '../random.js';
+import { drawDropoutMask, NO_DROPOUT } from './dropout.js';
 
 /**
  * Normalization ops, each fused (one op, forward and backward written out):
  * batch norm over the leading axes, layer norm over the last axis, and Dice (DIN's
  * batch-norm-gated activation). Statistics are accumulated in float64; values stay float32.
+ * Batch norm's passes over the data run as the fused dense kernels (native or their
+ * TypeScript twins, identical results; see DenseKernels in kernels/types.ts).
  */
 
 /** Options of `batchNorm`. */
@@ -23,6 +28,13 @@ export interface BatchNormOptions {
    * output buffer and one gradient buffer fewer, one pass fewer each way). Default false.
    */
   relu?: boolean;
+  /**
+   * Inverted dropout applied to the result inside the op, in training mode only: exactly
+   * `dropout(batchNorm(x, …), p, rng, training)` — the same single `rng` draw, the same mask
+   * and values (see `dropout`) — without the intermediate tensor, its gradient, and one pass
+   * each way. p in [0, 1]; p = 0 (or eval mode) applies none and draws nothing.
+   */
+  dropout?: { p: number; rng: Rng };
 }
 
 /** Number of channels C of an input [..., C] after checking the rank and the parameter shapes. */
@@ -45,31 +57,22 @@ function checkRunning(op: string, c: number, mean: Float32Array, variance: Float
 
 /**
  * Per-channel batch mean and 1/sqrt(biased variance + eps) over the rows of a row-major
- * [rows, c] array, in one pass: float64 sums of d = x − k and d² with k the first row
- * (a shift that keeps the variance free of cancellation when |mean| ≫ std). Also updates
- * the running statistics in place: r ← (1 − m)·r + m·batch, with the unbiased variance
- * (×rows/(rows − 1)) in the running variance, as torch does.
+ * [rows, c] array, by the `bnStats` kernel (one pass: float64 sums of d = x − k and d² with
+ * k the first row, a shift that keeps the variance free of cancellation when |mean| ≫ std).
+ * Also updates the running statistics in place: r ← (1 − m)·r + m·batch, with the unbiased
+ * variance (×rows/(rows − 1)) in the running variance, as torch does.
  */
 function batchStats(
   op: string, x: Float32Array, rows: number, c: number, eps: number,
   runningMean: Float32Array, runningVar: Float32Array, momentum: number,
 ): { mean: Float32Array; invStd: Float32Array } {
   if (rows < 2) throw new Error(`${op}: training mode needs more than one value per channel (got ${rows} row(s) of ${c} channels)`);
-  const shift = new Float64Array(c), s1 = new Float64Array(c), s2 = new Float64Array(c);
-  for (let j = 0; j < c; j++) shift[j] = x[j]!;
-  for (let i = 0, o = 0; i < rows; i++, o += c) {
-    for (let j = 0; j < c; j++) {
-      const d = x[o + j]! - shift[j]!;
-      s1[j]! += d;
-      s2[j]! += d * d;
-    }
-  }
+  const stats = new Float64Array(2 * c);
+  denseKernels().bnStats(x, rows, c, stats);
   const mean = new Float32Array(c), invStd = new Float32Array(c);
   const unbias = rows / (rows - 1);
   for (let j = 0; j < c; j++) {
-    const md = s1[j]! / rows;
-    const m = shift[j]! + md;
-    const v = Math.max(0, s2[j]! / rows - md * md);
+    const m = stats[j]!, v = stats[c + j]!;
     mean[j] = m;
     invStd[j] = 1 / Math.sqrt(v + eps);
     runningMean[j] = (1 - momentum) * runningMean[j]! + momentum * m;
@@ -93,7 +96,9 @@ function runningStats(runningMean: Float32Array, runningVar: Float32Array, eps: 
  * variance takes the unbiased batch variance). `gamma`/`beta` may be null (no affine
  * transform). Backward in training is the standard formula
  * dx = (γ/σ)/n · (n·dy − Σdy − x̂·Σ(dy·x̂)); dγ = Σ dy·x̂, dβ = Σ dy. With `relu` the
- * result is max(0, y) and dy is zeroed where the result is not positive.
+ * result is max(0, y) and dy is zeroed where the result is not positive; with `dropout`
+ * the (relu'd) result is multiplied by the dropout mask and dy by the same mask.
+ * The result may be a recycled array; its gradient is recycled after the backward ran.
  */
 export function batchNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, opts: BatchNormOptions): Tensor {
   const c = channelsOf('batchNorm', x, [['gamma', gamma], ['beta', beta]]);
@@ -114,38 +119,32 @@ export function batchNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, 
     scale[j] = (gd === null ? 1 : gd[j]!) * invStd[j]!;
     shift[j] = bd === null ? 0 : bd[j]!;
   }
-  const out = new Float32Array(x.size);
-  if (relu) {
-    // max(0, y) as (y + |y|)/2: exact, and branch-free (V8 compiles `y > 0 ? y : 0` and
-    // Math.max to a branch, which mispredicts half the time: ~4× the cost of the pass).
-    for (let i = 0, o = 0; i < rows; i++, o += c) {
-      for (let j = 0; j < c; j++) {
-        const y = (xd[o + j]! - mean[j]!) * scale[j]! + shift[j]!;
-        out[o + j] = 0.5 * (y + Math.abs(y));
-      }
-    }
-  } else {
-    for (let i = 0, o = 0; i < rows; i++, o += c) {
-      for (let j = 0; j < c; j++) out[o + j] = (xd[o + j]! - mean[j]!) * scale[j]! + shift[j]!;
-    }
-  }
+  const drop = training && opts.dropout !== undefined ? drawDropoutMask('batchNorm: dropout', opts.dropout.p, opts.dropout.rng) : NO_DROPOUT;
+  const { seed, threshold, scale: dropScale } = drop;
+  const K = denseKernels();
+  const out = allocFloat32(x.size);
+  K.bnForward(xd, rows, c, mean, scale, shift, relu, seed, threshold, dropScale, out);
   const parents: Tensor[] = [x];
   if (gamma !== null) parents.push(gamma);
   if (beta !== null) parents.push(beta);
-  // With relu, dy is masked by (result > 0), read branch-free from the result's bits.
-  const maskBits = relu ? new Int32Array(out.buffer, out.byteOffset, out.length) : null;
+  // With relu, dy is masked by (result > 0), read from the result's bits by the kernels
+  // (after dropout too: a kept element is > 0 exactly when the relu was, and a dropped
+  // one has a zero gradient anyway).
+  const mask = relu ? out : null;
   return fromOp(out, x.shape, parents, (g) => {
     const needGamma = gamma !== null && gamma.requiresGrad;
     const needBeta = beta !== null && beta.requiresGrad;
     const needSums = training || needGamma || needBeta;
-    const [sumG, sumGX] = needSums ? gradSums(g, maskBits, xd, mean, invStd, rows, c) : [null, null];
+    // sums[j] = Σ dy, sums[c + j] = Σ dy·x̂ (x̂ recomputed from x, not stored).
+    const sums = needSums ? new Float64Array(2 * c) : null;
+    if (sums !== null) K.bnGradSums(g, mask, xd, mean, invStd, rows, c, seed, threshold, dropScale, sums);
     if (needGamma) {
       const gg = gamma.gradBuffer();
-      for (let j = 0; j < c; j++) gg[j]! += sumGX![j]!;
+      for (let j = 0; j < c; j++) gg[j]! += sums![c + j]!;
     }
     if (needBeta) {
       const gb = beta.gradBuffer();
-      for (let j = 0; j < c; j++) gb[j]! += sumG![j]!;
+      for (let j = 0; j < c; j++) gb[j]! += sums![j]!;
     }
     if (!x.requiresGrad) return;
     // Training: dx = scale·(dy − Σdy/n − x̂·Σ(dy·x̂)/n) = scale·dy − k·(x − μ) − b with
@@ -153,63 +152,13 @@ export function batchNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, 
     const k = new Float32Array(c), b = new Float32Array(c);
     if (training) {
       for (let j = 0; j < c; j++) {
-        k[j] = scale[j]! * invStd[j]! * (sumGX![j]! / rows);
-        b[j] = scale[j]! * (sumG![j]! / rows);
+        k[j] = scale[j]! * invStd[j]! * (sums![c + j]! / rows);
+        b[j] = scale[j]! * (sums![j]! / rows);
       }
     }
-    inputGrad(g, maskBits, xd, mean, scale, k, b, x.gradBuffer(), rows, c);
-  });
-}
-
-/**
- * Per-channel Σ dy and Σ dy·x̂ with x̂ = (x − μ)·invStd recomputed from x (not stored).
- * With `maskBits` (the bits of a relu result: +0 or positive) dy counts only where the
- * result is positive: (−bits) >>> 31 is that 0/1 mask without a branch, which matters —
- * a data-dependent branch mispredicts half the time and makes the pass ~3× slower.
- */
-function gradSums(
-  g: Float32Array, maskBits: Int32Array | null, x: Float32Array, mean: Float32Array, invStd: Float32Array,
-  rows: number, c: number,
-): [Float64Array, Float64Array] {
-  const sumG = new Float64Array(c), sumGX = new Float64Array(c);
-  if (maskBits === null) {
-    for (let i = 0, o = 0; i < rows; i++, o += c) {
-      for (let j = 0; j < c; j++) {
-        const gv = g[o + j]!;
-        sumG[j]! += gv;
-        sumGX[j]! += gv * (x[o + j]! - mean[j]!);
-      }
-    }
-  } else {
-    for (let i = 0, o = 0; i < rows; i++, o += c) {
-      for (let j = 0; j < c; j++) {
-        const gv = g[o + j]! * ((-maskBits[o + j]!) >>> 31);
-        sumG[j]! += gv;
-        sumGX[j]! += gv * (x[o + j]! - mean[j]!);
-      }
-    }
-  }
-  for (let j = 0; j < c; j++) sumGX[j]! *= invStd[j]!;
-  return [sumG, sumGX];
-}
-
-/** gx += dy·scale − k·(x − μ) − b per channel, dy masked as in `gradSums`. */
-function inputGrad(
-  g: Float32Array, maskBits: Int32Array | null, x: Float32Array, mean: Float32Array,
-  scale: Float32Array, k: Float32Array, b: Float32Array, gx: Float32Array, rows: number, c: number,
-): void {
-  if (maskBits === null) {
-    for (let i = 0, o = 0; i < rows; i++, o += c) {
-      for (let j = 0; j < c; j++) gx[o + j]! += g[o + j]! * scale[j]! - k[j]! * (x[o + j]! - mean[j]!) - b[j]!;
-    }
-  } else {
-    for (let i = 0, o = 0; i < rows; i++, o += c) {
-      for (let j = 0; j < c; j++) {
-        const gv = g[o + j]! * ((-maskBits[o + j]!) >>> 31);
-        gx[o + j]! += gv * scale[j]! - k[j]! * (x[o + j]! - mean[j]!) - b[j]!;
-      }
-    }
-  }
+    const { grad, overwrite } = x.gradForWrite();
+    K.bnInputGrad(g, mask, xd, mean, scale, k, b, rows, c, seed, threshold, dropScale, !overwrite, grad);
+  }, { releasesGrad: true });
 }
 
 /**
