@@ -18,11 +18,10 @@
 //       entries in first-arrival order); state = [entry count, stop reason]. Stops early
 //       (reason 1) when the entry arrays are full or the hash is over half full, so that
 //       TypeScript grows them and calls again from the returned position; reason 2: the id
-//       at the returned position is out of range. See RowGradAccumulator in
-//       src/embedding/table.ts for the layout.
+//       at the returned position is out of range; reason 3: the hash refers to an entry that
+//       does not exist (corrupted arrays). Layout: AccumulatorArrays in src/embedding/kernels.ts.
 //   embSgd, embAdagrad, embLazyAdam, embFtrl, embTableAdam: row-wise optimizer updates of
 //       the rows in a sparse gradient (ids unique), formulas in src/embedding/sparse-optim.ts.
-//   embAdviseHugePages(a) -> bool: transparent huge pages for a large table or state array.
 //
 // Exactness: the TypeScript twins compute in float64 and round to float32 on every store;
 // these kernels do the same operations in the same order in double, so results agree bit
@@ -42,9 +41,6 @@
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
-#endif
-#if defined(__linux__)
-#include <sys/mman.h>
 #endif
 
 #if defined(__clang__)
@@ -419,7 +415,7 @@ struct Accumulator {
 
 // Merges n rows: ids[p] with gradient row grad + p·gradStride scaled by `scale`. Returns the
 // number of positions done and sets *reason (0 all done, 1 grow needed, 2 bad id at the
-// returned position). Per chunk: resolve ids to entries (hash probes; new ids get a zeroed
+// returned position, 3 corrupted hash). Per chunk: resolve ids to entries (hash probes; new ids get a zeroed
 // entry), then add the rows.
 template <int D>
 int64_t AccumulateSegmentT(Accumulator& a, const int32_t* ids, int64_t n, const float* grad, int64_t gradStride,
@@ -449,7 +445,12 @@ int64_t AccumulateSegmentT(Accumulator& a, const int32_t* ids, int64_t n, const 
         k = a.keys[h];
       }
       if (k == id) {
-        ent[r] = a.slots[h];
+        const int32_t e = a.slots[h];
+        if (static_cast<uint32_t>(e) >= static_cast<uint64_t>(a.count)) {
+          stop = 3;
+          break;
+        }
+        ent[r] = e;
         continue;
       }
       if (a.count == a.cap) {
@@ -537,7 +538,7 @@ napi_value Accumulate(napi_env env, napi_callback_info info) {
       !GetInt(env, fn, argv[18], "maxLen", 0, kMaxIndex, &L) || !GetInt(env, fn, argv[19], "rowMode", 0, 2, &rowMode)) {
     return nullptr;
   }
-  // The accumulator's layout (see RowGradAccumulator in src/embedding/table.ts).
+  // The accumulator's layout (AccumulatorArrays in src/embedding/kernels.ts).
   if (keysLen != slotsLen || keysLen < 2 || keysLen > (INT64_C(1) << 30) || (keysLen & (keysLen - 1)) != 0) {
     return Throw(env, fn, 'R', "keys and slots must have the same power-of-two length in [2, 2^30]");
   }
@@ -920,36 +921,6 @@ napi_value TableAdam(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// ---------------------------------------------------------------------------------------
-// Memory advice.
-
-// embAdviseHugePages(a): asks Linux to back the 2 MiB-aligned interior of a's memory with
-// transparent huge pages (madvise MADV_HUGEPAGE; a hint that changes no values). Random rows
-// of tables and optimizer state spread over gigabytes miss the TLB on nearly every access;
-// with 2 MiB pages the page walks mostly disappear. Must be called before the memory is
-// first touched to take effect at once. Returns whether the advice was given (false off
-// Linux, for arrays under 4 MiB, or when the kernel refuses).
-napi_value AdviseHugePages(napi_env env, napi_callback_info info) {
-  const char* fn = "embAdviseHugePages";
-  napi_value argv[1];
-  if (!GetArgs(env, info, fn, 1, argv)) return nullptr;
-  float* a = nullptr;
-  int64_t len = 0;
-  if (!GetF32(env, fn, argv[0], "a", &a, &len)) return nullptr;
-  bool advised = false;
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  constexpr uintptr_t kHuge = uintptr_t(1) << 21;
-  const uintptr_t begin = reinterpret_cast<uintptr_t>(a), end = begin + static_cast<uintptr_t>(len) * sizeof(float);
-  const uintptr_t lo = (begin + kHuge - 1) & ~(kHuge - 1), hi = end & ~(kHuge - 1);
-  if (len * static_cast<int64_t>(sizeof(float)) >= (INT64_C(4) << 20) && hi > lo) {
-    advised = madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE) == 0;
-  }
-#endif
-  napi_value r;
-  napi_get_boolean(env, advised, &r);
-  return r;
-}
-
 void Export(napi_env env, Napi::Object exports, const char* name, napi_callback cb) {
   napi_value f;
   if (napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &f) != napi_ok) return;
@@ -969,5 +940,4 @@ void RegisterEmbeddingKernels(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "embLazyAdam", LazyAdam);
   Export(env, exports, "embFtrl", Ftrl);
   Export(env, exports, "embTableAdam", TableAdam);
-  Export(env, exports, "embAdviseHugePages", AdviseHugePages);
 }

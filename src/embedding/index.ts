@@ -8,7 +8,7 @@ export type { EmbeddingInit, EmbeddingTableOptions, SparseRowGrad } from './tabl
 export { embeddingLookup, embedFields, embedPooled, embedSequence } from './lookup.js';
 export type { PoolingMode } from './lookup.js';
 export { SparseSGD, SparseAdagrad, LazyAdam, TableAdam, FTRL } from './sparse-optim.js';
-export { embeddingKernels, setEmbeddingKernels, loadNativeEmbeddingKernels, typescriptEmbeddingKernels, allocateRows } from './kernels.js';
+export { embeddingKernels, setEmbeddingKernels, loadNativeEmbeddingKernels, typescriptEmbeddingKernels } from './kernels.js';
 export type { EmbeddingKernels, AccumulatorArrays, PoolMode, RowMode } from './kernels.js';
 export type {
   SparseOptimizer, SparseOptimizerState, TableSlotState,

@@ -337,5 +337,4 @@ export const typescriptEmbeddingKernels: EmbeddingKernels = {
   lazyAdam,
   ftrl,
   tableAdam,
-  adviseHugePages: () => false,
 };

@@ -62,8 +62,9 @@ export interface EmbeddingKernels {
    * positions j ≥ lengths[b] are skipped and rows follow `rowMode`. New ids get a zeroed entry;
    * a repeated id's rows are summed in arrival order. Returns the position reached; it stops
    * early with acc.state[1] = 1 when the entries are full (before inserting) or the hash is
-   * over half full (after inserting) — the caller grows and calls again from there — or 2 when
-   * the id at the returned position is outside [0, rows).
+   * over half full (after inserting) — the caller grows and calls again from there — 2 when
+   * the id at the returned position is outside [0, rows), or 3 when the hash points past the
+   * entries (corrupted arrays; native only).
    */
   accumulate(
     acc: AccumulatorArrays, rows: number, pad: number, dim: number,
@@ -85,12 +86,6 @@ export interface EmbeddingKernels {
    * decay = 0. pos: an Int32Array with one −1 per row, used as scratch and left all −1.
    */
   tableAdam(ids: Int32Array, values: Float32Array, w: Float32Array, m: Float32Array, v: Float32Array, pos: Int32Array, dim: number, pad: number, beta1: number, beta2: number, a: number, e: number, decay: number): void;
-  /**
-   * Asks the OS to back a large array (≥ 4 MiB) with transparent huge pages — fewer TLB misses
-   * on random rows; values are unaffected. Call before the array is first written. Returns
-   * whether the advice was given (always false for TypeScript).
-   */
-  adviseHugePages(a: Float32Array): boolean;
 }
 
 /** The addon's embedding functions (native/embedding.cc). */
@@ -110,12 +105,11 @@ interface EmbeddingAddon {
   embLazyAdam: EmbeddingKernels['lazyAdam'];
   embFtrl: EmbeddingKernels['ftrl'];
   embTableAdam: EmbeddingKernels['tableAdam'];
-  embAdviseHugePages: EmbeddingKernels['adviseHugePages'];
 }
 
 const ADDON_FUNCTIONS = [
   'embGatherFields', 'embGatherRows', 'embGatherPadded', 'embPool', 'embAccumulate',
-  'embSgd', 'embAdagrad', 'embLazyAdam', 'embFtrl', 'embTableAdam', 'embAdviseHugePages',
+  'embSgd', 'embAdagrad', 'embLazyAdam', 'embFtrl', 'embTableAdam',
 ] as const;
 
 let nativeCache: { kernels: EmbeddingKernels } | { error: string } | null = null;
@@ -155,7 +149,6 @@ export function loadNativeEmbeddingKernels(): { kernels: EmbeddingKernels } | { 
     lazyAdam: a.embLazyAdam,
     ftrl: a.embFtrl,
     tableAdam: a.embTableAdam,
-    adviseHugePages: a.embAdviseHugePages,
   };
   nativeCache = { kernels: k };
   return nativeCache;
@@ -164,16 +157,6 @@ export function loadNativeEmbeddingKernels(): { kernels: EmbeddingKernels } | { 
 let forced: EmbeddingKernels | null = null;
 let chosenFor: Kernels | null = null;
 let chosen: EmbeddingKernels = typescriptEmbeddingKernels;
-
-/**
- * A zero-filled Float32Array of n values for a table or optimizer state, backed by huge
- * pages where the native kernels can arrange it (see `adviseHugePages`).
- */
-export function allocateRows(n: number): Float32Array {
-  const a = new Float32Array(n);
-  if (process.env.TMP_NO_HUGE === undefined) embeddingKernels().adviseHugePages(a);
-  return a;
-}
 
 /**
  * The active embedding kernels: those set by `setEmbeddingKernels`, else native when the

@@ -12,7 +12,7 @@
  * The per-row loops are embedding kernels (./kernels.ts): native or TypeScript, same results.
  */
 import type { EmbeddingTable, SparseRowGrad } from './table.js';
-import { allocateRows, embeddingKernels } from './kernels.js';
+import { embeddingKernels } from './kernels.js';
 
 /** Serializable optimizer state: hyper-parameters and per-table state (typed arrays inside). */
 export interface SparseOptimizerState {
@@ -86,7 +86,7 @@ abstract class TableOptimizerBase implements SparseOptimizer {
     if (st === undefined) {
       const slots: Record<string, Float32Array> = {};
       for (const [k, v] of Object.entries(this.slotInit())) {
-        const a = allocateRows(t.rows * t.dim);
+        const a = new Float32Array(t.rows * t.dim);
         if (v !== 0) a.fill(v);
         slots[k] = a;
       }
@@ -134,9 +134,7 @@ abstract class TableOptimizerBase implements SparseOptimizer {
         if (!(a instanceof Float32Array) || a.length !== ts.rows * ts.dim) {
           throw new Error(`${this.kind}.loadStateDict: table '${name}' slot '${k}' must be a Float32Array of ${ts.rows}×${ts.dim} values`);
         }
-        const copy = allocateRows(a.length);
-        copy.set(a);
-        slots[k] = copy;
+        slots[k] = a.slice();
       }
       const live = this.states.get(name);
       next.set(name, { table: live?.table ?? null, step: ts.step, slots, rows: ts.rows, dim: ts.dim });

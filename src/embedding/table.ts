@@ -13,7 +13,7 @@ import type { Rng } from '../engine/random.js';
 import type { EmbeddingLike } from '../nn/module.js';
 import type { PaddedIds } from '../data/batch.js';
 import { fillNormal, fillUniform, fillXavierNormal } from '../nn/init.js';
-import { allocateRows, embeddingKernels, type AccumulatorArrays, type RowMode } from './kernels.js';
+import { embeddingKernels, type AccumulatorArrays, type RowMode } from './kernels.js';
 
 /** Initial distribution of a table's values. */
 export type EmbeddingInit = 'normal' | 'uniform' | 'xavier' | 'zeros';
@@ -98,7 +98,7 @@ export class EmbeddingTable implements EmbeddingLike {
     }
     this.paddingIdx = pad;
     this.pad = pad === null ? -1 : pad;
-    this.weight = allocateRows(rows * dim);
+    this.weight = new Float32Array(rows * dim);
     this.acc = {
       keys: new Int32Array(1 << INITIAL_HASH_BITS).fill(EMPTY),
       slots: new Int32Array(1 << INITIAL_HASH_BITS),
@@ -198,6 +198,7 @@ export class EmbeddingTable implements EmbeddingLike {
       const reason = st[1]!;
       if (reason === 0) return;
       if (reason === 2) this.rangeError(ids[idsOffset + p]!);
+      if (reason === 3) throw new Error(`embedding table '${this.name}': gradient accumulator corrupted (hash entry beyond the entry count)`);
       const full = st[0] === acc.entryIds.length, crowded = st[0]! * 2 > acc.keys.length;
       if (!full && !crowded) throw new Error(`embedding table '${this.name}': accumulate kernel stopped at ${p} without cause (internal error)`);
       if (full) this.growEntries();

@@ -8,6 +8,8 @@
  * when no parent requires a gradient or inside `noGrad`.
  */
 
+import { Buffer } from 'node:buffer';
+
 /** Whether ops currently record the graph (false inside `noGrad`). */
 let gradEnabled = true;
 
@@ -67,9 +69,10 @@ let poolHits = 0;
 let poolMisses = 0;
 
 /**
- * A Float32Array of length n with unspecified contents (a recycled array when the pool
- * holds one of that length, else a new zero-filled one). For results that are fully
- * overwritten.
+ * A Float32Array of length n with unspecified contents, for results that are fully
+ * overwritten: a recycled array when the pool holds one of that length; else, for pooled
+ * lengths, a new array whose memory is not zero-filled (`Buffer.allocUnsafeSlow`: malloc
+ * instead of calloc, saving a pass over the memory), and a zero-filled one for short lengths.
  */
 export function allocFloat32(n: number): Float32Array {
   if (n >= POOL_MIN_LENGTH) {
@@ -82,6 +85,8 @@ export function allocFloat32(n: number): Float32Array {
       return a;
     }
     poolMisses++;
+    const bytes = Buffer.allocUnsafeSlow(4 * n); // its own ArrayBuffer, offset 0
+    return new Float32Array(bytes.buffer, bytes.byteOffset, n);
   }
   return new Float32Array(n);
 }

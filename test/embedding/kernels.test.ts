@@ -261,17 +261,19 @@ test('native kernels reject malformed arguments with errors that name them', { s
   assert.throws(() => k.pool(w, 4, new Int32Array(6), Int32Array.from([1, 1]), 3, 2, new Float32Array(8), null), /max pooling needs arg/);
   assert.throws(() => k.sgd([1] as unknown as Int32Array, v, w, 4, 0.1), /embSgd: ids must be a Int32Array/);
   assert.throws(() => k.tableAdam(new Int32Array(0), v, w, w.slice(), w.slice(), new Int32Array(9), 4, 0, 0.9, 0.999, 1e-3, 1e-8, 0), /embTableAdam: pos must have one value per row of w/);
-});
-
-test('huge-page advice changes no values; the TypeScript twin declines it', () => {
-  const a = new Float32Array(3 << 20); // 12 MiB
-  const advised = embeddingKernels().adviseHugePages(a);
-  assert.equal(typeof advised, 'boolean');
-  assert.ok(a.every((x) => x === 0));
-  a[12345] = 2;
-  assert.equal(a[12345], 2);
-  assert.equal(ts.adviseHugePages(a), false);
-  if (native !== null) assert.equal(native.adviseHugePages(new Float32Array(16)), false, 'small arrays are left alone');
+  // Accumulator arrays that disagree are refused; a hash slot naming a missing entry stops with reason 3.
+  const acc = {
+    keys: new Int32Array(16).fill(-1), slots: new Int32Array(16), entryIds: new Int32Array(4), entryHash: new Int32Array(4),
+    entryValues: new Float32Array(8), state: new Int32Array(2),
+  };
+  assert.throws(() => k.accumulate({ ...acc, slots: new Int32Array(8) }, 10, 0, 2, Int32Array.of(1), 0, 0, 1, new Float32Array(2), 0, 2, 1, null, 0, 0), /embAccumulate: keys and slots must have the same power-of-two length/);
+  assert.throws(() => k.accumulate(acc, 10, 0, 3, Int32Array.of(1), 0, 0, 1, new Float32Array(3), 0, 3, 1, null, 0, 0), /entryValues capacities disagree/);
+  assert.throws(() => k.accumulate(acc, 10, 0, 2, Int32Array.of(1), 0, 0, 1, new Float32Array(1), 0, 2, 1, null, 0, 0), /embAccumulate: grad needs 2 elements, has 1/);
+  const h = Math.imul(5, 0x9e3779b1) >>> (32 - 4);
+  acc.keys[h] = 5;
+  acc.slots[h] = 3; // entry 3 does not exist (count is 0)
+  assert.equal(k.accumulate(acc, 10, 0, 2, Int32Array.of(5), 0, 0, 1, new Float32Array(2), 0, 2, 1, null, 0, 0), 0);
+  assert.equal(acc.state[1], 3);
 });
 
 test('the active kernels follow FINERANK_BACKEND', () => {
