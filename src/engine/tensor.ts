@@ -61,7 +61,7 @@ export type BackwardFn = (gradOut: Float32Array) => void;
 /** Smallest pooled length (elements): smaller arrays are cheap to allocate. */
 const POOL_MIN_LENGTH = 1 << 15;
 /** Pooled (idle) bytes at most. */
-let poolLimitBytes = 512 * 1024 * 1024;
+let poolLimitBytes = 256 * 1024 * 1024;
 const pool = new Map<number, Float32Array[]>();
 const inPool = new WeakSet<Float32Array>();
 let pooledBytes = 0;
@@ -77,16 +77,19 @@ let poolMisses = 0;
 export function allocFloat32(n: number): Float32Array {
   if (n >= POOL_MIN_LENGTH) {
     const list = pool.get(n);
+    let a: Float32Array;
     if (list !== undefined && list.length > 0) {
-      const a = list.pop()!;
+      a = list.pop()!;
       inPool.delete(a);
       pooledBytes -= a.byteLength;
       poolHits++;
-      return a;
+    } else {
+      poolMisses++;
+      const bytes = Buffer.allocUnsafeSlow(4 * n); // its own ArrayBuffer, offset 0
+      a = new Float32Array(bytes.buffer, bytes.byteOffset, n);
     }
-    poolMisses++;
-    const bytes = Buffer.allocUnsafeSlow(4 * n); // its own ArrayBuffer, offset 0
-    return new Float32Array(bytes.buffer, bytes.byteOffset, n);
+    if (scopes.length > 0) scopes[scopes.length - 1]!.allocated.add(a);
+    return a;
   }
   return new Float32Array(n);
 }
@@ -97,6 +100,9 @@ export function allocZeroedFloat32(n: number): Float32Array {
     const list = pool.get(n);
     if (list !== undefined && list.length > 0) return allocFloat32(n).fill(0);
     poolMisses++;
+    const a = new Float32Array(n);
+    if (scopes.length > 0) scopes[scopes.length - 1]!.allocated.add(a);
+    return a;
   }
   return new Float32Array(n);
 }
@@ -134,6 +140,64 @@ export function resetBufferPool(limitBytes = poolLimitBytes): void {
   poolHits = 0;
   poolMisses = 0;
   poolLimitBytes = limitBytes;
+}
+
+/*
+ * Tidy scopes (as tf.tidy): op results computed inside `tidy(fn)` into pool-allocated
+ * arrays are handed back to the pool when fn returns, except the arrays of the tensors fn
+ * returns. Only arrays that `allocFloat32` / `allocZeroedFloat32` handed out inside the
+ * scope and that an op then used as its result are candidates: parameters, inputs,
+ * gradients (recycled by `backward` or owned by leaves) and arrays of other origins never are.
+ */
+interface TidyScope {
+  /** Pool-sized arrays handed out in this scope. */
+  allocated: Set<Float32Array>;
+  /** Those of them that became op results (`fromOp` data). */
+  results: Set<Float32Array>;
+}
+const scopes: TidyScope[] = [];
+
+/** Tensors found in a tidy result: a tensor, or the tensors of an array or plain object (one level). */
+function tensorsIn(value: unknown): Tensor[] {
+  if (value instanceof Tensor) return [value];
+  if (Array.isArray(value)) return value.filter((v): v is Tensor => v instanceof Tensor);
+  if (value !== null && typeof value === 'object') return Object.values(value).filter((v): v is Tensor => v instanceof Tensor);
+  return [];
+}
+
+/**
+ * Runs fn and then recycles the arrays of the op results it created (forward activations),
+ * so that the next call computes into memory already mapped instead of fresh allocations.
+ * The contract, as tf.tidy's: tensors created inside fn must not be used after it returns,
+ * except those it returns (a tensor, or an array / plain object of tensors), whose arrays
+ * are kept (and belong to an enclosing scope, if any). Typical use: one training step,
+ * `tidy(() => { const loss = …; loss.backward(); return loss.item(); })`, with the
+ * optimizer step inside or after it (gradients of parameters are never recycled here).
+ * When fn throws, nothing is recycled.
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope: TidyScope = { allocated: new Set(), results: new Set() };
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    scopes.pop();
+  }
+  const keep = new Set<ArrayBufferLike>();
+  for (const t of tensorsIn(result)) keep.add(t.data.buffer);
+  const outer = scopes.length > 0 ? scopes[scopes.length - 1]! : null;
+  for (const a of scope.results) {
+    if (keep.has(a.buffer)) {
+      if (outer !== null) {
+        outer.allocated.add(a);
+        outer.results.add(a);
+      }
+    } else if (!inPool.has(a)) {
+      releaseFloat32(a);
+    }
+  }
+  return result;
 }
 
 /** A dense float32 tensor that may take part in autograd. */
@@ -316,6 +380,10 @@ export function fromOp(
   data: Float32Array, shape: readonly number[], parents: readonly Tensor[], backward: BackwardFn, opts?: FromOpOptions,
 ): Tensor {
   const out = new Tensor(data, shape, false);
+  if (scopes.length > 0) {
+    const scope = scopes[scopes.length - 1]!;
+    if (scope.allocated.has(data)) scope.results.add(data);
+  }
   if (gradEnabled) {
     for (const p of parents) {
       if (p.requiresGrad) {

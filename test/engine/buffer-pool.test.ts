@@ -38,7 +38,7 @@ test('small arrays, views and arrays over the limit are not pooled; a double rel
   releaseFloat32(new Float32Array(BIG));
   assert.equal(bufferPoolStats().pooledBytes, 0, 'limit 0 disables pooling');
   assert.throws(() => resetBufferPool(-1), /resetBufferPool: limit must be a non-negative number of bytes, got -1/);
-  resetBufferPool(512 * 1024 * 1024);
+  resetBufferPool(256 * 1024 * 1024);
 });
 
 test('gradForWrite: a fresh gradient is to be overwritten, an existing one accumulated', () => {
@@ -107,7 +107,7 @@ function trainTwoSteps(): Float32Array[] {
 test('training with recycled buffers gives exactly the results of training without the pool', () => {
   resetBufferPool(0);
   const without = trainTwoSteps();
-  resetBufferPool(512 * 1024 * 1024);
+  resetBufferPool(256 * 1024 * 1024);
   trainTwoSteps(); // fills the pool
   const hitsBefore = bufferPoolStats().hits;
   const withPool = trainTwoSteps();
