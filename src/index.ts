@@ -1,5 +1,5 @@
 /** finerank's public TypeScript API. */
-export { Tensor, noGrad } from './engine/tensor.js';
+export { Tensor, noGrad, tidy, bufferPoolStats } from './engine/tensor.js';
 export { Rng } from './engine/random.js';
 export { kernels } from './engine/kernels/index.js';
 export * as ops from './engine/ops/index.js';

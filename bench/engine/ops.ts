@@ -2,7 +2,8 @@
  * Micro-benchmark of the dense ops that dominate a BARS DeepFM training step
  * (batch 4096, MLP 100 → [400, 400, 400] → 1 with Linear → BatchNorm → ReLU → Dropout(0.2)):
  * each op's forward and backward alone on [4096, 400], then a whole MLP forward + backward
- * + Adam step, as nn's MLP runs it and with BatchNorm → ReLU → Dropout fused into one op. Times are per call, the median of --reps calls after --warmup, in wall
+ * + Adam step, as nn's MLP runs it, with BatchNorm → ReLU → Dropout fused into one op, and
+ * that inside `tidy` (activations recycled). Times are per call, the median of --reps calls after --warmup, in wall
  * milliseconds and in process-CPU milliseconds (the steadier figure on a shared machine).
  * The backend is the active one (FINERANK_BACKEND=typescript forces the portable kernels).
  *
@@ -12,7 +13,7 @@
  */
 import { parseArgs, intOption } from '../common/args.js';
 import { formatTable, fmt } from '../common/table.js';
-import { Tensor } from '../../src/engine/tensor.js';
+import { Tensor, tidy } from '../../src/engine/tensor.js';
 import { Rng } from '../../src/engine/random.js';
 import { kernels } from '../../src/engine/kernels/index.js';
 import { linear, batchNorm, dropout, relu, sum, bceWithLogits, reshape } from '../../src/engine/ops/index.js';
@@ -108,6 +109,9 @@ function main(): void {
     return linear(h, mlp.out!.weight, mlp.out!.bias);
   };
   results['mlp.step fused bn+relu+dropout'] = time(step(fusedForward), reps, warmup);
+  // …and the forward + backward inside tidy(), which recycles the activations.
+  const fusedStep = step(fusedForward);
+  results['mlp.step fused + tidy'] = time(() => tidy(fusedStep), reps, warmup);
   void sum;
 
   const K = kernels();

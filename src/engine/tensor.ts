@@ -170,7 +170,8 @@ function tensorsIn(value: unknown): Tensor[] {
  * so that the next call computes into memory already mapped instead of fresh allocations.
  * The contract, as tf.tidy's: tensors created inside fn must not be used after it returns,
  * except those it returns (a tensor, or an array / plain object of tensors), whose arrays
- * are kept (and belong to an enclosing scope, if any). Typical use: one training step,
+ * are kept (and belong to an enclosing scope, if any), as are those of the graph behind
+ * them while it has not been back-propagated. Typical use: one training step,
  * `tidy(() => { const loss = …; loss.backward(); return loss.item(); })`, with the
  * optimizer step inside or after it (gradients of parameters are never recycled here).
  * When fn throws, nothing is recycled.
@@ -184,8 +185,18 @@ export function tidy<T>(fn: () => T): T {
   } finally {
     scopes.pop();
   }
+  // Kept: the arrays of the returned tensors and of every tensor of their graphs not yet
+  // back-propagated (a later backward() reads them).
   const keep = new Set<ArrayBufferLike>();
-  for (const t of tensorsIn(result)) keep.add(t.data.buffer);
+  const seen = new Set<Tensor>();
+  const stack = tensorsIn(result);
+  while (stack.length > 0) {
+    const t = stack.pop()!;
+    if (seen.has(t)) continue;
+    seen.add(t);
+    keep.add(t.data.buffer);
+    for (const p of t.parents) stack.push(p);
+  }
   const outer = scopes.length > 0 ? scopes[scopes.length - 1]! : null;
   for (const a of scope.results) {
     if (keep.has(a.buffer)) {

@@ -1,6 +1,7 @@
 import { Tensor } from '../engine/tensor.js';
 import { batchNorm } from '../engine/ops/norm.js';
 import { Module } from './module.js';
+import type { Rng } from '../engine/random.js';
 
 /** Options of `BatchNorm`. */
 export interface BatchNormModuleOptions {
@@ -48,12 +49,16 @@ export class BatchNorm extends Module {
     return this.run(x, false);
   }
 
-  /** max(0, BN(x)) as one fused op (an MLP layer's BatchNorm → ReLU). */
-  forwardRelu(x: Tensor): Tensor {
-    return this.run(x, true);
+  /**
+   * max(0, BN(x)) as one fused op (an MLP layer's BatchNorm → ReLU), followed by inverted
+   * dropout in the same op when `dropout` is given (training mode only; the same values and
+   * rng draws as a separate Dropout).
+   */
+  forwardRelu(x: Tensor, dropout?: { p: number; rng: Rng }): Tensor {
+    return this.run(x, true, dropout);
   }
 
-  private run(x: Tensor, relu: boolean): Tensor {
+  private run(x: Tensor, relu: boolean, dropout?: { p: number; rng: Rng }): Tensor {
     if (x.rank < 2 || x.shape[x.rank - 1] !== this.channels) {
       throw new Error(`BatchNorm: input must be [N, ..., ${this.channels}], got [${x.shape}]`);
     }
@@ -64,6 +69,7 @@ export class BatchNorm extends Module {
       momentum: this.momentum,
       eps: this.eps,
       relu,
+      dropout,
     });
   }
 }

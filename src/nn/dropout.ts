@@ -10,7 +10,8 @@ import { Module } from './module.js';
  */
 export class Dropout extends Module {
   readonly p: number;
-  private readonly rng: Rng;
+  /** The source of the masks (an MLP layer passes it to batchNorm's fused dropout). */
+  readonly rng: Rng;
 
   constructor(p: number, rng: Rng) {
     super();

@@ -55,6 +55,8 @@ export class MLPLayer extends Module {
   forward(x: Tensor): Tensor {
     let h = this.linear.forward(x);
     if (this.bn !== null && this.act instanceof ReLU) {
+      const d = this.dropout;
+      if (d !== null && d.training && this.bn.training) return this.bn.forwardRelu(h, { p: d.p, rng: d.rng });
       h = this.bn.forwardRelu(h);
     } else {
       if (this.bn !== null) h = this.bn.forward(h);

@@ -1,4 +1,4 @@
-import { Tensor, noGrad } from '../engine/tensor.js';
+import { Tensor, noGrad, tidy } from '../engine/tensor.js';
 import { Rng } from '../engine/random.js';
 import { bceWithLogits } from '../engine/ops/index.js';
 import { evaluate, type EvalReport } from '../metrics/index.js';
@@ -140,9 +140,12 @@ export class Trainer {
   step(batch: Batch): number {
     const y = batch.labels[this.label];
     if (y === undefined) throw new Error(`training batch has no label '${this.label}'`);
-    const logits = this.model.forward(batch);
-    const loss = bceWithLogits(logits, y, batch.weight);
-    loss.backward();
+    const loss = tidy(() => {
+      const logits = this.model.forward(batch);
+      const l = bceWithLogits(logits, y, batch.weight);
+      l.backward();
+      return l;
+    });
     this.optim.applyPenalties();
     if (this.opts.clipNorm > 0) this.optim.clip(this.opts.clipNorm);
     this.optim.step();

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Tensor, fromOp, allocFloat32, allocZeroedFloat32, releaseFloat32, bufferPoolStats, resetBufferPool,
+  Tensor, fromOp, allocFloat32, allocZeroedFloat32, releaseFloat32, bufferPoolStats, resetBufferPool, tidy,
 } from '../../src/engine/tensor.js';
 import { Rng } from '../../src/engine/random.js';
-import { linear, batchNorm, dropout, bceWithLogits, reshape } from '../../src/engine/ops/index.js';
+import { linear, batchNorm, dropout, bceWithLogits, reshape, relu } from '../../src/engine/ops/index.js';
 
 const BIG = 1 << 15; // the pool's smallest length
 
@@ -71,7 +71,7 @@ test('backward recycles gradients of ops that allow it, and only those', () => {
 });
 
 /** Two training steps of a small BN/dropout MLP (big enough for pooled arrays); returns all parameters. */
-function trainTwoSteps(): Float32Array[] {
+function trainTwoSteps(useTidy = false): Float32Array[] {
   const rng = new Rng(11);
   const rows = 256, inDim = 64, width = 160; // rows·width = 40960 ≥ the pooled minimum
   const param = (shape: number[], s: number) => {
@@ -89,13 +89,18 @@ function trainTwoSteps(): Float32Array[] {
   const labels = Array.from({ length: rows }, (_, i) => (i % 3 === 0 ? 1 : 0));
   const drng = new Rng(5);
   for (let step = 0; step < 2; step++) {
-    let h = linear(x, w1, b1);
-    h = batchNorm(h, gammas[0]!, betas[0]!, { training: true, runningMean: stats[0]!.rm, runningVar: stats[0]!.rv, relu: true });
-    h = dropout(h, 0.2, drng, true);
-    h = linear(h, w2, b2);
-    h = batchNorm(h, gammas[1]!, betas[1]!, { training: true, runningMean: stats[1]!.rm, runningVar: stats[1]!.rv, relu: true, dropout: { p: 0.2, rng: drng } });
-    const loss = bceWithLogits(reshape(linear(h, w3, b3), [rows]), labels);
-    loss.backward();
+    const forwardBackward = () => {
+      let h = linear(x, w1, b1);
+      h = batchNorm(h, gammas[0]!, betas[0]!, { training: true, runningMean: stats[0]!.rm, runningVar: stats[0]!.rv, relu: true });
+      h = dropout(h, 0.2, drng, true);
+      h = linear(h, w2, b2);
+      h = batchNorm(h, gammas[1]!, betas[1]!, { training: true, runningMean: stats[1]!.rm, runningVar: stats[1]!.rv, relu: true, dropout: { p: 0.2, rng: drng } });
+      const loss = bceWithLogits(reshape(linear(h, w3, b3), [rows]), labels);
+      loss.backward();
+      return loss.item();
+    };
+    if (useTidy) tidy(forwardBackward);
+    else forwardBackward();
     for (const p of params) {
       for (let i = 0; i < p.size; i++) p.data[i]! -= 0.1 * p.grad![i]!;
       p.grad = null;
@@ -114,4 +119,58 @@ test('training with recycled buffers gives exactly the results of training witho
   assert.ok(bufferPoolStats().hits > hitsBefore, 'the pool was used');
   assert.equal(withPool.length, without.length);
   for (let k = 0; k < without.length; k++) assert.deepEqual(withPool[k], without[k], `array ${k}`);
+});
+
+test('tidy: training steps recycle their activations and give exactly the results of untidy steps', () => {
+  resetBufferPool(0);
+  const reference = trainTwoSteps();
+  resetBufferPool(256 * 1024 * 1024);
+  trainTwoSteps(true); // warms the pool
+  const before = bufferPoolStats();
+  const tidied = trainTwoSteps(true);
+  const after = bufferPoolStats();
+  // Per step: 3 linear results, 2 batch-norm results and 1 dropout result of 40960 floats
+  // are reused, plus the recycled gradients; nothing of that size is allocated anew.
+  assert.ok(after.hits - before.hits >= 2 * 6, `pool hits ${after.hits - before.hits}`);
+  for (let k = 0; k < reference.length; k++) assert.deepEqual(tidied[k], reference[k], `array ${k}`);
+});
+
+test('tidy keeps the returned tensors and the graph behind them until it is back-propagated', () => {
+  resetBufferPool();
+  const rng = new Rng(21);
+  const x = new Tensor(Float32Array.from({ length: 4 * BIG }, () => rng.uniform(-1, 1)), [BIG, 4], true);
+  const w = new Tensor(Float32Array.from({ length: 16 }, () => rng.uniform(-1, 1)), [4, 4], true);
+  const make = () => dropout(relu(linear(x, w, null)), 0.5, new Rng(4), true); // relu and dropout read their inputs
+  const expected = make();
+  const g = new Float32Array(4 * BIG).fill(1);
+  expected.backward(g);
+  const expectedX = x.grad!.slice(), expectedW = w.grad!.slice();
+  x.grad = null;
+  w.grad = null;
+  const kept = tidy(() => ({ y: make() }));
+  // Allocations after the scope must not hand out arrays the returned graph still uses.
+  for (let i = 0; i < 4; i++) allocFloat32(4 * BIG).fill(NaN);
+  assert.deepEqual(kept.y.data, expected.data);
+  kept.y.backward(g);
+  assert.deepEqual(x.grad, expectedX);
+  assert.deepEqual(w.grad, expectedW);
+});
+
+test('tidy: nested scopes hand a returned result to the outer scope; a throw recycles nothing', () => {
+  resetBufferPool();
+  const x = new Tensor(new Float32Array(BIG).fill(2), [BIG], false);
+  let inner: Tensor | null = null;
+  tidy(() => {
+    inner = tidy(() => relu(x));
+    assert.equal(bufferPoolStats().pooledBytes, 0, 'the inner result is not recycled by the inner scope');
+    return 1;
+  });
+  assert.equal(bufferPoolStats().pooledBytes, 4 * BIG, 'the outer scope recycles it');
+  assert.equal(allocFloat32(BIG), inner!.data);
+  resetBufferPool();
+  assert.throws(() => tidy(() => {
+    relu(x);
+    throw new Error('boom');
+  }), /boom/);
+  assert.equal(bufferPoolStats().pooledBytes, 0);
 });
