@@ -37,6 +37,7 @@
 // x86-64 machine. Both versions give the same bits (IEEE operations, no contraction).
 
 #include "dense.h"
+#include "napi-args.h"
 
 #include <cmath>
 #include <cstdint>
@@ -318,36 +319,13 @@ namespace {
 
 using namespace finerank_dense;
 
-constexpr size_t kMaxArgs = 16;
+using namespace finerank_napi;
 
 // ---------------------------------------------------------------------------------------
 // Argument handling: plain Node-API calls (these functions run tens of times per step);
 // every error is a JS exception whose message starts with the kernel's name.
 
-napi_value Throw(napi_env env, const char* fn, char kind, const std::string& message) {
-  const std::string text = std::string(fn) + ": " + message;
-  if (kind == 'T') napi_throw_type_error(env, nullptr, text.c_str());
-  else if (kind == 'R') napi_throw_range_error(env, nullptr, text.c_str());
-  else napi_throw_error(env, nullptr, text.c_str());
-  return nullptr;
-}
 
-bool GetArgs(napi_env env, napi_callback_info info, const char* fn, size_t expected, napi_value* argv) {
-  size_t argc = kMaxArgs;
-  napi_value all[kMaxArgs];
-  if (napi_get_cb_info(env, info, &argc, all, nullptr, nullptr) != napi_ok) return false;
-  if (argc != expected) {
-    Throw(env, fn, 'T', "expected " + std::to_string(expected) + " arguments, got " + std::to_string(argc));
-    return false;
-  }
-  for (size_t i = 0; i < expected; i++) argv[i] = all[i];
-  return true;
-}
-
-bool IsNullish(napi_env env, napi_value v) {
-  napi_valuetype t;
-  return napi_typeof(env, v, &t) == napi_ok && (t == napi_null || t == napi_undefined);
-}
 
 // A typed array of the wanted type holding at least `need` elements.
 template <typename T>

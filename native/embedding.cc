@@ -32,6 +32,7 @@
 // kPrefetch positions ahead so that many cache misses are in flight at once.
 
 #include "embedding.h"
+#include "napi-args.h"
 
 #include <cmath>
 #include <cstdint>
@@ -65,30 +66,11 @@ namespace {
 constexpr int64_t kPrefetch = 12;  // rows ahead
 constexpr int64_t kChunk = 64;     // positions per resolve-then-add chunk of embAccumulate
 constexpr int32_t kEmpty = -1;     // empty hash slot
-constexpr size_t kMaxArgs = 20;
+using namespace finerank_napi;
 
 // ---------------------------------------------------------------------------------------
 // Argument handling (plain Node-API calls: these functions run tens of times per step).
 
-napi_value Throw(napi_env env, const char* fn, char kind, const std::string& message) {
-  const std::string text = std::string(fn) + ": " + message;
-  if (kind == 'T') napi_throw_type_error(env, nullptr, text.c_str());
-  else if (kind == 'R') napi_throw_range_error(env, nullptr, text.c_str());
-  else napi_throw_error(env, nullptr, text.c_str());
-  return nullptr;
-}
-
-bool GetArgs(napi_env env, napi_callback_info info, const char* fn, size_t expected, napi_value* argv) {
-  size_t argc = kMaxArgs;
-  napi_value all[kMaxArgs];
-  if (napi_get_cb_info(env, info, &argc, all, nullptr, nullptr) != napi_ok) return false;
-  if (argc != expected) {
-    Throw(env, fn, 'T', "expected " + std::to_string(expected) + " arguments, got " + std::to_string(argc));
-    return false;
-  }
-  for (size_t i = 0; i < expected; i++) argv[i] = all[i];
-  return true;
-}
 
 bool GetTyped(napi_env env, const char* fn, napi_value v, const std::string& name, napi_typedarray_type want,
               const char* typeName, void** data, int64_t* length) {
@@ -124,8 +106,7 @@ bool GetI32(napi_env env, const char* fn, napi_value v, const std::string& name,
 
 // An Int32Array or null (data = nullptr).
 bool GetOptI32(napi_env env, const char* fn, napi_value v, const std::string& name, int32_t** data, int64_t* length) {
-  napi_valuetype t;
-  if (napi_typeof(env, v, &t) == napi_ok && (t == napi_null || t == napi_undefined)) {
+  if (IsNullish(env, v)) {
     *data = nullptr;
     *length = 0;
     return true;
