@@ -242,22 +242,18 @@ function adamHyper(kind: string, opts: RowAdamOptions): Required<RowAdamOptions>
 }
 
 /**
- * Lazy Adam with torch.optim.SparseAdam semantics (torch/optim/sparse_adam.py): on the
- * touched rows only, m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², and
- * w ← w − lr·√(1−β₂ᵗ)/(1−β₁ᵗ) · m / (√v + eps), where t is the table's step count —
- * incremented on every `step` in which the table has a gradient, whichever rows it touched
- * (torch keeps one `step` per parameter tensor, not per row). Note eps is added to √v, not
- * to the bias-corrected √v̂ as in dense Adam; untouched rows keep stale moments.
+ * Hyper-parameters shared by the Adam-family table optimizers (lr, β₁, β₂, eps), with their
+ * validation and state-dict handling; subclasses give `kind` and the row update.
  */
-export class LazyAdam extends TableOptimizerBase {
+abstract class RowAdamBase extends TableOptimizerBase {
   lr: number;
   beta1: number;
   beta2: number;
   eps: number;
-  protected readonly kind = 'LazyAdam';
-  constructor(opts: RowAdamOptions = {}) {
+  /** `kind` names the optimizer in errors (the subclass's `kind` is not set yet here). */
+  constructor(kind: string, opts: RowAdamOptions) {
     super();
-    const h = adamHyper(this.kind, opts);
+    const h = adamHyper(kind, opts);
     this.lr = h.lr; this.beta1 = h.beta1; this.beta2 = h.beta2; this.eps = h.eps;
   }
   protected slotInit(): Record<string, number> { return { m: 0, v: 0 }; }
@@ -265,6 +261,21 @@ export class LazyAdam extends TableOptimizerBase {
   protected setHyper(h: Record<string, number>): void {
     const c = adamHyper(this.kind, h);
     this.lr = c.lr; this.beta1 = c.beta1; this.beta2 = c.beta2; this.eps = c.eps;
+  }
+}
+
+/**
+ * Lazy Adam with torch.optim.SparseAdam semantics (torch/optim/sparse_adam.py): on the
+ * touched rows only, m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², and
+ * w ← w − lr·√(1−β₂ᵗ)/(1−β₁ᵗ) · m / (√v + eps), where t is the table's step count —
+ * incremented on every `step` in which the table has a gradient, whichever rows it touched
+ * (torch keeps one `step` per parameter tensor, not per row). Note eps is added to √v, not
+ * to the bias-corrected √v̂ as in dense Adam; untouched rows keep stale moments.
+ */
+export class LazyAdam extends RowAdamBase {
+  protected readonly kind = 'LazyAdam';
+  constructor(opts: RowAdamOptions = {}) {
+    super('LazyAdam', opts);
   }
   protected update(t: EmbeddingTable, st: LiveState): void {
     const { ids, values } = rowGrad(this.kind, t);
@@ -281,24 +292,12 @@ export class LazyAdam extends TableOptimizerBase {
  * reference; without L2, untouched rows whose moments are all zero are skipped (their update
  * is exactly zero). The arithmetic is the same as `Adam` in src/train/optim.ts.
  */
-export class TableAdam extends TableOptimizerBase {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
+export class TableAdam extends RowAdamBase {
   protected readonly kind = 'TableAdam';
   /** Per table: row → position in the sparse gradient, −1 elsewhere (rows Int32, reused). */
   private readonly rowPos = new Map<EmbeddingTable, Int32Array>();
   constructor(opts: RowAdamOptions = {}) {
-    super();
-    const h = adamHyper(this.kind, opts);
-    this.lr = h.lr; this.beta1 = h.beta1; this.beta2 = h.beta2; this.eps = h.eps;
-  }
-  protected slotInit(): Record<string, number> { return { m: 0, v: 0 }; }
-  protected hyper(): Record<string, number> { return { lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps }; }
-  protected setHyper(h: Record<string, number>): void {
-    const c = adamHyper(this.kind, h);
-    this.lr = c.lr; this.beta1 = c.beta1; this.beta2 = c.beta2; this.eps = c.eps;
+    super('TableAdam', opts);
   }
   protected update(t: EmbeddingTable, st: LiveState): void {
     const { ids, values } = t.sparseGrad();
