@@ -29,30 +29,11 @@ import { Rng } from '../../src/engine/random.js';
 import { kernels } from '../../src/engine/kernels/index.js';
 import { EmbeddingTable, embedFields, embedSequence, LazyAdam, SparseAdagrad, SparseSGD } from '../../src/embedding/index.js';
 import { embeddingKernels } from '../../src/embedding/kernels.js';
+import { zipfSampler } from '../common/zipf.js';
 
 const VOCABS = [...Array(10).fill(1_000), ...Array(10).fill(100_000), ...Array(6).fill(1_000_000)] as number[];
 const DIM = 16;
 
-/** Inverse-CDF sampler of the bounded Zipf law P(k) ∝ k^−s, k = 1..vocab. */
-function zipfSampler(vocab: number, s: number): (rng: Rng) => number {
-  const cdf = new Float64Array(vocab);
-  let acc = 0;
-  for (let k = 1; k <= vocab; k++) {
-    acc += Math.pow(k, -s);
-    cdf[k - 1] = acc;
-  }
-  for (let k = 0; k < vocab; k++) cdf[k]! /= acc;
-  return (rng) => {
-    const u = rng.next();
-    let lo = 0, hi = vocab - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (cdf[mid]! > u) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo + 1;
-  };
-}
 
 function median(xs: number[]): number {
   const s = xs.slice().sort((a, b) => a - b);

@@ -31,6 +31,7 @@ import { EmbeddingTable, embedFields, LazyAdam } from '../../src/embedding/index
 import { Linear, MLP } from '../../src/nn/index.js';
 import { fmSecondOrder } from '../../src/blocks/fm.js';
 import { Adam } from '../../src/train/optim.js';
+import { zipfSampler } from '../common/zipf.js';
 
 const VOCABS = [...Array(10).fill(1_000), ...Array(10).fill(100_000), ...Array(6).fill(1_000_000)] as number[];
 const NUM_DENSE = 13;
@@ -44,26 +45,6 @@ interface PoolBatch {
   labels: Float32Array;
 }
 
-/** Inverse-CDF sampler of the bounded Zipf law P(k) ∝ k^−s, k = 1..vocab. */
-function zipfSampler(vocab: number, s: number): (rng: Rng) => number {
-  const cdf = new Float64Array(vocab);
-  let acc = 0;
-  for (let k = 1; k <= vocab; k++) {
-    acc += Math.pow(k, -s);
-    cdf[k - 1] = acc;
-  }
-  for (let k = 0; k < vocab; k++) cdf[k]! /= acc;
-  return (rng) => {
-    const u = rng.next();
-    let lo = 0, hi = vocab - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (cdf[mid]! > u) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo + 1;
-  };
-}
 
 function makePool(rng: Rng, batches: number, batch: number, s: number): PoolBatch[] {
   const samplers = new Map<number, (rng: Rng) => number>();
