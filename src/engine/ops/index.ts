@@ -1,6 +1,7 @@
 /**
  * All autograd ops of the engine, in one import. Each op validates its inputs, computes its
- * result into a fresh Float32Array and, when recording, a backward closure that adds the
+ * result into a new output buffer (possibly recycled from the engine's buffer pool; see
+ * `tidy` in ../tensor.ts) and, when recording, a backward closure that adds the
  * gradient contributions to the parents that require one (see ../tensor.ts).
  */
 export {
