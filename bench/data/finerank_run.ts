@@ -8,7 +8,7 @@
  * C1..C26 as written by bench/data/criteo-writer).
  */
 import { statSync } from 'node:fs';
-import { readCsv } from '../../src/data/readers/csv.js';
+import { readCsv } from '../../src/readers/csv.js';
 import { batches } from '../../src/data/batcher.js';
 import { FeatureMap } from '../../src/features/featuremap.js';
 import { defineSchema, dense, label, loadSchema, sparse, type ColumnInput } from '../../src/features/schema.js';

@@ -29,7 +29,7 @@ import { kernels } from '../../src/engine/kernels/index.js';
 import { add, concat, reshape, sum, bceWithLogits, sigmoid } from '../../src/engine/ops/index.js';
 import { EmbeddingTable, embedFields, LazyAdam } from '../../src/embedding/index.js';
 import { Linear, MLP } from '../../src/nn/index.js';
-import { fmSecondOrder } from '../../src/blocks/fm.js';
+import { fmSecondOrder } from '../../src/blocks/interactions/fm.js';
 import { Adam } from '../../src/train/optim.js';
 import { zipfSampler } from '../common/zipf.js';
 

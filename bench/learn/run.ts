@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generatePreset, type SynthMeta } from '../../src/data/synth/index.js';
 import { loadSchema } from '../../src/features/schema.js';
-import { resolveModelOptions } from '../../src/models/registry.js';
+import { resolveModelOptions, acceptedOptions } from '../../src/models/registry.js';
 import { TRAIN_DEFAULTS } from '../../src/train/options.js';
 import { trainOnFiles } from '../../src/train/run.js';
 import { repoRoot } from '../common/paths.js';
@@ -38,11 +38,10 @@ const oracle = Object.values(meta.splits.test.oracle)[0]!;
 const MODEL = { embeddingDim: 16, embeddingInitStd: 0.01, dnnHiddenUnits: [256, 128], numCrossLayers: 3 };
 const results: Record<string, { test_auc: number; test_logloss: number; samples_per_sec: number; epochs: number }> = {};
 for (const model of values.models!.split(',')) {
-  const accepted = Object.keys(resolveModelOptions(model));
   const out = await trainOnFiles({
     data: { train: join(dir, meta.splits.train.file), valid: join(dir, meta.splits.valid.file), test: join(dir, meta.splits.test.file), onBadRow: 'error' },
     schema, label: null, model,
-    modelOptions: resolveModelOptions(model, Object.fromEntries(Object.entries(MODEL).filter(([k]) => accepted.includes(k)))),
+    modelOptions: resolveModelOptions(model, acceptedOptions(model, MODEL)),
     train: { ...TRAIN_DEFAULTS, epochs: Number(values.epochs), batchSize: 2048, optimizer: { type: 'adam', lr: 2e-3 }, embeddingL2: 1e-4, embeddingL2Mode: 'batch', seed, progress: false },
   }, { log: (l) => process.stderr.write(`[${model}] ${l}\n`) });
   results[model] = { test_auc: out.test!.auc, test_logloss: out.test!.logloss, samples_per_sec: Math.round(out.result.samplesPerSec), epochs: out.result.epochs };

@@ -2,9 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { validateSchema, type Schema } from '../features/schema.js';
-import { resolveModelOptions } from '../models/registry.js';
+import { modelOptionName, resolveModelOptions } from '../models/registry.js';
+import { resolveTasks, type TaskDef } from '../features/tasks.js';
 import { PRESETS, type TrainOptions } from '../train/options.js';
-import type { BadRowPolicy } from '../data/errors.js';
+import type { BadRowPolicy } from '../readers/errors.js';
 
 /** A resolved `finerank train` configuration. */
 export interface TrainConfig {
@@ -13,6 +14,8 @@ export interface TrainConfig {
   schema: Schema;
   /** Label the model learns (the schema's first label by default). */
   label: string | null;
+  /** The `tasks:` list (null: one task, `label`). */
+  tasks: TaskDef[] | null;
   model: string;
   modelOptions: Record<string, unknown>;
   train: TrainOptions;
@@ -84,7 +87,8 @@ export function libfmSchema(format: 'libfm' | 'libsvm', fields: unknown, minCoun
 /**
  * Reads a train configuration (YAML or JSON). Keys:
  *   data: {train, valid?, test?, schema? (path or inline), format?, fields?, min_count?, on_bad_row?}
- *   model, model_options?, preset? ('default' | 'bars'), train? (overrides), label?, output?
+ *   model, model_options?, preset? ('default' | 'bars'), train? (overrides), label?, output?,
+ *   tasks? ([{name, label, weight?, where?}]: one model output per task; see features/tasks.ts)
  * Relative paths are resolved against the config file's folder. Flags given on the command
  * line override the file (`overrides`).
  */
@@ -105,9 +109,9 @@ export function loadTrainConfig(path: string | null, overrides: Record<string, u
     raw = parsed;
     base = dirname(resolve(path));
   }
-  const known = new Set(['data', 'model', 'modelOptions', 'preset', 'train', 'label', 'output']);
+  const known = new Set(['data', 'model', 'modelOptions', 'preset', 'train', 'label', 'output', 'tasks']);
   const top = camelKeys(raw);
-  for (const k of Object.keys(top)) if (!known.has(k)) throw new Error(`${where}: unknown key '${k}'; expected: data, model, model_options, preset, train, label, output`);
+  for (const k of Object.keys(top)) if (!known.has(k)) throw new Error(`${where}: unknown key '${k}'; expected: data, model, model_options, preset, train, label, tasks, output`);
   const data = isObject(top.data) ? camelKeys(top.data) : {};
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined && ['train', 'valid', 'test', 'schema'].includes(k)) data[k] = v;
   const abs = (p: unknown, key: string): string => {
@@ -142,18 +146,28 @@ export function loadTrainConfig(path: string | null, overrides: Record<string, u
   const userModel = isObject(top.modelOptions) ? camelKeys(top.modelOptions) : {};
   // Preset model options apply where the model has such an option.
   const presetModel: Record<string, unknown> = {};
-  const accepted = Object.keys(resolveModelOptions(model));
-  for (const [k, v] of Object.entries(p.model)) if (accepted.includes(k)) presetModel[k] = v;
+  for (const [k, v] of Object.entries(p.model)) {
+    const name = modelOptionName(model, k);
+    if (name !== null) presetModel[name] = v;
+  }
+  for (const k of Object.keys(userModel)) {
+    const name = modelOptionName(model, k);
+    if (name !== null && name !== k) delete presetModel[name];
+  }
   const modelOptions = resolveModelOptions(model, { ...presetModel, ...userModel });
   let train = mergeTrainOptions(p.train, isObject(top.train) ? top.train : {}, `${where} (train)`);
   const flagTrain: Record<string, unknown> = {};
   for (const k of ['epochs', 'batchSize', 'seed']) if (overrides[k] !== undefined) flagTrain[k] = overrides[k];
   train = mergeTrainOptions(train, flagTrain, '<flags>');
+  if (top.tasks !== undefined && top.label !== undefined) throw new Error(`${where}: give either label (one task) or tasks, not both`);
+  const labels = schema.columns.filter((c) => c.role === 'label').map((c) => c.name);
+  const tasks = top.tasks === undefined ? null : resolveTasks(top.tasks, labels, where);
   const output = (overrides.output as string | undefined) ?? (top.output as string | undefined) ?? null;
   return {
     data: { train: abs(data.train, 'train'), valid: opt(data.valid, 'valid'), test: opt(data.test, 'test'), onBadRow },
     schema,
     label: (top.label as string | undefined) ?? null,
+    tasks,
     model,
     modelOptions,
     train,

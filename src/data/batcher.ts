@@ -9,10 +9,10 @@
  * the data gives a uniform shuffle. For several epochs, use a different seed per epoch
  * (e.g. seed + epoch).
  */
-import type { Batch, PaddedIds } from './batch.js';
+import type { Batch, PaddedIds } from '../features/batch.js';
 import { Rng } from '../engine/random.js';
 import type { FeatureMap, TransformOptions } from '../features/featuremap.js';
-import type { RawChunk } from './readers/chunk.js';
+import type { RawChunk } from '../readers/chunk.js';
 
 /** Options of `rebatch` / `batches`. */
 export interface BatchOptions {

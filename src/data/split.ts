@@ -13,8 +13,8 @@
  * Split before fitting: fit the feature map on the training part only.
  */
 import { murmur3Bytes, murmur3String } from '../features/hash.js';
-import { DataError } from './errors.js';
-import { parseNumberString, valueToString, type RawChunk } from './readers/chunk.js';
+import { DataError } from '../readers/errors.js';
+import { parseNumberString, valueToString, type RawChunk } from '../readers/chunk.js';
 
 /** How to split. */
 export type SplitSpec =

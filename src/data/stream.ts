@@ -12,10 +12,10 @@
  * laid out (else the extension does); bad rows raise DataErrors or, with
  * `onBadRow: 'skip'`, are counted in `badRows` (a `BadRowLog`: report `badRows.summary()`).
  */
-import type { Batch } from './batch.js';
+import type { Batch } from '../features/batch.js';
 import { batches, type BatchOptions } from './batcher.js';
-import { readRaw, type ReadOptions } from './readers/index.js';
-import type { RawChunk } from './readers/chunk.js';
+import { readRaw, type ReadOptions } from '../readers/index.js';
+import type { RawChunk } from '../readers/chunk.js';
 import { takeSplit, type SplitSpec } from './split.js';
 import { FeatureMap, type FitOptions, type TransformOptions } from '../features/featuremap.js';
 import type { Schema } from '../features/schema.js';

@@ -11,7 +11,7 @@
  * Ids are copied when the graph is recorded, so callers may reuse their id buffers.
  */
 import { Tensor, fromOp, isGradEnabled } from '../engine/tensor.js';
-import type { PaddedIds } from '../data/batch.js';
+import type { PaddedIds } from '../features/batch.js';
 import type { EmbeddingTable } from './table.js';
 import { embeddingKernels } from './kernels.js';
 

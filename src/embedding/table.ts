@@ -11,7 +11,7 @@
 import { Tensor } from '../engine/tensor.js';
 import type { Rng } from '../engine/random.js';
 import type { EmbeddingLike } from '../nn/module.js';
-import type { PaddedIds } from '../data/batch.js';
+import type { PaddedIds } from '../features/batch.js';
 import { fillNormal, fillUniform, fillXavierNormal } from '../nn/init.js';
 import { embeddingKernels, type AccumulatorArrays, type RowMode } from './kernels.js';
 

@@ -20,7 +20,7 @@ import { BytesTable } from './bytes-table.js';
 import { murmur3Bytes, murmur3String } from './hash.js';
 import { Rng } from '../engine/random.js';
 import type { BucketizeSpec, DenseFeature, EncoderSpec, HashEncoderSpec, NumericStep, VocabEncoderSpec } from './schema.js';
-import { FIRST_KNOWN_ID, OOV_ID } from '../data/batch.js';
+import { FIRST_KNOWN_ID, OOV_ID } from './batch.js';
 
 /** Encoder of categorical values: lookups by bytes or by string give the same id. */
 export interface CategoricalEncoder {

@@ -18,15 +18,16 @@
  * `onBadRow: 'skip'`, are removed from the output and counted in the `BadRowLog`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { Batch, PaddedIds } from '../data/batch.js';
-import { OOV_ID } from '../data/batch.js';
-import { BadRowLog, DataError, type BadRowPolicy } from '../data/errors.js';
-import { chunkFromRows, parseNumberBytes, parseNumberString, valueToString, type RawChunk } from '../data/readers/chunk.js';
+import type { Batch, PaddedIds } from './batch.js';
+import { OOV_ID } from './batch.js';
+import { BadRowLog, DataError, type BadRowPolicy } from '../readers/errors.js';
+import { chunkFromRows, parseNumberBytes, parseNumberString, valueToString, type RawChunk } from '../readers/chunk.js';
 import {
   HashEncoder, NumericEncoder, VocabEncoder, categoricalFromJSON, makeCategoricalEncoder,
   type HashJSON, type NumericJSON, type VocabJSON,
 } from './encoders.js';
 import { murmur3Bytes, murmur3String } from './hash.js';
+import type { FeatureSpec, FieldDef } from './fields.js';
 import {
   schemaToJSON, sharingRoot, validateSchema,
   type DenseFeature, type Feature, type LabelFeature, type Schema, type SchemaInput, type SequenceFeature,
@@ -47,21 +48,6 @@ export interface FitOptions extends TransformOptions {
   reservoirSize?: number;
   /** Seed of the reservoir samplers (default 0). */
   seed?: number;
-}
-
-/** What a model needs to know about one input field. */
-export interface FieldInfo {
-  name: string;
-  /** sparse: one id; dense: one number; varlen/sequence: padded ids. A bucketized dense field is 'sparse'. */
-  kind: 'sparse' | 'dense' | 'varlen' | 'sequence';
-  /** Rows of the embedding table (padding + OOV + known), for categorical fields. */
-  vocabSize?: number;
-  /** Name of the embedding table (the sharing root); fields with the same table share it. */
-  table?: string;
-  embeddingDim?: number;
-  use: Use;
-  maxLen?: number;
-  pooling?: 'sum' | 'mean' | 'max' | 'attention';
 }
 
 /** The persisted form. */
@@ -480,31 +466,41 @@ export class FeatureMap {
     return out;
   }
 
-  /** Input fields in schema order, with table sizes and sharing (what models are built from). */
-  fields(): FieldInfo[] {
-    const out: FieldInfo[] = [];
+  /** Input fields in schema order, with table sizes, sharing, dimensions and tags (what models are built from). */
+  fields(): FieldDef[] {
+    const out: FieldDef[] = [];
+    const common = (c: { embeddingDim?: number; tag?: string }) => ({
+      ...(c.embeddingDim !== undefined ? { embeddingDim: c.embeddingDim } : {}),
+      ...(c.tag !== undefined ? { tag: c.tag } : {}),
+    });
     for (const c of this.schema.columns) {
       switch (c.role) {
         case 'sparse':
-          out.push(withDim({ name: c.name, kind: 'sparse', vocabSize: this.vocabSize(c.name), table: sharingRoot(this.schema, c.name), use: c.use }, c.embeddingDim));
+          out.push({ name: c.name, kind: 'sparse', use: c.use, vocabSize: this.vocabSize(c.name), table: sharingRoot(this.schema, c.name), ...common(c) });
           break;
         case 'dense':
           out.push(c.bucketize
-            ? withDim({ name: c.name, kind: 'sparse', vocabSize: this.vocabSize(c.name), table: c.name, use: c.use }, c.embeddingDim)
-            : { name: c.name, kind: 'dense', use: c.use });
+            ? { name: c.name, kind: 'sparse', use: c.use, vocabSize: this.vocabSize(c.name), table: c.name, ...common(c) }
+            : { name: c.name, kind: 'dense', use: c.use, ...common(c) });
           break;
         case 'varlen':
         case 'sequence':
-          out.push(withDim({
-            name: c.name, kind: c.role, vocabSize: this.vocabSize(c.name), table: sharingRoot(this.schema, c.name),
-            use: c.use, maxLen: c.maxLen, pooling: c.pooling,
-          }, c.embeddingDim));
+          out.push({
+            name: c.name, kind: c.role, use: c.use, vocabSize: this.vocabSize(c.name), table: sharingRoot(this.schema, c.name),
+            maxLen: c.maxLen, pooling: c.pooling, ...common(c),
+            ...(c.role === 'sequence' && c.shareWith !== undefined ? { historyOf: c.shareWith } : {}),
+          });
           break;
         default:
           break;
       }
     }
     return out;
+  }
+
+  /** The input fields and label names: what a model is built from. */
+  featureSpec(): FeatureSpec {
+    return { fields: this.fields(), labels: this.labelNames };
   }
 
   /** Label names, in schema order. */
@@ -703,10 +699,6 @@ export class FeatureMap {
   }
 }
 
-function withDim(f: FieldInfo, dim: number | undefined): FieldInfo {
-  if (dim !== undefined) f.embeddingDim = dim;
-  return f;
-}
 
 /** Removes rows with bad[r] ≠ 0 from every array of the batch. */
 function compact(b: Batch, bad: Uint8Array, kept: number): Batch {

@@ -46,7 +46,8 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { SchemaError } from '../data/errors.js';
+import type { DataFormat, DatasetSpec, LibsvmField } from '../readers/dataset.js';
+import { SchemaError } from '../readers/errors.js';
 
 // ---------------------------------------------------------------------------------------
 // Resolved (validated, defaults filled) types
@@ -58,8 +59,6 @@ export type Role = 'sparse' | 'dense' | 'varlen' | 'sequence' | 'label' | 'group
 export type Use = 'linear' | 'deep' | 'both';
 /** Pooling of a multi-value field's embeddings. `attention` is for sequences (DIN-style). */
 export type Pooling = 'sum' | 'mean' | 'max' | 'attention';
-/** Input file formats. */
-export type DataFormat = 'csv' | 'tsv' | 'libsvm' | 'libfm' | 'jsonl' | 'parquet';
 
 /** Vocabulary encoder: values seen ≥ minCount times in training get ids 2.., others OOV (1). */
 export interface VocabEncoderSpec {
@@ -101,9 +100,16 @@ interface FeatureCommon {
   /** Raw column it is read from (defaults to `name`). */
   source: string;
 }
+/** What an input feature may carry besides its encoding. */
+interface InputCommon {
+  embeddingDim?: number;
+  use: Use;
+  /** Free tag saying where the feature comes from (user, item, context, ...); models and the input layer select by it. */
+  tag?: string;
+}
 
 /** A categorical feature: one id per row. */
-export interface SparseFeature extends FeatureCommon {
+export interface SparseFeature extends FeatureCommon, InputCommon {
   role: 'sparse';
   encoder: EncoderSpec;
   embeddingDim?: number;
@@ -112,7 +118,7 @@ export interface SparseFeature extends FeatureCommon {
   missing: SparseMissing;
 }
 /** A numeric feature, optionally bucketized into a sparse id (then it is embedded). */
-export interface DenseFeature extends FeatureCommon {
+export interface DenseFeature extends FeatureCommon, InputCommon {
   role: 'dense';
   transform: NumericStep[];
   bucketize?: BucketizeSpec;
@@ -121,7 +127,7 @@ export interface DenseFeature extends FeatureCommon {
   missing: DenseMissing;
 }
 /** A multi-value categorical feature (`a|b|c`), padded to maxLen and pooled. */
-export interface VarlenFeature extends FeatureCommon {
+export interface VarlenFeature extends FeatureCommon, InputCommon {
   role: 'varlen';
   sep: string;
   maxLen: number;
@@ -133,7 +139,7 @@ export interface VarlenFeature extends FeatureCommon {
   use: Use;
 }
 /** A behaviour history; `shareWith` names the target field whose vocabulary/embeddings it uses. */
-export interface SequenceFeature extends FeatureCommon {
+export interface SequenceFeature extends FeatureCommon, InputCommon {
   role: 'sequence';
   sep: string;
   maxLen: number;
@@ -160,30 +166,12 @@ export interface WeightFeature extends FeatureCommon {
   role: 'weight';
   missing: { policy: 'fill'; value: number } | { policy: 'error' };
 }
+export type { DataFormat, DatasetSpec, LibsvmField };
+
 /** Any schema column. */
 export type Feature =
   | SparseFeature | DenseFeature | VarlenFeature | SequenceFeature
   | LabelFeature | GroupFeature | WeightFeature;
-
-/** One libsvm/libfm field: feature indices lo..hi inclusive. */
-export interface LibsvmField {
-  name: string;
-  range: [number, number];
-  /** `index`: the raw value is the feature index present (one-hot); `value`: its value. */
-  as: 'index' | 'value';
-}
-
-/** How a data file is laid out. */
-export interface DatasetSpec {
-  format: DataFormat;
-  header: boolean;
-  columns?: string[];
-  separator: string;
-  quote: string;
-  fields?: LibsvmField[];
-  fieldMap?: Record<string, string>;
-  label?: string;
-}
 
 /** A validated schema. */
 export interface Schema {
@@ -215,6 +203,7 @@ export interface SparseOptions {
   shareEmbeddingWith?: string;
   use?: Use;
   missing?: 'oov' | 'error' | { value: string };
+  tag?: string;
 }
 /** Options of a dense column as written. */
 export interface DenseOptions {
@@ -223,6 +212,7 @@ export interface DenseOptions {
   embeddingDim?: number;
   use?: Use;
   missing?: 'mean' | 'error' | { fill: number };
+  tag?: string;
 }
 /** Options of a varlen column as written. */
 export interface VarlenOptions {
@@ -235,6 +225,7 @@ export interface VarlenOptions {
   embeddingDim?: number;
   shareEmbeddingWith?: string;
   use?: Use;
+  tag?: string;
 }
 /** Options of a sequence column as written. */
 export interface SequenceOptions {
@@ -247,6 +238,7 @@ export interface SequenceOptions {
   embeddingDim?: number;
   shareWith?: string;
   use?: Use;
+  tag?: string;
 }
 /** Options of a label column as written. */
 export interface LabelOptions {
@@ -375,24 +367,25 @@ const anyValue = z.unknown();
 const vocabInput = z.strictObject({ type: z.literal('vocab'), minCount: posInt.optional(), maxSize: posInt.optional() });
 const hashInput = z.strictObject({ type: z.literal('hash'), buckets: posInt, seed: nonNegInt.optional() });
 
+const tagName = z.string({ error: 'must be a string such as user, item or context' }).min(1, { error: 'must not be empty' });
 const sparseInput = z.strictObject({
   name, role: z.literal('sparse'), source: name.optional(), encoder: anyValue.optional(),
-  embeddingDim: posInt.optional(), shareEmbeddingWith: name.optional(), use: use.optional(),
+  embeddingDim: posInt.optional(), shareEmbeddingWith: name.optional(), use: use.optional(), tag: tagName.optional(),
   missing: anyValue.optional(),
 });
 const denseInput = z.strictObject({
   name, role: z.literal('dense'), source: name.optional(), transform: anyValue.optional(),
-  embeddingDim: posInt.optional(), use: use.optional(), missing: anyValue.optional(),
+  embeddingDim: posInt.optional(), use: use.optional(), tag: tagName.optional(), missing: anyValue.optional(),
 });
 const varlenInput = z.strictObject({
   name, role: z.literal('varlen'), source: name.optional(), sep: sep.optional(), maxLen: posInt,
   pooling: pooling.optional(), keep: keep.optional(), encoder: anyValue.optional(),
-  embeddingDim: posInt.optional(), shareEmbeddingWith: name.optional(), use: use.optional(),
+  embeddingDim: posInt.optional(), shareEmbeddingWith: name.optional(), use: use.optional(), tag: tagName.optional(),
 });
 const sequenceInput = z.strictObject({
   name, role: z.literal('sequence'), source: name.optional(), sep: sep.optional(), maxLen: posInt,
   pooling: pooling.optional(), keep: keep.optional(), encoder: anyValue.optional(),
-  embeddingDim: posInt.optional(), shareWith: name.optional(), use: use.optional(),
+  embeddingDim: posInt.optional(), shareWith: name.optional(), use: use.optional(), tag: tagName.optional(),
 });
 const labelValue = z.union([z.string(), z.number()], { error: 'must be a string or number' });
 const labelInput = z.strictObject({
@@ -561,7 +554,7 @@ function resolveColumn(v: unknown, file: string, path: string): Feature {
       return opt({
         role: 'sparse', name: c.name, source: c.source ?? c.name,
         encoder: resolveEncoder(c.encoder, file, path + '.encoder'),
-        embeddingDim: c.embeddingDim, shareEmbeddingWith: c.shareEmbeddingWith, use: c.use ?? 'both',
+        embeddingDim: c.embeddingDim, shareEmbeddingWith: c.shareEmbeddingWith, use: c.use ?? 'both', tag: c.tag,
         missing: resolveSparseMissing(c.missing, file, path + '.missing'),
       });
     }
@@ -570,7 +563,7 @@ function resolveColumn(v: unknown, file: string, path: string): Feature {
       const t = resolveTransforms(c.transform, file, path + '.transform');
       return opt({
         role: 'dense', name: c.name, source: c.source ?? c.name, transform: t.steps, bucketize: t.bucketize,
-        embeddingDim: c.embeddingDim, use: c.use ?? 'both',
+        embeddingDim: c.embeddingDim, use: c.use ?? 'both', tag: c.tag,
         missing: resolveDenseMissing(c.missing, file, path + '.missing'),
       });
     }
@@ -580,7 +573,7 @@ function resolveColumn(v: unknown, file: string, path: string): Feature {
         role: 'varlen', name: c.name, source: c.source ?? c.name, sep: c.sep ?? '|', maxLen: c.maxLen,
         pooling: c.pooling ?? 'mean', keep: c.keep ?? 'first',
         encoder: resolveEncoder(c.encoder, file, path + '.encoder'),
-        embeddingDim: c.embeddingDim, shareEmbeddingWith: c.shareEmbeddingWith, use: c.use ?? 'both',
+        embeddingDim: c.embeddingDim, shareEmbeddingWith: c.shareEmbeddingWith, use: c.use ?? 'both', tag: c.tag,
       });
     }
     case 'sequence': {
@@ -592,7 +585,7 @@ function resolveColumn(v: unknown, file: string, path: string): Feature {
         role: 'sequence', name: c.name, source: c.source ?? c.name, sep: c.sep ?? '|', maxLen: c.maxLen,
         pooling: c.pooling ?? 'mean', keep: c.keep ?? 'last',
         encoder: resolveEncoder(c.encoder, file, path + '.encoder'),
-        embeddingDim: c.embeddingDim, shareWith: c.shareWith, use: c.use ?? 'both',
+        embeddingDim: c.embeddingDim, shareWith: c.shareWith, use: c.use ?? 'both', tag: c.tag,
       });
     }
     case 'label': {
@@ -778,7 +771,11 @@ export function schemaToJSON(schema: Schema): SchemaInput {
     const enc = (e: EncoderSpec): EncoderInput => (e.type === 'vocab'
       ? (e.maxSize !== undefined ? { type: 'vocab', minCount: e.minCount, maxSize: e.maxSize } : { type: 'vocab', minCount: e.minCount })
       : { type: 'hash', buckets: e.buckets, seed: e.seed });
-    const dim = c.role !== 'label' && c.role !== 'group' && c.role !== 'weight' && c.embeddingDim !== undefined ? { embeddingDim: c.embeddingDim } : {};
+    const isInput = c.role !== 'label' && c.role !== 'group' && c.role !== 'weight';
+    const dim = {
+      ...(isInput && c.embeddingDim !== undefined ? { embeddingDim: c.embeddingDim } : {}),
+      ...(isInput && c.tag !== undefined ? { tag: c.tag } : {}),
+    };
     switch (c.role) {
       case 'sparse':
         return {

@@ -51,3 +51,16 @@ export function calibrationOfRows(
   const positiveRate = sw === 0 ? NaN : sy / sw;
   return { meanPrediction, positiveRate, calibration: meanPrediction / positiveRate };
 }
+
+/**
+ * Turns logits into probabilities with the negative-downsampling correction of
+ * DESIGN.md §5: p = p′ / (p′ + (1 − p′)/w) for sampling rate w (w = 1: plain sigmoid).
+ */
+export function calibratedProbabilities(logits: Float32Array, negativeSampleRate = 1): Float32Array {
+  const out = new Float32Array(logits.length);
+  for (let i = 0; i < logits.length; i++) {
+    const p = 1 / (1 + Math.exp(-logits[i]!));
+    out[i] = negativeSampleRate === 1 ? p : p / (p + (1 - p) / negativeSampleRate);
+  }
+  return out;
+}

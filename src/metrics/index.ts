@@ -1,7 +1,7 @@
 /** Evaluation metrics: exact AUC, logloss, gAUC / avgAUC, calibration, per-slice reports. */
 export { auc } from './auc.js';
 export { logloss, LOGLOSS_EPS } from './logloss.js';
-export { calibration, calibrationStats, type CalibrationStats } from './calibration.js';
+export { calibration, calibrationStats, calibratedProbabilities, type CalibrationStats } from './calibration.js';
 export { gauc, avgAuc, groupAuc, type GroupAucStats } from './gauc.js';
 export { evaluate, type EvalReport, type EvaluateOptions, type MetricSummary } from './evaluate.js';
 export { rankScores, type Ranked } from './sort.js';

@@ -1,65 +1,101 @@
 import { Tensor } from '../engine/tensor.js';
 import { Rng } from '../engine/random.js';
-import { concat, reshape } from '../engine/ops/index.js';
 import { Module } from '../nn/module.js';
-import type { Batch } from '../data/batch.js';
-import type { InputSpec } from './input-spec.js';
-import { FeatureEmbedding, denseInputs } from '../blocks/feature-embedding.js';
+import type { Batch } from '../features/batch.js';
+import type { FeatureSpec } from '../features/fields.js';
+import { reshape } from '../engine/ops/index.js';
+import { FeatureInputs, type FieldSelector } from '../blocks/embeddings/feature-inputs.js';
+
+/** A model's logits by task name, each [B]. */
+export type TaskLogits = Record<string, Tensor>;
+
+/** Everything a model constructor receives. */
+export interface ModelContext {
+  /** The input fields (one definition each, from the feature map) and the label names. */
+  spec: FeatureSpec;
+  /** Drives initialization and, afterwards, dropout masks (saved in checkpoints). */
+  rng: Rng;
+  /** Names of the tasks to predict, in order. Default: one task named after the first label. */
+  tasks?: string[];
+}
+
+/** The task names of a context (its `tasks`, else the first label's name). */
+export function contextTasks(ctx: ModelContext): string[] {
+  if (ctx.tasks !== undefined && ctx.tasks.length > 0) return ctx.tasks.slice();
+  return [ctx.spec.labels[0] ?? 'label'];
+}
 
 /**
- * A single-task ranking model: maps a batch to one logit per row, [B]; the probability is
- * sigmoid(logit). Models know nothing of epochs, files or optimizers.
+ * A ranking model: maps a batch to one logit per row and task; the probability of a task
+ * is sigmoid(logit). Models know nothing of epochs, files, losses or optimizers.
  */
 export abstract class RankingModel extends Module {
   /** Registry name of the model ('deepfm', …). */
   abstract readonly modelName: string;
-  /** The [B] logits of a batch. */
-  abstract forward(batch: Batch): Tensor;
+  /** The tasks the model predicts, in order (the keys of `forwardTasks`). */
+  readonly tasks: readonly string[];
+
+  constructor(ctx: ModelContext) {
+    super();
+    this.tasks = contextTasks(ctx);
+  }
+
+  /** The [B] logits of every task. */
+  abstract forwardTasks(batch: Batch): TaskLogits;
 }
 
-/** Everything a model constructor receives. */
-export interface ModelContext {
-  spec: InputSpec;
-  /** Drives initialization and, afterwards, dropout masks (saved in checkpoints). */
-  rng: Rng;
+/** A model with one task: `forward` gives its [B] logits. */
+export abstract class SingleTaskModel extends RankingModel {
+  constructor(ctx: ModelContext) {
+    super(ctx);
+    if (this.tasks.length !== 1) {
+      throw new Error(`this model predicts one task, but ${this.tasks.length} are configured (${this.tasks.join(', ')}); use a multi-task model (see 'finerank info')`);
+    }
+  }
+
+  /** The [B] logits of the model's one task. */
+  abstract forward(batch: Batch): Tensor;
+
+  override forwardTasks(batch: Batch): TaskLogits {
+    return { [this.tasks[0]!]: this.forward(batch) };
+  }
 }
 
 /** Embedding options shared by all embedding-based models. */
 export interface EmbeddingOptions {
-  /** Embedding dimension of every field. Default 16. */
+  /** Embedding dimension of fields without their own `embeddingDim`. Default 16. */
   embeddingDim: number;
   /** Std of the N(0, std²) embedding initialization. Default 1e-4 (FuxiCTR / BARS). */
   embeddingInitStd: number;
-}
-
-/** Options of a DNN tower. */
-export interface DnnOptions {
-  /** Hidden layer sizes. Default [400, 400, 400]. */
-  dnnHiddenUnits: number[];
-  /** Hidden activation. Default 'relu'. */
-  dnnActivation: string;
-  /** Dropout rate after each hidden layer. Default 0. */
-  dnnDropout: number;
-  /** Batch normalization in each hidden layer. Default false. */
-  batchNorm: boolean;
+  /** Numeric fields become fields (value × learned vector) instead of raw DNN / linear inputs. Default false. */
+  embedDense: boolean;
+  /** Project fields with their own embeddingDim onto embeddingDim where the model needs one size. Default false: refuse. */
+  embeddingProjection: boolean;
 }
 
 /** Defaults of EmbeddingOptions. */
-export const EMBEDDING_DEFAULTS: EmbeddingOptions = { embeddingDim: 16, embeddingInitStd: 1e-4 };
-/** Defaults of DnnOptions. */
-export const DNN_DEFAULTS: DnnOptions = { dnnHiddenUnits: [400, 400, 400], dnnActivation: 'relu', dnnDropout: 0, batchNorm: false };
+export const EMBEDDING_DEFAULTS: EmbeddingOptions = { embeddingDim: 16, embeddingInitStd: 1e-4, embedDense: false, embeddingProjection: false };
 
 /**
- * The flat DNN input of a batch: field embeddings [B, F, D] flattened to [B, F·D], followed
- * by the deep dense fields, [B, F·D + nDense].
+ * The input layer of a model's embedding part (the deep fields), configured from its
+ * embedding options. `sameDim`: the model's math needs one dimension for all fields (FM,
+ * products, attention): mixed `embeddingDim`s are refused naming the fields, or projected
+ * when `embeddingProjection` is set.
  */
-export function flatDeepInput(emb: Tensor, batch: Batch, spec: InputSpec): Tensor {
-  const flat = reshape(emb, [batch.size, emb.shape[1]! * emb.shape[2]!]);
-  const dense = denseInputs(batch, spec, 'deep');
-  return dense === null ? flat : concat([flat, dense], 1);
+export function embeddingInputs(ctx: ModelContext, opts: EmbeddingOptions, model: string, extra: { sameDim?: boolean; select?: FieldSelector; sequences?: string[] } = {}): FeatureInputs {
+  return new FeatureInputs(ctx.spec, {
+    embeddingDim: opts.embeddingDim,
+    initStd: opts.embeddingInitStd,
+    rng: ctx.rng,
+    embedDense: opts.embedDense,
+    sameDim: extra.sameDim ? (opts.embeddingProjection ? 'project' : 'require') : 'any',
+    owner: `model '${model}'`,
+    ...(extra.select !== undefined ? { select: extra.select } : {}),
+    ...(extra.sequences !== undefined ? { sequences: extra.sequences } : {}),
+  });
 }
 
-/** Width of `flatDeepInput` for an embedding block. */
-export function flatDeepInputDim(emb: FeatureEmbedding, spec: InputSpec): number {
-  return emb.numFields * emb.dim + spec.dense.filter((f) => f.deep).length;
+/** A [B, 1] tower output as the [B] logit. */
+export function asLogit(x: Tensor, batch: Batch): Tensor {
+  return reshape(x, [batch.size]);
 }

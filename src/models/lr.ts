@@ -1,7 +1,7 @@
 import { Tensor } from '../engine/tensor.js';
-import type { Batch } from '../data/batch.js';
-import { LinearLogit } from '../blocks/linear-logit.js';
-import { RankingModel, type ModelContext } from './base.js';
+import type { Batch } from '../features/batch.js';
+import { LinearLogit } from '../blocks/embeddings/linear-logit.js';
+import { SingleTaskModel, type ModelContext } from './base.js';
 
 /** Options of LR. */
 export interface LROptions {
@@ -10,13 +10,13 @@ export interface LROptions {
 }
 
 /** Logistic regression: logit = w₀ + Σ_f w_{f, x_f} + Σ_j u_j·dense_j. */
-export class LR extends RankingModel {
+export class LR extends SingleTaskModel {
   readonly modelName = 'lr';
   private readonly linear: LinearLogit;
 
   constructor(ctx: ModelContext, opts: LROptions) {
-    super();
-    this.linear = this.child('linear', new LinearLogit(ctx.spec, { initStd: opts.embeddingInitStd, rng: ctx.rng }));
+    super(ctx);
+    this.linear = this.child('linear', new LinearLogit(ctx.spec, { initStd: opts.embeddingInitStd, rng: ctx.rng, owner: "model 'lr'" }));
   }
 
   override forward(batch: Batch): Tensor {

@@ -1,30 +1,100 @@
-import { DNN_DEFAULTS, EMBEDDING_DEFAULTS, RankingModel, type ModelContext } from './base.js';
+import type { FeatureSpec } from '../features/fields.js';
+import { EMBEDDING_DEFAULTS, contextTasks, type ModelContext, type RankingModel } from './base.js';
 import { LR } from './lr.js';
 import { FM } from './fm.js';
 import { WideDeep } from './wide-deep.js';
 import { DeepFM } from './deepfm.js';
 import { DCN } from './dcn.js';
+import { SharedBottom } from './shared-bottom.js';
 
-/** A registered model: its defaults and a constructor from validated options. */
+/** A model option value: what a YAML/JSON config can hold for it. */
+export type OptionValue = number | boolean | string | number[];
+
+/** A registered model as the rest of the system sees it. */
 export interface ModelEntry {
   /** Canonical name. */
-  name: string;
+  readonly name: string;
   /** One line: what the model is. */
-  summary: string;
-  /** Default options (every accepted option appears here). */
-  defaults: Record<string, unknown>;
-  create(ctx: ModelContext, opts: Record<string, unknown>): RankingModel;
+  readonly summary: string;
+  /** Default options (every accepted option appears here, camelCase). */
+  readonly defaults: Readonly<Record<string, OptionValue>>;
+  /** Other accepted option names (FuxiCTR's per-model names, earlier finerank names) → canonical. */
+  readonly aliases: Readonly<Record<string, string>>;
+  /** True for models with one logit per task (multi-task); false: exactly one task. */
+  readonly multiTask: boolean;
+  /** Builds the model from options already validated by `resolveModelOptions`. */
+  create(ctx: ModelContext, opts: Record<string, OptionValue>): RankingModel;
 }
 
+/**
+ * Declares a model once: name, summary, defaults, aliases. The constructor's option type is
+ * inferred from the defaults, so a default of the wrong type, or an option the model reads
+ * but does not declare, is a compile error.
+ */
+function defineModel<D extends Record<string, OptionValue>>(def: {
+  name: string;
+  summary: string;
+  defaults: D;
+  aliases?: Record<string, keyof D & string>;
+  multiTask?: boolean;
+  create: (ctx: ModelContext, opts: D) => RankingModel;
+}): ModelEntry {
+  return {
+    name: def.name,
+    summary: def.summary,
+    defaults: def.defaults,
+    aliases: def.aliases ?? {},
+    multiTask: def.multiTask ?? false,
+    // Options reach here only through resolveModelOptions, which checks every key and type against `defaults`.
+    create: (ctx, opts) => def.create(ctx, { ...def.defaults, ...opts }),
+  };
+}
+
+/** DNN options under FuxiCTR's MLP_Block names (DeepFM, Wide&Deep, NFM, ...). */
+const DNN_DEFAULTS = { hiddenUnits: [400, 400, 400], hiddenActivations: 'relu', netDropout: 0, batchNorm: false };
+/** Names finerank used before it followed FuxiCTR (kept so existing configs keep working). */
+const DNN_ALIASES = { dnnHiddenUnits: 'hiddenUnits', dnnActivation: 'hiddenActivations', dnnActivations: 'hiddenActivations', dnnDropout: 'netDropout' } as const;
+
 const ENTRIES: ModelEntry[] = [
-  { name: 'lr', summary: 'logistic regression on one-hot features', defaults: { embeddingInitStd: 1e-4 }, create: (c, o) => new LR(c, o as never) },
-  { name: 'fm', summary: 'factorization machine (Rendle 2010)', defaults: { ...EMBEDDING_DEFAULTS }, create: (c, o) => new FM(c, o as never) },
-  { name: 'widedeep', summary: 'Wide & Deep: linear + DNN logits (Cheng et al. 2016)', defaults: { ...EMBEDDING_DEFAULTS, ...DNN_DEFAULTS }, create: (c, o) => new WideDeep(c, o as never) },
-  { name: 'deepfm', summary: 'DeepFM: FM + DNN over shared embeddings (Guo et al. 2017)', defaults: { ...EMBEDDING_DEFAULTS, ...DNN_DEFAULTS }, create: (c, o) => new DeepFM(c, o as never) },
-  { name: 'dcn', summary: 'Deep & Cross Network: cross net ‖ DNN → linear (Wang et al. 2017)', defaults: { ...EMBEDDING_DEFAULTS, ...DNN_DEFAULTS, numCrossLayers: 3 }, create: (c, o) => new DCN(c, o as never) },
+  defineModel({
+    name: 'lr', summary: 'logistic regression on one-hot features',
+    defaults: { embeddingInitStd: 1e-4 },
+    create: (c, o) => new LR(c, o),
+  }),
+  defineModel({
+    name: 'fm', summary: 'factorization machine (Rendle 2010)',
+    defaults: { ...EMBEDDING_DEFAULTS },
+    create: (c, o) => new FM(c, o),
+  }),
+  defineModel({
+    name: 'widedeep', summary: 'Wide & Deep: linear + DNN logits (Cheng et al. 2016)',
+    defaults: { ...EMBEDDING_DEFAULTS, ...DNN_DEFAULTS }, aliases: DNN_ALIASES,
+    create: (c, o) => new WideDeep(c, o),
+  }),
+  defineModel({
+    name: 'deepfm', summary: 'DeepFM: FM + DNN over shared embeddings (Guo et al. 2017)',
+    defaults: { ...EMBEDDING_DEFAULTS, ...DNN_DEFAULTS }, aliases: DNN_ALIASES,
+    create: (c, o) => new DeepFM(c, o),
+  }),
+  defineModel({
+    name: 'dcn', summary: 'Deep & Cross Network: cross net ‖ DNN → linear (Wang et al. 2017)',
+    defaults: { ...EMBEDDING_DEFAULTS, dnnHiddenUnits: [400, 400, 400], dnnActivations: 'relu', netDropout: 0, batchNorm: false, numCrossLayers: 3 },
+    aliases: { crossingLayers: 'numCrossLayers', hiddenUnits: 'dnnHiddenUnits', hiddenActivations: 'dnnActivations', dnnActivation: 'dnnActivations', dnnDropout: 'netDropout' },
+    create: (c, o) => new DCN(c, o),
+  }),
+  defineModel({
+    name: 'shared_bottom', summary: 'Shared-Bottom multi-task: shared MLP, one tower per task (Caruana 1997)',
+    defaults: { ...EMBEDDING_DEFAULTS, bottomHiddenUnits: [512, 256], towerHiddenUnits: [128, 64], hiddenActivations: 'relu', netDropout: 0, batchNorm: false },
+    aliases: { dnnActivation: 'hiddenActivations', dnnDropout: 'netDropout' },
+    multiTask: true,
+    create: (c, o) => new SharedBottom(c, o),
+  }),
 ];
 
-const ALIASES: Record<string, string> = { 'wide&deep': 'widedeep', wdl: 'widedeep', wide_deep: 'widedeep', 'wide-deep': 'widedeep', logistic: 'lr' };
+const MODEL_ALIASES: Record<string, string> = {
+  'wide&deep': 'widedeep', wdl: 'widedeep', wide_deep: 'widedeep', 'wide-deep': 'widedeep', logistic: 'lr',
+  sharedbottom: 'shared_bottom', 'shared-bottom': 'shared_bottom',
+};
 
 /** Every registered model. */
 export function listModels(): ModelEntry[] {
@@ -34,30 +104,89 @@ export function listModels(): ModelEntry[] {
 /** The registry entry of a model name (case-insensitive, common aliases accepted). */
 export function modelEntry(name: string): ModelEntry {
   const key = name.toLowerCase();
-  const canonical = ALIASES[key] ?? key;
+  const canonical = MODEL_ALIASES[key] ?? key;
   const e = ENTRIES.find((x) => x.name === canonical);
   if (e === undefined) throw new Error(`unknown model '${name}'; known models: ${ENTRIES.map((x) => x.name).join(', ')}`);
   return e;
 }
 
+/** snake_case → camelCase (FuxiCTR's `hidden_units` → `hiddenUnits`). */
+export function camelCase(key: string): string {
+  return key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** The canonical name of a model option given as camelCase, snake_case or an alias; null when the model has no such option. */
+export function modelOptionName(model: string, key: string): string | null {
+  const e = modelEntry(model);
+  const c = camelCase(key);
+  const k = e.aliases[c] ?? c;
+  return k in e.defaults ? k : null;
+}
+
+/** The options of `options` that a model accepts (under any accepted name): for option sets shared by several models. */
+export function acceptedOptions(model: string, options: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(options).filter(([k]) => modelOptionName(model, k) !== null));
+}
+
+function typeError(model: string, key: string, d: OptionValue, v: unknown): Error {
+  const want = Array.isArray(d)
+    ? (d.every((x) => Number.isInteger(x)) ? 'a list of positive integers' : 'a list of numbers')
+    : `a ${typeof d}`;
+  return new Error(`model '${model}' option '${key}' must be ${want}, got ${JSON.stringify(v)}`);
+}
+
 /**
- * Merges user options over a model's defaults, refusing unknown keys and values whose
- * type differs from the default's (numbers, booleans, strings, number arrays).
+ * Merges user options over a model's defaults: snake_case and alias names are accepted
+ * (mapped to the canonical camelCase name); unknown keys and values whose type differs
+ * from the default's are refused with the list of options.
  */
-export function resolveModelOptions(name: string, user: Record<string, unknown> = {}): Record<string, unknown> {
+export function resolveModelOptions(name: string, user: Record<string, unknown> = {}): Record<string, OptionValue> {
   const e = modelEntry(name);
-  const out: Record<string, unknown> = { ...e.defaults };
-  for (const [k, v] of Object.entries(user)) {
-    if (!(k in e.defaults)) throw new Error(`model '${e.name}' has no option '${k}'; options: ${Object.keys(e.defaults).join(', ')}`);
-    const d = e.defaults[k];
-    const ok = Array.isArray(d) ? Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isInteger(x) && x > 0) : typeof v === typeof d;
-    if (!ok) throw new Error(`model '${e.name}' option '${k}' must be ${Array.isArray(d) ? 'a list of positive integers' : `a ${typeof d}`}, got ${JSON.stringify(v)}`);
-    out[k] = v;
+  const out: Record<string, OptionValue> = { ...e.defaults };
+  const seen = new Map<string, string>();
+  for (const [raw, v] of Object.entries(user)) {
+    const c = camelCase(raw);
+    const k = e.aliases[c] ?? c;
+    if (!(k in e.defaults)) throw new Error(`model '${e.name}' has no option '${raw}'; options: ${Object.keys(e.defaults).join(', ')}`);
+    const prev = seen.get(k);
+    if (prev !== undefined) throw new Error(`model '${e.name}': options '${prev}' and '${raw}' both set '${k}'`);
+    seen.set(k, raw);
+    const d = e.defaults[k]!;
+    let ok: boolean;
+    if (Array.isArray(d)) {
+      const ints = d.length === 0 || d.every((x) => Number.isInteger(x));
+      ok = Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x) && (!ints || (Number.isInteger(x) && x > 0)));
+    } else {
+      ok = typeof v === typeof d;
+    }
+    if (!ok) throw typeError(e.name, raw, d, v);
+    out[k] = v as OptionValue;
   }
   return out;
 }
 
-/** Builds a model by name from (partial) options. */
+/**
+ * Builds a model by name from (partial) options. Refuses a single-task model given several
+ * tasks, and a sequence field with attention pooling for a model that does not attend over
+ * sequences (no setting is silently downgraded).
+ */
 export function createModel(name: string, ctx: ModelContext, user: Record<string, unknown> = {}): RankingModel {
-  return modelEntry(name).create(ctx, resolveModelOptions(name, user));
+  const e = modelEntry(name);
+  const tasks = contextTasks(ctx);
+  if (!e.multiTask && tasks.length > 1) {
+    throw new Error(`model '${e.name}' predicts one task, but ${tasks.length} are configured (${tasks.join(', ')}); multi-task models: ${ENTRIES.filter((x) => x.multiTask).map((x) => x.name).join(', ')}`);
+  }
+  checkPooling(e, ctx.spec);
+  return e.create(ctx, resolveModelOptions(name, user));
+}
+
+/** Models that consume `pooling: attention` sequences (none yet: DIN and DIEN are planned). */
+const SEQUENCE_MODELS: string[] = [];
+
+function checkPooling(e: ModelEntry, spec: FeatureSpec): void {
+  if (SEQUENCE_MODELS.includes(e.name)) return;
+  const f = spec.fields.find((x) => x.pooling === 'attention');
+  if (f === undefined) return;
+  const who = SEQUENCE_MODELS.length > 0 ? `models that do: ${SEQUENCE_MODELS.join(', ')}` : 'no registered model attends over sequences yet (DIN and DIEN are planned)';
+  throw new Error(`field '${f.name}' asks for pooling 'attention', which model '${e.name}' does not compute (attention pooling needs a sequence model; ${who}); set pooling: sum, mean or max to pool it here`);
 }

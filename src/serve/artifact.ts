@@ -3,7 +3,8 @@ import { Rng } from '../engine/random.js';
 import { FeatureMap, type FeatureMapJSON } from '../features/featuremap.js';
 import { createModel } from '../models/registry.js';
 import type { RankingModel } from '../models/base.js';
-import type { InputSpec } from '../models/input-spec.js';
+import { featureSpecFromStored, type FeatureSpec } from '../features/fields.js';
+import { singleTask, type TaskDef } from '../features/tasks.js';
 import { decodeContainer, encodeContainer, type StoredArray } from '../util/container.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
@@ -17,10 +18,12 @@ export interface ArtifactMeta {
   model: string;
   /** Fully resolved model options. */
   modelOptions: Record<string, unknown>;
-  /** Model inputs (vocab sizes, tables) — lets the model be rebuilt without the data. */
-  inputSpec: InputSpec;
-  /** Label the model predicts. */
+  /** Model inputs (the field definitions and labels) — lets the model be rebuilt without the data. */
+  inputSpec: FeatureSpec;
+  /** Label of the first task (the only one of a single-task model). */
   label: string;
+  /** The tasks the model predicts (absent in artifacts written before tasks: one task on `label`). */
+  tasks?: TaskDef[];
   /** The fitted feature map with its schema (absent for models trained on pre-encoded batches). */
   featureMap: FeatureMapJSON | null;
   /** Negative-downsampling rate used in training (predictions are recalibrated). */
@@ -58,7 +61,9 @@ export function loadArtifact(path: string): LoadedArtifact {
   const { meta, arrays } = decodeContainer(readFileSync(path), MAGIC, path);
   const m = meta as ArtifactMeta;
   if (m.format !== 'finerank.model' || m.version !== 1) throw new Error(`${path}: unsupported model format ${String(m.format)} v${String(m.version)}`);
-  const model = createModel(m.model, { spec: m.inputSpec, rng: new Rng(0) }, m.modelOptions);
+  m.inputSpec = featureSpecFromStored(m.inputSpec);
+  m.tasks = artifactTasks(m);
+  const model = createModel(m.model, { spec: m.inputSpec, rng: new Rng(0), tasks: m.tasks.map((t) => t.name) }, m.modelOptions);
   const state = new Map<string, Float32Array>();
   for (const [k, v] of arrays) {
     if (!(v instanceof Float32Array)) throw new Error(`${path}: weight '${k}' is not float32`);
@@ -71,4 +76,9 @@ export function loadArtifact(path: string): LoadedArtifact {
   }
   model.eval();
   return { meta: m, model, featureMap: m.featureMap === null ? null : FeatureMap.fromJSON(m.featureMap, path) };
+}
+
+/** The tasks of an artifact: its task list, or one task named after its label (older artifacts). */
+export function artifactTasks(meta: ArtifactMeta): TaskDef[] {
+  return meta.tasks !== undefined && meta.tasks.length > 0 ? meta.tasks : singleTask(meta.label);
 }

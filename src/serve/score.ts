@@ -1,47 +1,66 @@
-import { readRaw } from '../data/readers/index.js';
-import { BadRowLog, type BadRowPolicy } from '../data/errors.js';
-import type { Batch } from '../data/batch.js';
+import { readRaw } from '../readers/index.js';
+import { BadRowLog, type BadRowPolicy } from '../readers/errors.js';
+import type { Batch } from '../features/batch.js';
+import type { TaskDef } from '../features/tasks.js';
 import { noGrad } from '../engine/tensor.js';
-import { evaluate, type EvalReport } from '../metrics/index.js';
-import { calibratedProbabilities } from '../train/trainer.js';
-import type { LoadedArtifact } from './artifact.js';
+import { calibratedProbabilities, evaluate, type EvalReport } from '../metrics/index.js';
+import { artifactTasks, type LoadedArtifact } from './artifact.js';
 
 /** Scores of every row of a file, in file order, with the encoded batches' labels and groups. */
 export interface FileScores {
+  /** The first task's probabilities (the only task of a single-task model). */
   probs: Float32Array;
+  /** Every task's probabilities, by task name. */
+  taskProbs: Record<string, Float32Array>;
+  /** The first task's labels (null when the file has none). */
   labels: Float32Array | null;
+  /** Every label column present in the file, by label name. */
+  labelColumns: Record<string, Float32Array>;
   groups: Int32Array | null;
   /** Per requested slice column: the raw (decoded) value of each row. */
   slices: Record<string, string[]>;
   skipped: number;
 }
 
+/** Probabilities of every task of an artifact's model for one encoded batch (eval mode, no graph). */
+export function scoreBatch(art: LoadedArtifact, batch: Batch): Record<string, Float32Array> {
+  const logits = noGrad(() => art.model.forwardTasks(batch));
+  const out: Record<string, Float32Array> = {};
+  for (const t of art.model.tasks) out[t] = calibratedProbabilities(logits[t]!.data, art.meta.negativeSampleRate);
+  return out;
+}
+
 /**
  * Streams a data file through an artifact's feature map and model (eval mode, no graph):
- * probabilities with the negative-sampling correction, plus labels / groups when present.
+ * probabilities of every task with the negative-sampling correction, plus labels / groups
+ * when present.
  */
 export async function scoreFile(art: LoadedArtifact, path: string, opts: { onBadRow?: BadRowPolicy; sliceColumns?: string[]; batchSize?: number } = {}): Promise<FileScores> {
   const fm = art.featureMap;
   if (fm === null) throw new Error('this model artifact has no feature map: it can only score pre-encoded batches');
   const badRows = new BadRowLog();
-  const probs: number[] = [];
-  const labels: number[] = [];
+  const tasks = art.model.tasks;
+  const probs: Record<string, number[]> = Object.fromEntries(tasks.map((t) => [t, [] as number[]]));
+  const labels: Record<string, number[]> = {};
   const groups: number[] = [];
+  let rows = 0;
   const sliceCols = opts.sliceColumns ?? [];
   const slices: Record<string, string[]> = Object.fromEntries(sliceCols.map((c) => [c, [] as string[]]));
   for (const c of sliceCols) {
     const f = fm.fields().find((x) => x.name === c);
     if (f === undefined || f.kind !== 'sparse') throw new Error(`slice column '${c}' must be a sparse feature of the schema`);
   }
-  let hasLabel = true;
   for await (const chunk of readRaw(path, { dataset: fm.schema.dataset, onBadRow: opts.onBadRow, badRows })) {
     const batch: Batch = fm.transform(chunk, { onBadRow: opts.onBadRow, badRows });
     if (batch.size === 0) continue;
-    const logits = noGrad(() => art.model.forward(batch));
-    for (const p of calibratedProbabilities(logits.data, art.meta.negativeSampleRate)) probs.push(p);
-    const y = batch.labels[art.meta.label];
-    if (y === undefined) hasLabel = false;
-    else for (const v of y) labels.push(v);
+    const p = scoreBatch(art, batch);
+    for (const t of tasks) for (const v of p[t]!) probs[t]!.push(v);
+    for (const [k, y] of Object.entries(batch.labels)) {
+      // A label column missing from earlier chunks cannot be aligned: keep only complete ones.
+      if (labels[k] === undefined && rows === 0) labels[k] = [];
+      if (labels[k] !== undefined) for (const v of y) labels[k]!.push(v);
+    }
+    rows += batch.size;
     if (batch.group !== undefined) for (const g of batch.group) groups.push(g);
     for (const c of sliceCols) {
       const enc = fm.encoder(c);
@@ -49,22 +68,55 @@ export async function scoreFile(art: LoadedArtifact, path: string, opts: { onBad
       for (const id of ids) slices[c]!.push('decode' in enc ? (enc.decode(id) ?? (id === 1 ? '<OOV>' : `#${id}`)) : `#${id}`);
     }
   }
+  const labelColumns: Record<string, Float32Array> = {};
+  for (const [k, v] of Object.entries(labels)) if (v.length === rows) labelColumns[k] = Float32Array.from(v);
+  const taskProbs: Record<string, Float32Array> = {};
+  for (const t of tasks) taskProbs[t] = Float32Array.from(probs[t]!);
+  const first = artifactTasks(art.meta)[0]!;
   return {
-    probs: Float32Array.from(probs),
-    labels: hasLabel && labels.length === probs.length ? Float32Array.from(labels) : null,
-    groups: groups.length === probs.length && groups.length > 0 ? Int32Array.from(groups) : null,
+    probs: taskProbs[tasks[0]!]!,
+    taskProbs,
+    labels: labelColumns[first.label] ?? null,
+    labelColumns,
+    groups: groups.length === rows && groups.length > 0 ? Int32Array.from(groups) : null,
     slices,
     skipped: badRows.count,
   };
 }
 
-/** AUC, logloss, calibration, gAUC (with a group column) and per-slice metrics of a file. */
-export async function evaluateFile(art: LoadedArtifact, path: string, opts: { onBadRow?: BadRowPolicy; sliceColumns?: string[] } = {}): Promise<EvalReport & { skipped: number }> {
+/** The rows of a task: all, or those where its `where` label is 1. */
+function taskRows(s: FileScores, t: TaskDef, path: string): number[] | null {
+  if (t.where === null) return null;
+  const cond = s.labelColumns[t.where];
+  if (cond === undefined) throw new Error(`${path}: has no values for label '${t.where}' (the where-column of task '${t.name}')`);
+  const rows: number[] = [];
+  for (let i = 0; i < cond.length; i++) if (cond[i] === 1) rows.push(i);
+  return rows;
+}
+
+/** Metrics of every task of a scored file (rows restricted by each task's `where`). */
+function taskReports(s: FileScores, tasks: TaskDef[], path: string): Record<string, EvalReport> {
+  const out: Record<string, EvalReport> = {};
+  for (const t of tasks) {
+    const y = s.labelColumns[t.label];
+    if (y === undefined) throw new Error(`${path}: has no values for label '${t.label}'${tasks.length > 1 ? ` (task '${t.name}')` : ''}`);
+    const rows = taskRows(s, t, path);
+    const pickF = (a: Float32Array) => (rows === null ? a : Float32Array.from(rows, (r) => a[r]!));
+    const pickI = (a: Int32Array) => (rows === null ? a : Int32Array.from(rows, (r) => a[r]!));
+    const slices: Record<string, string[]> = {};
+    for (const [k, v] of Object.entries(s.slices)) slices[k] = rows === null ? v : rows.map((r) => v[r]!);
+    out[t.name] = evaluate(pickF(s.taskProbs[t.name]!), pickF(y), {
+      ...(s.groups !== null ? { groups: pickI(s.groups) } : {}),
+      ...(Object.keys(slices).length > 0 ? { slices } : {}),
+    });
+  }
+  return out;
+}
+
+/** AUC, logloss, calibration, gAUC (with a group column) and per-slice metrics of a file: the first task's, plus every task's. */
+export async function evaluateFile(art: LoadedArtifact, path: string, opts: { onBadRow?: BadRowPolicy; sliceColumns?: string[] } = {}): Promise<EvalReport & { skipped: number; tasks: Record<string, EvalReport> }> {
   const s = await scoreFile(art, path, opts);
-  if (s.labels === null) throw new Error(`${path}: has no values for label '${art.meta.label}'`);
-  const report = evaluate(s.probs, s.labels, {
-    ...(s.groups !== null ? { groups: s.groups } : {}),
-    ...(Object.keys(s.slices).length > 0 ? { slices: s.slices } : {}),
-  });
-  return { ...report, skipped: s.skipped };
+  const tasks = artifactTasks(art.meta);
+  const reports = taskReports(s, tasks, path);
+  return { ...reports[tasks[0]!.name]!, skipped: s.skipped, tasks: reports };
 }

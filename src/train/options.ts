@@ -30,6 +30,8 @@ export interface TrainOptions {
   clipNorm: number;
   /** Validation metric watched for the schedule, early stopping and the best weights. */
   monitor: 'auc' | 'logloss' | 'gauc';
+  /** Which task's metric is monitored: '' = the first task, a task name, several names joined by ',' or 'mean' (all tasks): their mean. */
+  monitorTask: string;
   /** Multiply the learning rate by this factor when the monitor does not improve. 1 disables. */
   lrDecayFactor: number;
   /** Learning-rate floor of the plateau decay. */
@@ -66,6 +68,7 @@ export const TRAIN_DEFAULTS: TrainOptions = {
   denseL2: 0,
   clipNorm: 10,
   monitor: 'auc',
+  monitorTask: '',
   lrDecayFactor: 0.1,
   minLr: 1e-6,
   patience: 2,
@@ -97,13 +100,17 @@ export const BARS_PRESET: TrainOptions = {
   embeddingL2Mode: 'table',
 };
 
-/** Model options of the published-benchmark preset (merged under user model options). */
+/**
+ * Model options of the published-benchmark preset (merged under user model options), under
+ * FuxiCTR's names; each applies to the models that have the option under this name or an alias
+ * (DCN's `dnn_hidden_units` receives `hidden_units`).
+ */
 export const BARS_MODEL_OPTIONS: Record<string, unknown> = {
   embeddingDim: 10,
   embeddingInitStd: 1e-4,
-  dnnHiddenUnits: [400, 400, 400],
-  dnnActivation: 'relu',
-  dnnDropout: 0.2,
+  hiddenUnits: [400, 400, 400],
+  hiddenActivations: 'relu',
+  netDropout: 0.2,
   batchNorm: true,
 };
 

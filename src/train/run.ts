@@ -1,22 +1,26 @@
 import { Rng } from '../engine/random.js';
 import { kernels } from '../engine/kernels/index.js';
-import { BadRowLog } from '../data/errors.js';
+import { BadRowLog } from '../readers/errors.js';
 import type { FeatureMap } from '../features/featuremap.js';
 import { createModel } from '../models/registry.js';
 import type { RankingModel } from '../models/base.js';
-import type { InputSpec } from '../models/input-spec.js';
+import type { FeatureSpec } from '../features/fields.js';
+import { singleTask, type TaskDef } from '../features/tasks.js';
 import type { EvalReport } from '../metrics/index.js';
 import type { Schema } from '../features/schema.js';
 import type { TrainOptions } from './options.js';
-import { Trainer, evaluateModel, type TrainHooks, type TrainResult } from './trainer.js';
-import { inputSpecFromFeatureMap, loadDataSource } from './pipeline.js';
+import { Trainer, evaluateTasks, type TrainHooks, type TrainResult } from './trainer.js';
+import { loadDataSource } from '../data/load.js';
 import { fitFeatureMap } from '../data/stream.js';
 
 /** What `trainOnFiles` needs: the files, the schema, the model and the training options. */
 export interface TrainJob {
   data: { train: string; valid: string | null; test: string | null; onBadRow: 'error' | 'skip' };
   schema: Schema;
+  /** Label of a single-task model (the schema's first label when null and no tasks are given). */
   label: string | null;
+  /** Tasks (multi-task models); null: one task, `label`. */
+  tasks?: TaskDef[] | null;
   model: string;
   modelOptions: Record<string, unknown>;
   train: TrainOptions;
@@ -26,11 +30,17 @@ export interface TrainJob {
 export interface TrainOutcome {
   model: RankingModel;
   featureMap: FeatureMap;
-  spec: InputSpec;
+  spec: FeatureSpec;
+  /** The first task's label. */
   label: string;
+  tasks: TaskDef[];
   result: TrainResult;
+  /** First task's metrics. */
   valid: EvalReport | null;
   test: EvalReport | null;
+  /** Every task's metrics. */
+  validTasks: Record<string, EvalReport> | null;
+  testTasks: Record<string, EvalReport> | null;
   /** Rows skipped as bad (only with onBadRow 'skip'), with the first few reasons. */
   skippedRows: number;
   skippedExamples: string[];
@@ -49,22 +59,34 @@ export async function trainOnFiles(job: TrainJob, hooks: TrainHooks = {}): Promi
   const load = { onBadRow: job.data.onBadRow, badRows };
   const t0 = performance.now();
   const fm = await fitFeatureMap(job.data.train, job.schema, load);
-  const spec = inputSpecFromFeatureMap(fm);
-  const label = job.label ?? spec.labels[0];
-  if (label === undefined) throw new Error('the schema declares no label column');
-  if (!spec.labels.includes(label)) throw new Error(`label '${label}' is not a label column of the schema (labels: ${spec.labels.join(', ')})`);
+  const spec = fm.featureSpec();
+  const tasks = jobTasks(job, spec.labels);
+  const label = tasks[0]!.label;
   const train = await loadDataSource(fm, job.data.train, load);
   const valid = job.data.valid === null ? null : await loadDataSource(fm, job.data.valid, load);
   const test = job.data.test === null ? null : await loadDataSource(fm, job.data.test, load);
-  log(`data: ${train.rows} train, ${valid?.rows ?? 0} valid, ${test?.rows ?? 0} test rows encoded in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${spec.sparse.length + spec.varlen.length} categorical, ${spec.dense.length} dense fields`);
+  const nDense = spec.fields.filter((f) => f.kind === 'dense').length;
+  log(`data: ${train.rows} train, ${valid?.rows ?? 0} valid, ${test?.rows ?? 0} test rows encoded in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${spec.fields.length - nDense} categorical, ${nDense} dense fields`);
   const rng = Rng.derive(job.train.seed, 'model');
-  const model = createModel(job.model, { spec, rng }, job.modelOptions);
-  log(`model ${job.model}: ${countParameters(model)} parameters; kernels: ${kernels().detail}`);
-  const trainer = new Trainer(model, job.train, label, hooks, [rng]);
+  const model = createModel(job.model, { spec, rng, tasks: tasks.map((t) => t.name) }, job.modelOptions);
+  log(`model ${job.model}: ${countParameters(model)} parameters; kernels: ${kernels().detail}${tasks.length > 1 ? `; tasks: ${tasks.map((t) => t.name).join(', ')}` : ''}`);
+  const trainer = new Trainer(model, job.train, tasks, hooks, [rng]);
   const result = await trainer.fit(train, valid);
   const evalBatch = Math.max(job.train.batchSize, 4096);
-  const validReport = valid === null ? null : await evaluateModel(model, valid, label, evalBatch, job.train.negativeSampleRate);
-  const testReport = test === null ? null : await evaluateModel(model, test, label, evalBatch, job.train.negativeSampleRate);
+  const validTasks = valid === null ? null : await evaluateTasks(model, valid, tasks, evalBatch, job.train.negativeSampleRate);
+  const testTasks = test === null ? null : await evaluateTasks(model, test, tasks, evalBatch, job.train.negativeSampleRate);
+  const first = tasks[0]!.name;
+  const validReport = validTasks?.[first] ?? null;
+  const testReport = testTasks?.[first] ?? null;
+  const perTask: Record<string, number | null> = {};
+  if (tasks.length > 1) {
+    for (const t of tasks) {
+      perTask[`valid_auc_${t.name}`] = validTasks?.[t.name]?.auc ?? null;
+      perTask[`valid_logloss_${t.name}`] = validTasks?.[t.name]?.logloss ?? null;
+      perTask[`test_auc_${t.name}`] = testTasks?.[t.name]?.auc ?? null;
+      perTask[`test_logloss_${t.name}`] = testTasks?.[t.name]?.logloss ?? null;
+    }
+  }
   const summary: Record<string, number | string | null> = {
     model: job.model,
     epochs: result.epochs,
@@ -74,6 +96,7 @@ export async function trainOnFiles(job: TrainJob, hooks: TrainHooks = {}): Promi
     valid_logloss: validReport?.logloss ?? null,
     test_auc: testReport?.auc ?? null,
     test_logloss: testReport?.logloss ?? null,
+    ...perTask,
     samples_per_sec: Math.round(result.samplesPerSec),
     train_seconds: Number(result.trainSeconds.toFixed(2)),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
@@ -82,7 +105,7 @@ export async function trainOnFiles(job: TrainJob, hooks: TrainHooks = {}): Promi
     skipped_rows: badRows.count,
   };
   return {
-    model, featureMap: fm, spec, label, result, valid: validReport, test: testReport,
+    model, featureMap: fm, spec, label, tasks, result, valid: validReport, test: testReport, validTasks, testTasks,
     skippedRows: badRows.count, skippedExamples: badRows.examples.map((e) => e.reason), summary,
   };
 }
@@ -93,4 +116,13 @@ export function countParameters(model: RankingModel): number {
   for (const p of model.parameters()) n += p.size;
   for (const [, t] of model.namedEmbeddings()) n += t.rows * t.dim;
   return n;
+}
+
+/** The tasks of a job: its task list, else one task on `label` (default: the schema's first label). */
+function jobTasks(job: TrainJob, labels: string[]): TaskDef[] {
+  if (job.tasks !== undefined && job.tasks !== null && job.tasks.length > 0) return job.tasks;
+  const label = job.label ?? labels[0];
+  if (label === undefined) throw new Error('the schema declares no label column');
+  if (!labels.includes(label)) throw new Error(`label '${label}' is not a label column of the schema (labels: ${labels.join(', ')})`);
+  return singleTask(label);
 }

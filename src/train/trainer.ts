@@ -1,11 +1,12 @@
 import { Tensor, noGrad, tidy } from '../engine/tensor.js';
 import { Rng } from '../engine/random.js';
-import { bceWithLogits } from '../engine/ops/index.js';
-import { evaluate, type EvalReport } from '../metrics/index.js';
-import type { Batch } from '../data/batch.js';
+import { add, bceWithLogits, scale } from '../engine/ops/index.js';
+import { calibratedProbabilities, evaluate, type EvalReport } from '../metrics/index.js';
+import type { Batch } from '../features/batch.js';
+import { singleTask, type TaskDef } from '../features/tasks.js';
 import type { RankingModel } from '../models/base.js';
 import type { EmbeddingTable } from '../embedding/table.js';
-import type { DataSource } from './data-source.js';
+import type { DataSource } from '../data/data-source.js';
 import type { TrainOptions } from './options.js';
 import { buildOptimizers, type OptimizerPair } from './optimizers.js';
 import { Checkpointer, type TrainState } from './checkpoint.js';
@@ -17,7 +18,12 @@ export interface EvalLog {
   step: number;
   lr: number;
   trainLoss: number;
+  /** Validation metrics of the first task (null without validation data). */
   valid: EvalReport | null;
+  /** Validation metrics of every task, by task name. */
+  tasks: Record<string, EvalReport> | null;
+  /** The monitored value (see TrainOptions.monitorTask). */
+  monitored: number | null;
   improved: boolean;
 }
 
@@ -43,30 +49,25 @@ export interface TrainHooks {
   log?: (line: string) => void;
 }
 
-/**
- * Turns logits into probabilities with the negative-downsampling correction of
- * DESIGN.md §5: p = p′ / (p′ + (1 − p′)/w) for sampling rate w (w = 1: plain sigmoid).
- */
-export function calibratedProbabilities(logits: Float32Array, negativeSampleRate = 1): Float32Array {
-  const out = new Float32Array(logits.length);
-  for (let i = 0; i < logits.length; i++) {
-    const p = 1 / (1 + Math.exp(-logits[i]!));
-    out[i] = negativeSampleRate === 1 ? p : p / (p + (1 - p) / negativeSampleRate);
-  }
-  return out;
+/** Probabilities of every task, labels and groups of every row of a data source. */
+export interface Predictions {
+  /** Probabilities by task name, in row order. */
+  probs: Record<string, Float32Array>;
+  labels: Map<string, Float32Array>;
+  groups: Int32Array | null;
 }
 
-/** Probabilities of a model for every row of a data source, in order (eval mode, no graph). */
-export async function predict(model: RankingModel, data: DataSource, batchSize = 4096, negativeSampleRate = 1): Promise<{ probs: Float32Array; labels: Map<string, Float32Array>; groups: Int32Array | null }> {
-  const probParts: Float32Array[] = [];
+/** Probabilities of a model for every row of a data source, in order (eval mode, no graph), one array per task. */
+export async function predict(model: RankingModel, data: DataSource, batchSize = 4096, negativeSampleRate = 1): Promise<Predictions> {
+  const probParts = new Map<string, Float32Array[]>(model.tasks.map((t) => [t, []]));
   const labelParts = new Map<string, Float32Array[]>();
   const groupParts: Int32Array[] = [];
   const wasTraining = model.training;
   model.eval();
   try {
     for await (const batch of data.batches({ batchSize, shuffle: false, seed: 0, epoch: 0 })) {
-      const logits = noGrad(() => model.forward(batch));
-      probParts.push(calibratedProbabilities(logits.data, negativeSampleRate));
+      const logits = noGrad(() => model.forwardTasks(batch));
+      for (const t of model.tasks) probParts.get(t)!.push(calibratedProbabilities(logits[t]!.data, negativeSampleRate));
       for (const [k, v] of Object.entries(batch.labels)) {
         if (!labelParts.has(k)) labelParts.set(k, []);
         labelParts.get(k)!.push(v);
@@ -87,26 +88,69 @@ export async function predict(model: RankingModel, data: DataSource, batchSize =
   };
   const labels = new Map<string, Float32Array>();
   for (const [k, v] of labelParts) labels.set(k, join(v, (n) => new Float32Array(n)));
-  return {
-    probs: join(probParts, (n) => new Float32Array(n)),
-    labels,
-    groups: groupParts.length > 0 ? join(groupParts, (n) => new Int32Array(n)) : null,
+  const probs: Record<string, Float32Array> = {};
+  for (const [t, parts] of probParts) probs[t] = join(parts, (n) => new Float32Array(n));
+  return { probs, labels, groups: groupParts.length > 0 ? join(groupParts, (n) => new Int32Array(n)) : null };
+}
+
+/**
+ * Metrics of one task from predictions: rows where the task's `where` label is not 1 are
+ * left out (a conversion task judged on clicked rows only).
+ */
+export function taskReport(p: Predictions, task: TaskDef): EvalReport {
+  const probs = p.probs[task.name];
+  if (probs === undefined) throw new Error(`the model has no task '${task.name}' (tasks: ${Object.keys(p.probs).join(', ')})`);
+  const y = p.labels.get(task.label);
+  if (y === undefined) throw new Error(`evaluation data has no label '${task.label}' (task '${task.name}')`);
+  if (task.where === null) return evaluate(probs, y, p.groups === null ? {} : { groups: p.groups });
+  const cond = p.labels.get(task.where);
+  if (cond === undefined) throw new Error(`evaluation data has no label '${task.where}' (the where-column of task '${task.name}')`);
+  const rows: number[] = [];
+  for (let i = 0; i < cond.length; i++) if (cond[i] === 1) rows.push(i);
+  const pick = <T extends Float32Array | Int32Array>(a: T, make: (n: number) => T): T => {
+    const out = make(rows.length);
+    rows.forEach((r, j) => (out[j] = a[r]!));
+    return out;
   };
+  const groups = p.groups === null ? null : pick(p.groups, (n) => new Int32Array(n));
+  return evaluate(pick(probs, (n) => new Float32Array(n)), pick(y, (n) => new Float32Array(n)), groups === null ? {} : { groups });
 }
 
-/** AUC, logloss, calibration (and gAUC with groups) of a model on a data source. */
-export async function evaluateModel(model: RankingModel, data: DataSource, label: string, batchSize = 4096, negativeSampleRate = 1): Promise<EvalReport> {
-  const { probs, labels, groups } = await predict(model, data, batchSize, negativeSampleRate);
-  const y = labels.get(label);
-  if (y === undefined) throw new Error(`evaluation data has no label '${label}'`);
-  return evaluate(probs, y, groups === null ? {} : { groups });
+/** Per-task AUC, logloss, calibration (and gAUC with groups) of a model on a data source. */
+export async function evaluateTasks(model: RankingModel, data: DataSource, tasks: readonly TaskDef[], batchSize = 4096, negativeSampleRate = 1): Promise<Record<string, EvalReport>> {
+  const p = await predict(model, data, batchSize, negativeSampleRate);
+  const out: Record<string, EvalReport> = {};
+  for (const t of tasks) out[t.name] = taskReport(p, t);
+  return out;
 }
 
-function monitorValue(r: EvalReport, monitor: TrainOptions['monitor']): number {
+/** AUC, logloss, calibration (and gAUC with groups) of a single-task model (or of the first task) on a data source. */
+export async function evaluateModel(model: RankingModel, data: DataSource, label: string | readonly TaskDef[], batchSize = 4096, negativeSampleRate = 1): Promise<EvalReport> {
+  const tasks = typeof label === 'string' ? singleTask(label).map((t) => ({ ...t, name: model.tasks[0] ?? t.name })) : label;
+  const reports = await evaluateTasks(model, data, tasks.slice(0, 1), batchSize, negativeSampleRate);
+  return reports[tasks[0]!.name]!;
+}
+
+function metricOf(r: EvalReport, monitor: TrainOptions['monitor']): number {
   if (monitor === 'auc') return r.auc;
   if (monitor === 'logloss') return r.logloss;
   if (r.gauc === undefined) throw new Error("monitor 'gauc' needs a group column in the validation data");
   return r.gauc;
+}
+
+/** The tasks whose metric is monitored: '' → the first, 'mean' → all, else the named ones (comma-separated). */
+export function monitoredTasks(tasks: readonly TaskDef[], monitorTask: string): string[] {
+  if (monitorTask === '') return [tasks[0]!.name];
+  if (monitorTask === 'mean') return tasks.map((t) => t.name);
+  const names = monitorTask.split(',').map((x) => x.trim());
+  for (const n of names) if (!tasks.some((t) => t.name === n)) throw new Error(`monitorTask: no task '${n}' (tasks: ${tasks.map((t) => t.name).join(', ')})`);
+  return names;
+}
+
+function monitorValue(reports: Record<string, EvalReport>, monitor: TrainOptions['monitor'], names: readonly string[]): number {
+  let s = 0;
+  for (const n of names) s += metricOf(reports[n]!, monitor);
+  return s / names.length;
 }
 
 /**
@@ -118,17 +162,27 @@ function monitorValue(r: EvalReport, monitor: TrainOptions['monitor']): number {
 export class Trainer {
   readonly model: RankingModel;
   readonly opts: TrainOptions;
-  readonly label: string;
+  /** The tasks trained (one per model output). */
+  readonly tasks: TaskDef[];
   private readonly hooks: TrainHooks;
   private readonly optim: OptimizerPair;
   private readonly tables: EmbeddingTable[];
   private readonly params: Tensor[];
   private readonly checkpointer: Checkpointer | null;
 
-  constructor(model: RankingModel, opts: TrainOptions, label: string, hooks: TrainHooks = {}, rngs: Rng[] = []) {
+  /**
+   * `tasks`: the task list, or one label name for a single-task model. Every task must be
+   * an output of the model, and every model output a task.
+   */
+  constructor(model: RankingModel, opts: TrainOptions, tasks: string | readonly TaskDef[], hooks: TrainHooks = {}, rngs: Rng[] = []) {
     this.model = model;
     this.opts = opts;
-    this.label = label;
+    this.tasks = typeof tasks === 'string' ? singleTask(tasks).map((t) => ({ ...t, name: model.tasks[0] ?? t.name })) : tasks.slice();
+    const names = this.tasks.map((t) => t.name);
+    if (names.length !== model.tasks.length || model.tasks.some((t) => !names.includes(t))) {
+      throw new Error(`the model predicts tasks ${model.tasks.join(', ')} but training was given ${names.join(', ')}`);
+    }
+    monitoredTasks(this.tasks, opts.monitorTask);
     this.hooks = hooks;
     this.params = model.parameters();
     this.tables = model.namedEmbeddings().map(([, t]) => t as EmbeddingTable);
@@ -136,15 +190,24 @@ export class Trainer {
     this.checkpointer = opts.checkpointDir === "" ? null : new Checkpointer(opts.checkpointDir, rngs);
   }
 
-  /** One optimization step on a batch; returns the batch's mean BCE (without penalties). */
+  /**
+   * One optimization step on a batch; returns the batch's loss without penalties: the
+   * weighted sum over tasks of each task's mean BCE over its rows (rows where its `where`
+   * label is not 1 count zero).
+   */
   step(batch: Batch): number {
-    const y = batch.labels[this.label];
-    if (y === undefined) throw new Error(`training batch has no label '${this.label}'`);
     const loss = tidy(() => {
-      const logits = this.model.forward(batch);
-      const l = bceWithLogits(logits, y, batch.weight);
-      l.backward();
-      return l;
+      const logits = this.model.forwardTasks(batch);
+      let total: Tensor | null = null;
+      for (const t of this.tasks) {
+        const y = batch.labels[t.label];
+        if (y === undefined) throw new Error(`training batch has no label '${t.label}' (task '${t.name}')`);
+        let l = bceWithLogits(logits[t.name]!, y, taskWeights(batch, t));
+        if (t.weight !== 1) l = scale(l, t.weight);
+        total = total === null ? l : add(total, l);
+      }
+      total!.backward();
+      return total!;
     });
     this.optim.applyPenalties();
     if (this.opts.clipNorm > 0) this.optim.clip(this.opts.clipNorm);
@@ -188,13 +251,15 @@ export class Trainer {
     const better = (v: number) => (o.monitor === 'logloss' ? v < state.bestMetric - o.minDelta : v > state.bestMetric + o.minDelta);
 
     const validate = async (): Promise<void> => {
-      const report = valid === null ? null : await evaluateModel(this.model, valid, this.label, Math.max(o.batchSize, 4096));
+      const reports = valid === null ? null : await evaluateTasks(this.model, valid, this.tasks, Math.max(o.batchSize, 4096));
       const trainLoss = state.lossCount > 0 ? state.lossSum / state.lossCount : NaN;
       state.lossSum = 0;
       state.lossCount = 0;
       let improved = true;
-      if (report !== null) {
-        const v = monitorValue(report, o.monitor);
+      let monitored: number | null = null;
+      if (reports !== null) {
+        const v = monitorValue(reports, o.monitor, monitoredTasks(this.tasks, o.monitorTask));
+        monitored = v;
         improved = better(v);
         if (improved) {
           state.bestMetric = v;
@@ -210,7 +275,10 @@ export class Trainer {
           if (o.patience > 0 && state.badEvals >= o.patience) state.stopped = true;
         }
       }
-      const entry: EvalLog = { epoch: state.epoch + 1, step: state.globalStep, lr: state.lr, trainLoss, valid: report, improved };
+      const entry: EvalLog = {
+        epoch: state.epoch + 1, step: state.globalStep, lr: state.lr, trainLoss,
+        valid: reports === null ? null : reports[this.tasks[0]!.name]!, tasks: reports, monitored, improved,
+      };
       state.history.push(entry);
       log(formatEval(entry, o.monitor));
     };
@@ -271,9 +339,22 @@ export function snapshot(model: RankingModel): Map<string, Float32Array> {
 }
 
 function formatEval(e: EvalLog, monitor: string): string {
-  const v = e.valid;
-  const metrics = v === null ? 'no validation data' : `valid AUC ${v.auc.toFixed(6)} logloss ${v.logloss.toFixed(6)}${v.gauc !== undefined ? ` gAUC ${v.gauc.toFixed(6)}` : ''}`;
-  return `epoch ${e.epoch} step ${e.step}: train BCE ${e.trainLoss.toFixed(6)}, ${metrics}, lr ${e.lr.toExponential(1)}${e.improved ? '' : ` (${monitor} did not improve)`}`;
+  const one = (v: EvalReport) => `AUC ${v.auc.toFixed(6)} logloss ${v.logloss.toFixed(6)}${v.gauc !== undefined ? ` gAUC ${v.gauc.toFixed(6)}` : ''}`;
+  const t = e.tasks;
+  const metrics = t === null ? 'no validation data'
+    : Object.keys(t).length === 1 ? `valid ${one(Object.values(t)[0]!)}`
+      : `valid ${Object.entries(t).map(([k, v]) => `[${k}] ${one(v)}`).join(', ')}`;
+  return `epoch ${e.epoch} step ${e.step}: train loss ${e.trainLoss.toFixed(6)}, ${metrics}, lr ${e.lr.toExponential(1)}${e.improved ? '' : ` (${monitor} did not improve)`}`;
+}
+
+/** Per-row weights of a task's loss: the sample weight, times 0 where the task's `where` label is not 1. */
+export function taskWeights(batch: Batch, task: TaskDef): Float32Array | undefined {
+  if (task.where === null) return batch.weight;
+  const cond = batch.labels[task.where];
+  if (cond === undefined) throw new Error(`training batch has no label '${task.where}' (the where-column of task '${task.name}')`);
+  const w = new Float32Array(batch.size);
+  for (let i = 0; i < batch.size; i++) w[i] = cond[i] === 1 ? (batch.weight === undefined ? 1 : batch.weight[i]!) : 0;
+  return w;
 }
 
 export { Rng };

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rebatch, concatBatches, sliceBatch } from '../../src/data/batcher.js';
-import type { Batch } from '../../src/data/batch.js';
+import type { Batch } from '../../src/features/batch.js';
 
 /** A batch whose row r carries the value start + r in every column. */
 function numbered(start: number, n: number): Batch {

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { readCsv } from '../../src/data/readers/csv.js';
+import { readCsv } from '../../src/readers/csv.js';
 import { takeSplit, assignSplit, type SplitSpec } from '../../src/data/split.js';
-import { BytesChunk, chunkFromRows } from '../../src/data/readers/chunk.js';
+import { BytesChunk, chunkFromRows } from '../../src/readers/chunk.js';
 import { makeRows, tempDir, writeCsv } from './fixtures.js';
 
 async function linesOf(file: string, spec: SplitSpec, part: number, blockBytes: number): Promise<number[]> {

@@ -16,7 +16,7 @@ import { FTRL, LazyAdam, SparseAdagrad, SparseSGD, TableAdam, type SparseOptimiz
 import {
   embeddingKernels, loadNativeEmbeddingKernels, setEmbeddingKernels, typescriptEmbeddingKernels, type EmbeddingKernels,
 } from '../../src/embedding/kernels.js';
-import type { PaddedIds } from '../../src/data/batch.js';
+import type { PaddedIds } from '../../src/features/batch.js';
 
 const loaded = loadNativeEmbeddingKernels();
 const native: EmbeddingKernels | null = 'kernels' in loaded ? loaded.kernels : null;

@@ -5,7 +5,7 @@ import { Rng } from '../../src/engine/random.js';
 import { matmul } from '../../src/engine/ops/matmul.js';
 import { EmbeddingTable } from '../../src/embedding/table.js';
 import { embeddingLookup, embedFields, embedPooled, embedSequence } from '../../src/embedding/lookup.js';
-import type { PaddedIds } from '../../src/data/batch.js';
+import type { PaddedIds } from '../../src/features/batch.js';
 import { randTensor } from '../support/gradcheck.js';
 
 /**

@@ -5,7 +5,7 @@ import { BytesTable } from '../../src/features/bytes-table.js';
 import { HashEncoder, NumericEncoder, Reservoir, VocabEncoder } from '../../src/features/encoders.js';
 import { defineSchema, dense, label, type DenseFeature } from '../../src/features/schema.js';
 import { Rng } from '../../src/engine/random.js';
-import { OOV_ID, PADDING_ID } from '../../src/data/batch.js';
+import { OOV_ID, PADDING_ID } from '../../src/features/batch.js';
 
 test('murmur3_32 matches the reference vectors, for bytes and strings alike', () => {
   const b = (s: string) => Buffer.from(s, 'utf8');

@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readCsv } from '../../src/data/readers/csv.js';
-import { chunkFromRows, type RawChunk } from '../../src/data/readers/chunk.js';
+import { readCsv } from '../../src/readers/csv.js';
+import { chunkFromRows, type RawChunk } from '../../src/readers/chunk.js';
 import { FeatureMap } from '../../src/features/featuremap.js';
 import { defineSchema, dense, group, label, sequence, sparse, varlen, weight } from '../../src/features/schema.js';
 import { murmur3String } from '../../src/features/hash.js';
-import type { Batch } from '../../src/data/batch.js';
+import type { Batch } from '../../src/features/batch.js';
 import type { VocabEncoder } from '../../src/features/encoders.js';
 
 const CSV = [

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import {
   defineSchema, dense, group, label, loadSchema, parseSchema, schemaToJSON, sequence, sparse, varlen, weight, validateSchema, sharingRoot,
 } from '../../src/features/schema.js';
-import { SchemaError } from '../../src/data/errors.js';
+import { SchemaError } from '../../src/readers/errors.js';
 
 const YAML = `
 dataset:

@@ -2,18 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/engine/random.js';
 import { createModel, listModels } from '../../src/models/registry.js';
-import { denseInput, sparseInput, type InputSpec } from '../../src/models/input-spec.js';
-import type { Batch } from '../../src/data/batch.js';
+import { denseField, sparseField, varlenField, type FeatureSpec } from '../../src/features/fields.js';
+import type { Batch } from '../../src/features/batch.js';
 import { modelGradcheck } from '../support/model-gradcheck.js';
 
 /** A small mixed batch: 3 sparse fields (one pair sharing a table), a varlen field, 2 dense. */
-export function tinySpecAndBatch(seed: number, n = 6): { spec: InputSpec; batch: Batch } {
+export function tinySpecAndBatch(seed: number, n = 6): { spec: FeatureSpec; batch: Batch } {
   const rng = new Rng(seed);
-  const spec: InputSpec = {
-    sparse: [sparseInput('a', 7), sparseInput('b', 5), sparseInput('c', 7, { table: 'a' })],
-    varlen: [{ ...sparseInput('tags', 6), maxLen: 3, pooling: 'mean', kind: 'varlen' }],
-    dense: [denseInput('x1'), denseInput('x2')],
-    labels: ['click'],
+  const spec: FeatureSpec = {
+    fields: [sparseField('a', 7), sparseField('b', 5), sparseField('c', 7, { table: 'a' }), varlenField('tags', 6, 3), denseField('x1'), denseField('x2')],
+    labels: ['click', 'buy'],
   };
   const ids = (v: number) => Int32Array.from({ length: n }, () => 2 + rng.int(v - 2));
   const tagIds = new Int32Array(n * 3);
@@ -27,7 +25,7 @@ export function tinySpecAndBatch(seed: number, n = 6): { spec: InputSpec; batch:
     sparse: { a: ids(7), b: ids(5), c: ids(7) },
     dense: { x1: Float32Array.from({ length: n }, () => rng.normal()), x2: Float32Array.from({ length: n }, () => rng.normal()) },
     varlen: { tags: { ids: tagIds, lengths, maxLen: 3 } },
-    labels: { click: Float32Array.from({ length: n }, () => rng.int(2)) },
+    labels: { click: Float32Array.from({ length: n }, () => rng.int(2)), buy: Float32Array.from({ length: n }, () => rng.int(2)) },
   };
   return { spec, batch };
 }
@@ -38,6 +36,7 @@ const SMALL: Record<string, Record<string, unknown>> = {
   widedeep: { embeddingDim: 4, embeddingInitStd: 0.5, dnnHiddenUnits: [5, 4], batchNorm: true },
   deepfm: { embeddingDim: 4, embeddingInitStd: 0.5, dnnHiddenUnits: [5, 4], batchNorm: true },
   dcn: { embeddingDim: 4, embeddingInitStd: 0.5, dnnHiddenUnits: [5], numCrossLayers: 2, batchNorm: true },
+  shared_bottom: { embeddingDim: 4, embeddingInitStd: 0.5, bottomHiddenUnits: [6], towerHiddenUnits: [3], batchNorm: true },
 };
 
 for (const entry of listModels()) {
@@ -45,7 +44,8 @@ for (const entry of listModels()) {
     const opts = SMALL[entry.name];
     assert.ok(opts !== undefined, `no gradcheck sizes for model ${entry.name}`);
     const { spec, batch } = tinySpecAndBatch(11);
-    const model = createModel(entry.name, { spec, rng: new Rng(4) }, opts);
+    const model = createModel(entry.name, { spec, rng: new Rng(4), tasks: entry.multiTask ? ['click', 'buy'] : ['click'] }, opts);
+    assert.equal(model.tasks.length, entry.multiTask ? 2 : 1);
     model.train();
     const checked = modelGradcheck(model, batch);
     assert.ok(checked > 10, `only ${checked} coordinates checked`);

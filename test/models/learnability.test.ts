@@ -7,7 +7,7 @@ import { generateFieldCtr, type FieldCtrSpec } from '../../src/data/synth/criteo
 import { loadSchema } from '../../src/features/schema.js';
 import { trainOnFiles } from '../../src/train/run.js';
 import { TRAIN_DEFAULTS } from '../../src/train/options.js';
-import { resolveModelOptions } from '../../src/models/registry.js';
+import { acceptedOptions, resolveModelOptions } from '../../src/models/registry.js';
 
 /**
  * Learnability on data whose logit needs pairwise interactions: 6 categorical fields of 40
@@ -41,8 +41,7 @@ test('FM, DeepFM and DCN beat LR on interaction data; the best comes within 0.01
     const oracle = meta.splits.test.oracle.click!.auc;
     const auc: Record<string, number> = {};
     for (const model of ['lr', 'fm', 'deepfm', 'dcn']) {
-      const accepted = Object.keys(resolveModelOptions(model));
-      const opts = Object.fromEntries(Object.entries(MODEL).filter(([k]) => accepted.includes(k)));
+      const opts = acceptedOptions(model, MODEL);
       const out = await trainOnFiles({
         data: { train: join(dir, meta.splits.train.file), valid: join(dir, meta.splits.valid.file), test: join(dir, meta.splits.test.file), onBadRow: 'error' },
         schema, label: null, model, modelOptions: resolveModelOptions(model, opts), train: TRAIN,

@@ -15,7 +15,7 @@ function trainedModel() {
   const model = createModel('deepfm', { spec, rng: new Rng(1) }, opts);
   // Move batch-norm running statistics away from their initial values.
   model.train();
-  model.forward(batch);
+  model.forwardTasks(batch).click!;
   model.eval();
   return { model, spec, batch, opts };
 }
@@ -29,8 +29,8 @@ test('artifact round trip: same predictions, no training data needed', () => {
     assert.deepEqual(readdirSync(dir), ['m.frk'], 'no temporary file left behind');
     const loaded = loadArtifact(path);
     assert.equal(loaded.meta.model, 'deepfm');
-    const a = noGrad(() => model.forward(batch)).data;
-    const b = noGrad(() => loaded.model.forward(batch)).data;
+    const a = noGrad(() => model.forwardTasks(batch).click!).data;
+    const b = noGrad(() => loaded.model.forwardTasks(batch).click!).data;
     assert.deepEqual(b, a);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { noGrad } from '../../src/engine/tensor.js';
+import { concat } from '../../src/engine/ops/index.js';
 import { Rng } from '../../src/engine/random.js';
-import type { Batch } from '../../src/data/batch.js';
+import type { Batch } from '../../src/features/batch.js';
 import type { RankingModel } from '../../src/models/base.js';
 import type { EmbeddingTable } from '../../src/embedding/table.js';
 
 /**
- * End-to-end finite-difference check of a model: L = Σ_b w_b·logit_b (fixed random w,
+ * End-to-end finite-difference check of a model: L = Σ_t Σ_b w_{t,b}·logit_{t,b} over every task (fixed random w,
  * summed in float64). Compares the analytic gradient of every dense parameter coordinate
  * (up to `maxCoords` per parameter, chosen at random) and of the embedding rows the batch
  * touches against central differences. Tolerance reasoning as in gradcheck.ts: float32
@@ -19,14 +20,19 @@ export function modelGradcheck(model: RankingModel, batch: Batch, opts: { eps?: 
   const tol = opts.tol ?? 5e-3;
   const maxCoords = opts.maxCoords ?? 12;
   const rng = new Rng(opts.seed ?? 3);
-  const w = new Float32Array(batch.size);
+  const w = new Float32Array(batch.size * model.tasks.length);
   for (let i = 0; i < w.length; i++) w[i] = rng.uniform(-1, 1);
   model.zeroGrad();
   const tables = model.namedEmbeddings().map(([n, t]) => [n, t as EmbeddingTable] as const);
   for (const [, t] of tables) t.zeroGrad();
-  model.forward(batch).backward(w);
+  // Every task's logits, concatenated: one scalar L = Σ_t Σ_b w_{t,b}·logit_{t,b} covers all heads.
+  const all = () => {
+    const out = model.forwardTasks(batch);
+    return model.tasks.length === 1 ? out[model.tasks[0]!]! : concat(model.tasks.map((t) => out[t]!), 0);
+  };
+  all().backward(w);
   const probe = (): number => {
-    const out = noGrad(() => model.forward(batch));
+    const out = noGrad(all);
     let s = 0;
     for (let i = 0; i < out.size; i++) s += w[i]! * out.data[i]!;
     return s;

@@ -1,13 +1,13 @@
 import { Rng } from '../../src/engine/random.js';
-import type { Batch } from '../../src/data/batch.js';
-import { sparseInput, type InputSpec } from '../../src/models/input-spec.js';
+import type { Batch } from '../../src/features/batch.js';
+import { sparseField, type FeatureSpec } from '../../src/features/fields.js';
 
 /**
  * A pre-encoded dataset whose click logit is a sum of pairwise latent dot products between
  * F categorical fields (vocabulary V each, plus padding/OOV rows): first-order models cannot
  * express it, FM-style models can. `signal` = 0 gives pure noise labels.
  */
-export function pairwiseDataset(n: number, seed: number, opts: { fields?: number; vocab?: number; signal?: number } = {}): { spec: InputSpec; batch: Batch } {
+export function pairwiseDataset(n: number, seed: number, opts: { fields?: number; vocab?: number; signal?: number } = {}): { spec: FeatureSpec; batch: Batch } {
   const F = opts.fields ?? 5, V = opts.vocab ?? 15, signal = opts.signal ?? 0.8;
   const latent = new Rng(1000);
   const v: number[][][] = [];
@@ -35,6 +35,6 @@ export function pairwiseDataset(n: number, seed: number, opts: { fields?: number
     }
     y[r] = rng.next() < 1 / (1 + Math.exp(-z)) ? 1 : 0;
   }
-  const spec: InputSpec = { sparse: Array.from({ length: F }, (_, f) => sparseInput(`f${f}`, V + 2)), varlen: [], dense: [], labels: ['click'] };
+  const spec: FeatureSpec = { fields: Array.from({ length: F }, (_, f) => sparseField(`f${f}`, V + 2)), labels: ['click'] };
   return { spec, batch: { size: n, sparse, dense: {}, varlen: {}, labels: { click: y } } };
 }

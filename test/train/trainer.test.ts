@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../src/engine/random.js';
 import { createModel } from '../../src/models/registry.js';
-import { InMemoryDataSource } from '../../src/train/data-source.js';
-import { Trainer, calibratedProbabilities, evaluateModel } from '../../src/train/trainer.js';
+import { InMemoryDataSource } from '../../src/data/data-source.js';
+import { Trainer, evaluateModel } from '../../src/train/trainer.js';
+import { calibratedProbabilities } from '../../src/metrics/calibration.js';
 import { TRAIN_DEFAULTS, type TrainOptions } from '../../src/train/options.js';
 import { pairwiseDataset } from '../support/synthetic-batch.js';
 

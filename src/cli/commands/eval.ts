@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadArtifact } from '../../serve/artifact.js';
 import { evaluateFile } from '../../serve/score.js';
 import { printTable } from '../format.js';
+import type { EvalReport } from '../../metrics/index.js';
 
 const HELP = `usage: finerank eval MODEL_FILE --data FILE [--slice COLUMN]... [--skip-bad-rows] [--json]
 
@@ -29,12 +30,24 @@ export async function run(args: string[]): Promise<number> {
   }
   const art = loadArtifact(positionals[0]!);
   const r = await evaluateFile(art, values.data, { onBadRow: values['skip-bad-rows'] ? 'skip' : 'error', sliceColumns: values.slice ?? [] });
+  const { tasks, ...first } = r;
+  const names = Object.keys(tasks);
   if (values.json) {
-    console.log(JSON.stringify(r));
+    // Single-task output is the first task's report, as before tasks existed; multi-task adds every task's.
+    console.log(JSON.stringify(names.length > 1 ? r : first));
     return 0;
   }
+  for (const name of names) {
+    if (names.length > 1) console.log(`${name === names[0] ? '' : '\n'}task ${name}:`);
+    printReport(tasks[name]!, name === names[0] ? { skipped: r.skipped } : {});
+  }
+  return 0;
+}
+
+/** One task's metrics as a table, then its per-slice tables. */
+function printReport(r: EvalReport, extra: Record<string, number>): void {
   const { slices, ...overall } = r;
-  printTable(overall);
+  printTable({ ...overall, ...extra });
   for (const [col, byValue] of Object.entries(slices ?? {})) {
     console.log(`\nby ${col}:`);
     console.log(`${'value'.padEnd(20)} ${'rows'.padStart(8)} ${'AUC'.padStart(9)} ${'logloss'.padStart(9)} ${'calib'.padStart(7)}${r.gauc !== undefined ? ` ${'gAUC'.padStart(9)}` : ''}`);
@@ -42,5 +55,4 @@ export async function run(args: string[]): Promise<number> {
       console.log(`${v.slice(0, 20).padEnd(20)} ${String(m.rows).padStart(8)} ${m.auc.toFixed(4).padStart(9)} ${m.logloss.toFixed(4).padStart(9)} ${m.calibration.toFixed(3).padStart(7)}${m.gauc !== undefined ? ` ${m.gauc.toFixed(4).padStart(9)}` : ''}`);
     }
   }
-  return 0;
 }

@@ -17,7 +17,16 @@ export function infoReport(): Record<string, unknown> {
     backendDetail: k.detail,
     threads: k.getThreads(),
     models: listModels().map((m) => m.name),
+    modelDetails: listModels().map((m) => ({
+      name: m.name, summary: m.summary, multiTask: m.multiTask,
+      options: Object.fromEntries(Object.entries(m.defaults).map(([k, v]) => [snakeCase(k), v])),
+    })),
   };
+}
+
+/** camelCase → snake_case, the way configs (and FuxiCTR) write option names. */
+function snakeCase(k: string): string {
+  return k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
 /** `finerank info [--json]`: versions, the active kernel backend and the models. */
@@ -29,6 +38,14 @@ export async function run(args: string[]): Promise<number> {
   }
   const r = infoReport();
   if (values.json) console.log(JSON.stringify(r));
-  else for (const [k, v] of Object.entries(r)) console.log(`${k.padEnd(14)} ${Array.isArray(v) ? v.join(', ') : String(v)}`);
+  else {
+    const { modelDetails, ...facts } = r;
+    for (const [k, v] of Object.entries(facts)) console.log(`${k.padEnd(14)} ${Array.isArray(v) ? v.join(', ') : String(v)}`);
+    console.log('\nmodels (model_options with their defaults):');
+    for (const m of modelDetails as Array<{ name: string; summary: string; multiTask: boolean; options: Record<string, unknown> }>) {
+      console.log(`  ${m.name.padEnd(14)} ${m.summary}${m.multiTask ? ' [multi-task]' : ''}`);
+      console.log(`  ${''.padEnd(14)} ${Object.entries(m.options).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}`);
+    }
+  }
   return 0;
 }

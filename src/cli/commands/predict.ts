@@ -5,8 +5,9 @@ import { writeFileAtomic } from '../../util/atomic.js';
 
 const HELP = `usage: finerank predict MODEL_FILE --data FILE [--out FILE] [--skip-bad-rows]
 
-Writes one probability per data row, in file order, as a one-column CSV ('score'), to
---out (atomically) or to standard output.`;
+Writes the probabilities of every data row, in file order, as CSV to --out (atomically)
+or to standard output: one column 'score' for a single-task model, one column per task
+(named after the task) for a multi-task model.`;
 
 /** `finerank predict`: scores of a model artifact for every row of a data file. */
 export async function run(args: string[]): Promise<number> {
@@ -28,8 +29,10 @@ export async function run(args: string[]): Promise<number> {
   }
   const art = loadArtifact(positionals[0]!);
   const s = await scoreFile(art, values.data, { onBadRow: values['skip-bad-rows'] ? 'skip' : 'error' });
-  const lines = ['score'];
-  for (const p of s.probs) lines.push(p.toPrecision(7));
+  const tasks = Object.keys(s.taskProbs);
+  const cols = tasks.map((t) => s.taskProbs[t]!);
+  const lines = [tasks.length === 1 ? 'score' : tasks.join(',')];
+  for (let i = 0; i < s.probs.length; i++) lines.push(cols.map((c) => c[i]!.toPrecision(7)).join(','));
   const text = `${lines.join('\n')}\n`;
   if (values.out !== undefined) {
     writeFileAtomic(values.out, text);

@@ -56,6 +56,7 @@ export async function run(args: string[]): Promise<number> {
       modelOptions: cfg.modelOptions,
       inputSpec: outcome.spec,
       label: outcome.label,
+      tasks: outcome.tasks,
       featureMap: outcome.featureMap.toJSON(),
       negativeSampleRate: cfg.train.negativeSampleRate,
       training: { preset: cfg.preset, options: cfg.train, summary: outcome.summary, createdAt: new Date().toISOString() },

@@ -284,11 +284,12 @@ export function generateSequence(spec: SequenceSpec, opts: GenerateOptions, pres
     dataset: { format: 'csv', header: true },
     columns: [
       { name: 'label', role: 'label' },
-      { name: 'user_id', role: 'sparse' },
-      { name: 'item_id', role: 'sparse' },
-      { name: 'cate_id', role: 'sparse' },
-      { name: 'hist_item_id', role: 'sequence', sep: '|', maxLen: spec.maxLen, shareWith: 'item_id', pooling: 'attention' },
-      { name: 'hist_cate_id', role: 'sequence', sep: '|', maxLen: spec.maxLen, shareWith: 'cate_id', pooling: 'attention' },
+      { name: 'user_id', role: 'sparse', tag: 'user' },
+      { name: 'item_id', role: 'sparse', tag: 'item' },
+      { name: 'cate_id', role: 'sparse', tag: 'item' },
+      // Mean pooling: what every registered model consumes; a sequence model (DIN) will ask for pooling 'attention'.
+      { name: 'hist_item_id', role: 'sequence', sep: '|', maxLen: spec.maxLen, shareWith: 'item_id', pooling: 'mean', tag: 'user' },
+      { name: 'hist_cate_id', role: 'sequence', sep: '|', maxLen: spec.maxLen, shareWith: 'cate_id', pooling: 'mean', tag: 'user' },
       { name: 'user_id', role: 'group' },
     ],
   };

@@ -1,7 +1,7 @@
-import { Tensor, fromOp } from '../engine/tensor.js';
-import { Rng } from '../engine/random.js';
-import { xavierNormal } from '../nn/init.js';
-import { Module } from '../nn/module.js';
+import { Tensor, fromOp } from '../../engine/tensor.js';
+import { Rng } from '../../engine/random.js';
+import { xavierNormal } from '../../nn/init.js';
+import { Module } from '../../nn/module.js';
 
 /**
  * One DCN cross layer (Wang et al. 2017, eq. 3), fused:

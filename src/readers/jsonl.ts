@@ -8,7 +8,7 @@
  */
 import { ValuesChunk } from './chunk.js';
 import { readLines, type LineOptions } from './lines.js';
-import { BadRowLog, DataError, type BadRowPolicy } from '../errors.js';
+import { BadRowLog, DataError, type BadRowPolicy } from './errors.js';
 
 /** Options of `readJsonl`. */
 export interface JsonlOptions extends LineOptions {

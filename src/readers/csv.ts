@@ -14,7 +14,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { BytesChunk } from './chunk.js';
-import { BadRowLog, DataError, type BadRowPolicy } from '../errors.js';
+import { BadRowLog, DataError, type BadRowPolicy } from './errors.js';
 
 /** Options of `readCsv`. */
 export interface CsvOptions {

@@ -4,7 +4,7 @@
  * is bounded by the block size plus the longest line.
  */
 import { openForRead, readFully } from './csv.js';
-import { DataError } from '../errors.js';
+import { DataError } from './errors.js';
 
 /** A block of consecutive lines; `lines[i]` is line number `firstLine + i` (1-based). */
 export interface LineBlock {

@@ -5,8 +5,8 @@
  * fields given).
  */
 import { extname } from 'node:path';
-import type { DataFormat, DatasetSpec } from '../../features/schema.js';
-import type { BadRowLog, BadRowPolicy } from '../errors.js';
+import type { DataFormat, DatasetSpec } from './dataset.js';
+import type { BadRowLog, BadRowPolicy } from './errors.js';
 import type { RawChunk } from './chunk.js';
 import { readCsv } from './csv.js';
 import { readJsonl } from './jsonl.js';

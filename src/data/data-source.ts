@@ -1,8 +1,8 @@
 import { Rng } from '../engine/random.js';
-import type { Batch, PaddedIds } from '../data/batch.js';
+import type { Batch, PaddedIds } from '../features/batch.js';
 import type { FeatureMap } from '../features/featuremap.js';
-import { streamBatches } from '../data/stream.js';
-import type { BadRowLog, BadRowPolicy } from '../data/errors.js';
+import { streamBatches } from './stream.js';
+import type { BadRowLog, BadRowPolicy } from '../readers/errors.js';
 
 /** Options of one pass over a data source. */
 export interface PassOptions {

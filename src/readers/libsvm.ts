@@ -13,8 +13,8 @@
  */
 import { ValuesChunk } from './chunk.js';
 import { readLines, type LineOptions } from './lines.js';
-import { BadRowLog, DataError, type BadRowPolicy } from '../errors.js';
-import type { LibsvmField } from '../../features/schema.js';
+import { BadRowLog, DataError, type BadRowPolicy } from './errors.js';
+import type { LibsvmField } from './dataset.js';
 
 /** Options of `readLibsvm`. */
 export interface LibsvmOptions extends LineOptions {

@@ -1,4 +1,4 @@
-import { Tensor, fromOp } from '../engine/tensor.js';
+import { Tensor, fromOp } from '../../engine/tensor.js';
 
 /**
  * FM second-order term of Rendle (2010) on field embeddings e [B, F, D]:

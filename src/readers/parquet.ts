@@ -7,7 +7,7 @@
  */
 import { asyncBufferFromFile, parquetMetadataAsync, parquetScan, parquetSchema } from 'hyparquet';
 import { ValuesChunk } from './chunk.js';
-import { DataError } from '../errors.js';
+import { DataError } from './errors.js';
 import { statSync } from 'node:fs';
 
 /** Options of `readParquet`. */

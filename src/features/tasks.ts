@@ -1,0 +1,52 @@
+/**
+ * Task definitions: what a model predicts and how each prediction is trained and judged.
+ * A task names a label column of the schema, a loss weight, and optionally another label
+ * column that must be 1 for a row to count (a conversion counts only after a click).
+ * Without a task list, the schema's first label is the one task, named after it.
+ */
+
+/** One task of a (possibly multi-task) model. */
+export interface TaskDef {
+  /** Task name: the model's output key, the suffix of per-task metrics (`test_auc_<name>`). */
+  name: string;
+  /** The label column it learns. */
+  label: string;
+  /** Weight of its loss in the total (default 1). */
+  weight: number;
+  /** A label column that must be 1 for a row to count in this task's loss and metrics; null: every row. */
+  where: string | null;
+}
+
+/** The single task of a model trained on one label. */
+export function singleTask(label: string): TaskDef[] {
+  return [{ name: label, label, weight: 1, where: null }];
+}
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Validates a `tasks:` list as written in a config (`[{name, label, weight?, where?}]`)
+ * against the schema's label columns; errors name `where` and the entry's path.
+ */
+export function resolveTasks(input: unknown, labels: readonly string[], where: string): TaskDef[] {
+  if (!Array.isArray(input) || input.length === 0) throw new Error(`${where}: tasks must be a non-empty list of {name, label, weight?, where?}`);
+  const out: TaskDef[] = [];
+  input.forEach((raw, i) => {
+    const at = `${where}: tasks[${i}]`;
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${at} must be a mapping {name, label, weight?, where?}`);
+    const t = raw as Record<string, unknown>;
+    for (const k of Object.keys(t)) if (!['name', 'label', 'weight', 'where'].includes(k)) throw new Error(`${at}: unknown key '${k}'; expected name, label, weight, where`);
+    const label = t.label;
+    if (typeof label !== 'string' || !labels.includes(label)) throw new Error(`${at}.label must be a label column of the schema (${labels.join(', ') || 'none declared'}), got ${JSON.stringify(label)}`);
+    const name = t.name ?? label;
+    if (typeof name !== 'string' || !NAME.test(name)) throw new Error(`${at}.name must be a word of letters, digits and _ , got ${JSON.stringify(name)}`);
+    if (out.some((x) => x.name === name)) throw new Error(`${at}.name '${name}' is used twice`);
+    const weight = t.weight ?? 1;
+    if (typeof weight !== 'number' || !(weight > 0) || !Number.isFinite(weight)) throw new Error(`${at}.weight must be a positive number, got ${JSON.stringify(weight)}`);
+    const cond = t.where ?? null;
+    if (cond !== null && (typeof cond !== 'string' || !labels.includes(cond))) throw new Error(`${at}.where must be a label column of the schema (${labels.join(', ')}), got ${JSON.stringify(cond)}`);
+    if (cond === label) throw new Error(`${at}.where must name another label than the task's own`);
+    out.push({ name, label, weight, where: cond });
+  });
+  return out;
+}
