@@ -9,7 +9,8 @@
  * - behaviour sequences kept whole as `[B, L, D]` with their padding mask (`sequence()`);
  * - fields selected by use (deep / linear part), name, kind or tag.
  *
- * Every field keeps its own `embeddingDim` (the model's `embedding_dim` otherwise). A model
+ * Every field keeps its own `embeddingDim` (the model's `embedding_dim` otherwise; a field
+ * sharing a table, such as a history, takes the table's dimension). A model
  * whose math needs one dimension (FM, cross products, attention over fields) asks for
  * `sameDim: 'require'` and gets an error naming the mixed fields, or `'project'` to map each
  * field of another size onto the model dimension with a learned linear projection.
@@ -76,6 +77,8 @@ export interface FeatureInputsOptions {
   sameDim?: 'any' | 'require' | 'project';
   /** Sequence fields the model consumes itself through `sequence()` (not pooled into the field list). */
   sequences?: string[];
+  /** Every field gets `embeddingDim`, whatever its own (the linear part's 1-d weights). Default false. */
+  ignoreFieldDims?: boolean;
   /** Who asks (named in errors), e.g. "model 'deepfm'". */
   owner?: string;
   /** Prefix of the table names (keeps the linear part's 1-d tables apart in optimizers and logs). */
@@ -131,7 +134,22 @@ export class FeatureInputs extends Module {
         throw new Error(`${owner}: field '${f.name}' asks for pooling 'attention', which only a sequence model computes (it attends over the history with the candidate); ${owner} does not consume sequences — use pooling sum, mean or max, or a model that attends over '${f.name}'`);
       }
     }
-    const dimOf = (f: FieldDef) => f.embeddingDim ?? opts.embeddingDim;
+    // A table's dimension: the embeddingDim its fields declare (they must agree), else the model's.
+    const tableDim = new Map<string, number>();
+    for (const f of spec.fields) {
+      if (f.kind === 'dense' || f.embeddingDim === undefined || opts.ignoreFieldDims) continue;
+      const name = f.table ?? f.name;
+      const d = tableDim.get(name);
+      if (d !== undefined && d !== f.embeddingDim) {
+        const users = spec.fields.filter((g) => (g.table ?? g.name) === name && g.embeddingDim !== undefined);
+        throw new Error(`${owner}: fields sharing table '${name}' declare different embedding dimensions (${users.map((g) => `${g.name} ${g.embeddingDim}`).join(', ')})`);
+      }
+      tableDim.set(name, f.embeddingDim);
+    }
+    const dimOf = (f: FieldDef): number => {
+      if (opts.ignoreFieldDims) return opts.embeddingDim;
+      return f.kind === 'dense' ? f.embeddingDim ?? opts.embeddingDim : tableDim.get(f.table ?? f.name) ?? opts.embeddingDim;
+    };
     const embedded = [...single, ...pooled, ...(opts.embedDense ? dense : [])];
     const mode = opts.sameDim ?? 'any';
     const odd = embedded.filter((f) => dimOf(f) !== opts.embeddingDim);
@@ -145,8 +163,6 @@ export class FeatureInputs extends Module {
       if (t === undefined) {
         const sharing = spec.fields.filter((g) => (g.table ?? g.name) === name && g.kind !== 'dense');
         const rows = Math.max(...sharing.map((g) => g.vocabSize ?? 0));
-        const dims = new Set(sharing.filter((g) => selected.includes(g)).map(dimOf));
-        if (dims.size > 1) throw new Error(`${owner}: fields sharing table '${name}' (${sharing.map((g) => g.name).join(', ')}) ask for different embedding dimensions (${[...dims].join(', ')})`);
         if (!(rows > 0)) throw new Error(`${owner}: field '${f.name}' has no vocabulary size`);
         t = new EmbeddingTable(`${opts.prefix ?? ''}${name}`, rows, dimOf(f), { init: 'normal', std: opts.initStd, rng: opts.rng });
         this.tablesByName.set(name, t);

@@ -27,7 +27,7 @@ export class LinearLogit extends Module {
     const hasCat = fields.some((f) => f.kind !== 'dense');
     this.emb = hasCat
       ? this.child('embedding', new FeatureInputs(spec, {
-        embeddingDim: 1, initStd: opts.initStd, rng: opts.rng, select: { use: 'linear', kinds: ['sparse', 'varlen', 'sequence'] },
+        embeddingDim: 1, ignoreFieldDims: true, initStd: opts.initStd, rng: opts.rng, select: { use: 'linear', kinds: ['sparse', 'varlen', 'sequence'] },
         prefix: 'linear.', owner: opts.owner ? `${opts.owner} (linear part)` : 'the linear part',
       }))
       : null;
