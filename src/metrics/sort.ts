@@ -127,8 +127,8 @@ export function stableSortByKey(items: Uint32Array, key: Int32Array, start = 0, 
 export function partitionBySlot(items: Uint32Array, slot: Int32Array, k: number): { items: Uint32Array; starts: Uint32Array } {
   const n = items.length;
   const starts = new Uint32Array(k + 1);
-  for (let i = 0; i < n; i++) starts[slot[items[i]!]! + 1]++;
-  for (let s = 0; s < k; s++) starts[s + 1] += starts[s]!;
+  for (let i = 0; i < n; i++) starts[slot[items[i]!]! + 1]!++;
+  for (let s = 0; s < k; s++) starts[s + 1]! += starts[s]!;
   const fill = starts.slice(0, k);
   const out = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
@@ -177,9 +177,9 @@ function radixSortPairs(keys: Uint32Array, idx: Uint32Array | null): { keys: Uin
   const count = new Uint32Array(3 * BUCKETS);
   for (let i = 0; i < n; i++) {
     const k = keys[i]!;
-    count[k & MASK]++;
-    count[BUCKETS + ((k >>> BITS) & MASK)]++;
-    count[2 * BUCKETS + (k >>> (2 * BITS))]++;
+    count[k & MASK]!++;
+    count[BUCKETS + ((k >>> BITS) & MASK)]!++;
+    count[2 * BUCKETS + (k >>> (2 * BITS))]!++;
   }
   let k2: Uint32Array | null = null;
   let i2: Uint32Array | null = null;
@@ -200,7 +200,7 @@ function radixSortPairs(keys: Uint32Array, idx: Uint32Array | null): { keys: Uin
     if (idx === null) {
       for (let i = 0; i < n; i++) {
         const k = keys[i]!;
-        const p = count[base + ((k >>> shift) & MASK)]++;
+        const p = count[base + ((k >>> shift) & MASK)]!++;
         kOut[p] = k;
         iOut[p] = i;
       }
@@ -209,7 +209,7 @@ function radixSortPairs(keys: Uint32Array, idx: Uint32Array | null): { keys: Uin
     } else {
       for (let i = 0; i < n; i++) {
         const k = keys[i]!;
-        const p = count[base + ((k >>> shift) & MASK)]++;
+        const p = count[base + ((k >>> shift) & MASK)]!++;
         kOut[p] = k;
         iOut[p] = idx[i]!;
       }
@@ -232,9 +232,9 @@ export function radixSort31(keys: Uint32Array): Uint32Array {
   const count = new Uint32Array(3 * BUCKETS);
   for (let i = 0; i < n; i++) {
     const k = keys[i]!;
-    count[k & MASK]++;
-    count[BUCKETS + ((k >>> BITS) & MASK)]++;
-    count[2 * BUCKETS + ((k >>> (2 * BITS)) & 0x1ff)]++;
+    count[k & MASK]!++;
+    count[BUCKETS + ((k >>> BITS) & MASK)]!++;
+    count[2 * BUCKETS + ((k >>> (2 * BITS)) & 0x1ff)]!++;
   }
   let tmp: Uint32Array | null = null;
   for (let pass = 0; pass < 3; pass++) {
@@ -252,7 +252,7 @@ export function radixSort31(keys: Uint32Array): Uint32Array {
     const out: Uint32Array = tmp;
     for (let i = 0; i < n; i++) {
       const k = keys[i]!;
-      out[count[base + ((k >>> shift) & mask)]++] = k;
+      out[count[base + ((k >>> shift) & mask)]!++] = k;
     }
     tmp = keys;
     keys = out;

@@ -21,7 +21,7 @@ test('ZipfSampler: frequencies follow (v+1)^-s', () => {
     const rng = new Rng(1);
     const n = 200_000;
     const counts = new Float64Array(V);
-    for (let i = 0; i < n; i++) counts[z.sample(rng)]++;
+    for (let i = 0; i < n; i++) counts[z.sample(rng)]!++;
     for (const v of [0, 1, 4, 9]) {
       const p = z.probs[v]!;
       const sd = Math.sqrt((n * p * (1 - p)));

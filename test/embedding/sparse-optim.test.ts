@@ -78,7 +78,7 @@ function checkAgainstReference(
 test('SparseSGD matches the reference on touched rows', () => {
   const lr = 0.3;
   checkAgainstReference(new SparseSGD({ lr }), (W, G, touched) => {
-    for (const r of touched) for (let d = 0; d < DIM; d++) W[r]![d] -= lr * G[r]![d]!;
+    for (const r of touched) for (let d = 0; d < DIM; d++) W[r]![d]! -= lr * G[r]![d]!;
   });
 });
 
@@ -92,7 +92,7 @@ test('SparseAdagrad matches the reference (initial accumulator, lr decay)', () =
     for (const r of touched) {
       for (let d = 0; d < DIM; d++) {
         S[r]![d] += G[r]![d]! ** 2;
-        W[r]![d] -= clr * G[r]![d]! / (Math.sqrt(S[r]![d]!) + eps);
+        W[r]![d]! -= clr * G[r]![d]! / (Math.sqrt(S[r]![d]!) + eps);
       }
     }
   });
@@ -109,7 +109,7 @@ test('LazyAdam matches torch SparseAdam semantics (lazy moments, table-wide step
         const g = G[r]![d]!;
         M[r]![d] = b1 * M[r]![d]! + (1 - b1) * g;
         V[r]![d] = b2 * V[r]![d]! + (1 - b2) * g * g;
-        W[r]![d] -= stepSize * M[r]![d]! / (Math.sqrt(V[r]![d]!) + eps);
+        W[r]![d]! -= stepSize * M[r]![d]! / (Math.sqrt(V[r]![d]!) + eps);
       }
     }
   });

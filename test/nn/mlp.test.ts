@@ -56,7 +56,7 @@ test('MLP gradients (input and all parameters) in training mode, with BN, dropou
   const dropoutRng = new Rng(6);
   const state = dropoutRng.getState();
   const mlp = new MLP({ inputDim: 4, hiddenUnits: [5, 3], batchNorm: true, dropout: 0.3, outputDim: 2, activation: 'tanh', rng, dropoutRng });
-  for (const [, p] of mlp.namedParameters()) for (let i = 0; i < p.size; i++) p.data[i] += rng.uniform(-0.3, 0.3);
+  for (const [, p] of mlp.namedParameters()) for (let i = 0; i < p.size; i++) p.data[i]! += rng.uniform(-0.3, 0.3);
   gradcheckModule(mlp, randTensor(rng, [6, 4]), { before: () => dropoutRng.setState(state) });
   const dice = new MLP({ inputDim: 3, hiddenUnits: [4], activation: 'dice', outputDim: 1, rng });
   (dice.layers[0]!.act as Dice).alpha.data.set([0.2, -0.3, 0.5, 0.1]);
@@ -71,7 +71,7 @@ test('MLP gradients (input and all parameters) in training mode, with BN, dropou
 test('MLP with BN → ReLU (fused op) has the gradients of the unfused layers, training and eval', () => {
   const rng = new Rng(12);
   const mlp = new MLP({ inputDim: 5, hiddenUnits: [6, 4], batchNorm: true, outputDim: 2, rng });
-  for (const [, p] of mlp.namedParameters()) for (let i = 0; i < p.size; i++) p.data[i] += rng.uniform(-0.3, 0.3);
+  for (const [, p] of mlp.namedParameters()) for (let i = 0; i < p.size; i++) p.data[i]! += rng.uniform(-0.3, 0.3);
   const x = randTensor(rng, [9, 5]);
   const w = randTensor(rng, [9, 2], 1, false).data;
   for (const training of [true, false]) {

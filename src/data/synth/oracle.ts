@@ -113,7 +113,7 @@ export class OracleAccumulator {
   private addToHistogram(p: number, y: number): void {
     this.f[0] = p;
     const bin = this.bits[0]! >>> (32 - HIST_BITS);
-    if (y === 1) this.histPos![bin]++;
-    else this.histNeg![bin]++;
+    if (y === 1) this.histPos![bin]!++;
+    else this.histNeg![bin]!++;
   }
 }

@@ -111,8 +111,8 @@ export class SequenceModel {
     for (let u = 0; u < s.users; u++) this.userBias[u] = s.userBiasStd * rng.normal();
     // Item popularity rank = item index (Zipf over all items); within a category, the same order.
     const counts = new Int32Array(s.categories + 1);
-    for (let i = 0; i < s.items; i++) counts[this.itemCat[i]! + 1]++;
-    for (let c = 0; c < s.categories; c++) counts[c + 1] += counts[c]!;
+    for (let i = 0; i < s.items; i++) counts[this.itemCat[i]! + 1]!++;
+    for (let c = 0; c < s.categories; c++) counts[c + 1]! += counts[c]!;
     this.catStart = counts.slice();
     const fill = counts.slice(0, s.categories);
     this.catItems = new Int32Array(s.items);

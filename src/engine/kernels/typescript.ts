@@ -104,7 +104,7 @@ function scaleC(m: number, n: number, beta: number, c: Float32Array, cOff: numbe
   for (let i = 0; i < m; i++) {
     const row = cOff + i * ldc;
     if (beta === 0) c.fill(0, row, row + n);
-    else for (let j = row, end = row + n; j < end; j++) c[j] *= beta;
+    else for (let j = row, end = row + n; j < end; j++) c[j]! *= beta;
   }
 }
 
@@ -124,8 +124,8 @@ function directGemm(
     const ai = aOff + i * aRow, ci = cOff + i * ldc;
     for (let j = 0; j < n; j++) {
       let s = 0;
-      for (let p = 0, x = ai, y = bOff + j * bCol; p < k; p++, x += aCol, y += bRow) s += a[x] * b[y];
-      c[ci + j] += alpha * s;
+      for (let p = 0, x = ai, y = bOff + j * bCol; p < k; p++, x += aCol, y += bRow) s += a[x]! * b[y]!;
+      c[ci + j]! += alpha * s;
     }
   }
 }
@@ -140,11 +140,11 @@ function packB(transB: boolean, b: Float32Array, bOff: number, ldb: number, p0: 
       let s = bOff + p0 * ldb + col0;
       if (w === NR) {
         for (let p = 0, d = base; p < kc; p++, d += NR, s += ldb) {
-          bPack[d] = b[s]; bPack[d + 1] = b[s + 1]; bPack[d + 2] = b[s + 2]; bPack[d + 3] = b[s + 3];
+          bPack[d] = b[s]!; bPack[d + 1] = b[s + 1]!; bPack[d + 2] = b[s + 2]!; bPack[d + 3] = b[s + 3]!;
         }
       } else {
         for (let p = 0, d = base; p < kc; p++, d += NR, s += ldb) {
-          for (let q = 0; q < NR; q++) bPack[d + q] = q < w ? b[s + q] : 0;
+          for (let q = 0; q < NR; q++) bPack[d + q] = q < w ? b[s + q]! : 0;
         }
       }
     } else {
@@ -153,7 +153,7 @@ function packB(transB: boolean, b: Float32Array, bOff: number, ldb: number, p0: 
         if (q >= w) {
           for (let p = 0, d = base + q; p < kc; p++, d += NR) bPack[d] = 0;
         } else {
-          for (let p = 0, d = base + q, s = bOff + (col0 + q) * ldb + p0; p < kc; p++, d += NR, s++) bPack[d] = b[s];
+          for (let p = 0, d = base + q, s = bOff + (col0 + q) * ldb + p0; p < kc; p++, d += NR, s++) bPack[d] = b[s]!;
         }
       }
     }
@@ -170,11 +170,11 @@ function packA(transA: boolean, a: Float32Array, aOff: number, lda: number, i0: 
       let s = aOff + p0 * lda + row0;
       if (h === MR) {
         for (let p = 0, d = base; p < kc; p++, d += MR, s += lda) {
-          aPack[d] = a[s]; aPack[d + 1] = a[s + 1]; aPack[d + 2] = a[s + 2];
+          aPack[d] = a[s]!; aPack[d + 1] = a[s + 1]!; aPack[d + 2] = a[s + 2]!;
         }
       } else {
         for (let p = 0, d = base; p < kc; p++, d += MR, s += lda) {
-          for (let r = 0; r < MR; r++) aPack[d + r] = r < h ? a[s + r] : 0;
+          for (let r = 0; r < MR; r++) aPack[d + r] = r < h ? a[s + r]! : 0;
         }
       }
     } else {
@@ -183,7 +183,7 @@ function packA(transA: boolean, a: Float32Array, aOff: number, lda: number, i0: 
         if (r >= h) {
           for (let p = 0, d = base + r; p < kc; p++, d += MR) aPack[d] = 0;
         } else {
-          for (let p = 0, d = base + r, s = aOff + (row0 + r) * lda + p0; p < kc; p++, d += MR, s++) aPack[d] = a[s];
+          for (let p = 0, d = base + r, s = aOff + (row0 + r) * lda + p0; p < kc; p++, d += MR, s++) aPack[d] = a[s]!;
         }
       }
     }
@@ -204,16 +204,16 @@ function microKernel(
   for (const end = ai + kc * MR; ai < end; ai += MR, bi += NR) {
     const a0 = A[ai], a1 = A[ai + 1], a2 = A[ai + 2];
     const b0 = B[bi], b1 = B[bi + 1], b2 = B[bi + 2], b3 = B[bi + 3];
-    c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
-    c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
-    c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+    c00 += a0! * b0!; c01 += a0! * b1!; c02 += a0! * b2!; c03 += a0! * b3!;
+    c10 += a1! * b0!; c11 += a1! * b1!; c12 += a1! * b2!; c13 += a1! * b3!;
+    c20 += a2! * b0!; c21 += a2! * b1!; c22 += a2! * b2!; c23 += a2! * b3!;
   }
   if (h === MR && w === NR) {
-    c[ci] += alpha * c00; c[ci + 1] += alpha * c01; c[ci + 2] += alpha * c02; c[ci + 3] += alpha * c03;
+    c[ci]! += alpha * c00; c[ci + 1]! += alpha * c01; c[ci + 2]! += alpha * c02; c[ci + 3]! += alpha * c03;
     ci += ldc;
-    c[ci] += alpha * c10; c[ci + 1] += alpha * c11; c[ci + 2] += alpha * c12; c[ci + 3] += alpha * c13;
+    c[ci]! += alpha * c10; c[ci + 1]! += alpha * c11; c[ci + 2]! += alpha * c12; c[ci + 3]! += alpha * c13;
     ci += ldc;
-    c[ci] += alpha * c20; c[ci + 1] += alpha * c21; c[ci + 2] += alpha * c22; c[ci + 3] += alpha * c23;
+    c[ci]! += alpha * c20; c[ci + 1]! += alpha * c21; c[ci + 2]! += alpha * c22; c[ci + 3]! += alpha * c23;
     return;
   }
   const t = edgeTile;
@@ -221,7 +221,7 @@ function microKernel(
   t[4] = c10; t[5] = c11; t[6] = c12; t[7] = c13;
   t[8] = c20; t[9] = c21; t[10] = c22; t[11] = c23;
   for (let r = 0; r < h; r++) {
-    for (let q = 0; q < w; q++) c[ci + r * ldc + q] += alpha * t[r * NR + q];
+    for (let q = 0; q < w; q++) c[ci + r * ldc + q]! += alpha * t[r * NR + q]!;
   }
 }
 

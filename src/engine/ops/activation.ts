@@ -16,7 +16,7 @@ export function sigmoid(x: Tensor): Tensor {
     const gx = x.gradBuffer();
     for (let i = 0; i < n; i++) {
       const s = out[i]!;
-      gx[i] += g[i]! * s * (1 - s);
+      gx[i]! += g[i]! * s * (1 - s);
     }
   }, { releasesGrad: true });
 }
@@ -37,7 +37,7 @@ export function tanh(x: Tensor): Tensor {
     const gx = x.gradBuffer();
     for (let i = 0; i < n; i++) {
       const t = out[i]!;
-      gx[i] += g[i]! * (1 - t * t);
+      gx[i]! += g[i]! * (1 - t * t);
     }
   }, { releasesGrad: true });
 }
@@ -56,7 +56,7 @@ export function relu(x: Tensor): Tensor {
   }
   return fromOp(out, x.shape, [x], (g) => {
     const gx = x.gradBuffer();
-    for (let i = 0; i < n; i++) gx[i] += g[i]! * +(xd[i]! > 0);
+    for (let i = 0; i < n; i++) gx[i]! += g[i]! * +(xd[i]! > 0);
   }, { releasesGrad: true });
 }
 
@@ -73,7 +73,7 @@ export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
   }
   return fromOp(out, x.shape, [x], (g) => {
     const gx = x.gradBuffer();
-    for (let i = 0; i < n; i++) gx[i] += g[i]! * (slope + d * +(xd[i]! > 0));
+    for (let i = 0; i < n; i++) gx[i]! += g[i]! * (slope + d * +(xd[i]! > 0));
   }, { releasesGrad: true });
 }
 
@@ -110,12 +110,12 @@ export function prelu(x: Tensor, alpha: Tensor): Tensor {
       const gx = x.gradBuffer();
       if (c === 1) {
         const a = ad[0]!;
-        for (let i = 0; i < n; i++) gx[i] += g[i]! * (a + (1 - a) * +(xd[i]! > 0));
+        for (let i = 0; i < n; i++) gx[i]! += g[i]! * (a + (1 - a) * +(xd[i]! > 0));
       } else {
         for (let r = 0; r < n; r += c) {
           for (let j = 0; j < c; j++) {
             const a = ad[j]!;
-            gx[r + j] += g[r + j]! * (a + (1 - a) * +(xd[r + j]! > 0));
+            gx[r + j]! += g[r + j]! * (a + (1 - a) * +(xd[r + j]! > 0));
           }
         }
       }
@@ -128,12 +128,12 @@ export function prelu(x: Tensor, alpha: Tensor): Tensor {
           const v = xd[i]!;
           s += g[i]! * v * +(v <= 0);
         }
-        ga[0] += s;
+        ga[0]! += s;
       } else {
         for (let r = 0; r < n; r += c) {
           for (let j = 0; j < c; j++) {
             const v = xd[r + j]!;
-            ga[j] += g[r + j]! * v * +(v <= 0);
+            ga[j]! += g[r + j]! * v * +(v <= 0);
           }
         }
       }

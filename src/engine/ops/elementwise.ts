@@ -131,11 +131,11 @@ function accRow(dst: Float32Array, id: number, sd: number, src: Float32Array, is
   if (sd === 0) {
     let s = 0;
     for (let j = 0; j < n; j++, is += ss) s += src[is]!;
-    dst[id] += alpha * s;
+    dst[id]! += alpha * s;
   } else if (alpha === 1) {
-    for (let j = 0; j < n; j++, id += sd, is += ss) dst[id] += src[is]!;
+    for (let j = 0; j < n; j++, id += sd, is += ss) dst[id]! += src[is]!;
   } else {
-    for (let j = 0; j < n; j++, id += sd, is += ss) dst[id] += alpha * src[is]!;
+    for (let j = 0; j < n; j++, id += sd, is += ss) dst[id]! += alpha * src[is]!;
   }
 }
 
@@ -147,9 +147,9 @@ function accMulRow(
   if (sd === 0) {
     let s = 0;
     for (let j = 0; j < n; j++, ip += sp, iq += sq) s += p[ip]! * q[iq]!;
-    dst[id] += alpha * s;
+    dst[id]! += alpha * s;
   } else {
-    for (let j = 0; j < n; j++, id += sd, ip += sp, iq += sq) dst[id] += alpha * p[ip]! * q[iq]!;
+    for (let j = 0; j < n; j++, id += sd, ip += sp, iq += sq) dst[id]! += alpha * p[ip]! * q[iq]!;
   }
 }
 
@@ -162,18 +162,18 @@ function accMulDivRow(
     if (sd === 0) {
       let s = 0;
       for (let j = 0; j < n; j++, ip += sp, ir += sr) s += p[ip]! / r[ir]!;
-      dst[id] += alpha * s;
+      dst[id]! += alpha * s;
     } else {
-      for (let j = 0; j < n; j++, id += sd, ip += sp, ir += sr) dst[id] += alpha * p[ip]! / r[ir]!;
+      for (let j = 0; j < n; j++, id += sd, ip += sp, ir += sr) dst[id]! += alpha * p[ip]! / r[ir]!;
     }
     return;
   }
   if (sd === 0) {
     let s = 0;
     for (let j = 0; j < n; j++, ip += sp, iq += sq, ir += sr) s += (p[ip]! * q[iq]!) / r[ir]!;
-    dst[id] += alpha * s;
+    dst[id]! += alpha * s;
   } else {
-    for (let j = 0; j < n; j++, id += sd, ip += sp, iq += sq, ir += sr) dst[id] += (alpha * p[ip]! * q[iq]!) / r[ir]!;
+    for (let j = 0; j < n; j++, id += sd, ip += sp, iq += sq, ir += sr) dst[id]! += (alpha * p[ip]! * q[iq]!) / r[ir]!;
   }
 }
 
@@ -184,8 +184,8 @@ function accMulDivRow(
  */
 export function sumToShape(src: Float32Array, fromShape: readonly number[], dst: Float32Array, toShape: readonly number[], alpha = 1): void {
   if (src.length === dst.length) {
-    if (alpha === 1) for (let i = 0; i < src.length; i++) dst[i] += src[i]!;
-    else for (let i = 0; i < src.length; i++) dst[i] += alpha * src[i]!;
+    if (alpha === 1) for (let i = 0; i < src.length; i++) dst[i]! += src[i]!;
+    else for (let i = 0; i < src.length; i++) dst[i]! += alpha * src[i]!;
     return;
   }
   const layout = rowLayout(fromShape, [broadcastStrides(toShape, fromShape), contiguousStrides(fromShape)]);
@@ -263,18 +263,18 @@ function binary(kind: number, a: Tensor, b: Tensor): Tensor {
       if (a.requiresGrad) {
         const ga = a.gradBuffer();
         switch (kind) {
-          case ADD: case SUB: for (let i = 0; i < len; i++) ga[i] += g[i]!; break;
-          case MUL: for (let i = 0; i < len; i++) ga[i] += g[i]! * bd[i]!; break;
-          default: for (let i = 0; i < len; i++) ga[i] += g[i]! / bd[i]!; break;
+          case ADD: case SUB: for (let i = 0; i < len; i++) ga[i]! += g[i]!; break;
+          case MUL: for (let i = 0; i < len; i++) ga[i]! += g[i]! * bd[i]!; break;
+          default: for (let i = 0; i < len; i++) ga[i]! += g[i]! / bd[i]!; break;
         }
       }
       if (b.requiresGrad) {
         const gb = b.gradBuffer();
         switch (kind) {
-          case ADD: for (let i = 0; i < len; i++) gb[i] += g[i]!; break;
-          case SUB: for (let i = 0; i < len; i++) gb[i] -= g[i]!; break;
-          case MUL: for (let i = 0; i < len; i++) gb[i] += g[i]! * ad[i]!; break;
-          default: for (let i = 0; i < len; i++) gb[i] -= (g[i]! * out[i]!) / bd[i]!; break;
+          case ADD: for (let i = 0; i < len; i++) gb[i]! += g[i]!; break;
+          case SUB: for (let i = 0; i < len; i++) gb[i]! -= g[i]!; break;
+          case MUL: for (let i = 0; i < len; i++) gb[i]! += g[i]! * ad[i]!; break;
+          default: for (let i = 0; i < len; i++) gb[i]! -= (g[i]! * out[i]!) / bd[i]!; break;
         }
       }
       return;
@@ -338,7 +338,7 @@ export function scale(x: Tensor, c: number): Tensor {
   for (let i = 0; i < n; i++) out[i] = c * xd[i]!;
   return fromOp(out, x.shape, [x], (g) => {
     const gx = x.gradBuffer();
-    for (let i = 0; i < n; i++) gx[i] += c * g[i]!;
+    for (let i = 0; i < n; i++) gx[i]! += c * g[i]!;
   }, { releasesGrad: true });
 }
 
@@ -349,7 +349,7 @@ export function addScalar(x: Tensor, c: number): Tensor {
   for (let i = 0; i < n; i++) out[i] = xd[i]! + c;
   return fromOp(out, x.shape, [x], (g) => {
     const gx = x.gradBuffer();
-    for (let i = 0; i < n; i++) gx[i] += g[i]!;
+    for (let i = 0; i < n; i++) gx[i]! += g[i]!;
   }, { releasesGrad: true });
 }
 
@@ -360,7 +360,7 @@ export function exp(x: Tensor): Tensor {
   for (let i = 0; i < n; i++) out[i] = Math.exp(xd[i]!);
   return fromOp(out, x.shape, [x], (g) => {
     const gx = x.gradBuffer();
-    for (let i = 0; i < n; i++) gx[i] += g[i]! * out[i]!;
+    for (let i = 0; i < n; i++) gx[i]! += g[i]! * out[i]!;
   }, { releasesGrad: true });
 }
 
@@ -371,7 +371,7 @@ export function log(x: Tensor): Tensor {
   for (let i = 0; i < n; i++) out[i] = Math.log(xd[i]!);
   return fromOp(out, x.shape, [x], (g) => {
     const gx = x.gradBuffer();
-    for (let i = 0; i < n; i++) gx[i] += g[i]! / xd[i]!;
+    for (let i = 0; i < n; i++) gx[i]! += g[i]! / xd[i]!;
   }, { releasesGrad: true });
 }
 
@@ -382,7 +382,7 @@ export function square(x: Tensor): Tensor {
   for (let i = 0; i < n; i++) out[i] = xd[i]! * xd[i]!;
   return fromOp(out, x.shape, [x], (g) => {
     const gx = x.gradBuffer();
-    for (let i = 0; i < n; i++) gx[i] += 2 * xd[i]! * g[i]!;
+    for (let i = 0; i < n; i++) gx[i]! += 2 * xd[i]! * g[i]!;
   }, { releasesGrad: true });
 }
 
@@ -393,7 +393,7 @@ export function sqrt(x: Tensor): Tensor {
   for (let i = 0; i < n; i++) out[i] = Math.sqrt(xd[i]!);
   return fromOp(out, x.shape, [x], (g) => {
     const gx = x.gradBuffer();
-    for (let i = 0; i < n; i++) gx[i] += (0.5 * g[i]!) / out[i]!;
+    for (let i = 0; i < n; i++) gx[i]! += (0.5 * g[i]!) / out[i]!;
   }, { releasesGrad: true });
 }
 
@@ -409,7 +409,7 @@ export function pow(x: Tensor, p: number): Tensor {
   return fromOp(out, x.shape, [x], (g) => {
     const gx = x.gradBuffer();
     const q = p - 1;
-    for (let i = 0; i < n; i++) gx[i] += p * Math.pow(xd[i]!, q) * g[i]!;
+    for (let i = 0; i < n; i++) gx[i]! += p * Math.pow(xd[i]!, q) * g[i]!;
   }, { releasesGrad: true });
 }
 
@@ -422,7 +422,7 @@ export function abs(x: Tensor): Tensor {
     const gx = x.gradBuffer();
     for (let i = 0; i < n; i++) {
       const v = xd[i]!;
-      gx[i] += g[i]! * (+(v > 0) - +(v < 0)); // branch-free sign
+      gx[i]! += g[i]! * (+(v > 0) - +(v < 0)); // branch-free sign
     }
   }, { releasesGrad: true });
 }
@@ -459,11 +459,11 @@ export function where(mask: Uint8Array | Tensor, a: Tensor, b: Tensor): Tensor {
   return fromOp(out, a.shape, [a, b], (g) => {
     if (a.requiresGrad) {
       const ga = a.gradBuffer();
-      for (let i = 0; i < n; i++) if (m[i] !== 0) ga[i] += g[i]!;
+      for (let i = 0; i < n; i++) if (m[i] !== 0) ga[i]! += g[i]!;
     }
     if (b.requiresGrad) {
       const gb = b.gradBuffer();
-      for (let i = 0; i < n; i++) if (m[i] === 0) gb[i] += g[i]!;
+      for (let i = 0; i < n; i++) if (m[i] === 0) gb[i]! += g[i]!;
     }
   }, { releasesGrad: true });
 }
@@ -480,6 +480,6 @@ export function maskedFill(x: Tensor, mask: Uint8Array, value: number): Tensor {
   for (let i = 0; i < n; i++) out[i] = m[i] !== 0 ? value : xd[i]!;
   return fromOp(out, x.shape, [x], (g) => {
     const gx = x.gradBuffer();
-    for (let i = 0; i < n; i++) if (m[i] === 0) gx[i] += g[i]!;
+    for (let i = 0; i < n; i++) if (m[i] === 0) gx[i]! += g[i]!;
   }, { releasesGrad: true });
 }

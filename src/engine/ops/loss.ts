@@ -50,7 +50,7 @@ export function bceWithLogits(logits: Tensor, labelValues: ArrayLike<number>, we
     for (let i = 0; i < n; i++) {
       const v = z[i]!;
       const d = 1 / (1 + Math.exp(-v)) - labels[i]!;
-      gz[i] += weights === undefined ? c * d : c * weights[i]! * d;
+      gz[i]! += weights === undefined ? c * d : c * weights[i]! * d;
     }
   });
 }
@@ -82,7 +82,7 @@ export function bce(prob: Tensor, labelValues: ArrayLike<number>, eps = 1e-7): T
     for (let i = 0; i < n; i++) {
       const p = pd[i]!;
       if (!(p >= eps) || p > hi) continue;
-      gp[i] += (c * (p - labels[i]!)) / (p * (1 - p));
+      gp[i]! += (c * (p - labels[i]!)) / (p * (1 - p));
     }
   });
 }
@@ -111,11 +111,11 @@ export function mse(pred: Tensor, target: Tensor | ArrayLike<number>): Tensor {
     const c = 2 * g[0]! * inv;
     if (pred.requiresGrad) {
       const gp = pred.gradBuffer();
-      for (let i = 0; i < n; i++) gp[i] += c * (pd[i]! - t[i]!);
+      for (let i = 0; i < n; i++) gp[i]! += c * (pd[i]! - t[i]!);
     }
     if (target instanceof Tensor && target.requiresGrad) {
       const gt = target.gradBuffer();
-      for (let i = 0; i < n; i++) gt[i] -= c * (pd[i]! - t[i]!);
+      for (let i = 0; i < n; i++) gt[i]! -= c * (pd[i]! - t[i]!);
     }
   });
 }

@@ -56,11 +56,11 @@ function sumInto(p: ReducePlan, xd: Float32Array, outSize: number): Float64Array
     forEachRow(layout, (ox, oo) => {
       let s = 0;
       for (let j = 0; j < n; j++, ox += sx) s += xd[ox]!;
-      acc[oo] += s;
+      acc[oo]! += s;
     });
   } else {
     forEachRow(layout, (ox, oo) => {
-      for (let j = 0; j < n; j++, ox += sx, oo += so) acc[oo] += xd[ox]!;
+      for (let j = 0; j < n; j++, ox += sx, oo += so) acc[oo]! += xd[ox]!;
     });
   }
   return acc;
@@ -74,11 +74,11 @@ function spreadBack(p: ReducePlan, g: Float32Array, gx: Float32Array, alpha: num
   if (so === 0) {
     forEachRow(layout, (ox, oo) => {
       const v = alpha * g[oo]!;
-      for (let j = 0; j < n; j++, ox += sx) gx[ox] += v;
+      for (let j = 0; j < n; j++, ox += sx) gx[ox]! += v;
     });
   } else {
     forEachRow(layout, (ox, oo) => {
-      for (let j = 0; j < n; j++, ox += sx, oo += so) gx[ox] += alpha * g[oo]!;
+      for (let j = 0; j < n; j++, ox += sx, oo += so) gx[ox]! += alpha * g[oo]!;
     });
   }
 }
@@ -137,6 +137,6 @@ export function max(x: Tensor, axes?: Axes, keepDims = false): Tensor {
   }
   return fromOp(out, p.outShape, [x], (g) => {
     const gx = x.gradBuffer();
-    for (let i = 0; i < size; i++) gx[arg[i]!] += g[i]!;
+    for (let i = 0; i < size; i++) gx[arg[i]!]! += g[i]!;
   });
 }

@@ -47,7 +47,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   if (shapeSize(target) !== x.size) throw new Error(`reshape: cannot reshape ${fmt(x.shape)} (${x.size} elements) into ${fmt(shape)}`);
   return fromOp(x.data, target, [x], (g) => {
     const gx = x.gradBuffer();
-    for (let i = 0; i < g.length; i++) gx[i] += g[i]!;
+    for (let i = 0; i < g.length; i++) gx[i]! += g[i]!;
   });
 }
 
@@ -81,7 +81,7 @@ function permuteCopy(src: Float32Array, dst: Float32Array, shape: readonly numbe
         const c1 = Math.min(cols, c0 + T);
         for (let r = r0; r < r1; r++) {
           let o = r * cols + c0, s = r + c0 * ss;
-          if (accumulate) for (let c = c0; c < c1; c++, o++, s += ss) dst[o] += src[s]!;
+          if (accumulate) for (let c = c0; c < c1; c++, o++, s += ss) dst[o]! += src[s]!;
           else for (let c = c0; c < c1; c++, o++, s += ss) dst[o] = src[s]!;
         }
       }
@@ -91,7 +91,7 @@ function permuteCopy(src: Float32Array, dst: Float32Array, shape: readonly numbe
   const n = layout.dims[nd - 1]!, sd = layout.strides[0]![nd - 1]!, ss = layout.strides[1]![nd - 1]!;
   if (accumulate) {
     forEachRow(layout, (od, os) => {
-      for (let j = 0; j < n; j++, od += sd, os += ss) dst[od] += src[os]!;
+      for (let j = 0; j < n; j++, od += sd, os += ss) dst[od]! += src[os]!;
     });
   } else {
     forEachRow(layout, (od, os) => {
@@ -149,7 +149,7 @@ function copyRun(dst: Float32Array, d: number, src: Float32Array, s: number, n: 
 
 /** Adds `n` floats of src into dst. */
 function addRun(dst: Float32Array, d: number, src: Float32Array, s: number, n: number): void {
-  for (let j = 0; j < n; j++) dst[d + j] += src[s + j]!;
+  for (let j = 0; j < n; j++) dst[d + j]! += src[s + j]!;
 }
 
 /**

@@ -62,7 +62,7 @@ export function softmax(x: Tensor, axis = -1, mask?: Uint8Array): Tensor {
         }
       }
       const inv = 1 / s;
-      for (let p = base; p < end; p += inner) out[p] *= inv;
+      for (let p = base; p < end; p += inner) out[p]! *= inv;
     }
   }
   return fromOp(out, x.shape, [x], (g) => {
@@ -72,7 +72,7 @@ export function softmax(x: Tensor, axis = -1, mask?: Uint8Array): Tensor {
         const base = o * span + i, end = base + span;
         let dot = 0;
         for (let p = base; p < end; p += inner) dot += g[p]! * out[p]!;
-        for (let p = base; p < end; p += inner) gx[p] += out[p]! * (g[p]! - dot);
+        for (let p = base; p < end; p += inner) gx[p]! += out[p]! * (g[p]! - dot);
       }
     }
   });
@@ -104,7 +104,7 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
           s += e;
         }
         const inv = 1 / s;
-        for (let p = base; p < end; p += inner) prob[p] *= inv;
+        for (let p = base; p < end; p += inner) prob[p]! *= inv;
       }
       const shift = m + Math.log(s);
       for (let p = base; p < end; p += inner) out[p] = xd[p]! - shift;
@@ -118,7 +118,7 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
         const base = o * span + i, end = base + span;
         let gs = 0;
         for (let p = base; p < end; p += inner) gs += g[p]!;
-        for (let p = base; p < end; p += inner) gx[p] += g[p]! - pr[p]! * gs;
+        for (let p = base; p < end; p += inner) gx[p]! += g[p]! - pr[p]! * gs;
       }
     }
   });
