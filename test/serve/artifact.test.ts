@@ -7,6 +7,7 @@ import { Rng } from '../../src/engine/random.js';
 import { noGrad } from '../../src/engine/tensor.js';
 import { createModel } from '../../src/models/registry.js';
 import { saveArtifact, loadArtifact } from '../../src/serve/artifact.js';
+import { encodeContainer } from '../../src/util/container.js';
 import { pairwiseDataset } from '../support/synthetic-batch.js';
 
 function trainedModel() {
@@ -56,6 +57,28 @@ test('a corrupted or truncated artifact is refused with a clear message', () => 
     assert.throws(() => loadArtifact(join(dir, 'other.frk')), /bad magic bytes/);
     assert.throws(() => loadArtifact(join(dir, 'missing.frk')), /missing\.frk: model file not found/);
     assert.ok(existsSync(path));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an artifact written before model contract v2 (legacy input lists, old option names, no tasks) loads and predicts the same', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'finerank-art-'));
+  try {
+    const { model, spec, batch } = trainedModel();
+    // The metadata exactly as the first release wrote it.
+    const legacyMeta = {
+      format: 'finerank.model', version: 1, model: 'deepfm',
+      modelOptions: { embeddingDim: 4, embeddingInitStd: 0.3, dnnHiddenUnits: [8], dnnActivation: 'relu', dnnDropout: 0, batchNorm: true },
+      inputSpec: { sparse: spec.fields.map((f) => ({ name: f.name, vocabSize: f.vocabSize, table: f.table, linear: true, deep: true })), varlen: [], dense: [], labels: ['click'] },
+      label: 'click', featureMap: null, negativeSampleRate: 1, training: {},
+    };
+    const path = join(dir, 'old.frk');
+    writeFileSync(path, encodeContainer('FRNKMODL', legacyMeta, new Map(model.stateDict())));
+    const loaded = loadArtifact(path);
+    assert.deepEqual(loaded.model.tasks, ['click']);
+    assert.deepEqual(loaded.meta.inputSpec.fields.map((f) => f.name), spec.fields.map((f) => f.name));
+    assert.deepEqual(noGrad(() => loaded.model.forwardTasks(batch).click!).data, noGrad(() => model.forwardTasks(batch).click!).data);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
