@@ -6,9 +6,21 @@ import { WideDeep } from './wide-deep.js';
 import { DeepFM } from './deepfm.js';
 import { DCN } from './dcn.js';
 import { SharedBottom } from './shared-bottom.js';
+import { DIN } from './din.js';
 
 /** A model option value: what a YAML/JSON config can hold for it. */
-export type OptionValue = number | boolean | string | number[];
+export type OptionValue = number | boolean | string | number[] | string[];
+
+const STRING_LIST = Symbol('string list');
+
+/** A default list whose items are strings (field names), told apart from a number list even when empty. */
+export function stringList(items: string[] = []): string[] {
+  return Object.assign(items.slice(), { [STRING_LIST]: true });
+}
+
+function isStringList(d: OptionValue): boolean {
+  return Array.isArray(d) && (STRING_LIST in d || (d as unknown[]).some((x) => typeof x === 'string'));
+}
 
 /** A registered model as the rest of the system sees it. */
 export interface ModelEntry {
@@ -83,6 +95,15 @@ const ENTRIES: ModelEntry[] = [
     create: (c, o) => new DCN(c, o),
   }),
   defineModel({
+    name: 'din', summary: 'Deep Interest Network: candidate attention over the behaviour sequence (Zhou et al. 2018)',
+    defaults: {
+      ...EMBEDDING_DEFAULTS, dinTargetField: stringList(), dinSequenceField: stringList(), attentionHiddenUnits: [64], attentionHiddenActivations: 'dice',
+      attentionDropout: 0, dinUseSoftmax: false, dnnHiddenUnits: [512, 128, 64], dnnActivations: 'relu', netDropout: 0, batchNorm: false,
+    },
+    aliases: { hiddenUnits: 'dnnHiddenUnits', hiddenActivations: 'dnnActivations' },
+    create: (c, o) => new DIN(c, o),
+  }),
+  defineModel({
     name: 'shared_bottom', summary: 'Shared-Bottom multi-task: shared MLP, one tower per task (Caruana 1997)',
     defaults: { ...EMBEDDING_DEFAULTS, bottomHiddenUnits: [512, 256], towerHiddenUnits: [128, 64], hiddenActivations: 'relu', netDropout: 0, batchNorm: false },
     aliases: { dnnActivation: 'hiddenActivations', dnnDropout: 'netDropout' },
@@ -129,9 +150,9 @@ export function acceptedOptions(model: string, options: Record<string, unknown>)
 }
 
 function typeError(model: string, key: string, d: OptionValue, v: unknown): Error {
-  const want = Array.isArray(d)
-    ? (d.every((x) => Number.isInteger(x)) ? 'a list of positive integers' : 'a list of numbers')
-    : `a ${typeof d}`;
+  const want = isStringList(d) ? 'a name or a list of names'
+    : Array.isArray(d) ? ((d as number[]).every((x) => Number.isInteger(x)) ? 'a list of positive integers' : 'a list of numbers')
+      : `a ${typeof d}`;
   return new Error(`model '${model}' option '${key}' must be ${want}, got ${JSON.stringify(v)}`);
 }
 
@@ -153,14 +174,18 @@ export function resolveModelOptions(name: string, user: Record<string, unknown> 
     seen.set(k, raw);
     const d = e.defaults[k]!;
     let ok: boolean;
-    if (Array.isArray(d)) {
-      const ints = d.length === 0 || d.every((x) => Number.isInteger(x));
+    let value = v;
+    if (isStringList(d)) {
+      if (typeof v === 'string') value = v === '' ? [] : [v];
+      ok = Array.isArray(value) && value.every((x) => typeof x === 'string' && x !== '');
+    } else if (Array.isArray(d)) {
+      const ints = d.length === 0 || (d as number[]).every((x) => Number.isInteger(x));
       ok = Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x) && (!ints || (Number.isInteger(x) && x > 0)));
     } else {
       ok = typeof v === typeof d;
     }
     if (!ok) throw typeError(e.name, raw, d, v);
-    out[k] = v as OptionValue;
+    out[k] = value as OptionValue;
   }
   return out;
 }
@@ -180,13 +205,13 @@ export function createModel(name: string, ctx: ModelContext, user: Record<string
   return e.create(ctx, resolveModelOptions(name, user));
 }
 
-/** Models that consume `pooling: attention` sequences (none yet: DIN and DIEN are planned). */
-const SEQUENCE_MODELS: string[] = [];
+/** Models that consume `pooling: attention` sequences. */
+const SEQUENCE_MODELS: string[] = ['din'];
 
 function checkPooling(e: ModelEntry, spec: FeatureSpec): void {
   if (SEQUENCE_MODELS.includes(e.name)) return;
   const f = spec.fields.find((x) => x.pooling === 'attention');
   if (f === undefined) return;
-  const who = SEQUENCE_MODELS.length > 0 ? `models that do: ${SEQUENCE_MODELS.join(', ')}` : 'no registered model attends over sequences yet (DIN and DIEN are planned)';
+  const who = `models that do: ${SEQUENCE_MODELS.join(', ')}`;
   throw new Error(`field '${f.name}' asks for pooling 'attention', which model '${e.name}' does not compute (attention pooling needs a sequence model; ${who}); set pooling: sum, mean or max to pool it here`);
 }

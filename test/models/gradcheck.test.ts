@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/engine/random.js';
 import { createModel, listModels } from '../../src/models/registry.js';
-import { denseField, sparseField, varlenField, type FeatureSpec } from '../../src/features/fields.js';
+import { denseField, sequenceField, sparseField, varlenField, type FeatureSpec } from '../../src/features/fields.js';
 import type { Batch } from '../../src/features/batch.js';
 import { modelGradcheck } from '../support/model-gradcheck.js';
 
@@ -10,7 +10,7 @@ import { modelGradcheck } from '../support/model-gradcheck.js';
 export function tinySpecAndBatch(seed: number, n = 6): { spec: FeatureSpec; batch: Batch } {
   const rng = new Rng(seed);
   const spec: FeatureSpec = {
-    fields: [sparseField('a', 7), sparseField('b', 5), sparseField('c', 7, { table: 'a' }), varlenField('tags', 6, 3), denseField('x1'), denseField('x2')],
+    fields: [sparseField('a', 7), sparseField('b', 5), sparseField('c', 7, { table: 'a' }), varlenField('tags', 6, 3), sequenceField('hist', 'a', 7, 4), denseField('x1'), denseField('x2')],
     labels: ['click', 'buy'],
   };
   const ids = (v: number) => Int32Array.from({ length: n }, () => 2 + rng.int(v - 2));
@@ -20,11 +20,14 @@ export function tinySpecAndBatch(seed: number, n = 6): { spec: FeatureSpec; batc
     lengths[r] = 1 + rng.int(3);
     for (let k = 0; k < lengths[r]!; k++) tagIds[r * 3 + k] = 2 + rng.int(4);
   }
+  // Histories of lengths 0, 1, …, 4 (cycling): empty, partial and full rows.
+  const histIds = { ids: new Int32Array(n * 4), lengths: Int32Array.from({ length: n }, (_, r) => r % 5), maxLen: 4 };
+  for (let r = 0; r < n; r++) for (let k = 0; k < histIds.lengths[r]!; k++) histIds.ids[r * 4 + k] = 2 + rng.int(5);
   const batch: Batch = {
     size: n,
     sparse: { a: ids(7), b: ids(5), c: ids(7) },
     dense: { x1: Float32Array.from({ length: n }, () => rng.normal()), x2: Float32Array.from({ length: n }, () => rng.normal()) },
-    varlen: { tags: { ids: tagIds, lengths, maxLen: 3 } },
+    varlen: { tags: { ids: tagIds, lengths, maxLen: 3 }, hist: histIds },
     labels: { click: Float32Array.from({ length: n }, () => rng.int(2)), buy: Float32Array.from({ length: n }, () => rng.int(2)) },
   };
   return { spec, batch };
@@ -36,6 +39,7 @@ const SMALL: Record<string, Record<string, unknown>> = {
   widedeep: { embeddingDim: 4, embeddingInitStd: 0.5, dnnHiddenUnits: [5, 4], batchNorm: true },
   deepfm: { embeddingDim: 4, embeddingInitStd: 0.5, dnnHiddenUnits: [5, 4], batchNorm: true },
   dcn: { embeddingDim: 4, embeddingInitStd: 0.5, dnnHiddenUnits: [5], numCrossLayers: 2, batchNorm: true },
+  din: { embeddingDim: 4, embeddingInitStd: 0.5, dinSequenceField: ['hist'], attentionHiddenUnits: [5], attentionHiddenActivations: 'relu', dnnHiddenUnits: [6], batchNorm: true },
   shared_bottom: { embeddingDim: 4, embeddingInitStd: 0.5, bottomHiddenUnits: [6], towerHiddenUnits: [3], batchNorm: true },
 };
 

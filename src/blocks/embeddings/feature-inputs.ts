@@ -21,7 +21,7 @@
  */
 import { Tensor } from '../../engine/tensor.js';
 import { Rng } from '../../engine/random.js';
-import { concat, mul, reshape } from '../../engine/ops/index.js';
+import { concat, mul, reshape, slice } from '../../engine/ops/index.js';
 import { EmbeddingTable } from '../../embedding/table.js';
 import { embedFields, embedPooled, embedSequence, type PoolingMode } from '../../embedding/lookup.js';
 import { Module } from '../../nn/module.js';
@@ -242,7 +242,7 @@ export class FeatureInputs extends Module {
         out.push(mul(reshape(x, [batch.size, p.fields.length, 1]), p.weight));
       }
     }
-    return new EmbeddedInputs(batch, out, this.rawDense, () => this.mixedMessage());
+    return new EmbeddedInputs(batch, out, this.fields.map((f) => f.name), this.rawDense, () => this.mixedMessage());
   }
 
   /** A sequence field the model consumes itself: `[B, L, D]` embeddings and the padding mask. */
@@ -267,6 +267,8 @@ export class EmbeddedInputs {
     private readonly batch: Batch,
     /** [B, n_i, d_i] runs in field order. */
     readonly parts: Tensor[],
+    /** Names of the embedded fields, in order. */
+    readonly names: readonly string[],
     private readonly rawDense: FieldDef[],
     private readonly mixed: () => string,
   ) {}
@@ -279,6 +281,18 @@ export class EmbeddedInputs {
     if (this.parts.some((p) => p.shape[2] !== d)) throw new Error(this.mixed());
     this.stackedCache = this.parts.length === 1 ? this.parts[0]! : concat(this.parts, 1);
     return this.stackedCache;
+  }
+
+  /** One embedded field, [B, d_f]. */
+  field(name: string): Tensor {
+    let i = this.names.indexOf(name);
+    if (i < 0) throw new Error(`input layer did not embed field '${name}' (embedded: ${this.names.join(', ')})`);
+    for (const p of this.parts) {
+      const n = p.shape[1]!;
+      if (i < n) return reshape(n === 1 ? p : slice(p, 1, i, i + 1), [this.batch.size, p.shape[2]!]);
+      i -= n;
+    }
+    throw new Error(`input layer: field '${name}' out of range`);
   }
 
   /** Flat [B, Σ d_f + nRawDense]: every field embedding, then the raw numeric fields. */

@@ -22,7 +22,7 @@ export function dnn(inputDim: number, opts: DnnOptions, rng: Rng, outputDim = 1)
   return new MLP({
     inputDim,
     hiddenUnits: opts.hiddenUnits,
-    activation: opts.hiddenActivations,
+    activation: opts.hiddenActivations.toLowerCase(),
     dropout: opts.netDropout,
     batchNorm: opts.batchNorm,
     ...(outputDim > 0 ? { outputDim } : {}),
