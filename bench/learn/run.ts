@@ -5,7 +5,10 @@
  * trains LR, FM, DeepFM and DCN with the same settings, and prints each model's test AUC and
  * logloss against the oracle's, ending with one JSON line.
  *
- *   npm run bench:learn -- [--rows N] [--preset criteo|criteo-small] [--models lr,fm,deepfm,dcn] [--epochs N]
+ *   npm run bench:learn -- [--rows N] [--preset criteo|criteo-small|sequence] [--models lr,fm,deepfm,dcn,din] [--epochs N]
+ *
+ * On the `sequence` preset DIN attends over both histories (hist_item_id, hist_cate_id); the other
+ * models take them mean-pooled.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,7 +38,7 @@ if (existsSync(join(dir, 'meta.json'))) {
 }
 const schema = loadSchema(join(dir, meta.schemaFile));
 const oracle = Object.values(meta.splits.test.oracle)[0]!;
-const MODEL = { embeddingDim: 16, embeddingInitStd: 0.01, dnnHiddenUnits: [256, 128], numCrossLayers: 3 };
+const MODEL = { embeddingDim: 16, embeddingInitStd: 0.01, dnnHiddenUnits: [256, 128], numCrossLayers: 3, dinSequenceField: ['hist_item_id', 'hist_cate_id'] };
 const results: Record<string, { test_auc: number; test_logloss: number; samples_per_sec: number; epochs: number }> = {};
 for (const model of values.models!.split(',')) {
   const out = await trainOnFiles({
