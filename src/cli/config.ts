@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { validateSchema, type Schema } from '../features/schema.js';
 import { modelOptionName, resolveModelOptions } from '../models/registry.js';
 import { resolveTasks, type TaskDef } from '../features/tasks.js';
+import { fromFuxiCtr } from './fuxictr.js';
 import { PRESETS, type TrainOptions } from '../train/options.js';
 import type { BadRowPolicy } from '../readers/errors.js';
 
@@ -88,7 +89,8 @@ export function libfmSchema(format: 'libfm' | 'libsvm', fields: unknown, minCoun
  * Reads a train configuration (YAML or JSON). Keys:
  *   data: {train, valid?, test?, schema? (path or inline), format?, fields?, min_count?, on_bad_row?}
  *   model, model_options?, preset? ('default' | 'bars'), train? (overrides), label?, output?,
- *   tasks? ([{name, label, weight?, where?}]: one model output per task; see features/tasks.ts)
+ *   tasks? ([{name, label, weight?, where?}]: one model output per task; see features/tasks.ts),
+ *   fuxictr? (one FuxiCTR experiment entry instead of model / model_options / preset / train; see fuxictr.ts)
  * Relative paths are resolved against the config file's folder. Flags given on the command
  * line override the file (`overrides`).
  */
@@ -109,9 +111,18 @@ export function loadTrainConfig(path: string | null, overrides: Record<string, u
     raw = parsed;
     base = dirname(resolve(path));
   }
-  const known = new Set(['data', 'model', 'modelOptions', 'preset', 'train', 'label', 'output', 'tasks']);
+  const known = new Set(['data', 'model', 'modelOptions', 'preset', 'train', 'label', 'output', 'tasks', 'fuxictr']);
   const top = camelKeys(raw);
-  for (const k of Object.keys(top)) if (!known.has(k)) throw new Error(`${where}: unknown key '${k}'; expected: data, model, model_options, preset, train, label, tasks, output`);
+  for (const k of Object.keys(top)) if (!known.has(k)) throw new Error(`${where}: unknown key '${k}'; expected: data, model, model_options, preset, train, label, tasks, output, fuxictr`);
+  if (top.fuxictr !== undefined && !isObject(top.fuxictr)) throw new Error(`${where}: fuxictr must be one experiment entry of a FuxiCTR model_config.yaml (a mapping)`);
+  const fuxi = isObject(raw.fuxictr) ? fromFuxiCtr(raw.fuxictr, where) : null;
+  if (fuxi !== null) {
+    const clash = [
+      ...['model', 'modelOptions', 'preset', 'train'].filter((k) => top[k] !== undefined),
+      ...['model', 'preset'].filter((k) => overrides[k] !== undefined).map((k) => `--${k}`),
+    ];
+    if (clash.length > 0) throw new Error(`${where}: a fuxictr section replaces model, model_options, preset and train; remove ${clash.join(', ')}`);
+  }
   const data = isObject(top.data) ? camelKeys(top.data) : {};
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined && ['train', 'valid', 'test', 'schema'].includes(k)) data[k] = v;
   const abs = (p: unknown, key: string): string => {
@@ -132,15 +143,21 @@ export function loadTrainConfig(path: string | null, overrides: Record<string, u
   } else if (isObject(data.schema)) {
     schema = validateSchema(data.schema, `${where} (data.schema)`);
   } else if (data.format === 'libfm' || data.format === 'libsvm') {
-    const minCount = data.minCount ?? 1;
+    if (data.minCount !== undefined && fuxi?.minCount != null && data.minCount !== fuxi.minCount) {
+      throw new Error(`${where}: data.min_count ${String(data.minCount)} and fuxictr.min_categr_count ${fuxi.minCount} disagree`);
+    }
+    const minCount = data.minCount ?? fuxi?.minCount ?? 1;
     if (typeof minCount !== 'number' || !Number.isInteger(minCount) || minCount < 1) throw new Error(`${where}: data.min_count must be a positive integer`);
     schema = libfmSchema(data.format, data.fields, minCount, where);
   } else {
     throw new Error(`${where}: give data.schema (a schema file or inline schema), or data.format libfm/libsvm with data.fields`);
   }
 
-  const model = (overrides.model as string | undefined) ?? (top.model as string | undefined) ?? 'deepfm';
-  const preset = (overrides.preset as string | undefined) ?? (top.preset as string | undefined) ?? 'default';
+  if (fuxi !== null && fuxi.minCount !== null && fuxi.minCount !== 1 && data.format !== 'libfm' && data.format !== 'libsvm') {
+    throw new Error(`${where}: fuxictr.min_categr_count applies to a libfm/libsvm data section; with a schema, set minCount in its vocab encoders`);
+  }
+  const model = fuxi?.model ?? (overrides.model as string | undefined) ?? (top.model as string | undefined) ?? 'deepfm';
+  const preset = fuxi !== null ? 'fuxictr' : (overrides.preset as string | undefined) ?? (top.preset as string | undefined) ?? 'default';
   const p = PRESETS[preset];
   if (p === undefined) throw new Error(`${where}: unknown preset '${preset}'; presets: ${Object.keys(PRESETS).join(', ')}`);
   const userModel = isObject(top.modelOptions) ? camelKeys(top.modelOptions) : {};
@@ -154,8 +171,8 @@ export function loadTrainConfig(path: string | null, overrides: Record<string, u
     const name = modelOptionName(model, k);
     if (name !== null && name !== k) delete presetModel[name];
   }
-  const modelOptions = resolveModelOptions(model, { ...presetModel, ...userModel });
-  let train = mergeTrainOptions(p.train, isObject(top.train) ? top.train : {}, `${where} (train)`);
+  const modelOptions = fuxi !== null ? resolveModelOptions(model, fuxi.modelOptions) : resolveModelOptions(model, { ...presetModel, ...userModel });
+  let train = fuxi !== null ? fuxi.train : mergeTrainOptions(p.train, isObject(top.train) ? top.train : {}, `${where} (train)`);
   const flagTrain: Record<string, unknown> = {};
   for (const k of ['epochs', 'batchSize', 'seed']) if (overrides[k] !== undefined) flagTrain[k] = overrides[k];
   train = mergeTrainOptions(train, flagTrain, '<flags>');
