@@ -42,6 +42,15 @@ export abstract class RankingModel extends Module {
 
   /** The [B] logits of every task. */
   abstract forwardTasks(batch: Batch): TaskLogits;
+
+  /**
+   * A loss term the model's own structure defines (DIEN's auxiliary loss on the interest
+   * extractor), computed by the last training-mode `forwardTasks`; the trainer adds it to the
+   * task losses. Null for most models, and after an eval-mode forward.
+   */
+  extraLoss(): Tensor | null {
+    return null;
+  }
 }
 
 /** A model with one task: `forward` gives its [B] logits. */

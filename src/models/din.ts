@@ -27,23 +27,27 @@ export interface DINOptions extends EmbeddingOptions {
   batchNorm: boolean;
 }
 
-/** The (target, sequence) pairs DIN attends with: given by the options, or read off the field definitions. */
-export function dinPairs(spec: FeatureSpec, targets: string[], sequences: string[]): Array<[string, string]> {
+/**
+ * The (target, sequence) pairs a sequence model attends with: given by its options
+ * (`<prefix>_target_field`, `<prefix>_sequence_field`), or read off the field definitions
+ * (the sequences with `pooling: attention`, each with its `shareWith` target).
+ */
+export function sequencePairs(spec: FeatureSpec, targets: string[], sequences: string[], model: string): Array<[string, string]> {
   if (sequences.length === 0) {
     const attended = spec.fields.filter((f) => f.kind === 'sequence' && f.pooling === 'attention');
-    if (attended.length === 0) throw new Error("model 'din' needs a behaviour sequence: declare a sequence column with pooling: attention and shareWith its target, or set din_sequence_field");
+    if (attended.length === 0) throw new Error(`model '${model}' needs a behaviour sequence: declare a sequence column with pooling: attention and shareWith its target, or set ${model}_sequence_field`);
     sequences = attended.map((f) => f.name);
   }
   if (targets.length === 0) {
     targets = sequences.map((s) => {
       const f = spec.fields.find((x) => x.name === s);
-      if (f?.historyOf === undefined) throw new Error(`model 'din': sequence '${s}' has no target (declare shareWith on it, or set din_target_field)`);
+      if (f?.historyOf === undefined) throw new Error(`model '${model}': sequence '${s}' has no target (declare shareWith on it, or set ${model}_target_field)`);
       return f.historyOf;
     });
   }
-  if (targets.length !== sequences.length) throw new Error(`model 'din': din_target_field (${targets.join(', ')}) and din_sequence_field (${sequences.join(', ')}) must pair up one to one`);
-  for (const s of sequences) if (!spec.fields.some((f) => f.name === s && f.kind === 'sequence')) throw new Error(`model 'din': '${s}' is not a sequence field`);
-  for (const t of targets) if (!spec.fields.some((f) => f.name === t && f.kind === 'sparse')) throw new Error(`model 'din': target '${t}' is not a single-id field`);
+  if (targets.length !== sequences.length) throw new Error(`model '${model}': ${model}_target_field (${targets.join(', ')}) and ${model}_sequence_field (${sequences.join(', ')}) must pair up one to one`);
+  for (const s of sequences) if (!spec.fields.some((f) => f.name === s && f.kind === 'sequence')) throw new Error(`model '${model}': '${s}' is not a sequence field`);
+  for (const t of targets) if (!spec.fields.some((f) => f.name === t && f.kind === 'sparse')) throw new Error(`model '${model}': target '${t}' is not a single-id field`);
   return targets.map((t, i) => [t, sequences[i]!]);
 }
 
@@ -65,7 +69,7 @@ export class DIN extends SingleTaskModel {
 
   constructor(ctx: ModelContext, opts: DINOptions) {
     super(ctx);
-    this.pairs = dinPairs(ctx.spec, opts.dinTargetField, opts.dinSequenceField);
+    this.pairs = sequencePairs(ctx.spec, opts.dinTargetField, opts.dinSequenceField, 'din');
     this.embedding = this.child('embedding', embeddingInputs(ctx, opts, 'din', { sameDim: true, sequences: this.pairs.map(([, s]) => s) }));
     const d = this.embedding.dim * this.pairs.length;
     this.attention = this.child('attention', new TargetAttention(d, {
@@ -85,6 +89,7 @@ export class DIN extends SingleTaskModel {
   }
 }
 
-function concatLast(xs: Tensor[]): Tensor {
+/** Tensors joined along their last axis (one is returned as is). */
+export function concatLast(xs: Tensor[]): Tensor {
   return xs.length === 1 ? xs[0]! : concat(xs, xs[0]!.rank - 1);
 }

@@ -7,6 +7,7 @@ import { DeepFM } from './deepfm.js';
 import { DCN } from './dcn.js';
 import { SharedBottom } from './shared-bottom.js';
 import { DIN } from './din.js';
+import { DIEN } from './dien.js';
 
 /** A model option value: what a YAML/JSON config can hold for it. */
 export type OptionValue = number | boolean | string | number[] | string[];
@@ -102,6 +103,15 @@ const ENTRIES: ModelEntry[] = [
     },
     aliases: { hiddenUnits: 'dnnHiddenUnits', hiddenActivations: 'dnnActivations' },
     create: (c, o) => new DIN(c, o),
+  }),
+  defineModel({
+    name: 'dien', summary: 'Deep Interest Evolution Network: GRU interest extractor with auxiliary loss, AUGRU evolution (Zhou et al. 2019)',
+    defaults: {
+      ...EMBEDDING_DEFAULTS, dienTargetField: stringList(), dienSequenceField: stringList(), dienNegSeqField: stringList(), gruType: 'AUGRU',
+      useAttentionSoftmax: true, auxLossAlpha: 1, dnnHiddenUnits: [200, 80], dnnActivations: 'relu', netDropout: 0, batchNorm: false,
+    },
+    aliases: { hiddenUnits: 'dnnHiddenUnits', hiddenActivations: 'dnnActivations' },
+    create: (c, o) => new DIEN(c, o),
   }),
   defineModel({
     name: 'shared_bottom', summary: 'Shared-Bottom multi-task: shared MLP, one tower per task (Caruana 1997)',
@@ -206,7 +216,7 @@ export function createModel(name: string, ctx: ModelContext, user: Record<string
 }
 
 /** Models that consume `pooling: attention` sequences. */
-const SEQUENCE_MODELS: string[] = ['din'];
+const SEQUENCE_MODELS: string[] = ['din', 'dien'];
 
 function checkPooling(e: ModelEntry, spec: FeatureSpec): void {
   if (SEQUENCE_MODELS.includes(e.name)) return;

@@ -193,7 +193,7 @@ export class Trainer {
   /**
    * One optimization step on a batch; returns the batch's loss without penalties: the
    * weighted sum over tasks of each task's mean BCE over its rows (rows where its `where`
-   * label is not 1 count zero).
+   * label is not 1 count zero), plus the model's own extra loss (DIEN's auxiliary loss).
    */
   step(batch: Batch): number {
     const loss = tidy(() => {
@@ -206,6 +206,8 @@ export class Trainer {
         if (t.weight !== 1) l = scale(l, t.weight);
         total = total === null ? l : add(total, l);
       }
+      const extra = this.model.extraLoss();
+      if (extra !== null) total = add(total!, extra);
       total!.backward();
       return total!;
     });

@@ -40,6 +40,7 @@ const SMALL: Record<string, Record<string, unknown>> = {
   deepfm: { embeddingDim: 4, embeddingInitStd: 0.5, dnnHiddenUnits: [5, 4], batchNorm: true },
   dcn: { embeddingDim: 4, embeddingInitStd: 0.5, dnnHiddenUnits: [5], numCrossLayers: 2, batchNorm: true },
   din: { embeddingDim: 4, embeddingInitStd: 0.5, dinSequenceField: ['hist'], attentionHiddenUnits: [5], attentionHiddenActivations: 'relu', dnnHiddenUnits: [6], batchNorm: true },
+  dien: { embeddingDim: 4, embeddingInitStd: 0.5, dienSequenceField: ['hist'], gruType: 'AUGRU', dnnHiddenUnits: [6], batchNorm: true },
   shared_bottom: { embeddingDim: 4, embeddingInitStd: 0.5, bottomHiddenUnits: [6], towerHiddenUnits: [3], batchNorm: true },
 };
 

@@ -1,0 +1,146 @@
+import { Tensor } from '../engine/tensor.js';
+import { bceWithLogits, broadcastTo, concat, mul, reshape, scale, slice, softmax, sum } from '../engine/ops/index.js';
+import { Linear } from '../nn/linear.js';
+import type { MLP } from '../nn/mlp.js';
+import type { Batch, PaddedIds } from '../features/batch.js';
+import { embedSequence } from '../embedding/lookup.js';
+import type { FeatureInputs } from '../blocks/embeddings/feature-inputs.js';
+import { GRU, type GruMode } from '../blocks/sequence/gru.js';
+import { dnn } from '../blocks/towers/dnn-tower.js';
+import { SingleTaskModel, asLogit, embeddingInputs, type EmbeddingOptions, type ModelContext } from './base.js';
+import { concatLast, sequencePairs } from './din.js';
+
+/** Options of DIEN (FuxiCTR's DIEN config names). */
+export interface DIENOptions extends EmbeddingOptions {
+  /** Candidate fields (`dien_target_field`); [] = the targets of the attended sequences. */
+  dienTargetField: string[];
+  /** Behaviour sequences (`dien_sequence_field`); [] = the sequence fields with `pooling: attention`. */
+  dienSequenceField: string[];
+  /** Negative behaviour sequences aligned with the sequences (`dien_neg_seq_field`); [] = negatives drawn uniformly from each history's vocabulary. */
+  dienNegSeqField: string[];
+  /** Interest evolving layer (`gru_type`): AUGRU (the paper's best), AGRU, AIGRU or GRU (no attention). */
+  gruType: string;
+  /** Softmax over the valid positions for the attention scores (`use_attention_softmax`). */
+  useAttentionSoftmax: boolean;
+  /** Weight α of the auxiliary loss (`aux_loss_alpha`); 0 disables it. */
+  auxLossAlpha: number;
+  dnnHiddenUnits: number[];
+  dnnActivations: string;
+  netDropout: number;
+  batchNorm: boolean;
+}
+
+const GRU_TYPES: Record<string, { mode: GruMode; scaleInput: boolean; attention: boolean }> = {
+  augru: { mode: 'augru', scaleInput: false, attention: true },
+  agru: { mode: 'agru', scaleInput: false, attention: true },
+  aigru: { mode: 'gru', scaleInput: true, attention: true },
+  gru: { mode: 'gru', scaleInput: false, attention: false },
+};
+
+/**
+ * Deep Interest Evolution Network (Zhou et al. 2019, Fig. 1). The behaviour sequence
+ * e_b [B, L, D] (aligned histories concatenated, as the candidate's fields are) runs
+ * through the interest extractor GRU (hidden size D); the auxiliary loss makes each state
+ * h_t predict the next behaviour: −log σ(⟨h_t, e_{t+1}⟩) − log(1 − σ(⟨h_t, ê_{t+1}⟩)) averaged
+ * over the valid steps, ê a negative behaviour (from `dien_neg_seq_field`, else a uniform
+ * draw from each history's vocabulary), weighted by α. Attention of the candidate over the
+ * states is the paper's bilinear form a_t = softmax_t(h_t·W·e_a) (eq. 3) over the valid steps;
+ * the interest evolving GRU (AUGRU by default; AGRU, AIGRU, or a plain GRU) gives the final
+ * interest, which joins every other field embedding in one flat vector before the DNN.
+ * Choices where FuxiCTR differs: the auxiliary network is the paper's inner product (FuxiCTR
+ * uses an MLP); no `enable_sum_pooling`. Empty histories end in the zero state.
+ */
+export class DIEN extends SingleTaskModel {
+  readonly modelName = 'dien';
+  private readonly embedding: FeatureInputs;
+  private readonly extractor: GRU;
+  private readonly evolution: GRU;
+  private readonly bilinear: Linear | null;
+  private readonly dnn: MLP;
+  private readonly pairs: Array<[string, string]>;
+  private readonly negatives: string[];
+  private readonly gru: { mode: GruMode; scaleInput: boolean; attention: boolean };
+  private readonly ctx: ModelContext;
+  private readonly opts: DIENOptions;
+  private aux: Tensor | null = null;
+
+  constructor(ctx: ModelContext, opts: DIENOptions) {
+    super(ctx);
+    this.ctx = ctx;
+    this.opts = opts;
+    const gru = GRU_TYPES[opts.gruType.toLowerCase()];
+    if (gru === undefined) throw new Error(`model 'dien': gru_type '${opts.gruType}' is not one of AUGRU, AGRU, AIGRU, GRU`);
+    this.gru = gru;
+    this.pairs = sequencePairs(ctx.spec, opts.dienTargetField, opts.dienSequenceField, 'dien');
+    this.negatives = opts.dienNegSeqField;
+    if (this.negatives.length > 0 && this.negatives.length !== this.pairs.length) {
+      throw new Error(`model 'dien': dien_neg_seq_field (${this.negatives.join(', ')}) must align with the sequences (${this.pairs.map(([, s]) => s).join(', ')})`);
+    }
+    const sequences = [...this.pairs.map(([, s]) => s), ...this.negatives];
+    this.embedding = this.child('embedding', embeddingInputs(ctx, opts, 'dien', { sameDim: true, sequences }));
+    const d = this.embedding.dim * this.pairs.length;
+    this.extractor = this.child('extractor', new GRU(d, d, ctx.rng));
+    this.bilinear = gru.attention ? this.child('attention', new Linear(d, d, { rng: ctx.rng, bias: false })) : null;
+    this.evolution = this.child('evolution', new GRU(d, d, ctx.rng));
+    const tower = { hiddenUnits: opts.dnnHiddenUnits, hiddenActivations: opts.dnnActivations, netDropout: opts.netDropout, batchNorm: opts.batchNorm };
+    this.dnn = this.child('dnn', dnn(this.embedding.flatWidth + d, tower, ctx.rng));
+  }
+
+  override forward(batch: Batch): Tensor {
+    const e = this.embedding.forward(batch);
+    const seqs = this.pairs.map(([, s]) => this.embedding.sequence(batch, s));
+    const ids = seqs[0]!.ids;
+    for (const s of seqs) if (s.ids.lengths.some((n, b) => n !== ids.lengths[b])) throw new Error("model 'dien': the aligned histories have different lengths in one row");
+    const behaviour = concatLast(seqs.map((s) => s.values));
+    const { states } = this.extractor.forward(behaviour, ids.lengths);
+    this.aux = this.training && this.opts.auxLossAlpha > 0 ? scale(this.auxiliaryLoss(states, behaviour, this.negativeBehaviour(batch), ids.lengths), this.opts.auxLossAlpha) : null;
+    let att: Tensor | undefined;
+    if (this.bilinear !== null) {
+      const [B, L, D] = states.shape as [number, number, number];
+      const query = concatLast(this.pairs.map(([t]) => e.field(t)));
+      const hw = reshape(this.bilinear.forward(reshape(states, [B * L, D])), [B, L, D]);
+      const logits = sum(mul(hw, broadcastTo(reshape(query, [B, 1, D]), [B, L, D])), 2);
+      att = this.opts.useAttentionSoftmax ? softmax(logits, -1, seqs[0]!.padding) : logits;
+    }
+    const { last } = this.evolution.forward(states, ids.lengths, { mode: this.gru.mode, ...(att ? { att } : {}), scaleInput: this.gru.scaleInput });
+    return asLogit(this.dnn.forward(concat([e.flat(), last], 1)), batch);
+  }
+
+  override extraLoss(): Tensor | null {
+    return this.aux;
+  }
+
+  /** Negative behaviours [B, L, D]: the negative-history columns, or uniform draws from each history's table. */
+  private negativeBehaviour(batch: Batch): Tensor {
+    if (this.negatives.length > 0) return concatLast(this.negatives.map((n) => this.embedding.sequence(batch, n).values));
+    return concatLast(this.pairs.map(([, s]) => {
+      const f = this.ctx.spec.fields.find((x) => x.name === s)!;
+      const table = this.embedding.tableNamed(f.table ?? f.name);
+      const real = batch.varlen[s]!;
+      const drawn: PaddedIds = { ids: new Int32Array(real.ids.length), lengths: real.lengths, maxLen: real.maxLen };
+      const known = table.rows - 2; // ids 0 (padding) and 1 (OOV) are never drawn
+      for (let b = 0; b < batch.size; b++) for (let t = 0; t < real.lengths[b]!; t++) drawn.ids[b * real.maxLen + t] = 2 + this.ctx.rng.int(Math.max(1, known));
+      return embedSequence(table, drawn);
+    }));
+  }
+
+  /** Mean over valid steps t (t + 1 < length) of the next-behaviour losses, positive and negative. */
+  private auxiliaryLoss(states: Tensor, positive: Tensor, negative: Tensor, lengths: Int32Array): Tensor {
+    const [B, L] = states.shape as [number, number, number];
+    if (L < 2) return Tensor.zeros([]);
+    const h = slice(states, 1, 0, L - 1);
+    const dot = (x: Tensor) => reshape(sum(mul(h, slice(x, 1, 1, L)), 2), [B * (L - 1)]);
+    const w = new Float32Array(2 * B * (L - 1));
+    const y = new Float32Array(2 * B * (L - 1));
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t + 1 < L; t++) {
+        const valid = t + 1 < lengths[b]! ? 1 : 0;
+        w[b * (L - 1) + t] = valid;
+        w[B * (L - 1) + b * (L - 1) + t] = valid;
+        y[b * (L - 1) + t] = 1;
+      }
+    }
+    // Weighted mean over 2·steps; ×2 gives the mean over steps of (positive + negative) losses.
+    return scale(bceWithLogits(concat([dot(positive), dot(negative)], 0), y, w), 2);
+  }
+}
