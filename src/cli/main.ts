@@ -9,6 +9,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(args
   eval: { summary: 'evaluate a model artifact on a data file (AUC, logloss, gAUC, calibration)', load: () => import('./commands/eval.js') },
   predict: { summary: 'write scores of a model artifact for every row of a data file', load: () => import('./commands/predict.js') },
   labels: { summary: 'build labeled impressions (click, conversion, dwell, completion, return) from an event log', load: () => import('./commands/labels.js') },
+  sample: { summary: 'sample a data file against popularity bias (hot items, negatives) with importance weights', load: () => import('./commands/sample.js') },
   gen: { summary: 'write a synthetic dataset with known click probabilities', load: () => import('./commands/gen.js') },
   info: { summary: 'versions, the active kernel backend and the model list', load: () => import('./commands/info.js') },
 };
