@@ -7,6 +7,7 @@ import { resolveTasks, type TaskDef } from '../features/tasks.js';
 import { fromFuxiCtr } from './fuxictr.js';
 import { PRESETS, type TrainOptions } from '../train/options.js';
 import type { BadRowPolicy } from '../readers/errors.js';
+import { parseSamplingSpec, type SamplingSpec } from '../sampling/config.js';
 
 /** A resolved `finerank train` configuration. */
 export interface TrainConfig {
@@ -23,6 +24,8 @@ export interface TrainConfig {
   /** Where the artifact is written (null: not written). */
   output: string | null;
   preset: string;
+  /** Sampling of the training file before training (src/sampling), or null. */
+  sampling: SamplingSpec | null;
 }
 
 /** snake_case → camelCase, so FuxiCTR-style keys (batch_size) are accepted too. */
@@ -111,9 +114,9 @@ export function loadTrainConfig(path: string | null, overrides: Record<string, u
     raw = parsed;
     base = dirname(resolve(path));
   }
-  const known = new Set(['data', 'model', 'modelOptions', 'preset', 'train', 'label', 'output', 'tasks', 'fuxictr']);
+  const known = new Set(['data', 'model', 'modelOptions', 'preset', 'train', 'label', 'output', 'tasks', 'fuxictr', 'sampling']);
   const top = camelKeys(raw);
-  for (const k of Object.keys(top)) if (!known.has(k)) throw new Error(`${where}: unknown key '${k}'; expected: data, model, model_options, preset, train, label, tasks, output, fuxictr`);
+  for (const k of Object.keys(top)) if (!known.has(k)) throw new Error(`${where}: unknown key '${k}'; expected: data, model, model_options, preset, train, label, tasks, output, fuxictr, sampling`);
   if (top.fuxictr !== undefined && !isObject(top.fuxictr)) throw new Error(`${where}: fuxictr must be one experiment entry of a FuxiCTR model_config.yaml (a mapping)`);
   const fuxi = isObject(raw.fuxictr) ? fromFuxiCtr(raw.fuxictr, where) : null;
   if (fuxi !== null) {
@@ -190,5 +193,6 @@ export function loadTrainConfig(path: string | null, overrides: Record<string, u
     train,
     output: output === null ? null : isAbsolute(output) || path === null ? output : resolve(base, output),
     preset,
+    sampling: top.sampling === undefined ? null : parseSamplingSpec(top.sampling, where, 'sampling'),
   };
 }

@@ -550,6 +550,12 @@ export class FeatureMap {
           break;
         }
         case 'weight': {
+          // A weight column with a fill value may be absent from a file (e.g. the unsampled
+          // validation and test files of a model trained on a weighted sample).
+          if (c.missing.policy === 'fill' && !chunk.columns.includes(c.source)) {
+            batch.weight = new Float32Array(n).fill(c.missing.value);
+            break;
+          }
           const w = new Float64Array(n);
           readDense(chunk, colIndex(chunk, c), c, w, bad);
           checkWeights(w, c, bad);

@@ -21,7 +21,8 @@ export type SamplingRule =
 
 /** The columns and rules of a sampling run (without the files). */
 export interface SamplingSpec {
-  item: string;
+  /** The item column (hot_item, popularity_negatives). */
+  item?: string;
   user?: string;
   label?: string;
   /** Output column with the importance weight (multiplied into it when the input has it). */
@@ -49,7 +50,7 @@ const ruleInput = z.discriminatedUnion('kind', [
 
 /** The zod shape of the spec part (shared by `sample` and the train config's `sampling:` block). */
 export const samplingSpecShape = {
-  item: z.string().min(1),
+  item: z.string().min(1).optional(),
   user: z.string().min(1).optional(),
   label: z.string().min(1).optional(),
   weight: z.string().min(1).default('weight'),
@@ -95,12 +96,14 @@ function resolveSpec(c: z.infer<z.ZodObject<typeof samplingSpecShape>>, file: st
   const rules: SamplingRule[] = c.rules.map((r, i) => {
     switch (r.kind) {
       case 'hot_item':
+        if (c.item === undefined) throw new SchemaError(file, at(`rules[${i}]`), '(hot_item) needs item, the item column');
         if ((r.t === undefined) === (r.cap === undefined)) throw new SchemaError(file, at(`rules[${i}]`), '(hot_item) needs exactly one of t (word2vec rule) or cap (rows per item)');
         return { kind: 'hot_item', ...(r.t !== undefined ? { t: r.t } : {}), ...(r.cap !== undefined ? { cap: r.cap } : {}) };
       case 'negative_downsample':
         if (c.label === undefined) throw new SchemaError(file, at(`rules[${i}]`), '(negative_downsample) needs label, the label column');
         return { kind: 'negative_downsample', rate: r.rate, correction: r.correction };
       case 'popularity_negatives':
+        if (c.item === undefined) throw new SchemaError(file, at(`rules[${i}]`), '(popularity_negatives) needs item, the item column');
         if (c.user === undefined) throw new SchemaError(file, at(`rules[${i}]`), '(popularity_negatives) needs user, the user column');
         if (c.label === undefined) throw new SchemaError(file, at(`rules[${i}]`), '(popularity_negatives) needs label, the label column written to the output');
         return { kind: 'popularity_negatives', perPositive: r.per_positive, alpha: r.alpha, itemColumns: r.item_columns };
@@ -111,7 +114,7 @@ function resolveSpec(c: z.infer<z.ZodObject<typeof samplingSpecShape>>, file: st
   if (kinds.includes('popularity_negatives') && kinds.length > 1) {
     throw new SchemaError(file, at('rules'), 'popularity_negatives cannot be combined with other rules (supported: hot_item and negative_downsample together or alone; popularity_negatives alone)');
   }
-  return { item: c.item, ...(c.user ? { user: c.user } : {}), ...(c.label ? { label: c.label } : {}), weight: c.weight, seed: c.seed, rules };
+  return { ...(c.item ? { item: c.item } : {}), ...(c.user ? { user: c.user } : {}), ...(c.label ? { label: c.label } : {}), weight: c.weight, seed: c.seed, rules };
 }
 
 /** Validates a train config's `sampling:` block (`base` is its path in the file, e.g. `sampling`). */

@@ -68,7 +68,7 @@ function columnsOf(chunk: RawChunk, spec: SamplingSpec, itemColumns: readonly st
   };
   const pop = spec.rules.some((r) => r.kind === 'popularity_negatives');
   return {
-    item: need(spec.item, true),
+    item: need(spec.item, true),  // -1 when no rule needs the item
     user: need(spec.user, pop),
     // popularity_negatives writes the label column; the input may lack it (all rows are positives).
     label: need(spec.label, spec.rules.some((r) => r.kind === 'negative_downsample')),
@@ -97,8 +97,10 @@ export async function sampleFile(spec: SamplingSpec, input: string, output: stri
       if (count) log.add(err);
       return null;
     };
-    const item = chunk.cell(r, c.item);
-    if (item === null) return bad(spec.item, 'missing item', 'an item id');
+    // A missing item is its own category (the empty string), as in the feature map; the
+    // implicit-feedback rule needs real ids.
+    const item = c.item >= 0 ? chunk.cell(r, c.item) ?? '' : '';
+    if (pop && item === '') return bad(spec.item!, 'missing item', 'an item id');
     const user = c.user >= 0 ? chunk.cell(r, c.user) : '';
     if (user === null) return bad(spec.user!, 'missing user', 'a user id');
     let label: 0 | 1 | null = null;

@@ -103,14 +103,16 @@ test('popularity_negatives: never a positive of the user, drawn ∝ count^alpha,
 
 test('bad rows and config errors', () =>
   withDir(async (dir) => {
-    writeFileSync(join(dir, 'in.csv'), 'user,item,click\nu1,a,1\nu2,,0\nu3,b,yes\n');
+    writeFileSync(join(dir, 'in.csv'), 'user,item,click\nu1,a,1\nu2,a,\nu3,b,yes\nu4,,0\n');
     const spec: SamplingSpec = { item: 'item', label: 'click', weight: 'w', seed: 1, rules: [{ kind: 'negative_downsample', rate: 0.5, correction: 'weight' }] };
-    await assert.rejects(sampleFile(spec, join(dir, 'in.csv'), join(dir, 'out.csv')), /in\.csv:3: column "item": missing item/);
+    await assert.rejects(sampleFile(spec, join(dir, 'in.csv'), join(dir, 'out.csv')), /in\.csv:3: column "click": label "" is not binary/);
     assert.deepEqual(readdirSync(dir), ['in.csv']); // nothing written, no temporary left
     const r = await sampleFile(spec, join(dir, 'in.csv'), join(dir, 'out.csv'), { onBadRow: 'skip' });
     assert.equal(r.badRows.skipped, 2);
+    assert.equal(r.rowsIn, 2); // the row with an empty item is valid: the empty string is its own item
     assert.match(r.badRows.examples[1]!.reason, /in\.csv:4: column "click": label "yes" is not binary/);
     const base = { input: 'in.csv', output: 'out.csv', item: 'item', label: 'click' };
+    assert.throws(() => parseSampleConfig({ ...base, item: undefined, rules: [{ kind: 'hot_item', t: 0.1 }] }, 's.yaml', dir), /rules\[0\] \(hot_item\) needs item/);
     assert.throws(() => parseSampleConfig({ ...base, rules: [{ kind: 'hot_item' }] }, 's.yaml', dir), /s\.yaml: rules\[0\] \(hot_item\) needs exactly one of t/);
     assert.throws(() => parseSampleConfig({ ...base, rules: [{ kind: 'hot_items', t: 1 }] }, 's.yaml', dir), /s\.yaml: rules\[0\]\.kind must be one of hot_item, negative_downsample, popularity_negatives/);
     assert.throws(() => parseSampleConfig({ ...base, rules: [{ kind: 'negative_downsample', rate: 1.5 }] }, 's.yaml', dir), /s\.yaml: rules\[0\]\.rate/);

@@ -3,6 +3,7 @@ import { loadTrainConfig } from '../config.js';
 import { trainOnFiles } from '../../train/run.js';
 import { saveArtifact } from '../../serve/artifact.js';
 import { logLine, printTable } from '../format.js';
+import { applySampling } from '../../sampling/train-hook.js';
 
 const HELP = `usage: finerank train [--config FILE] [options]
 
@@ -50,7 +51,18 @@ export async function run(args: string[]): Promise<number> {
   });
   if (values.quiet || values.json) cfg.train.progress = cfg.train.progress && !values.quiet;
   const log = values.quiet ? () => {} : logLine;
-  const outcome = await trainOnFiles(cfg, { log });
+  let cleanup = () => {};
+  if (cfg.sampling !== null) {
+    const s = await applySampling(cfg, cfg.sampling);
+    cleanup = s.cleanup;
+    log(`sampling: ${s.report.rowsIn} → ${s.report.rowsOut} training rows; Σ weights ${s.report.weightSum.toFixed(1)}${cfg.train.negativeSampleRate !== 1 ? `; recalibrating with negative_sample_rate ${cfg.train.negativeSampleRate}` : ''}`);
+  }
+  let outcome;
+  try {
+    outcome = await trainOnFiles(cfg, { log });
+  } finally {
+    cleanup();
+  }
   if (cfg.output !== null) {
     saveArtifact(cfg.output, outcome.model, {
       modelOptions: cfg.modelOptions,
