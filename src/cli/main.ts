@@ -7,6 +7,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(args
   demo: { summary: 'generate a dataset, train DeepFM, print test AUC / logloss and the oracle AUC', load: () => import('./commands/demo.js') },
   train: { summary: 'train a model from a config file and/or flags; writes a model artifact', load: () => import('./commands/train.js') },
   eval: { summary: 'evaluate a model artifact on a data file (AUC, logloss, gAUC, calibration)', load: () => import('./commands/eval.js') },
+  report: { summary: 'group-bias report: AUC, gAUC, logloss, calibration per user/item group, as HTML and JSON', load: () => import('./commands/report.js') },
   predict: { summary: 'write scores of a model artifact for every row of a data file', load: () => import('./commands/predict.js') },
   labels: { summary: 'build labeled impressions (click, conversion, dwell, completion, return) from an event log', load: () => import('./commands/labels.js') },
   sample: { summary: 'sample a data file against popularity bias (hot items, negatives) with importance weights', load: () => import('./commands/sample.js') },
