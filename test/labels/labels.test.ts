@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildLabelFiles, parseLabelConfig, parseDuration, type LabelConfig } from '../../src/labels/index.js';
 import { Rng } from '../../src/engine/random.js';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 
 /**
  * Writes an event log (rows of [user, item, type, time, value?, ctx?], sorted by time unless
@@ -16,7 +17,14 @@ async function run(given: (string | number)[][], cfgRaw: Record<string, unknown>
   try {
     const ext = opts.ext ?? 'csv';
     const file = join(dir, `events.${ext}`);
-    if (ext === 'csv') writeFileSync(file, ['user,item,type,ts,value,ctx', ...rows.map((r) => [r[0], r[1], r[2], r[3], r[4] ?? '', r[5] ?? ''].join(','))].join('\n') + '\n');
+    if (ext === 'parquet') {
+      const col = (k: number) => rows.map((r) => (r[k] === undefined || r[k] === '' ? null : String(r[k])));
+      writeFileSync(file, Buffer.from(parquetWriteBuffer({ columnData: [
+        { name: 'user', data: col(0), type: 'STRING' }, { name: 'item', data: col(1), type: 'STRING' }, { name: 'type', data: col(2), type: 'STRING' },
+        { name: 'ts', data: rows.map((r) => Number(r[3])), type: 'DOUBLE' }, { name: 'value', data: rows.map((r) => (r[4] === undefined ? null : Number(r[4]))), type: 'DOUBLE' },
+        { name: 'ctx', data: col(5), type: 'STRING' },
+      ] })));
+    } else if (ext === 'csv') writeFileSync(file, ['user,item,type,ts,value,ctx', ...rows.map((r) => [r[0], r[1], r[2], r[3], r[4] ?? '', r[5] ?? ''].join(','))].join('\n') + '\n');
     else writeFileSync(file, rows.map((r) => JSON.stringify({ user: r[0], item: r[1], type: r[2], ts: r[3], value: r[4] ?? null, ctx: r[5] ?? null })).join('\n') + '\n');
     const cfg = parseLabelConfig({
       events: `events.${ext}`,
@@ -246,6 +254,9 @@ test('bad rows: located errors by default, counted skips with on_bad_row: skip; 
   assert.deepEqual(byKey(s.read('out.csv'), ['clk']), { 'u1/a/0': '1' });
   const j = await run(rows.filter((r) => r[3] !== 'noon' && r[0] !== ''), { labels }, { ext: 'jsonl' });
   assert.deepEqual(byKey(j.read('out.csv'), ['clk']), { 'u1/a/0': '1' });
+  const pq = await run([...rows.filter((r) => r[3] !== 'noon' && r[0] !== ''), ['u2', 'b', 'impression', 20, 3.5, 'x']],
+    { labels: [...labels, { kind: 'dwell', name: 'dw', event: 'dwell', window: 100, min: 1 }] }, { ext: 'parquet' });
+  assert.deepEqual(byKey(pq.read('out.csv'), ['clk', 'dw']), { 'u1/a/0': '1 0', 'u2/b/20': '0 0' });
   // An error leaves no output file and no temporary behind.
   const dir = mkdtempSync(join(tmpdir(), 'finerank-labels-'));
   try {
