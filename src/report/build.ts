@@ -116,7 +116,10 @@ export async function buildReport(art: LoadedArtifact, dataPath: string, opts: R
       }
       out[value] = { ...m, ece: reliability(s.probs, labels, 10, rowsOf.get(value)!).ece, flags };
     }
-    groups[grouping] = out;
+    // Activity groups read best in their natural order (the evaluator sorts values by name).
+    groups[grouping] = grouping === 'builtin:activity'
+      ? Object.fromEntries(['cold', 'warm', 'heavy'].filter((k) => k in out).map((k) => [k, out[k]!]))
+      : out;
   }
   return {
     model: art.meta.model,
