@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { SchemaError } from '../data/errors.js';
+import { SchemaError } from '../readers/errors.js';
 import type { DataFormat } from '../features/schema.js';
 
 /** How timestamps are written in the event log. */

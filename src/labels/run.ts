@@ -4,9 +4,9 @@
  * labels every impression (LabelEngine) and writes the rows as CSV — one file, or a train
  * and a test file split in time with a gap. Output files are written atomically.
  */
-import { readRaw } from '../data/readers/index.js';
-import type { RawChunk } from '../data/readers/chunk.js';
-import { BadRowLog, DataError, type BadRowSummary } from '../data/errors.js';
+import { readRaw } from '../readers/index.js';
+import type { RawChunk } from '../readers/chunk.js';
+import { BadRowLog, DataError, type BadRowSummary } from '../readers/errors.js';
 import { AtomicFileWriter, csvField } from '../util/atomic-stream.js';
 import { parseTime, type LabelConfig } from './config.js';
 import { LabelEngine, type EngineStats, type LabeledRow } from './engine.js';

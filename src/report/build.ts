@@ -6,9 +6,9 @@
  * falls beyond a set distance from the whole. The per-group numbers come from the same
  * `evaluate` call and the same scoring as `finerank eval --slice`, so they are equal.
  */
-import type { LoadedArtifact } from '../serve/artifact.js';
+import { artifactTasks, type LoadedArtifact } from '../serve/artifact.js';
 import { scoreFile } from '../serve/score.js';
-import type { BadRowPolicy } from '../data/errors.js';
+import type { BadRowPolicy } from '../readers/errors.js';
 import { evaluate, type MetricSummary } from '../metrics/index.js';
 import { builtinGroupOf, BUILTIN_GROUPS, vocabOf, type ActivityThresholds, type BuiltinGroup } from './groups.js';
 import { reliability, rocCurve, type ReliabilityBin } from './curves.js';
@@ -23,6 +23,8 @@ export interface GroupMetrics extends MetricSummary {
 
 /** Options of `buildReport`. */
 export interface ReportOptions {
+  /** The task to report on (default: the artifact's first task). */
+  task?: string;
   /** Sparse columns and/or built-in groupings (`builtin:activity`, …). */
   groups: string[];
   /** User column for built-ins (default: the source of the schema's group column). */
@@ -42,7 +44,10 @@ export interface ReportOptions {
 /** The report: overall, per grouping and group, curves for the charts, and the settings. */
 export interface BiasReport {
   model: string;
+  /** The task reported on, its label column, and the label that restricts its rows (or null). */
+  task: string;
   label: string;
+  where: string | null;
   data: string;
   overall: GroupMetrics;
   /** groups[grouping][group] = metrics. */
@@ -80,8 +85,7 @@ export async function buildReport(art: LoadedArtifact, dataPath: string, opts: R
   const columns = opts.groups.filter((g, i) => builtins[i] === null);
   const scored = [...new Set([...columns, ...(needsUser ? [userColumn!] : []), ...(needsItem ? [opts.itemColumn!] : [])])];
 
-  const s = await scoreFile(art, dataPath, { ...(opts.onBadRow ? { onBadRow: opts.onBadRow } : {}), sliceColumns: scored });
-  if (s.labels === null) throw new Error(`${dataPath}: has no values for label '${art.meta.label}'`);
+  const s = await scoreTask(art, dataPath, opts.task, scored, opts.onBadRow);
   const labels = s.labels;
   /** Encoded ids back from the decoded values scoreFile returns ('<OOV>' is the OOV id). */
   const idsOf = (column: string, enc: NonNullable<typeof userEnc>) => s.slices[column]!.map((v) => (v === '<OOV>' ? 1 : enc.lookupString(v)));
@@ -123,13 +127,53 @@ export async function buildReport(art: LoadedArtifact, dataPath: string, opts: R
   }
   return {
     model: art.meta.model,
-    label: art.meta.label,
+    task: s.task.name,
+    label: s.task.label,
+    where: s.task.where,
     data: dataPath,
     overall,
     groups,
     roc: rocCurve(s.probs, labels),
     reliability: reliability(s.probs, labels).bins,
     settings: { maxAucGap, maxCalibrationGap, minRows, activity, userColumn: userColumn ?? null, itemColumn: opts.itemColumn ?? null },
+    skipped: s.skipped,
+  };
+}
+
+/** One task's scores of a file: probabilities, labels, groups and slice values, on the task's rows. */
+interface TaskScores {
+  task: ReturnType<typeof artifactTasks>[number];
+  probs: Float32Array;
+  labels: Float32Array;
+  groups: Int32Array | null;
+  slices: Record<string, string[]>;
+  skipped: number;
+}
+
+/**
+ * Scores a file for one task of the artifact (the first by default), restricted to the rows
+ * where the task counts (its `where` label is 1), as `finerank eval` does. The one place
+ * where the report meets the model contract.
+ */
+async function scoreTask(art: LoadedArtifact, path: string, taskName: string | undefined, sliceColumns: string[], onBadRow?: BadRowPolicy): Promise<TaskScores> {
+  const tasks = artifactTasks(art.meta);
+  const task = taskName === undefined ? tasks[0]! : tasks.find((t) => t.name === taskName);
+  if (task === undefined) throw new Error(`the model has no task '${taskName}' (tasks: ${tasks.map((t) => t.name).join(', ')})`);
+  const s = await scoreFile(art, path, { ...(onBadRow ? { onBadRow } : {}), sliceColumns });
+  const y = s.labelColumns[task.label];
+  if (y === undefined) throw new Error(`${path}: has no values for label '${task.label}'`);
+  const probs = s.taskProbs[task.name]!;
+  if (task.where === null) return { task, probs, labels: y, groups: s.groups, slices: s.slices, skipped: s.skipped };
+  const cond = s.labelColumns[task.where];
+  if (cond === undefined) throw new Error(`${path}: has no values for label '${task.where}' (the where-column of task '${task.name}')`);
+  const rows: number[] = [];
+  for (let i = 0; i < cond.length; i++) if (cond[i] === 1) rows.push(i);
+  return {
+    task,
+    probs: Float32Array.from(rows, (r) => probs[r]!),
+    labels: Float32Array.from(rows, (r) => y[r]!),
+    groups: s.groups === null ? null : Int32Array.from(rows, (r) => s.groups![r]!),
+    slices: Object.fromEntries(Object.entries(s.slices).map(([k, v]) => [k, rows.map((r) => v[r]!)])),
     skipped: s.skipped,
   };
 }

@@ -58,7 +58,7 @@ td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:f
 tr.flag{background:#fde2e2}.charts{display:flex;flex-wrap:wrap;gap:2em}.chart{width:460px;height:320px}
 </style></head><body>
 <h1>Group-bias report</h1>
-<p>Model <b>${esc(r.model)}</b> (label <b>${esc(r.label)}</b>) on <code>${esc(r.data)}</code>. Flags: AUC more than ${r.settings.maxAucGap} below the whole,
+<p>Model <b>${esc(r.model)}</b>, task <b>${esc(r.task)}</b> (label <b>${esc(r.label)}</b>${r.where ? `, rows where ${esc(r.where)} = 1` : ''}) on <code>${esc(r.data)}</code>. Flags: AUC more than ${r.settings.maxAucGap} below the whole,
 or a calibration ratio (mean prediction / observed rate) more than ${r.settings.maxCalibrationGap} from the whole's, in groups of at least ${r.settings.minRows} rows.</p>
 <table>${HEAD}${row('all rows', r.overall)}</table>
 <h2>Flagged groups</h2>${flagged.length === 0 ? '<p>None.</p>' : `<ul>${flagged.join('')}</ul>`}

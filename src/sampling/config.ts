@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { SchemaError } from '../data/errors.js';
+import { SchemaError } from '../readers/errors.js';
 
 /** One sampling rule. */
 export type SamplingRule =

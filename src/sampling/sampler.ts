@@ -8,9 +8,9 @@
  * popularity_negatives also every (user, positive item) pair and the item columns per item.
  * Rows are never all held.
  */
-import { readRaw } from '../data/readers/index.js';
-import type { RawChunk } from '../data/readers/chunk.js';
-import { BadRowLog, DataError, type BadRowPolicy, type BadRowSummary } from '../data/errors.js';
+import { readRaw } from '../readers/index.js';
+import type { RawChunk } from '../readers/chunk.js';
+import { BadRowLog, DataError, type BadRowPolicy, type BadRowSummary } from '../readers/errors.js';
 import type { DatasetSpec } from '../features/schema.js';
 import { Rng } from '../engine/random.js';
 import { AtomicFileWriter, csvField } from '../util/atomic-stream.js';

@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatFromExtension } from '../data/readers/index.js';
+import { formatFromExtension } from '../readers/index.js';
 import type { Schema } from '../features/schema.js';
 import type { TrainOptions } from '../train/options.js';
 import type { SamplingSpec } from './config.js';

@@ -59,7 +59,9 @@ test('finerank report: JSON equals finerank eval --slice; built-ins cover every 
     assert.equal(cli(['gen', 'multitask', '--out', join(dir, 'data'), '--rows', '12000', '--seed', '2']).code, 0);
     writeFileSync(join(dir, 'cfg.json'), JSON.stringify({
       data: { train: 'data/train.csv', valid: 'data/valid.csv', test: 'data/test.csv', schema: 'data/schema.json' },
-      model: 'lr', train: { epochs: 3, batch_size: 256, seed: 1, progress: false }, output: 'm.frk',
+      model: 'shared_bottom', model_options: { embedding_dim: 8, bottom_hidden_units: [32], tower_hidden_units: [16] },
+      tasks: [{ name: 'ctr', label: 'click' }, { name: 'cvr', label: 'conversion', where: 'click' }],
+      train: { epochs: 3, batch_size: 256, seed: 1, progress: false }, output: 'm.frk',
     }));
     const tr = cli(['train', '--config', join(dir, 'cfg.json'), '--quiet']);
     assert.equal(tr.code, 0, tr.stderr);
@@ -74,6 +76,14 @@ test('finerank report: JSON equals finerank eval --slice; built-ins cover every 
     for (const k of ['rows', 'positives', 'auc', 'logloss', 'calibration', 'meanPrediction', 'positiveRate', 'gauc', 'avgAuc']) assert.equal(r.overall[k], e[k], `overall ${k}`);
     assert.deepEqual(Object.keys(r.groups.device!), Object.keys(e.slices.device!));
     for (const [v, m] of Object.entries(e.slices.device!)) for (const [k, x] of Object.entries(m)) assert.equal(r.groups.device![v]![k], x, `device=${v} ${k}`);
+    // Another task: only its where-rows (clicks), equal to eval's per-task slices.
+    const cvr = JSON.parse(cli(['report', model, '--data', data, '--task', 'cvr', '--group', 'device', '--json']).stdout) as typeof r & { where: string };
+    assert.equal(cvr.where, 'click');
+    const ecvr = (e as unknown as { tasks: Record<string, Record<string, unknown> & { slices: Record<string, Record<string, Record<string, unknown>>> }> }).tasks.cvr!;
+    assert.ok(cvr.overall.rows < r.overall.rows);
+    for (const k of ['rows', 'positives', 'auc', 'logloss', 'calibration']) assert.equal(cvr.overall[k], ecvr[k], `cvr overall ${k}`);
+    for (const [v, m] of Object.entries(ecvr.slices.device!)) for (const [k, x] of Object.entries(m)) assert.equal(cvr.groups.device![v]![k], x, `cvr device=${v} ${k}`);
+    assert.match(cli(['report', model, '--data', data, '--task', 'ctcvr', '--json']).stderr, /the model has no task 'ctcvr' \(tasks: ctr, cvr\)/);
     // Built-ins cover every row.
     for (const g of ['builtin:activity', 'builtin:popularity', 'builtin:unseen-item']) {
       assert.equal(Object.values(r.groups[g]!).reduce((s, m) => s + (m.rows as number), 0), r.overall.rows, g);

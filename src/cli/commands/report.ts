@@ -13,6 +13,7 @@ or calibration is beyond a set distance from the whole. Writes a self-contained 
 (-o; charts inlined, no network at view time) and/or prints the numbers as JSON (--json).
 
 options:
+  --task NAME            the task to report on (default: the model's first task; its where-rows only)
   --group G              a sparse column of the schema, or one of: ${BUILTIN_GROUPS.join(', ')}
   --user COLUMN          user column of the built-ins (default: the schema's group column)
   --item COLUMN          item column of the built-ins
@@ -31,7 +32,7 @@ export async function run(args: string[]): Promise<number> {
     ({ values, positionals } = parseArgs({
       args, allowPositionals: true,
       options: {
-        data: { type: 'string' }, group: { type: 'string', multiple: true }, user: { type: 'string' }, item: { type: 'string' },
+        data: { type: 'string' }, task: { type: 'string' }, group: { type: 'string', multiple: true }, user: { type: 'string' }, item: { type: 'string' },
         activity: { type: 'string' }, 'max-auc-gap': { type: 'string' }, 'max-calibration-gap': { type: 'string' }, 'min-rows': { type: 'string' },
         'skip-bad-rows': { type: 'boolean', default: false }, output: { type: 'string', short: 'o' }, json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
@@ -64,6 +65,7 @@ export async function run(args: string[]): Promise<number> {
   const art = loadArtifact(positionals[0]!);
   const r = await buildReport(art, values.data, {
     groups: values.group ?? [],
+    ...(values.task ? { task: values.task } : {}),
     ...(values.user ? { userColumn: values.user } : {}), ...(values.item ? { itemColumn: values.item } : {}),
     ...(activity ? { activity } : {}),
     ...(values['max-auc-gap'] !== undefined ? { maxAucGap: numFlag('max-auc-gap', values['max-auc-gap'])! } : {}),
