@@ -119,3 +119,28 @@ test('bad rows and config errors', () =>
     assert.throws(() => parseSampleConfig({ ...base, user: 'user', rules: [{ kind: 'popularity_negatives', per_positive: 2 }, { kind: 'hot_item', t: 0.01 }] }, 's.yaml', dir), /cannot be combined/);
     assert.throws(() => parseSampleConfig({ ...base, output: 'in.csv', rules: [{ kind: 'hot_item', t: 0.01 }] }, 's.yaml', dir), /output must differ from input/);
   }));
+
+test('finerank sample --config: YAML config, CSV out with the weight column, JSON counts, usage errors', () =>
+  withDir(async (dir) => {
+    const { spawnSync } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const { dirname } = await import('node:path');
+    const main = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
+    const cli = (args: string[]) => spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', timeout: 60_000 });
+    writeFileSync(join(dir, 'in.csv'), 'user,item,click\n' + Array.from({ length: 200 }, (_, i) => `u${i % 7},${i % 3 === 0 ? 'hot' : `i${i}`},${i % 5 === 0 ? 1 : 0}`).join('\n') + '\n');
+    writeFileSync(join(dir, 's.yaml'), 'input: in.csv\noutput: out.csv\nlabel: click\nseed: 2\nrules:\n  - {kind: negative_downsample, rate: 0.5}\n');
+    const r = cli(['sample', '--config', join(dir, 's.yaml'), '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const rep = JSON.parse(r.stdout) as { rowsIn: number; rowsOut: number; dropped: Record<string, number> };
+    assert.equal(rep.rowsIn, 200);
+    assert.equal(rep.rowsOut, 200 - rep.dropped.negative_downsample!);
+    const out = readCsv(join(dir, 'out.csv'));
+    assert.equal(out.length, rep.rowsOut);
+    assert.equal(out.filter((o) => o.click === '1').length, 40);
+    assert.ok(out.every((o) => o.weight === (o.click === '1' ? '1' : '2')));
+    writeFileSync(join(dir, 'bad.yaml'), 'input: in.csv\noutput: out.csv\nrules: [{kind: negative_downsample, rate: 0.5}]\n');
+    const b = cli(['sample', '--config', join(dir, 'bad.yaml')]);
+    assert.equal(b.status, 1);
+    assert.match(b.stderr, /bad\.yaml: rules\[0\] \(negative_downsample\) needs label/);
+    assert.equal(cli(['sample']).status, 2);
+  }));
