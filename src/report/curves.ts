@@ -35,9 +35,9 @@ export function reliability(probs: ArrayLike<number>, labels: ArrayLike<number>,
     const i = rows === undefined ? k : rows[k]!;
     const p = probs[i]!;
     const b = Math.min(binCount - 1, Math.floor(p * binCount));
-    cnt[b]++;
-    sp[b] += p;
-    sy[b] += labels[i]! > 0 ? 1 : 0;
+    cnt[b]! += 1;
+    sp[b]! += p;
+    sy[b]! += labels[i]! > 0 ? 1 : 0;
   }
   let ece = 0;
   const bins: ReliabilityBin[] = [];

@@ -80,7 +80,7 @@ test('finerank report: JSON equals finerank eval --slice; built-ins cover every 
     const cvr = JSON.parse(cli(['report', model, '--data', data, '--task', 'cvr', '--group', 'device', '--json']).stdout) as typeof r & { where: string };
     assert.equal(cvr.where, 'click');
     const ecvr = (e as unknown as { tasks: Record<string, Record<string, unknown> & { slices: Record<string, Record<string, Record<string, unknown>>> }> }).tasks.cvr!;
-    assert.ok(cvr.overall.rows < r.overall.rows);
+    assert.ok(cvr.overall.rows! < r.overall.rows!);
     for (const k of ['rows', 'positives', 'auc', 'logloss', 'calibration']) assert.equal(cvr.overall[k], ecvr[k], `cvr overall ${k}`);
     for (const [v, m] of Object.entries(ecvr.slices.device!)) for (const [k, x] of Object.entries(m)) assert.equal(cvr.groups.device![v]![k], x, `cvr device=${v} ${k}`);
     assert.match(cli(['report', model, '--data', data, '--task', 'ctcvr', '--json']).stderr, /the model has no task 'ctcvr' \(tasks: ctr, cvr\)/);
