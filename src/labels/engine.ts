@@ -9,7 +9,9 @@
  * - conversion: a click (clickEvent, within clickWindow, last touch) arms its impression; a
  *   conversion event of the same pair goes to the impression with the latest armed click,
  *   when it falls within `window` after that click.
- * - return: every open impression of the user with t + after < event time ≤ t + within.
+ * - return: an impression of the user at t gets 1 when the user's first event after t + after
+ *   comes by t + within. Each user keeps, per return label, a queue of impressions waiting
+ *   for that first event, so every event costs amortized O(1) whatever the window.
  * - history features: the user's last `maxLen` items of the history event with a time
  *   strictly before the impression (equal times are released impressions first).
  *
@@ -60,9 +62,9 @@ export class LabelEngine {
   private readonly queue: Open[] = [];
   private head = 0;
   private readonly byPair = new Map<string, Open[]>();
-  private readonly byUser = new Map<string, Open[]>();
+  /** Per return label (index j of `rules`): per user, impressions waiting for the user's first event after t + after. */
+  private readonly waiting = new Map<number, Map<string, Open[]>>();
   private readonly histories: Map<string, string[]>[];
-  private readonly needUser: boolean;
   private lastTime = -Infinity;
 
   constructor(
@@ -73,7 +75,9 @@ export class LabelEngine {
     private readonly keepIncomplete = false,
   ) {
     this.horizon = labelHorizon(rules);
-    this.needUser = rules.some((r) => r.kind === 'return');
+    rules.forEach((r, j) => {
+      if (r.kind === 'return') this.waiting.set(j, new Map());
+    });
     this.histories = historyRules.map(() => new Map());
     this.stats = {
       impressions: 0, emitted: 0, incomplete: 0, maxOpen: 0,
@@ -87,7 +91,7 @@ export class LabelEngine {
     if (e.time < this.lastTime) throw new Error(`label engine: event at ${e.time} after ${this.lastTime} (events must be time-ordered)`);
     this.lastTime = e.time;
     this.closeBefore(e.time);
-    if (this.needUser) this.applyReturn(e);
+    this.applyReturn(e);
     if (e.type === this.impressionEvent) this.open(e);
     else this.applyPair(e);
     this.historyRules.forEach((h, k) => {
@@ -112,7 +116,7 @@ export class LabelEngine {
     this.queue.length = 0;
     this.head = 0;
     this.byPair.clear();
-    this.byUser.clear();
+    for (const m of this.waiting.values()) m.clear();
   }
 
   private open(e: LogEvent): void {
@@ -128,10 +132,10 @@ export class LabelEngine {
     let list = this.byPair.get(key);
     if (list === undefined) this.byPair.set(key, (list = []));
     list.push(o);
-    if (this.needUser) {
-      let ul = this.byUser.get(e.user);
-      if (ul === undefined) this.byUser.set(e.user, (ul = []));
-      ul.push(o);
+    for (const m of this.waiting.values()) {
+      let q = m.get(e.user);
+      if (q === undefined) m.set(e.user, (q = []));
+      q.push(o);
     }
     const open = this.queue.length - this.head;
     if (open > this.stats.maxOpen) this.stats.maxOpen = open;
@@ -160,7 +164,12 @@ export class LabelEngine {
           }
           if (e.type === r.event) {
             let best: Open | undefined;
-            for (const o of list ?? []) if (o.armed[j]! > -Infinity && e.time - o.armed[j]! <= r.window && (best === undefined || o.armed[j]! >= best.armed[j]!)) best = o;
+            // Newest first; impressions older than clickWindow + window cannot hold a click in range.
+            for (let k = (list?.length ?? 0) - 1; k >= 0; k--) {
+              const o = list![k]!;
+              if (e.time - o.event.time > r.clickWindow + r.window) break;
+              if (o.armed[j]! > -Infinity && e.time - o.armed[j]! <= r.window && (best === undefined || o.armed[j]! > best.armed[j]!)) best = o;
+            }
             if (best === undefined) this.stats.unattributed[r.name]!++;
             else best.labels[j] = 1;
           }
@@ -172,16 +181,25 @@ export class LabelEngine {
     });
   }
 
+  /**
+   * Resolves the return labels this event decides: for every waiting impression of the user
+   * with t + after < event time (the queue is in time order), this is the user's first event
+   * after t + after, so the label is 1 exactly when it comes by t + within.
+   */
   private applyReturn(e: LogEvent): void {
-    const list = this.byUser.get(e.user);
-    if (list === undefined) return;
-    this.rules.forEach((r, j) => {
-      if (r.kind !== 'return' || (r.events !== undefined && !r.events.includes(e.type))) return;
-      for (const o of list) {
-        const dt = e.time - o.event.time;
-        if (dt > r.after && dt <= r.within) o.labels[j] = 1;
+    for (const [j, m] of this.waiting) {
+      const r = this.rules[j] as Extract<LabelRule, { kind: 'return' }>;
+      if (r.events !== undefined && !r.events.includes(e.type)) continue;
+      const q = m.get(e.user);
+      if (q === undefined) continue;
+      let k = 0;
+      while (k < q.length && e.time - q[k]!.event.time > r.after) {
+        if (e.time - q[k]!.event.time <= r.within) q[k]!.labels[j] = 1;
+        k++;
       }
-    });
+      if (k === q.length) m.delete(e.user);
+      else if (k > 0) q.splice(0, k);
+    }
   }
 
   /** Emits every impression whose horizon ended strictly before `t`. */
@@ -189,7 +207,8 @@ export class LabelEngine {
     while (this.head < this.queue.length && this.queue[this.head]!.event.time + this.horizon < t) {
       const o = this.queue[this.head++]!;
       removeFirst(this.byPair, pairKey(o.event), o);
-      if (this.needUser) removeFirst(this.byUser, o.event.user, o);
+      // Closing goes in time order, so a closed impression still waiting is at the front of its user's queue.
+      for (const m of this.waiting.values()) removeFirst(m, o.event.user, o);
       this.output(o);
     }
     if (this.head > 4096 && this.head * 2 > this.queue.length) {
@@ -223,11 +242,13 @@ function latestWithin(list: Open[] | undefined, t: number, window: number): Open
   return undefined;
 }
 
-/** Removes `o` from the front of its index list (lists are in time order, closing too). */
+/**
+ * Removes `o` from its index list when it is there: lists are in time order and impressions
+ * close in time order, so it can only be the first entry.
+ */
 function removeFirst(m: Map<string, Open[]>, key: string, o: Open): void {
   const list = m.get(key);
-  if (list === undefined) return;
-  const k = list.indexOf(o);
-  if (k >= 0) list.splice(k, 1);
-  if (list.length === 0) m.delete(key);
+  if (list === undefined || list[0] !== o) return;
+  if (list.length === 1) m.delete(key);
+  else list.shift();
 }

@@ -40,7 +40,7 @@ export async function run(args: string[]): Promise<number> {
   console.log(`impressions        ${r.engine.impressions}`);
   for (const [file, n] of Object.entries(r.written)) console.log(`written            ${n} rows → ${file}`);
   console.log(`label horizon      ${r.horizon} s`);
-  for (const [name, n] of Object.entries(r.engine.positives)) console.log(`positives ${name.padEnd(9)}${n}${r.engine.unattributed[name] ? ` (unattributed events: ${r.engine.unattributed[name]})` : ''}`);
+  for (const [name, n] of Object.entries(r.engine.positives)) console.log(`positives of ${name}: ${n}${r.engine.unattributed[name] ? ` (unattributed events: ${r.engine.unattributed[name]})` : ''}`);
   console.log(`reordered events   ${r.reorder.reordered}`);
   console.log(`duplicates dropped ${r.reorder.duplicates}`);
   console.log(`late dropped       ${r.reorder.late}`);
