@@ -130,6 +130,13 @@ test('return within N days: any later event of the user in (t + after, t + withi
     END(86400 * 30),
   ], { labels });
   const got = byKey(read('out.csv'), ['ret']);
+  // Only clicks count as a return: u3's later impression does not, u2's click does.
+  const clicksOnly = await run([
+    ['u2', 'a', 'impression', 0], ['u2', 'z', 'click', 86400 * 3],
+    ['u3', 'a', 'impression', 0], ['u3', 'b', 'impression', 86400 * 2], ['u3', 'b', 'click', 86400 * 8],
+    END(86400 * 30),
+  ], { labels: [{ kind: 'return', name: 'ret', after: '1h', within: '7d', events: ['click'] }] });
+  assert.deepEqual(byKey(clicksOnly.read('out.csv'), ['ret']), { 'u2/a/0': '1', 'u3/a/0': '0', 'u3/b/172800': '1' });
   assert.equal(got['u1/a/0'], '0');
   assert.equal(got['u2/a/0'], '1');
   assert.equal(got['u3/a/0'], '0');
