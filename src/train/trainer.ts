@@ -253,7 +253,7 @@ export class Trainer {
     const better = (v: number) => (o.monitor === 'logloss' ? v < state.bestMetric - o.minDelta : v > state.bestMetric + o.minDelta);
 
     const validate = async (): Promise<void> => {
-      const reports = valid === null ? null : await evaluateTasks(this.model, valid, this.tasks, Math.max(o.batchSize, 4096));
+      const reports = valid === null ? null : await evaluateTasks(this.model, valid, this.tasks, Math.max(o.batchSize, 4096), o.negativeSampleRate);
       const trainLoss = state.lossCount > 0 ? state.lossSum / state.lossCount : NaN;
       state.lossSum = 0;
       state.lossCount = 0;
