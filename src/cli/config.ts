@@ -8,11 +8,12 @@ import { fromFuxiCtr } from './fuxictr.js';
 import { PRESETS, type TrainOptions } from '../train/options.js';
 import type { BadRowPolicy } from '../readers/errors.js';
 import { parseSamplingSpec, type SamplingSpec } from '../sampling/config.js';
+import { parseBytes, type StreamingSettings } from '../train/streaming-choice.js';
 
 /** A resolved `finerank train` configuration. */
 export interface TrainConfig {
   /** Paths of the splits (valid and test optional). */
-  data: { train: string; valid: string | null; test: string | null; onBadRow: BadRowPolicy };
+  data: { train: string; valid: string | null; test: string | null; onBadRow: BadRowPolicy; streaming: StreamingSettings };
   schema: Schema;
   /** Label the model learns (the schema's first label by default). */
   label: string | null;
@@ -90,7 +91,8 @@ export function libfmSchema(format: 'libfm' | 'libsvm', fields: unknown, minCoun
 
 /**
  * Reads a train configuration (YAML or JSON). Keys:
- *   data: {train, valid?, test?, schema? (path or inline), format?, fields?, min_count?, on_bad_row?}
+ *   data: {train, valid?, test?, schema? (path or inline), format?, fields?, min_count?, on_bad_row?,
+ *          streaming?, memory_budget?, shuffle_buffer?, cache?, cache_dir? (docs/streaming.md)}
  *   model, model_options?, preset? ('default' | 'bars'), train? (overrides), label?, output?,
  *   tasks? ([{name, label, weight?, where?}]: one model output per task; see features/tasks.ts),
  *   fuxictr? (one FuxiCTR experiment entry instead of model / model_options / preset / train; see fuxictr.ts)
@@ -136,6 +138,8 @@ export function loadTrainConfig(path: string | null, overrides: Record<string, u
   if (data.train === undefined) throw new Error(`${where}: data.train (the training file) is required`);
   const onBadRow = (data.onBadRow ?? 'error') as BadRowPolicy;
   if (onBadRow !== 'error' && onBadRow !== 'skip') throw new Error(`${where}: data.on_bad_row must be 'error' or 'skip'`);
+
+  const streaming = streamingSettings(data, where, (p) => abs(p, 'cache_dir'));
 
   let schema: Schema;
   if (typeof data.schema === 'string') {
@@ -184,7 +188,7 @@ export function loadTrainConfig(path: string | null, overrides: Record<string, u
   const tasks = top.tasks === undefined ? null : resolveTasks(top.tasks, labels, where);
   const output = (overrides.output as string | undefined) ?? (top.output as string | undefined) ?? null;
   return {
-    data: { train: abs(data.train, 'train'), valid: opt(data.valid, 'valid'), test: opt(data.test, 'test'), onBadRow },
+    data: { train: abs(data.train, 'train'), valid: opt(data.valid, 'valid'), test: opt(data.test, 'test'), onBadRow, streaming },
     schema,
     label: (top.label as string | undefined) ?? null,
     tasks,
@@ -195,4 +199,25 @@ export function loadTrainConfig(path: string | null, overrides: Record<string, u
     preset,
     sampling: top.sampling === undefined ? null : parseSamplingSpec(top.sampling, where, 'sampling'),
   };
+}
+
+/** The streaming keys of a config's `data` part (camelCased), checked; errors name the key. */
+export function streamingSettings(data: Record<string, unknown>, where: string, abs: (p: unknown) => string): StreamingSettings {
+  const s: StreamingSettings = {};
+  if (data.streaming !== undefined) {
+    if (data.streaming !== true && data.streaming !== false && data.streaming !== 'auto') throw new Error(`${where}: data.streaming must be true, false or 'auto', got ${JSON.stringify(data.streaming)}`);
+    s.streaming = data.streaming;
+  }
+  if (data.memoryBudget !== undefined) s.memoryBudget = parseBytes(data.memoryBudget, `${where}: data.memory_budget`);
+  if (data.shuffleBuffer !== undefined) {
+    const n = data.shuffleBuffer;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new Error(`${where}: data.shuffle_buffer must be a positive integer (rows), got ${JSON.stringify(n)}`);
+    s.shuffleBuffer = n;
+  }
+  if (data.cache !== undefined) {
+    if (typeof data.cache !== 'boolean') throw new Error(`${where}: data.cache must be true or false, got ${JSON.stringify(data.cache)}`);
+    s.cache = data.cache;
+  }
+  if (data.cacheDir !== undefined) s.cacheDir = abs(data.cacheDir);
+  return s;
 }

@@ -1,8 +1,5 @@
 import { Rng } from '../engine/random.js';
 import type { Batch, PaddedIds } from '../features/batch.js';
-import type { FeatureMap } from '../features/featuremap.js';
-import { streamBatches } from './stream.js';
-import type { BadRowLog, BadRowPolicy } from '../readers/errors.js';
 
 /** Options of one pass over a data source. */
 export interface PassOptions {
@@ -11,11 +8,15 @@ export interface PassOptions {
   shuffle: boolean;
   seed: number;
   epoch: number;
+  /** First batch of the pass to yield (default 0): exact resume skips the batches already trained on. */
+  startBatch?: number;
 }
 
 /**
  * Where the trainer gets batches from. A pass with the same options must yield the same
- * batches in the same order: exact resume after a crash skips the batches already done.
+ * batches in the same order, and a pass from `startBatch` k must yield exactly the batches
+ * k, k+1, … of the full pass: exact resume after a crash starts at the first batch not done.
+ * Implementations: `InMemoryDataSource` (below) and `StreamingDataSource` (data/streaming).
  */
 export interface DataSource {
   /** Rows in one pass, when known. */
@@ -47,7 +48,9 @@ export class InMemoryDataSource implements DataSource {
       for (let i = 0; i < n; i++) order[i] = i;
       Rng.derive(opts.seed, `shuffle:${opts.epoch}`).shuffle(order);
     }
-    for (let start = 0; start < n; start += opts.batchSize) {
+    const first = opts.startBatch ?? 0;
+    if (!Number.isInteger(first) || first < 0) throw new Error(`startBatch must be a non-negative integer, got ${first}`);
+    for (let start = first * opts.batchSize; start < n; start += opts.batchSize) {
       const end = Math.min(n, start + opts.batchSize);
       yield order === null ? viewRows(this.all, start, end) : gatherBatch(this.all, order.subarray(start, end));
     }
@@ -95,36 +98,4 @@ export function viewRows(b: Batch, start: number, end: number): Batch {
   if (b.weight !== undefined) out.weight = b.weight.subarray(start, end);
   if (b.group !== undefined) out.group = b.group.subarray(start, end);
   return out;
-}
-
-/**
- * A data file streamed through a feature map on every pass, for data larger than memory:
- * memory stays bounded by the read block, the shuffle buffer and one batch. Training passes
- * shuffle through a buffer of `shuffleBuffer` rows seeded by (seed, epoch), so a pass is
- * reproducible and a resumed run can skip the batches it already trained on.
- */
-export class StreamingDataSource implements DataSource {
-  readonly path: string;
-  private readonly fm: FeatureMap;
-  private readonly shuffleBuffer: number;
-  private readonly onBadRow: BadRowPolicy;
-  private readonly badRows: BadRowLog | undefined;
-
-  constructor(path: string, fm: FeatureMap, opts: { shuffleBuffer?: number; onBadRow?: BadRowPolicy; badRows?: BadRowLog } = {}) {
-    this.path = path;
-    this.fm = fm;
-    this.shuffleBuffer = opts.shuffleBuffer ?? 100_000;
-    this.onBadRow = opts.onBadRow ?? 'error';
-    this.badRows = opts.badRows;
-  }
-
-  batches(opts: PassOptions): AsyncIterable<Batch> {
-    return streamBatches(this.path, this.fm, {
-      batchSize: opts.batchSize,
-      shuffleBuffer: opts.shuffle ? this.shuffleBuffer : 0,
-      seed: Rng.derive(opts.seed, `shuffle:${opts.epoch}`).nextUint32(),
-      onBadRow: this.onBadRow,
-      ...(this.badRows !== undefined ? { badRows: this.badRows } : {}),
-    });
-  }
 }

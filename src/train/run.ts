@@ -10,12 +10,12 @@ import type { EvalReport } from '../metrics/index.js';
 import type { Schema } from '../features/schema.js';
 import type { TrainOptions } from './options.js';
 import { Trainer, evaluateTasks, type TrainHooks, type TrainResult } from './trainer.js';
-import { loadDataSource } from '../data/load.js';
 import { fitFeatureMap } from '../data/stream.js';
+import { openSplits, type StreamingSettings } from './streaming-choice.js';
 
 /** What `trainOnFiles` needs: the files, the schema, the model and the training options. */
 export interface TrainJob {
-  data: { train: string; valid: string | null; test: string | null; onBadRow: 'error' | 'skip' };
+  data: { train: string; valid: string | null; test: string | null; onBadRow: 'error' | 'skip'; streaming?: StreamingSettings };
   schema: Schema;
   /** Label of a single-task model (the schema's first label when null and no tasks are given). */
   label: string | null;
@@ -62,11 +62,11 @@ export async function trainOnFiles(job: TrainJob, hooks: TrainHooks = {}): Promi
   const spec = fm.featureSpec();
   const tasks = jobTasks(job, spec.labels);
   const label = tasks[0]!.label;
-  const train = await loadDataSource(fm, job.data.train, load);
-  const valid = job.data.valid === null ? null : await loadDataSource(fm, job.data.valid, load);
-  const test = job.data.test === null ? null : await loadDataSource(fm, job.data.test, load);
+  const { train, valid, test, streaming, reason } = await openSplits(fm, job.data, load, job.data.streaming, log);
   const nDense = spec.fields.filter((f) => f.kind === 'dense').length;
-  log(`data: ${train.rows} train, ${valid?.rows ?? 0} valid, ${test?.rows ?? 0} test rows encoded in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${spec.fields.length - nDense} categorical, ${nDense} dense fields`);
+  const fields = `${spec.fields.length - nDense} categorical, ${nDense} dense fields`;
+  if (streaming) log(`data: streaming (${reason}); feature map fitted in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${fields}`);
+  else log(`data: ${train.rows} train, ${valid?.rows ?? 0} valid, ${test?.rows ?? 0} test rows encoded in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${fields}`);
   const rng = Rng.derive(job.train.seed, 'model');
   const model = createModel(job.model, { spec, rng, tasks: tasks.map((t) => t.name) }, job.modelOptions);
   log(`model ${job.model}: ${countParameters(model)} parameters; kernels: ${kernels().detail}${tasks.length > 1 ? `; tasks: ${tasks.map((t) => t.name).join(', ')}` : ''}`);
@@ -103,6 +103,7 @@ export async function trainOnFiles(job: TrainJob, hooks: TrainHooks = {}): Promi
     backend: kernels().name,
     threads: kernels().getThreads(),
     skipped_rows: badRows.count,
+    streaming: streaming ? 1 : 0,
   };
   return {
     model, featureMap: fm, spec, label, tasks, result, valid: validReport, test: testReport, validTasks, testTasks,

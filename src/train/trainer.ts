@@ -289,10 +289,9 @@ export class Trainer {
     const rowsPerEpoch = train.rows;
     while (state.epoch < o.epochs && !state.stopped) {
       const progress = new ProgressReporter(o.progress, `epoch ${state.epoch + 1}/${o.epochs}`, rowsPerEpoch);
-      let index = 0;
       this.model.train();
-      for await (const batch of train.batches({ batchSize: o.batchSize, shuffle: true, seed: o.seed, epoch: state.epoch })) {
-        if (index++ < state.stepInEpoch) continue; // resume: skip batches already trained on
+      // Resume: the source starts at the first batch not yet trained on.
+      for await (const batch of train.batches({ batchSize: o.batchSize, shuffle: true, seed: o.seed, epoch: state.epoch, startBatch: state.stepInEpoch })) {
         if (o.warmupSteps > 0 && state.globalStep < o.warmupSteps) this.optim.setLrScale(((state.globalStep + 1) / o.warmupSteps) * (state.lr / o.optimizer.lr));
         else if (o.warmupSteps > 0 && state.globalStep === o.warmupSteps) this.optim.setLrScale(state.lr / o.optimizer.lr);
         const t0 = performance.now();

@@ -1,0 +1,74 @@
+/**
+ * Worker-thread entry of `encodeInWorker` (encode-in-worker.ts): reads a data file, encodes it
+ * with the feature map it is given, and posts the encoded chunks to the parent, at most
+ * `credits` chunks ahead of what the parent has taken (the parent grants more as it consumes).
+ *
+ * Messages to the parent: {type: 'chunk', batch}, {type: 'end', badRows}, {type: 'error', error}.
+ * Messages from the parent: {type: 'credit', n}.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { BadRowLog, DataError } from '../../readers/errors.js';
+import { FeatureMap, type FeatureMapJSON } from '../../features/featuremap.js';
+import { rawChunks } from '../stream.js';
+import type { Batch } from '../../features/batch.js';
+
+/** What the parent passes as `workerData`. */
+export interface EncodeWorkerData {
+  path: string;
+  featureMap: FeatureMapJSON;
+  onBadRow: 'error' | 'skip';
+  blockBytes?: number;
+  credits: number;
+}
+
+const port = parentPort;
+if (port === null) throw new Error('encode-worker.ts must run in a worker thread');
+const data = workerData as EncodeWorkerData;
+let credits = data.credits;
+let wake: (() => void) | null = null;
+port.on('message', (m: { type: string; n: number }) => {
+  if (m.type === 'credit') {
+    credits += m.n;
+    wake?.();
+    wake = null;
+  }
+});
+
+/** The distinct ArrayBuffers of a batch when each column owns its whole buffer (else none: copy). */
+function transferables(b: Batch): ArrayBuffer[] {
+  const arrays: Array<Int32Array | Float32Array> = [
+    ...Object.values(b.sparse), ...Object.values(b.dense), ...Object.values(b.labels),
+    ...Object.values(b.varlen).flatMap((v) => [v.ids, v.lengths]),
+    ...(b.weight ? [b.weight] : []), ...(b.group ? [b.group] : []),
+  ];
+  const seen = new Set<ArrayBufferLike>();
+  for (const a of arrays) {
+    if (a.byteOffset !== 0 || a.byteLength !== a.buffer.byteLength || seen.has(a.buffer) || !(a.buffer instanceof ArrayBuffer)) return [];
+    seen.add(a.buffer);
+  }
+  return [...seen] as ArrayBuffer[];
+}
+
+async function run(): Promise<void> {
+  const fm = FeatureMap.fromJSON(data.featureMap, `${data.path} (feature map)`);
+  const badRows = new BadRowLog();
+  const read = { dataset: fm.schema.dataset, onBadRow: data.onBadRow, badRows, ...(data.blockBytes !== undefined ? { blockBytes: data.blockBytes } : {}) };
+  for await (const chunk of rawChunks(data.path, fm.schema, read)) {
+    const b = fm.transform(chunk, { onBadRow: data.onBadRow, badRows });
+    if (b.size === 0) continue;
+    while (credits <= 0) await new Promise<void>((r) => (wake = r));
+    credits--;
+    port!.postMessage({ type: 'chunk', batch: b }, transferables(b));
+  }
+  port!.postMessage({ type: 'end', badRows: { count: badRows.count, byReason: Object.fromEntries(badRows.byReason), examples: badRows.examples } });
+}
+
+run().then(
+  () => port.close(),
+  (e: unknown) => {
+    const err = e as Error;
+    const d = e instanceof DataError ? { file: e.file, line: e.line, column: e.column, problem: e.problem, expected: e.expected } : null;
+    port.postMessage({ type: 'error', error: { message: err.message, name: err.name, dataError: d } });
+    port.close();
+  },
+);

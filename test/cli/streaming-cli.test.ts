@@ -1,0 +1,62 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
+
+function cli(args: string[]) {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 240_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function lastJson(stdout: string): Record<string, unknown> {
+  const lines = stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>;
+}
+
+test('finerank train: streaming (window ≥ file, cache on) reproduces the in-memory run; the cache is written and reused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'finerank-stream-cli-'));
+  try {
+    const g = cli(['gen', 'criteo-small', '--out', join(dir, 'data'), '--rows', '3000', '--seed', '2']);
+    assert.equal(g.code, 0, g.stderr);
+    const config = (data: Record<string, unknown>) => {
+      const c = {
+        data: { train: 'data/train.csv', valid: 'data/valid.csv', test: 'data/test.csv', schema: 'data/schema.json', ...data },
+        model: 'deepfm',
+        model_options: { dnn_hidden_units: [16], embedding_dim: 4 },
+        train: { epochs: 2, batch_size: 256, seed: 3 },
+      };
+      const p = join(dir, `config-${Object.values(data).join('-')}.json`);
+      writeFileSync(p, JSON.stringify(c));
+      return p;
+    };
+    const mem = cli(['train', '--config', config({ streaming: false }), '--json', '--quiet']);
+    assert.equal(mem.code, 0, mem.stderr);
+    const str = cli(['train', '--config', config({ streaming: true, shuffle_buffer: 100_000, cache_dir: 'cache' }), '--json']);
+    assert.equal(str.code, 0, str.stderr);
+    const a = lastJson(mem.stdout), b = lastJson(str.stdout);
+    assert.equal(a.streaming, 0);
+    assert.equal(b.streaming, 1);
+    assert.equal(b.test_auc, a.test_auc);
+    assert.equal(b.valid_logloss, a.valid_logloss);
+    assert.match(str.stdout + str.stderr, /building encoded cache \(no cache yet\)/);
+    assert.match(str.stdout + str.stderr, /using encoded cache/);
+    assert.equal(readdirSync(join(dir, 'cache')).filter((f) => f.endsWith('.frkc')).length, 3, 'one cache per split');
+    // A memory budget smaller than the files streams without being forced.
+    const auto = cli(['train', '--config', config({ memory_budget: '100KB', cache: false }), '--json', '--quiet']);
+    assert.equal(auto.code, 0, auto.stderr);
+    assert.equal(lastJson(auto.stdout).streaming, 1);
+    const bad = cli(['train', '--config', config({ streaming: 'yes' }), '--json']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /data\.streaming must be true, false or 'auto'/);
+    const badBudget = cli(['train', '--config', config({ memory_budget: 'lots' }), '--json']);
+    assert.notEqual(badBudget.code, 0);
+    assert.match(badBudget.stderr, /data\.memory_budget: expected a positive size/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
