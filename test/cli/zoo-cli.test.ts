@@ -27,12 +27,11 @@ const FIELDS = [
 
 /** FuxiCTR-named model options (the BARS Frappe blocks' model keys, smaller widths so the test stays short). */
 const RUNS: Record<string, Record<string, unknown>> = {
-  pnn: { product_type: 'both', hidden_units: [32, 32], hidden_activations: 'relu', net_dropout: 0.3, batch_norm: false },
   dcnv2: { model_structure: 'parallel', num_cross_layers: 2, use_low_rank_mixture: true, low_rank: 8, num_experts: 2, stacked_dnn_hidden_units: [500, 500, 500], parallel_dnn_hidden_units: [32], dnn_activations: 'relu', net_dropout: 0.2, batch_norm: true },
   autoint: { attention_layers: 2, num_heads: 2, attention_dim: 16, use_residual: true, use_scale: true, layer_norm: true, use_wide: false, dnn_hidden_units: [32], dnn_activations: 'relu', net_dropout: 0.1, batch_norm: true },
 };
 
-test('finerank train → eval with zoo models under FuxiCTR option names (frappe-like, bars preset)', () => {
+test('finerank train → eval with DCN-Mix and AutoInt+ under FuxiCTR option names (frappe-like, bars preset)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'finerank-zoo-cli-'));
   try {
     const g = cli(['gen', 'frappe-like', '--out', join(dir, 'data'), '--rows', '6000', '--seed', '4']);
