@@ -8,6 +8,14 @@ import { DCN } from './dcn.js';
 import { SharedBottom } from './shared-bottom.js';
 import { DIN } from './din.js';
 import { DIEN } from './dien.js';
+import { NFM } from './nfm.js';
+import { PNN } from './pnn.js';
+import { DCNv2 } from './dcnv2.js';
+import { XDeepFM } from './xdeepfm.js';
+import { AFM } from './afm.js';
+import { FFM } from './ffm.js';
+import { FiBiNET } from './fibinet.js';
+import { AutoInt } from './autoint.js';
 
 /** A model option value: what a YAML/JSON config can hold for it. */
 export type OptionValue = number | boolean | string | number[] | string[];
@@ -80,6 +88,11 @@ const ENTRIES: ModelEntry[] = [
     create: (c, o) => new FM(c, o),
   }),
   defineModel({
+    name: 'ffm', summary: 'field-aware factorization machine (Juan et al. 2016)',
+    defaults: { ...EMBEDDING_DEFAULTS },
+    create: (c, o) => new FFM(c, o),
+  }),
+  defineModel({
     name: 'widedeep', summary: 'Wide & Deep: linear + DNN logits (Cheng et al. 2016)',
     defaults: { ...EMBEDDING_DEFAULTS, ...DNN_DEFAULTS }, aliases: DNN_ALIASES,
     create: (c, o) => new WideDeep(c, o),
@@ -114,6 +127,50 @@ const ENTRIES: ModelEntry[] = [
     create: (c, o) => new DIEN(c, o),
   }),
   defineModel({
+    name: 'nfm', summary: 'NFM: linear + DNN over bi-interaction pooling (He & Chua 2017)',
+    defaults: { ...EMBEDDING_DEFAULTS, ...DNN_DEFAULTS, biDropout: 0, biBatchNorm: false }, aliases: DNN_ALIASES,
+    create: (c, o) => new NFM(c, o),
+  }),
+  defineModel({
+    name: 'pnn', summary: 'PNN: embeddings ‖ inner / kernel outer / both products → DNN (Qu et al. 2016)',
+    defaults: { ...EMBEDDING_DEFAULTS, ...DNN_DEFAULTS, productType: 'inner' }, aliases: DNN_ALIASES,
+    create: (c, o) => new PNN(c, o),
+  }),
+  defineModel({
+    name: 'dcnv2', summary: 'DCN-V2: full-rank / low-rank / mixture cross network with a stacked or parallel DNN (Wang et al. 2021)',
+    defaults: {
+      ...EMBEDDING_DEFAULTS, modelStructure: 'parallel', useLowRankMixture: false, lowRankCross: false, lowRank: 32, numExperts: 4, numCrossLayers: 3,
+      stackedDnnHiddenUnits: [400, 400, 400], parallelDnnHiddenUnits: [400, 400, 400], dnnActivations: 'relu', netDropout: 0, batchNorm: false,
+    },
+    aliases: { crossingLayers: 'numCrossLayers', hiddenActivations: 'dnnActivations', dnnActivation: 'dnnActivations', dnnDropout: 'netDropout' },
+    create: (c, o) => new DCNv2(c, o),
+  }),
+  defineModel({
+    name: 'xdeepfm', summary: 'xDeepFM: linear + CIN + DNN logits over shared embeddings (Lian et al. 2018)',
+    defaults: { ...EMBEDDING_DEFAULTS, cinLayerUnits: [16, 16, 16], dnnHiddenUnits: [400, 400, 400], dnnActivations: 'relu', netDropout: 0, batchNorm: false },
+    aliases: { hiddenUnits: 'dnnHiddenUnits', hiddenActivations: 'dnnActivations', dnnActivation: 'dnnActivations', dnnDropout: 'netDropout' },
+    create: (c, o) => new XDeepFM(c, o),
+  }),
+  defineModel({
+    name: 'afm', summary: 'AFM: linear + attention-weighted pairwise products (Xiao et al. 2017)',
+    defaults: { ...EMBEDDING_DEFAULTS, attentionDim: 10, attentionDropout: [0, 0], useAttention: true },
+    create: (c, o) => new AFM(c, o),
+  }),
+  defineModel({
+    name: 'fibinet', summary: 'FiBiNET: SENET field re-weighting + bilinear interaction → DNN (Huang et al. 2019)',
+    defaults: { ...EMBEDDING_DEFAULTS, ...DNN_DEFAULTS, bilinearType: 'field_interaction', reductionRatio: 3 }, aliases: DNN_ALIASES,
+    create: (c, o) => new FiBiNET(c, o),
+  }),
+  defineModel({
+    name: 'autoint', summary: 'AutoInt: multi-head self-attention over fields; AutoInt+ with dnn_hidden_units (Song et al. 2019)',
+    defaults: {
+      ...EMBEDDING_DEFAULTS, attentionLayers: 2, numHeads: 1, attentionDim: 8, useResidual: true, useScale: false, layerNorm: false, useWide: false,
+      dnnHiddenUnits: [], dnnActivations: 'relu', netDropout: 0, batchNorm: false,
+    },
+    aliases: { hiddenUnits: 'dnnHiddenUnits', hiddenActivations: 'dnnActivations', dnnActivation: 'dnnActivations', dnnDropout: 'netDropout' },
+    create: (c, o) => new AutoInt(c, o),
+  }),
+  defineModel({
     name: 'shared_bottom', summary: 'Shared-Bottom multi-task: shared MLP, one tower per task (Caruana 1997)',
     defaults: { ...EMBEDDING_DEFAULTS, bottomHiddenUnits: [512, 256], towerHiddenUnits: [128, 64], hiddenActivations: 'relu', netDropout: 0, batchNorm: false },
     aliases: { dnnActivation: 'hiddenActivations', dnnDropout: 'netDropout' },
@@ -124,7 +181,7 @@ const ENTRIES: ModelEntry[] = [
 
 const MODEL_ALIASES: Record<string, string> = {
   'wide&deep': 'widedeep', wdl: 'widedeep', wide_deep: 'widedeep', 'wide-deep': 'widedeep', logistic: 'lr',
-  sharedbottom: 'shared_bottom', 'shared-bottom': 'shared_bottom',
+  ipnn: 'pnn', dcn_v2: 'dcnv2', 'dcn-v2': 'dcnv2', sharedbottom: 'shared_bottom', 'shared-bottom': 'shared_bottom',
 };
 
 /** Every registered model. */
@@ -159,9 +216,14 @@ export function acceptedOptions(model: string, options: Record<string, unknown>)
   return Object.fromEntries(Object.entries(options).filter(([k]) => modelOptionName(model, k) !== null));
 }
 
+/** A list option of layer sizes (its default is empty or positive integers); others (AFM's `attention_dropout: [0, 0]`) take any numbers. */
+function isCountList(d: number[]): boolean {
+  return d.length === 0 || d.every((x) => Number.isInteger(x) && x > 0);
+}
+
 function typeError(model: string, key: string, d: OptionValue, v: unknown): Error {
   const want = isStringList(d) ? 'a name or a list of names'
-    : Array.isArray(d) ? ((d as number[]).every((x) => Number.isInteger(x)) ? 'a list of positive integers' : 'a list of numbers')
+    : Array.isArray(d) ? (isCountList(d as number[]) ? 'a list of positive integers' : 'a list of numbers')
       : `a ${typeof d}`;
   return new Error(`model '${model}' option '${key}' must be ${want}, got ${JSON.stringify(v)}`);
 }
@@ -189,7 +251,7 @@ export function resolveModelOptions(name: string, user: Record<string, unknown> 
       if (typeof v === 'string') value = v === '' ? [] : [v];
       ok = Array.isArray(value) && value.every((x) => typeof x === 'string' && x !== '');
     } else if (Array.isArray(d)) {
-      const ints = d.length === 0 || (d as number[]).every((x) => Number.isInteger(x));
+      const ints = isCountList(d as number[]);
       ok = Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x) && (!ints || (Number.isInteger(x) && x > 0)));
     } else {
       ok = typeof v === typeof d;

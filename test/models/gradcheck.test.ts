@@ -2,36 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/engine/random.js';
 import { createModel, listModels } from '../../src/models/registry.js';
-import { denseField, sequenceField, sparseField, varlenField, type FeatureSpec } from '../../src/features/fields.js';
-import type { Batch } from '../../src/features/batch.js';
 import { modelGradcheck } from '../support/model-gradcheck.js';
-
-/** A small mixed batch: 3 sparse fields (one pair sharing a table), a varlen field, 2 dense. */
-export function tinySpecAndBatch(seed: number, n = 6): { spec: FeatureSpec; batch: Batch } {
-  const rng = new Rng(seed);
-  const spec: FeatureSpec = {
-    fields: [sparseField('a', 7), sparseField('b', 5), sparseField('c', 7, { table: 'a' }), varlenField('tags', 6, 3), sequenceField('hist', 'a', 7, 4), denseField('x1'), denseField('x2')],
-    labels: ['click', 'buy'],
-  };
-  const ids = (v: number) => Int32Array.from({ length: n }, () => 2 + rng.int(v - 2));
-  const tagIds = new Int32Array(n * 3);
-  const lengths = new Int32Array(n);
-  for (let r = 0; r < n; r++) {
-    lengths[r] = 1 + rng.int(3);
-    for (let k = 0; k < lengths[r]!; k++) tagIds[r * 3 + k] = 2 + rng.int(4);
-  }
-  // Histories of lengths 0, 1, …, 4 (cycling): empty, partial and full rows.
-  const histIds = { ids: new Int32Array(n * 4), lengths: Int32Array.from({ length: n }, (_, r) => r % 5), maxLen: 4 };
-  for (let r = 0; r < n; r++) for (let k = 0; k < histIds.lengths[r]!; k++) histIds.ids[r * 4 + k] = 2 + rng.int(5);
-  const batch: Batch = {
-    size: n,
-    sparse: { a: ids(7), b: ids(5), c: ids(7) },
-    dense: { x1: Float32Array.from({ length: n }, () => rng.normal()), x2: Float32Array.from({ length: n }, () => rng.normal()) },
-    varlen: { tags: { ids: tagIds, lengths, maxLen: 3 }, hist: histIds },
-    labels: { click: Float32Array.from({ length: n }, () => rng.int(2)), buy: Float32Array.from({ length: n }, () => rng.int(2)) },
-  };
-  return { spec, batch };
-}
+import { tinySpecAndBatch } from '../support/tiny-batch.js';
 
 const SMALL: Record<string, Record<string, unknown>> = {
   lr: { embeddingInitStd: 0.5 },
@@ -41,6 +13,14 @@ const SMALL: Record<string, Record<string, unknown>> = {
   dcn: { embeddingDim: 4, embeddingInitStd: 0.5, dnnHiddenUnits: [5], numCrossLayers: 2, batchNorm: true },
   din: { embeddingDim: 4, embeddingInitStd: 0.5, dinSequenceField: ['hist'], attentionHiddenUnits: [5], attentionHiddenActivations: 'relu', dnnHiddenUnits: [6], batchNorm: true },
   dien: { embeddingDim: 4, embeddingInitStd: 0.5, dienSequenceField: ['hist'], gruType: 'AUGRU', dnnHiddenUnits: [6], batchNorm: true },
+  nfm: { embeddingDim: 4, embeddingInitStd: 0.5, hiddenUnits: [5, 4], biBatchNorm: true },
+  pnn: { embeddingDim: 3, embeddingInitStd: 0.5, hiddenUnits: [5], productType: 'both' },
+  dcnv2: { embeddingDim: 3, embeddingInitStd: 0.5, modelStructure: 'stacked_parallel', useLowRankMixture: true, lowRank: 2, numExperts: 2, numCrossLayers: 2, stackedDnnHiddenUnits: [4], parallelDnnHiddenUnits: [3] },
+  xdeepfm: { embeddingDim: 3, embeddingInitStd: 0.5, cinLayerUnits: [3, 2], dnnHiddenUnits: [4] },
+  afm: { embeddingDim: 3, embeddingInitStd: 0.5, attentionDim: 4 },
+  ffm: { embeddingDim: 2, embeddingInitStd: 0.5, embedDense: true },
+  fibinet: { embeddingDim: 3, embeddingInitStd: 0.5, hiddenUnits: [4], bilinearType: 'field_each', reductionRatio: 2 },
+  autoint: { embeddingDim: 3, embeddingInitStd: 0.5, attentionLayers: 2, numHeads: 2, attentionDim: 4, useScale: true, layerNorm: true, useWide: true, dnnHiddenUnits: [4] },
   shared_bottom: { embeddingDim: 4, embeddingInitStd: 0.5, bottomHiddenUnits: [6], towerHiddenUnits: [3], batchNorm: true },
 };
 

@@ -1,0 +1,91 @@
+import { Tensor } from '../../engine/tensor.js';
+import { Rng } from '../../engine/random.js';
+import { add, matmul, relu, reshape, scale, softmax, transpose } from '../../engine/ops/index.js';
+import { Dropout } from '../../nn/dropout.js';
+import { LayerNorm } from '../../nn/layernorm.js';
+import { Linear } from '../../nn/linear.js';
+import { Module } from '../../nn/module.js';
+
+/** Options of `InteractingLayer`. */
+export interface InteractingLayerOptions {
+  /** Width of the input's last axis. */
+  inputDim: number;
+  /** Total width of the output, split evenly across the heads (`attention_dim`, as FuxiCTR). */
+  attentionDim: number;
+  numHeads: number;
+  /** Add the input (projected by W_res when the widths differ) before the ReLU (`use_residual`). */
+  useResidual: boolean;
+  /** Divide the scores by √(head width) (`use_scale`). */
+  useScale: boolean;
+  /** LayerNorm after the residual sum (`layer_norm`). */
+  layerNorm: boolean;
+  /** Dropout on the attention weights and on the attention output. */
+  dropout: number;
+  rng: Rng;
+}
+
+/**
+ * AutoInt's interacting layer (Song et al. 2019, eq. 5–8), as FuxiCTR's
+ * MultiHeadSelfAttention(align_to="output"): over the fields x [B, F, In], per head h
+ *   α^h = softmax_g( (x W_Q^h)(x W_K^h)ᵀ [/ √d] ),   o^h = α^h (x W_V^h),
+ *   y = ReLU( LN?( dropout(o¹ ‖ … ‖ o^H) + x W_res ) ),
+ * with W_Q, W_K, W_V [In, attentionDim] (no bias), d = attentionDim / H, W_res
+ * [In, attentionDim] only when In ≠ attentionDim (else the identity), dropout also on α.
+ * Parameters: 3·In·A (+ In·A for W_res) (+ 2·A with LayerNorm).
+ */
+export class InteractingLayer extends Module {
+  private readonly wq: Linear;
+  private readonly wk: Linear;
+  private readonly wv: Linear;
+  private readonly wres: Linear | null;
+  private readonly norm: LayerNorm | null;
+  private readonly dropAttention: Dropout;
+  private readonly dropOutput: Dropout;
+  private readonly heads: number;
+  private readonly headDim: number;
+  private readonly useResidual: boolean;
+  private readonly useScale: boolean;
+
+  constructor(opts: InteractingLayerOptions) {
+    super();
+    const { inputDim, attentionDim, numHeads, rng } = opts;
+    if (!Number.isInteger(numHeads) || numHeads < 1 || attentionDim % numHeads !== 0) {
+      throw new Error(`interacting layer: attention_dim (${attentionDim}) must be a multiple of num_heads (${numHeads})`);
+    }
+    this.heads = numHeads;
+    this.headDim = attentionDim / numHeads;
+    this.useResidual = opts.useResidual;
+    this.useScale = opts.useScale;
+    this.wq = this.child('W_q', new Linear(inputDim, attentionDim, { bias: false, rng }));
+    this.wk = this.child('W_k', new Linear(inputDim, attentionDim, { bias: false, rng }));
+    this.wv = this.child('W_v', new Linear(inputDim, attentionDim, { bias: false, rng }));
+    this.wres = opts.useResidual && inputDim !== attentionDim ? this.child('W_res', new Linear(inputDim, attentionDim, { bias: false, rng })) : null;
+    this.norm = opts.layerNorm ? this.child('layer_norm', new LayerNorm(attentionDim)) : null;
+    this.dropAttention = this.child('attention_dropout', new Dropout(opts.dropout, rng));
+    this.dropOutput = this.child('output_dropout', new Dropout(opts.dropout, rng));
+  }
+
+  /** [B, F, H·d] → [B·H, F, d]. */
+  private splitHeads(x: Tensor, B: number, F: number): Tensor {
+    return reshape(transpose(reshape(x, [B, F, this.heads, this.headDim]), [0, 2, 1, 3]), [B * this.heads, F, this.headDim]);
+  }
+
+  /** The attention weights α [B·H, F, F] (head-major within a row) of x [B, F, In]. */
+  weights(x: Tensor): Tensor {
+    const [B, F] = x.shape as [number, number, number];
+    const scores = matmul(this.splitHeads(this.wq.forward(x), B, F), this.splitHeads(this.wk.forward(x), B, F), { transB: true });
+    return softmax(this.useScale ? scale(scores, 1 / Math.sqrt(this.headDim)) : scores, 2);
+  }
+
+  /** x [B, F, In] → [B, F, attentionDim]. */
+  forward(x: Tensor): Tensor {
+    const [B, F] = x.shape as [number, number, number];
+    const alpha = this.dropAttention.forward(this.weights(x));
+    const heads = matmul(alpha, this.splitHeads(this.wv.forward(x), B, F)); // [B·H, F, d]
+    let y = reshape(transpose(reshape(heads, [B, this.heads, F, this.headDim]), [0, 2, 1, 3]), [B, F, this.heads * this.headDim]);
+    y = this.dropOutput.forward(y);
+    if (this.useResidual) y = add(y, this.wres === null ? x : this.wres.forward(x));
+    if (this.norm !== null) y = this.norm.forward(y);
+    return relu(y);
+  }
+}
