@@ -3,11 +3,23 @@ import { Rng } from '../engine/random.js';
 import { Module } from '../nn/module.js';
 import type { Batch } from '../features/batch.js';
 import type { FeatureSpec } from '../features/fields.js';
+import type { TaskDef } from '../features/tasks.js';
 import { reshape } from '../engine/ops/index.js';
 import { FeatureInputs, type FieldSelector } from '../blocks/embeddings/feature-inputs.js';
 
 /** A model's logits by task name, each [B]. */
 export type TaskLogits = Record<string, Tensor>;
+
+/**
+ * An output a model predicts besides its trained tasks (ESMM's pCVR): it enters no loss,
+ * but is predicted and judged like a task — against the label of task `labelOf`, on the
+ * rows where the label of task `whereOf` is 1 (null: every row); indices into the model's tasks.
+ */
+export interface ExtraOutput {
+  name: string;
+  labelOf: number;
+  whereOf: number | null;
+}
 
 /** Everything a model constructor receives. */
 export interface ModelContext {
@@ -51,6 +63,34 @@ export abstract class RankingModel extends Module {
   extraLoss(): Tensor | null {
     return null;
   }
+
+  /** Outputs besides the tasks, predicted and judged but never trained (none unless a model declares some). */
+  get extraOutputs(): readonly ExtraOutput[] {
+    return [];
+  }
+
+  /** The [B] logits of every task and every extra output (what predict and eval report). */
+  forwardOutputs(batch: Batch): TaskLogits {
+    return this.forwardTasks(batch);
+  }
+
+  /** Refuses task definitions the model cannot train as configured (ESMM: no `where`); called by the trainer. */
+  validateTasks(_tasks: readonly TaskDef[]): void {}
+
+  /** Names of everything `forwardOutputs` returns: the tasks, then the extra outputs. */
+  outputNames(): string[] {
+    return [...this.tasks, ...this.extraOutputs.map((e) => e.name)];
+  }
+}
+
+/** The task definitions every output of a model is judged by: the tasks, then one per extra output (weight 0: never trained). */
+export function outputTaskDefs(model: RankingModel, tasks: readonly TaskDef[]): TaskDef[] {
+  return [...tasks, ...model.extraOutputs.map((e) => {
+    const label = tasks[e.labelOf];
+    const where = e.whereOf === null ? null : tasks[e.whereOf];
+    if (label === undefined || where === undefined) throw new Error(`model '${model.modelName}': extra output '${e.name}' refers to a task it does not have`);
+    return { name: e.name, label: label.label, weight: 0, where: where === null ? null : where.label };
+  })];
 }
 
 /** A model with one task: `forward` gives its [B] logits. */

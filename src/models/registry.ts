@@ -16,6 +16,9 @@ import { AFM } from './afm.js';
 import { FFM } from './ffm.js';
 import { FiBiNET } from './fibinet.js';
 import { AutoInt } from './autoint.js';
+import { MMoE } from './mmoe.js';
+import { PLE } from './ple.js';
+import { ESMM } from './esmm.js';
 
 /** A model option value: what a YAML/JSON config can hold for it. */
 export type OptionValue = number | boolean | string | number[] | string[];
@@ -75,6 +78,12 @@ function defineModel<D extends Record<string, OptionValue>>(def: {
 const DNN_DEFAULTS = { hiddenUnits: [400, 400, 400], hiddenActivations: 'relu', netDropout: 0, batchNorm: false };
 /** Names finerank used before it followed FuxiCTR (kept so existing configs keep working). */
 const DNN_ALIASES = { dnnHiddenUnits: 'hiddenUnits', dnnActivation: 'hiddenActivations', dnnActivations: 'hiddenActivations', dnnDropout: 'netDropout' } as const;
+
+/** Expert, gate and tower options of MMoE, MoE and PLE (FuxiCTR multitask model_zoo defaults). */
+const EXPERT_DEFAULTS = {
+  ...EMBEDDING_DEFAULTS, expertHiddenUnits: [512, 256, 128], gateHiddenUnits: [128, 64], towerHiddenUnits: [128, 64],
+  hiddenActivations: 'relu', netDropout: 0, batchNorm: false,
+};
 
 const ENTRIES: ModelEntry[] = [
   defineModel({
@@ -176,6 +185,31 @@ const ENTRIES: ModelEntry[] = [
     aliases: { dnnActivation: 'hiddenActivations', dnnDropout: 'netDropout' },
     multiTask: true,
     create: (c, o) => new SharedBottom(c, o),
+  }),
+  defineModel({
+    name: 'mmoe', summary: 'MMoE multi-task: shared experts, one softmax gate and tower per task (Ma et al. 2018)',
+    defaults: { ...EXPERT_DEFAULTS, numExperts: 4 },
+    multiTask: true,
+    create: (c, o) => new MMoE(c, o, 'per_task'),
+  }),
+  defineModel({
+    name: 'moe', summary: 'one-gate MoE multi-task: shared experts, one softmax gate for all tasks, a tower per task (Ma et al. 2018, Fig. 1b)',
+    defaults: { ...EXPERT_DEFAULTS, numExperts: 4 },
+    multiTask: true,
+    create: (c, o) => new MMoE(c, o, 'one'),
+  }),
+  defineModel({
+    name: 'ple', summary: 'PLE multi-task: stacked CGC layers of shared and task-specific experts (Tang et al. 2020)',
+    defaults: { ...EXPERT_DEFAULTS, numLayers: 1, numSharedExperts: 1, numSpecificExperts: 1 },
+    multiTask: true,
+    create: (c, o) => new PLE(c, o),
+  }),
+  defineModel({
+    name: 'esmm', summary: 'ESMM: CTR and CVR towers over shared embeddings, pCTCVR = pCTR·pCVR, trained over all impressions (Ma et al. 2018)',
+    defaults: { ...EMBEDDING_DEFAULTS, towerHiddenUnits: [256, 128, 64], hiddenActivations: 'relu', netDropout: 0, batchNorm: false },
+    aliases: { towerDnnHiddenUnits: 'towerHiddenUnits' },
+    multiTask: true,
+    create: (c, o) => new ESMM(c, o),
   }),
 ];
 

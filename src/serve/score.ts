@@ -5,6 +5,7 @@ import type { TaskDef } from '../features/tasks.js';
 import { noGrad } from '../engine/tensor.js';
 import { calibratedProbabilities, evaluate, type EvalReport } from '../metrics/index.js';
 import { artifactTasks, type LoadedArtifact } from './artifact.js';
+import { outputTaskDefs } from '../models/base.js';
 
 /** Scores of every row of a file, in file order, with the encoded batches' labels and groups. */
 export interface FileScores {
@@ -24,9 +25,9 @@ export interface FileScores {
 
 /** Probabilities of every task of an artifact's model for one encoded batch (eval mode, no graph). */
 export function scoreBatch(art: LoadedArtifact, batch: Batch): Record<string, Float32Array> {
-  const logits = noGrad(() => art.model.forwardTasks(batch));
+  const logits = noGrad(() => art.model.forwardOutputs(batch));
   const out: Record<string, Float32Array> = {};
-  for (const t of art.model.tasks) out[t] = calibratedProbabilities(logits[t]!.data, art.meta.negativeSampleRate);
+  for (const t of art.model.outputNames()) out[t] = calibratedProbabilities(logits[t]!.data, art.meta.negativeSampleRate);
   return out;
 }
 
@@ -39,7 +40,7 @@ export async function scoreFile(art: LoadedArtifact, path: string, opts: { onBad
   const fm = art.featureMap;
   if (fm === null) throw new Error('this model artifact has no feature map: it can only score pre-encoded batches');
   const badRows = new BadRowLog();
-  const tasks = art.model.tasks;
+  const tasks = art.model.outputNames();
   const probs: Record<string, number[]> = Object.fromEntries(tasks.map((t) => [t, [] as number[]]));
   const labels: Record<string, number[]> = {};
   const groups: number[] = [];
@@ -116,7 +117,7 @@ function taskReports(s: FileScores, tasks: TaskDef[], path: string): Record<stri
 /** AUC, logloss, calibration, gAUC (with a group column) and per-slice metrics of a file: the first task's, plus every task's. */
 export async function evaluateFile(art: LoadedArtifact, path: string, opts: { onBadRow?: BadRowPolicy; sliceColumns?: string[] } = {}): Promise<EvalReport & { skipped: number; tasks: Record<string, EvalReport> }> {
   const s = await scoreFile(art, path, opts);
-  const tasks = artifactTasks(art.meta);
+  const tasks = outputTaskDefs(art.model, artifactTasks(art.meta));
   const reports = taskReports(s, tasks, path);
   return { ...reports[tasks[0]!.name]!, skipped: s.skipped, tasks: reports };
 }

@@ -3,7 +3,7 @@ import { kernels } from '../engine/kernels/index.js';
 import { BadRowLog } from '../readers/errors.js';
 import type { FeatureMap } from '../features/featuremap.js';
 import { createModel } from '../models/registry.js';
-import type { RankingModel } from '../models/base.js';
+import { outputTaskDefs, type RankingModel } from '../models/base.js';
 import type { FeatureSpec } from '../features/fields.js';
 import { singleTask, type TaskDef } from '../features/tasks.js';
 import type { EvalReport } from '../metrics/index.js';
@@ -73,14 +73,16 @@ export async function trainOnFiles(job: TrainJob, hooks: TrainHooks = {}): Promi
   const trainer = new Trainer(model, job.train, tasks, hooks, [rng]);
   const result = await trainer.fit(train, valid);
   const evalBatch = Math.max(job.train.batchSize, 4096);
-  const validTasks = valid === null ? null : await evaluateTasks(model, valid, tasks, evalBatch, job.train.negativeSampleRate);
-  const testTasks = test === null ? null : await evaluateTasks(model, test, tasks, evalBatch, job.train.negativeSampleRate);
+  // Every output is judged: the tasks, then the model's extra outputs (ESMM's cvr).
+  const judged = outputTaskDefs(model, tasks);
+  const validTasks = valid === null ? null : await evaluateTasks(model, valid, judged, evalBatch, job.train.negativeSampleRate);
+  const testTasks = test === null ? null : await evaluateTasks(model, test, judged, evalBatch, job.train.negativeSampleRate);
   const first = tasks[0]!.name;
   const validReport = validTasks?.[first] ?? null;
   const testReport = testTasks?.[first] ?? null;
   const perTask: Record<string, number | null> = {};
-  if (tasks.length > 1) {
-    for (const t of tasks) {
+  if (judged.length > 1) {
+    for (const t of judged) {
       perTask[`valid_auc_${t.name}`] = validTasks?.[t.name]?.auc ?? null;
       perTask[`valid_logloss_${t.name}`] = validTasks?.[t.name]?.logloss ?? null;
       perTask[`test_auc_${t.name}`] = testTasks?.[t.name]?.auc ?? null;

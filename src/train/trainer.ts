@@ -57,17 +57,18 @@ export interface Predictions {
   groups: Int32Array | null;
 }
 
-/** Probabilities of a model for every row of a data source, in order (eval mode, no graph), one array per task. */
+/** Probabilities of a model for every row of a data source, in order (eval mode, no graph), one array per task and extra output. */
 export async function predict(model: RankingModel, data: DataSource, batchSize = 4096, negativeSampleRate = 1): Promise<Predictions> {
-  const probParts = new Map<string, Float32Array[]>(model.tasks.map((t) => [t, []]));
+  const outputs = model.outputNames();
+  const probParts = new Map<string, Float32Array[]>(outputs.map((t) => [t, []]));
   const labelParts = new Map<string, Float32Array[]>();
   const groupParts: Int32Array[] = [];
   const wasTraining = model.training;
   model.eval();
   try {
     for await (const batch of data.batches({ batchSize, shuffle: false, seed: 0, epoch: 0 })) {
-      const logits = noGrad(() => model.forwardTasks(batch));
-      for (const t of model.tasks) probParts.get(t)!.push(calibratedProbabilities(logits[t]!.data, negativeSampleRate));
+      const logits = noGrad(() => model.forwardOutputs(batch));
+      for (const t of outputs) probParts.get(t)!.push(calibratedProbabilities(logits[t]!.data, negativeSampleRate));
       for (const [k, v] of Object.entries(batch.labels)) {
         if (!labelParts.has(k)) labelParts.set(k, []);
         labelParts.get(k)!.push(v);
@@ -182,6 +183,7 @@ export class Trainer {
     if (names.length !== model.tasks.length || model.tasks.some((t) => !names.includes(t))) {
       throw new Error(`the model predicts tasks ${model.tasks.join(', ')} but training was given ${names.join(', ')}`);
     }
+    model.validateTasks(this.tasks);
     monitoredTasks(this.tasks, opts.monitorTask);
     this.hooks = hooks;
     this.params = model.parameters();
