@@ -5,3 +5,4 @@ export { calibration, calibrationStats, calibratedProbabilities, type Calibratio
 export { gauc, avgAuc, groupAuc, type GroupAucStats } from './gauc.js';
 export { evaluate, type EvalReport, type EvaluateOptions, type MetricSummary } from './evaluate.js';
 export { rankScores, type Ranked } from './sort.js';
+export { softLabelAuc, clickConversionReport, type ClickConversionScores, type ClickConversionReport } from './click-conversion.js';
