@@ -40,11 +40,11 @@ export function softLabelAuc(scores: ArrayLike<number>, pPositive: ArrayLike<num
 
 /** Predictions of a click → conversion model for every impression. */
 export interface ClickConversionScores {
-  /** P(click). */
-  pctr: ArrayLike<number>;
+  /** P(click); absent for a CVR-only model (its CTR and, without pctcvr, CTCVR AUCs are then NaN). */
+  pctr?: ArrayLike<number>;
   /** P(conversion | click), predicted for every impression. */
   pcvr: ArrayLike<number>;
-  /** P(click and conversion); default pctr·pcvr. */
+  /** P(click and conversion); default pctr·pcvr when pctr is given. */
   pctcvr?: ArrayLike<number>;
 }
 
@@ -52,13 +52,13 @@ export interface ClickConversionScores {
 export interface ClickConversionReport {
   rows: number;
   clicks: number;
-  /** AUC of pCTR against clicks over all impressions. */
+  /** AUC of pCTR against clicks over all impressions (NaN without pCTR). */
   ctrAuc: number;
   /** AUC of pCVR against conversions over clicked impressions (what can be observed). */
   cvrAucClicked: number;
   /** Soft-label AUC of pCVR against the true pCVR over all impressions; NaN without the truth. */
   cvrAucEntireSpace: number;
-  /** AUC of pCTCVR against conversions over all impressions. */
+  /** AUC of pCTCVR against conversions over all impressions (NaN without pCTR or pCTCVR). */
   ctcvrAuc: number;
 }
 
@@ -69,12 +69,13 @@ export interface ClickConversionReport {
  * where there was no click.
  */
 export function clickConversionReport(s: ClickConversionScores, click: ArrayLike<number>, conversion: ArrayLike<number>, truePcvr?: ArrayLike<number>): ClickConversionReport {
-  const n = s.pctr.length;
-  checkRows(s.pcvr, n, 'clickConversionReport', 'pcvr');
+  const n = s.pcvr.length;
+  if (s.pctr !== undefined) checkRows(s.pctr, n, 'clickConversionReport', 'pctr');
   checkRows(click, n, 'clickConversionReport', 'click');
   checkRows(conversion, n, 'clickConversionReport', 'conversion');
-  const pctcvr = s.pctcvr ?? Float64Array.from({ length: n }, (_, i) => s.pctr[i]! * s.pcvr[i]!);
-  checkRows(pctcvr, n, 'clickConversionReport', 'pctcvr');
+  const pctr = s.pctr;
+  const pctcvr = s.pctcvr ?? (pctr === undefined ? undefined : Float64Array.from({ length: n }, (_, i) => pctr[i]! * s.pcvr[i]!));
+  if (pctcvr !== undefined) checkRows(pctcvr, n, 'clickConversionReport', 'pctcvr');
   const clicked: number[] = [];
   for (let i = 0; i < n; i++) {
     if (click[i] === 1) clicked.push(i);
@@ -83,9 +84,9 @@ export function clickConversionReport(s: ClickConversionScores, click: ArrayLike
   return {
     rows: n,
     clicks: clicked.length,
-    ctrAuc: auc(s.pctr, click),
+    ctrAuc: pctr === undefined ? NaN : auc(pctr, click),
     cvrAucClicked: auc(clicked.map((i) => s.pcvr[i]!), clicked.map((i) => conversion[i]!)),
     cvrAucEntireSpace: truePcvr === undefined ? NaN : softLabelAuc(s.pcvr, truePcvr),
-    ctcvrAuc: auc(pctcvr, conversion),
+    ctcvrAuc: pctcvr === undefined ? NaN : auc(pctcvr, conversion),
   };
 }
