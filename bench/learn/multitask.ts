@@ -27,7 +27,7 @@ import { formatTable } from '../common/table.js';
 
 const { values } = parseArgs({
   options: {
-    rows: { type: 'string', default: '1000000' }, models: { type: 'string', default: 'esmm,cvr_only,shared_bottom,mmoe,moe,ple' },
+    rows: { type: 'string', default: '200000' }, models: { type: 'string', default: 'esmm,cvr_only,shared_bottom,mmoe,moe,ple' },
     'batch-size': { type: 'string', default: '512' },
     epochs: { type: 'string', default: '4' }, seed: { type: 'string', default: '2018' },
   },
