@@ -69,13 +69,17 @@ export interface ClickConversionReport {
  * where there was no click.
  */
 export function clickConversionReport(s: ClickConversionScores, click: ArrayLike<number>, conversion: ArrayLike<number>, truePcvr?: ArrayLike<number>): ClickConversionReport {
-  const n = s.pcvr.length;
-  if (s.pctr !== undefined) checkRows(s.pctr, n, 'clickConversionReport', 'pctr');
-  checkRows(click, n, 'clickConversionReport', 'click');
-  checkRows(conversion, n, 'clickConversionReport', 'conversion');
+  const n = click.length;
+  const rows = (a: { length: number }, name: string) => {
+    if (a.length !== n) throw new Error(`clickConversionReport: ${name} has ${a.length} rows, the click labels ${n}`);
+  };
+  rows(s.pcvr, 'pcvr');
+  if (s.pctr !== undefined) rows(s.pctr, 'pctr');
+  rows(conversion, 'conversion');
+  if (truePcvr !== undefined) rows(truePcvr, 'truePcvr');
   const pctr = s.pctr;
   const pctcvr = s.pctcvr ?? (pctr === undefined ? undefined : Float64Array.from({ length: n }, (_, i) => pctr[i]! * s.pcvr[i]!));
-  if (pctcvr !== undefined) checkRows(pctcvr, n, 'clickConversionReport', 'pctcvr');
+  if (pctcvr !== undefined) rows(pctcvr, 'pctcvr');
   const clicked: number[] = [];
   for (let i = 0; i < n; i++) {
     if (click[i] === 1) clicked.push(i);

@@ -54,5 +54,5 @@ test('clickConversionReport: CTR AUC on all rows, CVR AUC on clicked rows, CVR o
   assert.equal(r.ctcvrAuc, auc(pctr.map((v, i) => v * pcvr[i]!), conv));
   assert.ok(Number.isNaN(clickConversionReport({ pctr, pcvr }, click, conv).cvrAucEntireSpace));
   assert.throws(() => clickConversionReport({ pctr, pcvr }, click, [0, 0, 0, 1, 0, 0, 0, 0]), /row 3 has a conversion without a click/);
-  assert.throws(() => clickConversionReport({ pctr, pcvr: [0.1] }, click, conv), /pcvr has 1 rows/);
+  assert.throws(() => clickConversionReport({ pctr, pcvr: [0.1] }, click, conv), /pcvr has 1 rows, the click labels 8/);
 });
