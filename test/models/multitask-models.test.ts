@@ -4,6 +4,10 @@ import { noGrad } from '../../src/engine/tensor.js';
 import { Rng } from '../../src/engine/random.js';
 import { createModel, resolveModelOptions } from '../../src/models/registry.js';
 import { outputTaskDefs } from '../../src/models/base.js';
+import { loadArtifact, saveArtifact } from '../../src/serve/artifact.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { denseField, sparseField, type FeatureSpec } from '../../src/features/fields.js';
 import type { Batch } from '../../src/features/batch.js';
 
@@ -66,4 +70,32 @@ test('expert models take FuxiCTR option names and refuse impossible sizes with c
   assert.throws(() => createModel('mmoe', ctx, { numExperts: 0 }), /number of experts must be a positive integer, got 0/);
   assert.throws(() => createModel('ple', ctx, { numLayers: 0 }), /num_layers must be a positive integer, got 0/);
   assert.throws(() => createModel('esmm', { ...ctx, tasks: ['a', 'b', 'c'] }), /predicts two tasks/);
+});
+
+test('multi-task expert models and ESMM round-trip through the artifact: same outputs (extra ones included)', () => {
+  const { spec, batch } = tinySpecAndBatch(24, 5);
+  const dir = mkdtempSync(join(tmpdir(), 'finerank-mt-art-'));
+  try {
+    for (const [name, opts] of [
+      ['mmoe', { embeddingDim: 4, numExperts: 3, expertHiddenUnits: [4], gateHiddenUnits: [3], towerHiddenUnits: [3], batchNorm: true }],
+      ['moe', { embeddingDim: 4, numExperts: 2, expertHiddenUnits: [4], gateHiddenUnits: [], towerHiddenUnits: [3] }],
+      ['ple', { embeddingDim: 4, numLayers: 2, numSharedExperts: 2, numSpecificExperts: 1, expertHiddenUnits: [4], gateHiddenUnits: [], towerHiddenUnits: [3] }],
+      ['esmm', { embeddingDim: 4, towerHiddenUnits: [4] }],
+    ] as const) {
+      const tasks = name === 'esmm' ? [{ name: 'ctr', label: 'click', weight: 1, where: null }, { name: 'ctcvr', label: 'buy', weight: 1, where: null }]
+        : [{ name: 'click', label: 'click', weight: 1, where: null }, { name: 'buy', label: 'buy', weight: 0.5, where: 'click' }];
+      const modelOptions = resolveModelOptions(name, { ...opts, embeddingInitStd: 0.3 });
+      const model = createModel(name, { spec, rng: new Rng(5), tasks: tasks.map((t) => t.name) }, modelOptions);
+      model.eval();
+      const path = join(dir, `${name}.frk`);
+      saveArtifact(path, model, { modelOptions, inputSpec: spec, label: 'click', tasks, featureMap: null, negativeSampleRate: 1, training: {} });
+      const loaded = loadArtifact(path).model;
+      assert.deepEqual(loaded.outputNames(), model.outputNames());
+      const a = noGrad(() => model.forwardOutputs(batch));
+      const b = noGrad(() => loaded.forwardOutputs(batch));
+      for (const k of model.outputNames()) assert.deepEqual([...b[k]!.data], [...a[k]!.data], `${name} output ${k}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
