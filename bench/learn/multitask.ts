@@ -8,7 +8,7 @@
  * (ESMM: its pCTCVR output; the others: pCTR·pCVR), each against the oracle (the true
  * probabilities), then one JSON line. The data is cached under bench/out/multitask-*.
  *
- *   npm run bench:multitask -- [--rows N] [--models esmm,cvr_only,shared_bottom,mmoe,moe,ple] [--epochs N] [--batch-size N] [--seed S]
+ *   npm run bench:multitask -- [--rows N] [--models esmm,cvr_only,shared_bottom,mmoe,moe,ple] [--epochs N] [--batch-size N] [--embedding-l2 λ] [--seed S]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,7 +28,7 @@ import { formatTable } from '../common/table.js';
 const { values } = parseArgs({
   options: {
     rows: { type: 'string', default: '200000' }, models: { type: 'string', default: 'esmm,cvr_only,shared_bottom,mmoe,moe,ple' },
-    'batch-size': { type: 'string', default: '512' },
+    'batch-size': { type: 'string', default: '512' }, 'embedding-l2': { type: 'string', default: '0' },
     epochs: { type: 'string', default: '4' }, seed: { type: 'string', default: '2018' },
   },
 });
@@ -60,7 +60,7 @@ for (const name of values.models!.split(',')) {
     data: { train: file('train'), valid: file('valid'), test: file('test'), onBadRow: 'error' },
     schema, label: null, tasks: esmm ? ESMM_TASKS : cvrOnly ? CLICK_TASKS.slice(1) : CLICK_TASKS, model,
     modelOptions: resolveModelOptions(model, acceptedOptions(model, MODEL)),
-    train: { ...TRAIN_DEFAULTS, epochs: Number(values.epochs), batchSize: Number(values['batch-size']), optimizer: { type: 'adam', lr: 2e-3 }, monitorTask: 'mean', seed, progress: false },
+    train: { ...TRAIN_DEFAULTS, epochs: Number(values.epochs), batchSize: Number(values['batch-size']), embeddingL2: Number(values['embedding-l2']), embeddingL2Mode: 'batch', optimizer: { type: 'adam', lr: 2e-3 }, monitorTask: 'mean', seed, progress: false },
   }, { log: (l) => process.stderr.write(`[${name}] ${l}\n`) });
   const r = await evaluateClickConversion(out.model, out.featureMap, file('test'),
     { ...(cvrOnly ? {} : { ctr: 'ctr' }), cvr: 'cvr', ...(esmm ? { ctcvr: 'ctcvr' } : {}), click: 'click', conversion: 'conversion' }, truth.pcvr);
@@ -78,6 +78,6 @@ const rowsOut = [...Object.entries(reports), ['oracle', oracle] as const].map(([
   'samples_per_sec' in r ? String(r.samples_per_sec) : '', 'epochs' in r ? String(r.epochs) : '',
 ]);
 const machine = machineInfo();
-console.log(`multitask, ${rows} rows (test ${oracle.rows} impressions, ${oracle.clicks} clicks), seed ${seed}; load average ${machine.load_avg_1m} on ${machine.cores} cores (shared machine)`);
+console.log(`multitask, ${rows} rows (test ${oracle.rows} impressions, ${oracle.clicks} clicks), seed ${seed}, embedding L2 ${values['embedding-l2']}; load average ${machine.load_avg_1m} on ${machine.cores} cores (shared machine)`);
 console.log(formatTable(['model', 'CTR AUC', 'CVR AUC clicked', 'CVR AUC entire (truth)', 'CTCVR AUC', 'CTCVR gap', 'rows/s', 'epochs'], rowsOut));
-console.log(JSON.stringify({ bench: 'multitask', rows, seed, ...machine, oracle, models: reports }));
+console.log(JSON.stringify({ bench: 'multitask', rows, seed, embedding_l2: Number(values['embedding-l2']), ...machine, oracle, models: reports }));
