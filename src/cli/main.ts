@@ -11,6 +11,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(args
   predict: { summary: 'write scores of a model artifact for every row of a data file', load: () => import('./commands/predict.js') },
   labels: { summary: 'build labeled impressions (click, conversion, dwell, completion, return) from an event log', load: () => import('./commands/labels.js') },
   sample: { summary: 'sample a data file against popularity bias (hot items, negatives) with importance weights', load: () => import('./commands/sample.js') },
+  serve: { summary: 'serve a model artifact over HTTP (score, rank, metrics, hot reload)', load: () => import('./commands/serve.js') },
   gen: { summary: 'write a synthetic dataset with known click probabilities', load: () => import('./commands/gen.js') },
   info: { summary: 'versions, the active kernel backend and the model list', load: () => import('./commands/info.js') },
 };

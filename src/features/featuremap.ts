@@ -40,6 +40,17 @@ export interface TransformOptions {
   onBadRow?: BadRowPolicy;
   /** Where skipped rows are counted (a fresh log is used when absent). */
   badRows?: BadRowLog;
+  /**
+   * Encode the model inputs only: label, weight and group columns are neither read nor
+   * required (serving requests carry no labels). Default false.
+   */
+  inputsOnly?: boolean;
+  /**
+   * With `inputsOnly`: encode only the input features whose source column is in this set;
+   * the others are left out of the batch (their columns need not be in the chunk). Lets a
+   * caller encode values shared by every row once and broadcast them (serving's rank context).
+   */
+  onlyColumns?: ReadonlySet<string>;
 }
 
 /** Options for fitting. */
@@ -513,9 +524,17 @@ export class FeatureMap {
     return [...new Set(this.schema.columns.map((c) => c.source))];
   }
 
+  /** Raw columns the model inputs read (no label, weight or group columns), in schema order. */
+  get inputColumns(): string[] {
+    const inputs = new Set(['sparse', 'dense', 'varlen', 'sequence']);
+    return [...new Set(this.schema.columns.filter((c) => inputs.has(c.role)).map((c) => c.source))];
+  }
+
   /** Encodes plain objects (e.g. a serving request) into a batch. */
   transformRows(rows: ReadonlyArray<Record<string, unknown>>, opts: TransformOptions = {}): Batch {
-    return this.transform(chunkFromRows(rows, this.sourceColumns), opts);
+    const only = opts.onlyColumns;
+    const columns = opts.inputsOnly === true ? this.inputColumns : this.sourceColumns;
+    return this.transform(chunkFromRows(rows, only === undefined ? columns : columns.filter((c) => only.has(c))), opts);
   }
 
   /** Encodes one chunk of raw rows into a batch (bad rows: error or skipped and counted). */
@@ -525,13 +544,17 @@ export class FeatureMap {
     const n = chunk.length;
     const bad = new BadRows(n, chunk);
     const batch: Batch = { size: n, sparse: {}, dense: {}, varlen: {}, labels: {} };
-    for (const lr of this.labelReaders) {
+    const inputsOnly = opts.inputsOnly ?? false;
+    const only = opts.onlyColumns;
+    if (only !== undefined && !inputsOnly) throw new Error('transform: onlyColumns needs inputsOnly');
+    if (!inputsOnly) for (const lr of this.labelReaders) {
       const out = new Float32Array(n);
       readLabel(chunk, colIndex(chunk, lr.f), lr, out, bad);
       batch.labels[lr.f.name] = out;
     }
     let x: Float64Array | null = null;
     for (const c of this.schema.columns) {
+      if (only !== undefined && !only.has(c.source)) continue;
       switch (c.role) {
         case 'dense': {
           if (x === null) x = new Float64Array(n);
@@ -550,6 +573,7 @@ export class FeatureMap {
           break;
         }
         case 'weight': {
+          if (inputsOnly) break;
           // A weight column with a fill value may be absent from a file (e.g. the unsampled
           // validation and test files of a model trained on a weighted sample).
           if (c.missing.policy === 'fill' && !chunk.columns.includes(c.source)) {
@@ -563,6 +587,7 @@ export class FeatureMap {
           break;
         }
         case 'group':
+          if (inputsOnly) break;
           batch.group = this.groupIds(chunk, colIndex(chunk, c));
           break;
         case 'sparse':

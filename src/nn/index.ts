@@ -10,3 +10,4 @@ export {
   type Layer, type ActivationLayerName, type DiceModuleOptions,
 } from './activations.js';
 export * as init from './init.js';
+export { prepareForInference } from './inference.js';

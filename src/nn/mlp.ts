@@ -1,5 +1,6 @@
-import type { Tensor } from '../engine/tensor.js';
+import { Tensor } from '../engine/tensor.js';
 import { Rng } from '../engine/random.js';
+import { linear, linearRelu } from '../engine/ops/matmul.js';
 import { Module } from './module.js';
 import { Linear, type LinearInit } from './linear.js';
 import { BatchNorm } from './batchnorm.js';
@@ -51,8 +52,53 @@ export class MLPLayer extends Module {
     this.dropout = opts.dropout > 0 ? this.child('dropout', new Dropout(opts.dropout, opts.dropoutRng)) : null;
   }
 
+  /** Inference weights with the batch norm folded in (see `foldForInference`); dropped by `train()`. */
+  private folded: { weight: Tensor; bias: Tensor } | null = null;
+
+  /**
+   * Folds the batch norm into the Linear for inference (eval mode only): with
+   * s = γ/√(running var + eps), W' = W·diag(s) and b' = (b − running mean)·s + β, so that
+   * eval-mode forward runs one GEMM (+ fused ReLU) instead of Linear → BatchNorm → ReLU.
+   * The module's own weights and state dict are untouched; `train()` drops the folded
+   * copy, and it must be folded again after the weights change. No-op without batch norm.
+   */
+  foldForInference(): void {
+    if (this.training) throw new Error('MLPLayer.foldForInference: call it in eval mode (model.eval())');
+    const bn = this.bn;
+    if (bn === null) {
+      this.folded = null;
+      return;
+    }
+    const inDim = this.linear.inDim, outDim = this.linear.outDim;
+    const w = this.linear.weight.data, b = this.linear.bias?.data;
+    const mean = bn.runningMean.data, variance = bn.runningVar.data;
+    const fw = new Float32Array(inDim * outDim), fb = new Float32Array(outDim);
+    const s = new Float64Array(outDim);
+    for (let j = 0; j < outDim; j++) {
+      s[j] = (bn.gamma?.data[j] ?? 1) / Math.sqrt(variance[j]! + bn.eps);
+      fb[j] = ((b?.[j] ?? 0) - mean[j]!) * s[j]! + (bn.beta?.data[j] ?? 0);
+    }
+    for (let i = 0; i < inDim; i++) {
+      const o = i * outDim;
+      for (let j = 0; j < outDim; j++) fw[o + j] = w[o + j]! * s[j]!;
+    }
+    this.folded = { weight: new Tensor(fw, [inDim, outDim]), bias: new Tensor(fb, [outDim]) };
+  }
+
+  /** Sets the mode; leaving eval mode drops the folded inference weights. */
+  override train(on = true): this {
+    if (on) this.folded = null;
+    return super.train(on);
+  }
+
   /** x [..., in] → [..., out]. */
   forward(x: Tensor): Tensor {
+    if (!this.training && x.rank === 2 && (this.folded !== null || this.bn === null)) {
+      // Eval fast path: one GEMM with the bias (and the folded batch norm), ReLU fused in; dropout is off.
+      const wt = this.folded?.weight ?? this.linear.weight;
+      const bs = this.folded !== null ? this.folded.bias : this.linear.bias;
+      return this.act instanceof ReLU ? linearRelu(x, wt, bs) : this.act.forward(linear(x, wt, bs));
+    }
     let h = this.linear.forward(x);
     if (this.bn !== null && this.act instanceof ReLU) {
       const d = this.dropout;
@@ -119,6 +165,11 @@ export class MLP extends Module {
     this.layers = list.items;
     this.out = opts.outputDim !== undefined ? this.child('out', new Linear(dim, opts.outputDim, { bias, init, rng: opts.rng })) : null;
     this.outputDim = opts.outputDim ?? dim;
+  }
+
+  /** Folds every hidden layer's batch norm into its Linear for inference (see `MLPLayer.foldForInference`). */
+  foldForInference(): void {
+    for (const layer of this.layers) layer.foldForInference();
   }
 
   /** x [..., inputDim] → [..., outputDim]. */

@@ -106,6 +106,12 @@ export class Module {
     return out;
   }
 
+  /** Every module of the tree, depth first, this one first. */
+  *modules(): Generator<Module> {
+    yield this;
+    for (const c of this.children.values()) yield* c.modules();
+  }
+
   /** Sets training mode on the whole tree. */
   train(on = true): this {
     this.training = on;

@@ -58,7 +58,12 @@ export function saveArtifact(path: string, model: RankingModel, meta: Omit<Artif
  */
 export function loadArtifact(path: string): LoadedArtifact {
   if (!existsSync(path)) throw new Error(`${path}: model file not found`);
-  const { meta, arrays } = decodeContainer(readFileSync(path), MAGIC, path);
+  return loadArtifactBytes(readFileSync(path), path);
+}
+
+/** `loadArtifact` on bytes already read (`path` names them in errors): one read, so a checksum of the same bytes describes exactly what was loaded. */
+export function loadArtifactBytes(bytes: Uint8Array, path: string): LoadedArtifact {
+  const { meta, arrays } = decodeContainer(bytes, MAGIC, path);
   const m = meta as ArtifactMeta;
   if (m.format !== 'finerank.model' || m.version !== 1) throw new Error(`${path}: unsupported model format ${String(m.format)} v${String(m.version)}`);
   m.inputSpec = featureSpecFromStored(m.inputSpec);

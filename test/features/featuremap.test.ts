@@ -128,3 +128,32 @@ test('hash encoders need no fitting and agree between bytes and values', async (
   assert.equal(b!.sparse['u']![0], 2 + (murmur3String('abc', 5) % 97));
   assert.equal(fm.vocabSize('u'), 99);
 });
+
+test('transformRows with inputsOnly: no label, weight or group needed; inputs encoded as with them', async () => {
+  const fm = await FeatureMap.fit(schema, readCsv(file()));
+  const withAll = fm.transformRows([{ click: 1, cvr: 0, user: 'u1', item: 'i2', price: 7, genres: 'c|d', hist: 'i3', w: 1 }]);
+  const inputs = fm.transformRows([{ user: 'u1', item: 'i2', price: 7, genres: 'c|d', hist: 'i3' }], { inputsOnly: true });
+  assert.deepEqual(inputs.sparse, withAll.sparse);
+  assert.deepEqual(inputs.dense, withAll.dense);
+  assert.deepEqual(inputs.varlen, withAll.varlen);
+  assert.deepEqual(inputs.labels, {});
+  assert.equal(inputs.weight, undefined);
+  assert.equal(inputs.group, undefined);
+  assert.deepEqual(fm.inputColumns, ['user', 'item', 'price', 'genres', 'hist']);
+  // Without inputsOnly a row lacking its label is a bad row.
+  assert.throws(() => fm.transformRows([{ user: 'u1', item: 'i2', price: 7, genres: 'c|d', hist: 'i3', w: 1 }]), /missing label/);
+});
+
+
+test('transformRows with onlyColumns: only the features of those source columns, encoded as with all', async () => {
+  const fm = await FeatureMap.fit(schema, readCsv(file()));
+  const row = { user: 'u1', item: 'i2', price: 7, genres: 'c|d', hist: 'i3' };
+  const all = fm.transformRows([row], { inputsOnly: true });
+  const some = fm.transformRows([{ price: 7, hist: 'i3' }], { inputsOnly: true, onlyColumns: new Set(['price', 'hist']) });
+  assert.deepEqual(Object.keys(some.sparse), ['price_bucket']);
+  assert.deepEqual(some.sparse.price_bucket, all.sparse.price_bucket);
+  assert.deepEqual(some.dense, all.dense);
+  assert.deepEqual(Object.keys(some.varlen), ['hist']);
+  assert.deepEqual(some.varlen.hist, all.varlen.hist);
+  assert.throws(() => fm.transformRows([row], { onlyColumns: new Set(['price']) }), /onlyColumns needs inputsOnly/);
+});

@@ -1,4 +1,4 @@
-import { Tensor, fromOp, allocFloat32, allocZeroedFloat32 } from '../tensor.js';
+import { Tensor, fromOp, allocFloat32, allocZeroedFloat32, releaseFloat32 } from '../tensor.js';
 import { kernels, denseKernels } from '../kernels/index.js';
 
 /** Options of `matmul`: which operand enters transposed (its last two axes swapped). */
@@ -110,5 +110,28 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
       K.sgemm(true, false, inDim, outDim, rows, 1, x.data, 0, inDim, g, 0, outDim, overwrite ? 0 : 1, grad, 0, outDim);
     }
     if (b !== null && b.requiresGrad) denseKernels().addColumnSums(g, rows, outDim, b.gradBuffer());
+  }, { releasesGrad: true });
+}
+
+/**
+ * Fused fully connected layer with ReLU, y = max(0, x·W + b) for x [rows, in], W [in, out],
+ * b [out] (or null): one GEMM with the bias pre-filled in C, then the ReLU in place over
+ * the GEMM's output (no second result buffer). Same values as `relu(linear(x, W, b))`.
+ * Backward: the gradient masked by y > 0, then as `linear`.
+ */
+export function linearRelu(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
+  const y = linear(x, w, b);
+  const out = y.data, n = out.length;
+  for (let i = 0; i < n; i++) {
+    const v = out[i]!;
+    out[i] = (v + Math.abs(v)) * 0.5;
+  }
+  if (!y.requiresGrad) return y;
+  const linearBackward = y.backwardFn!;
+  return fromOp(out, y.shape, y.parents, (g) => {
+    const gm = allocFloat32(n);
+    for (let i = 0; i < n; i++) gm[i] = out[i]! > 0 ? g[i]! : 0;
+    linearBackward(gm);
+    releaseFloat32(gm);
   }, { releasesGrad: true });
 }

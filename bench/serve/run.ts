@@ -1,0 +1,232 @@
+/**
+ * bench:serve — the scoring server under load (issue 14). See bench/serve/README.md.
+ *
+ * 1. In-process: ranking N candidates (encode + forward + sort) with the plain eval forward
+ *    and with the fast path (batch norm folded, fused Linear+ReLU), the GEMM-bound time of
+ *    the same products alone, and the PyTorch twin (bench/serve/torch_rank.py) at the same
+ *    thread count.
+ * 2. Over HTTP: `finerank serve` in a child process, autocannon on loopback, rank requests
+ *    of 100 and 1,000 candidates at increasing concurrency; requests/s, p50/p99/p99.9,
+ *    errors, non-2xx, server peak RSS.
+ * 3. Overload: many more connections than the server sustains with a small queue: 503s
+ *    beyond the queue, 0 crashes, bounded RSS.
+ * The last stdout line is one JSON object.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir, loadavg } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { kernels } from '../../src/engine/kernels/index.js';
+import { noGrad } from '../../src/engine/tensor.js';
+import { loadServedModel, type ServedModel } from '../../src/serve/model-slot.js';
+import { scoreServed } from '../../src/serve/scorer.js';
+import { encodeRankRows } from '../../src/serve/encode-request.js';
+import { parseArgs, intOption, intListOption } from '../common/args.js';
+import { machineInfo } from '../common/machine.js';
+import { repoRoot } from '../common/paths.js';
+import { torchPython } from '../common/python.js';
+import { runProcess, lastJsonLine } from '../common/process.js';
+import { formatTable, fmt } from '../common/table.js';
+import { writeFrappeArtifact, rankRequest } from './frappe-model.js';
+
+const opts = parseArgs(process.argv.slice(2), {
+  duration: 'string', connections: 'string', iters: 'string', candidates: 'string', 'skip-torch': 'flag', 'overload-connections': 'string',
+});
+const DURATION = intOption(opts, 'duration', 5);
+const CONNECTIONS = intListOption(opts, 'connections', [1, 4, 16]);
+const ITERS = intOption(opts, 'iters', 100);
+const SIZES = intListOption(opts, 'candidates', [100, 1000]);
+const OVERLOAD = intOption(opts, 'overload-connections', 256);
+const ROOT = repoRoot();
+const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+
+function quantiles(ms: number[]): { p50: number; p99: number } {
+  const s = [...ms].sort((a, b) => a - b);
+  const q = (f: number) => s[Math.min(s.length - 1, Math.floor(f * s.length))]!;
+  return { p50: q(0.5), p99: q(0.99) };
+}
+
+/** Wall-clock p50 / p99 (ms) and the p50 of process CPU time per call (`cpu_p50`, all threads). */
+interface Timing { p50: number; p99: number; cpu_p50: number }
+
+/**
+ * Times several functions over `iters` rounds after a warm-up, calling them in turn in
+ * every round (interleaved), so that a change of machine load hits all of them alike. The
+ * CPU time is the steadier figure on a shared machine (waiting for a core is not counted).
+ */
+function timeInterleaved<K extends string>(iters: number, fns: Record<K, () => void>): Record<K, Timing> {
+  const names = Object.keys(fns) as K[];
+  for (let i = 0; i < Math.min(10, iters); i++) for (const k of names) fns[k]();
+  const ms = new Map<K, number[]>(names.map((k) => [k, []]));
+  const cpu = new Map<K, number[]>(names.map((k) => [k, []]));
+  for (let i = 0; i < iters; i++) {
+    for (const k of names) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      fns[k]();
+      ms.get(k)!.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpu.get(k)!.push((c.user + c.system) / 1000);
+    }
+  }
+  return Object.fromEntries(names.map((k) => [k, { ...quantiles(ms.get(k)!), cpu_p50: quantiles(cpu.get(k)!).p50 }])) as Record<K, Timing>;
+}
+
+/** p50 time of the dense products of the DNN tower at `rows` rows alone (sgemm on random data). */
+function gemmBound(rows: number): { ms: number; cpuMs: number; gflops: number; mflopPerRow: number } {
+  const K = kernels();
+  const dims: Array<[number, number]> = [[100, 400], [400, 400], [400, 400], [400, 1]];
+  const bufs = dims.map(([i, o]) => ({ i, o, a: Float32Array.from({ length: rows * i }, () => Math.random()), b: Float32Array.from({ length: i * o }, () => Math.random()), c: new Float32Array(rows * o) }));
+  const t = timeInterleaved(ITERS, {
+    gemm: () => {
+      for (const { i, o, a, b, c } of bufs) K.sgemm(false, false, rows, o, i, 1, a, 0, i, b, 0, o, 0, c, 0, o);
+    },
+  }).gemm;
+  const flopPerRow = dims.reduce((s, [i, o]) => s + 2 * i * o, 0);
+  return { ms: t.p50, cpuMs: t.cpu_p50, gflops: (flopPerRow * rows) / (t.cpu_p50 * 1e6), mflopPerRow: flopPerRow / 1e6 };
+}
+
+function inProcess(served: ServedModel, plain: ServedModel, n: number) {
+  const req = rankRequest(n, 7);
+  const fm = served.featureMap;
+  const batch = encodeRankRows(fm, req.context, req.candidates);
+  const rank = (m: ServedModel) => () => {
+    const b = encodeRankRows(m.featureMap, req.context, req.candidates);
+    const p = scoreServed(m, b).probs[m.tasks[0]!]!;
+    Array.from(p.keys()).sort((x, y) => p[y]! - p[x]! || x - y);
+  };
+  const t = timeInterleaved(ITERS, {
+    encode: () => encodeRankRows(fm, req.context, req.candidates),
+    forwardPlain: () => noGrad(() => plain.artifact.model.forwardTasks(batch)),
+    forwardFast: () => scoreServed(served, batch),
+    rankFast: rank(served),
+    rankPlain: rank(plain),
+  });
+  return {
+    candidates: n,
+    encode_ms: t.encode,
+    forward_plain_ms: t.forwardPlain,
+    forward_fast_ms: t.forwardFast,
+    rank_fast_ms: t.rankFast,
+    rank_plain_ms: t.rankPlain,
+  };
+}
+
+interface ServerProc { child: ChildProcess; url: string }
+
+async function startServer(path: string, extra: string[]): Promise<ServerProc> {
+  const child = spawn(process.execPath, [MAIN, 'serve', path, '--port', '0', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const line = buf.split('\n').find((l) => l.includes('"ready"'));
+      if (line !== undefined) resolve(JSON.parse(line).url as string);
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code} before ready`)));
+  });
+  return { child, url };
+}
+
+/** Peak RSS (VmHWM) of a process, MiB. */
+function peakRssMiB(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m === null ? NaN : Math.round(Number(m[1]) / 1024);
+}
+
+/** The server's cumulative (sum, count) of requests per scored micro-batch, from /metrics. */
+async function batchStats(url: string): Promise<[number, number]> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const num = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return [num('finerank_batch_requests_sum'), num('finerank_batch_requests_count')];
+}
+
+async function load(url: string, n: number, connections: number, pid: number) {
+  const body = JSON.stringify(rankRequest(n, 11));
+  const [s0, c0] = await batchStats(url);
+  const r = await autocannon({ url: `${url}/v1/rank`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections, duration: DURATION });
+  return {
+    candidates: n, connections,
+    req_per_sec: Math.round(r.requests.average * 10) / 10,
+    p50_ms: r.latency.p50, p99_ms: r.latency.p99, p99_9_ms: (r.latency as unknown as Record<string, number>).p99_9 ?? null,
+    ok_2xx: r['2xx'], non_2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts,
+    status_codes: Object.fromEntries(Object.entries((r as unknown as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {}).map(([k, v]) => [k, v.count])),
+    server_peak_rss_mib: peakRssMiB(pid),
+    requests_per_batch: await batchStats(url).then(([s1, c1]) => Math.round(((s1 - s0) / (c1 - c0)) * 100) / 100),
+  };
+}
+
+async function main(): Promise<void> {
+  const machine = machineInfo();
+  const loadBefore = loadavg()[0]!;
+  process.stderr.write(`bench:serve on ${machine.machine}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} (shared machine: other engineers' jobs compete for the cores)\n`);
+  const dir = mkdtempSync(join(tmpdir(), 'finerank-bench-serve-'));
+  try {
+    const { path } = await writeFrappeArtifact(dir);
+    const served = loadServedModel(path, 1);
+    const plain = loadServedModel(path, 1);
+    plain.artifact.model.train();
+    plain.artifact.model.eval(); // eval mode without folding: the plain forward
+
+    const gemm = gemmBound(1000);
+    const inproc = SIZES.map((n) => inProcess(served, plain, n));
+    let torch: Record<string, unknown> | null = null;
+    if (!opts['skip-torch']) {
+      const r = await runProcess(torchPython(), [join(ROOT, 'bench', 'serve', 'torch_rank.py'), '--threads', String(kernels().getThreads()), '--candidates', '1000', '--iters', String(ITERS)], { echoStderr: true });
+      torch = r.code === 0 ? lastJsonLine(r.stdout, 'torch_rank.py') : { error: r.stderr.trim().split('\n').pop() };
+    }
+
+    const srv = await startServer(path, []);
+    const http = [];
+    try {
+      for (const n of SIZES) for (const c of CONNECTIONS) {
+        const row = await load(srv.url, n, c, srv.child.pid!);
+        process.stderr.write(`  rank ${n} × ${c} connections: ${row.req_per_sec} req/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms\n`);
+        http.push(row);
+      }
+    } finally {
+      srv.child.kill('SIGTERM');
+    }
+    // Overload: a small queue and far more connections than the server sustains.
+    const over = await startServer(path, ['--max-queue-rows', '2000', '--max-candidates', '1000', '--max-rows', '1000']);
+    let overload;
+    try {
+      overload = await load(over.url, 100, OVERLOAD, over.child.pid!);
+    } finally {
+      const alive = over.child.exitCode === null;
+      over.child.kill('SIGTERM');
+      overload = { ...overload!, server_alive_after: alive };
+    }
+
+    const rowsPerSec = (gemm.gflops * 1e3) / gemm.mflopPerRow;
+    const result = {
+      bench: 'serve', model: 'deepfm-frappe', machine: machine.machine, load_avg_1m_before: Math.round(loadBefore * 100) / 100,
+      load_avg_1m_after: Math.round(loadavg()[0]! * 100) / 100, threads: kernels().getThreads(), kernels: kernels().detail,
+      gemm_bound: { rows: 1000, ms: round3(gemm.ms), cpu_ms: round3(gemm.cpuMs), gflops_per_cpu_sec: round3(gemm.gflops), mflop_per_candidate: round3(gemm.mflopPerRow), candidates_per_sec_limit_1core: Math.round(rowsPerSec), rank100_req_per_sec_limit_1core: Math.round(rowsPerSec / 100) },
+      in_process: inproc, pytorch: torch, http, overload,
+    };
+    const both = (t: { p50: number; cpu_p50: number }) => `${fmt(t.p50, 2)} (${fmt(t.cpu_p50, 2)})`;
+    console.log('in process, ms p50 wall (CPU):');
+    console.log(formatTable(['candidates', 'encode', 'fwd plain', 'fwd fast', 'rank fast', 'rank fast p99', 'rank plain'], inproc.map((r) => [
+      String(r.candidates), both(r.encode_ms), both(r.forward_plain_ms), both(r.forward_fast_ms), both(r.rank_fast_ms), fmt(r.rank_fast_ms.p99, 2), both(r.rank_plain_ms),
+    ])));
+    console.log(`GEMM-bound (dense products alone, 1000 rows): ${gemm.ms.toFixed(2)} ms wall, ${gemm.cpuMs.toFixed(2)} ms CPU (${gemm.gflops.toFixed(1)} GFLOP per CPU second); PyTorch rank-1000: ${torch === null ? 'skipped' : JSON.stringify(torch)}`);
+    console.log(formatTable(['candidates', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', '2xx', 'non-2xx', 'status codes', 'errors', 'req/batch', 'peak RSS MiB'], [...http, overload].map((r) => [
+      String(r.candidates), String(r.connections), fmt(r.req_per_sec, 1), fmt(r.p50_ms, 2), fmt(r.p99_ms, 2), fmt(r.p99_9_ms, 2), String(r.ok_2xx), String(r.non_2xx),
+      Object.entries(r.status_codes).map(([k, v]) => `${k}:${v}`).join(' '), String(r.errors), fmt(r.requests_per_batch, 2), String(r.server_peak_rss_mib),
+    ])));
+    console.log(JSON.stringify(result));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+main().catch((e: unknown) => {
+  console.error(`bench:serve: ${(e as Error).stack ?? String(e)}`);
+  process.exitCode = 1;
+});
