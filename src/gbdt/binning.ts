@@ -1,0 +1,93 @@
+import type { FeatureMatrix } from './matrix.js';
+
+/**
+ * Quantile binning of every feature, fitted on the training matrix. Feature f gets
+ * `bins[f]` value bins plus one missing slot: value v falls in the first bin b whose upper
+ * bound satisfies v ≤ upper[b] (the last bin has no upper bound), NaN in the missing slot.
+ *
+ * Upper bounds are training values (float32, so a split "bin ≤ b" is exactly the test
+ * "v ≤ upper[b]" on raw values): all distinct values when there are at most `maxBin` of
+ * them, otherwise the values at ranks ⌊i·n/maxBin⌋, i = 1…maxBin−1, of the sorted non-missing
+ * values, duplicates removed. Slots of all features are numbered globally:
+ * feature f owns slots offset[f] … offset[f] + bins[f] (the last one is its missing slot).
+ */
+export class BinMapper {
+  constructor(
+    /** Upper bounds per feature, ascending (length bins[f] − 1). */
+    readonly uppers: Float32Array[],
+    /** First global slot of each feature. */
+    readonly offsets: Int32Array,
+    /** Total slots of all features (value bins + one missing slot each). */
+    readonly totalSlots: number,
+  ) {}
+
+  /** Value bins of feature f (its missing slot is bins(f)). */
+  bins(f: number): number {
+    return this.uppers[f]!.length + 1;
+  }
+
+  /** Fits bin bounds on a matrix's non-missing values. */
+  static fit(m: FeatureMatrix, maxBin: number): BinMapper {
+    const uppers: Float32Array[] = [];
+    const offsets = new Int32Array(m.columns.length);
+    let total = 0;
+    m.columns.forEach((col, f) => {
+      const vals = new Float32Array(m.rows);
+      let n = 0;
+      for (let r = 0; r < m.rows; r++) {
+        const v = col[r]!;
+        if (v === v) vals[n++] = v;
+      }
+      const sorted = vals.subarray(0, n).sort();
+      const up = quantileUppers(sorted, maxBin);
+      uppers.push(up);
+      offsets[f] = total;
+      total += up.length + 2;
+    });
+    return new BinMapper(uppers, offsets, total);
+  }
+
+  /** Bin of value v of feature f (NaN → the missing slot), local to the feature. */
+  binOf(f: number, v: number): number {
+    const up = this.uppers[f]!;
+    if (v !== v) return up.length + 1;
+    let lo = 0, hi = up.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (v <= up[mid]!) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  /**
+   * The row-major matrix of global slots, [rows × features]: entry r·F + f is
+   * offset[f] + bin of row r's value of feature f. 16-bit when all slots fit.
+   */
+  transform(m: FeatureMatrix): Uint16Array | Uint32Array {
+    const F = m.columns.length;
+    const out = this.totalSlots <= 0xffff ? new Uint16Array(m.rows * F) : new Uint32Array(m.rows * F);
+    for (let f = 0; f < F; f++) {
+      const col = m.columns[f]!;
+      const off = this.offsets[f]!;
+      for (let r = 0; r < m.rows; r++) out[r * F + f] = off + this.binOf(f, col[r]!);
+    }
+    return out;
+  }
+}
+
+/** Upper bin bounds of sorted non-missing values (see BinMapper). */
+export function quantileUppers(sorted: Float32Array, maxBin: number): Float32Array {
+  const n = sorted.length;
+  const distinct: number[] = [];
+  for (let i = 0; i < n && distinct.length <= maxBin; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]!);
+  if (distinct.length <= maxBin) return Float32Array.from(distinct.slice(0, -1));
+  const cuts: number[] = [];
+  const max = sorted[n - 1]!;
+  for (let i = 1; i < maxBin; i++) {
+    const v = sorted[Math.floor((i * n) / maxBin)]!;
+    if (v >= max) break;
+    if (cuts.length === 0 || v > cuts[cuts.length - 1]!) cuts.push(v);
+  }
+  return Float32Array.from(cuts);
+}

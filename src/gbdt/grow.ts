@@ -1,0 +1,161 @@
+import type { BinMapper } from './binning.js';
+import { buildHistogram, subtractHistogram, type BinnedMatrix } from './histogram.js';
+import { findBestSplit, type SplitCandidate, type SplitParams } from './split.js';
+import { NODE_FIELDS, F_DEFAULT_LEFT, F_FEATURE, F_LEFT, F_RIGHT, F_VALUE } from './tree.js';
+
+/** Growth settings of one tree. */
+export interface GrowParams extends SplitParams {
+  /** Maximum depth; 0 = unlimited. */
+  maxDepth: number;
+  /** Maximum leaves; 0 = unlimited. */
+  maxLeaves: number;
+  policy: 'depthwise' | 'lossguide';
+  /** Shrinkage multiplied into every leaf value. */
+  learningRate: number;
+}
+
+/** A grown tree: packed nodes (tree.ts layout), its leaf count and, per node, the split bin (−1 for leaves). */
+export interface GrownTree {
+  nodes: Float32Array;
+  leaves: number;
+  splitBins: Int32Array;
+}
+
+interface OpenNode {
+  id: number;
+  depth: number;
+  start: number;
+  end: number;
+  G: number;
+  H: number;
+  hist: Float64Array;
+  split: SplitCandidate | null;
+}
+
+/**
+ * Grows regression trees on gradient statistics over a binned matrix. Depth-wise growth
+ * expands open nodes level by level (first in, first out); loss-guided growth always expands
+ * the open node with the largest gain. Both stop at max_depth / max_leaves. Children's
+ * histograms: the smaller child is built from its rows, the larger one is the parent's
+ * histogram minus the smaller's (the parent's array is reused).
+ */
+export class TreeGrower {
+  private readonly F: number;
+  private readonly tmp: Int32Array;
+
+  constructor(
+    private readonly binned: BinnedMatrix,
+    private readonly bins: BinMapper,
+    rows: number,
+    private readonly p: GrowParams,
+  ) {
+    this.F = bins.offsets.length;
+    this.tmp = new Int32Array(rows);
+  }
+
+  /**
+   * Grows one tree on the rows rows[0…n) (permuted in place) using only `features`
+   * (sorted feature positions; null = all).
+   */
+  grow(g: Float32Array, h: Float32Array, rows: Int32Array, features: Int32Array | null): GrownTree {
+    const p = this.p;
+    const feats = features ?? Int32Array.from({ length: this.F }, (_, i) => i);
+    const slots2 = this.bins.totalSlots * 2;
+    const nodes: number[][] = [];
+    const splitBins: number[] = [];
+    const canSplit = (depth: number) => p.maxDepth === 0 || depth < p.maxDepth;
+    const open = (id: number, depth: number, start: number, end: number, G: number, H: number, hist: Float64Array): OpenNode => ({
+      id, depth, start, end, G, H, hist,
+      split: canSplit(depth) && end - start >= 2 ? findBestSplit(hist, this.bins, feats, G, H, p) : null,
+    });
+    const makeLeaf = (n: OpenNode, leafIndex: number) => {
+      const value = (-n.G / (n.H + p.lambda)) * p.learningRate;
+      nodes[n.id] = [-1, 0, 0, leafIndex, -1, value, 0, n.H];
+      splitBins[n.id] = -1;
+    };
+
+    let G = 0, H = 0;
+    for (let k = 0; k < rows.length; k++) {
+      G += g[rows[k]!]!;
+      H += h[rows[k]!]!;
+    }
+    const rootHist = new Float64Array(slots2);
+    buildHistogram(rootHist, this.binned, this.F, rows, 0, rows.length, g, h, features);
+    nodes.push([]);
+    const queue: OpenNode[] = [open(0, 0, 0, rows.length, G, H, rootHist)];
+    let leaves = 1;
+    const finished: OpenNode[] = [];
+    while (queue.length > 0) {
+      let pick = 0;
+      if (p.policy === 'lossguide') {
+        for (let i = 1; i < queue.length; i++) if ((queue[i]!.split?.gain ?? -1) > (queue[pick]!.split?.gain ?? -1)) pick = i;
+      }
+      const node = queue.splice(pick, 1)[0]!;
+      const s = node.split;
+      if (s === null || (p.maxLeaves > 0 && leaves >= p.maxLeaves)) {
+        finished.push(node);
+        continue;
+      }
+      const mid = this.partition(rows, node.start, node.end, s);
+      const leftId = nodes.length, rightId = leftId + 1;
+      nodes.push([], []);
+      nodes[node.id] = [s.feature, s.threshold, s.defaultLeft ? 1 : 0, leftId, rightId, 0, s.gain, node.H];
+      splitBins[node.id] = s.bin;
+      leaves++;
+      const leftSmaller = mid - node.start <= node.end - mid;
+      const small = new Float64Array(slots2);
+      if (leftSmaller) buildHistogram(small, this.binned, this.F, rows, node.start, mid, g, h, features);
+      else buildHistogram(small, this.binned, this.F, rows, mid, node.end, g, h, features);
+      subtractHistogram(node.hist, small);
+      const leftHist = leftSmaller ? small : node.hist;
+      const rightHist = leftSmaller ? node.hist : small;
+      queue.push(open(leftId, node.depth + 1, node.start, mid, s.GL, s.HL, leftHist));
+      queue.push(open(rightId, node.depth + 1, mid, node.end, s.GR, s.HR, rightHist));
+    }
+    // Leaves are numbered in node order.
+    finished.sort((a, b) => a.id - b.id);
+    finished.forEach((n, i) => makeLeaf(n, i));
+    const packed = new Float32Array(nodes.length * NODE_FIELDS);
+    nodes.forEach((fields, i) => packed.set(fields, i * NODE_FIELDS));
+    return { nodes: packed, leaves, splitBins: Int32Array.from(splitBins) };
+  }
+
+  /** Stable partition of rows[start, end) into left (returned boundary) and right rows. */
+  private partition(rows: Int32Array, start: number, end: number, s: SplitCandidate): number {
+    const F = this.F, binned = this.binned, tmp = this.tmp;
+    const off = this.bins.offsets[s.feature]!;
+    const missing = this.bins.bins(s.feature);
+    const bin = s.bin, defLeft = s.defaultLeft;
+    let nl = start, nr = 0;
+    for (let k = start; k < end; k++) {
+      const r = rows[k]!;
+      const b = binned[r * F + s.feature]! - off;
+      if (b === missing ? defLeft : b <= bin) rows[nl++] = r;
+      else tmp[nr++] = r;
+    }
+    rows.set(tmp.subarray(0, nr), nl);
+    return nl;
+  }
+}
+
+/**
+ * Adds a grown tree's leaf values to `margin` for every row of the binned matrix (rows not
+ * sampled for the tree included), following the split bins.
+ */
+export function addTreeToMargin(tree: GrownTree, binned: BinnedMatrix, bins: BinMapper, margin: Float64Array): void {
+  const F = bins.offsets.length;
+  const nodes = tree.nodes, sb = tree.splitBins;
+  const rows = margin.length;
+  for (let r = 0; r < rows; r++) {
+    let n = 0;
+    for (;;) {
+      const o = n * NODE_FIELDS;
+      const f = nodes[o + F_FEATURE]!;
+      if (f < 0) break;
+      const b = binned[r * F + f]! - bins.offsets[f]!;
+      const goLeft = b === bins.bins(f) ? nodes[o + F_DEFAULT_LEFT] === 1 : b <= sb[n]!;
+      n = goLeft ? nodes[o + F_LEFT]! : nodes[o + F_RIGHT]!;
+    }
+    margin[r] += nodes[n * NODE_FIELDS + F_VALUE]!;
+  }
+}
