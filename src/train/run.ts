@@ -12,6 +12,7 @@ import type { TrainOptions } from './options.js';
 import { Trainer, evaluateTasks, type TrainHooks, type TrainResult } from './trainer.js';
 import { fitFeatureMap } from '../data/stream.js';
 import { openSplits, type StreamingSettings } from './streaming-choice.js';
+import { isTreeModelName, trainTreeModelOnFiles } from '../gbdt/train.js';
 
 /** What `trainOnFiles` needs: the files, the schema, the model and the training options. */
 export interface TrainJob {
@@ -46,6 +47,8 @@ export interface TrainOutcome {
   skippedExamples: string[];
   /** Flat summary for tables and --json output. */
   summary: Record<string, number | string | null>;
+  /** Model options to store in the artifact when training fitted some (tree models: leaf counts). */
+  modelOptions?: Record<string, unknown>;
 }
 
 /**
@@ -54,6 +57,7 @@ export interface TrainOutcome {
  * the best weights and evaluates on the test file.
  */
 export async function trainOnFiles(job: TrainJob, hooks: TrainHooks = {}): Promise<TrainOutcome> {
+  if (isTreeModelName(job.model)) return trainTreeModelOnFiles(job, hooks);
   const log = hooks.log ?? (() => {});
   const badRows = new BadRowLog();
   const load = { onBadRow: job.data.onBadRow, badRows };

@@ -65,7 +65,7 @@ export async function run(args: string[]): Promise<number> {
   }
   if (cfg.output !== null) {
     saveArtifact(cfg.output, outcome.model, {
-      modelOptions: cfg.modelOptions,
+      modelOptions: outcome.modelOptions ?? cfg.modelOptions,
       inputSpec: outcome.spec,
       label: outcome.label,
       tasks: outcome.tasks,

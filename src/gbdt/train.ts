@@ -1,0 +1,107 @@
+import { Rng } from '../engine/random.js';
+import { kernels } from '../engine/kernels/index.js';
+import { BadRowLog } from '../data/errors.js';
+import { fitFeatureMap } from '../data/stream.js';
+import { createModel, modelEntry } from '../models/registry.js';
+import type { InputSpec } from '../models/input-spec.js';
+import type { InMemoryDataSource } from '../train/data-source.js';
+import { inputSpecFromFeatureMap, loadDataSource } from '../train/pipeline.js';
+import { Trainer, evaluateModel, type TrainHooks, type TrainResult } from '../train/trainer.js';
+import type { TrainJob, TrainOutcome } from '../train/run.js';
+import { Booster, type FitReport } from './booster.js';
+import { GbdtLrModel, GbdtModel, boosterOptionsOf, isTreeModel, treeMatrix } from './model.js';
+
+/** Whether a model name (aliases included) names a tree model. */
+export function isTreeModelName(name: string): boolean {
+  return isTreeModel(modelEntry(name).name);
+}
+
+/** Fits the booster of a tree model on an encoded training set (validation set for early stopping). */
+export function fitTrees(spec: InputSpec, label: string, opts: Record<string, unknown>, train: InMemoryDataSource, valid: InMemoryDataSource | null, log: (line: string) => void): { booster: Booster; report: FitReport } {
+  const o = boosterOptionsOf(opts);
+  const targets = (d: InMemoryDataSource) => ({ y: d.all.labels[label]!, ...(d.all.weight !== undefined ? { weight: d.all.weight } : {}) });
+  const validSet = valid !== null && o.early_stopping_rounds > 0 ? { matrix: treeMatrix(valid.all, spec), targets: targets(valid) } : undefined;
+  if (o.early_stopping_rounds > 0 && validSet === undefined) throw new Error('early_stopping_rounds needs a validation file (--valid or data.valid)');
+  const every = Math.max(1, Math.round(o.n_estimators / 10));
+  return Booster.fit(treeMatrix(train.all, spec), targets(train), o, {
+    ...(validSet !== undefined ? { valid: validSet } : {}),
+    log: (r) => {
+      if ((r.round + 1) % every === 0) log(`tree ${r.round + 1}/${o.n_estimators}${r.valid !== null ? `: valid ${o.eval_metric || (o.objective === 'binary:logistic' ? 'logloss' : 'rmse')} ${r.valid.toFixed(5)}` : ''}`);
+    },
+  });
+}
+
+/**
+ * `trainOnFiles` for tree models ('gbdt', 'gbdt_lr'): fits the feature map on the training
+ * file, encodes the splits, fits the booster on the encoded training data (dense fields as
+ * numbers, sparse fields as their ids; early stopping on the validation file), then for
+ * gbdt_lr trains the second model on the leaf fields with the ordinary Trainer, and
+ * evaluates on the validation and test files. The returned model options carry the fitted
+ * leaf counts the artifact needs.
+ */
+export async function trainTreeModelOnFiles(job: TrainJob, hooks: TrainHooks = {}): Promise<TrainOutcome> {
+  const log = hooks.log ?? (() => {});
+  const name = modelEntry(job.model).name;
+  const badRows = new BadRowLog();
+  const load = { onBadRow: job.data.onBadRow, badRows };
+  const t0 = performance.now();
+  const fm = await fitFeatureMap(job.data.train, job.schema, load);
+  const spec = inputSpecFromFeatureMap(fm);
+  const label = job.label ?? spec.labels[0];
+  if (label === undefined) throw new Error('the schema declares no label column');
+  if (!spec.labels.includes(label)) throw new Error(`label '${label}' is not a label column of the schema (labels: ${spec.labels.join(', ')})`);
+  const withSparse = name === 'gbdt_lr' && job.modelOptions.withSparse === true;
+  if (spec.varlen.length > 0 && !withSparse) {
+    throw new Error(`${name}: the trees take sparse and dense fields only; varlen/sequence fields (${spec.varlen.map((f) => f.name).join(', ')}) are supported only as inputs of gbdt_lr's second model (with_sparse: true)`);
+  }
+  const train = await loadDataSource(fm, job.data.train, load);
+  const valid = job.data.valid === null ? null : await loadDataSource(fm, job.data.valid, load);
+  const test = job.data.test === null ? null : await loadDataSource(fm, job.data.test, load);
+  log(`data: ${train.rows} train, ${valid?.rows ?? 0} valid, ${test?.rows ?? 0} test rows encoded in ${((performance.now() - t0) / 1000).toFixed(1)} s; trees see ${spec.dense.length} dense + ${spec.sparse.length} sparse fields`);
+
+  const { booster, report } = fitTrees(spec, label, job.modelOptions, train, valid, log);
+  const leaves = booster.leafCounts.reduce((s, x) => s + x, 0);
+  log(`trees: ${booster.numTrees} (best iteration ${report.bestIteration}${report.stoppedEarly ? ', stopped early' : ''}), ${leaves} leaves, ${report.seconds.toFixed(1)} s`);
+  const modelOptions = { ...job.modelOptions, leafCounts: booster.leafCounts.slice() };
+  const rng = Rng.derive(job.train.seed, 'model');
+  const model = createModel(name, { spec, rng }, modelOptions) as GbdtModel;
+  model.setTrees(booster);
+
+  let result: TrainResult;
+  if (model instanceof GbdtLrModel) {
+    log(`second model ${model.second.modelName} on ${booster.numTrees} leaf fields${withSparse ? ` + ${spec.sparse.length + spec.varlen.length} original categorical fields` : ''}; kernels: ${kernels().detail}`);
+    const trainer = new Trainer(model, job.train, label, hooks, [rng]);
+    result = await trainer.fit(train, valid);
+  } else {
+    result = {
+      history: [], steps: report.rounds.length, epochs: 0, bestEpoch: 0,
+      bestMetric: report.rounds[report.bestIteration - 1]?.valid ?? NaN, stoppedEarly: report.stoppedEarly,
+      samplesPerSec: (train.rows * report.rounds.length) / report.seconds, trainSeconds: report.seconds,
+    };
+  }
+  model.eval();
+  const evalBatch = Math.max(job.train.batchSize, 4096);
+  const validReport = valid === null ? null : await evaluateModel(model, valid, label, evalBatch, job.train.negativeSampleRate);
+  const testReport = test === null ? null : await evaluateModel(model, test, label, evalBatch, job.train.negativeSampleRate);
+  const summary: Record<string, number | string | null> = {
+    model: name,
+    trees: booster.numTrees,
+    leaves,
+    tree_seconds: Number(report.seconds.toFixed(2)),
+    epochs: result.epochs,
+    best_epoch: result.bestEpoch,
+    steps: result.steps,
+    valid_auc: validReport?.auc ?? null,
+    valid_logloss: validReport?.logloss ?? null,
+    test_auc: testReport?.auc ?? null,
+    test_logloss: testReport?.logloss ?? null,
+    train_seconds: Number((report.seconds + (model instanceof GbdtLrModel ? result.trainSeconds : 0)).toFixed(2)),
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    backend: kernels().name,
+    skipped_rows: badRows.count,
+  };
+  return {
+    model, featureMap: fm, spec, label, result, valid: validReport, test: testReport, modelOptions,
+    skippedRows: badRows.count, skippedExamples: badRows.examples.map((e) => e.reason), summary,
+  };
+}
