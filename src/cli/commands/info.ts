@@ -4,6 +4,9 @@ import { parseArgs } from 'node:util';
 import { kernels } from '../../engine/kernels/index.js';
 import { packageRoot } from '../../engine/kernels/native.js';
 import { listModels } from '../../models/registry.js';
+import { loadArtifact } from '../../serve/artifact.js';
+import { GbdtModel } from '../../gbdt/model.js';
+import { formatTreeReport, treeReport } from '../../gbdt/report.js';
 
 /** The facts `finerank info` prints. */
 export function infoReport(): Record<string, unknown> {
@@ -29,11 +32,33 @@ function snakeCase(k: string): string {
   return k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
-/** `finerank info [--json]`: versions, the active kernel backend and the models. */
+/** What `finerank info MODEL_FILE` prints: the artifact's model, label and training summary, and for tree models the trees. */
+export function modelReport(path: string, top: number): Record<string, unknown> {
+  const art = loadArtifact(path);
+  const out: Record<string, unknown> = { model: art.meta.model, label: art.meta.label, summary: art.meta.training.summary ?? null };
+  if (art.model instanceof GbdtModel) out.trees = treeReport(art.model.booster(), top);
+  return out;
+}
+
+/** `finerank info [MODEL_FILE] [--json]`: versions, the active kernel backend and the models; or a model file's facts. */
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean', default: false }, top: { type: 'string', default: '10' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) {
-    console.log('usage: finerank info [--json]\n\nPrints versions, the active kernel backend (FINERANK_BACKEND=native|typescript forces one; FINERANK_THREADS sets BLAS threads) and the registered models.');
+    console.log('usage: finerank info [MODEL_FILE] [--top N] [--json]\n\nPrints versions, the active kernel backend (FINERANK_BACKEND=native|typescript forces one; FINERANK_THREADS sets BLAS threads) and the registered models.\nWith a model file: its model, label and training summary; for gbdt / gbdt_lr also the tree count, depths, leaves and the N features with the most split gain (docs/gbdt.md).');
+    return 0;
+  }
+  if (positionals.length > 1) throw new Error('finerank info takes at most one model file');
+  if (positionals.length === 1) {
+    const top = Number(values.top);
+    if (!Number.isInteger(top) || top < 1) throw new Error(`--top must be a positive integer, got '${values.top}'`);
+    const r = modelReport(positionals[0]!, top);
+    if (values.json) {
+      console.log(JSON.stringify(r));
+      return 0;
+    }
+    console.log(`model          ${String(r.model)}`);
+    console.log(`label          ${String(r.label)}`);
+    if (r.trees !== undefined) for (const line of formatTreeReport(r.trees as ReturnType<typeof treeReport>)) console.log(line);
     return 0;
   }
   const r = infoReport();
