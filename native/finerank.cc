@@ -8,7 +8,8 @@
 //   setThreads(n)   openblas_set_num_threads(n), n a positive integer
 //   getThreads()    openblas_get_num_threads()
 //   blasConfig()    openblas_get_config(), e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ..."
-//   + the dense kernels of dense.cc and the embedding kernels of embedding.cc.
+//   + the dense kernels of dense.cc, the embedding kernels of embedding.cc and the
+//   gradient-boosting kernels of gbdt.cc.
 //
 // Loading the addon also tunes glibc's malloc for large arrays (TuneMalloc below).
 //
@@ -25,6 +26,7 @@
 
 #include "dense.h"
 #include "embedding.h"
+#include "gbdt.h"
 
 #include <cmath>
 #include <cstdint>
@@ -227,6 +229,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("blasConfig", Napi::Function::New(env, BlasConfig, "blasConfig"));
   RegisterDenseKernels(env, exports);
   RegisterEmbeddingKernels(env, exports);
+  RegisterGbdtKernels(env, exports);
   return exports;
 }
 

@@ -70,7 +70,22 @@ export class BinMapper {
     for (let f = 0; f < F; f++) {
       const col = m.columns[f]!;
       const off = this.offsets[f]!;
-      for (let r = 0; r < m.rows; r++) out[r * F + f] = off + this.binOf(f, col[r]!);
+      const up = this.uppers[f]!;
+      const nb = up.length;
+      for (let r = 0; r < m.rows; r++) {
+        const v = col[r]!;
+        let lo = 0;
+        if (v !== v) lo = nb + 1;
+        else {
+          let hi = nb;
+          while (lo < hi) {
+            const mid = (lo + hi) >>> 1;
+            if (v <= up[mid]!) hi = mid;
+            else lo = mid + 1;
+          }
+        }
+        out[r * F + f] = off + lo;
+      }
     }
     return out;
   }

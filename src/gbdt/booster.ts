@@ -207,7 +207,7 @@ export class Booster {
         features = perm.subarray(0, nCols).sort();
       }
       const tree = grower.grow(g, h, rows, features);
-      addTreeToMargin(tree, binned, bins, margin);
+      addTreeToMargin(tree, binned, bins, margin, o.subsample === 1);
       trees.push(tree.nodes);
       leafCounts.push(tree.leaves);
 

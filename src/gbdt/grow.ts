@@ -1,5 +1,6 @@
 import type { BinMapper } from './binning.js';
 import { buildHistogram, subtractHistogram, type BinnedMatrix } from './histogram.js';
+import { gbdtKernels } from './kernels.js';
 import { findBestSplit, type SplitCandidate, type SplitParams } from './split.js';
 import { NODE_FIELDS, F_DEFAULT_LEFT, F_FEATURE, F_LEFT, F_RIGHT, F_VALUE } from './tree.js';
 
@@ -14,11 +15,17 @@ export interface GrowParams extends SplitParams {
   learningRate: number;
 }
 
-/** A grown tree: packed nodes (tree.ts layout), its leaf count and, per node, the split bin (−1 for leaves). */
+/**
+ * A grown tree: packed nodes (tree.ts layout), its leaf count, per node the split bin (−1 for
+ * leaves), and where the training rows ended: leaf i holds rows[leafStart[i] … leafEnd[i]).
+ */
 export interface GrownTree {
   nodes: Float32Array;
   leaves: number;
   splitBins: Int32Array;
+  rows: Int32Array;
+  leafStart: Int32Array;
+  leafEnd: Int32Array;
 }
 
 interface OpenNode {
@@ -117,45 +124,62 @@ export class TreeGrower {
     finished.forEach((n, i) => makeLeaf(n, i));
     const packed = new Float32Array(nodes.length * NODE_FIELDS);
     nodes.forEach((fields, i) => packed.set(fields, i * NODE_FIELDS));
-    return { nodes: packed, leaves, splitBins: Int32Array.from(splitBins) };
+    return {
+      nodes: packed, leaves, splitBins: Int32Array.from(splitBins), rows,
+      leafStart: Int32Array.from(finished, (n) => n.start), leafEnd: Int32Array.from(finished, (n) => n.end),
+    };
   }
 
   /** Stable partition of rows[start, end) into left (returned boundary) and right rows. */
   private partition(rows: Int32Array, start: number, end: number, s: SplitCandidate): number {
-    const F = this.F, binned = this.binned, tmp = this.tmp;
-    const off = this.bins.offsets[s.feature]!;
-    const missing = this.bins.bins(s.feature);
-    const bin = s.bin, defLeft = s.defaultLeft;
-    let nl = start, nr = 0;
-    for (let k = start; k < end; k++) {
-      const r = rows[k]!;
-      const b = binned[r * F + s.feature]! - off;
-      if (b === missing ? defLeft : b <= bin) rows[nl++] = r;
-      else tmp[nr++] = r;
-    }
-    rows.set(tmp.subarray(0, nr), nl);
-    return nl;
+    return gbdtKernels().partition(rows, start, end, this.binned, this.F, s.feature, this.bins.offsets[s.feature]!, this.bins.bins(s.feature), s.bin, s.defaultLeft, this.tmp);
   }
 }
 
 /**
- * Adds a grown tree's leaf values to `margin` for every row of the binned matrix (rows not
- * sampled for the tree included), following the split bins.
+ * Adds a grown tree's leaf values to `margin`: for the rows the tree was grown on, from the
+ * leaf row ranges; with `allRows` false (row subsampling) every row of the binned matrix is
+ * routed through the split bins instead.
  */
-export function addTreeToMargin(tree: GrownTree, binned: BinnedMatrix, bins: BinMapper, margin: Float64Array): void {
+export function addTreeToMargin(tree: GrownTree, binned: BinnedMatrix, bins: BinMapper, margin: Float64Array, allRows: boolean): void {
+  const nodes = tree.nodes;
+  if (allRows) {
+    for (let n = 0, leaf = 0; n < nodes.length / NODE_FIELDS; n++) {
+      if (nodes[n * NODE_FIELDS + F_FEATURE]! >= 0) continue;
+      const v = nodes[n * NODE_FIELDS + F_VALUE]!;
+      leaf = nodes[n * NODE_FIELDS + F_LEFT]! | 0;
+      const rows = tree.rows;
+      for (let k = tree.leafStart[leaf]!, e = tree.leafEnd[leaf]!; k < e; k++) margin[rows[k]!] += v;
+    }
+    return;
+  }
   const F = bins.offsets.length;
-  const nodes = tree.nodes, sb = tree.splitBins;
+  const N = nodes.length / NODE_FIELDS;
+  const feat = new Int32Array(N), off = new Int32Array(N), miss = new Int32Array(N), bin = new Int32Array(N), left = new Int32Array(N), right = new Int32Array(N);
+  const defLeft = new Uint8Array(N), value = new Float64Array(N);
+  for (let n = 0; n < N; n++) {
+    const o = n * NODE_FIELDS;
+    feat[n] = nodes[o + F_FEATURE]!;
+    if (feat[n]! >= 0) {
+      off[n] = bins.offsets[feat[n]!]!;
+      miss[n] = bins.bins(feat[n]!);
+      bin[n] = tree.splitBins[n]!;
+      left[n] = nodes[o + F_LEFT]!;
+      right[n] = nodes[o + F_RIGHT]!;
+      defLeft[n] = nodes[o + F_DEFAULT_LEFT]!;
+    }
+    value[n] = nodes[o + F_VALUE]!;
+  }
   const rows = margin.length;
   for (let r = 0; r < rows; r++) {
     let n = 0;
+    const base = r * F;
     for (;;) {
-      const o = n * NODE_FIELDS;
-      const f = nodes[o + F_FEATURE]!;
+      const f = feat[n]!;
       if (f < 0) break;
-      const b = binned[r * F + f]! - bins.offsets[f]!;
-      const goLeft = b === bins.bins(f) ? nodes[o + F_DEFAULT_LEFT] === 1 : b <= sb[n]!;
-      n = goLeft ? nodes[o + F_LEFT]! : nodes[o + F_RIGHT]!;
+      const b = binned[base + f]! - off[n]!;
+      n = (b === miss[n] ? defLeft[n] === 1 : b <= bin[n]!) ? left[n]! : right[n]!;
     }
-    margin[r] += nodes[n * NODE_FIELDS + F_VALUE]!;
+    margin[r] += value[n]!;
   }
 }

@@ -1,41 +1,18 @@
-/** Row-major global-slot matrix from BinMapper.transform: [rows × features]. */
-export type BinnedMatrix = Uint16Array | Uint32Array;
+import { gbdtKernels, type BinnedMatrix } from './kernels.js';
+
+export type { BinnedMatrix } from './kernels.js';
 
 /**
  * Gradient histogram of the rows rows[start, end): hist[2s] = Σ g, hist[2s+1] = Σ h over the
  * rows whose value of some feature falls in global slot s. With `features` null every
- * feature is accumulated; otherwise only the listed ones (column subsampling). The hot loop
- * of the learner: one pass over the rows, reading each row's F slots contiguously.
+ * feature is accumulated; otherwise only the listed ones (column subsampling). Runs on the
+ * active kernels (native/gbdt.cc or its TypeScript twin).
  */
 export function buildHistogram(
   hist: Float64Array, binned: BinnedMatrix, F: number, rows: Int32Array, start: number, end: number,
   g: Float32Array, h: Float32Array, features: Int32Array | null,
 ): void {
-  hist.fill(0);
-  if (features === null) {
-    for (let k = start; k < end; k++) {
-      const r = rows[k]!;
-      const gi = g[r]!, hi = h[r]!;
-      const base = r * F;
-      for (let j = 0; j < F; j++) {
-        const s = binned[base + j]! << 1;
-        hist[s] += gi;
-        hist[s + 1] += hi;
-      }
-    }
-    return;
-  }
-  const nf = features.length;
-  for (let k = start; k < end; k++) {
-    const r = rows[k]!;
-    const gi = g[r]!, hi = h[r]!;
-    const base = r * F;
-    for (let j = 0; j < nf; j++) {
-      const s = binned[base + features[j]!]! << 1;
-      hist[s] += gi;
-      hist[s + 1] += hi;
-    }
-  }
+  gbdtKernels().histogram(hist, binned, F, rows, start, end, g, h, features);
 }
 
 /** Histogram subtraction: into = parent − child (the sibling's histogram), in place. */

@@ -30,13 +30,13 @@ export function treeStarts(leafCounts: ArrayLike<number>): Int32Array {
  * v ≤ threshold goes left, NaN goes the default way.
  */
 export function leafNode(nodes: Float32Array, start: number, columns: FeatureColumn[], r: number): number {
-  let n = start;
+  let n = start | 0;
   for (;;) {
     const o = n * NODE_FIELDS;
-    const f = nodes[o]!;
+    const f = nodes[o]! | 0;
     if (f < 0) return n;
     const v = columns[f]![r]!;
     const goLeft = v !== v ? nodes[o + F_DEFAULT_LEFT] === 1 : v <= nodes[o + F_THRESHOLD]!;
-    n = start + (goLeft ? nodes[o + F_LEFT]! : nodes[o + F_RIGHT]!);
+    n = (start + (goLeft ? nodes[o + F_LEFT]! : nodes[o + F_RIGHT]!)) | 0;
   }
 }

@@ -1,0 +1,75 @@
+/**
+ * The hot loops of the booster — histogram building and row partitioning — behind one
+ * interface with two backends: the native addon (native/gbdt.cc) and TypeScript twins
+ * (./kernels-ts.ts) that give bit-identical results (float64 sums of float32 gradients in
+ * the same order). The backend follows the engine's, as the embedding kernels do:
+ * FINERANK_BACKEND=typescript selects the twins; otherwise the addon's functions are used
+ * when the addon loaded and has them.
+ */
+import { kernels, type Kernels } from '../engine/kernels/index.js';
+import { loadNativeAddon } from '../engine/kernels/native.js';
+import { typescriptGbdtKernels } from './kernels-ts.js';
+
+/** Row-major global-slot matrix from BinMapper.transform: [rows × features]. */
+export type BinnedMatrix = Uint16Array | Uint32Array;
+
+/** The gradient-boosting kernel set. */
+export interface GbdtKernels {
+  readonly name: 'native' | 'typescript';
+  /**
+   * Zeroes `hist`, then for k in [start, end), r = rows[k], and every feature j (or j in
+   * `features`): s = binned[r·F + j]; hist[2s] += g[r]; hist[2s+1] += h[r].
+   */
+  histogram(hist: Float64Array, binned: BinnedMatrix, F: number, rows: Int32Array, start: number, end: number, g: Float32Array, h: Float32Array, features: Int32Array | null): void;
+  /**
+   * Stable partition of rows[start, end): local bin b = binned[r·F + feature] − offset goes
+   * left when (b = missingBin ? defaultLeft : b ≤ bin). `tmp` holds at least end − start
+   * values. Returns the first position of the right rows.
+   */
+  partition(rows: Int32Array, start: number, end: number, binned: BinnedMatrix, F: number, feature: number, offset: number, missingBin: number, bin: number, defaultLeft: boolean, tmp: Int32Array): number;
+}
+
+interface GbdtAddon {
+  gbdtHistogram: GbdtKernels['histogram'];
+  gbdtPartition: GbdtKernels['partition'];
+}
+
+let nativeCache: { kernels: GbdtKernels } | { error: string } | null = null;
+
+/** The native gradient-boosting kernels, or why they are unavailable. Loaded once. */
+export function loadNativeGbdtKernels(): { kernels: GbdtKernels } | { error: string } {
+  if (nativeCache !== null) return nativeCache;
+  const loaded = loadNativeAddon();
+  if ('error' in loaded) return (nativeCache = { error: loaded.error });
+  const a = loaded.addon as unknown as Partial<GbdtAddon>;
+  if (typeof a.gbdtHistogram !== 'function' || typeof a.gbdtPartition !== 'function') {
+    return (nativeCache = { error: 'native addon lacks gbdtHistogram()/gbdtPartition() (stale build? run npm rebuild)' });
+  }
+  return (nativeCache = { kernels: { name: 'native', histogram: a.gbdtHistogram, partition: a.gbdtPartition } });
+}
+
+let forced: GbdtKernels | null = null;
+let chosenFor: Kernels | null = null;
+let chosen: GbdtKernels = typescriptGbdtKernels;
+
+/** The active kernels: forced by `setGbdtKernels`, else native with the native engine backend, else TypeScript. */
+export function gbdtKernels(): GbdtKernels {
+  if (forced !== null) return forced;
+  const engine = kernels();
+  if (engine !== chosenFor) {
+    chosenFor = engine;
+    if (engine.name === 'typescript') chosen = typescriptGbdtKernels;
+    else {
+      const n = loadNativeGbdtKernels();
+      chosen = 'kernels' in n ? n.kernels : typescriptGbdtKernels;
+    }
+  }
+  return chosen;
+}
+
+/** Forces a kernel set (tests compare backends; benchmarks switch them); null restores the automatic choice. */
+export function setGbdtKernels(k: GbdtKernels | null): void {
+  forced = k;
+}
+
+export { typescriptGbdtKernels } from './kernels-ts.js';
