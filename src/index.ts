@@ -27,3 +27,8 @@ export { trainOnFiles } from './train/run.js';
 export { evaluate, auc, logloss, gauc, avgAuc, calibration, calibratedProbabilities } from './metrics/index.js';
 export { saveArtifact, loadArtifact } from './serve/artifact.js';
 export { scoreFile, evaluateFile } from './serve/score.js';
+export { Booster, type FeatureImportance, type FitReport } from './gbdt/booster.js';
+export { BOOSTER_DEFAULTS, resolveBoosterOptions, type BoosterOptions } from './gbdt/options.js';
+export type { FeatureMatrix } from './gbdt/matrix.js';
+export { GbdtModel, GbdtLrModel } from './gbdt/model.js';
+export { treeReport } from './gbdt/report.js';

@@ -4,7 +4,7 @@ import { RankingModel, type ModelContext } from '../models/base.js';
 import type { InputSpec, SparseInput } from '../models/input-spec.js';
 import { Booster } from './booster.js';
 import type { FeatureMatrix } from './matrix.js';
-import { BOOSTER_DEFAULTS, resolveBoosterOptions, snakeCase, type BoosterOptions } from './options.js';
+import { BOOSTER_DEFAULTS, resolveBoosterOptions, type BoosterOptions } from './options.js';
 import { NODE_FIELDS, treeStarts } from './tree.js';
 
 /** Registry names of the tree models. */
@@ -164,6 +164,3 @@ export class GbdtLrModel extends GbdtModel {
     return this.second.forward(this.leafBatch(batch));
   }
 }
-
-/** snake_case names of the booster options (for help texts). */
-export const BOOSTER_OPTION_NAMES = Object.keys(BOOSTER_DEFAULTS).map(snakeCase);

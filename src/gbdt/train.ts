@@ -50,6 +50,9 @@ export async function trainTreeModelOnFiles(job: TrainJob, hooks: TrainHooks = {
   const label = job.label ?? spec.labels[0];
   if (label === undefined) throw new Error('the schema declares no label column');
   if (!spec.labels.includes(label)) throw new Error(`label '${label}' is not a label column of the schema (labels: ${spec.labels.join(', ')})`);
+  if (name === 'gbdt' && job.train.negativeSampleRate !== 1) {
+    throw new Error('gbdt: negativeSampleRate is not supported (the trees train on every row, so predictions need no recalibration); use 1, or gbdt_lr, whose second model trains on the sampled rows');
+  }
   const withSparse = name === 'gbdt_lr' && job.modelOptions.withSparse === true;
   if (spec.varlen.length > 0 && !withSparse) {
     throw new Error(`${name}: the trees take sparse and dense fields only; varlen/sequence fields (${spec.varlen.map((f) => f.name).join(', ')}) are supported only as inputs of gbdt_lr's second model (with_sparse: true)`);
