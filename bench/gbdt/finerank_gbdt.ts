@@ -1,9 +1,10 @@
 /**
  * The finerank side of `npm run bench:gbdt`: reads the exported matrices (matrix-files.ts),
  * fits the booster on train (timed: binning + boosting), predicts test, prints ONE JSON line:
- * train_seconds, test_auc, test_logloss, trees, leaves, peak_rss_bytes.
+ * train_seconds (wall), train_cpu_seconds (user + system CPU of the process), test_auc, test_logloss, trees, leaves, peak_rss_bytes and phase_seconds (where
+ * the fit's time went: binning, gradients, histograms, split finding, partition, margin update).
  *
- *   node dist/bench/gbdt/finerank_gbdt.js --dir DIR --n-estimators 100 --max-depth 6 --learning-rate 0.3 --max-bin 256
+ *   node dist/bench/gbdt/finerank_gbdt.js --dir DIR --n-estimators 100 --max-depth 6 --learning-rate 0.3 --max-bin 256 [--max-rows N]
  */
 import { parseArgs, intOption } from '../common/args.js';
 import { peakRssBytes } from '../common/rss.js';
@@ -11,24 +12,31 @@ import { Booster } from '../../src/gbdt/booster.js';
 import { auc, logloss } from '../../src/metrics/index.js';
 import { readSplit } from './matrix-files.js';
 
-const opts = parseArgs(process.argv.slice(2), { dir: 'string', 'n-estimators': 'string', 'max-depth': 'string', 'learning-rate': 'string', 'max-bin': 'string' });
+const opts = parseArgs(process.argv.slice(2), { dir: 'string', 'n-estimators': 'string', 'max-depth': 'string', 'learning-rate': 'string', 'max-bin': 'string', 'max-rows': 'string' });
 if (typeof opts.dir !== 'string') throw new Error('--dir is required');
-const train = readSplit(opts.dir, 'train');
+const full = readSplit(opts.dir, 'train');
+// --max-rows N: fit on the first N training rows only (profiling).
+const maxRows = Math.min(full.m.rows, intOption(opts, 'max-rows', full.m.rows));
+const train = maxRows === full.m.rows ? full : { m: { ...full.m, rows: maxRows, columns: full.m.columns.map((c) => c.subarray(0, maxRows)) }, y: full.y.subarray(0, maxRows) };
 const test = readSplit(opts.dir, 'test');
 const t0 = performance.now();
-const { booster } = Booster.fit(train.m, { y: train.y }, {
+const c0 = process.cpuUsage();
+const { booster, report } = Booster.fit(train.m, { y: train.y }, {
   n_estimators: intOption(opts, 'n-estimators', 100),
   max_depth: intOption(opts, 'max-depth', 6),
   learning_rate: Number(opts['learning-rate'] ?? 0.3),
   max_bin: intOption(opts, 'max-bin', 256, 2),
 });
 const trainSeconds = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(c0);
 const p = booster.predict(test.m);
 console.log(JSON.stringify({
   train_seconds: trainSeconds,
+  train_cpu_seconds: (cpu.user + cpu.system) / 1e6,
   test_auc: auc(p, test.y),
   test_logloss: logloss(p, test.y),
   trees: booster.numTrees,
   leaves: booster.leafCounts.reduce((s, x) => s + x, 0),
   peak_rss_bytes: peakRssBytes(),
+  phase_seconds: Object.fromEntries(Object.entries(report.phases).map(([k, v]) => [k, Math.round(v * 100) / 100])),
 }));

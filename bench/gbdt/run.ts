@@ -12,7 +12,8 @@
  *    times its own fit and reports test AUC, logloss and peak RSS.
  * 4. Hybrid (unless --skip-hybrid): `finerank train --model lr` and `--model gbdt_lr` (same
  *    booster settings, LR on the leaf fields plus the original sparse fields) on the CSV files.
- * 5. Prints ONE JSON line: both sides' numbers, the finerank/XGBoost ratios, the hybrid AUCs,
+ * 5. Prints ONE JSON line: both sides' numbers (training wall time and CPU time: on a shared
+ *    machine the CPU time is the steadier of the two), the finerank/XGBoost ratios, the hybrid AUCs,
  *    the machine and its 1-minute load average before and after.
  *
  * Options: --rows N  --seed S  --n-estimators 100  --max-depth 6  --learning-rate 0.3
@@ -83,7 +84,7 @@ async function side(label: string, command: string, args: string[]) {
   const r = await runProcess(command, args, { env: { OMP_NUM_THREADS: String(threads), FINERANK_THREADS: String(threads) } });
   requireSuccess(label, command, args, r);
   const j = lastJsonLine(r.stdout, label);
-  return { train_seconds: numberField(j, 'train_seconds', label), test_auc: numberField(j, 'test_auc', label), test_logloss: numberField(j, 'test_logloss', label), peak_rss_mib: toMiB(numberField(j, 'peak_rss_bytes', label)), trees: numberField(j, 'trees', label), leaves: numberField(j, 'leaves', label), ...(typeof j.xgboost === 'string' ? { version: j.xgboost } : {}) };
+  return { ...(typeof j.phase_seconds === 'object' ? { phase_seconds: j.phase_seconds } : {}), train_seconds: numberField(j, 'train_seconds', label), train_cpu_seconds: numberField(j, 'train_cpu_seconds', label), test_auc: numberField(j, 'test_auc', label), test_logloss: numberField(j, 'test_logloss', label), peak_rss_mib: toMiB(numberField(j, 'peak_rss_bytes', label)), trees: numberField(j, 'trees', label), leaves: numberField(j, 'leaves', label), ...(typeof j.xgboost === 'string' ? { version: j.xgboost } : {}) };
 }
 const fr = await side('finerank', process.execPath, [join(root, 'dist', 'bench', 'gbdt', 'finerank_gbdt.js'), ...common]);
 const xg = await side('xgboost', '/usr/bin/python3', [join(root, 'bench', 'gbdt', 'xgb_ref.py'), ...common, '--threads', String(threads)]);
@@ -115,7 +116,7 @@ console.log(JSON.stringify({
   params: { n_estimators: nEstimators, max_depth: maxDepth, learning_rate: learningRate, max_bin: maxBin, threads, tree_method: 'hist' },
   finerank: fr,
   xgboost: xg,
-  ratios: { train_time: r4(fr.train_seconds / xg.train_seconds), peak_rss: r4(fr.peak_rss_mib / xg.peak_rss_mib), test_auc_diff: r4(fr.test_auc - xg.test_auc) },
+  ratios: { train_time: r4(fr.train_seconds / xg.train_seconds), train_cpu_time: r4(fr.train_cpu_seconds / xg.train_cpu_seconds), peak_rss: r4(fr.peak_rss_mib / xg.peak_rss_mib), test_auc_diff: r4(fr.test_auc - xg.test_auc) },
   hybrid,
   machine: loadBefore.machine,
   load_avg_1m_before: loadBefore.load_avg_1m,

@@ -1,4 +1,8 @@
 import type { FeatureMatrix } from './matrix.js';
+import { rankScores } from '../metrics/sort.js';
+
+/** Rows whose values fix the bin bounds; larger training sets are sampled (evenly strided). */
+export const BIN_SAMPLE_ROWS = 200_000;
 
 /**
  * Quantile binning of every feature, fitted on the training matrix. Feature f gets
@@ -8,7 +12,9 @@ import type { FeatureMatrix } from './matrix.js';
  * Upper bounds are training values (float32, so a split "bin ≤ b" is exactly the test
  * "v ≤ upper[b]" on raw values): all distinct values when there are at most `maxBin` of
  * them, otherwise the values at ranks ⌊i·n/maxBin⌋, i = 1…maxBin−1, of the sorted non-missing
- * values, duplicates removed. Slots of all features are numbered globally:
+ * values, duplicates removed. Above BIN_SAMPLE_ROWS training rows the bounds come from an
+ * evenly strided sample of that many rows (as LightGBM's bin_construct_sample_cnt; XGBoost's
+ * hist method uses an approximate quantile sketch for the same reason). Slots of all features are numbered globally:
  * feature f owns slots offset[f] … offset[f] + bins[f] (the last one is its missing slot).
  */
 export class BinMapper {
@@ -26,19 +32,23 @@ export class BinMapper {
     return this.uppers[f]!.length + 1;
   }
 
-  /** Fits bin bounds on a matrix's non-missing values. */
-  static fit(m: FeatureMatrix, maxBin: number): BinMapper {
+  /** Fits bin bounds on a matrix's non-missing values (rows sampled above `sampleRows`). */
+  static fit(m: FeatureMatrix, maxBin: number, sampleRows = BIN_SAMPLE_ROWS): BinMapper {
     const uppers: Float32Array[] = [];
     const offsets = new Int32Array(m.columns.length);
     let total = 0;
+    const S = Math.min(m.rows, sampleRows);
+    const sample = new Int32Array(S);
+    for (let i = 0; i < S; i++) sample[i] = Math.floor((i * m.rows) / S);
     m.columns.forEach((col, f) => {
-      const vals = new Float32Array(m.rows);
+      const vals = new Float32Array(S);
       let n = 0;
-      for (let r = 0; r < m.rows; r++) {
-        const v = col[r]!;
+      for (let i = 0; i < S; i++) {
+        const v = col[sample[i]!]!;
         if (v === v) vals[n++] = v;
       }
-      const sorted = vals.subarray(0, n).sort();
+      // LSD radix sort of the float32 bit patterns (the metrics' sort): O(n), no comparator.
+      const sorted = Float32Array.from(rankScores(vals.subarray(0, n), 'bin values').sorted);
       const up = quantileUppers(sorted, maxBin);
       uppers.push(up);
       offsets[f] = total;
@@ -61,18 +71,22 @@ export class BinMapper {
   }
 
   /**
-   * The row-major matrix of global slots, [rows × features]: entry r·F + f is
-   * offset[f] + bin of row r's value of feature f. 16-bit when all slots fit.
+   * The matrix of global slots in both layouts: `rowMajor` [rows × features] (entry r·F + f)
+   * for histogram building, which reads a row's slots together, and `columnMajor`
+   * [features × rows] (entry f·rows + r) for partitioning, which reads one feature. Entry =
+   * offset[f] + bin of row r's value of feature f; 16-bit when all slots fit.
    */
-  transform(m: FeatureMatrix): Uint16Array | Uint32Array {
-    const F = m.columns.length;
-    const out = this.totalSlots <= 0xffff ? new Uint16Array(m.rows * F) : new Uint32Array(m.rows * F);
+  transform(m: FeatureMatrix): { rowMajor: Uint16Array | Uint32Array; columnMajor: Uint16Array | Uint32Array } {
+    const F = m.columns.length, n = m.rows;
+    const wide = this.totalSlots > 0xffff;
+    const cols = wide ? new Uint32Array(n * F) : new Uint16Array(n * F);
     for (let f = 0; f < F; f++) {
       const col = m.columns[f]!;
       const off = this.offsets[f]!;
       const up = this.uppers[f]!;
       const nb = up.length;
-      for (let r = 0; r < m.rows; r++) {
+      const base = f * n;
+      for (let r = 0; r < n; r++) {
         const v = col[r]!;
         let lo = 0;
         if (v !== v) lo = nb + 1;
@@ -84,10 +98,15 @@ export class BinMapper {
             else lo = mid + 1;
           }
         }
-        out[r * F + f] = off + lo;
+        cols[base + r] = off + lo;
       }
     }
-    return out;
+    const rowsOut = wide ? new Uint32Array(n * F) : new Uint16Array(n * F);
+    for (let f = 0; f < F; f++) {
+      const base = f * n;
+      for (let r = 0; r < n; r++) rowsOut[r * F + f] = cols[base + r]!;
+    }
+    return { rowMajor: rowsOut, columnMajor: cols };
   }
 }
 

@@ -2,7 +2,7 @@ import { Rng } from '../engine/random.js';
 import { auc } from '../metrics/auc.js';
 import { logloss } from '../metrics/logloss.js';
 import { BinMapper } from './binning.js';
-import { TreeGrower, addTreeToMargin } from './grow.js';
+import { TreeGrower, addTreeToMargin, lap, newPhases, type PhaseSeconds } from './grow.js';
 import { checkMatrix, type FeatureMatrix } from './matrix.js';
 import { objectiveOf } from './objective.js';
 import { resolveBoosterOptions, type BoosterOptions } from './options.js';
@@ -29,6 +29,8 @@ export interface FitReport {
   metric: 'logloss' | 'auc' | 'rmse';
   stoppedEarly: boolean;
   seconds: number;
+  /** Where the time went. */
+  phases: PhaseSeconds;
 }
 
 /** Per-feature importance: splits using it, total and mean gain, total cover. */
@@ -173,15 +175,18 @@ export class Booster {
     const metric = o.eval_metric !== '' ? o.eval_metric : o.objective === 'binary:logistic' ? 'logloss' : 'rmse';
     const higherBetter = metric === 'auc';
 
+    const phases = newPhases();
+    let tp = performance.now();
     const bins = BinMapper.fit(train, o.max_bin);
-    const binned = bins.transform(train);
+    const { rowMajor: binned, columnMajor: binnedColumns } = bins.transform(train);
+    lap(phases, 'binning', tp);
     const base = obj.baseMargin(targets.y, targets.weight);
     const margin = new Float64Array(n).fill(base);
     const g = new Float32Array(n), h = new Float32Array(n);
-    const grower = new TreeGrower(binned, bins, n, {
+    const grower = new TreeGrower(binned, binnedColumns, bins, n, {
       lambda: o.reg_lambda, gamma: o.gamma, minChildWeight: o.min_child_weight,
       maxDepth: o.max_depth, maxLeaves: o.max_leaves, policy: o.grow_policy, learningRate: o.learning_rate,
-    });
+    }, phases);
     const rng = Rng.derive(o.random_state, 'gbdt');
     const allRows = Int32Array.from({ length: n }, (_, i) => i);
     const nCols = Math.max(1, Math.round(F * o.colsample_bytree));
@@ -192,7 +197,9 @@ export class Booster {
     let best = -1, bestScore = higherBetter ? -Infinity : Infinity, stoppedEarly = false;
 
     for (let t = 0; t < o.n_estimators; t++) {
+      tp = performance.now();
       obj.gradients(margin, targets.y, targets.weight, g, h);
+      lap(phases, 'gradients', tp);
       let rows = allRows;
       if (o.subsample < 1) {
         const picked: number[] = [];
@@ -207,7 +214,9 @@ export class Booster {
         features = perm.subarray(0, nCols).sort();
       }
       const tree = grower.grow(g, h, rows, features);
+      tp = performance.now();
       addTreeToMargin(tree, binned, bins, margin, o.subsample === 1);
+      tp = lap(phases, 'marginUpdate', tp);
       trees.push(tree.nodes);
       leafCounts.push(tree.leaves);
 
@@ -216,6 +225,7 @@ export class Booster {
         const cols = valid.matrix.columns;
         for (let r = 0; r < valid.matrix.rows; r++) validMargin[r] += tree.nodes[leafNode(tree.nodes, 0, cols, r) * NODE_FIELDS + F_VALUE]!;
         score = evalMetric(metric, validMargin, valid.targets, obj.transform);
+        lap(phases, 'validation', tp);
         if (higherBetter ? score > bestScore : score < bestScore) {
           bestScore = score;
           best = t;
@@ -240,7 +250,7 @@ export class Booster {
       off += x.length;
     }
     const booster = new Booster(packed, leafCounts.slice(0, keep), base, train.names.slice(), o.objective);
-    return { booster, report: { rounds, bestIteration: keep, metric, stoppedEarly, seconds: (performance.now() - t0) / 1000 } };
+    return { booster, report: { rounds, bestIteration: keep, metric, stoppedEarly, seconds: (performance.now() - t0) / 1000, phases } };
   }
 }
 

@@ -28,6 +28,29 @@ export interface GrownTree {
   leafEnd: Int32Array;
 }
 
+/** Seconds spent in each phase of fitting (where the time goes). */
+export interface PhaseSeconds {
+  binning: number;
+  gradients: number;
+  histograms: number;
+  splitFinding: number;
+  partition: number;
+  marginUpdate: number;
+  validation: number;
+}
+
+/** A zeroed PhaseSeconds. */
+export function newPhases(): PhaseSeconds {
+  return { binning: 0, gradients: 0, histograms: 0, splitFinding: 0, partition: 0, marginUpdate: 0, validation: 0 };
+}
+
+/** Adds the seconds since `t0` (a performance.now() value) to a phase; returns now. */
+export function lap(phases: PhaseSeconds, key: keyof PhaseSeconds, t0: number): number {
+  const t = performance.now();
+  phases[key] += (t - t0) / 1000;
+  return t;
+}
+
 interface OpenNode {
   id: number;
   depth: number;
@@ -51,10 +74,15 @@ export class TreeGrower {
   private readonly tmp: Int32Array;
 
   constructor(
+    /** Row-major slots [rows × F] (histograms). */
     private readonly binned: BinnedMatrix,
+    /** Column-major slots [F × rows] (partitioning). */
+    private readonly binnedColumns: BinnedMatrix,
     private readonly bins: BinMapper,
     rows: number,
     private readonly p: GrowParams,
+    /** Accumulates the time of histograms, split finding and partitioning. */
+    readonly phases: PhaseSeconds = newPhases(),
   ) {
     this.F = bins.offsets.length;
     this.tmp = new Int32Array(rows);
@@ -71,10 +99,13 @@ export class TreeGrower {
     const nodes: number[][] = [];
     const splitBins: number[] = [];
     const canSplit = (depth: number) => p.maxDepth === 0 || depth < p.maxDepth;
-    const open = (id: number, depth: number, start: number, end: number, G: number, H: number, hist: Float64Array): OpenNode => ({
-      id, depth, start, end, G, H, hist,
-      split: canSplit(depth) && end - start >= 2 ? findBestSplit(hist, this.bins, feats, G, H, p) : null,
-    });
+    const ph = this.phases;
+    const open = (id: number, depth: number, start: number, end: number, G: number, H: number, hist: Float64Array): OpenNode => {
+      const t0 = performance.now();
+      const split = canSplit(depth) && end - start >= 2 ? findBestSplit(hist, this.bins, feats, G, H, p) : null;
+      lap(ph, 'splitFinding', t0);
+      return { id, depth, start, end, G, H, hist, split };
+    };
     const makeLeaf = (n: OpenNode, leafIndex: number) => {
       const value = (-n.G / (n.H + p.lambda)) * p.learningRate;
       nodes[n.id] = [-1, 0, 0, leafIndex, -1, value, 0, n.H];
@@ -87,7 +118,9 @@ export class TreeGrower {
       H += h[rows[k]!]!;
     }
     const rootHist = new Float64Array(slots2);
+    let t0 = performance.now();
     buildHistogram(rootHist, this.binned, this.F, rows, 0, rows.length, g, h, features);
+    lap(ph, 'histograms', t0);
     nodes.push([]);
     const queue: OpenNode[] = [open(0, 0, 0, rows.length, G, H, rootHist)];
     let leaves = 1;
@@ -103,7 +136,9 @@ export class TreeGrower {
         finished.push(node);
         continue;
       }
+      t0 = performance.now();
       const mid = this.partition(rows, node.start, node.end, s);
+      t0 = lap(ph, 'partition', t0);
       const leftId = nodes.length, rightId = leftId + 1;
       nodes.push([], []);
       nodes[node.id] = [s.feature, s.threshold, s.defaultLeft ? 1 : 0, leftId, rightId, 0, s.gain, node.H];
@@ -114,6 +149,7 @@ export class TreeGrower {
       if (leftSmaller) buildHistogram(small, this.binned, this.F, rows, node.start, mid, g, h, features);
       else buildHistogram(small, this.binned, this.F, rows, mid, node.end, g, h, features);
       subtractHistogram(node.hist, small);
+      lap(ph, 'histograms', t0);
       const leftHist = leftSmaller ? small : node.hist;
       const rightHist = leftSmaller ? node.hist : small;
       queue.push(open(leftId, node.depth + 1, node.start, mid, s.GL, s.HL, leftHist));
@@ -132,7 +168,9 @@ export class TreeGrower {
 
   /** Stable partition of rows[start, end) into left (returned boundary) and right rows. */
   private partition(rows: Int32Array, start: number, end: number, s: SplitCandidate): number {
-    return gbdtKernels().partition(rows, start, end, this.binned, this.F, s.feature, this.bins.offsets[s.feature]!, this.bins.bins(s.feature), s.bin, s.defaultLeft, this.tmp);
+    const n = this.tmp.length;
+    const column = this.binnedColumns.subarray(s.feature * n, (s.feature + 1) * n);
+    return gbdtKernels().partition(rows, start, end, column, 1, 0, this.bins.offsets[s.feature]!, this.bins.bins(s.feature), s.bin, s.defaultLeft, this.tmp);
   }
 }
 

@@ -61,7 +61,7 @@ test('split finding equals a brute-force search over all thresholds and missing 
   for (const [seed, lambda, gamma, mcw] of [[1, 1, 0, 1], [2, 0, 0, 0], [3, 5, 0.3, 3], [4, 1, 0, 8], [5, 0.5, 0, 0.5]] as const) {
     const { m, g, h } = smallData(seed, 80, 3, 0.2);
     const bins = BinMapper.fit(m, 256);
-    const binned = bins.transform(m);
+    const binned = bins.transform(m).rowMajor;
     const rows = Int32Array.from({ length: m.rows }, (_, i) => i);
     const hist = new Float64Array(bins.totalSlots * 2);
     buildHistogram(hist, binned, 3, rows, 0, m.rows, g, h, null);
@@ -101,7 +101,7 @@ test('quantile binning: distinct values when few, at most max_bin bins when many
 test('histogram subtraction gives the sibling histogram built directly', () => {
   const { m, g, h } = smallData(11, 200, 4, 0.1);
   const bins = BinMapper.fit(m, 256);
-  const binned = bins.transform(m);
+  const binned = bins.transform(m).rowMajor;
   const rows = Int32Array.from({ length: m.rows }, (_, i) => i);
   const parent = new Float64Array(bins.totalSlots * 2), left = parent.slice(), right = parent.slice();
   buildHistogram(parent, binned, 4, rows, 0, 200, g, h, null);
