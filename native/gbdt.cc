@@ -23,6 +23,8 @@ namespace {
 
 using namespace finerank_napi;
 
+constexpr int64_t kPrefetch = 16;  // rows ahead
+
 bool GetArray(napi_env env, const char* fn, napi_value v, const char* name, napi_typedarray_type want, const char* typeName,
               void** data, int64_t* length) {
   napi_typedarray_type type;
@@ -75,6 +77,17 @@ bool Histogram(double* hist, int64_t histLen, const Slot* binned, int64_t F, int
   for (int64_t k = start; k < end; k++) {
     const int32_t r = rows[k];
     if (r < 0 || r >= nRows) return false;
+#if defined(__GNUC__)
+    // Rows of a deep node are scattered: fetch the slots and gradients of a row kPrefetch ahead.
+    if (k + kPrefetch < end) {
+      const int64_t ahead = rows[k + kPrefetch];
+      if (ahead >= 0 && ahead < nRows) {
+        __builtin_prefetch(binned + ahead * F);
+        __builtin_prefetch(g + ahead);
+        __builtin_prefetch(h + ahead);
+      }
+    }
+#endif
     const double gi = g[r], hi = h[r];
     const Slot* row = binned + static_cast<int64_t>(r) * F;
     if (features == nullptr) {

@@ -29,11 +29,14 @@ def main():
     ap.add_argument("--learning-rate", type=float, default=0.3)
     ap.add_argument("--max-bin", type=int, default=256)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--max-rows", type=int, default=0, help="fit on the first N training rows only (profiling)")
     a = ap.parse_args()
     with open(os.path.join(a.dir, "matrix.json")) as f:
         meta = json.load(f)
     Xtr, ytr = read_split(a.dir, "train", meta)
     Xte, yte = read_split(a.dir, "test", meta)
+    if a.max_rows > 0:
+        Xtr, ytr = Xtr[: a.max_rows], ytr[: a.max_rows]
     clf = xgb.XGBClassifier(
         tree_method="hist", n_estimators=a.n_estimators, max_depth=a.max_depth, learning_rate=a.learning_rate,
         max_bin=a.max_bin, n_jobs=a.threads, min_child_weight=1, reg_lambda=1, gamma=0, subsample=1,
