@@ -51,6 +51,8 @@ export function lap(phases: PhaseSeconds, key: keyof PhaseSeconds, t0: number): 
   return t;
 }
 
+const NO_HISTOGRAM = new Float64Array(0);
+
 interface OpenNode {
   id: number;
   depth: number;
@@ -133,6 +135,7 @@ export class TreeGrower {
       const node = queue.splice(pick, 1)[0]!;
       const s = node.split;
       if (s === null || (p.maxLeaves > 0 && leaves >= p.maxLeaves)) {
+        node.hist = NO_HISTOGRAM; // a leaf needs only its sums
         finished.push(node);
         continue;
       }
