@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Batch } from '../../src/data/batch.js';
-import type { InputSpec } from '../../src/models/input-spec.js';
+import type { Batch } from '../../src/features/batch.js';
+import type { FeatureSpec } from '../../src/features/fields.js';
 import { treeFeatureNames, treeMatrix } from '../../src/gbdt/model.js';
 import type { FeatureMatrix } from '../../src/gbdt/matrix.js';
 
@@ -18,7 +18,7 @@ export interface MatrixMeta {
 }
 
 /** Writes one encoded split (tree inputs of `spec`: dense values, then sparse ids as float32). */
-export function writeSplit(dir: string, split: string, batch: Batch, spec: InputSpec, label: string): void {
+export function writeSplit(dir: string, split: string, batch: Batch, spec: FeatureSpec, label: string): void {
   const m = treeMatrix(batch, spec);
   const X = new Float32Array(m.rows * m.columns.length);
   m.columns.forEach((c, f) => X.set(c, f * m.rows));
@@ -27,8 +27,8 @@ export function writeSplit(dir: string, split: string, batch: Batch, spec: Input
 }
 
 /** The meta of a spec's tree inputs. */
-export function matrixMeta(spec: InputSpec, rows: Record<string, number>): MatrixMeta {
-  return { names: treeFeatureNames(spec), categorical: spec.sparse.map((f) => f.name), rows };
+export function matrixMeta(spec: FeatureSpec, rows: Record<string, number>): MatrixMeta {
+  return { names: treeFeatureNames(spec), categorical: spec.fields.filter((f) => f.kind === 'sparse').map((f) => f.name), rows };
 }
 
 /** Reads one split back as a feature matrix and labels. */

@@ -29,7 +29,7 @@ import { machineInfo } from '../common/machine.js';
 import { toMiB } from '../common/rss.js';
 import { loadSchema } from '../../src/features/schema.js';
 import { fitFeatureMap } from '../../src/data/stream.js';
-import { encodeFile, inputSpecFromFeatureMap } from '../../src/train/pipeline.js';
+import { encodeFile } from '../../src/data/load.js';
 import { matrixMeta, writeSplit } from './matrix-files.js';
 
 const opts = parseArgs(process.argv.slice(2), {
@@ -67,7 +67,7 @@ if (!existsSync(join(mdir, 'matrix.json'))) {
   log('encoding train/test through the feature map into float32 matrices …');
   const schema = loadSchema(join(dir, 'schema.json'));
   const fm = await fitFeatureMap(join(dir, 'train.csv'), schema);
-  const spec = inputSpecFromFeatureMap(fm);
+  const spec = fm.featureSpec();
   const label = spec.labels[0]!;
   const counts: Record<string, number> = {};
   for (const split of ['train', 'test']) {

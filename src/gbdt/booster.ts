@@ -86,7 +86,7 @@ export class Booster {
     const out = new Float64Array(m.rows).fill(this.baseMargin);
     for (let t = 0; t < this.numTrees; t++) {
       const start = this.starts[t]!;
-      for (let r = 0; r < m.rows; r++) out[r] += this.nodes[leafNode(this.nodes, start, cols, r) * NODE_FIELDS + F_VALUE]!;
+      for (let r = 0; r < m.rows; r++) out[r] = out[r]! + this.nodes[leafNode(this.nodes, start, cols, r) * NODE_FIELDS + F_VALUE]!;
     }
     return out;
   }
@@ -132,9 +132,9 @@ export class Booster {
       const o = n * NODE_FIELDS;
       const f = this.nodes[o + F_FEATURE]!;
       if (f < 0) continue;
-      splits[f]++;
-      gain[f] += this.nodes[o + F_GAIN]!;
-      cover[f] += this.nodes[o + F_COVER]!;
+      splits[f] = splits[f]! + 1;
+      gain[f] = gain[f]! + this.nodes[o + F_GAIN]!;
+      cover[f] = cover[f]! + this.nodes[o + F_COVER]!;
     }
     const out: FeatureImportance[] = [];
     for (let f = 0; f < F; f++) {
@@ -223,7 +223,7 @@ export class Booster {
       let score: number | null = null;
       if (valid !== undefined && validMargin !== null) {
         const cols = valid.matrix.columns;
-        for (let r = 0; r < valid.matrix.rows; r++) validMargin[r] += tree.nodes[leafNode(tree.nodes, 0, cols, r) * NODE_FIELDS + F_VALUE]!;
+        for (let r = 0; r < valid.matrix.rows; r++) validMargin[r] = validMargin[r]! + tree.nodes[leafNode(tree.nodes, 0, cols, r) * NODE_FIELDS + F_VALUE]!;
         score = evalMetric(metric, validMargin, valid.targets, obj.transform);
         lap(phases, 'validation', tp);
         if (higherBetter ? score > bestScore : score < bestScore) {

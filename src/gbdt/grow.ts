@@ -190,7 +190,7 @@ export function addTreeToMargin(tree: GrownTree, binned: BinnedMatrix, bins: Bin
       const v = nodes[n * NODE_FIELDS + F_VALUE]!;
       leaf = nodes[n * NODE_FIELDS + F_LEFT]! | 0;
       const rows = tree.rows;
-      for (let k = tree.leafStart[leaf]!, e = tree.leafEnd[leaf]!; k < e; k++) margin[rows[k]!] += v;
+      for (let k = tree.leafStart[leaf]!, e = tree.leafEnd[leaf]!; k < e; k++) { const r = rows[k]!; margin[r] = margin[r]! + v; }
     }
     return;
   }
@@ -221,6 +221,6 @@ export function addTreeToMargin(tree: GrownTree, binned: BinnedMatrix, bins: Bin
       const b = binned[base + f]! - off[n]!;
       n = (b === miss[n] ? defLeft[n] === 1 : b <= bin[n]!) ? left[n]! : right[n]!;
     }
-    margin[r] += value[n]!;
+    margin[r] = margin[r]! + value[n]!;
   }
 }

@@ -17,5 +17,5 @@ export function buildHistogram(
 
 /** Histogram subtraction: into = parent − child (the sibling's histogram), in place. */
 export function subtractHistogram(into: Float64Array, child: Float64Array): void {
-  for (let i = 0; i < into.length; i++) into[i] -= child[i]!;
+  for (let i = 0; i < into.length; i++) into[i] = into[i]! - child[i]!;
 }

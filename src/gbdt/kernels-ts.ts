@@ -17,8 +17,8 @@ function histogram(
       const base = r * F;
       for (let j = 0; j < F; j++) {
         const s = binned[base + j]! << 1;
-        hist[s] += gi;
-        hist[s + 1] += hi;
+        hist[s] = hist[s]! + gi;
+        hist[s + 1] = hist[s + 1]! + hi;
       }
     }
     return;
@@ -30,8 +30,8 @@ function histogram(
     const base = r * F;
     for (let j = 0; j < nf; j++) {
       const s = binned[base + features[j]!]! << 1;
-      hist[s] += gi;
-      hist[s + 1] += hi;
+      hist[s] = hist[s]! + gi;
+      hist[s + 1] = hist[s + 1]! + hi;
     }
   }
 }

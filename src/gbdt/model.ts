@@ -1,7 +1,7 @@
 import { Tensor } from '../engine/tensor.js';
-import type { Batch } from '../data/batch.js';
-import { RankingModel, type ModelContext } from '../models/base.js';
-import type { InputSpec, SparseInput } from '../models/input-spec.js';
+import type { Batch } from '../features/batch.js';
+import { SingleTaskModel, type ModelContext, type RankingModel } from '../models/base.js';
+import { sparseField, type FeatureSpec, type FieldDef } from '../features/fields.js';
 import { Booster } from './booster.js';
 import type { FeatureMatrix } from './matrix.js';
 import { BOOSTER_DEFAULTS, resolveBoosterOptions, type BoosterOptions } from './options.js';
@@ -19,20 +19,35 @@ function camel(key: string): string {
   return key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** Booster options in the registry's camelCase form (`nEstimators`, …), plus the fitted leaf counts. */
-export const GBDT_MODEL_DEFAULTS: Record<string, unknown> = {
-  ...Object.fromEntries(Object.entries(BOOSTER_DEFAULTS).map(([k, v]) => [camel(k), v])),
-  /** Leaves of every trained tree (set by training; fixes the size of the packed trees). */
+/**
+ * Booster options in the registry's camelCase form (`nEstimators`, …), plus `leafCounts`: the
+ * leaves of every trained tree (set by training; fixes the size of the packed trees).
+ */
+export const GBDT_MODEL_DEFAULTS: Record<string, number | string | number[]> = {
+  ...Object.fromEntries(Object.entries(BOOSTER_DEFAULTS).map(([k, v]) => [camel(k), v as number | string])),
   leafCounts: [] as number[],
 };
 
-/** Extra defaults of GBDT+LR: the second model, its options, and whether the original categorical fields feed it too. */
-export const GBDT_LR_DEFAULTS: Record<string, unknown> = {
-  ...GBDT_MODEL_DEFAULTS,
-  secondModel: 'lr',
-  secondModelOptions: {},
-  withSparse: true,
-};
+/**
+ * The second model's options of GBDT+LR, written `key=value` (value: JSON, else a string),
+ * e.g. `["embedding_dim=8", "hidden_units=[64, 32]"]`.
+ */
+export function parseSecondModelOptions(items: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new Error(`gbdt_lr: second_model_options entry '${item}' must be key=value (e.g. embedding_dim=8)`);
+    const raw = item.slice(eq + 1).trim();
+    let v: unknown = raw;
+    try {
+      v = JSON.parse(raw);
+    } catch {
+      // a bare string value
+    }
+    out[camel(item.slice(0, eq).trim())] = v;
+  }
+  return out;
+}
 
 /** The booster options held in a tree model's (camelCase) options. */
 export function boosterOptionsOf(opts: Record<string, unknown>): BoosterOptions {
@@ -42,18 +57,18 @@ export function boosterOptionsOf(opts: Record<string, unknown>): BoosterOptions 
 }
 
 /** The tree inputs of a model spec: dense fields (numbers) then sparse fields (encoded ids). */
-export function treeFeatureNames(spec: InputSpec): string[] {
-  return [...spec.dense.map((f) => f.name), ...spec.sparse.map((f) => f.name)];
+export function treeFeatureNames(spec: FeatureSpec): string[] {
+  return [...spec.fields.filter((f) => f.kind === 'dense'), ...spec.fields.filter((f) => f.kind === 'sparse')].map((f) => f.name);
 }
 
 /** The feature matrix of a batch for the trees (dense values, sparse ids). */
-export function treeMatrix(batch: Batch, spec: InputSpec): FeatureMatrix {
-  const names = treeFeatureNames(spec);
+export function treeMatrix(batch: Batch, spec: FeatureSpec): FeatureMatrix {
+  const dense = spec.fields.filter((f) => f.kind === 'dense'), sparse = spec.fields.filter((f) => f.kind === 'sparse');
   const columns = [
-    ...spec.dense.map((f) => batch.dense[f.name] ?? missingField(f.name)),
-    ...spec.sparse.map((f) => batch.sparse[f.name] ?? missingField(f.name)),
+    ...dense.map((f) => batch.dense[f.name] ?? missingField(f.name)),
+    ...sparse.map((f) => batch.sparse[f.name] ?? missingField(f.name)),
   ];
-  return { rows: batch.size, names, columns };
+  return { rows: batch.size, names: [...dense, ...sparse].map((f) => f.name), columns };
 }
 
 function missingField(name: string): never {
@@ -66,17 +81,17 @@ function missingField(name: string): never {
  * option fixes, so an artifact rebuilds the model from its options and loads the trees like
  * any weights. Trained by `trainTreeModel` (src/gbdt/train.ts), not by the Trainer.
  */
-export class GbdtModel extends RankingModel {
+export class GbdtModel extends SingleTaskModel {
   readonly modelName: string = 'gbdt';
   /** Booster options (XGBoost names). */
   readonly boosterOptions: BoosterOptions;
   readonly leafCounts: number[];
-  protected readonly spec: InputSpec;
+  protected readonly spec: FeatureSpec;
   private readonly packed: Tensor;
   private readonly base: Tensor;
 
   constructor(ctx: ModelContext, opts: Record<string, unknown>) {
-    super();
+    super(ctx);
     this.spec = ctx.spec;
     this.boosterOptions = boosterOptionsOf(opts);
     this.leafCounts = (opts.leafCounts as number[] | undefined) ?? [];
@@ -97,7 +112,7 @@ export class GbdtModel extends RankingModel {
     this.base.data[0] = b.baseMargin;
   }
 
-  override forward(batch: Batch): Tensor {
+  forward(batch: Batch): Tensor {
     const m = this.booster().predictMargin(treeMatrix(batch, this.spec));
     return Tensor.from(Float32Array.from(m), [batch.size]);
   }
@@ -121,27 +136,24 @@ export function leafFieldName(t: number): string {
 export class GbdtLrModel extends GbdtModel {
   override readonly modelName: string = 'gbdt_lr';
   readonly second: RankingModel;
-  readonly secondSpec: InputSpec;
+  readonly secondSpec: FeatureSpec;
   private readonly withSparse: boolean;
 
   constructor(ctx: ModelContext, opts: Record<string, unknown>, create: ModelFactory) {
     super(ctx, opts);
     this.withSparse = opts.withSparse as boolean;
-    const taken = new Set([...ctx.spec.sparse, ...ctx.spec.varlen, ...ctx.spec.dense].map((f) => f.name));
-    const leafFields: SparseInput[] = this.leafCounts.map((L, t) => {
+    const taken = new Set(ctx.spec.fields.map((f) => f.name));
+    const leafFields: FieldDef[] = this.leafCounts.map((L, t) => {
       const name = leafFieldName(t);
       if (taken.has(name)) throw new Error(`gbdt_lr: the schema already has a field named '${name}' (reserved for tree ${t}'s leaves)`);
-      return { name, vocabSize: L + 2, table: name, linear: true, deep: true };
+      return sparseField(name, L + 2);
     });
     this.secondSpec = {
-      sparse: [...leafFields, ...(this.withSparse ? ctx.spec.sparse : [])],
-      varlen: this.withSparse ? ctx.spec.varlen : [],
-      dense: [],
+      fields: [...leafFields, ...(this.withSparse ? ctx.spec.fields.filter((f) => f.kind !== 'dense') : [])],
       labels: ctx.spec.labels,
     };
-    const secondOpts: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries((opts.secondModelOptions as Record<string, unknown> | undefined) ?? {})) secondOpts[camel(k)] = v;
-    this.second = this.child('second', create(opts.secondModel as string, { spec: this.secondSpec, rng: ctx.rng }, secondOpts));
+    const secondOpts = parseSecondModelOptions((opts.secondModelOptions as string[] | undefined) ?? []);
+    this.second = this.child('second', create(opts.secondModel as string, { spec: this.secondSpec, rng: ctx.rng, tasks: [...this.tasks] }, secondOpts));
   }
 
   /** The batch the second model sees: leaf fields (and the original categorical fields). */
@@ -161,6 +173,6 @@ export class GbdtLrModel extends GbdtModel {
   }
 
   override forward(batch: Batch): Tensor {
-    return this.second.forward(this.leafBatch(batch));
+    return this.second.forwardTasks(this.leafBatch(batch))[this.tasks[0]!]!;
   }
 }

@@ -1,12 +1,13 @@
 import { Rng } from '../engine/random.js';
 import { kernels } from '../engine/kernels/index.js';
-import { BadRowLog } from '../data/errors.js';
+import { BadRowLog } from '../readers/errors.js';
 import { fitFeatureMap } from '../data/stream.js';
+import { loadDataSource } from '../data/load.js';
+import type { InMemoryDataSource } from '../data/data-source.js';
 import { createModel, modelEntry } from '../models/registry.js';
-import type { InputSpec } from '../models/input-spec.js';
-import type { InMemoryDataSource } from '../train/data-source.js';
-import { inputSpecFromFeatureMap, loadDataSource } from '../train/pipeline.js';
-import { Trainer, evaluateModel, type TrainHooks, type TrainResult } from '../train/trainer.js';
+import type { FeatureSpec } from '../features/fields.js';
+import { singleTask, type TaskDef } from '../features/tasks.js';
+import { Trainer, evaluateTasks, type TrainHooks, type TrainResult } from '../train/trainer.js';
 import type { TrainJob, TrainOutcome } from '../train/run.js';
 import { Booster, type FitReport } from './booster.js';
 import { GbdtLrModel, GbdtModel, boosterOptionsOf, isTreeModel, treeMatrix } from './model.js';
@@ -17,7 +18,7 @@ export function isTreeModelName(name: string): boolean {
 }
 
 /** Fits the booster of a tree model on an encoded training set (validation set for early stopping). */
-export function fitTrees(spec: InputSpec, label: string, opts: Record<string, unknown>, train: InMemoryDataSource, valid: InMemoryDataSource | null, log: (line: string) => void): { booster: Booster; report: FitReport } {
+export function fitTrees(spec: FeatureSpec, label: string, opts: Record<string, unknown>, train: InMemoryDataSource, valid: InMemoryDataSource | null, log: (line: string) => void): { booster: Booster; report: FitReport } {
   const o = boosterOptionsOf(opts);
   const targets = (d: InMemoryDataSource) => ({ y: d.all.labels[label]!, ...(d.all.weight !== undefined ? { weight: d.all.weight } : {}) });
   const validSet = valid !== null && o.early_stopping_rounds > 0 ? { matrix: treeMatrix(valid.all, spec), targets: targets(valid) } : undefined;
@@ -46,34 +47,34 @@ export async function trainTreeModelOnFiles(job: TrainJob, hooks: TrainHooks = {
   const load = { onBadRow: job.data.onBadRow, badRows };
   const t0 = performance.now();
   const fm = await fitFeatureMap(job.data.train, job.schema, load);
-  const spec = inputSpecFromFeatureMap(fm);
-  const label = job.label ?? spec.labels[0];
-  if (label === undefined) throw new Error('the schema declares no label column');
-  if (!spec.labels.includes(label)) throw new Error(`label '${label}' is not a label column of the schema (labels: ${spec.labels.join(', ')})`);
+  const spec = fm.featureSpec();
+  const tasks = treeTasks(job, name, spec.labels);
+  const label = tasks[0]!.label;
   if (name === 'gbdt' && job.train.negativeSampleRate !== 1) {
     throw new Error('gbdt: negativeSampleRate is not supported (the trees train on every row, so predictions need no recalibration); use 1, or gbdt_lr, whose second model trains on the sampled rows');
   }
   const withSparse = name === 'gbdt_lr' && job.modelOptions.withSparse === true;
-  if (spec.varlen.length > 0 && !withSparse) {
-    throw new Error(`${name}: the trees take sparse and dense fields only; varlen/sequence fields (${spec.varlen.map((f) => f.name).join(', ')}) are supported only as inputs of gbdt_lr's second model (with_sparse: true)`);
+  const multi = spec.fields.filter((f) => f.kind === 'varlen' || f.kind === 'sequence');
+  if (multi.length > 0 && !withSparse) {
+    throw new Error(`${name}: the trees take sparse and dense fields only; varlen/sequence fields (${multi.map((f) => f.name).join(', ')}) are supported only as inputs of gbdt_lr's second model (with_sparse: true)`);
   }
   const train = await loadDataSource(fm, job.data.train, load);
   const valid = job.data.valid === null ? null : await loadDataSource(fm, job.data.valid, load);
   const test = job.data.test === null ? null : await loadDataSource(fm, job.data.test, load);
-  log(`data: ${train.rows} train, ${valid?.rows ?? 0} valid, ${test?.rows ?? 0} test rows encoded in ${((performance.now() - t0) / 1000).toFixed(1)} s; trees see ${spec.dense.length} dense + ${spec.sparse.length} sparse fields`);
+  log(`data: ${train.rows} train, ${valid?.rows ?? 0} valid, ${test?.rows ?? 0} test rows encoded in ${((performance.now() - t0) / 1000).toFixed(1)} s; trees see ${spec.fields.filter((f) => f.kind === 'dense').length} dense + ${spec.fields.filter((f) => f.kind === 'sparse').length} sparse fields`);
 
   const { booster, report } = fitTrees(spec, label, job.modelOptions, train, valid, log);
   const leaves = booster.leafCounts.reduce((s, x) => s + x, 0);
   log(`trees: ${booster.numTrees} (best iteration ${report.bestIteration}${report.stoppedEarly ? ', stopped early' : ''}), ${leaves} leaves, ${report.seconds.toFixed(1)} s`);
   const modelOptions = { ...job.modelOptions, leafCounts: booster.leafCounts.slice() };
   const rng = Rng.derive(job.train.seed, 'model');
-  const model = createModel(name, { spec, rng }, modelOptions) as GbdtModel;
+  const model = createModel(name, { spec, rng, tasks: tasks.map((t) => t.name) }, modelOptions) as GbdtModel;
   model.setTrees(booster);
 
   let result: TrainResult;
   if (model instanceof GbdtLrModel) {
-    log(`second model ${model.second.modelName} on ${booster.numTrees} leaf fields${withSparse ? ` + ${spec.sparse.length + spec.varlen.length} original categorical fields` : ''}; kernels: ${kernels().detail}`);
-    const trainer = new Trainer(model, job.train, label, hooks, [rng]);
+    log(`second model ${model.second.modelName} on ${booster.numTrees} leaf fields${withSparse ? ` + ${spec.fields.filter((f) => f.kind !== 'dense').length} original categorical fields` : ''}; kernels: ${kernels().detail}`);
+    const trainer = new Trainer(model, job.train, tasks, hooks, [rng]);
     result = await trainer.fit(train, valid);
   } else {
     result = {
@@ -84,8 +85,10 @@ export async function trainTreeModelOnFiles(job: TrainJob, hooks: TrainHooks = {
   }
   model.eval();
   const evalBatch = Math.max(job.train.batchSize, 4096);
-  const validReport = valid === null ? null : await evaluateModel(model, valid, label, evalBatch, job.train.negativeSampleRate);
-  const testReport = test === null ? null : await evaluateModel(model, test, label, evalBatch, job.train.negativeSampleRate);
+  const validTasks = valid === null ? null : await evaluateTasks(model, valid, tasks, evalBatch, job.train.negativeSampleRate);
+  const testTasks = test === null ? null : await evaluateTasks(model, test, tasks, evalBatch, job.train.negativeSampleRate);
+  const validReport = validTasks?.[tasks[0]!.name] ?? null;
+  const testReport = testTasks?.[tasks[0]!.name] ?? null;
   const summary: Record<string, number | string | null> = {
     model: name,
     trees: booster.numTrees,
@@ -104,7 +107,20 @@ export async function trainTreeModelOnFiles(job: TrainJob, hooks: TrainHooks = {
     skipped_rows: badRows.count,
   };
   return {
-    model, featureMap: fm, spec, label, result, valid: validReport, test: testReport, modelOptions,
+    model, featureMap: fm, spec, label, tasks, result, valid: validReport, test: testReport, validTasks, testTasks, modelOptions,
     skippedRows: badRows.count, skippedExamples: badRows.examples.map((e) => e.reason), summary,
   };
+}
+
+/** The one task of a tree model (the trees fit one label on every row). */
+function treeTasks(job: TrainJob, name: string, labels: string[]): TaskDef[] {
+  if (job.tasks !== undefined && job.tasks !== null && job.tasks.length > 0) {
+    if (job.tasks.length > 1) throw new Error(`${name} predicts one task, but ${job.tasks.length} are configured (${job.tasks.map((t) => t.name).join(', ')})`);
+    if (job.tasks[0]!.where !== null) throw new Error(`${name}: a task with 'where' is not supported (the trees train on every row)`);
+    return job.tasks;
+  }
+  const label = job.label ?? labels[0];
+  if (label === undefined) throw new Error('the schema declares no label column');
+  if (!labels.includes(label)) throw new Error(`label '${label}' is not a label column of the schema (labels: ${labels.join(', ')})`);
+  return singleTask(label);
 }

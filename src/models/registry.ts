@@ -19,6 +19,7 @@ import { AutoInt } from './autoint.js';
 import { MMoE } from './mmoe.js';
 import { PLE } from './ple.js';
 import { ESMM } from './esmm.js';
+import { GbdtLrModel, GbdtModel, GBDT_MODEL_DEFAULTS } from '../gbdt/model.js';
 
 /** A model option value: what a YAML/JSON config can hold for it. */
 export type OptionValue = number | boolean | string | number[] | string[];
@@ -211,11 +212,23 @@ const ENTRIES: ModelEntry[] = [
     multiTask: true,
     create: (c, o) => new ESMM(c, o),
   }),
+  // Tree models (src/gbdt): trained by src/gbdt/train.ts; the trees are packed buffers sized by leafCounts.
+  defineModel({
+    name: 'gbdt', summary: 'gradient-boosted trees, histogram method (XGBoost hist); docs/gbdt.md',
+    defaults: { ...GBDT_MODEL_DEFAULTS },
+    create: (c, o) => new GbdtModel(c, o),
+  }),
+  defineModel({
+    name: 'gbdt_lr', summary: 'GBDT+LR: tree leaves as categorical fields of LR or any model (He et al. 2014)',
+    defaults: { ...GBDT_MODEL_DEFAULTS, secondModel: 'lr', secondModelOptions: stringList(), withSparse: true },
+    create: (c, o) => new GbdtLrModel(c, o, createModel),
+  }),
 ];
 
 const MODEL_ALIASES: Record<string, string> = {
   'wide&deep': 'widedeep', wdl: 'widedeep', wide_deep: 'widedeep', 'wide-deep': 'widedeep', logistic: 'lr',
   ipnn: 'pnn', dcn_v2: 'dcnv2', 'dcn-v2': 'dcnv2', sharedbottom: 'shared_bottom', 'shared-bottom': 'shared_bottom',
+  'gbdt+lr': 'gbdt_lr', 'gbdt-lr': 'gbdt_lr', gbdtlr: 'gbdt_lr',
 };
 
 /** Every registered model. */

@@ -13,6 +13,7 @@ import { resolveModelOptions } from '../../src/models/registry.js';
 import { loadArtifact, saveArtifact } from '../../src/serve/artifact.js';
 import { scoreFile } from '../../src/serve/score.js';
 import { noGrad } from '../../src/engine/tensor.js';
+import type { GbdtModel } from '../../src/gbdt/model.js';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
 
@@ -78,15 +79,15 @@ test('GBDT+LR beats LR alone and the booster alone on threshold interactions + a
     for (const out of [gbdt, hybrid]) {
       const path = join(dir, `${out.model.modelName}.frk`);
       saveArtifact(path, out.model, {
-        modelOptions: out.modelOptions!, inputSpec: out.spec, label: out.label, featureMap: out.featureMap.toJSON(),
+        modelOptions: out.modelOptions!, inputSpec: out.spec, label: out.label, tasks: out.tasks, featureMap: out.featureMap.toJSON(),
         negativeSampleRate: 1, training: {},
       });
       const art = loadArtifact(path);
-      const testBatch = (await import('../../src/train/pipeline.js')).encodeFile(out.featureMap, join(dir, 'test.csv'));
+      const testBatch = (await import('../../src/data/load.js')).encodeFile(out.featureMap, join(dir, 'test.csv'));
       const b = await testBatch;
       out.model.eval();
-      const before = noGrad(() => out.model.forward(b)).data;
-      const after = noGrad(() => art.model.forward(b)).data;
+      const before = noGrad(() => (out.model as GbdtModel).forward(b)).data;
+      const after = noGrad(() => (art.model as GbdtModel).forward(b)).data;
       assert.deepEqual(Array.from(after), Array.from(before), `${out.model.modelName}: logits differ after save/load`);
       const scored = await scoreFile(art, join(dir, 'test.csv'));
       assert.equal(scored.probs.length, 10_000);
@@ -109,7 +110,7 @@ test('CLI: train --model gbdt_lr / gbdt → eval, predict, info on the artifact;
     const config = {
       data: { train: 'train.csv', valid: 'valid.csv', test: 'test.csv', schema: 'schema.json' },
       model: 'gbdt_lr',
-      model_options: { n_estimators: 12, max_depth: 3, grow_policy: 'lossguide', max_leaves: 6, early_stopping_rounds: 3, second_model_options: { embedding_init_std: 0.001 } },
+      model_options: { n_estimators: 12, max_depth: 3, grow_policy: 'lossguide', max_leaves: 6, early_stopping_rounds: 3, second_model_options: ['embedding_init_std=0.001'] },
       train: { epochs: 2, batch_size: 1024 },
       output: 'model.frk',
     };
