@@ -27,7 +27,8 @@ export function treeStarts(leafCounts: ArrayLike<number>): Int32Array {
 
 /**
  * The leaf node (absolute node index) that row r reaches in the tree starting at node `start`:
- * v ≤ threshold goes left, NaN goes the default way.
+ * v ≤ threshold goes left, NaN goes the default way. Throws on a child index that does not
+ * follow its parent (a corrupt tree, or the zeroed buffer of an untrained model).
  */
 export function leafNode(nodes: Float32Array, start: number, columns: FeatureColumn[], r: number): number {
   let n = start | 0;
@@ -37,6 +38,9 @@ export function leafNode(nodes: Float32Array, start: number, columns: FeatureCol
     if (f < 0) return n;
     const v = columns[f]![r]!;
     const goLeft = v !== v ? nodes[o + F_DEFAULT_LEFT] === 1 : v <= nodes[o + F_THRESHOLD]!;
-    n = (start + (goLeft ? nodes[o + F_LEFT]! : nodes[o + F_RIGHT]!)) | 0;
+    const next = (start + (goLeft ? nodes[o + F_LEFT]! : nodes[o + F_RIGHT]!)) | 0;
+    // Children always follow their parent; anything else is a corrupt or unloaded tree (no endless loop).
+    if (next <= n) throw new Error(`corrupt tree: node ${n - start} points back to node ${next - start} (trees not trained or not loaded?)`);
+    n = next;
   }
 }

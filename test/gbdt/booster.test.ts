@@ -273,3 +273,10 @@ test('options: XGBoost names in snake or camel case; unknown or invalid ones are
   const { booster } = Booster.fit(m, { y: [0, 1] }, { n_estimators: 1 });
   assert.throws(() => booster.predict({ rows: 2, names: ['z'], columns: [Float32Array.from([1, 2])] }), /trained on \[x\]/);
 });
+
+test('a corrupt (or never loaded) tree buffer is refused instead of looping', () => {
+  const m: FeatureMatrix = { rows: 1, names: ['x'], columns: [Float32Array.from([1])] };
+  const zeroed = new Booster(new Float32Array(3 * NODE_FIELDS), [2], 0, ['x'], 'binary:logistic');
+  assert.throws(() => zeroed.predict(m), /corrupt tree: node 0 points back to node 0/);
+  assert.throws(() => new Booster(new Float32Array(2 * NODE_FIELDS), [2], 0, ['x'], 'binary:logistic'), /leaf counts imply 3/);
+});

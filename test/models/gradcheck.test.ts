@@ -26,10 +26,15 @@ const SMALL: Record<string, Record<string, unknown>> = {
   moe: { embeddingDim: 4, embeddingInitStd: 0.5, numExperts: 2, expertHiddenUnits: [4], gateHiddenUnits: [], towerHiddenUnits: [3] },
   ple: { embeddingDim: 4, embeddingInitStd: 0.5, numLayers: 2, numSharedExperts: 2, numSpecificExperts: 1, expertHiddenUnits: [4], gateHiddenUnits: [3], towerHiddenUnits: [3], batchNorm: true },
   esmm: { embeddingDim: 4, embeddingInitStd: 0.5, towerHiddenUnits: [5, 3], batchNorm: true },
+  // No trees (leafCounts []): the gradient path is the second model over the original fields (tree learning: test/gbdt).
+  gbdt_lr: { leafCounts: [], secondModelOptions: ['embedding_init_std=0.5'] },
 };
 
+/** Models without trainable parameters (trees are fitted by boosting; tested in test/gbdt). */
+const NO_GRADIENTS = new Set(['gbdt']);
+
 for (const entry of listModels()) {
-  test(`${entry.name}: end-to-end gradient matches finite differences`, () => {
+  test(`${entry.name}: end-to-end gradient matches finite differences`, { skip: NO_GRADIENTS.has(entry.name) ? 'no trainable parameters' : false }, () => {
     const opts = SMALL[entry.name];
     assert.ok(opts !== undefined, `no gradcheck sizes for model ${entry.name}`);
     const { spec, batch } = tinySpecAndBatch(11);
