@@ -56,6 +56,15 @@ export function boosterOptionsOf(opts: Record<string, unknown>): BoosterOptions 
   return resolveBoosterOptions(user, 'model_options');
 }
 
+/** The booster options of a tree model, refusing objectives whose output is not a click logit. */
+export function treeModelBoosterOptions(opts: Record<string, unknown>): BoosterOptions {
+  const o = boosterOptionsOf(opts);
+  if (o.objective !== 'binary:logistic') {
+    throw new Error(`${opts.secondModel === undefined ? 'gbdt' : 'gbdt_lr'}: finerank's models output click logits, so only objective binary:logistic is supported here; reg:squarederror is available through the Booster API (docs/gbdt.md)`);
+  }
+  return o;
+}
+
 /** The tree inputs of a model spec: dense fields (numbers) then sparse fields (encoded ids). */
 export function treeFeatureNames(spec: FeatureSpec): string[] {
   return [...spec.fields.filter((f) => f.kind === 'dense'), ...spec.fields.filter((f) => f.kind === 'sparse')].map((f) => f.name);
@@ -93,7 +102,7 @@ export class GbdtModel extends SingleTaskModel {
   constructor(ctx: ModelContext, opts: Record<string, unknown>) {
     super(ctx);
     this.spec = ctx.spec;
-    this.boosterOptions = boosterOptionsOf(opts);
+    this.boosterOptions = treeModelBoosterOptions(opts);
     this.leafCounts = (opts.leafCounts as number[] | undefined) ?? [];
     const nodes = treeStarts(this.leafCounts)[this.leafCounts.length]!;
     this.packed = this.buffer('trees', Tensor.zeros([nodes * NODE_FIELDS]));

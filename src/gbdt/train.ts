@@ -10,7 +10,7 @@ import { singleTask, type TaskDef } from '../features/tasks.js';
 import { Trainer, evaluateTasks, type TrainHooks, type TrainResult } from '../train/trainer.js';
 import type { TrainJob, TrainOutcome } from '../train/run.js';
 import { Booster, type FitReport } from './booster.js';
-import { GbdtLrModel, GbdtModel, boosterOptionsOf, isTreeModel, treeMatrix } from './model.js';
+import { GbdtLrModel, GbdtModel, isTreeModel, treeMatrix, treeModelBoosterOptions } from './model.js';
 
 /** Whether a model name (aliases included) names a tree model. */
 export function isTreeModelName(name: string): boolean {
@@ -19,7 +19,7 @@ export function isTreeModelName(name: string): boolean {
 
 /** Fits the booster of a tree model on an encoded training set (validation set for early stopping). */
 export function fitTrees(spec: FeatureSpec, label: string, opts: Record<string, unknown>, train: InMemoryDataSource, valid: InMemoryDataSource | null, log: (line: string) => void): { booster: Booster; report: FitReport } {
-  const o = boosterOptionsOf(opts);
+  const o = treeModelBoosterOptions(opts);
   const targets = (d: InMemoryDataSource) => ({ y: d.all.labels[label]!, ...(d.all.weight !== undefined ? { weight: d.all.weight } : {}) });
   const validSet = valid !== null && o.early_stopping_rounds > 0 ? { matrix: treeMatrix(valid.all, spec), targets: targets(valid) } : undefined;
   if (o.early_stopping_rounds > 0 && validSet === undefined) throw new Error('early_stopping_rounds needs a validation file (--valid or data.valid)');
@@ -43,6 +43,7 @@ export function fitTrees(spec: FeatureSpec, label: string, opts: Record<string, 
 export async function trainTreeModelOnFiles(job: TrainJob, hooks: TrainHooks = {}): Promise<TrainOutcome> {
   const log = hooks.log ?? (() => {});
   const name = modelEntry(job.model).name;
+  treeModelBoosterOptions(job.modelOptions); // refuse bad options before reading any data
   const badRows = new BadRowLog();
   const load = { onBadRow: job.data.onBadRow, badRows };
   const t0 = performance.now();

@@ -156,6 +156,10 @@ test('CLI: train --model gbdt_lr / gbdt → eval, predict, info on the artifact;
     assert.notEqual(bad2.code, 0);
     assert.match(bad2.stderr, /grow_policy' must be depthwise or lossguide/);
     assert.throws(() => resolveModelOptions('gbdt', { nEstimators: '5' }), /option 'nEstimators' must be a number/);
+    writeFileSync(join(dir, 'bad3.json'), JSON.stringify({ ...config, model_options: { objective: 'reg:squarederror' } }));
+    const bad3 = cli(['train', '--config', join(dir, 'bad3.json')]);
+    assert.notEqual(bad3.code, 0);
+    assert.match(bad3.stderr, /only objective binary:logistic is supported here/);
     // A varlen field: the trees refuse it (it can only feed gbdt_lr's second model).
     writeFileSync(join(dir, 'tags.csv'), 'click,a,tags\n1,0.5,x|y\n0,1.5,y\n1,0.1,z\n');
     writeFileSync(join(dir, 'tags.json'), JSON.stringify({
