@@ -184,4 +184,9 @@ export class GbdtLrModel extends GbdtModel {
   override forward(batch: Batch): Tensor {
     return this.second.forwardTasks(this.leafBatch(batch))[this.tasks[0]!]!;
   }
+
+  /** The second model's own loss term (e.g. DIEN's auxiliary loss), when it has one. */
+  override extraLoss(): Tensor | null {
+    return this.second.extraLoss();
+  }
 }
