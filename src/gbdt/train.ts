@@ -44,6 +44,9 @@ export async function trainTreeModelOnFiles(job: TrainJob, hooks: TrainHooks = {
   const log = hooks.log ?? (() => {});
   const name = modelEntry(job.model).name;
   treeModelBoosterOptions(job.modelOptions); // refuse bad options before reading any data
+  if (job.data.streaming?.streaming === true) {
+    throw new Error(`${name}: data.streaming is not supported: the booster bins every training row in memory (rows × fields × 2 bytes, twice); leave streaming off or 'auto' (tree models always load the splits into memory)`);
+  }
   const badRows = new BadRowLog();
   const load = { onBadRow: job.data.onBadRow, badRows };
   const t0 = performance.now();
