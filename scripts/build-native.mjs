@@ -22,7 +22,10 @@ const logPath = join(root, 'build', 'finerank-native-build.log');
 function pkgConfig(flags) {
   const r = spawnSync('pkg-config', [...flags, 'openblas'], { encoding: 'utf8' });
   if (r.status !== 0 || typeof r.stdout !== 'string') return null;
-  return r.stdout.trim().split(/\s+/).filter((s) => s !== '');
+  return r.stdout
+    .trim()
+    .split(/\s+/)
+    .filter((s) => s !== '');
 }
 
 /** Directories that commonly hold OpenBLAS's cblas.h, most specific first. */
@@ -30,9 +33,13 @@ function candidateIncludeDirs() {
   const arch = { x64: 'x86_64', arm64: 'aarch64', ppc64: 'powerpc64le', s390x: 's390x' }[process.arch] ?? process.arch;
   const multi = `/usr/include/${arch}-linux-gnu`;
   return [
-    `${multi}/openblas-pthread`, `${multi}/openblas-openmp`, `${multi}/openblas-serial`,
-    '/usr/include/openblas', '/usr/local/include/openblas',
-    '/opt/homebrew/opt/openblas/include', '/usr/local/opt/openblas/include',
+    `${multi}/openblas-pthread`,
+    `${multi}/openblas-openmp`,
+    `${multi}/openblas-serial`,
+    '/usr/include/openblas',
+    '/usr/local/include/openblas',
+    '/opt/homebrew/opt/openblas/include',
+    '/usr/local/opt/openblas/include',
   ];
 }
 
@@ -98,9 +105,7 @@ function findNodeGyp() {
 /** Node's own headers next to this node binary (avoids a download when npm has no nodedir). */
 function localNodeDir() {
   const prefix = resolve(dirname(process.execPath), '..');
-  return existsSync(join(prefix, 'include', 'node', 'node_api.h')) && existsSync(join(prefix, 'include', 'node', 'common.gypi'))
-    ? prefix
-    : null;
+  return existsSync(join(prefix, 'include', 'node', 'node_api.h')) && existsSync(join(prefix, 'include', 'node', 'common.gypi')) ? prefix : null;
 }
 
 /** Removes any addon left behind so that the TypeScript fallback is what loads. */
@@ -168,7 +173,7 @@ function main() {
     fallBack('FINERANK_SKIP_NATIVE is set');
   }
   const gyp = findNodeGyp();
-  if (gyp === null) fallBack('node-gyp not found (npm_config_node_gyp, PATH, or npm\'s bundled copy)');
+  if (gyp === null) fallBack("node-gyp not found (npm_config_node_gyp, PATH, or npm's bundled copy)");
   const [cmd, prefix] = gyp;
   const args = [...prefix, 'rebuild', '--release'];
   if (!process.env.npm_config_nodedir) {

@@ -7,8 +7,18 @@ export { Module } from './nn/module.js';
 export { EmbeddingTable } from './embedding/table.js';
 export type { Batch, PaddedIds } from './features/batch.js';
 export {
-  defineSchema, loadSchema, parseSchema, sparse, dense, varlen, sequence, label, group, weight,
-  type Schema, type SchemaInput,
+  defineSchema,
+  loadSchema,
+  parseSchema,
+  sparse,
+  dense,
+  varlen,
+  sequence,
+  label,
+  group,
+  weight,
+  type Schema,
+  type SchemaInput,
 } from './features/schema.js';
 export { FeatureMap } from './features/featuremap.js';
 export { readRaw } from './readers/index.js';

@@ -7,11 +7,21 @@ export function parseArgs(argv: readonly string[], spec: Record<string, 'string'
   const out: Record<string, string | boolean> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (!a.startsWith('--')) throw new Error(`unexpected argument '${a}' (options: ${Object.keys(spec).map((k) => '--' + k).join(' ')})`);
+    if (!a.startsWith('--'))
+      throw new Error(
+        `unexpected argument '${a}' (options: ${Object.keys(spec)
+          .map((k) => '--' + k)
+          .join(' ')})`,
+      );
     const eq = a.indexOf('=');
     const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
     const kind = spec[name];
-    if (kind === undefined) throw new Error(`unknown option '--${name}' (options: ${Object.keys(spec).map((k) => '--' + k).join(' ')})`);
+    if (kind === undefined)
+      throw new Error(
+        `unknown option '--${name}' (options: ${Object.keys(spec)
+          .map((k) => '--' + k)
+          .join(' ')})`,
+      );
     if (kind === 'flag') {
       if (eq >= 0) throw new Error(`option '--${name}' takes no value`);
       out[name] = true;

@@ -82,7 +82,10 @@ export function requireSuccess(label: string, command: string, args: readonly st
  * of every benchmark program here). Errors name the program and show the offending line.
  */
 export function lastJsonLine(stdout: string, label: string): Record<string, unknown> {
-  const lines = stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const lines = stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   if (lines.length === 0) throw new Error(`${label}: printed nothing on stdout (expected a JSON line last)`);
   const last = lines[lines.length - 1]!;
   let value: unknown;

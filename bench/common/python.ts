@@ -10,9 +10,7 @@ let cached: string | null = null;
  */
 export function torchPython(): string {
   if (cached !== null) return cached;
-  const candidates = [process.env.FINERANK_PYTHON, '/usr/bin/python3', 'python3'].filter(
-    (c): c is string => typeof c === 'string' && c !== '',
-  );
+  const candidates = [process.env.FINERANK_PYTHON, '/usr/bin/python3', 'python3'].filter((c): c is string => typeof c === 'string' && c !== '');
   const tried: string[] = [];
   for (const py of candidates) {
     const r = spawnSync(py, ['-c', 'import torch, numpy; print(torch.__version__)'], { encoding: 'utf8' });
@@ -24,7 +22,7 @@ export function torchPython(): string {
   }
   throw new Error(
     'no Python with PyTorch found (needed for the reference side of the benchmark).\n' +
-      'Install Debian\'s packages: apt-get install -y python3-torch python3-sklearn\n' +
+      "Install Debian's packages: apt-get install -y python3-torch python3-sklearn\n" +
       'or point FINERANK_PYTHON at an interpreter that has torch and numpy.\nTried:\n  ' +
       tried.join('\n  '),
   );

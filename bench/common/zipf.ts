@@ -11,7 +11,8 @@ export function zipfSampler(vocab: number, s: number): (rng: Rng) => number {
   for (let k = 0; k < vocab; k++) cdf[k]! /= acc;
   return (rng) => {
     const u = rng.next();
-    let lo = 0, hi = vocab - 1;
+    let lo = 0,
+      hi = vocab - 1;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (cdf[mid]! > u) hi = mid;

@@ -47,7 +47,8 @@ export async function writeCriteoCsv(path: string, rows: number, seed = 1): Prom
     return t;
   };
   const out = createWriteStream(path, { highWaterMark: 1 << 22 });
-  const header = ['label', ...Array.from({ length: 13 }, (_, i) => `I${i + 1}`), ...Array.from({ length: 26 }, (_, i) => `C${i + 1}`)].join(',') + '\n';
+  const header =
+    ['label', ...Array.from({ length: 13 }, (_, i) => `I${i + 1}`), ...Array.from({ length: 26 }, (_, i) => `C${i + 1}`)].join(',') + '\n';
   out.write(header);
   let bytes = header.length;
   const s = 1.1;
@@ -58,7 +59,10 @@ export async function writeCriteoCsv(path: string, rows: number, seed = 1): Prom
     for (let j = 0; j < 13; j++) {
       line += ',';
       if (next() < MISS_I[j]!) continue;
-      if (j === 1 && next() < 0.1) { line += String(-1 - Math.floor(next() * 3)); continue; }
+      if (j === 1 && next() < 0.1) {
+        line += String(-1 - Math.floor(next() * 3));
+        continue;
+      }
       line += String(Math.floor(Math.exp(normal(next, MU_I[j]!, 1.3))));
     }
     for (let j = 0; j < 26; j++) {

@@ -33,34 +33,41 @@ async function main(): Promise<void> {
   const schema = process.argv[3] ? loadSchema(process.argv[3]) : criteoSchema();
   const firstSparse = schema.columns.find((c) => c.role === 'sparse')!.name;
   const csv = { separator: schema.dataset?.separator, header: schema.dataset?.header, columns: schema.dataset?.columns };
-  const w0 = performance.now(), c0 = cpuSeconds();
+  const w0 = performance.now(),
+    c0 = cpuSeconds();
   const fmap = await FeatureMap.fit(schema, readCsv(file, csv));
-  const w1 = performance.now(), c1 = cpuSeconds();
-  let rows = 0, nb = 0, check = 0;
+  const w1 = performance.now(),
+    c1 = cpuSeconds();
+  let rows = 0,
+    nb = 0,
+    check = 0;
   for await (const b of batches(readCsv(file, csv), fmap, { batchSize: 4096 })) {
     rows += b.size;
     nb++;
     check += b.sparse[firstSparse]![0]!;
   }
-  const w2 = performance.now(), c2 = cpuSeconds();
+  const w2 = performance.now(),
+    c2 = cpuSeconds();
   const wall = (w2 - w0) / 1000;
   const vocab = fmap.vocabSizes();
-  console.log(JSON.stringify({
-    tool: 'finerank',
-    rows,
-    batches: nb,
-    checksum: check,
-    vocabulary_rows: Object.values(vocab).reduce((a, b) => a + b, 0),
-    fit_s: +((w1 - w0) / 1000).toFixed(3),
-    transform_s: +((w2 - w1) / 1000).toFixed(3),
-    wall_s: +wall.toFixed(3),
-    cpu_s: +(c2 - c0).toFixed(3),
-    fit_cpu_s: +(c1 - c0).toFixed(3),
-    transform_cpu_s: +(c2 - c1).toFixed(3),
-    rows_per_s: Math.round(rows / wall),
-    mb_per_s: +(size / 1e6 / wall).toFixed(2),
-    peak_rss_mb: +(process.resourceUsage().maxRSS / 1024).toFixed(1),
-  }));
+  console.log(
+    JSON.stringify({
+      tool: 'finerank',
+      rows,
+      batches: nb,
+      checksum: check,
+      vocabulary_rows: Object.values(vocab).reduce((a, b) => a + b, 0),
+      fit_s: +((w1 - w0) / 1000).toFixed(3),
+      transform_s: +((w2 - w1) / 1000).toFixed(3),
+      wall_s: +wall.toFixed(3),
+      cpu_s: +(c2 - c0).toFixed(3),
+      fit_cpu_s: +(c1 - c0).toFixed(3),
+      transform_cpu_s: +(c2 - c1).toFixed(3),
+      rows_per_s: Math.round(rows / wall),
+      mb_per_s: +(size / 1e6 / wall).toFixed(2),
+      peak_rss_mb: +(process.resourceUsage().maxRSS / 1024).toFixed(1),
+    }),
+  );
 }
 
 main().catch((e) => {

@@ -86,7 +86,9 @@ async function main(): Promise<void> {
   }
   // Categorical columns pandas encodes: the schema's sparse columns (C1..C26 without a schema).
   const cats = schema
-    ? loadSchema(schema).columns.filter((c) => c.role === 'sparse').map((c) => c.source)
+    ? loadSchema(schema)
+        .columns.filter((c) => c.role === 'sparse')
+        .map((c) => c.source)
     : Array.from({ length: 26 }, (_, i) => `C${i + 1}`);
   const size = statSync(file).size;
   const py = findPython();
@@ -99,24 +101,43 @@ async function main(): Promise<void> {
     pd.push(runJson(py, [join(root, 'bench', 'data', 'pandas_ref.py'), file, cats.join(',')]));
     console.error(`pandas:   ${JSON.stringify(pd[pd.length - 1])}`);
   }
-  const f = best(fr), p = best(pd);
+  const f = best(fr),
+    p = best(pd);
   if (f['rows'] !== p['rows']) throw new Error(`row counts differ: finerank ${f['rows']}, pandas ${p['rows']}`);
   const n = (x: number | string | undefined) => Number(x);
-  console.log(JSON.stringify({
-    bench: 'data',
-    file,
-    schema: schema || null,
-    categorical_columns: cats.length,
-    rows: f['rows'],
-    file_mb: +(size / 1e6).toFixed(1),
-    finerank: { rows_per_s: f['rows_per_s'], mb_per_s: f['mb_per_s'], peak_rss_mb: f['peak_rss_mb'], wall_s: f['wall_s'], cpu_s: f['cpu_s'], fit_s: f['fit_s'], transform_s: f['transform_s'] },
-    pandas: { rows_per_s: p['rows_per_s'], mb_per_s: p['mb_per_s'], peak_rss_mb: p['peak_rss_mb'], wall_s: p['wall_s'], cpu_s: p['cpu_s'], read_s: p['read_s'], encode_s: p['encode_s'] },
-    ratio: {
-      speed: +(n(f['rows_per_s']) / n(p['rows_per_s'])).toFixed(2),
-      cpu: +(n(p['cpu_s']) / n(f['cpu_s'])).toFixed(2),
-      peak_rss: +(n(f['peak_rss_mb']) / n(p['peak_rss_mb'])).toFixed(3),
-    },
-  }));
+  console.log(
+    JSON.stringify({
+      bench: 'data',
+      file,
+      schema: schema || null,
+      categorical_columns: cats.length,
+      rows: f['rows'],
+      file_mb: +(size / 1e6).toFixed(1),
+      finerank: {
+        rows_per_s: f['rows_per_s'],
+        mb_per_s: f['mb_per_s'],
+        peak_rss_mb: f['peak_rss_mb'],
+        wall_s: f['wall_s'],
+        cpu_s: f['cpu_s'],
+        fit_s: f['fit_s'],
+        transform_s: f['transform_s'],
+      },
+      pandas: {
+        rows_per_s: p['rows_per_s'],
+        mb_per_s: p['mb_per_s'],
+        peak_rss_mb: p['peak_rss_mb'],
+        wall_s: p['wall_s'],
+        cpu_s: p['cpu_s'],
+        read_s: p['read_s'],
+        encode_s: p['encode_s'],
+      },
+      ratio: {
+        speed: +(n(f['rows_per_s']) / n(p['rows_per_s'])).toFixed(2),
+        cpu: +(n(p['cpu_s']) / n(f['cpu_s'])).toFixed(2),
+        peak_rss: +(n(f['peak_rss_mb']) / n(p['peak_rss_mb'])).toFixed(3),
+      },
+    }),
+  );
 }
 
 main().catch((e) => {

@@ -34,7 +34,6 @@ import { zipfSampler } from '../common/zipf.js';
 const VOCABS = [...Array(10).fill(1_000), ...Array(10).fill(100_000), ...Array(6).fill(1_000_000)] as number[];
 const DIM = 16;
 
-
 function median(xs: number[]): number {
   const s = xs.slice().sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -43,7 +42,13 @@ function median(xs: number[]): number {
 
 function main(): void {
   const opts = parseArgs(process.argv.slice(2), {
-    steps: 'string', warmup: 'string', batch: 'string', pool: 'string', zipf: 'string', 'seq-len': 'string', seed: 'string',
+    steps: 'string',
+    warmup: 'string',
+    batch: 'string',
+    pool: 'string',
+    zipf: 'string',
+    'seq-len': 'string',
+    seed: 'string',
   });
   const steps = intOption(opts, 'steps', 20);
   const warmup = intOption(opts, 'warmup', 3, 0);
@@ -57,37 +62,49 @@ function main(): void {
   const rng = Rng.derive(seed, 'data');
   const samplers = new Map<number, (r: Rng) => number>();
   for (const v of VOCABS) if (!samplers.has(v)) samplers.set(v, zipfSampler(v, zipf));
-  const pool = Array.from({ length: poolSize }, () => VOCABS.map((v) => {
-    const a = new Int32Array(B);
-    const draw = samplers.get(v)!;
-    for (let i = 0; i < B; i++) a[i] = draw(rng);
-    return a;
-  }));
+  const pool = Array.from({ length: poolSize }, () =>
+    VOCABS.map((v) => {
+      const a = new Int32Array(B);
+      const draw = samplers.get(v)!;
+      for (let i = 0; i < B; i++) a[i] = draw(rng);
+      return a;
+    }),
+  );
   const seqSampler = zipfSampler(1_000_000, zipf);
-  const seqPool = seqLen === 0 ? [] : Array.from({ length: poolSize }, () => {
-    const ids = new Int32Array(B * seqLen), lengths = new Int32Array(B);
-    for (let b = 0; b < B; b++) {
-      lengths[b] = 1 + rng.int(seqLen);
-      for (let j = 0; j < lengths[b]!; j++) ids[b * seqLen + j] = seqSampler(rng);
-    }
-    return { ids, lengths, maxLen: seqLen };
-  });
+  const seqPool =
+    seqLen === 0
+      ? []
+      : Array.from({ length: poolSize }, () => {
+          const ids = new Int32Array(B * seqLen),
+            lengths = new Int32Array(B);
+          for (let b = 0; b < B; b++) {
+            lengths[b] = 1 + rng.int(seqLen);
+            for (let j = 0; j < lengths[b]!; j++) ids[b * seqLen + j] = seqSampler(rng);
+          }
+          return { ids, lengths, maxLen: seqLen };
+        });
 
   const init = Rng.derive(seed, 'init');
   const emb = VOCABS.map((v, f) => new EmbeddingTable(`emb${f}`, v + 1, DIM, { rng: init, std: 1e-4 }));
   const first = VOCABS.map((v, f) => new EmbeddingTable(`first${f}`, v + 1, 1, { rng: init, std: 1e-4 }));
   const hist = new EmbeddingTable('hist', 1_000_001, DIM, { rng: init, std: 1e-4 });
   const tables = [...emb, ...first];
-  const gv = new Float32Array(B * VOCABS.length * DIM), gw = new Float32Array(B * VOCABS.length);
+  const gv = new Float32Array(B * VOCABS.length * DIM),
+    gw = new Float32Array(B * VOCABS.length);
   for (let i = 0; i < gv.length; i++) gv[i] = init.uniform(-1e-3, 1e-3);
   for (let i = 0; i < gw.length; i++) gw[i] = init.uniform(-1e-3, 1e-3);
   const gs = new Float32Array(B * seqLen * DIM);
   for (let i = 0; i < gs.length; i++) gs[i] = init.uniform(-1e-3, 1e-3);
-  const lazy = new LazyAdam({ lr: 1e-3 }), adagrad = new SparseAdagrad({ lr: 1e-2 }), sgd = new SparseSGD({ lr: 1e-3 });
+  const lazy = new LazyAdam({ lr: 1e-3 }),
+    adagrad = new SparseAdagrad({ lr: 1e-2 }),
+    sgd = new SparseSGD({ lr: 1e-3 });
 
   const phases = ['lookup', 'backward', 'lazyadam', 'adagrad', 'sgd', 'k:gather', 'k:merge', ...(seqLen > 0 ? ['sequence'] : [])] as const;
-  const F = VOCABS.length, outV = new Float32Array(B * F * DIM), outW = new Float32Array(B * F);
-  const embW = emb.map((t) => t.weight), firstW = first.map((t) => t.weight);
+  const F = VOCABS.length,
+    outV = new Float32Array(B * F * DIM),
+    outW = new Float32Array(B * F);
+  const embW = emb.map((t) => t.weight),
+    firstW = first.map((t) => t.weight);
   const times: Record<string, number[]> = Object.fromEntries(phases.map((p) => [p, []]));
   let uniqueRows = 0;
   for (let s = 0; s < warmup + steps; s++) {
@@ -136,10 +153,14 @@ function main(): void {
   const ms = Object.fromEntries(phases.map((p) => [p, median(times[p]!)]));
   const minMs = Object.fromEntries(phases.map((p) => [p, Math.min(...times[p]!)]));
   const backend = embeddingKernels().name;
-  process.stdout.write(`embedding kernels: ${backend} (engine: ${kernels().name}); batch ${B}, zipf ${zipf}, ${uniqueRows} unique dim-16 rows per step (last step)\n`);
+  process.stdout.write(
+    `embedding kernels: ${backend} (engine: ${kernels().name}); batch ${B}, zipf ${zipf}, ${uniqueRows} unique dim-16 rows per step (last step)\n`,
+  );
   process.stdout.write(`  phase       median      min  (ms/step over ${steps} steps)\n`);
   for (const p of phases) process.stdout.write(`  ${p.padEnd(9)} ${ms[p]!.toFixed(2).padStart(8)} ${minMs[p]!.toFixed(2).padStart(8)}\n`);
-  process.stdout.write(JSON.stringify({ bench: 'embedding', backend, batch: B, zipf, steps, unique_rows: uniqueRows, ms_per_step: ms, min_ms_per_step: minMs }) + '\n');
+  process.stdout.write(
+    JSON.stringify({ bench: 'embedding', backend, batch: B, zipf, steps, unique_rows: uniqueRows, ms_per_step: ms, min_ms_per_step: minMs }) + '\n',
+  );
 }
 
 try {

@@ -45,7 +45,6 @@ interface PoolBatch {
   labels: Float32Array;
 }
 
-
 function makePool(rng: Rng, batches: number, batch: number, s: number): PoolBatch[] {
   const samplers = new Map<number, (rng: Rng) => number>();
   for (const v of VOCABS) if (!samplers.has(v)) samplers.set(v, zipfSampler(v, s));
@@ -118,8 +117,15 @@ function median(xs: number[]): number {
 
 function main(): void {
   const opts = parseArgs(process.argv.slice(2), {
-    threads: 'string', steps: 'string', warmup: 'string', batch: 'string', 'infer-steps': 'string',
-    'latency-calls': 'string', pool: 'string', zipf: 'string', seed: 'string',
+    threads: 'string',
+    steps: 'string',
+    warmup: 'string',
+    batch: 'string',
+    'infer-steps': 'string',
+    'latency-calls': 'string',
+    pool: 'string',
+    zipf: 'string',
+    seed: 'string',
   });
   const threads = intOption(opts, 'threads', 1);
   const steps = intOption(opts, 'steps', 30);

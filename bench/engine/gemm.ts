@@ -76,8 +76,11 @@ function operand(size: number, seed: number): Float32Array {
 /** Runs one case on one backend: warm-up, then timed calls for at least minTime seconds. */
 function measure(K: Kernels, c: Case, minTime: number, key: string): Measurement {
   // Stored shapes: A is m×k (k×m if transposed), B is k×n (n×k if transposed).
-  const a = operand(c.m * c.k, 1), b = operand(c.k * c.n, 2), out = new Float32Array(c.m * c.n);
-  const lda = c.transA ? c.m : c.k, ldb = c.transB ? c.k : c.n;
+  const a = operand(c.m * c.k, 1),
+    b = operand(c.k * c.n, 2),
+    out = new Float32Array(c.m * c.n);
+  const lda = c.transA ? c.m : c.k,
+    ldb = c.transB ? c.k : c.n;
   const call = () => K.sgemm(c.transA, c.transB, c.m, c.n, c.k, 1, a, 0, lda, b, 0, ldb, 0, out, 0, c.n);
   call();
   call();
@@ -103,7 +106,8 @@ function main(): void {
   const backends = typeof opts.backends === 'string' ? opts.backends.split(',').map((s) => s.trim()) : ['typescript', 'native'];
   for (const b of backends) if (b !== 'typescript' && b !== 'native') throw new Error(`--backends: unknown backend '${b}' (typescript, native)`);
   const minTime = opts['min-time'] === undefined ? 1 : Number(opts['min-time']);
-  if (!Number.isFinite(minTime) || minTime < 0) throw new Error(`--min-time must be a non-negative number of seconds, got '${String(opts['min-time'])}'`);
+  if (!Number.isFinite(minTime) || minTime < 0)
+    throw new Error(`--min-time must be a non-negative number of seconds, got '${String(opts['min-time'])}'`);
 
   const runs: Array<{ backend: string; threads: number; kernels: Kernels }> = [];
   let nativeError: string | null = null;
@@ -138,8 +142,16 @@ function main(): void {
       perCpu[key] = round(m.perCpuSecond, 2)!;
       const ref = reference?.results[key] ?? null;
       rows.push([
-        c.id, c.label, run.backend, String(run.threads), fmt(m.best, 2), fmt(m.median, 2), fmt(m.perCpuSecond, 2), String(m.calls),
-        fmt(ref, 2), fmt(ratio(m.best, ref), 2),
+        c.id,
+        c.label,
+        run.backend,
+        String(run.threads),
+        fmt(m.best, 2),
+        fmt(m.median, 2),
+        fmt(m.perCpuSecond, 2),
+        String(m.calls),
+        fmt(ref, 2),
+        fmt(ratio(m.best, ref), 2),
       ]);
       process.stderr.write(`  ${key}: ${m.best.toFixed(2)} GFLOP/s\n`);
     }
@@ -158,7 +170,12 @@ function main(): void {
     summary[tag] = { mean_gflops: round(mean, 2)!, reference_ratio: round(ratio(mean, refMean), 3) };
   }
   console.log('');
-  console.log(formatTable(['backend/threads', 'mean GFLOP/s', 'vs reference'], Object.entries(summary).map(([t, s]) => [t, fmt(s.mean_gflops, 2), fmt(s.reference_ratio, 2)])));
+  console.log(
+    formatTable(
+      ['backend/threads', 'mean GFLOP/s', 'vs reference'],
+      Object.entries(summary).map(([t, s]) => [t, fmt(s.mean_gflops, 2), fmt(s.reference_ratio, 2)]),
+    ),
+  );
   if (reference === null) console.log(`(no reference at ${refPath}; record one with --record)`);
 
   const referenceRatio: Record<string, number | null> = {};

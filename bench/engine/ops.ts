@@ -20,7 +20,10 @@ import { linear, batchNorm, dropout, relu, sum, bceWithLogits, reshape } from '.
 import { MLP } from '../../src/nn/index.js';
 import { Adam } from '../../src/train/optim.js';
 
-interface Timing { wall_ms: number; cpu_ms: number }
+interface Timing {
+  wall_ms: number;
+  cpu_ms: number;
+}
 
 function median(xs: number[]): number {
   const s = xs.slice().sort((a, b) => a - b);
@@ -30,11 +33,14 @@ function median(xs: number[]): number {
 /** Median wall and CPU milliseconds of `fn` over `reps` calls after `warmup` calls. */
 function time(fn: () => void, reps: number, warmup: number): Timing {
   for (let i = 0; i < warmup; i++) fn();
-  const wall: number[] = [], cpu: number[] = [];
+  const wall: number[] = [],
+    cpu: number[] = [];
   for (let i = 0; i < reps; i++) {
-    const c0 = process.cpuUsage(), t0 = performance.now();
+    const c0 = process.cpuUsage(),
+      t0 = performance.now();
     fn();
-    const t1 = performance.now(), c1 = process.cpuUsage(c0);
+    const t1 = performance.now(),
+      c1 = process.cpuUsage(c0);
     wall.push(t1 - t0);
     cpu.push((c1.user + c1.system) / 1000);
   }
@@ -52,32 +58,98 @@ function main(): void {
   const rows = intOption(args, 'rows', 4096);
   const reps = intOption(args, 'reps', 20);
   const warmup = intOption(args, 'warmup', 3);
-  const width = 400, inDim = 100;
+  const width = 400,
+    inDim = 100;
   const rng = new Rng(2024);
   const results: Record<string, Timing> = {};
   const x = randTensor(rng, [rows, width], true);
   const w = randTensor(rng, [width, width], true);
   const b = randTensor(rng, [width], true);
   const g = randTensor(rng, [rows, width], false).data;
-  const gamma = Tensor.full([width], 1, true), beta = Tensor.zeros([width], true);
-  const rm = new Float32Array(width), rv = new Float32Array(width).fill(1);
+  const gamma = Tensor.full([width], 1, true),
+    beta = Tensor.zeros([width], true);
+  const rm = new Float32Array(width),
+    rv = new Float32Array(width).fill(1);
   const drng = new Rng(7);
-  const clear = () => { x.grad = null; w.grad = null; b.grad = null; gamma.grad = null; beta.grad = null; };
+  const clear = () => {
+    x.grad = null;
+    w.grad = null;
+    b.grad = null;
+    gamma.grad = null;
+    beta.grad = null;
+  };
 
-  results['linear.fwd'] = time(() => { linear(x, w, b); }, reps, warmup);
-  results['linear.fwd+bwd'] = time(() => { clear(); linear(x, w, b).backward(g); }, reps, warmup);
+  results['linear.fwd'] = time(
+    () => {
+      linear(x, w, b);
+    },
+    reps,
+    warmup,
+  );
+  results['linear.fwd+bwd'] = time(
+    () => {
+      clear();
+      linear(x, w, b).backward(g);
+    },
+    reps,
+    warmup,
+  );
   const bnOpts = { training: true, runningMean: rm, runningVar: rv, relu: true };
-  results['bnrelu.fwd'] = time(() => { batchNorm(x, gamma, beta, bnOpts); }, reps, warmup);
-  results['bnrelu.fwd+bwd'] = time(() => { clear(); batchNorm(x, gamma, beta, bnOpts).backward(g); }, reps, warmup);
+  results['bnrelu.fwd'] = time(
+    () => {
+      batchNorm(x, gamma, beta, bnOpts);
+    },
+    reps,
+    warmup,
+  );
+  results['bnrelu.fwd+bwd'] = time(
+    () => {
+      clear();
+      batchNorm(x, gamma, beta, bnOpts).backward(g);
+    },
+    reps,
+    warmup,
+  );
   const bnDropOpts = { ...bnOpts, dropout: { p: 0.2, rng: drng } };
-  results['bnrelu+dropout.fwd+bwd'] = time(() => { clear(); batchNorm(x, gamma, beta, bnDropOpts).backward(g); }, reps, warmup);
-  results['dropout.fwd'] = time(() => { dropout(x, 0.2, drng, true); }, reps, warmup);
-  results['dropout.fwd+bwd'] = time(() => { clear(); dropout(x, 0.2, drng, true).backward(g); }, reps, warmup);
-  results['relu.fwd+bwd'] = time(() => { clear(); relu(x).backward(g); }, reps, warmup);
-  results['alloc+touch'] = time(() => {
-    const a = new Float32Array(rows * width);
-    for (let i = 0; i < a.length; i += 1024) a[i] = 1;
-  }, reps, warmup);
+  results['bnrelu+dropout.fwd+bwd'] = time(
+    () => {
+      clear();
+      batchNorm(x, gamma, beta, bnDropOpts).backward(g);
+    },
+    reps,
+    warmup,
+  );
+  results['dropout.fwd'] = time(
+    () => {
+      dropout(x, 0.2, drng, true);
+    },
+    reps,
+    warmup,
+  );
+  results['dropout.fwd+bwd'] = time(
+    () => {
+      clear();
+      dropout(x, 0.2, drng, true).backward(g);
+    },
+    reps,
+    warmup,
+  );
+  results['relu.fwd+bwd'] = time(
+    () => {
+      clear();
+      relu(x).backward(g);
+    },
+    reps,
+    warmup,
+  );
+  results['alloc+touch'] = time(
+    () => {
+      const a = new Float32Array(rows * width);
+      for (let i = 0; i < a.length; i += 1024) a[i] = 1;
+    },
+    reps,
+    warmup,
+  );
 
   const mlp = new MLP({ inputDim: inDim, hiddenUnits: [width, width, width], dropout: 0.2, batchNorm: true, outputDim: 1, rng: new Rng(1) });
   mlp.train();
@@ -93,7 +165,11 @@ function main(): void {
     adam.step();
     for (const p of params) p.grad = null; // as the trainer's optimizers do
   };
-  results['mlp.step'] = time(step(() => mlp.forward(input)), reps, warmup);
+  results['mlp.step'] = time(
+    step(() => mlp.forward(input)),
+    reps,
+    warmup,
+  );
   // The same layers with BatchNorm → ReLU → Dropout as one op (batchNorm's `dropout` option).
   const fusedRng = new Rng(3);
   const fusedForward = (): Tensor => {
@@ -102,8 +178,13 @@ function main(): void {
       h = linear(h, layer.linear.weight, layer.linear.bias);
       const bn = layer.bn!;
       h = batchNorm(h, bn.gamma, bn.beta, {
-        training: true, runningMean: bn.runningMean.data, runningVar: bn.runningVar.data, momentum: bn.momentum, eps: bn.eps,
-        relu: true, dropout: { p: layer.dropout!.p, rng: fusedRng },
+        training: true,
+        runningMean: bn.runningMean.data,
+        runningVar: bn.runningVar.data,
+        momentum: bn.momentum,
+        eps: bn.eps,
+        relu: true,
+        dropout: { p: layer.dropout!.p, rng: fusedRng },
       });
     }
     return linear(h, mlp.out!.weight, mlp.out!.bias);
@@ -116,7 +197,12 @@ function main(): void {
 
   const K = kernels();
   console.log(`backend: ${K.name} (${K.detail}); rows ${rows}, width ${width}; median of ${reps}`);
-  console.log(formatTable(['op', 'wall ms', 'cpu ms'], Object.entries(results).map(([k, v]) => [k, fmt(v.wall_ms, 2), fmt(v.cpu_ms, 2)])));
+  console.log(
+    formatTable(
+      ['op', 'wall ms', 'cpu ms'],
+      Object.entries(results).map(([k, v]) => [k, fmt(v.wall_ms, 2), fmt(v.cpu_ms, 2)]),
+    ),
+  );
   console.log(JSON.stringify({ bench: 'ops', backend: K.name, rows, results }));
 }
 

@@ -112,8 +112,15 @@ function perThreads(side: Side, threadList: number[], f: (r: EngineResult) => nu
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2), {
-    threads: 'string', steps: 'string', warmup: 'string', batch: 'string', repeat: 'string', only: 'string',
-    record: 'flag', 'torch-fused-tables': 'flag', 'torch-intra-threads': 'string',
+    threads: 'string',
+    steps: 'string',
+    warmup: 'string',
+    batch: 'string',
+    repeat: 'string',
+    only: 'string',
+    record: 'flag',
+    'torch-fused-tables': 'flag',
+    'torch-intra-threads': 'string',
   });
   const threadList = intListOption(opts, 'threads', [1, 2]);
   const steps = intOption(opts, 'steps', 30);
@@ -121,7 +128,8 @@ async function main(): Promise<void> {
   const batch = intOption(opts, 'batch', 4096);
   const repeat = intOption(opts, 'repeat', 1);
   const only = opts.only;
-  if (only !== undefined && only !== 'finerank' && only !== 'pytorch') throw new Error(`--only must be 'finerank' or 'pytorch', got '${String(only)}'`);
+  if (only !== undefined && only !== 'finerank' && only !== 'pytorch')
+    throw new Error(`--only must be 'finerank' or 'pytorch', got '${String(only)}'`);
   const impls: Impl[] = only === undefined ? ['finerank', 'pytorch'] : [only];
   const loadBefore = machineInfo().load_avg_1m;
   const common = ['--steps', String(steps), '--warmup', String(warmup), '--batch', String(batch)];
@@ -162,11 +170,15 @@ async function main(): Promise<void> {
     for (const t of threadList) {
       const r = sides[impl].byThreads.get(t);
       rows.push([
-        impl, String(t),
-        fmt(r ? r.train_samples_per_sec : null), fmt(r ? r.infer_samples_per_sec : null),
-        fmt(r ? r.latency_b1_ms : null, 3), fmt(r ? toMiB(r.peak_rss_bytes) : null, 0),
+        impl,
+        String(t),
+        fmt(r ? r.train_samples_per_sec : null),
+        fmt(r ? r.infer_samples_per_sec : null),
+        fmt(r ? r.latency_b1_ms : null, 3),
+        fmt(r ? toMiB(r.peak_rss_bytes) : null, 0),
         fmt(r ? r.final_loss : null, 4),
-        fmt(r ? r.train_samples_per_cpu_sec : null), fmt(r ? r.infer_samples_per_cpu_sec : null),
+        fmt(r ? r.train_samples_per_cpu_sec : null),
+        fmt(r ? r.infer_samples_per_cpu_sec : null),
       ]);
     }
   }
@@ -227,7 +239,12 @@ async function main(): Promise<void> {
     process.stdout.write(
       formatTable(
         ['metric', 'now', 'recorded', 'delta'],
-        deltas.map((d) => [d.metric, fmtAuto(d.now), fmtAuto(d.recorded), d.relative === null ? '—' : `${d.relative >= 0 ? '+' : ''}${(d.relative * 100).toFixed(1)}%`]),
+        deltas.map((d) => [
+          d.metric,
+          fmtAuto(d.now),
+          fmtAuto(d.recorded),
+          d.relative === null ? '—' : `${d.relative >= 0 ? '+' : ''}${(d.relative * 100).toFixed(1)}%`,
+        ]),
       ) + '\n',
     );
   }

@@ -12,31 +12,47 @@ import { Booster } from '../../src/gbdt/booster.js';
 import { auc, logloss } from '../../src/metrics/index.js';
 import { readSplit } from './matrix-files.js';
 
-const opts = parseArgs(process.argv.slice(2), { dir: 'string', 'n-estimators': 'string', 'max-depth': 'string', 'learning-rate': 'string', 'max-bin': 'string', 'max-rows': 'string' });
+const opts = parseArgs(process.argv.slice(2), {
+  dir: 'string',
+  'n-estimators': 'string',
+  'max-depth': 'string',
+  'learning-rate': 'string',
+  'max-bin': 'string',
+  'max-rows': 'string',
+});
 if (typeof opts.dir !== 'string') throw new Error('--dir is required');
 const full = readSplit(opts.dir, 'train');
 // --max-rows N: fit on the first N training rows only (profiling).
 const maxRows = Math.min(full.m.rows, intOption(opts, 'max-rows', full.m.rows));
-const train = maxRows === full.m.rows ? full : { m: { ...full.m, rows: maxRows, columns: full.m.columns.map((c) => c.subarray(0, maxRows)) }, y: full.y.subarray(0, maxRows) };
+const train =
+  maxRows === full.m.rows
+    ? full
+    : { m: { ...full.m, rows: maxRows, columns: full.m.columns.map((c) => c.subarray(0, maxRows)) }, y: full.y.subarray(0, maxRows) };
 const test = readSplit(opts.dir, 'test');
 const t0 = performance.now();
 const c0 = process.cpuUsage();
-const { booster, report } = Booster.fit(train.m, { y: train.y }, {
-  n_estimators: intOption(opts, 'n-estimators', 100),
-  max_depth: intOption(opts, 'max-depth', 6),
-  learning_rate: Number(opts['learning-rate'] ?? 0.3),
-  max_bin: intOption(opts, 'max-bin', 256, 2),
-});
+const { booster, report } = Booster.fit(
+  train.m,
+  { y: train.y },
+  {
+    n_estimators: intOption(opts, 'n-estimators', 100),
+    max_depth: intOption(opts, 'max-depth', 6),
+    learning_rate: Number(opts['learning-rate'] ?? 0.3),
+    max_bin: intOption(opts, 'max-bin', 256, 2),
+  },
+);
 const trainSeconds = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(c0);
 const p = booster.predict(test.m);
-console.log(JSON.stringify({
-  train_seconds: trainSeconds,
-  train_cpu_seconds: (cpu.user + cpu.system) / 1e6,
-  test_auc: auc(p, test.y),
-  test_logloss: logloss(p, test.y),
-  trees: booster.numTrees,
-  leaves: booster.leafCounts.reduce((s, x) => s + x, 0),
-  peak_rss_bytes: peakRssBytes(),
-  phase_seconds: Object.fromEntries(Object.entries(report.phases).map(([k, v]) => [k, Math.round(v * 100) / 100])),
-}));
+console.log(
+  JSON.stringify({
+    train_seconds: trainSeconds,
+    train_cpu_seconds: (cpu.user + cpu.system) / 1e6,
+    test_auc: auc(p, test.y),
+    test_logloss: logloss(p, test.y),
+    trees: booster.numTrees,
+    leaves: booster.leafCounts.reduce((s, x) => s + x, 0),
+    peak_rss_bytes: peakRssBytes(),
+    phase_seconds: Object.fromEntries(Object.entries(report.phases).map(([k, v]) => [k, Math.round(v * 100) / 100])),
+  }),
+);

@@ -33,8 +33,16 @@ import { encodeFile } from '../../src/data/load.js';
 import { matrixMeta, writeSplit } from './matrix-files.js';
 
 const opts = parseArgs(process.argv.slice(2), {
-  rows: 'string', seed: 'string', 'n-estimators': 'string', 'max-depth': 'string', 'learning-rate': 'string',
-  'max-bin': 'string', threads: 'string', epochs: 'string', 'lr-rate': 'string', 'skip-hybrid': 'flag',
+  rows: 'string',
+  seed: 'string',
+  'n-estimators': 'string',
+  'max-depth': 'string',
+  'learning-rate': 'string',
+  'max-bin': 'string',
+  threads: 'string',
+  epochs: 'string',
+  'lr-rate': 'string',
+  'skip-hybrid': 'flag',
 });
 const rows = intOption(opts, 'rows', 1_000_000);
 const seed = intOption(opts, 'seed', 1, 0);
@@ -47,7 +55,7 @@ const epochs = intOption(opts, 'epochs', 3);
 const lrRate = Number(opts['lr-rate'] ?? 0.01);
 if (!(lrRate > 0)) throw new Error(`--lr-rate must be > 0, got ${String(opts['lr-rate'])}`);
 if (!(learningRate > 0)) throw new Error(`--learning-rate must be > 0, got ${String(opts['learning-rate'])}`);
-if (threads !== 1) throw new Error('--threads: finerank\'s booster runs on one thread (TypeScript); only --threads 1 compares like with like');
+if (threads !== 1) throw new Error("--threads: finerank's booster runs on one thread (TypeScript); only --threads 1 compares like with like");
 
 const root = repoRoot();
 const cli = join(root, 'dist', 'src', 'cli', 'main.js');
@@ -78,13 +86,34 @@ if (!existsSync(join(mdir, 'matrix.json'))) {
   writeFileSync(join(mdir, 'matrix.json'), JSON.stringify(matrixMeta(spec, counts)));
 }
 
-const common = ['--dir', mdir, '--n-estimators', String(nEstimators), '--max-depth', String(maxDepth), '--learning-rate', String(learningRate), '--max-bin', String(maxBin)];
+const common = [
+  '--dir',
+  mdir,
+  '--n-estimators',
+  String(nEstimators),
+  '--max-depth',
+  String(maxDepth),
+  '--learning-rate',
+  String(learningRate),
+  '--max-bin',
+  String(maxBin),
+];
 async function side(label: string, command: string, args: string[]) {
   log(`${label}: ${[command, ...args].join(' ')}`);
   const r = await runProcess(command, args, { env: { OMP_NUM_THREADS: String(threads), FINERANK_THREADS: String(threads) } });
   requireSuccess(label, command, args, r);
   const j = lastJsonLine(r.stdout, label);
-  return { ...(typeof j.phase_seconds === 'object' ? { phase_seconds: j.phase_seconds } : {}), train_seconds: numberField(j, 'train_seconds', label), train_cpu_seconds: numberField(j, 'train_cpu_seconds', label), test_auc: numberField(j, 'test_auc', label), test_logloss: numberField(j, 'test_logloss', label), peak_rss_mib: toMiB(numberField(j, 'peak_rss_bytes', label)), trees: numberField(j, 'trees', label), leaves: numberField(j, 'leaves', label), ...(typeof j.xgboost === 'string' ? { version: j.xgboost } : {}) };
+  return {
+    ...(typeof j.phase_seconds === 'object' ? { phase_seconds: j.phase_seconds } : {}),
+    train_seconds: numberField(j, 'train_seconds', label),
+    train_cpu_seconds: numberField(j, 'train_cpu_seconds', label),
+    test_auc: numberField(j, 'test_auc', label),
+    test_logloss: numberField(j, 'test_logloss', label),
+    peak_rss_mib: toMiB(numberField(j, 'peak_rss_bytes', label)),
+    trees: numberField(j, 'trees', label),
+    leaves: numberField(j, 'leaves', label),
+    ...(typeof j.xgboost === 'string' ? { version: j.xgboost } : {}),
+  };
 }
 const fr = await side('finerank', process.execPath, [join(root, 'dist', 'bench', 'gbdt', 'finerank_gbdt.js'), ...common]);
 const xg = await side('xgboost', '/usr/bin/python3', [join(root, 'bench', 'gbdt', 'xgb_ref.py'), ...common, '--threads', String(threads)]);
@@ -93,10 +122,16 @@ let hybrid: Record<string, number> | null = null;
 if (opts['skip-hybrid'] !== true) {
   const trainCli = async (model: string, modelOptions: Record<string, unknown>) => {
     const cfgPath = join(dir, `bench-${model}.json`);
-    writeFileSync(cfgPath, JSON.stringify({
-      data: { train: 'train.csv', valid: 'valid.csv', test: 'test.csv', schema: 'schema.json' },
-      model, model_options: modelOptions, train: { epochs, batch_size: 4096, seed, optimizer: { type: 'adam', lr: lrRate } }, preset: 'default',
-    }));
+    writeFileSync(
+      cfgPath,
+      JSON.stringify({
+        data: { train: 'train.csv', valid: 'valid.csv', test: 'test.csv', schema: 'schema.json' },
+        model,
+        model_options: modelOptions,
+        train: { epochs, batch_size: 4096, seed, optimizer: { type: 'adam', lr: lrRate } },
+        preset: 'default',
+      }),
+    );
     const args = [cli, 'train', '--config', cfgPath, '--json', '--quiet'];
     log(`hybrid: ${args.join(' ')}`);
     const r = await runProcess(process.execPath, args, { env: { FINERANK_THREADS: String(threads) } });
@@ -106,19 +141,32 @@ if (opts['skip-hybrid'] !== true) {
   };
   const lr = await trainCli('lr', {});
   const gl = await trainCli('gbdt_lr', { n_estimators: nEstimators, max_depth: maxDepth, learning_rate: learningRate, max_bin: maxBin });
-  hybrid = { lr_test_auc: lr.auc, gbdt_test_auc: fr.test_auc, gbdt_lr_test_auc: gl.auc, lr_train_seconds: lr.seconds, gbdt_lr_train_seconds: gl.seconds };
+  hybrid = {
+    lr_test_auc: lr.auc,
+    gbdt_test_auc: fr.test_auc,
+    gbdt_lr_test_auc: gl.auc,
+    lr_train_seconds: lr.seconds,
+    gbdt_lr_train_seconds: gl.seconds,
+  };
 }
 
 const r4 = (x: number) => Math.round(x * 10000) / 10000;
-console.log(JSON.stringify({
-  bench: 'gbdt',
-  dataset: `criteo --rows ${rows} --seed ${seed}`,
-  params: { n_estimators: nEstimators, max_depth: maxDepth, learning_rate: learningRate, max_bin: maxBin, threads, tree_method: 'hist' },
-  finerank: fr,
-  xgboost: xg,
-  ratios: { train_time: r4(fr.train_seconds / xg.train_seconds), train_cpu_time: r4(fr.train_cpu_seconds / xg.train_cpu_seconds), peak_rss: r4(fr.peak_rss_mib / xg.peak_rss_mib), test_auc_diff: r4(fr.test_auc - xg.test_auc) },
-  hybrid,
-  machine: loadBefore.machine,
-  load_avg_1m_before: loadBefore.load_avg_1m,
-  load_avg_1m_after: machineInfo().load_avg_1m,
-}));
+console.log(
+  JSON.stringify({
+    bench: 'gbdt',
+    dataset: `criteo --rows ${rows} --seed ${seed}`,
+    params: { n_estimators: nEstimators, max_depth: maxDepth, learning_rate: learningRate, max_bin: maxBin, threads, tree_method: 'hist' },
+    finerank: fr,
+    xgboost: xg,
+    ratios: {
+      train_time: r4(fr.train_seconds / xg.train_seconds),
+      train_cpu_time: r4(fr.train_cpu_seconds / xg.train_cpu_seconds),
+      peak_rss: r4(fr.peak_rss_mib / xg.peak_rss_mib),
+      test_auc_diff: r4(fr.test_auc - xg.test_auc),
+    },
+    hybrid,
+    machine: loadBefore.machine,
+    load_avg_1m_before: loadBefore.load_avg_1m,
+    load_avg_1m_after: machineInfo().load_avg_1m,
+  }),
+);

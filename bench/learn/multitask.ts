@@ -27,12 +27,16 @@ import { formatTable } from '../common/table.js';
 
 const { values } = parseArgs({
   options: {
-    rows: { type: 'string', default: '200000' }, models: { type: 'string', default: 'esmm,cvr_only,shared_bottom,mmoe,moe,ple' },
-    'batch-size': { type: 'string', default: '512' }, 'embedding-l2': { type: 'string', default: '0' },
-    epochs: { type: 'string', default: '4' }, seed: { type: 'string', default: '2018' },
+    rows: { type: 'string', default: '200000' },
+    models: { type: 'string', default: 'esmm,cvr_only,shared_bottom,mmoe,moe,ple' },
+    'batch-size': { type: 'string', default: '512' },
+    'embedding-l2': { type: 'string', default: '0' },
+    epochs: { type: 'string', default: '4' },
+    seed: { type: 'string', default: '2018' },
   },
 });
-const rows = Number(values.rows), seed = Number(values.seed);
+const rows = Number(values.rows),
+  seed = Number(values.seed);
 const dir = join(repoRoot(), 'bench', 'out', `multitask-${rows}-${seed}`);
 let meta: SynthMeta;
 if (existsSync(join(dir, 'meta.json'))) {
@@ -45,39 +49,86 @@ const schema = loadSchema(join(dir, meta.schemaFile));
 const file = (s: 'train' | 'valid' | 'test') => join(dir, meta.splits[s].file);
 const truth = { pctr: readTruthColumn(file('test'), 'p_ctr'), pcvr: readTruthColumn(file('test'), 'p_cvr') };
 const MODEL = {
-  embeddingDim: 16, embeddingInitStd: 0.01, towerHiddenUnits: [64, 32], bottomHiddenUnits: [128, 64],
-  numExperts: 4, expertHiddenUnits: [128, 64], gateHiddenUnits: [], numLayers: 1, numSharedExperts: 2, numSpecificExperts: 1,
+  embeddingDim: 16,
+  embeddingInitStd: 0.01,
+  towerHiddenUnits: [64, 32],
+  bottomHiddenUnits: [128, 64],
+  numExperts: 4,
+  expertHiddenUnits: [128, 64],
+  gateHiddenUnits: [],
+  numLayers: 1,
+  numSharedExperts: 2,
+  numSpecificExperts: 1,
 };
-const ESMM_TASKS = [{ name: 'ctr', label: 'click', weight: 1, where: null }, { name: 'ctcvr', label: 'conversion', weight: 1, where: null }];
-const CLICK_TASKS = [{ name: 'ctr', label: 'click', weight: 1, where: null }, { name: 'cvr', label: 'conversion', weight: 1, where: 'click' }];
+const ESMM_TASKS = [
+  { name: 'ctr', label: 'click', weight: 1, where: null },
+  { name: 'ctcvr', label: 'conversion', weight: 1, where: null },
+];
+const CLICK_TASKS = [
+  { name: 'ctr', label: 'click', weight: 1, where: null },
+  { name: 'cvr', label: 'conversion', weight: 1, where: 'click' },
+];
 
 const reports: Record<string, ClickConversionReport & { samples_per_sec: number; epochs: number }> = {};
 for (const name of values.models!.split(',')) {
   const esmm = name === 'esmm';
   const cvrOnly = name === 'cvr_only';
   const model = cvrOnly ? 'shared_bottom' : name;
-  const out = await trainOnFiles({
-    data: { train: file('train'), valid: file('valid'), test: file('test'), onBadRow: 'error' },
-    schema, label: null, tasks: esmm ? ESMM_TASKS : cvrOnly ? CLICK_TASKS.slice(1) : CLICK_TASKS, model,
-    modelOptions: resolveModelOptions(model, acceptedOptions(model, MODEL)),
-    train: { ...TRAIN_DEFAULTS, epochs: Number(values.epochs), batchSize: Number(values['batch-size']), embeddingL2: Number(values['embedding-l2']), embeddingL2Mode: 'batch', optimizer: { type: 'adam', lr: 2e-3 }, monitorTask: 'mean', seed, progress: false },
-  }, { log: (l) => process.stderr.write(`[${name}] ${l}\n`) });
-  const r = await evaluateClickConversion(out.model, out.featureMap, file('test'),
-    { ...(cvrOnly ? {} : { ctr: 'ctr' }), cvr: 'cvr', ...(esmm ? { ctcvr: 'ctcvr' } : {}), click: 'click', conversion: 'conversion' }, truth.pcvr);
+  const out = await trainOnFiles(
+    {
+      data: { train: file('train'), valid: file('valid'), test: file('test'), onBadRow: 'error' },
+      schema,
+      label: null,
+      tasks: esmm ? ESMM_TASKS : cvrOnly ? CLICK_TASKS.slice(1) : CLICK_TASKS,
+      model,
+      modelOptions: resolveModelOptions(model, acceptedOptions(model, MODEL)),
+      train: {
+        ...TRAIN_DEFAULTS,
+        epochs: Number(values.epochs),
+        batchSize: Number(values['batch-size']),
+        embeddingL2: Number(values['embedding-l2']),
+        embeddingL2Mode: 'batch',
+        optimizer: { type: 'adam', lr: 2e-3 },
+        monitorTask: 'mean',
+        seed,
+        progress: false,
+      },
+    },
+    { log: (l) => process.stderr.write(`[${name}] ${l}\n`) },
+  );
+  const r = await evaluateClickConversion(
+    out.model,
+    out.featureMap,
+    file('test'),
+    { ...(cvrOnly ? {} : { ctr: 'ctr' }), cvr: 'cvr', ...(esmm ? { ctcvr: 'ctcvr' } : {}), click: 'click', conversion: 'conversion' },
+    truth.pcvr,
+  );
   reports[name] = { ...r, samples_per_sec: Math.round(out.result.samplesPerSec), epochs: out.result.epochs };
 }
 // The oracle: the true probabilities judged the same way.
 const labels = await (async () => {
-  const cols = readFileSync(file('test'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+  const cols = readFileSync(file('test'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(','));
   return { click: cols.map((c) => Number(c[0])), conversion: cols.map((c) => Number(c[1])) };
 })();
 const oracle = clickConversionReport({ pctr: truth.pctr, pcvr: truth.pcvr }, labels.click, labels.conversion, truth.pcvr);
 const f = (x: number) => (Number.isNaN(x) ? '—' : x.toFixed(4));
 const rowsOut = [...Object.entries(reports), ['oracle', oracle] as const].map(([m, r]) => [
-  m, f(r.ctrAuc), f(r.cvrAucClicked), f(r.cvrAucEntireSpace), f(r.ctcvrAuc), f(oracle.ctcvrAuc - r.ctcvrAuc),
-  'samples_per_sec' in r ? String(r.samples_per_sec) : '', 'epochs' in r ? String(r.epochs) : '',
+  m,
+  f(r.ctrAuc),
+  f(r.cvrAucClicked),
+  f(r.cvrAucEntireSpace),
+  f(r.ctcvrAuc),
+  f(oracle.ctcvrAuc - r.ctcvrAuc),
+  'samples_per_sec' in r ? String(r.samples_per_sec) : '',
+  'epochs' in r ? String(r.epochs) : '',
 ]);
 const machine = machineInfo();
-console.log(`multitask, ${rows} rows (test ${oracle.rows} impressions, ${oracle.clicks} clicks), seed ${seed}, embedding L2 ${values['embedding-l2']}; load average ${machine.load_avg_1m} on ${machine.cores} cores (shared machine)`);
+console.log(
+  `multitask, ${rows} rows (test ${oracle.rows} impressions, ${oracle.clicks} clicks), seed ${seed}, embedding L2 ${values['embedding-l2']}; load average ${machine.load_avg_1m} on ${machine.cores} cores (shared machine)`,
+);
 console.log(formatTable(['model', 'CTR AUC', 'CVR AUC clicked', 'CVR AUC entire (truth)', 'CTCVR AUC', 'CTCVR gap', 'rows/s', 'epochs'], rowsOut));
 console.log(JSON.stringify({ bench: 'multitask', rows, seed, embedding_l2: Number(values['embedding-l2']), ...machine, oracle, models: reports }));

@@ -22,12 +22,15 @@ import { repoRoot } from '../common/paths.js';
 
 const { values } = parseArgs({
   options: {
-    rows: { type: 'string', default: '1000000' }, preset: { type: 'string', default: 'criteo' },
-    models: { type: 'string', default: 'lr,fm,deepfm,dcn' }, epochs: { type: 'string', default: '6' },
+    rows: { type: 'string', default: '1000000' },
+    preset: { type: 'string', default: 'criteo' },
+    models: { type: 'string', default: 'lr,fm,deepfm,dcn' },
+    epochs: { type: 'string', default: '6' },
     seed: { type: 'string', default: '2019' },
   },
 });
-const rows = Number(values.rows), seed = Number(values.seed);
+const rows = Number(values.rows),
+  seed = Number(values.seed);
 const dir = join(repoRoot(), 'bench', 'out', `learn-${values.preset}-${rows}-${seed}`);
 let meta: SynthMeta;
 if (existsSync(join(dir, 'meta.json'))) {
@@ -38,19 +41,66 @@ if (existsSync(join(dir, 'meta.json'))) {
 }
 const schema = loadSchema(join(dir, meta.schemaFile));
 const oracle = Object.values(meta.splits.test.oracle)[0]!;
-const MODEL = { embeddingDim: 16, embeddingInitStd: 0.01, dnnHiddenUnits: [256, 128], numCrossLayers: 3, dinSequenceField: ['hist_item_id', 'hist_cate_id'] };
+const MODEL = {
+  embeddingDim: 16,
+  embeddingInitStd: 0.01,
+  dnnHiddenUnits: [256, 128],
+  numCrossLayers: 3,
+  dinSequenceField: ['hist_item_id', 'hist_cate_id'],
+};
 const results: Record<string, { test_auc: number; test_logloss: number; samples_per_sec: number; epochs: number }> = {};
 for (const model of values.models!.split(',')) {
-  const out = await trainOnFiles({
-    data: { train: join(dir, meta.splits.train.file), valid: join(dir, meta.splits.valid.file), test: join(dir, meta.splits.test.file), onBadRow: 'error' },
-    schema, label: null, model,
-    modelOptions: resolveModelOptions(model, acceptedOptions(model, MODEL)),
-    train: { ...TRAIN_DEFAULTS, epochs: Number(values.epochs), batchSize: 2048, optimizer: { type: 'adam', lr: 2e-3 }, embeddingL2: 1e-4, embeddingL2Mode: 'batch', seed, progress: false },
-  }, { log: (l) => process.stderr.write(`[${model}] ${l}\n`) });
-  results[model] = { test_auc: out.test!.auc, test_logloss: out.test!.logloss, samples_per_sec: Math.round(out.result.samplesPerSec), epochs: out.result.epochs };
-  console.log(`${model.padEnd(8)} test AUC ${out.test!.auc.toFixed(4)}  logloss ${out.test!.logloss.toFixed(4)}  gap to oracle ${(oracle.auc - out.test!.auc).toFixed(4)}  (${results[model]!.samples_per_sec} rows/s, ${out.result.epochs} epochs)`);
+  const out = await trainOnFiles(
+    {
+      data: {
+        train: join(dir, meta.splits.train.file),
+        valid: join(dir, meta.splits.valid.file),
+        test: join(dir, meta.splits.test.file),
+        onBadRow: 'error',
+      },
+      schema,
+      label: null,
+      model,
+      modelOptions: resolveModelOptions(model, acceptedOptions(model, MODEL)),
+      train: {
+        ...TRAIN_DEFAULTS,
+        epochs: Number(values.epochs),
+        batchSize: 2048,
+        optimizer: { type: 'adam', lr: 2e-3 },
+        embeddingL2: 1e-4,
+        embeddingL2Mode: 'batch',
+        seed,
+        progress: false,
+      },
+    },
+    { log: (l) => process.stderr.write(`[${model}] ${l}\n`) },
+  );
+  results[model] = {
+    test_auc: out.test!.auc,
+    test_logloss: out.test!.logloss,
+    samples_per_sec: Math.round(out.result.samplesPerSec),
+    epochs: out.result.epochs,
+  };
+  console.log(
+    `${model.padEnd(8)} test AUC ${out.test!.auc.toFixed(4)}  logloss ${out.test!.logloss.toFixed(4)}  gap to oracle ${(oracle.auc - out.test!.auc).toFixed(4)}  (${results[model]!.samples_per_sec} rows/s, ${out.result.epochs} epochs)`,
+  );
 }
 console.log(`oracle   test AUC ${oracle.auc.toFixed(4)}  logloss ${oracle.logloss.toFixed(4)}`);
 const lr = results.lr?.test_auc;
-const best = Math.max(...Object.entries(results).filter(([m]) => m !== 'lr').map(([, r]) => r.test_auc));
-console.log(JSON.stringify({ bench: 'learn', preset: values.preset, rows, oracle_auc: oracle.auc, oracle_logloss: oracle.logloss, models: results, best_gap_to_oracle: oracle.auc - best, margin_over_lr: lr === undefined ? null : best - lr }));
+const best = Math.max(
+  ...Object.entries(results)
+    .filter(([m]) => m !== 'lr')
+    .map(([, r]) => r.test_auc),
+);
+console.log(
+  JSON.stringify({
+    bench: 'learn',
+    preset: values.preset,
+    rows,
+    oracle_auc: oracle.auc,
+    oracle_logloss: oracle.logloss,
+    models: results,
+    best_gap_to_oracle: oracle.auc - best,
+    margin_over_lr: lr === undefined ? null : best - lr,
+  }),
+);

@@ -27,11 +27,14 @@ import { repoRoot } from '../common/paths.js';
 
 const { values } = parseArgs({
   options: {
-    rows: { type: 'string', default: '400000' }, model: { type: 'string', default: 'lr' },
-    epochs: { type: 'string', default: '20' }, seed: { type: 'string', default: '1' },
+    rows: { type: 'string', default: '400000' },
+    model: { type: 'string', default: 'lr' },
+    epochs: { type: 'string', default: '20' },
+    seed: { type: 'string', default: '1' },
   },
 });
-const rows = Number(values.rows), seed = Number(values.seed);
+const rows = Number(values.rows),
+  seed = Number(values.seed);
 const dir = join(repoRoot(), 'bench', 'out', `sampling-criteo-small-${rows}-${seed}`);
 let meta: SynthMeta;
 if (existsSync(join(dir, 'meta.json'))) meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as SynthMeta;
@@ -46,16 +49,32 @@ const variants: { name: string; rules: SamplingRule[] | null }[] = [
   { name: 'negative_downsample 0.25, weights', rules: [{ kind: 'negative_downsample', rate: 0.25, correction: 'weight' }] },
   { name: 'hot_item t=0.01 (C3), weights', rules: [{ kind: 'hot_item', t: 0.01 }] },
   { name: 'hot_item cap=5000 (C3), weights', rules: [{ kind: 'hot_item', cap: 5000 }] },
-  { name: 'hot_item t=0.01 + negative_downsample 0.25 closed form', rules: [{ kind: 'hot_item', t: 0.01 }, { kind: 'negative_downsample', rate: 0.25, correction: 'closed_form' }] },
+  {
+    name: 'hot_item t=0.01 + negative_downsample 0.25 closed form',
+    rules: [
+      { kind: 'hot_item', t: 0.01 },
+      { kind: 'negative_downsample', rate: 0.25, correction: 'closed_form' },
+    ],
+  },
 ];
 const accepted = Object.keys(resolveModelOptions(values.model!));
 const MODEL = { embeddingDim: 16, dnnHiddenUnits: [128, 64] };
-const results: Record<string, { train_rows: number; test_auc: number; auc_drop: number; mean_pred: number; observed: number; rel_calibration_error: number; pass: boolean }> = {};
+const results: Record<
+  string,
+  { train_rows: number; test_auc: number; auc_drop: number; mean_pred: number; observed: number; rel_calibration_error: number; pass: boolean }
+> = {};
 let baseAuc = NaN;
 for (const v of variants) {
   const job: TrainJob = {
-    data: { train: join(dir, meta.splits.train.file), valid: join(dir, meta.splits.valid.file), test: join(dir, meta.splits.test.file), onBadRow: 'error' },
-    schema, label: null, model: values.model!,
+    data: {
+      train: join(dir, meta.splits.train.file),
+      valid: join(dir, meta.splits.valid.file),
+      test: join(dir, meta.splits.test.file),
+      onBadRow: 'error',
+    },
+    schema,
+    label: null,
+    model: values.model!,
     modelOptions: resolveModelOptions(values.model!, Object.fromEntries(Object.entries(MODEL).filter(([k]) => accepted.includes(k)))),
     train: { ...TRAIN_DEFAULTS, epochs: Number(values.epochs), batchSize: 1024, patience: 2, seed, progress: false },
   };
@@ -73,17 +92,35 @@ for (const v of variants) {
     const rel = t.meanPrediction / t.positiveRate - 1;
     const drop = baseAuc - t.auc;
     results[v.name] = {
-      train_rows: trainRows, test_auc: t.auc, auc_drop: drop, mean_pred: t.meanPrediction, observed: t.positiveRate,
-      rel_calibration_error: rel, pass: Math.abs(rel) <= 0.02 && drop <= 0.005,
+      train_rows: trainRows,
+      test_auc: t.auc,
+      auc_drop: drop,
+      mean_pred: t.meanPrediction,
+      observed: t.positiveRate,
+      rel_calibration_error: rel,
+      pass: Math.abs(rel) <= 0.02 && drop <= 0.005,
     };
   } finally {
     cleanup();
   }
 }
 const m = machineInfo();
-console.log(`sampling benchmark: criteo-small ${rows} rows (test ${meta.splits.test.rows}), model ${values.model}, seed ${seed}; ${m.machine}; load average (1 min) ${m.load_avg_1m} — the machine is shared, numbers other than time are not affected by load`);
-console.log(formatTable(
-  ['variant', 'train rows', 'test AUC', 'AUC drop', 'mean pred', 'observed', 'pred/obs − 1', 'pass'],
-  Object.entries(results).map(([k, r]) => [k, String(r.train_rows), r.test_auc.toFixed(4), r.auc_drop.toFixed(4), r.mean_pred.toFixed(4), r.observed.toFixed(4), `${(r.rel_calibration_error * 100).toFixed(2)} %`, r.pass ? 'yes' : 'NO']),
-));
+console.log(
+  `sampling benchmark: criteo-small ${rows} rows (test ${meta.splits.test.rows}), model ${values.model}, seed ${seed}; ${m.machine}; load average (1 min) ${m.load_avg_1m} — the machine is shared, numbers other than time are not affected by load`,
+);
+console.log(
+  formatTable(
+    ['variant', 'train rows', 'test AUC', 'AUC drop', 'mean pred', 'observed', 'pred/obs − 1', 'pass'],
+    Object.entries(results).map(([k, r]) => [
+      k,
+      String(r.train_rows),
+      r.test_auc.toFixed(4),
+      r.auc_drop.toFixed(4),
+      r.mean_pred.toFixed(4),
+      r.observed.toFixed(4),
+      `${(r.rel_calibration_error * 100).toFixed(2)} %`,
+      r.pass ? 'yes' : 'NO',
+    ]),
+  ),
+);
 console.log(JSON.stringify({ bench: 'sampling', rows, model: values.model, seed, ...m, results }));

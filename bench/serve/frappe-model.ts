@@ -9,8 +9,16 @@ import { saveArtifact } from '../../src/serve/artifact.js';
 
 /** Frappe_x1 fields and their number of distinct values (bench/train/config.json). */
 export const FRAPPE_FIELDS: ReadonlyArray<readonly [string, number]> = [
-  ['user', 957], ['item', 4082], ['daytime', 7], ['weekday', 7], ['isweekend', 2],
-  ['homework', 3], ['cost', 2], ['weather', 9], ['country', 80], ['city', 233],
+  ['user', 957],
+  ['item', 4082],
+  ['daytime', 7],
+  ['weekday', 7],
+  ['isweekend', 2],
+  ['homework', 3],
+  ['cost', 2],
+  ['weather', 9],
+  ['country', 80],
+  ['city', 233],
 ];
 /** Fields of the candidate (the app); the others are the user / context part of a rank request. */
 export const CANDIDATE_FIELDS = new Set(['item', 'cost']);
@@ -40,7 +48,14 @@ export async function writeFrappeArtifact(dir: string): Promise<{ path: string; 
   model.forwardTasks(fm.transformRows(rows.slice(0, 4096)));
   model.eval();
   const path = join(dir, 'deepfm-frappe.frk');
-  saveArtifact(path, model, { modelOptions: FRAPPE_DEEPFM, inputSpec: spec, label: 'label', featureMap: fm.toJSON(), negativeSampleRate: 1, training: {} });
+  saveArtifact(path, model, {
+    modelOptions: FRAPPE_DEEPFM,
+    inputSpec: spec,
+    label: 'label',
+    featureMap: fm.toJSON(),
+    negativeSampleRate: 1,
+    training: {},
+  });
   return { path, model, fm };
 }
 

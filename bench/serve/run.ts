@@ -31,7 +31,12 @@ import { formatTable, fmt } from '../common/table.js';
 import { writeFrappeArtifact, rankRequest } from './frappe-model.js';
 
 const opts = parseArgs(process.argv.slice(2), {
-  duration: 'string', connections: 'string', iters: 'string', candidates: 'string', 'skip-torch': 'flag', 'overload-connections': 'string',
+  duration: 'string',
+  connections: 'string',
+  iters: 'string',
+  candidates: 'string',
+  'skip-torch': 'flag',
+  'overload-connections': 'string',
 });
 const DURATION = intOption(opts, 'duration', 5);
 const CONNECTIONS = intListOption(opts, 'connections', [1, 4, 16]);
@@ -48,7 +53,11 @@ function quantiles(ms: number[]): { p50: number; p99: number } {
 }
 
 /** Wall-clock p50 / p99 (ms) and the p50 of process CPU time per call (`cpu_p50`, all threads). */
-interface Timing { p50: number; p99: number; cpu_p50: number }
+interface Timing {
+  p50: number;
+  p99: number;
+  cpu_p50: number;
+}
 
 /**
  * Times several functions over `iters` rounds after a warm-up, calling them in turn in
@@ -76,8 +85,19 @@ function timeInterleaved<K extends string>(iters: number, fns: Record<K, () => v
 /** p50 time of the dense products of the DNN tower at `rows` rows alone (sgemm on random data). */
 function gemmBound(rows: number): { ms: number; cpuMs: number; gflops: number; mflopPerRow: number } {
   const K = kernels();
-  const dims: Array<[number, number]> = [[100, 400], [400, 400], [400, 400], [400, 1]];
-  const bufs = dims.map(([i, o]) => ({ i, o, a: Float32Array.from({ length: rows * i }, () => Math.random()), b: Float32Array.from({ length: i * o }, () => Math.random()), c: new Float32Array(rows * o) }));
+  const dims: Array<[number, number]> = [
+    [100, 400],
+    [400, 400],
+    [400, 400],
+    [400, 1],
+  ];
+  const bufs = dims.map(([i, o]) => ({
+    i,
+    o,
+    a: Float32Array.from({ length: rows * i }, () => Math.random()),
+    b: Float32Array.from({ length: i * o }, () => Math.random()),
+    c: new Float32Array(rows * o),
+  }));
   const t = timeInterleaved(ITERS, {
     gemm: () => {
       for (const { i, o, a, b, c } of bufs) K.sgemm(false, false, rows, o, i, 1, a, 0, i, b, 0, o, 0, c, 0, o);
@@ -113,7 +133,10 @@ function inProcess(served: ServedModel, plain: ServedModel, n: number) {
   };
 }
 
-interface ServerProc { child: ChildProcess; url: string }
+interface ServerProc {
+  child: ChildProcess;
+  url: string;
+}
 
 async function startServer(path: string, extra: string[]): Promise<ServerProc> {
   const child = spawn(process.execPath, [MAIN, 'serve', path, '--port', '0', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -145,13 +168,28 @@ async function batchStats(url: string): Promise<[number, number]> {
 async function load(url: string, n: number, connections: number, pid: number) {
   const body = JSON.stringify(rankRequest(n, 11));
   const [s0, c0] = await batchStats(url);
-  const r = await autocannon({ url: `${url}/v1/rank`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections, duration: DURATION });
+  const r = await autocannon({
+    url: `${url}/v1/rank`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    connections,
+    duration: DURATION,
+  });
   return {
-    candidates: n, connections,
+    candidates: n,
+    connections,
     req_per_sec: Math.round(r.requests.average * 10) / 10,
-    p50_ms: r.latency.p50, p99_ms: r.latency.p99, p99_9_ms: (r.latency as unknown as Record<string, number>).p99_9 ?? null,
-    ok_2xx: r['2xx'], non_2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts,
-    status_codes: Object.fromEntries(Object.entries((r as unknown as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {}).map(([k, v]) => [k, v.count])),
+    p50_ms: r.latency.p50,
+    p99_ms: r.latency.p99,
+    p99_9_ms: (r.latency as unknown as Record<string, number>).p99_9 ?? null,
+    ok_2xx: r['2xx'],
+    non_2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    status_codes: Object.fromEntries(
+      Object.entries((r as unknown as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {}).map(([k, v]) => [k, v.count]),
+    ),
     server_peak_rss_mib: peakRssMiB(pid),
     requests_per_batch: await batchStats(url).then(([s1, c1]) => Math.round(((s1 - s0) / (c1 - c0)) * 100) / 100),
   };
@@ -160,7 +198,11 @@ async function load(url: string, n: number, connections: number, pid: number) {
 async function main(): Promise<void> {
   const machine = machineInfo();
   const loadBefore = loadavg()[0]!;
-  process.stderr.write(`bench:serve on ${machine.machine}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} (shared machine: other engineers' jobs compete for the cores)\n`);
+  process.stderr.write(
+    `bench:serve on ${machine.machine}; load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')} (shared machine: other engineers' jobs compete for the cores)\n`,
+  );
   const dir = mkdtempSync(join(tmpdir(), 'finerank-bench-serve-'));
   try {
     const { path } = await writeFrappeArtifact(dir);
@@ -173,18 +215,31 @@ async function main(): Promise<void> {
     const inproc = SIZES.map((n) => inProcess(served, plain, n));
     let torch: Record<string, unknown> | null = null;
     if (!opts['skip-torch']) {
-      const r = await runProcess(torchPython(), [join(ROOT, 'bench', 'serve', 'torch_rank.py'), '--threads', String(kernels().getThreads()), '--candidates', '1000', '--iters', String(ITERS)], { echoStderr: true });
+      const r = await runProcess(
+        torchPython(),
+        [
+          join(ROOT, 'bench', 'serve', 'torch_rank.py'),
+          '--threads',
+          String(kernels().getThreads()),
+          '--candidates',
+          '1000',
+          '--iters',
+          String(ITERS),
+        ],
+        { echoStderr: true },
+      );
       torch = r.code === 0 ? lastJsonLine(r.stdout, 'torch_rank.py') : { error: r.stderr.trim().split('\n').pop() };
     }
 
     const srv = await startServer(path, []);
     const http = [];
     try {
-      for (const n of SIZES) for (const c of CONNECTIONS) {
-        const row = await load(srv.url, n, c, srv.child.pid!);
-        process.stderr.write(`  rank ${n} × ${c} connections: ${row.req_per_sec} req/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms\n`);
-        http.push(row);
-      }
+      for (const n of SIZES)
+        for (const c of CONNECTIONS) {
+          const row = await load(srv.url, n, c, srv.child.pid!);
+          process.stderr.write(`  rank ${n} × ${c} connections: ${row.req_per_sec} req/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms\n`);
+          http.push(row);
+        }
     } finally {
       srv.child.kill('SIGTERM');
     }
@@ -201,21 +256,67 @@ async function main(): Promise<void> {
 
     const rowsPerSec = (gemm.gflops * 1e3) / gemm.mflopPerRow;
     const result = {
-      bench: 'serve', model: 'deepfm-frappe', machine: machine.machine, load_avg_1m_before: Math.round(loadBefore * 100) / 100,
-      load_avg_1m_after: Math.round(loadavg()[0]! * 100) / 100, threads: kernels().getThreads(), kernels: kernels().detail,
-      gemm_bound: { rows: 1000, ms: round3(gemm.ms), cpu_ms: round3(gemm.cpuMs), gflops_per_cpu_sec: round3(gemm.gflops), mflop_per_candidate: round3(gemm.mflopPerRow), candidates_per_sec_limit_1core: Math.round(rowsPerSec), rank100_req_per_sec_limit_1core: Math.round(rowsPerSec / 100) },
-      in_process: inproc, pytorch: torch, http, overload,
+      bench: 'serve',
+      model: 'deepfm-frappe',
+      machine: machine.machine,
+      load_avg_1m_before: Math.round(loadBefore * 100) / 100,
+      load_avg_1m_after: Math.round(loadavg()[0]! * 100) / 100,
+      threads: kernels().getThreads(),
+      kernels: kernels().detail,
+      gemm_bound: {
+        rows: 1000,
+        ms: round3(gemm.ms),
+        cpu_ms: round3(gemm.cpuMs),
+        gflops_per_cpu_sec: round3(gemm.gflops),
+        mflop_per_candidate: round3(gemm.mflopPerRow),
+        candidates_per_sec_limit_1core: Math.round(rowsPerSec),
+        rank100_req_per_sec_limit_1core: Math.round(rowsPerSec / 100),
+      },
+      in_process: inproc,
+      pytorch: torch,
+      http,
+      overload,
     };
     const both = (t: { p50: number; cpu_p50: number }) => `${fmt(t.p50, 2)} (${fmt(t.cpu_p50, 2)})`;
     console.log('in process, ms p50 wall (CPU):');
-    console.log(formatTable(['candidates', 'encode', 'fwd plain', 'fwd fast', 'rank fast', 'rank fast p99', 'rank plain'], inproc.map((r) => [
-      String(r.candidates), both(r.encode_ms), both(r.forward_plain_ms), both(r.forward_fast_ms), both(r.rank_fast_ms), fmt(r.rank_fast_ms.p99, 2), both(r.rank_plain_ms),
-    ])));
-    console.log(`GEMM-bound (dense products alone, 1000 rows): ${gemm.ms.toFixed(2)} ms wall, ${gemm.cpuMs.toFixed(2)} ms CPU (${gemm.gflops.toFixed(1)} GFLOP per CPU second); PyTorch rank-1000: ${torch === null ? 'skipped' : JSON.stringify(torch)}`);
-    console.log(formatTable(['candidates', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', '2xx', 'non-2xx', 'status codes', 'errors', 'req/batch', 'peak RSS MiB'], [...http, overload].map((r) => [
-      String(r.candidates), String(r.connections), fmt(r.req_per_sec, 1), fmt(r.p50_ms, 2), fmt(r.p99_ms, 2), fmt(r.p99_9_ms, 2), String(r.ok_2xx), String(r.non_2xx),
-      Object.entries(r.status_codes).map(([k, v]) => `${k}:${v}`).join(' '), String(r.errors), fmt(r.requests_per_batch, 2), String(r.server_peak_rss_mib),
-    ])));
+    console.log(
+      formatTable(
+        ['candidates', 'encode', 'fwd plain', 'fwd fast', 'rank fast', 'rank fast p99', 'rank plain'],
+        inproc.map((r) => [
+          String(r.candidates),
+          both(r.encode_ms),
+          both(r.forward_plain_ms),
+          both(r.forward_fast_ms),
+          both(r.rank_fast_ms),
+          fmt(r.rank_fast_ms.p99, 2),
+          both(r.rank_plain_ms),
+        ]),
+      ),
+    );
+    console.log(
+      `GEMM-bound (dense products alone, 1000 rows): ${gemm.ms.toFixed(2)} ms wall, ${gemm.cpuMs.toFixed(2)} ms CPU (${gemm.gflops.toFixed(1)} GFLOP per CPU second); PyTorch rank-1000: ${torch === null ? 'skipped' : JSON.stringify(torch)}`,
+    );
+    console.log(
+      formatTable(
+        ['candidates', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', '2xx', 'non-2xx', 'status codes', 'errors', 'req/batch', 'peak RSS MiB'],
+        [...http, overload].map((r) => [
+          String(r.candidates),
+          String(r.connections),
+          fmt(r.req_per_sec, 1),
+          fmt(r.p50_ms, 2),
+          fmt(r.p99_ms, 2),
+          fmt(r.p99_9_ms, 2),
+          String(r.ok_2xx),
+          String(r.non_2xx),
+          Object.entries(r.status_codes)
+            .map(([k, v]) => `${k}:${v}`)
+            .join(' '),
+          String(r.errors),
+          fmt(r.requests_per_batch, 2),
+          String(r.server_peak_rss_mib),
+        ]),
+      ),
+    );
     console.log(JSON.stringify(result));
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -24,7 +24,8 @@ import { statSync } from 'node:fs';
 
 async function main(): Promise<void> {
   const [mode, dir, ms, worker] = process.argv.slice(2);
-  if (dir === undefined || !['fit', 'text', 'cache', 'overlap'].includes(mode!)) throw new Error('usage: data_pass fit|text|cache DIR | overlap DIR MS 0|1');
+  if (dir === undefined || !['fit', 'text', 'cache', 'overlap'].includes(mode!))
+    throw new Error('usage: data_pass fit|text|cache DIR | overlap DIR MS 0|1');
   const train = join(dir, 'train.csv');
   const t0 = performance.now();
   if (mode === 'fit') {
@@ -39,7 +40,8 @@ async function main(): Promise<void> {
     const busy = Number(ms);
     const src = new StreamingDataSource(train, fm, { cacheDir: null, parseWorker: worker === '1' });
     const t = performance.now();
-    let batches = 0, rows = 0;
+    let batches = 0,
+      rows = 0;
     for await (const b of src.batches({ batchSize: 4096, shuffle: true, seed: 1, epoch: 0 })) {
       const until = performance.now() + busy;
       while (performance.now() < until); // stands in for a training step
@@ -47,7 +49,17 @@ async function main(): Promise<void> {
       rows += b.size;
     }
     const seconds = (performance.now() - t) / 1000;
-    console.log(JSON.stringify({ mode, worker: worker === '1' ? 1 : 0, rows, batches, compute_seconds: round((batches * busy) / 1000), seconds: round(seconds), peak_rss_mb: toMiB(peakRssBytes()) }));
+    console.log(
+      JSON.stringify({
+        mode,
+        worker: worker === '1' ? 1 : 0,
+        rows,
+        batches,
+        compute_seconds: round((batches * busy) / 1000),
+        seconds: round(seconds),
+        peak_rss_mb: toMiB(peakRssBytes()),
+      }),
+    );
     return;
   }
   const cacheDir = join(dir, 'cache');
@@ -62,10 +74,18 @@ async function main(): Promise<void> {
   const seconds = (performance.now() - t1) / 1000;
   const expected = mode === 'text' ? 'text' : 'cache';
   if (src.lastOrigin !== expected) throw new Error(`pass read from ${src.lastOrigin}, expected ${expected} (${src.cacheMiss})`);
-  console.log(JSON.stringify({
-    mode, rows, batches, seconds: round(seconds), rows_per_s: Math.round(rows / seconds),
-    peak_rss_mb: toMiB(peakRssBytes()), cache_bytes: statSync(cachePath(cacheDir, train)).size, origin: src.lastOrigin,
-  }));
+  console.log(
+    JSON.stringify({
+      mode,
+      rows,
+      batches,
+      seconds: round(seconds),
+      rows_per_s: Math.round(rows / seconds),
+      peak_rss_mb: toMiB(peakRssBytes()),
+      cache_bytes: statSync(cachePath(cacheDir, train)).size,
+      origin: src.lastOrigin,
+    }),
+  );
 }
 
 function round(x: number): number {

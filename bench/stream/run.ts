@@ -73,11 +73,14 @@ async function dataPath(rows: number, parent: string, keep: boolean, trainModes:
     for (const mode of trainModes) {
       const streaming = mode === 'stream';
       const cfg = join(dir, `train-${streaming}.json`);
-      writeFileSync(cfg, JSON.stringify({
-        data: { train: 'train.csv', valid: 'valid.csv', test: 'test.csv', schema: 'schema.json', streaming, cache_dir: 'train-cache' },
-        model: 'deepfm',
-        train: { epochs: 1, batch_size: 4096, seed: 1 },
-      }));
+      writeFileSync(
+        cfg,
+        JSON.stringify({
+          data: { train: 'train.csv', valid: 'valid.csv', test: 'test.csv', schema: 'schema.json', streaming, cache_dir: 'train-cache' },
+          model: 'deepfm',
+          train: { epochs: 1, batch_size: 4096, seed: 1 },
+        }),
+      );
       const t = await node(`train (streaming ${streaming})`, [cli, 'train', '--config', cfg, '--json', '--quiet']);
       const k = streaming ? 'train_stream' : 'train_memory';
       out[`${k}_test_auc`] = t.json.test_auc!;
@@ -93,7 +96,15 @@ async function dataPath(rows: number, parent: string, keep: boolean, trainModes:
 }
 
 async function main(): Promise<void> {
-  const a = parseArgs(process.argv.slice(2), { rows: 'string', 'large-rows': 'string', 'skip-train': 'flag', 'train-modes': 'string', 'overlap-ms': 'string', tmp: 'string', keep: 'flag' });
+  const a = parseArgs(process.argv.slice(2), {
+    rows: 'string',
+    'large-rows': 'string',
+    'skip-train': 'flag',
+    'train-modes': 'string',
+    'overlap-ms': 'string',
+    tmp: 'string',
+    keep: 'flag',
+  });
   const trainModes = a['skip-train'] === true ? [] : String(a['train-modes'] ?? 'memory,stream').split(',');
   for (const m of trainModes) if (m !== 'memory' && m !== 'stream') throw new Error(`--train-modes: unknown mode '${m}' (memory, stream)`);
   const int = (k: string, d: number) => {

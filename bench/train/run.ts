@@ -198,7 +198,8 @@ export function finerankTrainConfig(cfg: BenchConfig, data: Dataset, model: Mode
     }
     if (typeof v === 'string') continue;
     const name = FINERANK_OPTION_NAMES[k];
-    if (name === undefined) throw new Error(`bench/train/config.json: models.${model}.${k} has no finerank equivalent; add it to FINERANK_OPTION_NAMES`);
+    if (name === undefined)
+      throw new Error(`bench/train/config.json: models.${model}.${k} has no finerank equivalent; add it to FINERANK_OPTION_NAMES`);
     if (name !== null) options[name] = v;
   }
   return {
@@ -244,7 +245,15 @@ function parseTrainResult(obj: Record<string, unknown>, label: string, wallMs: n
   };
 }
 
-async function runSide(impl: Impl, model: ModelName, threads: number, cfg: BenchConfig, cfgPath: string, data: Dataset, maxEpochs: number | null): Promise<TrainResult> {
+async function runSide(
+  impl: Impl,
+  model: ModelName,
+  threads: number,
+  cfg: BenchConfig,
+  cfgPath: string,
+  data: Dataset,
+  maxEpochs: number | null,
+): Promise<TrainResult> {
   const root = repoRoot();
   const env = { FINERANK_THREADS: String(threads), OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
   let command: string;
@@ -260,9 +269,23 @@ async function runSide(impl: Impl, model: ModelName, threads: number, cfg: Bench
     args = [cli, 'train', '--config', generated, '--json'];
   } else {
     command = torchPython();
-    args = [join(root, 'bench', 'train', 'torch_ctr.py'), '--model', model, '--train', data.train, '--valid', data.valid, '--test', data.test,
-      '--config', cfgPath, '--threads', String(threads), ...(data.fieldsFile !== null ? ['--fields', data.fieldsFile] : []),
-      ...(maxEpochs !== null ? ['--max-epochs', String(maxEpochs)] : [])];
+    args = [
+      join(root, 'bench', 'train', 'torch_ctr.py'),
+      '--model',
+      model,
+      '--train',
+      data.train,
+      '--valid',
+      data.valid,
+      '--test',
+      data.test,
+      '--config',
+      cfgPath,
+      '--threads',
+      String(threads),
+      ...(data.fieldsFile !== null ? ['--fields', data.fieldsFile] : []),
+      ...(maxEpochs !== null ? ['--max-epochs', String(maxEpochs)] : []),
+    ];
   }
   const label = `${impl} ${model}`;
   process.stderr.write(`[bench:train] running ${label} (${threads} thread${threads > 1 ? 's' : ''}) …\n`);
@@ -273,7 +296,14 @@ async function runSide(impl: Impl, model: ModelName, threads: number, cfg: Bench
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2), {
-    models: 'string', threads: 'string', data: 'string', gen: 'string', 'max-epochs': 'string', only: 'string', config: 'string', record: 'flag',
+    models: 'string',
+    threads: 'string',
+    data: 'string',
+    gen: 'string',
+    'max-epochs': 'string',
+    only: 'string',
+    config: 'string',
+    record: 'flag',
   });
   const root = repoRoot();
   const cfgPath = typeof opts.config === 'string' ? resolve(opts.config) : join(root, 'bench', 'train', 'config.json');
@@ -285,7 +315,8 @@ async function main(): Promise<void> {
   const gen = typeof opts.gen === 'string' ? opts.gen : 'finerank';
   if (gen !== 'finerank' && gen !== 'python') throw new Error(`--gen must be 'finerank' or 'python', got '${gen}'`);
   const only = opts.only;
-  if (only !== undefined && only !== 'finerank' && only !== 'pytorch') throw new Error(`--only must be 'finerank' or 'pytorch', got '${String(only)}'`);
+  if (only !== undefined && only !== 'finerank' && only !== 'pytorch')
+    throw new Error(`--only must be 'finerank' or 'pytorch', got '${String(only)}'`);
   const impls: Impl[] = only === undefined ? ['finerank', 'pytorch'] : [only];
   const loadBefore = machineInfo().load_avg_1m;
 
@@ -316,13 +347,26 @@ async function main(): Promise<void> {
   for (const model of models) {
     for (const impl of impls) {
       const r = get(impl, model);
-      rows.push([model, impl, fmt(r?.samples_per_sec ?? null), fmt(r?.test_auc ?? null, 6), fmt(r?.test_logloss ?? null, 6),
-        fmt(r?.best_valid_auc ?? null, 6), fmt(r?.epochs ?? null), fmt(r?.peak_rss_bytes != null ? toMiB(r.peak_rss_bytes) : null), fmt(r?.wall_s ?? null, 1)]);
+      rows.push([
+        model,
+        impl,
+        fmt(r?.samples_per_sec ?? null),
+        fmt(r?.test_auc ?? null, 6),
+        fmt(r?.test_logloss ?? null, 6),
+        fmt(r?.best_valid_auc ?? null, 6),
+        fmt(r?.epochs ?? null),
+        fmt(r?.peak_rss_bytes != null ? toMiB(r.peak_rss_bytes) : null),
+        fmt(r?.wall_s ?? null, 1),
+      ]);
     }
   }
-  process.stdout.write(`\nBARS protocol on ${data.dir} (${threads} thread${threads > 1 ? 's' : ''}` +
-    `${data.oracleTestAuc !== null ? `; oracle test AUC ${data.oracleTestAuc.toFixed(6)}` : ''})\n`);
-  process.stdout.write(formatTable(['model', 'impl', 'samples/s', 'test AUC', 'test logloss', 'valid AUC', 'epochs', 'RSS MiB', 'wall s'], rows) + '\n');
+  process.stdout.write(
+    `\nBARS protocol on ${data.dir} (${threads} thread${threads > 1 ? 's' : ''}` +
+      `${data.oracleTestAuc !== null ? `; oracle test AUC ${data.oracleTestAuc.toFixed(6)}` : ''})\n`,
+  );
+  process.stdout.write(
+    formatTable(['model', 'impl', 'samples/s', 'test AUC', 'test logloss', 'valid AUC', 'epochs', 'RSS MiB', 'wall s'], rows) + '\n',
+  );
 
   const flat: Record<string, number | null> = {};
   for (const model of models) {
@@ -342,8 +386,17 @@ async function main(): Promise<void> {
     if (ref.meta.dataset !== undefined && ref.meta.dataset !== here) {
       process.stdout.write(`(recorded on dataset ${String(ref.meta.dataset)}, this run uses ${here}: AUCs are not comparable)\n`);
     }
-    process.stdout.write(formatTable(['metric', 'now', 'recorded', 'delta'],
-      deltas.map((d) => [d.metric, fmtAuto(d.now), fmtAuto(d.recorded), d.relative === null ? '—' : `${d.relative >= 0 ? '+' : ''}${(d.relative * 100).toFixed(1)}%`])) + '\n');
+    process.stdout.write(
+      formatTable(
+        ['metric', 'now', 'recorded', 'delta'],
+        deltas.map((d) => [
+          d.metric,
+          fmtAuto(d.now),
+          fmtAuto(d.recorded),
+          d.relative === null ? '—' : `${d.relative >= 0 ? '+' : ''}${(d.relative * 100).toFixed(1)}%`,
+        ]),
+      ) + '\n',
+    );
   }
   if (opts.record === true) {
     const merged = { ...(ref?.results ?? {}) };
@@ -377,21 +430,23 @@ async function main(): Promise<void> {
   for (const model of models) {
     const f = get('finerank', model);
     const p = get('pytorch', model);
-    process.stdout.write(JSON.stringify({
-      bench: 'train',
-      model,
-      threads,
-      dataset: data.dir.startsWith(root) ? data.dir.slice(root.length + 1) : data.dir,
-      oracle_test_auc: data.oracleTestAuc === null ? null : round(data.oracleTestAuc, 6),
-      load_avg_1m_before: loadBefore,
-      finerank: side('finerank', model),
-      pytorch: side('pytorch', model),
-      ratio: {
-        samples_per_sec: round(ratio(f?.samples_per_sec ?? null, p?.samples_per_sec ?? null)),
-        peak_rss: round(ratio(f?.peak_rss_bytes ?? null, p?.peak_rss_bytes ?? null)),
-      },
-      test_auc_diff: f && p ? round(f.test_auc - p.test_auc, 6) : null,
-    }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        bench: 'train',
+        model,
+        threads,
+        dataset: data.dir.startsWith(root) ? data.dir.slice(root.length + 1) : data.dir,
+        oracle_test_auc: data.oracleTestAuc === null ? null : round(data.oracleTestAuc, 6),
+        load_avg_1m_before: loadBefore,
+        finerank: side('finerank', model),
+        pytorch: side('pytorch', model),
+        ratio: {
+          samples_per_sec: round(ratio(f?.samples_per_sec ?? null, p?.samples_per_sec ?? null)),
+          peak_rss: round(ratio(f?.peak_rss_bytes ?? null, p?.peak_rss_bytes ?? null)),
+        },
+        test_auc_diff: f && p ? round(f.test_auc - p.test_auc, 6) : null,
+      }) + '\n',
+    );
   }
   if ([...results.values()].some((r) => 'error' in r)) process.exitCode = 1;
 }

@@ -71,8 +71,10 @@ export function mergeTrainOptions(base: TrainOptions, overrides: Record<string, 
   positiveInt('batchSize');
   if (!(t.optimizer.lr > 0)) throw new Error(`${where}: optimizer.lr must be positive, got ${t.optimizer.lr}`);
   if (!['auc', 'logloss', 'gauc'].includes(t.monitor)) throw new Error(`${where}: monitor must be auc, logloss or gauc, got '${t.monitor}'`);
-  if (!['table', 'batch'].includes(t.embeddingL2Mode)) throw new Error(`${where}: embeddingL2Mode must be 'table' or 'batch', got '${t.embeddingL2Mode}'`);
-  if (!(t.negativeSampleRate > 0 && t.negativeSampleRate <= 1)) throw new Error(`${where}: negativeSampleRate must be in (0, 1], got ${t.negativeSampleRate}`);
+  if (!['table', 'batch'].includes(t.embeddingL2Mode))
+    throw new Error(`${where}: embeddingL2Mode must be 'table' or 'batch', got '${t.embeddingL2Mode}'`);
+  if (!(t.negativeSampleRate > 0 && t.negativeSampleRate <= 1))
+    throw new Error(`${where}: negativeSampleRate must be in (0, 1], got ${t.negativeSampleRate}`);
   return t;
 }
 
@@ -118,8 +120,11 @@ export function loadTrainConfig(path: string | null, overrides: Record<string, u
   }
   const known = new Set(['data', 'model', 'modelOptions', 'preset', 'train', 'label', 'output', 'tasks', 'fuxictr', 'sampling']);
   const top = camelKeys(raw);
-  for (const k of Object.keys(top)) if (!known.has(k)) throw new Error(`${where}: unknown key '${k}'; expected: data, model, model_options, preset, train, label, tasks, output, fuxictr, sampling`);
-  if (top.fuxictr !== undefined && !isObject(top.fuxictr)) throw new Error(`${where}: fuxictr must be one experiment entry of a FuxiCTR model_config.yaml (a mapping)`);
+  for (const k of Object.keys(top))
+    if (!known.has(k))
+      throw new Error(`${where}: unknown key '${k}'; expected: data, model, model_options, preset, train, label, tasks, output, fuxictr, sampling`);
+  if (top.fuxictr !== undefined && !isObject(top.fuxictr))
+    throw new Error(`${where}: fuxictr must be one experiment entry of a FuxiCTR model_config.yaml (a mapping)`);
   const fuxi = isObject(raw.fuxictr) ? fromFuxiCtr(raw.fuxictr, where) : null;
   if (fuxi !== null) {
     const clash = [
@@ -154,7 +159,8 @@ export function loadTrainConfig(path: string | null, overrides: Record<string, u
       throw new Error(`${where}: data.min_count ${String(data.minCount)} and fuxictr.min_categr_count ${fuxi.minCount} disagree`);
     }
     const minCount = data.minCount ?? fuxi?.minCount ?? 1;
-    if (typeof minCount !== 'number' || !Number.isInteger(minCount) || minCount < 1) throw new Error(`${where}: data.min_count must be a positive integer`);
+    if (typeof minCount !== 'number' || !Number.isInteger(minCount) || minCount < 1)
+      throw new Error(`${where}: data.min_count must be a positive integer`);
     schema = libfmSchema(data.format, data.fields, minCount, where);
   } else {
     throw new Error(`${where}: give data.schema (a schema file or inline schema), or data.format libfm/libsvm with data.fields`);
@@ -164,7 +170,7 @@ export function loadTrainConfig(path: string | null, overrides: Record<string, u
     throw new Error(`${where}: fuxictr.min_categr_count applies to a libfm/libsvm data section; with a schema, set minCount in its vocab encoders`);
   }
   const model = fuxi?.model ?? (overrides.model as string | undefined) ?? (top.model as string | undefined) ?? 'deepfm';
-  const preset = fuxi !== null ? 'fuxictr' : (overrides.preset as string | undefined) ?? (top.preset as string | undefined) ?? 'default';
+  const preset = fuxi !== null ? 'fuxictr' : ((overrides.preset as string | undefined) ?? (top.preset as string | undefined) ?? 'default');
   const p = PRESETS[preset];
   if (p === undefined) throw new Error(`${where}: unknown preset '${preset}'; presets: ${Object.keys(PRESETS).join(', ')}`);
   const userModel = isObject(top.modelOptions) ? camelKeys(top.modelOptions) : {};
@@ -205,13 +211,15 @@ export function loadTrainConfig(path: string | null, overrides: Record<string, u
 export function streamingSettings(data: Record<string, unknown>, where: string, abs: (p: unknown) => string): StreamingSettings {
   const s: StreamingSettings = {};
   if (data.streaming !== undefined) {
-    if (data.streaming !== true && data.streaming !== false && data.streaming !== 'auto') throw new Error(`${where}: data.streaming must be true, false or 'auto', got ${JSON.stringify(data.streaming)}`);
+    if (data.streaming !== true && data.streaming !== false && data.streaming !== 'auto')
+      throw new Error(`${where}: data.streaming must be true, false or 'auto', got ${JSON.stringify(data.streaming)}`);
     s.streaming = data.streaming;
   }
   if (data.memoryBudget !== undefined) s.memoryBudget = parseBytes(data.memoryBudget, `${where}: data.memory_budget`);
   if (data.shuffleBuffer !== undefined) {
     const n = data.shuffleBuffer;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new Error(`${where}: data.shuffle_buffer must be a positive integer (rows), got ${JSON.stringify(n)}`);
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1)
+      throw new Error(`${where}: data.shuffle_buffer must be a positive integer (rows), got ${JSON.stringify(n)}`);
     s.shuffleBuffer = n;
   }
   if (data.cache !== undefined) {

@@ -19,14 +19,43 @@ export interface FuxiExperiment {
 
 /** Keys about files, devices and logging: accepted, no effect on the model or its training. */
 const IO_KEYS = new Set([
-  'model_root', 'num_workers', 'verbose', 'dataset_id', 'metrics', 'task', 'gpu', 'save_best_only', 'every_x_epochs',
-  'debug', 'expid', 'model_id', 'pickle_feature_encoder', 'use_hdf5', 'version', 'group_id',
+  'model_root',
+  'num_workers',
+  'verbose',
+  'dataset_id',
+  'metrics',
+  'task',
+  'gpu',
+  'save_best_only',
+  'every_x_epochs',
+  'debug',
+  'expid',
+  'model_id',
+  'pickle_feature_encoder',
+  'use_hdf5',
+  'version',
+  'group_id',
 ]);
 
 const KNOWN = [
-  'model', 'embedding_dim', 'embedding_regularizer', 'net_regularizer', 'regularizer', 'optimizer', 'learning_rate',
-  'batch_size', 'epochs', 'patience', 'early_stop_patience', 'monitor', 'monitor_mode', 'seed', 'shuffle', 'loss',
-  'min_categr_count', 'embedding_dropout',
+  'model',
+  'embedding_dim',
+  'embedding_regularizer',
+  'net_regularizer',
+  'regularizer',
+  'optimizer',
+  'learning_rate',
+  'batch_size',
+  'epochs',
+  'patience',
+  'early_stop_patience',
+  'monitor',
+  'monitor_mode',
+  'seed',
+  'shuffle',
+  'loss',
+  'min_categr_count',
+  'embedding_dropout',
 ];
 
 function num(where: string, key: string, v: unknown): number {
@@ -80,7 +109,10 @@ export function fromFuxiCtr(entry: Record<string, unknown>, where: string): Fuxi
         train.denseL2 = train.embeddingL2;
         break;
       case 'optimizer':
-        if (String(v).toLowerCase() !== 'adam') throw new Error(`${where}: fuxictr.optimizer '${String(v)}' is not supported; supported: adam (torch.optim.Adam over every weight, tables included, as FuxiCTR)`);
+        if (String(v).toLowerCase() !== 'adam')
+          throw new Error(
+            `${where}: fuxictr.optimizer '${String(v)}' is not supported; supported: adam (torch.optim.Adam over every weight, tables included, as FuxiCTR)`,
+          );
         break;
       case 'learning_rate':
         train.optimizer.lr = num(where, key, v);
@@ -125,13 +157,16 @@ export function fromFuxiCtr(entry: Record<string, unknown>, where: string): Fuxi
   }
   if (refused.length > 0) {
     const opts = Object.keys(modelEntry(model).defaults).map((k) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
-    throw new Error(`${where}: fuxictr keys not supported for model '${model}': ${refused.join(', ')}; supported: ${[...KNOWN, ...opts].join(', ')} (and the I/O keys ${[...IO_KEYS].join(', ')}, which are ignored)`);
+    throw new Error(
+      `${where}: fuxictr keys not supported for model '${model}': ${refused.join(', ')}; supported: ${[...KNOWN, ...opts].join(', ')} (and the I/O keys ${[...IO_KEYS].join(', ')}, which are ignored)`,
+    );
   }
   return { model, modelOptions, train, minCount };
 }
 
 function regularizer(where: string, key: string, v: unknown): number {
-  if (Array.isArray(v) || (v !== null && typeof v === 'object')) throw new Error(`${where}: fuxictr.${key} must be one number (per-parameter regularizer lists are not supported)`);
+  if (Array.isArray(v) || (v !== null && typeof v === 'object'))
+    throw new Error(`${where}: fuxictr.${key} must be one number (per-parameter regularizer lists are not supported)`);
   const x = v === null || v === undefined ? 0 : num(where, key, v);
   if (x < 0) throw new Error(`${where}: fuxictr.${key} must be ≥ 0`);
   return x;
@@ -142,5 +177,7 @@ function monitor(where: string, v: unknown): TrainOptions['monitor'] {
   if (m === 'auc') return 'auc';
   if (m === 'logloss') return 'logloss';
   if (m === 'gauc') return 'gauc';
-  throw new Error(`${where}: fuxictr.monitor ${JSON.stringify(v)} is not supported; supported: AUC, logloss, gAUC (one metric; weighted combinations such as {AUC: 1, logloss: -1} are not)`);
+  throw new Error(
+    `${where}: fuxictr.monitor ${JSON.stringify(v)} is not supported; supported: AUC, logloss, gAUC (one metric; weighted combinations such as {AUC: 1, logloss: -1} are not)`,
+  );
 }

@@ -7,10 +7,19 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(args
   demo: { summary: 'generate a dataset, train DeepFM, print test AUC / logloss and the oracle AUC', load: () => import('./commands/demo.js') },
   train: { summary: 'train a model from a config file and/or flags; writes a model artifact', load: () => import('./commands/train.js') },
   eval: { summary: 'evaluate a model artifact on a data file (AUC, logloss, gAUC, calibration)', load: () => import('./commands/eval.js') },
-  report: { summary: 'group-bias report: AUC, gAUC, logloss, calibration per user/item group, as HTML and JSON', load: () => import('./commands/report.js') },
+  report: {
+    summary: 'group-bias report: AUC, gAUC, logloss, calibration per user/item group, as HTML and JSON',
+    load: () => import('./commands/report.js'),
+  },
   predict: { summary: 'write scores of a model artifact for every row of a data file', load: () => import('./commands/predict.js') },
-  labels: { summary: 'build labeled impressions (click, conversion, dwell, completion, return) from an event log', load: () => import('./commands/labels.js') },
-  sample: { summary: 'sample a data file against popularity bias (hot items, negatives) with importance weights', load: () => import('./commands/sample.js') },
+  labels: {
+    summary: 'build labeled impressions (click, conversion, dwell, completion, return) from an event log',
+    load: () => import('./commands/labels.js'),
+  },
+  sample: {
+    summary: 'sample a data file against popularity bias (hot items, negatives) with importance weights',
+    load: () => import('./commands/sample.js'),
+  },
   serve: { summary: 'serve a model artifact over HTTP (score, rank, metrics, hot reload)', load: () => import('./commands/serve.js') },
   gen: { summary: 'write a synthetic dataset with known click probabilities', load: () => import('./commands/gen.js') },
   info: { summary: 'versions, the active kernel backend and the model list', load: () => import('./commands/info.js') },

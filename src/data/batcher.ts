@@ -60,9 +60,17 @@ function copyRows(p: CopyPlan, from: number, to: number, n: number): void {
 }
 
 function copyRow(p: CopyPlan, from: number, to: number): void {
-  const i32 = p.i32, f32 = p.f32, pad = p.pad;
-  for (let k = 0; k < i32.length; k++) { const c = i32[k]!; c[1][to] = c[0][from]!; }
-  for (let k = 0; k < f32.length; k++) { const c = f32[k]!; c[1][to] = c[0][from]!; }
+  const i32 = p.i32,
+    f32 = p.f32,
+    pad = p.pad;
+  for (let k = 0; k < i32.length; k++) {
+    const c = i32[k]!;
+    c[1][to] = c[0][from]!;
+  }
+  for (let k = 0; k < f32.length; k++) {
+    const c = f32[k]!;
+    c[1][to] = c[0][from]!;
+  }
   for (let k = 0; k < pad.length; k++) {
     const [s, d] = pad[k]!;
     const ml = s.maxLen;
@@ -99,7 +107,10 @@ export function concatBatches(bs: readonly Batch[]): Batch {
   const total = bs.reduce((s, b) => s + b.size, 0);
   const out = allocBatch(bs[0]!, total);
   let at = 0;
-  for (const b of bs) { copyRows(plan(b, out), 0, at, b.size); at += b.size; }
+  for (const b of bs) {
+    copyRows(plan(b, out), 0, at, b.size);
+    at += b.size;
+  }
   return out;
 }
 
@@ -116,7 +127,10 @@ export async function* rebatch(input: AsyncIterable<Batch> | Iterable<Batch>, op
   for await (const b of input) {
     if (b.size === 0) continue;
     if (cap === 0) {
-      if (fill === 0 && b.size === bs) { yield b; continue; }
+      if (fill === 0 && b.size === bs) {
+        yield b;
+        continue;
+      }
       out ??= allocBatch(b, bs);
       const p = plan(b, out);
       let off = 0;
@@ -129,7 +143,9 @@ export async function* rebatch(input: AsyncIterable<Batch> | Iterable<Batch>, op
           yield out;
           out = allocBatch(b, bs);
           fill = 0;
-          if (off < b.size) { copyPlanTarget(p, out); }
+          if (off < b.size) {
+            copyPlanTarget(p, out);
+          }
         }
       }
       continue;
@@ -177,7 +193,9 @@ export async function* rebatch(input: AsyncIterable<Batch> | Iterable<Batch>, op
 
 /** Re-targets a copy plan at a fresh output batch (same layout). */
 function copyPlanTarget(p: CopyPlan, out: Batch): void {
-  let a = 0, f = 0, v = 0;
+  let a = 0,
+    f = 0,
+    v = 0;
   for (const k in out.sparse) p.i32[a++]![1] = out.sparse[k]!;
   for (const k in out.dense) p.f32[f++]![1] = out.dense[k]!;
   for (const k in out.labels) p.f32[f++]![1] = out.labels[k]!;
@@ -187,7 +205,11 @@ function copyPlanTarget(p: CopyPlan, out: Batch): void {
 }
 
 /** Encodes raw chunks with a feature map and re-cuts them into batches. */
-export async function* batches(chunks: AsyncIterable<RawChunk> | Iterable<RawChunk>, fmap: FeatureMap, opts: BatchOptions & TransformOptions): AsyncGenerator<Batch> {
+export async function* batches(
+  chunks: AsyncIterable<RawChunk> | Iterable<RawChunk>,
+  fmap: FeatureMap,
+  opts: BatchOptions & TransformOptions,
+): AsyncGenerator<Batch> {
   async function* encoded(): AsyncGenerator<Batch> {
     for await (const c of chunks) yield fmap.transform(c, opts);
   }

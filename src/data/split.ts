@@ -30,7 +30,10 @@ function cumulative(ratios: number[]): Float64Array {
   if (Math.abs(sum - 1) > 1e-9) throw new Error(`split: ratios must sum to 1, got ${sum}`);
   const c = new Float64Array(ratios.length);
   let acc = 0;
-  for (let i = 0; i < ratios.length; i++) { acc += ratios[i]!; c[i] = acc; }
+  for (let i = 0; i < ratios.length; i++) {
+    acc += ratios[i]!;
+    c[i] = acc;
+  }
   c[ratios.length - 1] = Infinity;
   return c;
 }
@@ -63,7 +66,11 @@ export function assignSplit(chunk: RawChunk, spec: SplitSpec): Uint8Array {
   }
   const col = chunk.columns.indexOf(spec.column);
   if (col < 0) {
-    throw new DataError({ file: chunk.file, line: chunk.headerLine, column: spec.column }, `split column "${spec.column}" is not in the data`, `one of the columns: ${chunk.columns.join(', ')}`);
+    throw new DataError(
+      { file: chunk.file, line: chunk.headerLine, column: spec.column },
+      `split column "${spec.column}" is not in the data`,
+      `one of the columns: ${chunk.columns.join(', ')}`,
+    );
   }
   if (spec.by === 'group') {
     const cum = cumulative(spec.ratios);
@@ -86,9 +93,20 @@ export function assignSplit(chunk: RawChunk, spec: SplitSpec): Uint8Array {
   });
   for (let r = 0; r < n; r++) {
     const raw = chunk.kind === 'bytes' ? chunk.cell(r, col) : chunk.values[col]![r];
-    const t = raw === null || raw === undefined || raw === '' ? NaN : typeof raw === 'number' ? raw : typeof raw === 'bigint' ? Number(raw) : timeValue(valueToString(raw));
+    const t =
+      raw === null || raw === undefined || raw === ''
+        ? NaN
+        : typeof raw === 'number'
+          ? raw
+          : typeof raw === 'bigint'
+            ? Number(raw)
+            : timeValue(valueToString(raw));
     if (Number.isNaN(t)) {
-      throw new DataError({ file: chunk.file, line: chunk.lines[r], column: spec.column }, `time value ${JSON.stringify(raw === null || raw === undefined ? '' : valueToString(raw))} is not a number or a date`, 'a number (e.g. a Unix timestamp) or an ISO date');
+      throw new DataError(
+        { file: chunk.file, line: chunk.lines[r], column: spec.column },
+        `time value ${JSON.stringify(raw === null || raw === undefined ? '' : valueToString(raw))} is not a number or a date`,
+        'a number (e.g. a Unix timestamp) or an ISO date',
+      );
     }
     let k = 0;
     while (k < cuts.length && t >= cuts[k]!) k++;
@@ -106,7 +124,10 @@ export async function* takeSplit(chunks: AsyncIterable<RawChunk> | Iterable<RawC
     let k = 0;
     for (let r = 0; r < a.length; r++) if (a[r] === part) k++;
     if (k === 0) continue;
-    if (k === c.length) { yield c; continue; }
+    if (k === c.length) {
+      yield c;
+      continue;
+    }
     const rows = new Int32Array(k);
     for (let r = 0, j = 0; r < a.length; r++) if (a[r] === part) rows[j++] = r;
     yield c.select(rows);

@@ -11,6 +11,11 @@ export { SparseSGD, SparseAdagrad, LazyAdam, TableAdam, FTRL } from './sparse-op
 export { embeddingKernels, setEmbeddingKernels, loadNativeEmbeddingKernels, typescriptEmbeddingKernels } from './kernels.js';
 export type { EmbeddingKernels, AccumulatorArrays, PoolMode, RowMode } from './kernels.js';
 export type {
-  SparseOptimizer, SparseOptimizerState, TableSlotState,
-  SparseSGDOptions, SparseAdagradOptions, RowAdamOptions, FTRLOptions,
+  SparseOptimizer,
+  SparseOptimizerState,
+  TableSlotState,
+  SparseSGDOptions,
+  SparseAdagradOptions,
+  RowAdamOptions,
+  FTRLOptions,
 } from './sparse-optim.js';

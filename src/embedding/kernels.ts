@@ -47,14 +47,32 @@ export interface EmbeddingKernels {
    */
   gatherFields(weights: readonly Float32Array[], ids: readonly Int32Array[], dim: number, out: Float32Array): number;
   /** out[outOffset + i·outStride + d] = w[ids[idsOffset + i]·dim + d], i < count. Returns −1 or the bad index into ids. */
-  gatherRows(w: Float32Array, dim: number, ids: Int32Array, idsOffset: number, count: number, out: Float32Array, outOffset: number, outStride: number): number;
+  gatherRows(
+    w: Float32Array,
+    dim: number,
+    ids: Int32Array,
+    idsOffset: number,
+    count: number,
+    out: Float32Array,
+    outOffset: number,
+    outStride: number,
+  ): number;
   /** Sequence gather: out[(b·maxLen + j)·dim …] = row ids[b·maxLen + j] for j < lengths[b] (other rows untouched). */
   gatherPadded(w: Float32Array, dim: number, ids: Int32Array, lengths: Int32Array, maxLen: number, out: Float32Array): number;
   /**
    * Pooling over j < lengths[b] into a zeroed out [B, dim]: sum, mean (sum × (1/len)) or max
    * (first maximal position per coordinate written to arg [B, dim], zeroed; null otherwise).
    */
-  pool(w: Float32Array, dim: number, ids: Int32Array, lengths: Int32Array, maxLen: number, mode: PoolMode, out: Float32Array, arg: Int32Array | null): number;
+  pool(
+    w: Float32Array,
+    dim: number,
+    ids: Int32Array,
+    lengths: Int32Array,
+    maxLen: number,
+    mode: PoolMode,
+    out: Float32Array,
+    arg: Int32Array | null,
+  ): number;
   /**
    * Merges gradient rows into `acc` from position `start` to `count`, skipping the padding id
    * `pad` (−1: none): without lengths, position p has id ids[idsOffset + p] and row
@@ -67,25 +85,72 @@ export interface EmbeddingKernels {
    * entries (corrupted arrays; native only).
    */
   accumulate(
-    acc: AccumulatorArrays, rows: number, pad: number, dim: number,
-    ids: Int32Array, idsOffset: number, start: number, count: number,
-    grad: Float32Array, gradOffset: number, gradStride: number, scale: number,
-    lengths: Int32Array | null, maxLen: number, rowMode: RowMode,
+    acc: AccumulatorArrays,
+    rows: number,
+    pad: number,
+    dim: number,
+    ids: Int32Array,
+    idsOffset: number,
+    start: number,
+    count: number,
+    grad: Float32Array,
+    gradOffset: number,
+    gradStride: number,
+    scale: number,
+    lengths: Int32Array | null,
+    maxLen: number,
+    rowMode: RowMode,
   ): number;
   /** SGD on rows ids (unique), gradients values [n, dim]: w ← w − lr·g. */
   sgd(ids: Int32Array, values: Float32Array, w: Float32Array, dim: number, lr: number): void;
   /** Adagrad rows: s ← s + g², w ← w − clr·g/(√s + eps). */
   adagrad(ids: Int32Array, values: Float32Array, w: Float32Array, sum: Float32Array, dim: number, clr: number, eps: number): void;
   /** Lazy Adam rows: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², w ← w − stepSize·m/(√v + eps) (unrounded m, v). */
-  lazyAdam(ids: Int32Array, values: Float32Array, w: Float32Array, m: Float32Array, v: Float32Array, dim: number, beta1: number, beta2: number, eps: number, stepSize: number): void;
+  lazyAdam(
+    ids: Int32Array,
+    values: Float32Array,
+    w: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    dim: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    stepSize: number,
+  ): void;
   /** FTRL-Proximal rows (formula in sparse-optim.ts `FTRL`). */
-  ftrl(ids: Int32Array, values: Float32Array, w: Float32Array, z: Float32Array, n: Float32Array, dim: number, alpha: number, beta: number, l1: number, l2: number): void;
+  ftrl(
+    ids: Int32Array,
+    values: Float32Array,
+    w: Float32Array,
+    z: Float32Array,
+    n: Float32Array,
+    dim: number,
+    alpha: number,
+    beta: number,
+    l1: number,
+    l2: number,
+  ): void;
   /**
    * Dense Adam over every row but `pad` (−1: none): g = sparse row gradient (0 elsewhere) +
    * decay·w, w ← w − a·m/(√v + e); rows off the gradient with all-zero moments are skipped when
    * decay = 0. pos: an Int32Array with one −1 per row, used as scratch and left all −1.
    */
-  tableAdam(ids: Int32Array, values: Float32Array, w: Float32Array, m: Float32Array, v: Float32Array, pos: Int32Array, dim: number, pad: number, beta1: number, beta2: number, a: number, e: number, decay: number): void;
+  tableAdam(
+    ids: Int32Array,
+    values: Float32Array,
+    w: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    pos: Int32Array,
+    dim: number,
+    pad: number,
+    beta1: number,
+    beta2: number,
+    a: number,
+    e: number,
+    decay: number,
+  ): void;
 }
 
 /** The addon's embedding functions (native/embedding.cc). */
@@ -95,10 +160,26 @@ interface EmbeddingAddon {
   embGatherPadded: EmbeddingKernels['gatherPadded'];
   embPool: EmbeddingKernels['pool'];
   embAccumulate(
-    keys: Int32Array, slots: Int32Array, entryIds: Int32Array, entryHash: Int32Array, entryValues: Float32Array, state: Int32Array,
-    rows: number, pad: number, dim: number, ids: Int32Array, idsOffset: number, start: number, count: number,
-    grad: Float32Array, gradOffset: number, gradStride: number, scale: number,
-    lengths: Int32Array | null, maxLen: number, rowMode: RowMode,
+    keys: Int32Array,
+    slots: Int32Array,
+    entryIds: Int32Array,
+    entryHash: Int32Array,
+    entryValues: Float32Array,
+    state: Int32Array,
+    rows: number,
+    pad: number,
+    dim: number,
+    ids: Int32Array,
+    idsOffset: number,
+    start: number,
+    count: number,
+    grad: Float32Array,
+    gradOffset: number,
+    gradStride: number,
+    scale: number,
+    lengths: Int32Array | null,
+    maxLen: number,
+    rowMode: RowMode,
   ): number;
   embSgd: EmbeddingKernels['sgd'];
   embAdagrad: EmbeddingKernels['adagrad'];
@@ -108,8 +189,16 @@ interface EmbeddingAddon {
 }
 
 const ADDON_FUNCTIONS = [
-  'embGatherFields', 'embGatherRows', 'embGatherPadded', 'embPool', 'embAccumulate',
-  'embSgd', 'embAdagrad', 'embLazyAdam', 'embFtrl', 'embTableAdam',
+  'embGatherFields',
+  'embGatherRows',
+  'embGatherPadded',
+  'embPool',
+  'embAccumulate',
+  'embSgd',
+  'embAdagrad',
+  'embLazyAdam',
+  'embFtrl',
+  'embTableAdam',
 ] as const;
 
 let nativeCache: { kernels: EmbeddingKernels } | { error: string } | null = null;
@@ -141,8 +230,26 @@ export function loadNativeEmbeddingKernels(): { kernels: EmbeddingKernels } | { 
     pool: a.embPool,
     accumulate: (acc, rows, pad, dim, ids, idsOffset, start, count, grad, gradOffset, gradStride, scale, lengths, maxLen, rowMode) =>
       a.embAccumulate(
-        acc.keys, acc.slots, acc.entryIds, acc.entryHash, acc.entryValues, acc.state, rows, pad, dim,
-        ids, idsOffset, start, count, grad, gradOffset, gradStride, scale, lengths, maxLen, rowMode,
+        acc.keys,
+        acc.slots,
+        acc.entryIds,
+        acc.entryHash,
+        acc.entryValues,
+        acc.state,
+        rows,
+        pad,
+        dim,
+        ids,
+        idsOffset,
+        start,
+        count,
+        grad,
+        gradOffset,
+        gradStride,
+        scale,
+        lengths,
+        maxLen,
+        rowMode,
       ),
     sgd: a.embSgd,
     adagrad: a.embAdagrad,

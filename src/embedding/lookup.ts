@@ -34,8 +34,13 @@ function anchorsOf(tables: readonly EmbeddingTable[]): Tensor[] {
  * apart (an embedding kernel); throws the table's range error on a bad id.
  */
 function gatherRows(
-  table: EmbeddingTable, ids: Int32Array, idsOffset: number, count: number,
-  out: Float32Array, outOffset: number, outStride: number,
+  table: EmbeddingTable,
+  ids: Int32Array,
+  idsOffset: number,
+  count: number,
+  out: Float32Array,
+  outOffset: number,
+  outStride: number,
 ): void {
   const bad = embeddingKernels().gatherRows(table.weight, table.dim, ids, idsOffset, count, out, outOffset, outStride);
   if (bad >= 0) table.rangeError(ids[bad]!);
@@ -43,7 +48,8 @@ function gatherRows(
 
 /** Checks a PaddedIds value: ids.length = B·maxLen and 0 ≤ lengths[b] ≤ maxLen. Returns B. */
 function checkPadded(op: string, table: EmbeddingTable, p: PaddedIds): number {
-  const B = p.lengths.length, L = p.maxLen;
+  const B = p.lengths.length,
+    L = p.maxLen;
   if (!Number.isInteger(L) || L < 0) throw new Error(`${op} on table '${table.name}': maxLen must be a non-negative integer, got ${L}`);
   if (p.ids.length !== B * L) {
     throw new Error(`${op} on table '${table.name}': ids has ${p.ids.length} values, expected lengths.length × maxLen = ${B} × ${L} = ${B * L}`);
@@ -57,7 +63,8 @@ function checkPadded(op: string, table: EmbeddingTable, p: PaddedIds): number {
 
 /** Rows of `table` for `ids`: a [n, dim] tensor. Backward adds each output row to its id's gradient. */
 export function embeddingLookup(table: EmbeddingTable, ids: Int32Array): Tensor {
-  const n = ids.length, dim = table.dim;
+  const n = ids.length,
+    dim = table.dim;
   const out = new Float32Array(n * dim);
   gatherRows(table, ids, 0, n, out, 0, dim);
   if (!recording([table])) return new Tensor(out, [n, dim]);
@@ -76,10 +83,13 @@ export function embedFields(tables: readonly EmbeddingTable[], ids: readonly Int
   const F = tables.length;
   if (F === 0) throw new Error('embedFields: no fields given');
   if (ids.length !== F) throw new Error(`embedFields: ${F} tables but ${ids.length} id arrays`);
-  const D = tables[0]!.dim, B = ids[0]!.length;
+  const D = tables[0]!.dim,
+    B = ids[0]!.length;
   for (let f = 0; f < F; f++) {
     if (tables[f]!.dim !== D) {
-      throw new Error(`embedFields: field ${f} uses table '${tables[f]!.name}' of dim ${tables[f]!.dim}, field 0 uses '${tables[0]!.name}' of dim ${D}; all fields must share one dim`);
+      throw new Error(
+        `embedFields: field ${f} uses table '${tables[f]!.name}' of dim ${tables[f]!.dim}, field 0 uses '${tables[0]!.name}' of dim ${D}; all fields must share one dim`,
+      );
     }
     if (ids[f]!.length !== B) throw new Error(`embedFields: field ${f} has ${ids[f]!.length} ids, field 0 has ${B}`);
   }
@@ -113,7 +123,8 @@ export type PoolingMode = 'sum' | 'mean' | 'max';
 export function embedPooled(table: EmbeddingTable, padded: PaddedIds, mode: PoolingMode): Tensor {
   if (mode !== 'sum' && mode !== 'mean' && mode !== 'max') throw new Error(`embedPooled: mode must be 'sum', 'mean' or 'max', got '${String(mode)}'`);
   const B = checkPadded('embedPooled', table, padded);
-  const L = padded.maxLen, D = table.dim;
+  const L = padded.maxLen,
+    D = table.dim;
   const out = new Float32Array(B * D);
   const arg = mode === 'max' ? new Int32Array(B * D) : null;
   const bad = embeddingKernels().pool(table.weight, D, padded.ids, padded.lengths, L, mode === 'sum' ? 0 : mode === 'mean' ? 1 : 2, out, arg);
@@ -144,7 +155,8 @@ export function embedPooled(table: EmbeddingTable, padded: PaddedIds, mode: Pool
  */
 export function embedSequence(table: EmbeddingTable, padded: PaddedIds): Tensor {
   const B = checkPadded('embedSequence', table, padded);
-  const L = padded.maxLen, D = table.dim;
+  const L = padded.maxLen,
+    D = table.dim;
   const out = new Float32Array(B * L * D);
   const bad = embeddingKernels().gatherPadded(table.weight, D, padded.ids, padded.lengths, L, out);
   if (bad >= 0) table.rangeError(padded.ids[bad]!);

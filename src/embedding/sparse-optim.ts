@@ -121,7 +121,8 @@ abstract class TableOptimizerBase implements SparseOptimizer {
     }
     for (const k of Object.keys(this.hyper())) {
       const v = s.hyper?.[k];
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${this.kind}.loadStateDict: hyper-parameter '${k}' must be a finite number, got ${v}`);
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new Error(`${this.kind}.loadStateDict: hyper-parameter '${k}' must be a finite number, got ${v}`);
     }
     if (s.tables === null || typeof s.tables !== 'object') throw new Error(`${this.kind}.loadStateDict: 'tables' must be an object`);
     const expected = Object.keys(this.slotInit());
@@ -139,7 +140,9 @@ abstract class TableOptimizerBase implements SparseOptimizer {
       const live = this.states.get(name);
       next.set(name, { table: live?.table ?? null, step: ts.step, slots, rows: ts.rows, dim: ts.dim });
       if (live?.table && (live.table.rows !== ts.rows || live.table.dim !== ts.dim)) {
-        throw new Error(`${this.kind}.loadStateDict: state for table '${name}' is [${ts.rows}, ${ts.dim}], the table is [${live.table.rows}, ${live.table.dim}]`);
+        throw new Error(
+          `${this.kind}.loadStateDict: state for table '${name}' is [${ts.rows}, ${ts.dim}], the table is [${live.table.rows}, ${live.table.dim}]`,
+        );
       }
     }
     this.setHyper(s.hyper);
@@ -151,13 +154,17 @@ abstract class TableOptimizerBase implements SparseOptimizer {
 /** Row-wise optimizers refuse the dense whole-table L2 term. */
 function rowGrad(kind: string, t: EmbeddingTable): SparseRowGrad {
   if (t.denseDecay !== 0) {
-    throw new Error(`${kind}: table '${t.name}' carries whole-table L2 (mode 'table'), which makes its gradient dense; use TableAdam, or L2 mode 'batch' with row-wise optimizers`);
+    throw new Error(
+      `${kind}: table '${t.name}' carries whole-table L2 (mode 'table'), which makes its gradient dense; use TableAdam, or L2 mode 'batch' with row-wise optimizers`,
+    );
   }
   return t.sparseGrad();
 }
 
 /** Options of `SparseSGD`. */
-export interface SparseSGDOptions { lr: number }
+export interface SparseSGDOptions {
+  lr: number;
+}
 
 /** Plain SGD on touched rows: w ← w − lr·g. */
 export class SparseSGD extends TableOptimizerBase {
@@ -168,9 +175,15 @@ export class SparseSGD extends TableOptimizerBase {
     checkNumber('SparseSGD', 'lr', opts.lr, 0);
     this.lr = opts.lr;
   }
-  protected slotInit(): Record<string, number> { return {}; }
-  protected hyper(): Record<string, number> { return { lr: this.lr }; }
-  protected setHyper(h: Record<string, number>): void { this.lr = h.lr!; }
+  protected slotInit(): Record<string, number> {
+    return {};
+  }
+  protected hyper(): Record<string, number> {
+    return { lr: this.lr };
+  }
+  protected setHyper(h: Record<string, number>): void {
+    this.lr = h.lr!;
+  }
   protected update(t: EmbeddingTable): void {
     const { ids, values } = rowGrad(this.kind, t);
     embeddingKernels().sgd(ids, values, t.weight, t.dim, this.lr);
@@ -209,12 +222,16 @@ export class SparseAdagrad extends TableOptimizerBase {
     checkNumber(this.kind, 'lrDecay', this.lrDecay, 0);
     checkNumber(this.kind, 'initialAccumulatorValue', this.initialAccumulatorValue, 0);
   }
-  protected slotInit(): Record<string, number> { return { sum: this.initialAccumulatorValue }; }
+  protected slotInit(): Record<string, number> {
+    return { sum: this.initialAccumulatorValue };
+  }
   protected hyper(): Record<string, number> {
     return { lr: this.lr, eps: this.eps, lrDecay: this.lrDecay, initialAccumulatorValue: this.initialAccumulatorValue };
   }
   protected setHyper(h: Record<string, number>): void {
-    this.lr = h.lr!; this.eps = h.eps!; this.lrDecay = h.lrDecay!;
+    this.lr = h.lr!;
+    this.eps = h.eps!;
+    this.lrDecay = h.lrDecay!;
     (this as { initialAccumulatorValue: number }).initialAccumulatorValue = h.initialAccumulatorValue!;
   }
   protected update(t: EmbeddingTable, st: LiveState): void {
@@ -254,13 +271,23 @@ abstract class RowAdamBase extends TableOptimizerBase {
   constructor(kind: string, opts: RowAdamOptions) {
     super();
     const h = adamHyper(kind, opts);
-    this.lr = h.lr; this.beta1 = h.beta1; this.beta2 = h.beta2; this.eps = h.eps;
+    this.lr = h.lr;
+    this.beta1 = h.beta1;
+    this.beta2 = h.beta2;
+    this.eps = h.eps;
   }
-  protected slotInit(): Record<string, number> { return { m: 0, v: 0 }; }
-  protected hyper(): Record<string, number> { return { lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps }; }
+  protected slotInit(): Record<string, number> {
+    return { m: 0, v: 0 };
+  }
+  protected hyper(): Record<string, number> {
+    return { lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps };
+  }
   protected setHyper(h: Record<string, number>): void {
     const c = adamHyper(this.kind, h);
-    this.lr = c.lr; this.beta1 = c.beta1; this.beta2 = c.beta2; this.eps = c.eps;
+    this.lr = c.lr;
+    this.beta1 = c.beta1;
+    this.beta2 = c.beta2;
+    this.eps = c.eps;
   }
 }
 
@@ -279,7 +306,7 @@ export class LazyAdam extends RowAdamBase {
   }
   protected update(t: EmbeddingTable, st: LiveState): void {
     const { ids, values } = rowGrad(this.kind, t);
-    const stepSize = this.lr * Math.sqrt(1 - Math.pow(this.beta2, st.step)) / (1 - Math.pow(this.beta1, st.step));
+    const stepSize = (this.lr * Math.sqrt(1 - Math.pow(this.beta2, st.step))) / (1 - Math.pow(this.beta1, st.step));
     embeddingKernels().lazyAdam(ids, values, t.weight, st.slots.m!, st.slots.v!, t.dim, this.beta1, this.beta2, this.eps, stepSize);
   }
 }
@@ -307,9 +334,11 @@ export class TableAdam extends RowAdamBase {
       this.rowPos.set(t, pos);
     }
     // torch's lr/(1−β₁ᵗ) · m/(√v/√(1−β₂ᵗ) + eps), rewritten as a·m/(√v + e) (same as dense `Adam`).
-    const b1 = this.beta1, b2 = this.beta2;
+    const b1 = this.beta1,
+      b2 = this.beta2;
     const sqrtBc2 = Math.sqrt(1 - Math.pow(b2, st.step));
-    const a = this.lr / (1 - Math.pow(b1, st.step)) * sqrtBc2, e = this.eps * sqrtBc2;
+    const a = (this.lr / (1 - Math.pow(b1, st.step))) * sqrtBc2,
+      e = this.eps * sqrtBc2;
     embeddingKernels().tableAdam(ids, values, t.weight, st.slots.m!, st.slots.v!, pos, t.dim, t.paddingIdx ?? -1, b1, b2, a, e, t.denseDecay);
   }
 }
@@ -355,12 +384,17 @@ export class FTRL extends TableOptimizerBase {
     checkNumber(this.kind, 'l2', this.l2, 0);
     checkNumber(this.kind, 'initialAccumulatorValue', this.initialAccumulatorValue, 0);
   }
-  protected slotInit(): Record<string, number> { return { z: 0, n: this.initialAccumulatorValue }; }
+  protected slotInit(): Record<string, number> {
+    return { z: 0, n: this.initialAccumulatorValue };
+  }
   protected hyper(): Record<string, number> {
     return { alpha: this.lr, beta: this.beta, l1: this.l1, l2: this.l2, initialAccumulatorValue: this.initialAccumulatorValue };
   }
   protected setHyper(h: Record<string, number>): void {
-    this.lr = h.alpha!; this.beta = h.beta!; this.l1 = h.l1!; this.l2 = h.l2!;
+    this.lr = h.alpha!;
+    this.beta = h.beta!;
+    this.l1 = h.l1!;
+    this.l2 = h.l2!;
     (this as { initialAccumulatorValue: number }).initialAccumulatorValue = h.initialAccumulatorValue!;
   }
   protected update(t: EmbeddingTable, st: LiveState): void {

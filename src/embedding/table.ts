@@ -142,7 +142,9 @@ export class EmbeddingTable implements EmbeddingLike {
    */
   accumulateGrad(ids: Int32Array, grad: Float32Array, count: number): void {
     if (count > ids.length || count * this.dim > grad.length) {
-      throw new Error(`embedding table '${this.name}': accumulateGrad of ${count} rows needs ${count} ids and ${count * this.dim} values, got ${ids.length} and ${grad.length}`);
+      throw new Error(
+        `embedding table '${this.name}': accumulateGrad of ${count} rows needs ${count} ids and ${count * this.dim} values, got ${ids.length} and ${grad.length}`,
+      );
     }
     this.accumulateGradStrided(ids, 0, count, grad, 0, this.dim, 1);
   }
@@ -154,8 +156,13 @@ export class EmbeddingTable implements EmbeddingLike {
    * an interleaved [B, F, dim] gradient. Padding ids are skipped; out-of-range ids throw.
    */
   accumulateGradStrided(
-    ids: Int32Array, idsOffset: number, count: number,
-    grad: Float32Array, gradOffset: number, gradStride: number, scale: number,
+    ids: Int32Array,
+    idsOffset: number,
+    count: number,
+    grad: Float32Array,
+    gradOffset: number,
+    gradStride: number,
+    scale: number,
   ): void {
     this.merge(ids, idsOffset, count, grad, gradOffset, gradStride, scale, null, 0, 0);
   }
@@ -169,7 +176,8 @@ export class EmbeddingTable implements EmbeddingLike {
    */
   accumulateGradPadded(padded: PaddedIds, grad: Float32Array, gradOffset: number, gradStride: number, rows: 'position' | 'sum' | 'mean'): void {
     const mode: RowMode = rows === 'position' ? 0 : rows === 'sum' ? 1 : rows === 'mean' ? 2 : this.badRows(rows);
-    const B = padded.lengths.length, L = padded.maxLen;
+    const B = padded.lengths.length,
+      L = padded.maxLen;
     if (!Number.isInteger(L) || L < 0 || padded.ids.length !== B * L) {
       throw new Error(`embedding table '${this.name}': padded ids must hold lengths.length × maxLen = ${B} × ${L} values, got ${padded.ids.length}`);
     }
@@ -186,12 +194,22 @@ export class EmbeddingTable implements EmbeddingLike {
 
   /** Runs the accumulate kernel, growing the entries / hash when it asks, until done. */
   private merge(
-    ids: Int32Array, idsOffset: number, count: number, grad: Float32Array, gradOffset: number, gradStride: number,
-    scale: number, lengths: Int32Array | null, maxLen: number, rowMode: RowMode,
+    ids: Int32Array,
+    idsOffset: number,
+    count: number,
+    grad: Float32Array,
+    gradOffset: number,
+    gradStride: number,
+    scale: number,
+    lengths: Int32Array | null,
+    maxLen: number,
+    rowMode: RowMode,
   ): void {
     this.touched = true;
     this.cached = null;
-    const k = embeddingKernels(), acc = this.acc, st = acc.state;
+    const k = embeddingKernels(),
+      acc = this.acc,
+      st = acc.state;
     let p = 0;
     for (;;) {
       p = k.accumulate(acc, this.rows, this.pad, this.dim, ids, idsOffset, p, count, grad, gradOffset, gradStride, scale, lengths, maxLen, rowMode);
@@ -199,7 +217,8 @@ export class EmbeddingTable implements EmbeddingLike {
       if (reason === 0) return;
       if (reason === 2) this.rangeError(ids[idsOffset + p]!);
       if (reason === 3) throw new Error(`embedding table '${this.name}': gradient accumulator corrupted (hash entry beyond the entry count)`);
-      const full = st[0] === acc.entryIds.length, crowded = st[0]! * 2 > acc.keys.length;
+      const full = st[0] === acc.entryIds.length,
+        crowded = st[0]! * 2 > acc.keys.length;
       if (!full && !crowded) throw new Error(`embedding table '${this.name}': accumulate kernel stopped at ${p} without cause (internal error)`);
       if (full) this.growEntries();
       if (crowded) this.rehash();
@@ -207,16 +226,26 @@ export class EmbeddingTable implements EmbeddingLike {
   }
 
   private growEntries(): void {
-    const acc = this.acc, cap = acc.entryIds.length * 2;
-    const ids = new Int32Array(cap); ids.set(acc.entryIds); acc.entryIds = ids;
-    const hs = new Int32Array(cap); hs.set(acc.entryHash); acc.entryHash = hs;
-    const vals = new Float32Array(cap * this.dim); vals.set(acc.entryValues); acc.entryValues = vals;
+    const acc = this.acc,
+      cap = acc.entryIds.length * 2;
+    const ids = new Int32Array(cap);
+    ids.set(acc.entryIds);
+    acc.entryIds = ids;
+    const hs = new Int32Array(cap);
+    hs.set(acc.entryHash);
+    acc.entryHash = hs;
+    const vals = new Float32Array(cap * this.dim);
+    vals.set(acc.entryValues);
+    acc.entryValues = vals;
   }
 
   /** Doubles the hash and reinserts the entries in order (the kernels' hash function). */
   private rehash(): void {
-    const acc = this.acc, count = acc.state[0]!;
-    const size = acc.keys.length * 2, mask = size - 1, shift = 32 - Math.log2(size);
+    const acc = this.acc,
+      count = acc.state[0]!;
+    const size = acc.keys.length * 2,
+      mask = size - 1,
+      shift = 32 - Math.log2(size);
     const keys = new Int32Array(size).fill(EMPTY);
     const slots = new Int32Array(size);
     for (let e = 0; e < count; e++) {
@@ -263,7 +292,10 @@ export class EmbeddingTable implements EmbeddingLike {
 
   /** Clears the gradient in O(unique rows): no table-sized work. */
   zeroGrad(): void {
-    const acc = this.acc, keys = acc.keys, hs = acc.entryHash, count = acc.state[0]!;
+    const acc = this.acc,
+      keys = acc.keys,
+      hs = acc.entryHash,
+      count = acc.state[0]!;
     for (let e = 0; e < count; e++) keys[hs[e]!] = EMPTY;
     acc.state[0] = 0;
     this.touched = false;

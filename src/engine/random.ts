@@ -43,7 +43,10 @@ export class Rng {
     this.s0 ^= this.s3;
     this.s2 ^= t;
     this.s3 = rotl(this.s3, 11);
-    this.s0 >>>= 0; this.s1 >>>= 0; this.s2 >>>= 0; this.s3 >>>= 0;
+    this.s0 >>>= 0;
+    this.s1 >>>= 0;
+    this.s2 >>>= 0;
+    this.s3 >>>= 0;
     return result;
   }
 
@@ -96,7 +99,10 @@ export class Rng {
   /** Restores a state returned by `getState`. */
   setState(s: readonly number[]): void {
     if (s.length !== 5) throw new Error('Rng.setState: expected 5 numbers');
-    this.s0 = s[0]! >>> 0; this.s1 = s[1]! >>> 0; this.s2 = s[2]! >>> 0; this.s3 = s[3]! >>> 0;
+    this.s0 = s[0]! >>> 0;
+    this.s1 = s[1]! >>> 0;
+    this.s2 = s[2]! >>> 0;
+    this.s3 = s[3]! >>> 0;
     this.spareNormal = Number.isNaN(s[4]!) ? null : s[4]!;
   }
 }

@@ -387,9 +387,7 @@ export interface FromOpOptions {
  * gradient, the result requires one too and keeps `backward`, which must add the
  * contributions to `parent.gradBuffer()` of each parent that has `requiresGrad`.
  */
-export function fromOp(
-  data: Float32Array, shape: readonly number[], parents: readonly Tensor[], backward: BackwardFn, opts?: FromOpOptions,
-): Tensor {
+export function fromOp(data: Float32Array, shape: readonly number[], parents: readonly Tensor[], backward: BackwardFn, opts?: FromOpOptions): Tensor {
   const out = new Tensor(data, shape, false);
   if (scopes.length > 0) {
     const scope = scopes[scopes.length - 1]!;

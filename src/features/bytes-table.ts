@@ -57,7 +57,8 @@ export class BytesTable {
   /** Entry of the string key, or -1. */
   findString(str: string): number {
     const h = murmur3String(str, SEED) | 0;
-    const mask = this.mask, slots = this.slots;
+    const mask = this.mask,
+      slots = this.slots;
     let slot = h & mask;
     const n = str.length;
     for (;;) {
@@ -90,8 +91,12 @@ export class BytesTable {
 
   /** Byte-wise comparison of two entries' keys (UTF-8 order = code point order). */
   compareKeys(a: number, b: number): number {
-    const ar = this.arena, m = this.meta;
-    const sa = m[2 * a]!, la = m[2 * a + 1]!, sb = m[2 * b]!, lb = m[2 * b + 1]!;
+    const ar = this.arena,
+      m = this.meta;
+    const sa = m[2 * a]!,
+      la = m[2 * a + 1]!,
+      sb = m[2 * b]!,
+      lb = m[2 * b + 1]!;
     const n = la < lb ? la : lb;
     for (let i = 0; i < n; i++) {
       const d = ar[sa + i]! - ar[sb + i]!;
@@ -107,7 +112,9 @@ export class BytesTable {
 
   private probeBytes(buf: Uint8Array, s: number, e: number, h: number): number {
     const mask = this.mask;
-    const slots = this.slots, meta = this.meta, arena = this.arena;
+    const slots = this.slots,
+      meta = this.meta,
+      arena = this.arena;
     const n = e - s;
     let slot = h & mask;
     for (;;) {
@@ -175,7 +182,8 @@ export class BytesTable {
   }
 
   private place(ent: number, h: number): void {
-    const mask = this.mask, slots = this.slots;
+    const mask = this.mask,
+      slots = this.slots;
     let slot = h & mask;
     while (slots[2 * slot + 1] !== 0) slot = (slot + 1) & mask;
     slots[2 * slot] = h;
@@ -190,8 +198,14 @@ export class BytesTable {
 
   private growEntries(): void {
     const n = this.hashes.length * 2;
-    const h = new Int32Array(n); h.set(this.hashes); this.hashes = h;
-    const m = new Int32Array(n * 2); m.set(this.meta); this.meta = m;
-    const p = new Float64Array(n); p.set(this.payload); this.payload = p;
+    const h = new Int32Array(n);
+    h.set(this.hashes);
+    this.hashes = h;
+    const m = new Int32Array(n * 2);
+    m.set(this.meta);
+    this.meta = m;
+    const p = new Float64Array(n);
+    p.set(this.payload);
+    this.payload = p;
   }
 }

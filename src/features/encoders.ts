@@ -100,7 +100,7 @@ export class VocabEncoder implements CategoricalEncoder {
       prefix[i] = p;
     }
     const cnt = c.payload;
-    keep.sort((a, b) => (cnt[b]! - cnt[a]!) || (prefix[a]! - prefix[b]!) || c.compareKeys(a, b));
+    keep.sort((a, b) => cnt[b]! - cnt[a]! || prefix[a]! - prefix[b]! || c.compareKeys(a, b));
     const n = this.spec.maxSize !== undefined ? Math.min(keep.length, this.spec.maxSize) : keep.length;
     const t = new BytesTable(n);
     for (let k = 0; k < n; k++) {
@@ -158,7 +158,8 @@ export class VocabEncoder implements CategoricalEncoder {
 
   /** Rebuilds a fitted vocabulary; ids are those of the saved order. */
   static fromJSON(j: VocabJSON): VocabEncoder {
-    const spec: VocabEncoderSpec = j.maxSize !== undefined ? { type: 'vocab', minCount: j.minCount, maxSize: j.maxSize } : { type: 'vocab', minCount: j.minCount };
+    const spec: VocabEncoderSpec =
+      j.maxSize !== undefined ? { type: 'vocab', minCount: j.minCount, maxSize: j.maxSize } : { type: 'vocab', minCount: j.minCount };
     const v = new VocabEncoder(spec);
     const t = new BytesTable(j.values.length);
     for (let i = 0; i < j.values.length; i++) {
@@ -233,7 +234,10 @@ export class Reservoir {
   readonly values: Float64Array;
   /** Items offered so far. */
   seen = 0;
-  constructor(readonly capacity: number, private readonly rng: Rng) {
+  constructor(
+    readonly capacity: number,
+    private readonly rng: Rng,
+  ) {
     this.values = new Float64Array(capacity);
   }
 
@@ -273,7 +277,10 @@ export class NumericEncoder {
   private reservoir: Reservoir | null = null;
   private stats: NumericJSON | null = null;
 
-  constructor(readonly feature: DenseFeature, opts: { reservoirSize?: number; seed?: number } = {}) {
+  constructor(
+    readonly feature: DenseFeature,
+    opts: { reservoirSize?: number; seed?: number } = {},
+  ) {
     const steps = feature.transform;
     const last = steps[steps.length - 1];
     this.fittedStep = last && (last.type === 'standardize' || last.type === 'minmax') ? last : null;
@@ -377,7 +384,8 @@ export class NumericEncoder {
   /** Bucket id of a transformed value: 2 + number of boundaries ≤ v. */
   bucketId(v: number): number {
     const b = this.fitted.boundaries!;
-    let lo = 0, hi = b.length;
+    let lo = 0,
+      hi = b.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (b[mid]! <= v) lo = mid + 1;
@@ -444,7 +452,8 @@ function applyStepColumn(step: NumericStep, x: Float64Array, n: number, st: Nume
       }
       return;
     case 'clip': {
-      const lo = step.min, hi = step.max;
+      const lo = step.min,
+        hi = step.max;
       for (let i = 0; i < n; i++) {
         const v = x[i]!;
         x[i] = v < lo ? lo : v > hi ? hi : v;
@@ -452,7 +461,8 @@ function applyStepColumn(step: NumericStep, x: Float64Array, n: number, st: Nume
       return;
     }
     case 'standardize': {
-      const m = st.mean, sd = st.std;
+      const m = st.mean,
+        sd = st.std;
       for (let i = 0; i < n; i++) x[i] = (x[i]! - m) / sd;
       return;
     }

@@ -23,15 +23,31 @@ import { OOV_ID } from './batch.js';
 import { BadRowLog, DataError, type BadRowPolicy } from '../readers/errors.js';
 import { chunkFromRows, parseNumberBytes, parseNumberString, valueToString, type RawChunk } from '../readers/chunk.js';
 import {
-  HashEncoder, NumericEncoder, VocabEncoder, categoricalFromJSON, makeCategoricalEncoder,
-  type HashJSON, type NumericJSON, type VocabJSON,
+  HashEncoder,
+  NumericEncoder,
+  VocabEncoder,
+  categoricalFromJSON,
+  makeCategoricalEncoder,
+  type HashJSON,
+  type NumericJSON,
+  type VocabJSON,
 } from './encoders.js';
 import { murmur3Bytes, murmur3String } from './hash.js';
 import type { FeatureSpec, FieldDef } from './fields.js';
 import {
-  schemaToJSON, sharingRoot, validateSchema,
-  type DenseFeature, type Feature, type LabelFeature, type Schema, type SchemaInput, type SequenceFeature,
-  type SparseFeature, type Use, type VarlenFeature, type WeightFeature,
+  schemaToJSON,
+  sharingRoot,
+  validateSchema,
+  type DenseFeature,
+  type Feature,
+  type LabelFeature,
+  type Schema,
+  type SchemaInput,
+  type SequenceFeature,
+  type SparseFeature,
+  type Use,
+  type VarlenFeature,
+  type WeightFeature,
 } from './schema.js';
 
 /** Options for fitting and transforming. */
@@ -78,7 +94,10 @@ type CatFeature = SparseFeature | VarlenFeature | SequenceFeature;
 class BadRows {
   readonly bad: Uint8Array;
   readonly errors = new Map<number, DataError>();
-  constructor(n: number, readonly chunk: RawChunk) {
+  constructor(
+    n: number,
+    readonly chunk: RawChunk,
+  ) {
     this.bad = new Uint8Array(n);
   }
   mark(r: number, column: string, problem: string, expected?: string): void {
@@ -129,9 +148,10 @@ class LabelReader {
     this.negBytes = f.negative.map((v) => Buffer.from(v, 'utf8'));
     this.posNum = f.positive.map(parseNumberString).filter((x) => !Number.isNaN(x));
     this.negNum = f.negative.map(parseNumberString).filter((x) => !Number.isNaN(x));
-    this.expected = f.task === 'binary'
-      ? `a label in ${[...f.positive, ...f.negative].join(', ')} (positive: ${f.positive.join(', ')}; negative: ${f.negative.join(', ')})`
-      : 'a numeric label';
+    this.expected =
+      f.task === 'binary'
+        ? `a label in ${[...f.positive, ...f.negative].join(', ')} (positive: ${f.positive.join(', ')}; negative: ${f.negative.join(', ')})`
+        : 'a numeric label';
   }
   /** 0/1 (binary) or the value (regression); NaN when unknown. */
   fromBytes(buf: Uint8Array, s: number, e: number): number {
@@ -181,10 +201,14 @@ function readDense(chunk: RawChunk, col: number, f: DenseFeature | WeightFeature
   const missingIsError = f.missing.policy === 'error';
   const expected = `a decimal number${missingIsError ? '' : ' or an empty field (missing)'}`;
   if (chunk.kind === 'bytes') {
-    const buf = chunk.buf, st = chunk.start, en = chunk.end, off = col * chunk.stride;
+    const buf = chunk.buf,
+      st = chunk.start,
+      en = chunk.end,
+      off = col * chunk.stride;
     for (let r = 0; r < n; r++) {
       const i = off + r;
-      let s = st[i]!, e = en[i]!;
+      let s = st[i]!,
+        e = en[i]!;
       while (s < e && buf[s] === 32) s++;
       while (e > s && buf[e - 1] === 32) e--;
       if (s === e) {
@@ -220,11 +244,18 @@ function readLabel(chunk: RawChunk, col: number, lr: LabelReader, out: Float32Ar
   const n = chunk.length;
   const f = lr.f;
   if (chunk.kind === 'bytes') {
-    const buf = chunk.buf, st = chunk.start, en = chunk.end, off = col * chunk.stride;
+    const buf = chunk.buf,
+      st = chunk.start,
+      en = chunk.end,
+      off = col * chunk.stride;
     for (let r = 0; r < n; r++) {
       const i = off + r;
-      const s = st[i]!, e = en[i]!;
-      if (s === e) { bad.mark(r, f.source, 'missing label', lr.expected); continue; }
+      const s = st[i]!,
+        e = en[i]!;
+      if (s === e) {
+        bad.mark(r, f.source, 'missing label', lr.expected);
+        continue;
+      }
       const v = lr.fromBytes(buf, s, e);
       if (v !== v) bad.mark(r, f.source, `unknown label value ${show(buf, s, e)}`, lr.expected);
       else out[r] = v;
@@ -233,7 +264,10 @@ function readLabel(chunk: RawChunk, col: number, lr: LabelReader, out: Float32Ar
     const vals = chunk.values[col]!;
     for (let r = 0; r < n; r++) {
       const raw = vals[r];
-      if (isMissingValue(raw)) { bad.mark(r, f.source, 'missing label', lr.expected); continue; }
+      if (isMissingValue(raw)) {
+        bad.mark(r, f.source, 'missing label', lr.expected);
+        continue;
+      }
       const v = lr.fromValue(raw);
       if (v !== v) bad.mark(r, f.source, `unknown label value ${JSON.stringify(valueToString(raw)).slice(0, 62)}`, lr.expected);
       else out[r] = v;
@@ -252,7 +286,11 @@ function tokenRanges(buf: Uint8Array, s: number, e: number, sep: number, maxLen:
   for (let i = s; i <= e; i++) {
     if (i === e || buf[i] === sep) {
       if (i > a) {
-        if (k < maxLen) { ts[k] = a; te[k] = i; k++; } else if (keepLast) {
+        if (k < maxLen) {
+          ts[k] = a;
+          te[k] = i;
+          k++;
+        } else if (keepLast) {
           ts.copyWithin(0, 1, maxLen);
           te.copyWithin(0, 1, maxLen);
           ts[maxLen - 1] = a;
@@ -268,7 +306,10 @@ function tokenRanges(buf: Uint8Array, s: number, e: number, sep: number, maxLen:
 function tokensOfValue(v: unknown, sep: string, maxLen: number, keepLast: boolean): string[] {
   let toks: string[];
   if (Array.isArray(v)) toks = v.filter((t) => !isMissingValue(t)).map(valueToString);
-  else toks = valueToString(v).split(sep).filter((t) => t.length > 0);
+  else
+    toks = valueToString(v)
+      .split(sep)
+      .filter((t) => t.length > 0);
   if (toks.length > maxLen) toks = keepLast ? toks.slice(toks.length - maxLen) : toks.slice(0, maxLen);
   return toks;
 }
@@ -292,7 +333,10 @@ export class FeatureMapFitter {
   /** Rows used for fitting. */
   rows = 0;
 
-  constructor(readonly schema: Schema, opts: FitOptions = {}) {
+  constructor(
+    readonly schema: Schema,
+    opts: FitOptions = {},
+  ) {
     this.policy = opts.onBadRow ?? 'error';
     this.badRows = opts.badRows ?? new BadRowLog();
     for (const c of schema.columns) {
@@ -348,7 +392,9 @@ function checkWeights(x: Float64Array, f: WeightFeature, bad: BadRows): void {
   const fill = f.missing.policy === 'fill' ? f.missing.value : NaN;
   for (let r = 0; r < x.length; r++) {
     const v = x[r]!;
-    if (v !== v) { if (fill === fill) x[r] = fill; } else if (v < 0) bad.mark(r, f.source, `negative weight ${v}`, 'a weight ≥ 0');
+    if (v !== v) {
+      if (fill === fill) x[r] = fill;
+    } else if (v < 0) bad.mark(r, f.source, `negative weight ${v}`, 'a weight ≥ 0');
   }
 }
 
@@ -364,7 +410,8 @@ function checkSingleValued(chunk: RawChunk, col: number, f: SparseFeature, bad: 
   const vals = chunk.values[col]!;
   for (let r = 0; r < chunk.length; r++) {
     const v = vals[r];
-    if (Array.isArray(v)) bad.mark(r, f.source, `${v.length} values in a single-valued (sparse) field`, 'one value (use role varlen for multi-value fields)');
+    if (Array.isArray(v))
+      bad.mark(r, f.source, `${v.length} values in a single-valued (sparse) field`, 'one value (use role varlen for multi-value fields)');
   }
 }
 
@@ -381,23 +428,31 @@ function countColumn(chunk: RawChunk, col: number, f: CatFeature, enc: VocabEnco
   const single = f.role === 'sparse';
   const missingValue = single && f.missing.policy === 'value' ? f.missing.value : null;
   if (chunk.kind === 'bytes') {
-    const buf = chunk.buf, st = chunk.start, en = chunk.end, off = col * chunk.stride;
+    const buf = chunk.buf,
+      st = chunk.start,
+      en = chunk.end,
+      off = col * chunk.stride;
     if (single) {
       for (let r = 0; r < n; r++) {
         if (skip !== null && skip[r] !== 0) continue;
         const i = off + r;
-        const s = st[i]!, e = en[i]!;
-        if (s === e) { if (missingValue !== null) enc.countString(missingValue); } else enc.countBytes(buf, s, e);
+        const s = st[i]!,
+          e = en[i]!;
+        if (s === e) {
+          if (missingValue !== null) enc.countString(missingValue);
+        } else enc.countBytes(buf, s, e);
       }
     } else {
       const ml = (f as VarlenFeature | SequenceFeature).maxLen;
       const keepLast = (f as VarlenFeature | SequenceFeature).keep === 'last';
       const sb = sepByte((f as VarlenFeature).sep);
-      const ts = new Int32Array(ml), te = new Int32Array(ml);
+      const ts = new Int32Array(ml),
+        te = new Int32Array(ml);
       for (let r = 0; r < n; r++) {
         if (skip !== null && skip[r] !== 0) continue;
         const i = off + r;
-        const s = st[i]!, e = en[i]!;
+        const s = st[i]!,
+          e = en[i]!;
         if (s === e) continue;
         if (sb >= 0) {
           const k = tokenRanges(buf, s, e, sb, ml, keepLast, ts, te);
@@ -414,7 +469,9 @@ function countColumn(chunk: RawChunk, col: number, f: CatFeature, enc: VocabEnco
     if (skip !== null && skip[r] !== 0) continue;
     const v = vals[r];
     if (single) {
-      if (isMissingValue(v)) { if (missingValue !== null) enc.countString(missingValue); } else enc.countString(valueToString(v));
+      if (isMissingValue(v)) {
+        if (missingValue !== null) enc.countString(missingValue);
+      } else enc.countString(valueToString(v));
     } else if (!isMissingValue(v)) {
       const g = f as VarlenFeature | SequenceFeature;
       for (const t of tokensOfValue(v, g.sep, g.maxLen, g.keep === 'last')) enc.countString(t);
@@ -487,18 +544,33 @@ export class FeatureMap {
     for (const c of this.schema.columns) {
       switch (c.role) {
         case 'sparse':
-          out.push({ name: c.name, kind: 'sparse', use: c.use, vocabSize: this.vocabSize(c.name), table: sharingRoot(this.schema, c.name), ...common(c) });
+          out.push({
+            name: c.name,
+            kind: 'sparse',
+            use: c.use,
+            vocabSize: this.vocabSize(c.name),
+            table: sharingRoot(this.schema, c.name),
+            ...common(c),
+          });
           break;
         case 'dense':
-          out.push(c.bucketize
-            ? { name: c.name, kind: 'sparse', use: c.use, vocabSize: this.vocabSize(c.name), table: c.name, ...common(c) }
-            : { name: c.name, kind: 'dense', use: c.use, ...common(c) });
+          out.push(
+            c.bucketize
+              ? { name: c.name, kind: 'sparse', use: c.use, vocabSize: this.vocabSize(c.name), table: c.name, ...common(c) }
+              : { name: c.name, kind: 'dense', use: c.use, ...common(c) },
+          );
           break;
         case 'varlen':
         case 'sequence':
           out.push({
-            name: c.name, kind: c.role, use: c.use, vocabSize: this.vocabSize(c.name), table: sharingRoot(this.schema, c.name),
-            maxLen: c.maxLen, pooling: c.pooling, ...common(c),
+            name: c.name,
+            kind: c.role,
+            use: c.use,
+            vocabSize: this.vocabSize(c.name),
+            table: sharingRoot(this.schema, c.name),
+            maxLen: c.maxLen,
+            pooling: c.pooling,
+            ...common(c),
             ...(c.role === 'sequence' && c.shareWith !== undefined ? { historyOf: c.shareWith } : {}),
           });
           break;
@@ -547,11 +619,12 @@ export class FeatureMap {
     const inputsOnly = opts.inputsOnly ?? false;
     const only = opts.onlyColumns;
     if (only !== undefined && !inputsOnly) throw new Error('transform: onlyColumns needs inputsOnly');
-    if (!inputsOnly) for (const lr of this.labelReaders) {
-      const out = new Float32Array(n);
-      readLabel(chunk, colIndex(chunk, lr.f), lr, out, bad);
-      batch.labels[lr.f.name] = out;
-    }
+    if (!inputsOnly)
+      for (const lr of this.labelReaders) {
+        const out = new Float32Array(n);
+        readLabel(chunk, colIndex(chunk, lr.f), lr, out, bad);
+        batch.labels[lr.f.name] = out;
+      }
     let x: Float64Array | null = null;
     for (const c of this.schema.columns) {
       if (only !== undefined && !only.has(c.source)) continue;
@@ -609,7 +682,10 @@ export class FeatureMap {
     const n = chunk.length;
     const out = new Int32Array(n);
     if (chunk.kind === 'bytes') {
-      const buf = chunk.buf, st = chunk.start, en = chunk.end, off = col * chunk.stride;
+      const buf = chunk.buf,
+        st = chunk.start,
+        en = chunk.end,
+        off = col * chunk.stride;
       for (let r = 0; r < n; r++) out[r] = murmur3Bytes(buf, st[off + r]!, en[off + r]!, 0) | 0;
     } else {
       const vals = chunk.values[col]!;
@@ -628,10 +704,14 @@ export class FeatureMap {
     const m = f.missing;
     const missingId = m.policy === 'value' ? enc.lookupString(m.value) : OOV_ID;
     if (chunk.kind === 'bytes') {
-      const buf = chunk.buf, st = chunk.start, en = chunk.end, off = col * chunk.stride;
+      const buf = chunk.buf,
+        st = chunk.start,
+        en = chunk.end,
+        off = col * chunk.stride;
       for (let r = 0; r < n; r++) {
         const i = off + r;
-        const s = st[i]!, e = en[i]!;
+        const s = st[i]!,
+          e = en[i]!;
         out[r] = s === e ? missingId : enc.lookupBytes(buf, s, e);
       }
       if (m.policy === 'error') markMissing(chunk, col, f, bad);
@@ -655,12 +735,17 @@ export class FeatureMap {
     const lengths = new Int32Array(n);
     const keepLast = f.keep === 'last';
     if (chunk.kind === 'bytes') {
-      const buf = chunk.buf, st = chunk.start, en = chunk.end, off = col * chunk.stride;
+      const buf = chunk.buf,
+        st = chunk.start,
+        en = chunk.end,
+        off = col * chunk.stride;
       const sb = sepByte(f.sep);
-      const ts = new Int32Array(ml), te = new Int32Array(ml);
+      const ts = new Int32Array(ml),
+        te = new Int32Array(ml);
       for (let r = 0; r < n; r++) {
         const i = off + r;
-        const s = st[i]!, e = en[i]!;
+        const s = st[i]!,
+          e = en[i]!;
         if (s === e) continue;
         if (sb >= 0) {
           const k = tokenRanges(buf, s, e, sb, ml, keepLast, ts, te);
@@ -730,13 +815,20 @@ export class FeatureMap {
   }
 }
 
-
 /** Removes rows with bad[r] ≠ 0 from every array of the batch. */
 function compact(b: Batch, bad: Uint8Array, kept: number): Batch {
   const keep = new Int32Array(kept);
   for (let r = 0, k = 0; r < bad.length; r++) if (bad[r] === 0) keep[k++] = r;
-  const g32 = (a: Int32Array): Int32Array => { const o = new Int32Array(kept); for (let k = 0; k < kept; k++) o[k] = a[keep[k]!]!; return o; };
-  const gf = (a: Float32Array): Float32Array => { const o = new Float32Array(kept); for (let k = 0; k < kept; k++) o[k] = a[keep[k]!]!; return o; };
+  const g32 = (a: Int32Array): Int32Array => {
+    const o = new Int32Array(kept);
+    for (let k = 0; k < kept; k++) o[k] = a[keep[k]!]!;
+    return o;
+  };
+  const gf = (a: Float32Array): Float32Array => {
+    const o = new Float32Array(kept);
+    for (let k = 0; k < kept; k++) o[k] = a[keep[k]!]!;
+    return o;
+  };
   const out: Batch = { size: kept, sparse: {}, dense: {}, varlen: {}, labels: {} };
   for (const k in b.sparse) out.sparse[k] = g32(b.sparse[k]!);
   for (const k in b.dense) out.dense[k] = gf(b.dense[k]!);

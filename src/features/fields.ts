@@ -70,11 +70,30 @@ export function sequenceField(name: string, historyOf: string, vocabSize: number
 export function featureSpecFromStored(stored: unknown): FeatureSpec {
   const s = stored as Record<string, unknown>;
   if (Array.isArray(s.fields)) return s as unknown as FeatureSpec;
-  type Legacy = { name: string; vocabSize?: number; table?: string; linear: boolean; deep: boolean; maxLen?: number; pooling?: Pooling; kind?: FieldKind };
+  type Legacy = {
+    name: string;
+    vocabSize?: number;
+    table?: string;
+    linear: boolean;
+    deep: boolean;
+    maxLen?: number;
+    pooling?: Pooling;
+    kind?: FieldKind;
+  };
   const use = (f: Legacy): Use => (f.linear && f.deep ? 'both' : f.linear ? 'linear' : 'deep');
   const fields: FieldDef[] = [];
-  for (const f of (s.sparse ?? []) as Legacy[]) fields.push({ name: f.name, kind: 'sparse', use: use(f), vocabSize: f.vocabSize, table: f.table ?? f.name });
-  for (const f of (s.varlen ?? []) as Legacy[]) fields.push({ name: f.name, kind: f.kind ?? 'varlen', use: use(f), vocabSize: f.vocabSize, table: f.table ?? f.name, maxLen: f.maxLen, pooling: f.pooling });
+  for (const f of (s.sparse ?? []) as Legacy[])
+    fields.push({ name: f.name, kind: 'sparse', use: use(f), vocabSize: f.vocabSize, table: f.table ?? f.name });
+  for (const f of (s.varlen ?? []) as Legacy[])
+    fields.push({
+      name: f.name,
+      kind: f.kind ?? 'varlen',
+      use: use(f),
+      vocabSize: f.vocabSize,
+      table: f.table ?? f.name,
+      maxLen: f.maxLen,
+      pooling: f.pooling,
+    });
   for (const f of (s.dense ?? []) as Legacy[]) fields.push({ name: f.name, kind: 'dense', use: use(f) });
   return { fields, labels: (s.labels ?? []) as string[] };
 }

@@ -47,7 +47,10 @@ export function murmur3String(str: string, seed: number): number {
   const end4 = n & ~3;
   let i = 0;
   for (; i < end4; i += 4) {
-    const a = str.charCodeAt(i), b = str.charCodeAt(i + 1), c = str.charCodeAt(i + 2), d = str.charCodeAt(i + 3);
+    const a = str.charCodeAt(i),
+      b = str.charCodeAt(i + 1),
+      c = str.charCodeAt(i + 2),
+      d = str.charCodeAt(i + 3);
     if ((a | b | c | d) > 127) return murmur3Utf8(str, seed);
     let k = a | (b << 8) | (c << 16) | (d << 24);
     k = Math.imul(k, C1);

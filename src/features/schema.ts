@@ -90,9 +90,7 @@ export type NumericStep =
   | { type: 'minmax' }; // x → (x − min) / (max − min), fitted (range 0 → 0)
 
 /** Final bucketization of a dense value into a sparse id (2 + bucket index). */
-export type BucketizeSpec =
-  | { method: 'quantile'; buckets: number }
-  | { method: 'boundaries'; boundaries: number[] };
+export type BucketizeSpec = { method: 'quantile'; buckets: number } | { method: 'boundaries'; boundaries: number[] };
 
 interface FeatureCommon {
   /** Feature name: the key in batches and in the feature map. */
@@ -169,9 +167,7 @@ export interface WeightFeature extends FeatureCommon {
 export type { DataFormat, DatasetSpec, LibsvmField };
 
 /** Any schema column. */
-export type Feature =
-  | SparseFeature | DenseFeature | VarlenFeature | SequenceFeature
-  | LabelFeature | GroupFeature | WeightFeature;
+export type Feature = SparseFeature | DenseFeature | VarlenFeature | SequenceFeature | LabelFeature | GroupFeature | WeightFeature;
 
 /** A validated schema. */
 export interface Schema {
@@ -186,14 +182,10 @@ export interface Schema {
 /** A transform as written in a file: `log1p`, `standardize`, `minmax`, `{clip: [lo, hi]}`,
  *  `{bucketize: {quantiles: k}}` or `{bucketize: {boundaries: [b1, b2, ...]}}`. */
 export type TransformInput =
-  | 'log1p' | 'standardize' | 'minmax'
-  | { clip: [number, number] }
-  | { bucketize: { quantiles: number } | { boundaries: number[] } };
+  'log1p' | 'standardize' | 'minmax' | { clip: [number, number] } | { bucketize: { quantiles: number } | { boundaries: number[] } };
 
 /** Encoder as written: `{type: vocab, minCount?, maxSize?}` or `{type: hash, buckets, seed?}`. */
-export type EncoderInput =
-  | { type: 'vocab'; minCount?: number; maxSize?: number }
-  | { type: 'hash'; buckets: number; seed?: number };
+export type EncoderInput = { type: 'vocab'; minCount?: number; maxSize?: number } | { type: 'hash'; buckets: number; seed?: number };
 
 /** Options of a sparse column as written. */
 export interface SparseOptions {
@@ -339,9 +331,7 @@ export function parseSchema(text: string, file = '<schema>'): Schema {
   const ext = extname(file).toLowerCase();
   let raw: unknown;
   try {
-    raw = ext === '.json' || (ext !== '.yaml' && ext !== '.yml' && text.trimStart().startsWith('{'))
-      ? JSON.parse(text)
-      : parseYaml(text);
+    raw = ext === '.json' || (ext !== '.yaml' && ext !== '.yml' && text.trimStart().startsWith('{')) ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
     throw new SchemaError(file, '', `is not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${(e as Error).message}`);
   }
@@ -353,10 +343,14 @@ export function parseSchema(text: string, file = '<schema>'): Schema {
 // ---------------------------------------------------------------------------------------
 
 const name = z.string({ error: 'must be a string' }).min(1, { error: 'must be a non-empty string' });
-const posInt = z.number({ error: 'must be a positive integer' })
-  .int({ error: 'must be a positive integer' }).positive({ error: 'must be a positive integer' });
-const nonNegInt = z.number({ error: 'must be a non-negative integer' })
-  .int({ error: 'must be a non-negative integer' }).min(0, { error: 'must be a non-negative integer' });
+const posInt = z
+  .number({ error: 'must be a positive integer' })
+  .int({ error: 'must be a positive integer' })
+  .positive({ error: 'must be a positive integer' });
+const nonNegInt = z
+  .number({ error: 'must be a non-negative integer' })
+  .int({ error: 'must be a non-negative integer' })
+  .min(0, { error: 'must be a non-negative integer' });
 const finite = z.number({ error: 'must be a finite number' }).finite({ error: 'must be a finite number' });
 const use = z.enum(['linear', 'deep', 'both'], { error: 'must be one of linear, deep, both' });
 const pooling = z.enum(['sum', 'mean', 'max', 'attention'], { error: 'must be one of sum, mean, max, attention' });
@@ -369,27 +363,59 @@ const hashInput = z.strictObject({ type: z.literal('hash'), buckets: posInt, see
 
 const tagName = z.string({ error: 'must be a string such as user, item or context' }).min(1, { error: 'must not be empty' });
 const sparseInput = z.strictObject({
-  name, role: z.literal('sparse'), source: name.optional(), encoder: anyValue.optional(),
-  embeddingDim: posInt.optional(), shareEmbeddingWith: name.optional(), use: use.optional(), tag: tagName.optional(),
+  name,
+  role: z.literal('sparse'),
+  source: name.optional(),
+  encoder: anyValue.optional(),
+  embeddingDim: posInt.optional(),
+  shareEmbeddingWith: name.optional(),
+  use: use.optional(),
+  tag: tagName.optional(),
   missing: anyValue.optional(),
 });
 const denseInput = z.strictObject({
-  name, role: z.literal('dense'), source: name.optional(), transform: anyValue.optional(),
-  embeddingDim: posInt.optional(), use: use.optional(), tag: tagName.optional(), missing: anyValue.optional(),
+  name,
+  role: z.literal('dense'),
+  source: name.optional(),
+  transform: anyValue.optional(),
+  embeddingDim: posInt.optional(),
+  use: use.optional(),
+  tag: tagName.optional(),
+  missing: anyValue.optional(),
 });
 const varlenInput = z.strictObject({
-  name, role: z.literal('varlen'), source: name.optional(), sep: sep.optional(), maxLen: posInt,
-  pooling: pooling.optional(), keep: keep.optional(), encoder: anyValue.optional(),
-  embeddingDim: posInt.optional(), shareEmbeddingWith: name.optional(), use: use.optional(), tag: tagName.optional(),
+  name,
+  role: z.literal('varlen'),
+  source: name.optional(),
+  sep: sep.optional(),
+  maxLen: posInt,
+  pooling: pooling.optional(),
+  keep: keep.optional(),
+  encoder: anyValue.optional(),
+  embeddingDim: posInt.optional(),
+  shareEmbeddingWith: name.optional(),
+  use: use.optional(),
+  tag: tagName.optional(),
 });
 const sequenceInput = z.strictObject({
-  name, role: z.literal('sequence'), source: name.optional(), sep: sep.optional(), maxLen: posInt,
-  pooling: pooling.optional(), keep: keep.optional(), encoder: anyValue.optional(),
-  embeddingDim: posInt.optional(), shareWith: name.optional(), use: use.optional(), tag: tagName.optional(),
+  name,
+  role: z.literal('sequence'),
+  source: name.optional(),
+  sep: sep.optional(),
+  maxLen: posInt,
+  pooling: pooling.optional(),
+  keep: keep.optional(),
+  encoder: anyValue.optional(),
+  embeddingDim: posInt.optional(),
+  shareWith: name.optional(),
+  use: use.optional(),
+  tag: tagName.optional(),
 });
 const labelValue = z.union([z.string(), z.number()], { error: 'must be a string or number' });
 const labelInput = z.strictObject({
-  name, role: z.literal('label'), source: name.optional(),
+  name,
+  role: z.literal('label'),
+  source: name.optional(),
   task: z.enum(['binary', 'regression'], { error: 'must be binary or regression' }).optional(),
   positive: z.array(labelValue, { error: 'must be a list' }).min(1, { error: 'must not be empty' }).optional(),
   negative: z.array(labelValue, { error: 'must be a list' }).min(1, { error: 'must not be empty' }).optional(),
@@ -411,15 +437,22 @@ const datasetInput = z.strictObject({
   separator: z.string({ error: 'must be a single character' }).length(1, { error: 'must be a single character' }).optional(),
   quote: z.string({ error: 'must be a single character' }).length(1, { error: 'must be a single character' }).optional(),
   fields: z.array(fieldInput, { error: 'must be a list of {name, range}' }).min(1, { error: 'must not be empty' }).optional(),
-  fieldMap: z.record(z.string().regex(/^\d+$/, { error: 'keys must be feature indices' }), name, {
-    error: 'must map feature indices to field names',
-  }).optional(),
+  fieldMap: z
+    .record(z.string().regex(/^\d+$/, { error: 'keys must be feature indices' }), name, {
+      error: 'must map feature indices to field names',
+    })
+    .optional(),
   label: name.optional(),
 });
 
 const roleSchemas = {
-  sparse: sparseInput, dense: denseInput, varlen: varlenInput, sequence: sequenceInput,
-  label: labelInput, group: groupInput, weight: weightInput,
+  sparse: sparseInput,
+  dense: denseInput,
+  varlen: varlenInput,
+  sequence: sequenceInput,
+  label: labelInput,
+  group: groupInput,
+  weight: weightInput,
 } as const;
 
 /** Formats a zod path like `columns[3].encoder.minCount`. */
@@ -455,9 +488,7 @@ function resolveEncoder(v: unknown, file: string, path: string): EncoderSpec {
   if (!isObj(v)) throw new SchemaError(file, path, 'must be an object {type: vocab | hash, ...}');
   if (v.type === 'vocab') {
     const e = check(vocabInput, v, file, path);
-    return e.maxSize !== undefined
-      ? { type: 'vocab', minCount: e.minCount ?? 1, maxSize: e.maxSize }
-      : { type: 'vocab', minCount: e.minCount ?? 1 };
+    return e.maxSize !== undefined ? { type: 'vocab', minCount: e.minCount ?? 1, maxSize: e.maxSize } : { type: 'vocab', minCount: e.minCount ?? 1 };
   }
   if (v.type === 'hash') {
     const e = check(hashInput, v, file, path);
@@ -495,9 +526,16 @@ function resolveTransforms(v: unknown, file: string, path: string): { steps: Num
     const last = steps[steps.length - 1];
     const isBucketize = isObj(t) && 'bucketize' in t;
     if (!isBucketize && last && (last.type === 'standardize' || last.type === 'minmax')) {
-      throw new SchemaError(file, p, `must not follow ${last.type}: a fitted transform (standardize, minmax) must be the last numeric step, since its statistics are fitted in one streaming pass`);
+      throw new SchemaError(
+        file,
+        p,
+        `must not follow ${last.type}: a fitted transform (standardize, minmax) must be the last numeric step, since its statistics are fitted in one streaming pass`,
+      );
     }
-    if (t === 'log1p' || t === 'standardize' || t === 'minmax') { steps.push({ type: t }); return; }
+    if (t === 'log1p' || t === 'standardize' || t === 'minmax') {
+      steps.push({ type: t });
+      return;
+    }
     if (isObj(t) && Object.keys(t).length === 1 && 'clip' in t) {
       const c = t.clip;
       if (!Array.isArray(c) || c.length !== 2 || typeof c[0] !== 'number' || typeof c[1] !== 'number' || !(c[0] <= c[1])) {
@@ -522,7 +560,8 @@ function resolveTransforms(v: unknown, file: string, path: string): { steps: Num
           throw new SchemaError(file, p + '.bucketize.boundaries', 'must be a non-empty list of finite numbers');
         }
         for (let j = 1; j < bs.length; j++) {
-          if (!(bs[j] > bs[j - 1])) throw new SchemaError(file, `${p}.bucketize.boundaries[${j}]`, 'must be greater than the previous boundary (strictly increasing)');
+          if (!(bs[j] > bs[j - 1]))
+            throw new SchemaError(file, `${p}.bucketize.boundaries[${j}]`, 'must be greater than the previous boundary (strictly increasing)');
         }
         bucketize = { method: 'boundaries', boundaries: bs.slice() as number[] };
         return;
@@ -542,7 +581,11 @@ function resolveColumn(v: unknown, file: string, path: string): Feature {
   if (!isObj(v)) throw new SchemaError(file, path, 'must be an object with name and role');
   const role = v.role;
   if (typeof role !== 'string' || !(role in roleSchemas)) {
-    throw new SchemaError(file, path + '.role', `must be one of ${Object.keys(roleSchemas).join(', ')}${role === undefined ? ' (missing)' : ` (got ${JSON.stringify(role)})`}`);
+    throw new SchemaError(
+      file,
+      path + '.role',
+      `must be one of ${Object.keys(roleSchemas).join(', ')}${role === undefined ? ' (missing)' : ` (got ${JSON.stringify(role)})`}`,
+    );
   }
   const opt = <T extends object>(o: T): T => {
     for (const k of Object.keys(o) as Array<keyof T>) if (o[k] === undefined) delete o[k];
@@ -552,9 +595,14 @@ function resolveColumn(v: unknown, file: string, path: string): Feature {
     case 'sparse': {
       const c = check(sparseInput, v, file, path);
       return opt({
-        role: 'sparse', name: c.name, source: c.source ?? c.name,
+        role: 'sparse',
+        name: c.name,
+        source: c.source ?? c.name,
         encoder: resolveEncoder(c.encoder, file, path + '.encoder'),
-        embeddingDim: c.embeddingDim, shareEmbeddingWith: c.shareEmbeddingWith, use: c.use ?? 'both', tag: c.tag,
+        embeddingDim: c.embeddingDim,
+        shareEmbeddingWith: c.shareEmbeddingWith,
+        use: c.use ?? 'both',
+        tag: c.tag,
         missing: resolveSparseMissing(c.missing, file, path + '.missing'),
       });
     }
@@ -562,18 +610,32 @@ function resolveColumn(v: unknown, file: string, path: string): Feature {
       const c = check(denseInput, v, file, path);
       const t = resolveTransforms(c.transform, file, path + '.transform');
       return opt({
-        role: 'dense', name: c.name, source: c.source ?? c.name, transform: t.steps, bucketize: t.bucketize,
-        embeddingDim: c.embeddingDim, use: c.use ?? 'both', tag: c.tag,
+        role: 'dense',
+        name: c.name,
+        source: c.source ?? c.name,
+        transform: t.steps,
+        bucketize: t.bucketize,
+        embeddingDim: c.embeddingDim,
+        use: c.use ?? 'both',
+        tag: c.tag,
         missing: resolveDenseMissing(c.missing, file, path + '.missing'),
       });
     }
     case 'varlen': {
       const c = check(varlenInput, v, file, path);
       return opt({
-        role: 'varlen', name: c.name, source: c.source ?? c.name, sep: c.sep ?? '|', maxLen: c.maxLen,
-        pooling: c.pooling ?? 'mean', keep: c.keep ?? 'first',
+        role: 'varlen',
+        name: c.name,
+        source: c.source ?? c.name,
+        sep: c.sep ?? '|',
+        maxLen: c.maxLen,
+        pooling: c.pooling ?? 'mean',
+        keep: c.keep ?? 'first',
         encoder: resolveEncoder(c.encoder, file, path + '.encoder'),
-        embeddingDim: c.embeddingDim, shareEmbeddingWith: c.shareEmbeddingWith, use: c.use ?? 'both', tag: c.tag,
+        embeddingDim: c.embeddingDim,
+        shareEmbeddingWith: c.shareEmbeddingWith,
+        use: c.use ?? 'both',
+        tag: c.tag,
       });
     }
     case 'sequence': {
@@ -582,10 +644,18 @@ function resolveColumn(v: unknown, file: string, path: string): Feature {
         throw new SchemaError(file, path + '.encoder', `must be left out when shareWith is set (the sequence uses ${c.shareWith}'s vocabulary)`);
       }
       return opt({
-        role: 'sequence', name: c.name, source: c.source ?? c.name, sep: c.sep ?? '|', maxLen: c.maxLen,
-        pooling: c.pooling ?? 'mean', keep: c.keep ?? 'last',
+        role: 'sequence',
+        name: c.name,
+        source: c.source ?? c.name,
+        sep: c.sep ?? '|',
+        maxLen: c.maxLen,
+        pooling: c.pooling ?? 'mean',
+        keep: c.keep ?? 'last',
         encoder: resolveEncoder(c.encoder, file, path + '.encoder'),
-        embeddingDim: c.embeddingDim, shareWith: c.shareWith, use: c.use ?? 'both', tag: c.tag,
+        embeddingDim: c.embeddingDim,
+        shareWith: c.shareWith,
+        use: c.use ?? 'both',
+        tag: c.tag,
       });
     }
     case 'label': {
@@ -634,7 +704,7 @@ function resolveDataset(v: unknown, file: string): DatasetSpec {
       if (d[k] !== undefined) throw new SchemaError(file, `dataset.${k}`, `applies to libsvm/libfm only (format is ${fmt})`);
     }
   }
-  const header = isText ? d.header ?? true : false;
+  const header = isText ? (d.header ?? true) : false;
   if (isText && !header && !d.columns) throw new SchemaError(file, 'dataset.columns', 'is required when header is false (declare the column order)');
   if (isSvm && !d.fields && !d.fieldMap) throw new SchemaError(file, 'dataset.fields', `is required for ${fmt} (or give dataset.fieldMap)`);
   if (d.fields && d.fieldMap) throw new SchemaError(file, 'dataset.fieldMap', 'must not be given together with dataset.fields');
@@ -654,7 +724,11 @@ function resolveDataset(v: unknown, file: string): DatasetSpec {
     const sorted = fields.map((f, i) => ({ f, i })).sort((a, b) => a.f.range[0] - b.f.range[0]);
     for (let j = 1; j < sorted.length; j++) {
       if (sorted[j]!.f.range[0] <= sorted[j - 1]!.f.range[1]) {
-        throw new SchemaError(file, `dataset.fields[${sorted[j]!.i}].range`, `overlaps the range of fields[${sorted[j - 1]!.i}] (${sorted[j - 1]!.f.name})`);
+        throw new SchemaError(
+          file,
+          `dataset.fields[${sorted[j]!.i}].range`,
+          `overlaps the range of fields[${sorted[j - 1]!.i}] (${sorted[j - 1]!.f.name})`,
+        );
       }
     }
     const names = new Set<string>();
@@ -664,7 +738,8 @@ function resolveDataset(v: unknown, file: string): DatasetSpec {
     });
   }
   const out: DatasetSpec = {
-    format: fmt, header,
+    format: fmt,
+    header,
     separator: d.separator ?? (fmt === 'tsv' ? '\t' : ','),
     quote: d.quote ?? '"',
   };
@@ -702,7 +777,9 @@ export function validateSchema(raw: unknown, file = '<schema>'): Schema {
   // Names: features (sparse/dense/varlen/sequence) share one namespace; labels another.
   const featureIdx = new Map<string, number>();
   const labelIdx = new Map<string, number>();
-  let groupAt = -1, weightAt = -1, nLabels = 0;
+  let groupAt = -1,
+    weightAt = -1,
+    nLabels = 0;
   columns.forEach((c, i) => {
     const p = `columns[${i}].name`;
     if (c.role === 'label') {
@@ -730,9 +807,11 @@ export function validateSchema(raw: unknown, file = '<schema>'): Schema {
     if (t === undefined) return;
     const key = c.role === 'sequence' ? 'shareWith' : 'shareEmbeddingWith';
     const j = featureIdx.get(t);
-    if (j === undefined) throw new SchemaError(file, `columns[${i}].${key}`, `names "${t}", which is not a sparse, varlen or sequence feature of this schema`);
+    if (j === undefined)
+      throw new SchemaError(file, `columns[${i}].${key}`, `names "${t}", which is not a sparse, varlen or sequence feature of this schema`);
     const target = columns[j]!;
-    if (target.role === 'dense') throw new SchemaError(file, `columns[${i}].${key}`, `names "${t}", a dense feature; sharing needs a categorical feature`);
+    if (target.role === 'dense')
+      throw new SchemaError(file, `columns[${i}].${key}`, `names "${t}", a dense feature; sharing needs a categorical feature`);
     if (t === c.name) throw new SchemaError(file, `columns[${i}].${key}`, 'must not name the feature itself');
     // Cycle check.
     const seen = new Set([c.name]);
@@ -756,7 +835,11 @@ export function validateSchema(raw: unknown, file = '<schema>'): Schema {
       columns.forEach((c, i) => {
         if (!set.has(c.source)) {
           const key = c.source === c.name ? 'name' : 'source';
-          throw new SchemaError(file, `columns[${i}].${key}`, `names column "${c.source}", which the dataset does not declare (declared: ${avail.join(', ')})`);
+          throw new SchemaError(
+            file,
+            `columns[${i}].${key}`,
+            `names column "${c.source}", which the dataset does not declare (declared: ${avail.join(', ')})`,
+          );
         }
       });
     }
@@ -768,9 +851,12 @@ export function validateSchema(raw: unknown, file = '<schema>'): Schema {
 export function schemaToJSON(schema: Schema): SchemaInput {
   const columns: ColumnInput[] = schema.columns.map((c): ColumnInput => {
     const src = c.source !== c.name ? { source: c.source } : {};
-    const enc = (e: EncoderSpec): EncoderInput => (e.type === 'vocab'
-      ? (e.maxSize !== undefined ? { type: 'vocab', minCount: e.minCount, maxSize: e.maxSize } : { type: 'vocab', minCount: e.minCount })
-      : { type: 'hash', buckets: e.buckets, seed: e.seed });
+    const enc = (e: EncoderSpec): EncoderInput =>
+      e.type === 'vocab'
+        ? e.maxSize !== undefined
+          ? { type: 'vocab', minCount: e.minCount, maxSize: e.maxSize }
+          : { type: 'vocab', minCount: e.minCount }
+        : { type: 'hash', buckets: e.buckets, seed: e.seed };
     const isInput = c.role !== 'label' && c.role !== 'group' && c.role !== 'weight';
     const dim = {
       ...(isInput && c.embeddingDim !== undefined ? { embeddingDim: c.embeddingDim } : {}),
@@ -779,29 +865,58 @@ export function schemaToJSON(schema: Schema): SchemaInput {
     switch (c.role) {
       case 'sparse':
         return {
-          name: c.name, role: 'sparse', ...src, encoder: enc(c.encoder), ...dim,
-          ...(c.shareEmbeddingWith !== undefined ? { shareEmbeddingWith: c.shareEmbeddingWith } : {}), use: c.use,
+          name: c.name,
+          role: 'sparse',
+          ...src,
+          encoder: enc(c.encoder),
+          ...dim,
+          ...(c.shareEmbeddingWith !== undefined ? { shareEmbeddingWith: c.shareEmbeddingWith } : {}),
+          use: c.use,
           missing: c.missing.policy === 'value' ? { value: c.missing.value } : c.missing.policy,
         };
       case 'dense': {
         const transform: TransformInput[] = c.transform.map((t): TransformInput => (t.type === 'clip' ? { clip: [t.min, t.max] } : t.type));
         if (c.bucketize) {
-          transform.push({ bucketize: c.bucketize.method === 'quantile' ? { quantiles: c.bucketize.buckets } : { boundaries: c.bucketize.boundaries.slice() } });
+          transform.push({
+            bucketize: c.bucketize.method === 'quantile' ? { quantiles: c.bucketize.buckets } : { boundaries: c.bucketize.boundaries.slice() },
+          });
         }
         return {
-          name: c.name, role: 'dense', ...src, transform, ...dim, use: c.use,
+          name: c.name,
+          role: 'dense',
+          ...src,
+          transform,
+          ...dim,
+          use: c.use,
           missing: c.missing.policy === 'fill' ? { fill: c.missing.value } : c.missing.policy,
         };
       }
       case 'varlen':
         return {
-          name: c.name, role: 'varlen', ...src, sep: c.sep, maxLen: c.maxLen, pooling: c.pooling, keep: c.keep,
-          encoder: enc(c.encoder), ...dim, ...(c.shareEmbeddingWith !== undefined ? { shareEmbeddingWith: c.shareEmbeddingWith } : {}), use: c.use,
+          name: c.name,
+          role: 'varlen',
+          ...src,
+          sep: c.sep,
+          maxLen: c.maxLen,
+          pooling: c.pooling,
+          keep: c.keep,
+          encoder: enc(c.encoder),
+          ...dim,
+          ...(c.shareEmbeddingWith !== undefined ? { shareEmbeddingWith: c.shareEmbeddingWith } : {}),
+          use: c.use,
         };
       case 'sequence':
         return {
-          name: c.name, role: 'sequence', ...src, sep: c.sep, maxLen: c.maxLen, pooling: c.pooling, keep: c.keep,
-          ...(c.shareWith !== undefined ? { shareWith: c.shareWith } : { encoder: enc(c.encoder) }), ...dim, use: c.use,
+          name: c.name,
+          role: 'sequence',
+          ...src,
+          sep: c.sep,
+          maxLen: c.maxLen,
+          pooling: c.pooling,
+          keep: c.keep,
+          ...(c.shareWith !== undefined ? { shareWith: c.shareWith } : { encoder: enc(c.encoder) }),
+          ...dim,
+          use: c.use,
         };
       case 'label':
         return c.task === 'binary'
@@ -817,7 +932,11 @@ export function schemaToJSON(schema: Schema): SchemaInput {
   if (schema.dataset) {
     const d = schema.dataset;
     const ds: DatasetInput = { format: d.format };
-    if (d.format === 'csv' || d.format === 'tsv') { ds.header = d.header; ds.separator = d.separator; ds.quote = d.quote; }
+    if (d.format === 'csv' || d.format === 'tsv') {
+      ds.header = d.header;
+      ds.separator = d.separator;
+      ds.quote = d.quote;
+    }
     if (d.columns) ds.columns = d.columns.slice();
     if (d.fields) ds.fields = d.fields.map((f) => ({ name: f.name, range: [f.range[0], f.range[1]], as: f.as }));
     if (d.fieldMap) ds.fieldMap = { ...d.fieldMap };
@@ -829,8 +948,10 @@ export function schemaToJSON(schema: Schema): SchemaInput {
 
 /** Features that become embedding lookups (sparse, bucketized dense, varlen, sequence). */
 export function categoricalFeatures(schema: Schema): Array<SparseFeature | DenseFeature | VarlenFeature | SequenceFeature> {
-  return schema.columns.filter((c): c is SparseFeature | DenseFeature | VarlenFeature | SequenceFeature =>
-    c.role === 'sparse' || c.role === 'varlen' || c.role === 'sequence' || (c.role === 'dense' && c.bucketize !== undefined));
+  return schema.columns.filter(
+    (c): c is SparseFeature | DenseFeature | VarlenFeature | SequenceFeature =>
+      c.role === 'sparse' || c.role === 'varlen' || c.role === 'sequence' || (c.role === 'dense' && c.bucketize !== undefined),
+  );
 }
 
 /** The feature whose vocabulary/embedding table `name` uses (itself when it shares with none). */

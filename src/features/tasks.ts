@@ -35,16 +35,21 @@ export function resolveTasks(input: unknown, labels: readonly string[], where: s
     const at = `${where}: tasks[${i}]`;
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${at} must be a mapping {name, label, weight?, where?}`);
     const t = raw as Record<string, unknown>;
-    for (const k of Object.keys(t)) if (!['name', 'label', 'weight', 'where'].includes(k)) throw new Error(`${at}: unknown key '${k}'; expected name, label, weight, where`);
+    for (const k of Object.keys(t))
+      if (!['name', 'label', 'weight', 'where'].includes(k)) throw new Error(`${at}: unknown key '${k}'; expected name, label, weight, where`);
     const label = t.label;
-    if (typeof label !== 'string' || !labels.includes(label)) throw new Error(`${at}.label must be a label column of the schema (${labels.join(', ') || 'none declared'}), got ${JSON.stringify(label)}`);
+    if (typeof label !== 'string' || !labels.includes(label))
+      throw new Error(`${at}.label must be a label column of the schema (${labels.join(', ') || 'none declared'}), got ${JSON.stringify(label)}`);
     const name = t.name ?? label;
-    if (typeof name !== 'string' || !NAME.test(name)) throw new Error(`${at}.name must be a word of letters, digits and _ , got ${JSON.stringify(name)}`);
+    if (typeof name !== 'string' || !NAME.test(name))
+      throw new Error(`${at}.name must be a word of letters, digits and _ , got ${JSON.stringify(name)}`);
     if (out.some((x) => x.name === name)) throw new Error(`${at}.name '${name}' is used twice`);
     const weight = t.weight ?? 1;
-    if (typeof weight !== 'number' || !(weight > 0) || !Number.isFinite(weight)) throw new Error(`${at}.weight must be a positive number, got ${JSON.stringify(weight)}`);
+    if (typeof weight !== 'number' || !(weight > 0) || !Number.isFinite(weight))
+      throw new Error(`${at}.weight must be a positive number, got ${JSON.stringify(weight)}`);
     const cond = t.where ?? null;
-    if (cond !== null && (typeof cond !== 'string' || !labels.includes(cond))) throw new Error(`${at}.where must be a label column of the schema (${labels.join(', ')}), got ${JSON.stringify(cond)}`);
+    if (cond !== null && (typeof cond !== 'string' || !labels.includes(cond)))
+      throw new Error(`${at}.where must be a label column of the schema (${labels.join(', ')}), got ${JSON.stringify(cond)}`);
     if (cond === label) throw new Error(`${at}.where must name another label than the task's own`);
     out.push({ name, label, weight, where: cond });
   });

@@ -61,7 +61,8 @@ export class BinMapper {
   binOf(f: number, v: number): number {
     const up = this.uppers[f]!;
     if (v !== v) return up.length + 1;
-    let lo = 0, hi = up.length;
+    let lo = 0,
+      hi = up.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (v <= up[mid]!) hi = mid;
@@ -77,7 +78,8 @@ export class BinMapper {
    * offset[f] + bin of row r's value of feature f; 16-bit when all slots fit.
    */
   transform(m: FeatureMatrix): { rowMajor: Uint16Array | Uint32Array; columnMajor: Uint16Array | Uint32Array } {
-    const F = m.columns.length, n = m.rows;
+    const F = m.columns.length,
+      n = m.rows;
     const wide = this.totalSlots > 0xffff;
     const cols = wide ? new Uint32Array(n * F) : new Uint16Array(n * F);
     for (let f = 0; f < F; f++) {

@@ -127,7 +127,9 @@ export class Booster {
   /** Importance of every feature used in at least one split, by total gain (descending). */
   importance(): FeatureImportance[] {
     const F = this.featureNames.length;
-    const splits = new Float64Array(F), gain = new Float64Array(F), cover = new Float64Array(F);
+    const splits = new Float64Array(F),
+      gain = new Float64Array(F),
+      cover = new Float64Array(F);
     for (let n = 0; n < this.nodes.length / NODE_FIELDS; n++) {
       const o = n * NODE_FIELDS;
       const f = this.nodes[o + F_FEATURE]!;
@@ -153,22 +155,28 @@ export class Booster {
    * to the best round.
    */
   static fit(
-    train: FeatureMatrix, targets: Targets, options: Partial<BoosterOptions> = {},
+    train: FeatureMatrix,
+    targets: Targets,
+    options: Partial<BoosterOptions> = {},
     extra: { valid?: { matrix: FeatureMatrix; targets: Targets }; log?: (round: RoundLog) => void } = {},
   ): { booster: Booster; report: FitReport } {
     const t0 = performance.now();
     const o = resolveBoosterOptions(options as Record<string, unknown>);
     checkMatrix(train, 'training matrix');
-    const n = train.rows, F = train.columns.length;
+    const n = train.rows,
+      F = train.columns.length;
     if (targets.y.length !== n) throw new Error(`training matrix has ${n} rows but ${targets.y.length} labels`);
     if (o.objective === 'binary:logistic') {
-      for (let i = 0; i < n; i++) if (targets.y[i] !== 0 && targets.y[i] !== 1) throw new Error(`binary:logistic needs labels 0 or 1; row ${i} has ${targets.y[i]}`);
+      for (let i = 0; i < n; i++)
+        if (targets.y[i] !== 0 && targets.y[i] !== 1) throw new Error(`binary:logistic needs labels 0 or 1; row ${i} has ${targets.y[i]}`);
     }
     const valid = extra.valid;
     if (valid !== undefined) {
       checkMatrix(valid.matrix, 'validation matrix');
-      if (valid.matrix.names.join('\u0000') !== train.names.join('\u0000')) throw new Error('validation matrix features differ from the training matrix');
-      if (valid.targets.y.length !== valid.matrix.rows) throw new Error(`validation matrix has ${valid.matrix.rows} rows but ${valid.targets.y.length} labels`);
+      if (valid.matrix.names.join('\u0000') !== train.names.join('\u0000'))
+        throw new Error('validation matrix features differ from the training matrix');
+      if (valid.targets.y.length !== valid.matrix.rows)
+        throw new Error(`validation matrix has ${valid.matrix.rows} rows but ${valid.targets.y.length} labels`);
     }
     if (o.early_stopping_rounds > 0 && valid === undefined) throw new Error('early_stopping_rounds needs a validation set');
     const obj = objectiveOf(o.objective);
@@ -182,11 +190,24 @@ export class Booster {
     lap(phases, 'binning', tp);
     const base = obj.baseMargin(targets.y, targets.weight);
     const margin = new Float64Array(n).fill(base);
-    const g = new Float32Array(n), h = new Float32Array(n);
-    const grower = new TreeGrower(binned, binnedColumns, bins, n, {
-      lambda: o.reg_lambda, gamma: o.gamma, minChildWeight: o.min_child_weight,
-      maxDepth: o.max_depth, maxLeaves: o.max_leaves, policy: o.grow_policy, learningRate: o.learning_rate,
-    }, phases);
+    const g = new Float32Array(n),
+      h = new Float32Array(n);
+    const grower = new TreeGrower(
+      binned,
+      binnedColumns,
+      bins,
+      n,
+      {
+        lambda: o.reg_lambda,
+        gamma: o.gamma,
+        minChildWeight: o.min_child_weight,
+        maxDepth: o.max_depth,
+        maxLeaves: o.max_leaves,
+        policy: o.grow_policy,
+        learningRate: o.learning_rate,
+      },
+      phases,
+    );
     const rng = Rng.derive(o.random_state, 'gbdt');
     const allRows = Int32Array.from({ length: n }, (_, i) => i);
     const nCols = Math.max(1, Math.round(F * o.colsample_bytree));
@@ -194,7 +215,9 @@ export class Booster {
     const leafCounts: number[] = [];
     const rounds: RoundLog[] = [];
     const validMargin = valid === undefined ? null : new Float64Array(valid.matrix.rows).fill(base);
-    let best = -1, bestScore = higherBetter ? -Infinity : Infinity, stoppedEarly = false;
+    let best = -1,
+      bestScore = higherBetter ? -Infinity : Infinity,
+      stoppedEarly = false;
 
     for (let t = 0; t < o.n_estimators; t++) {
       tp = performance.now();
@@ -223,7 +246,8 @@ export class Booster {
       let score: number | null = null;
       if (valid !== undefined && validMargin !== null) {
         const cols = valid.matrix.columns;
-        for (let r = 0; r < valid.matrix.rows; r++) validMargin[r] = validMargin[r]! + tree.nodes[leafNode(tree.nodes, 0, cols, r) * NODE_FIELDS + F_VALUE]!;
+        for (let r = 0; r < valid.matrix.rows; r++)
+          validMargin[r] = validMargin[r]! + tree.nodes[leafNode(tree.nodes, 0, cols, r) * NODE_FIELDS + F_VALUE]!;
         score = evalMetric(metric, validMargin, valid.targets, obj.transform);
         lap(phases, 'validation', tp);
         if (higherBetter ? score > bestScore : score < bestScore) {
@@ -259,7 +283,8 @@ function evalMetric(metric: 'logloss' | 'auc' | 'rmse', margin: Float64Array, t:
   const pred = margin.map(transform);
   if (metric === 'auc') return auc(pred, t.y, t.weight);
   if (metric === 'logloss') return logloss(pred, t.y, t.weight);
-  let s = 0, sw = 0;
+  let s = 0,
+    sw = 0;
   for (let i = 0; i < pred.length; i++) {
     const w = t.weight === undefined ? 1 : t.weight[i]!;
     s += w * (pred[i]! - t.y[i]!) ** 2;

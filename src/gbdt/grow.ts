@@ -114,7 +114,8 @@ export class TreeGrower {
       splitBins[n.id] = -1;
     };
 
-    let G = 0, H = 0;
+    let G = 0,
+      H = 0;
     for (let k = 0; k < rows.length; k++) {
       G += g[rows[k]!]!;
       H += h[rows[k]!]!;
@@ -142,7 +143,8 @@ export class TreeGrower {
       t0 = performance.now();
       const mid = this.partition(rows, node.start, node.end, s);
       t0 = lap(ph, 'partition', t0);
-      const leftId = nodes.length, rightId = leftId + 1;
+      const leftId = nodes.length,
+        rightId = leftId + 1;
       nodes.push([], []);
       nodes[node.id] = [s.feature, s.threshold, s.defaultLeft ? 1 : 0, leftId, rightId, 0, s.gain, node.H];
       splitBins[node.id] = s.bin;
@@ -164,8 +166,12 @@ export class TreeGrower {
     const packed = new Float32Array(nodes.length * NODE_FIELDS);
     nodes.forEach((fields, i) => packed.set(fields, i * NODE_FIELDS));
     return {
-      nodes: packed, leaves, splitBins: Int32Array.from(splitBins), rows,
-      leafStart: Int32Array.from(finished, (n) => n.start), leafEnd: Int32Array.from(finished, (n) => n.end),
+      nodes: packed,
+      leaves,
+      splitBins: Int32Array.from(splitBins),
+      rows,
+      leafStart: Int32Array.from(finished, (n) => n.start),
+      leafEnd: Int32Array.from(finished, (n) => n.end),
     };
   }
 
@@ -173,7 +179,19 @@ export class TreeGrower {
   private partition(rows: Int32Array, start: number, end: number, s: SplitCandidate): number {
     const n = this.tmp.length;
     const column = this.binnedColumns.subarray(s.feature * n, (s.feature + 1) * n);
-    return gbdtKernels().partition(rows, start, end, column, 1, 0, this.bins.offsets[s.feature]!, this.bins.bins(s.feature), s.bin, s.defaultLeft, this.tmp);
+    return gbdtKernels().partition(
+      rows,
+      start,
+      end,
+      column,
+      1,
+      0,
+      this.bins.offsets[s.feature]!,
+      this.bins.bins(s.feature),
+      s.bin,
+      s.defaultLeft,
+      this.tmp,
+    );
   }
 }
 
@@ -190,14 +208,23 @@ export function addTreeToMargin(tree: GrownTree, binned: BinnedMatrix, bins: Bin
       const v = nodes[n * NODE_FIELDS + F_VALUE]!;
       leaf = nodes[n * NODE_FIELDS + F_LEFT]! | 0;
       const rows = tree.rows;
-      for (let k = tree.leafStart[leaf]!, e = tree.leafEnd[leaf]!; k < e; k++) { const r = rows[k]!; margin[r] = margin[r]! + v; }
+      for (let k = tree.leafStart[leaf]!, e = tree.leafEnd[leaf]!; k < e; k++) {
+        const r = rows[k]!;
+        margin[r] = margin[r]! + v;
+      }
     }
     return;
   }
   const F = bins.offsets.length;
   const N = nodes.length / NODE_FIELDS;
-  const feat = new Int32Array(N), off = new Int32Array(N), miss = new Int32Array(N), bin = new Int32Array(N), left = new Int32Array(N), right = new Int32Array(N);
-  const defLeft = new Uint8Array(N), value = new Float64Array(N);
+  const feat = new Int32Array(N),
+    off = new Int32Array(N),
+    miss = new Int32Array(N),
+    bin = new Int32Array(N),
+    left = new Int32Array(N),
+    right = new Int32Array(N);
+  const defLeft = new Uint8Array(N),
+    value = new Float64Array(N);
   for (let n = 0; n < N; n++) {
     const o = n * NODE_FIELDS;
     feat[n] = nodes[o + F_FEATURE]!;

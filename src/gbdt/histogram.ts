@@ -9,8 +9,15 @@ export type { BinnedMatrix } from './kernels.js';
  * active kernels (native/gbdt.cc or its TypeScript twin).
  */
 export function buildHistogram(
-  hist: Float64Array, binned: BinnedMatrix, F: number, rows: Int32Array, start: number, end: number,
-  g: Float32Array, h: Float32Array, features: Int32Array | null,
+  hist: Float64Array,
+  binned: BinnedMatrix,
+  F: number,
+  rows: Int32Array,
+  start: number,
+  end: number,
+  g: Float32Array,
+  h: Float32Array,
+  features: Int32Array | null,
 ): void {
   gbdtKernels().histogram(hist, binned, F, rows, start, end, g, h, features);
 }

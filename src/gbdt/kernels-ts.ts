@@ -6,14 +6,22 @@ import type { BinnedMatrix, GbdtKernels } from './kernels.js';
  * One pass over the rows, reading each row's slots contiguously.
  */
 function histogram(
-  hist: Float64Array, binned: BinnedMatrix, F: number, rows: Int32Array, start: number, end: number,
-  g: Float32Array, h: Float32Array, features: Int32Array | null,
+  hist: Float64Array,
+  binned: BinnedMatrix,
+  F: number,
+  rows: Int32Array,
+  start: number,
+  end: number,
+  g: Float32Array,
+  h: Float32Array,
+  features: Int32Array | null,
 ): void {
   hist.fill(0);
   if (features === null) {
     for (let k = start; k < end; k++) {
       const r = rows[k]!;
-      const gi = g[r]!, hi = h[r]!;
+      const gi = g[r]!,
+        hi = h[r]!;
       const base = r * F;
       for (let j = 0; j < F; j++) {
         const s = binned[base + j]! << 1;
@@ -26,7 +34,8 @@ function histogram(
   const nf = features.length;
   for (let k = start; k < end; k++) {
     const r = rows[k]!;
-    const gi = g[r]!, hi = h[r]!;
+    const gi = g[r]!,
+      hi = h[r]!;
     const base = r * F;
     for (let j = 0; j < nf; j++) {
       const s = binned[base + features[j]!]! << 1;
@@ -38,10 +47,20 @@ function histogram(
 
 /** Stable partition of rows[start, end) by one split (see GbdtKernels.partition); returns the first right position. */
 function partition(
-  rows: Int32Array, start: number, end: number, binned: BinnedMatrix, F: number, feature: number,
-  offset: number, missingBin: number, bin: number, defaultLeft: boolean, tmp: Int32Array,
+  rows: Int32Array,
+  start: number,
+  end: number,
+  binned: BinnedMatrix,
+  F: number,
+  feature: number,
+  offset: number,
+  missingBin: number,
+  bin: number,
+  defaultLeft: boolean,
+  tmp: Int32Array,
 ): number {
-  let nl = start, nr = 0;
+  let nl = start,
+    nr = 0;
   for (let k = start; k < end; k++) {
     const r = rows[k]!;
     const b = binned[r * F + feature]! - offset;

@@ -20,13 +20,35 @@ export interface GbdtKernels {
    * Zeroes `hist`, then for k in [start, end), r = rows[k], and every feature j (or j in
    * `features`): s = binned[r·F + j]; hist[2s] += g[r]; hist[2s+1] += h[r].
    */
-  histogram(hist: Float64Array, binned: BinnedMatrix, F: number, rows: Int32Array, start: number, end: number, g: Float32Array, h: Float32Array, features: Int32Array | null): void;
+  histogram(
+    hist: Float64Array,
+    binned: BinnedMatrix,
+    F: number,
+    rows: Int32Array,
+    start: number,
+    end: number,
+    g: Float32Array,
+    h: Float32Array,
+    features: Int32Array | null,
+  ): void;
   /**
    * Stable partition of rows[start, end): local bin b = binned[r·F + feature] − offset goes
    * left when (b = missingBin ? defaultLeft : b ≤ bin). `tmp` holds at least end − start
    * values. Returns the first position of the right rows.
    */
-  partition(rows: Int32Array, start: number, end: number, binned: BinnedMatrix, F: number, feature: number, offset: number, missingBin: number, bin: number, defaultLeft: boolean, tmp: Int32Array): number;
+  partition(
+    rows: Int32Array,
+    start: number,
+    end: number,
+    binned: BinnedMatrix,
+    F: number,
+    feature: number,
+    offset: number,
+    missingBin: number,
+    bin: number,
+    defaultLeft: boolean,
+    tmp: Int32Array,
+  ): number;
 }
 
 interface GbdtAddon {

@@ -60,7 +60,9 @@ export function boosterOptionsOf(opts: Record<string, unknown>): BoosterOptions 
 export function treeModelBoosterOptions(opts: Record<string, unknown>): BoosterOptions {
   const o = boosterOptionsOf(opts);
   if (o.objective !== 'binary:logistic') {
-    throw new Error(`${opts.secondModel === undefined ? 'gbdt' : 'gbdt_lr'}: finerank's models output click logits, so only objective binary:logistic is supported here; reg:squarederror is available through the Booster API (docs/gbdt.md)`);
+    throw new Error(
+      `${opts.secondModel === undefined ? 'gbdt' : 'gbdt_lr'}: finerank's models output click logits, so only objective binary:logistic is supported here; reg:squarederror is available through the Booster API (docs/gbdt.md)`,
+    );
   }
   return o;
 }
@@ -72,7 +74,8 @@ export function treeFeatureNames(spec: FeatureSpec): string[] {
 
 /** The feature matrix of a batch for the trees (dense values, sparse ids). */
 export function treeMatrix(batch: Batch, spec: FeatureSpec): FeatureMatrix {
-  const dense = spec.fields.filter((f) => f.kind === 'dense'), sparse = spec.fields.filter((f) => f.kind === 'sparse');
+  const dense = spec.fields.filter((f) => f.kind === 'dense'),
+    sparse = spec.fields.filter((f) => f.kind === 'sparse');
   const columns = [
     ...dense.map((f) => batch.dense[f.name] ?? missingField(f.name)),
     ...sparse.map((f) => batch.sparse[f.name] ?? missingField(f.name)),
@@ -116,7 +119,7 @@ export class GbdtModel extends SingleTaskModel {
 
   /** Copies trained trees into the buffers (their leaf counts must match the options). */
   setTrees(b: Booster): void {
-    if (b.leafCounts.join(',') !== this.leafCounts.join(',')) throw new Error('trained trees do not match the model\'s leafCounts option');
+    if (b.leafCounts.join(',') !== this.leafCounts.join(',')) throw new Error("trained trees do not match the model's leafCounts option");
     this.packed.data.set(b.nodes);
     this.base.data[0] = b.baseMargin;
   }
@@ -162,7 +165,10 @@ export class GbdtLrModel extends GbdtModel {
       labels: ctx.spec.labels,
     };
     const secondOpts = parseSecondModelOptions((opts.secondModelOptions as string[] | undefined) ?? []);
-    this.second = this.child('second', create(opts.secondModel as string, { spec: this.secondSpec, rng: ctx.rng, tasks: [...this.tasks] }, secondOpts));
+    this.second = this.child(
+      'second',
+      create(opts.secondModel as string, { spec: this.secondSpec, rng: ctx.rng, tasks: [...this.tasks] }, secondOpts),
+    );
   }
 
   /** The batch the second model sees: leaf fields (and the original categorical fields). */

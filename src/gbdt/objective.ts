@@ -18,7 +18,8 @@ export interface Objective {
 const MIN_HESS = 1e-16;
 
 function weightedMean(y: ArrayLike<number>, w: ArrayLike<number> | undefined): number {
-  let s = 0, sw = 0;
+  let s = 0,
+    sw = 0;
   for (let i = 0; i < y.length; i++) {
     const wi = w === undefined ? 1 : w[i]!;
     s += wi * y[i]!;

@@ -84,18 +84,24 @@ export function resolveBoosterOptions(user: Record<string, unknown> = {}, where 
   int('max_leaves', 0);
   int('early_stopping_rounds', 0);
   int('random_state', 0);
-  if (!Number.isInteger(o.max_bin) || o.max_bin < 2 || o.max_bin > 65535) throw new Error(`${where}: 'max_bin' must be an integer in [2, 65535], got ${o.max_bin}`);
+  if (!Number.isInteger(o.max_bin) || o.max_bin < 2 || o.max_bin > 65535)
+    throw new Error(`${where}: 'max_bin' must be an integer in [2, 65535], got ${o.max_bin}`);
   if (o.max_leaves === 1) throw new Error(`${where}: 'max_leaves' must be 0 (unlimited) or ≥ 2, got 1`);
-  if (!['depthwise', 'lossguide'].includes(o.grow_policy)) throw new Error(`${where}: 'grow_policy' must be depthwise or lossguide, got '${o.grow_policy}'`);
-  if (o.grow_policy === 'depthwise' && o.max_depth === 0) throw new Error(`${where}: grow_policy depthwise needs max_depth ≥ 1 (max_depth 0 = unlimited is for lossguide)`);
+  if (!['depthwise', 'lossguide'].includes(o.grow_policy))
+    throw new Error(`${where}: 'grow_policy' must be depthwise or lossguide, got '${o.grow_policy}'`);
+  if (o.grow_policy === 'depthwise' && o.max_depth === 0)
+    throw new Error(`${where}: grow_policy depthwise needs max_depth ≥ 1 (max_depth 0 = unlimited is for lossguide)`);
   if (o.max_depth === 0 && o.max_leaves === 0) throw new Error(`${where}: max_depth 0 needs max_leaves > 0 (otherwise trees are unbounded)`);
   if (!(o.learning_rate > 0)) throw new Error(`${where}: 'learning_rate' must be > 0, got ${o.learning_rate}`);
   if (!(o.min_child_weight >= 0)) throw new Error(`${where}: 'min_child_weight' must be ≥ 0, got ${o.min_child_weight}`);
   if (!(o.reg_lambda >= 0)) throw new Error(`${where}: 'reg_lambda' must be ≥ 0, got ${o.reg_lambda}`);
   if (!(o.gamma >= 0)) throw new Error(`${where}: 'gamma' must be ≥ 0, got ${o.gamma}`);
   if (!(o.subsample > 0 && o.subsample <= 1)) throw new Error(`${where}: 'subsample' must be in (0, 1], got ${o.subsample}`);
-  if (!(o.colsample_bytree > 0 && o.colsample_bytree <= 1)) throw new Error(`${where}: 'colsample_bytree' must be in (0, 1], got ${o.colsample_bytree}`);
-  if (!['binary:logistic', 'reg:squarederror'].includes(o.objective)) throw new Error(`${where}: 'objective' must be binary:logistic or reg:squarederror, got '${o.objective}'`);
-  if (!['', 'logloss', 'auc', 'rmse'].includes(o.eval_metric)) throw new Error(`${where}: 'eval_metric' must be logloss, auc or rmse, got '${o.eval_metric}'`);
+  if (!(o.colsample_bytree > 0 && o.colsample_bytree <= 1))
+    throw new Error(`${where}: 'colsample_bytree' must be in (0, 1], got ${o.colsample_bytree}`);
+  if (!['binary:logistic', 'reg:squarederror'].includes(o.objective))
+    throw new Error(`${where}: 'objective' must be binary:logistic or reg:squarederror, got '${o.objective}'`);
+  if (!['', 'logloss', 'auc', 'rmse'].includes(o.eval_metric))
+    throw new Error(`${where}: 'eval_metric' must be logloss, auc or rmse, got '${o.eval_metric}'`);
   return o;
 }

@@ -42,7 +42,9 @@ export function formatTreeReport(r: TreeReport): string[] {
     `${'feature'.padEnd(20)} ${'splits'.padStart(7)} ${'gain share'.padStart(10)} ${'total gain'.padStart(12)} ${'mean gain'.padStart(10)} ${'cover'.padStart(12)}`,
   ];
   for (const f of r.topFeatures) {
-    lines.push(`${f.feature.slice(0, 20).padEnd(20)} ${String(f.splits).padStart(7)} ${(100 * f.gainShare).toFixed(1).padStart(9)}% ${f.totalGain.toPrecision(6).padStart(12)} ${f.meanGain.toPrecision(4).padStart(10)} ${f.totalCover.toPrecision(6).padStart(12)}`);
+    lines.push(
+      `${f.feature.slice(0, 20).padEnd(20)} ${String(f.splits).padStart(7)} ${(100 * f.gainShare).toFixed(1).padStart(9)}% ${f.totalGain.toPrecision(6).padStart(12)} ${f.meanGain.toPrecision(4).padStart(10)} ${f.totalCover.toPrecision(6).padStart(12)}`,
+    );
   }
   return lines;
 }

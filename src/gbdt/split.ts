@@ -17,7 +17,8 @@ export function leafWeight(G: number, H: number, lambda: number): number {
 
 /** Loss reduction of a split: ½[G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ)] − γ. */
 export function splitGain(GL: number, HL: number, GR: number, HR: number, p: SplitParams): number {
-  const G = GL + GR, H = HL + HR;
+  const G = GL + GR,
+    H = HL + HR;
   return 0.5 * ((GL * GL) / (HL + p.lambda) + (GR * GR) / (HR + p.lambda) - (G * G) / (H + p.lambda)) - p.gamma;
 }
 
@@ -46,24 +47,35 @@ export interface SplitCandidate {
  * Hessian sum. Returns null when no split has gain > MIN_GAIN under the constraints. Ties keep
  * the first candidate (lowest feature position, then lowest bin, then missing-right).
  */
-export function findBestSplit(hist: Float64Array, bins: BinMapper, features: ArrayLike<number>, G: number, H: number, p: SplitParams): SplitCandidate | null {
+export function findBestSplit(
+  hist: Float64Array,
+  bins: BinMapper,
+  features: ArrayLike<number>,
+  G: number,
+  H: number,
+  p: SplitParams,
+): SplitCandidate | null {
   let best: SplitCandidate | null = null;
   let bestGain = MIN_GAIN;
-  const lam = p.lambda, mcw = p.minChildWeight;
+  const lam = p.lambda,
+    mcw = p.minChildWeight;
   const parent = (G * G) / (H + lam);
   for (let k = 0; k < features.length; k++) {
     const f = features[k]!;
     const off = bins.offsets[f]!;
     const nb = bins.bins(f);
     const m = off + nb;
-    const Gm = hist[2 * m]!, Hm = hist[2 * m + 1]!;
+    const Gm = hist[2 * m]!,
+      Hm = hist[2 * m + 1]!;
     const hasMissing = Hm !== 0 || Gm !== 0;
-    let GL = 0, HL = 0;
+    let GL = 0,
+      HL = 0;
     for (let b = 0; b < nb - 1; b++) {
       GL += hist[2 * (off + b)]!;
       HL += hist[2 * (off + b) + 1]!;
       // Missing values to the right.
-      let GR = G - GL, HR = H - HL;
+      let GR = G - GL,
+        HR = H - HL;
       if (HL >= mcw && HR >= mcw) {
         const gain = 0.5 * ((GL * GL) / (HL + lam) + (GR * GR) / (HR + lam) - parent) - p.gamma;
         if (gain > bestGain) {
@@ -73,7 +85,8 @@ export function findBestSplit(hist: Float64Array, bins: BinMapper, features: Arr
       }
       if (!hasMissing) continue;
       // Missing values to the left.
-      const GL2 = GL + Gm, HL2 = HL + Hm;
+      const GL2 = GL + Gm,
+        HL2 = HL + Hm;
       GR = G - GL2;
       HR = H - HL2;
       if (HL2 >= mcw && HR >= mcw) {
@@ -86,7 +99,8 @@ export function findBestSplit(hist: Float64Array, bins: BinMapper, features: Arr
     }
     // All values left, missing right: a split on missingness alone.
     if (hasMissing) {
-      const GL3 = G - Gm, HL3 = H - Hm;
+      const GL3 = G - Gm,
+        HL3 = H - Hm;
       if (HL3 >= mcw && Hm >= mcw) {
         const gain = 0.5 * ((GL3 * GL3) / (HL3 + lam) + (Gm * Gm) / (Hm + lam) - parent) - p.gamma;
         if (gain > bestGain) {

@@ -18,7 +18,14 @@ export function isTreeModelName(name: string): boolean {
 }
 
 /** Fits the booster of a tree model on an encoded training set (validation set for early stopping). */
-export function fitTrees(spec: FeatureSpec, label: string, opts: Record<string, unknown>, train: InMemoryDataSource, valid: InMemoryDataSource | null, log: (line: string) => void): { booster: Booster; report: FitReport } {
+export function fitTrees(
+  spec: FeatureSpec,
+  label: string,
+  opts: Record<string, unknown>,
+  train: InMemoryDataSource,
+  valid: InMemoryDataSource | null,
+  log: (line: string) => void,
+): { booster: Booster; report: FitReport } {
   const o = treeModelBoosterOptions(opts);
   const targets = (d: InMemoryDataSource) => ({ y: d.all.labels[label]!, ...(d.all.weight !== undefined ? { weight: d.all.weight } : {}) });
   const validSet = valid !== null && o.early_stopping_rounds > 0 ? { matrix: treeMatrix(valid.all, spec), targets: targets(valid) } : undefined;
@@ -27,7 +34,10 @@ export function fitTrees(spec: FeatureSpec, label: string, opts: Record<string, 
   return Booster.fit(treeMatrix(train.all, spec), targets(train), o, {
     ...(validSet !== undefined ? { valid: validSet } : {}),
     log: (r) => {
-      if ((r.round + 1) % every === 0) log(`tree ${r.round + 1}/${o.n_estimators}${r.valid !== null ? `: valid ${o.eval_metric || (o.objective === 'binary:logistic' ? 'logloss' : 'rmse')} ${r.valid.toFixed(5)}` : ''}`);
+      if ((r.round + 1) % every === 0)
+        log(
+          `tree ${r.round + 1}/${o.n_estimators}${r.valid !== null ? `: valid ${o.eval_metric || (o.objective === 'binary:logistic' ? 'logloss' : 'rmse')} ${r.valid.toFixed(5)}` : ''}`,
+        );
     },
   });
 }
@@ -45,7 +55,9 @@ export async function trainTreeModelOnFiles(job: TrainJob, hooks: TrainHooks = {
   const name = modelEntry(job.model).name;
   treeModelBoosterOptions(job.modelOptions); // refuse bad options before reading any data
   if (job.data.streaming?.streaming === true) {
-    throw new Error(`${name}: data.streaming is not supported: the booster bins every training row in memory (rows × fields × 2 bytes, twice); leave streaming off or 'auto' (tree models always load the splits into memory)`);
+    throw new Error(
+      `${name}: data.streaming is not supported: the booster bins every training row in memory (rows × fields × 2 bytes, twice); leave streaming off or 'auto' (tree models always load the splits into memory)`,
+    );
   }
   const badRows = new BadRowLog();
   const load = { onBadRow: job.data.onBadRow, badRows };
@@ -55,21 +67,29 @@ export async function trainTreeModelOnFiles(job: TrainJob, hooks: TrainHooks = {
   const tasks = treeTasks(job, name, spec.labels);
   const label = tasks[0]!.label;
   if (name === 'gbdt' && job.train.negativeSampleRate !== 1) {
-    throw new Error('gbdt: negativeSampleRate is not supported (the trees train on every row, so predictions need no recalibration); use 1, or gbdt_lr, whose second model trains on the sampled rows');
+    throw new Error(
+      'gbdt: negativeSampleRate is not supported (the trees train on every row, so predictions need no recalibration); use 1, or gbdt_lr, whose second model trains on the sampled rows',
+    );
   }
   const withSparse = name === 'gbdt_lr' && job.modelOptions.withSparse === true;
   const multi = spec.fields.filter((f) => f.kind === 'varlen' || f.kind === 'sequence');
   if (multi.length > 0 && !withSparse) {
-    throw new Error(`${name}: the trees take sparse and dense fields only; varlen/sequence fields (${multi.map((f) => f.name).join(', ')}) are supported only as inputs of gbdt_lr's second model (with_sparse: true)`);
+    throw new Error(
+      `${name}: the trees take sparse and dense fields only; varlen/sequence fields (${multi.map((f) => f.name).join(', ')}) are supported only as inputs of gbdt_lr's second model (with_sparse: true)`,
+    );
   }
   const train = await loadDataSource(fm, job.data.train, load);
   const valid = job.data.valid === null ? null : await loadDataSource(fm, job.data.valid, load);
   const test = job.data.test === null ? null : await loadDataSource(fm, job.data.test, load);
-  log(`data: ${train.rows} train, ${valid?.rows ?? 0} valid, ${test?.rows ?? 0} test rows encoded in ${((performance.now() - t0) / 1000).toFixed(1)} s; trees see ${spec.fields.filter((f) => f.kind === 'dense').length} dense + ${spec.fields.filter((f) => f.kind === 'sparse').length} sparse fields`);
+  log(
+    `data: ${train.rows} train, ${valid?.rows ?? 0} valid, ${test?.rows ?? 0} test rows encoded in ${((performance.now() - t0) / 1000).toFixed(1)} s; trees see ${spec.fields.filter((f) => f.kind === 'dense').length} dense + ${spec.fields.filter((f) => f.kind === 'sparse').length} sparse fields`,
+  );
 
   const { booster, report } = fitTrees(spec, label, job.modelOptions, train, valid, log);
   const leaves = booster.leafCounts.reduce((s, x) => s + x, 0);
-  log(`trees: ${booster.numTrees} (best iteration ${report.bestIteration}${report.stoppedEarly ? ', stopped early' : ''}), ${leaves} leaves, ${report.seconds.toFixed(1)} s`);
+  log(
+    `trees: ${booster.numTrees} (best iteration ${report.bestIteration}${report.stoppedEarly ? ', stopped early' : ''}), ${leaves} leaves, ${report.seconds.toFixed(1)} s`,
+  );
   const modelOptions = { ...job.modelOptions, leafCounts: booster.leafCounts.slice() };
   const rng = Rng.derive(job.train.seed, 'model');
   const model = createModel(name, { spec, rng, tasks: tasks.map((t) => t.name) }, modelOptions) as GbdtModel;
@@ -77,14 +97,21 @@ export async function trainTreeModelOnFiles(job: TrainJob, hooks: TrainHooks = {
 
   let result: TrainResult;
   if (model instanceof GbdtLrModel) {
-    log(`second model ${model.second.modelName} on ${booster.numTrees} leaf fields${withSparse ? ` + ${spec.fields.filter((f) => f.kind !== 'dense').length} original categorical fields` : ''}; kernels: ${kernels().detail}`);
+    log(
+      `second model ${model.second.modelName} on ${booster.numTrees} leaf fields${withSparse ? ` + ${spec.fields.filter((f) => f.kind !== 'dense').length} original categorical fields` : ''}; kernels: ${kernels().detail}`,
+    );
     const trainer = new Trainer(model, job.train, tasks, hooks, [rng]);
     result = await trainer.fit(train, valid);
   } else {
     result = {
-      history: [], steps: report.rounds.length, epochs: 0, bestEpoch: 0,
-      bestMetric: report.rounds[report.bestIteration - 1]?.valid ?? NaN, stoppedEarly: report.stoppedEarly,
-      samplesPerSec: (train.rows * report.rounds.length) / report.seconds, trainSeconds: report.seconds,
+      history: [],
+      steps: report.rounds.length,
+      epochs: 0,
+      bestEpoch: 0,
+      bestMetric: report.rounds[report.bestIteration - 1]?.valid ?? NaN,
+      stoppedEarly: report.stoppedEarly,
+      samplesPerSec: (train.rows * report.rounds.length) / report.seconds,
+      trainSeconds: report.seconds,
     };
   }
   model.eval();
@@ -111,15 +138,28 @@ export async function trainTreeModelOnFiles(job: TrainJob, hooks: TrainHooks = {
     skipped_rows: badRows.count,
   };
   return {
-    model, featureMap: fm, spec, label, tasks, result, valid: validReport, test: testReport, validTasks, testTasks, modelOptions,
-    skippedRows: badRows.count, skippedExamples: badRows.examples.map((e) => e.reason), summary,
+    model,
+    featureMap: fm,
+    spec,
+    label,
+    tasks,
+    result,
+    valid: validReport,
+    test: testReport,
+    validTasks,
+    testTasks,
+    modelOptions,
+    skippedRows: badRows.count,
+    skippedExamples: badRows.examples.map((e) => e.reason),
+    summary,
   };
 }
 
 /** The one task of a tree model (the trees fit one label on every row). */
 function treeTasks(job: TrainJob, name: string, labels: string[]): TaskDef[] {
   if (job.tasks !== undefined && job.tasks !== null && job.tasks.length > 0) {
-    if (job.tasks.length > 1) throw new Error(`${name} predicts one task, but ${job.tasks.length} are configured (${job.tasks.map((t) => t.name).join(', ')})`);
+    if (job.tasks.length > 1)
+      throw new Error(`${name} predicts one task, but ${job.tasks.length} are configured (${job.tasks.map((t) => t.name).join(', ')})`);
     if (job.tasks[0]!.where !== null) throw new Error(`${name}: a task with 'where' is not supported (the trees train on every row)`);
     return job.tasks;
   }

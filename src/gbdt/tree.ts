@@ -12,7 +12,14 @@ import type { FeatureColumn } from './matrix.js';
  */
 export const NODE_FIELDS = 8;
 /** Offsets of the fields inside a node. */
-export const F_FEATURE = 0, F_THRESHOLD = 1, F_DEFAULT_LEFT = 2, F_LEFT = 3, F_RIGHT = 4, F_VALUE = 5, F_GAIN = 6, F_COVER = 7;
+export const F_FEATURE = 0,
+  F_THRESHOLD = 1,
+  F_DEFAULT_LEFT = 2,
+  F_LEFT = 3,
+  F_RIGHT = 4,
+  F_VALUE = 5,
+  F_GAIN = 6,
+  F_COVER = 7;
 
 /** Node offset (in nodes) of every tree, plus the total at the end, from the leaf counts. */
 export function treeStarts(leafCounts: ArrayLike<number>): Int32Array {

@@ -77,7 +77,12 @@ const name = z.string().min(1);
 const labelInput = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('click'), name, event: name.default('click'), window: duration }),
   z.strictObject({
-    kind: z.literal('conversion'), name, event: name, click_event: name.default('click'), click_window: duration, window: duration,
+    kind: z.literal('conversion'),
+    name,
+    event: name,
+    click_event: name.default('click'),
+    click_window: duration,
+    window: duration,
   }),
   z.strictObject({ kind: z.literal('dwell'), name, event: name, window: duration, min: z.number() }),
   z.strictObject({ kind: z.literal('completion'), name, event: name, window: duration, min: z.number().min(0).max(1).optional() }),
@@ -145,7 +150,8 @@ export function parseLabelConfig(raw: unknown, file: string, baseDir: string): L
       const keys = (issue as unknown as { keys: string[] }).keys;
       throw new SchemaError(file, path, `has unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}`);
     }
-    if (issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined) throw new SchemaError(file, path, `is required (${issue.message})`);
+    if (issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined)
+      throw new SchemaError(file, path, `is required (${issue.message})`);
     if (issue.code === 'invalid_union' && issue.path[0] === 'labels') {
       throw new SchemaError(file, fmtPath(issue.path.slice(0, 2)) + '.kind', 'must be one of click, conversion, dwell, completion, return');
     }
@@ -154,12 +160,24 @@ export function parseLabelConfig(raw: unknown, file: string, baseDir: string): L
   const c = r.data;
   const labels: LabelRule[] = c.labels.map((l) => {
     switch (l.kind) {
-      case 'click': return { kind: 'click', name: l.name, event: l.event, window: parseDuration(l.window) };
-      case 'conversion': return { kind: 'conversion', name: l.name, event: l.event, clickEvent: l.click_event, clickWindow: parseDuration(l.click_window), window: parseDuration(l.window) };
-      case 'dwell': return { kind: 'dwell', name: l.name, event: l.event, window: parseDuration(l.window), min: l.min };
-      case 'completion': return { kind: 'completion', name: l.name, event: l.event, window: parseDuration(l.window), ...(l.min !== undefined ? { min: l.min } : {}) };
+      case 'click':
+        return { kind: 'click', name: l.name, event: l.event, window: parseDuration(l.window) };
+      case 'conversion':
+        return {
+          kind: 'conversion',
+          name: l.name,
+          event: l.event,
+          clickEvent: l.click_event,
+          clickWindow: parseDuration(l.click_window),
+          window: parseDuration(l.window),
+        };
+      case 'dwell':
+        return { kind: 'dwell', name: l.name, event: l.event, window: parseDuration(l.window), min: l.min };
+      case 'completion':
+        return { kind: 'completion', name: l.name, event: l.event, window: parseDuration(l.window), ...(l.min !== undefined ? { min: l.min } : {}) };
       case 'return': {
-        const after = parseDuration(l.after), within = parseDuration(l.within);
+        const after = parseDuration(l.after),
+          within = parseDuration(l.within);
         return { kind: 'return', name: l.name, ...(l.events ? { events: l.events } : {}), after, within };
       }
     }
@@ -177,7 +195,8 @@ export function parseLabelConfig(raw: unknown, file: string, baseDir: string): L
   const names = [...out, ...c.keep, ...labels.map((l) => l.name), ...c.history.map((h) => h.name)];
   const seen = new Set<string>();
   names.forEach((n) => {
-    if (seen.has(n)) throw new SchemaError(file, 'labels', `output column "${n}" appears twice (user, item, time, keep, label and history names must differ)`);
+    if (seen.has(n))
+      throw new SchemaError(file, 'labels', `output column "${n}" appears twice (user, item, time, keep, label and history names must differ)`);
     seen.add(n);
   });
   const horizon = labelHorizon(labels);
@@ -186,11 +205,17 @@ export function parseLabelConfig(raw: unknown, file: string, baseDir: string): L
     const at = typeof c.split.at === 'number' ? (c.time_unit === 'ms' ? c.split.at / 1000 : c.split.at) : parseTime(c.split.at, c.time_unit);
     if (!Number.isFinite(at)) throw new SchemaError(file, 'split.at', `must be a timestamp in the log's time unit (${c.time_unit})`);
     const gap = c.split.gap === undefined ? horizon : parseDuration(c.split.gap);
-    if (gap < horizon) throw new SchemaError(file, 'split.gap', `is ${gap} s, shorter than the longest label window (${horizon} s): a training label would see events after the split`);
+    if (gap < horizon)
+      throw new SchemaError(
+        file,
+        'split.gap',
+        `is ${gap} s, shorter than the longest label window (${horizon} s): a training label would see events after the split`,
+      );
     split = { at, gap, train: resolve(baseDir, c.split.train), test: resolve(baseDir, c.split.test) };
   }
   if (split === undefined && c.output === undefined) throw new SchemaError(file, 'output', 'is required (or give split.train and split.test)');
-  if (split !== undefined && c.output !== undefined) throw new SchemaError(file, 'output', 'must be left out when split is given (the rows go to split.train and split.test)');
+  if (split !== undefined && c.output !== undefined)
+    throw new SchemaError(file, 'output', 'must be left out when split is given (the rows go to split.train and split.test)');
   return {
     events: resolve(baseDir, c.events),
     ...(c.format ? { format: c.format } : {}),

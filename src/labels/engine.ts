@@ -80,7 +80,10 @@ export class LabelEngine {
     });
     this.histories = historyRules.map(() => new Map());
     this.stats = {
-      impressions: 0, emitted: 0, incomplete: 0, maxOpen: 0,
+      impressions: 0,
+      emitted: 0,
+      incomplete: 0,
+      maxOpen: 0,
       unattributed: Object.fromEntries(rules.filter((r) => r.kind !== 'return').map((r) => [r.name, 0])),
       positives: Object.fromEntries(rules.map((r) => [r.name, 0])),
     };
@@ -145,7 +148,9 @@ export class LabelEngine {
     const list = this.byPair.get(pairKey(e));
     this.rules.forEach((r, j) => {
       switch (r.kind) {
-        case 'click': case 'dwell': case 'completion': {
+        case 'click':
+        case 'dwell':
+        case 'completion': {
           if (e.type !== r.event) return;
           const o = latestWithin(list, e.time, r.window);
           if (o === undefined) {
@@ -153,8 +158,9 @@ export class LabelEngine {
             return;
           }
           if (r.kind === 'click') o.labels[j] = 1;
-          else if (r.kind === 'dwell') { if (e.value >= r.min) o.labels[j] = 1; }
-          else o.labels[j] = Math.max(o.labels[j]!, e.value);
+          else if (r.kind === 'dwell') {
+            if (e.value >= r.min) o.labels[j] = 1;
+          } else o.labels[j] = Math.max(o.labels[j]!, e.value);
           return;
         }
         case 'conversion': {

@@ -116,7 +116,8 @@ export class ReorderBuffer {
     const h = this.heap;
     const n = h.length;
     for (;;) {
-      const l = 2 * i + 1, r = l + 1;
+      const l = 2 * i + 1,
+        r = l + 1;
       let m = i;
       if (l < n && before(h[l]!, h[m]!)) m = l;
       if (r < n && before(h[r]!, h[m]!)) m = r;

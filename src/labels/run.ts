@@ -92,8 +92,8 @@ export async function* readEvents(cfg: LabelConfig, log: BadRowLog): AsyncGenera
   const dwellTypes = new Set(cfg.labels.filter((l) => l.kind === 'dwell').map((l) => (l as { event: string }).event));
   const ratioTypes = new Set(cfg.labels.filter((l) => l.kind === 'completion').map((l) => (l as { event: string }).event));
   const format = cfg.format;
-  const dataset = format === undefined ? undefined
-    : { format, header: true, separator: cfg.separator ?? (format === 'tsv' ? '\t' : ','), quote: '"' };
+  const dataset =
+    format === undefined ? undefined : { format, header: true, separator: cfg.separator ?? (format === 'tsv' ? '\t' : ','), quote: '"' };
   let seq = 0;
   for await (const chunk of readRaw(cfg.events, { ...(dataset ? { dataset } : {}), columns: wanted, onBadRow: cfg.onBadRow, badRows: log })) {
     const idx = columnIndex(chunk, wanted);
@@ -104,27 +104,62 @@ export async function* readEvents(cfg: LabelConfig, log: BadRowLog): AsyncGenera
         if (cfg.onBadRow === 'error') throw err;
         log.add(err);
       };
-      const user = chunk.cell(r, idx[0]!), item = chunk.cell(r, idx[1]!), type = chunk.cell(r, idx[2]!), timeText = chunk.cell(r, idx[3]!);
-      if (user === null) { bad(cols.user, 'missing user', 'a user id'); continue; }
-      if (item === null) { bad(cols.item, 'missing item', 'an item id'); continue; }
-      if (type === null) { bad(cols.type, 'missing event type', 'an event type'); continue; }
-      if (timeText === null) { bad(cols.time, 'missing timestamp', `a timestamp (${cfg.timeUnit})`); continue; }
+      const user = chunk.cell(r, idx[0]!),
+        item = chunk.cell(r, idx[1]!),
+        type = chunk.cell(r, idx[2]!),
+        timeText = chunk.cell(r, idx[3]!);
+      if (user === null) {
+        bad(cols.user, 'missing user', 'a user id');
+        continue;
+      }
+      if (item === null) {
+        bad(cols.item, 'missing item', 'an item id');
+        continue;
+      }
+      if (type === null) {
+        bad(cols.type, 'missing event type', 'an event type');
+        continue;
+      }
+      if (timeText === null) {
+        bad(cols.time, 'missing timestamp', `a timestamp (${cfg.timeUnit})`);
+        continue;
+      }
       const time = parseTime(timeText, cfg.timeUnit);
-      if (!Number.isFinite(time)) { bad(cols.time, `timestamp "${timeText}" is not valid`, cfg.timeUnit === 'iso' ? 'an ISO 8601 date-time' : `a number (${cfg.timeUnit === 's' ? 'seconds' : 'milliseconds'})`); continue; }
+      if (!Number.isFinite(time)) {
+        bad(
+          cols.time,
+          `timestamp "${timeText}" is not valid`,
+          cfg.timeUnit === 'iso' ? 'an ISO 8601 date-time' : `a number (${cfg.timeUnit === 's' ? 'seconds' : 'milliseconds'})`,
+        );
+        continue;
+      }
       let value = NaN;
       if (cols.value !== undefined) {
         const vt = chunk.cell(r, idx[4]!);
         const needs = dwellTypes.has(type) || ratioTypes.has(type);
         if (vt !== null) value = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(vt) ? Number(vt) : NaN;
-        if (needs && Number.isNaN(value)) { bad(cols.value, vt === null ? `missing value for a "${type}" event` : `value "${vt}" is not a number`, 'a number'); continue; }
-        if (ratioTypes.has(type) && !(value >= 0 && value <= 1)) { bad(cols.value, `completion ratio ${value} is outside [0, 1]`, 'a ratio in [0, 1]'); continue; }
+        if (needs && Number.isNaN(value)) {
+          bad(cols.value, vt === null ? `missing value for a "${type}" event` : `value "${vt}" is not a number`, 'a number');
+          continue;
+        }
+        if (ratioTypes.has(type) && !(value >= 0 && value <= 1)) {
+          bad(cols.value, `completion ratio ${value} is outside [0, 1]`, 'a ratio in [0, 1]');
+          continue;
+        }
       }
       const isImp = type === cfg.impressionEvent;
       const base = 4 + (cols.value ? 1 : 0);
       yield {
-        user, item, type, time, value, timeText,
+        user,
+        item,
+        type,
+        time,
+        value,
+        timeText,
         kept: isImp ? cfg.keep.map((_, k) => chunk.cell(r, idx[base + k]!)) : [],
-        rank: isImp ? 0 : 1, seq: seq++, line,
+        rank: isImp ? 0 : 1,
+        seq: seq++,
+        line,
       };
     }
   }
@@ -134,7 +169,12 @@ export async function* readEvents(cfg: LabelConfig, log: BadRowLog): AsyncGenera
 function columnIndex(chunk: RawChunk, wanted: readonly string[]): number[] {
   return wanted.map((c) => {
     const i = chunk.columns.indexOf(c);
-    if (i < 0) throw new DataError({ file: chunk.file, line: chunk.headerLine ?? chunk.lines[0], column: c }, `the event log has no column "${c}"`, `one of its columns: ${chunk.columns.join(', ')}`);
+    if (i < 0)
+      throw new DataError(
+        { file: chunk.file, line: chunk.headerLine ?? chunk.lines[0], column: c },
+        `the event log has no column "${c}"`,
+        `one of its columns: ${chunk.columns.join(', ')}`,
+      );
     return i;
   });
 }

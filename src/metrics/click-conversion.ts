@@ -21,7 +21,9 @@ export function softLabelAuc(scores: ArrayLike<number>, pPositive: ArrayLike<num
   const s2 = new Float64Array(2 * n);
   const y2 = new Float32Array(2 * n);
   const w2 = new Float64Array(2 * n);
-  let wPos = 0, wNeg = 0, self = 0;
+  let wPos = 0,
+    wNeg = 0,
+    self = 0;
   for (let i = 0; i < n; i++) {
     const p = pPositive[i]!;
     s2[i] = s2[n + i] = scores[i]!;
@@ -68,7 +70,12 @@ export interface ClickConversionReport {
  * column p_cvr; see softLabelAuc) and CTCVR AUC. Labels are 0/1 per impression, conversion 0
  * where there was no click.
  */
-export function clickConversionReport(s: ClickConversionScores, click: ArrayLike<number>, conversion: ArrayLike<number>, truePcvr?: ArrayLike<number>): ClickConversionReport {
+export function clickConversionReport(
+  s: ClickConversionScores,
+  click: ArrayLike<number>,
+  conversion: ArrayLike<number>,
+  truePcvr?: ArrayLike<number>,
+): ClickConversionReport {
   const n = click.length;
   const rows = (a: { length: number }, name: string) => {
     if (a.length !== n) throw new Error(`clickConversionReport: ${name} has ${a.length} rows, the click labels ${n}`);
@@ -89,7 +96,10 @@ export function clickConversionReport(s: ClickConversionScores, click: ArrayLike
     rows: n,
     clicks: clicked.length,
     ctrAuc: pctr === undefined ? NaN : auc(pctr, click),
-    cvrAucClicked: auc(clicked.map((i) => s.pcvr[i]!), clicked.map((i) => conversion[i]!)),
+    cvrAucClicked: auc(
+      clicked.map((i) => s.pcvr[i]!),
+      clicked.map((i) => conversion[i]!),
+    ),
     cvrAucEntireSpace: truePcvr === undefined ? NaN : softLabelAuc(s.pcvr, truePcvr),
     ctcvrAuc: pctcvr === undefined ? NaN : auc(pctcvr, conversion),
   };

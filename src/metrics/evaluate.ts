@@ -135,11 +135,13 @@ function denseSlots(raw: Int32Array | readonly string[] | ArrayLike<number>): { 
     }
     tmp[i] = s;
   }
-  const sorted = keys.map((_, i) => i).sort((a, b) => {
-    const ka = keys[a]!;
-    const kb = keys[b]!;
-    return ka < kb ? -1 : ka > kb ? 1 : 0;
-  });
+  const sorted = keys
+    .map((_, i) => i)
+    .sort((a, b) => {
+      const ka = keys[a]!;
+      const kb = keys[b]!;
+      return ka < kb ? -1 : ka > kb ? 1 : 0;
+    });
   const remap = new Int32Array(keys.length);
   sorted.forEach((old, rank) => (remap[old] = rank));
   const slot = new Int32Array(n);

@@ -38,13 +38,19 @@ export class AFM extends SingleTaskModel {
     super(ctx);
     const drop = opts.attentionDropout;
     if (drop.length !== 2 || drop.some((p) => !(p >= 0 && p < 1))) {
-      throw new Error(`model 'afm' option 'attention_dropout' must be two probabilities in [0, 1) ([on the attention weights, on the pooled vector]), got ${JSON.stringify(drop)}`);
+      throw new Error(
+        `model 'afm' option 'attention_dropout' must be two probabilities in [0, 1) ([on the attention weights, on the pooled vector]), got ${JSON.stringify(drop)}`,
+      );
     }
-    if (!Number.isInteger(opts.attentionDim) || opts.attentionDim < 1) throw new Error(`model 'afm' option 'attention_dim' must be a positive integer, got ${opts.attentionDim}`);
+    if (!Number.isInteger(opts.attentionDim) || opts.attentionDim < 1)
+      throw new Error(`model 'afm' option 'attention_dim' must be a positive integer, got ${opts.attentionDim}`);
     this.linear = this.child('linear', new LinearLogit(ctx.spec, { initStd: opts.embeddingInitStd, rng: ctx.rng, owner: "model 'afm'" }));
     this.embedding = this.child('embedding', embeddingInputs(ctx, opts, 'afm', { sameDim: true }));
     this.attention = opts.useAttention
-      ? this.child('afm', new AttentionalPooling({ dim: this.embedding.dim, attentionDim: opts.attentionDim, dropout: [drop[0]!, drop[1]!], rng: ctx.rng }))
+      ? this.child(
+          'afm',
+          new AttentionalPooling({ dim: this.embedding.dim, attentionDim: opts.attentionDim, dropout: [drop[0]!, drop[1]!], rng: ctx.rng }),
+        )
       : null;
   }
 

@@ -54,26 +54,47 @@ export class AutoInt extends SingleTaskModel {
 
   constructor(ctx: ModelContext, opts: AutoIntOptions) {
     super(ctx);
-    if (!Number.isInteger(opts.attentionLayers) || opts.attentionLayers < 1) throw new Error(`model 'autoint' option 'attention_layers' must be a positive integer, got ${opts.attentionLayers}`);
+    if (!Number.isInteger(opts.attentionLayers) || opts.attentionLayers < 1)
+      throw new Error(`model 'autoint' option 'attention_layers' must be a positive integer, got ${opts.attentionLayers}`);
     if (!Number.isInteger(opts.numHeads) || opts.numHeads < 1 || !Number.isInteger(opts.attentionDim) || opts.attentionDim % opts.numHeads !== 0) {
       throw new Error(`model 'autoint' option 'attention_dim' (${opts.attentionDim}) must be a positive multiple of 'num_heads' (${opts.numHeads})`);
     }
-    this.linear = opts.useWide ? this.child('linear', new LinearLogit(ctx.spec, { initStd: opts.embeddingInitStd, rng: ctx.rng, bias: false, owner: "model 'autoint'" })) : null;
+    this.linear = opts.useWide
+      ? this.child('linear', new LinearLogit(ctx.spec, { initStd: opts.embeddingInitStd, rng: ctx.rng, bias: false, owner: "model 'autoint'" }))
+      : null;
     this.embedding = this.child('embedding', embeddingInputs(ctx, opts, 'autoint', { sameDim: true }));
     const raw = this.embedding.rawDense;
     if (raw.length > 0 && opts.dnnHiddenUnits.length === 0 && !opts.useWide) {
-      throw new Error(`model 'autoint': numeric fields ${raw.map((f) => `'${f.name}'`).join(', ')} would reach no part of the model (the attention takes embedded fields only); set embed_dense: true (the paper's), use_wide: true, or dnn_hidden_units`);
+      throw new Error(
+        `model 'autoint': numeric fields ${raw.map((f) => `'${f.name}'`).join(', ')} would reach no part of the model (the attention takes embedded fields only); set embed_dense: true (the paper's), use_wide: true, or dnn_hidden_units`,
+      );
     }
     let width = this.embedding.dim;
     for (let l = 0; l < opts.attentionLayers; l++) {
-      this.layers.push(this.child(`attention${l}`, new InteractingLayer({
-        inputDim: width, attentionDim: opts.attentionDim, numHeads: opts.numHeads, useResidual: opts.useResidual,
-        useScale: opts.useScale, layerNorm: opts.layerNorm, dropout: opts.netDropout, rng: ctx.rng,
-      })));
+      this.layers.push(
+        this.child(
+          `attention${l}`,
+          new InteractingLayer({
+            inputDim: width,
+            attentionDim: opts.attentionDim,
+            numHeads: opts.numHeads,
+            useResidual: opts.useResidual,
+            useScale: opts.useScale,
+            layerNorm: opts.layerNorm,
+            dropout: opts.netDropout,
+            rng: ctx.rng,
+          }),
+        ),
+      );
       width = opts.attentionDim;
     }
     this.fc = this.child('fc', new Linear(this.embedding.numFields * opts.attentionDim, 1, { rng: ctx.rng }));
-    const tower = { hiddenUnits: opts.dnnHiddenUnits, hiddenActivations: opts.dnnActivations, netDropout: opts.netDropout, batchNorm: opts.batchNorm };
+    const tower = {
+      hiddenUnits: opts.dnnHiddenUnits,
+      hiddenActivations: opts.dnnActivations,
+      netDropout: opts.netDropout,
+      batchNorm: opts.batchNorm,
+    };
     this.dnn = opts.dnnHiddenUnits.length > 0 ? this.child('dnn', dnn(this.embedding.flatWidth, tower, ctx.rng)) : null;
   }
 

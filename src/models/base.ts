@@ -85,12 +85,16 @@ export abstract class RankingModel extends Module {
 
 /** The task definitions every output of a model is judged by: the tasks, then one per extra output (weight 0: never trained). */
 export function outputTaskDefs(model: RankingModel, tasks: readonly TaskDef[]): TaskDef[] {
-  return [...tasks, ...model.extraOutputs.map((e) => {
-    const label = tasks[e.labelOf];
-    const where = e.whereOf === null ? null : tasks[e.whereOf];
-    if (label === undefined || where === undefined) throw new Error(`model '${model.modelName}': extra output '${e.name}' refers to a task it does not have`);
-    return { name: e.name, label: label.label, weight: 0, where: where === null ? null : where.label };
-  })];
+  return [
+    ...tasks,
+    ...model.extraOutputs.map((e) => {
+      const label = tasks[e.labelOf];
+      const where = e.whereOf === null ? null : tasks[e.whereOf];
+      if (label === undefined || where === undefined)
+        throw new Error(`model '${model.modelName}': extra output '${e.name}' refers to a task it does not have`);
+      return { name: e.name, label: label.label, weight: 0, where: where === null ? null : where.label };
+    }),
+  ];
 }
 
 /** A model with one task: `forward` gives its [B] logits. */
@@ -98,7 +102,9 @@ export abstract class SingleTaskModel extends RankingModel {
   constructor(ctx: ModelContext) {
     super(ctx);
     if (this.tasks.length !== 1) {
-      throw new Error(`this model predicts one task, but ${this.tasks.length} are configured (${this.tasks.join(', ')}); use a multi-task model (see 'finerank info')`);
+      throw new Error(
+        `this model predicts one task, but ${this.tasks.length} are configured (${this.tasks.join(', ')}); use a multi-task model (see 'finerank info')`,
+      );
     }
   }
 
@@ -131,7 +137,12 @@ export const EMBEDDING_DEFAULTS: EmbeddingOptions = { embeddingDim: 16, embeddin
  * products, attention): mixed `embeddingDim`s are refused naming the fields, or projected
  * when `embeddingProjection` is set.
  */
-export function embeddingInputs(ctx: ModelContext, opts: EmbeddingOptions, model: string, extra: { sameDim?: boolean; select?: FieldSelector; sequences?: string[] } = {}): FeatureInputs {
+export function embeddingInputs(
+  ctx: ModelContext,
+  opts: EmbeddingOptions,
+  model: string,
+  extra: { sameDim?: boolean; select?: FieldSelector; sequences?: string[] } = {},
+): FeatureInputs {
   return new FeatureInputs(ctx.spec, {
     embeddingDim: opts.embeddingDim,
     initStd: opts.embeddingInitStd,

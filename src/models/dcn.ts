@@ -37,7 +37,12 @@ export class DCN extends SingleTaskModel {
     super(ctx);
     this.embedding = this.child('embedding', embeddingInputs(ctx, opts, 'dcn'));
     const inputDim = this.embedding.flatWidth;
-    const tower = { hiddenUnits: opts.dnnHiddenUnits, hiddenActivations: opts.dnnActivations, netDropout: opts.netDropout, batchNorm: opts.batchNorm };
+    const tower = {
+      hiddenUnits: opts.dnnHiddenUnits,
+      hiddenActivations: opts.dnnActivations,
+      netDropout: opts.netDropout,
+      batchNorm: opts.batchNorm,
+    };
     this.dnn = opts.dnnHiddenUnits.length > 0 ? this.child('dnn', dnn(inputDim, tower, ctx.rng, 0)) : null;
     this.cross = this.child('cross', new CrossNet(inputDim, opts.numCrossLayers, ctx.rng));
     this.fc = this.child('fc', new Linear(inputDim + (opts.dnnHiddenUnits.at(-1) ?? 0), 1, { rng: ctx.rng }));

@@ -68,20 +68,37 @@ export class DCNv2 extends SingleTaskModel {
     if (opts.useLowRankMixture && opts.lowRankCross) {
       throw new Error("model 'dcnv2': 'use_low_rank_mixture' and 'low_rank_cross' are two different cross networks; set one of them");
     }
-    for (const [name, v] of [['num_cross_layers', opts.numCrossLayers], ['low_rank', opts.lowRank], ['num_experts', opts.numExperts]] as const) {
+    for (const [name, v] of [
+      ['num_cross_layers', opts.numCrossLayers],
+      ['low_rank', opts.lowRank],
+      ['num_experts', opts.numExperts],
+    ] as const) {
       if (!Number.isInteger(v) || v < 1) throw new Error(`model 'dcnv2' option '${name}' must be a positive integer, got ${v}`);
     }
     const stacked = structure === 'stacked' || structure === 'stacked_parallel';
     const parallel = structure === 'parallel' || structure === 'stacked_parallel';
-    for (const [on, name, units] of [[stacked, 'stacked_dnn_hidden_units', opts.stackedDnnHiddenUnits], [parallel, 'parallel_dnn_hidden_units', opts.parallelDnnHiddenUnits]] as const) {
+    for (const [on, name, units] of [
+      [stacked, 'stacked_dnn_hidden_units', opts.stackedDnnHiddenUnits],
+      [parallel, 'parallel_dnn_hidden_units', opts.parallelDnnHiddenUnits],
+    ] as const) {
       if (on && units.length === 0) throw new Error(`model 'dcnv2' with model_structure '${structure}' needs a non-empty '${name}'`);
     }
     this.embedding = this.child('embedding', embeddingInputs(ctx, opts, 'dcnv2'));
     const n = this.embedding.flatWidth;
-    this.cross = this.child('cross', opts.useLowRankMixture
-      ? new CrossNetMix(n, opts.numCrossLayers, opts.lowRank, opts.numExperts, ctx.rng)
-      : opts.lowRankCross ? new LowRankCrossNet(n, opts.numCrossLayers, opts.lowRank, ctx.rng) : new FullRankCrossNet(n, opts.numCrossLayers, ctx.rng));
-    const tower = (hiddenUnits: number[]) => ({ hiddenUnits, hiddenActivations: opts.dnnActivations, netDropout: opts.netDropout, batchNorm: opts.batchNorm });
+    this.cross = this.child(
+      'cross',
+      opts.useLowRankMixture
+        ? new CrossNetMix(n, opts.numCrossLayers, opts.lowRank, opts.numExperts, ctx.rng)
+        : opts.lowRankCross
+          ? new LowRankCrossNet(n, opts.numCrossLayers, opts.lowRank, ctx.rng)
+          : new FullRankCrossNet(n, opts.numCrossLayers, ctx.rng),
+    );
+    const tower = (hiddenUnits: number[]) => ({
+      hiddenUnits,
+      hiddenActivations: opts.dnnActivations,
+      netDropout: opts.netDropout,
+      batchNorm: opts.batchNorm,
+    });
     this.stackedDnn = stacked ? this.child('stacked_dnn', dnn(n, tower(opts.stackedDnnHiddenUnits), ctx.rng, 0)) : null;
     this.parallelDnn = parallel ? this.child('parallel_dnn', dnn(n, tower(opts.parallelDnnHiddenUnits), ctx.rng, 0)) : null;
     const width = (this.stackedDnn?.outputDim ?? n) + (this.parallelDnn?.outputDim ?? 0);

@@ -26,7 +26,10 @@ export class DeepFM extends SingleTaskModel {
 
   constructor(ctx: ModelContext, opts: DeepFMOptions) {
     super(ctx);
-    this.linear = this.child('linear', new LinearLogit(ctx.spec, { initStd: opts.embeddingInitStd, rng: ctx.rng, bias: false, owner: "model 'deepfm'" }));
+    this.linear = this.child(
+      'linear',
+      new LinearLogit(ctx.spec, { initStd: opts.embeddingInitStd, rng: ctx.rng, bias: false, owner: "model 'deepfm'" }),
+    );
     this.embedding = this.child('embedding', embeddingInputs(ctx, opts, 'deepfm', { sameDim: true }));
     this.dnn = this.child('dnn', dnn(this.embedding.flatWidth, opts, ctx.rng));
   }

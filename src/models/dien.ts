@@ -74,7 +74,9 @@ export class DIEN extends SingleTaskModel {
     this.pairs = sequencePairs(ctx.spec, opts.dienTargetField, opts.dienSequenceField, 'dien');
     this.negatives = opts.dienNegSeqField;
     if (this.negatives.length > 0 && this.negatives.length !== this.pairs.length) {
-      throw new Error(`model 'dien': dien_neg_seq_field (${this.negatives.join(', ')}) must align with the sequences (${this.pairs.map(([, s]) => s).join(', ')})`);
+      throw new Error(
+        `model 'dien': dien_neg_seq_field (${this.negatives.join(', ')}) must align with the sequences (${this.pairs.map(([, s]) => s).join(', ')})`,
+      );
     }
     const sequences = [...this.pairs.map(([, s]) => s), ...this.negatives];
     this.embedding = this.child('embedding', embeddingInputs(ctx, opts, 'dien', { sameDim: true, sequences }));
@@ -82,7 +84,12 @@ export class DIEN extends SingleTaskModel {
     this.extractor = this.child('extractor', new GRU(d, d, ctx.rng));
     this.bilinear = gru.attention ? this.child('attention', new Linear(d, d, { rng: ctx.rng, bias: false })) : null;
     this.evolution = this.child('evolution', new GRU(d, d, ctx.rng));
-    const tower = { hiddenUnits: opts.dnnHiddenUnits, hiddenActivations: opts.dnnActivations, netDropout: opts.netDropout, batchNorm: opts.batchNorm };
+    const tower = {
+      hiddenUnits: opts.dnnHiddenUnits,
+      hiddenActivations: opts.dnnActivations,
+      netDropout: opts.netDropout,
+      batchNorm: opts.batchNorm,
+    };
     this.dnn = this.child('dnn', dnn(this.embedding.flatWidth + d, tower, ctx.rng));
   }
 
@@ -90,10 +97,15 @@ export class DIEN extends SingleTaskModel {
     const e = this.embedding.forward(batch);
     const seqs = this.pairs.map(([, s]) => this.embedding.sequence(batch, s));
     const ids = seqs[0]!.ids;
-    for (const s of seqs) if (s.ids.lengths.some((n, b) => n !== ids.lengths[b])) throw new Error("model 'dien': the aligned histories have different lengths in one row");
+    for (const s of seqs)
+      if (s.ids.lengths.some((n, b) => n !== ids.lengths[b]))
+        throw new Error("model 'dien': the aligned histories have different lengths in one row");
     const behaviour = concatLast(seqs.map((s) => s.values));
     const { states } = this.extractor.forward(behaviour, ids.lengths);
-    this.aux = this.training && this.opts.auxLossAlpha > 0 ? scale(this.auxiliaryLoss(states, behaviour, this.negativeBehaviour(batch), ids.lengths), this.opts.auxLossAlpha) : null;
+    this.aux =
+      this.training && this.opts.auxLossAlpha > 0
+        ? scale(this.auxiliaryLoss(states, behaviour, this.negativeBehaviour(batch), ids.lengths), this.opts.auxLossAlpha)
+        : null;
     let att: Tensor | undefined;
     if (this.bilinear !== null) {
       const [B, L, D] = states.shape as [number, number, number];
@@ -113,15 +125,18 @@ export class DIEN extends SingleTaskModel {
   /** Negative behaviours [B, L, D]: the negative-history columns, or uniform draws from each history's table. */
   private negativeBehaviour(batch: Batch): Tensor {
     if (this.negatives.length > 0) return concatLast(this.negatives.map((n) => this.embedding.sequence(batch, n).values));
-    return concatLast(this.pairs.map(([, s]) => {
-      const f = this.ctx.spec.fields.find((x) => x.name === s)!;
-      const table = this.embedding.tableNamed(f.table ?? f.name);
-      const real = batch.varlen[s]!;
-      const drawn: PaddedIds = { ids: new Int32Array(real.ids.length), lengths: real.lengths, maxLen: real.maxLen };
-      const known = table.rows - 2; // ids 0 (padding) and 1 (OOV) are never drawn
-      for (let b = 0; b < batch.size; b++) for (let t = 0; t < real.lengths[b]!; t++) drawn.ids[b * real.maxLen + t] = 2 + this.ctx.rng.int(Math.max(1, known));
-      return embedSequence(table, drawn);
-    }));
+    return concatLast(
+      this.pairs.map(([, s]) => {
+        const f = this.ctx.spec.fields.find((x) => x.name === s)!;
+        const table = this.embedding.tableNamed(f.table ?? f.name);
+        const real = batch.varlen[s]!;
+        const drawn: PaddedIds = { ids: new Int32Array(real.ids.length), lengths: real.lengths, maxLen: real.maxLen };
+        const known = table.rows - 2; // ids 0 (padding) and 1 (OOV) are never drawn
+        for (let b = 0; b < batch.size; b++)
+          for (let t = 0; t < real.lengths[b]!; t++) drawn.ids[b * real.maxLen + t] = 2 + this.ctx.rng.int(Math.max(1, known));
+        return embedSequence(table, drawn);
+      }),
+    );
   }
 
   /** Mean over valid steps t (t + 1 < length) of the next-behaviour losses, positive and negative. */

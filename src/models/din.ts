@@ -35,19 +35,28 @@ export interface DINOptions extends EmbeddingOptions {
 export function sequencePairs(spec: FeatureSpec, targets: string[], sequences: string[], model: string): Array<[string, string]> {
   if (sequences.length === 0) {
     const attended = spec.fields.filter((f) => f.kind === 'sequence' && f.pooling === 'attention');
-    if (attended.length === 0) throw new Error(`model '${model}' needs a behaviour sequence: declare a sequence column with pooling: attention and shareWith its target, or set ${model}_sequence_field`);
+    if (attended.length === 0)
+      throw new Error(
+        `model '${model}' needs a behaviour sequence: declare a sequence column with pooling: attention and shareWith its target, or set ${model}_sequence_field`,
+      );
     sequences = attended.map((f) => f.name);
   }
   if (targets.length === 0) {
     targets = sequences.map((s) => {
       const f = spec.fields.find((x) => x.name === s);
-      if (f?.historyOf === undefined) throw new Error(`model '${model}': sequence '${s}' has no target (declare shareWith on it, or set ${model}_target_field)`);
+      if (f?.historyOf === undefined)
+        throw new Error(`model '${model}': sequence '${s}' has no target (declare shareWith on it, or set ${model}_target_field)`);
       return f.historyOf;
     });
   }
-  if (targets.length !== sequences.length) throw new Error(`model '${model}': ${model}_target_field (${targets.join(', ')}) and ${model}_sequence_field (${sequences.join(', ')}) must pair up one to one`);
-  for (const s of sequences) if (!spec.fields.some((f) => f.name === s && f.kind === 'sequence')) throw new Error(`model '${model}': '${s}' is not a sequence field`);
-  for (const t of targets) if (!spec.fields.some((f) => f.name === t && f.kind === 'sparse')) throw new Error(`model '${model}': target '${t}' is not a single-id field`);
+  if (targets.length !== sequences.length)
+    throw new Error(
+      `model '${model}': ${model}_target_field (${targets.join(', ')}) and ${model}_sequence_field (${sequences.join(', ')}) must pair up one to one`,
+    );
+  for (const s of sequences)
+    if (!spec.fields.some((f) => f.name === s && f.kind === 'sequence')) throw new Error(`model '${model}': '${s}' is not a sequence field`);
+  for (const t of targets)
+    if (!spec.fields.some((f) => f.name === t && f.kind === 'sparse')) throw new Error(`model '${model}': target '${t}' is not a single-id field`);
   return targets.map((t, i) => [t, sequences[i]!]);
 }
 
@@ -72,10 +81,22 @@ export class DIN extends SingleTaskModel {
     this.pairs = sequencePairs(ctx.spec, opts.dinTargetField, opts.dinSequenceField, 'din');
     this.embedding = this.child('embedding', embeddingInputs(ctx, opts, 'din', { sameDim: true, sequences: this.pairs.map(([, s]) => s) }));
     const d = this.embedding.dim * this.pairs.length;
-    this.attention = this.child('attention', new TargetAttention(d, {
-      hiddenUnits: opts.attentionHiddenUnits, activation: opts.attentionHiddenActivations, dropout: opts.attentionDropout, useSoftmax: opts.dinUseSoftmax, rng: ctx.rng,
-    }));
-    const tower = { hiddenUnits: opts.dnnHiddenUnits, hiddenActivations: opts.dnnActivations, netDropout: opts.netDropout, batchNorm: opts.batchNorm };
+    this.attention = this.child(
+      'attention',
+      new TargetAttention(d, {
+        hiddenUnits: opts.attentionHiddenUnits,
+        activation: opts.attentionHiddenActivations,
+        dropout: opts.attentionDropout,
+        useSoftmax: opts.dinUseSoftmax,
+        rng: ctx.rng,
+      }),
+    );
+    const tower = {
+      hiddenUnits: opts.dnnHiddenUnits,
+      hiddenActivations: opts.dnnActivations,
+      netDropout: opts.netDropout,
+      batchNorm: opts.batchNorm,
+    };
     this.dnn = this.child('dnn', dnn(this.embedding.flatWidth + d, tower, ctx.rng));
   }
 

@@ -37,12 +37,21 @@ export class ESMM extends RankingModel {
   constructor(ctx: ModelContext, opts: ESMMOptions) {
     super(ctx);
     if (this.tasks.length !== 2) {
-      throw new Error(`model 'esmm' predicts two tasks, the CTR task then the CTCVR task (e.g. tasks: [{name: ctr, label: click}, {name: ctcvr, label: conversion}]), got ${this.tasks.length} (${this.tasks.join(', ')})`);
+      throw new Error(
+        `model 'esmm' predicts two tasks, the CTR task then the CTCVR task (e.g. tasks: [{name: ctr, label: click}, {name: ctcvr, label: conversion}]), got ${this.tasks.length} (${this.tasks.join(', ')})`,
+      );
     }
     if (this.tasks.includes(ESMM_CVR_OUTPUT)) {
-      throw new Error(`model 'esmm': no task may be named '${ESMM_CVR_OUTPUT}', the name of its pCVR output (it is not trained as a task); name the tasks e.g. ctr and ctcvr`);
+      throw new Error(
+        `model 'esmm': no task may be named '${ESMM_CVR_OUTPUT}', the name of its pCVR output (it is not trained as a task); name the tasks e.g. ctr and ctcvr`,
+      );
     }
-    const layer = { hiddenActivations: opts.hiddenActivations, netDropout: opts.netDropout, batchNorm: opts.batchNorm, hiddenUnits: opts.towerHiddenUnits };
+    const layer = {
+      hiddenActivations: opts.hiddenActivations,
+      netDropout: opts.netDropout,
+      batchNorm: opts.batchNorm,
+      hiddenUnits: opts.towerHiddenUnits,
+    };
     this.embedding = this.child('embedding', embeddingInputs(ctx, opts, 'esmm'));
     this.ctrTower = this.child('ctrTower', dnn(this.embedding.flatWidth, layer, ctx.rng, 1));
     this.cvrTower = this.child('cvrTower', dnn(this.embedding.flatWidth, layer, ctx.rng, 1));
@@ -55,9 +64,12 @@ export class ESMM extends RankingModel {
   override validateTasks(tasks: readonly TaskDef[]): void {
     const bad = tasks.find((t) => t.where !== null);
     if (bad !== undefined) {
-      throw new Error(`model 'esmm': task '${bad.name}' has where: ${bad.where}, but ESMM trains both its tasks over all impressions (CTR on the click label, CTCVR on the conversion label); remove where (pCVR on clicked rows is its output '${ESMM_CVR_OUTPUT}')`);
+      throw new Error(
+        `model 'esmm': task '${bad.name}' has where: ${bad.where}, but ESMM trains both its tasks over all impressions (CTR on the click label, CTCVR on the conversion label); remove where (pCVR on clicked rows is its output '${ESMM_CVR_OUTPUT}')`,
+      );
     }
-    if (tasks.length === 2 && tasks[0]!.label === tasks[1]!.label) throw new Error(`model 'esmm': the CTR and CTCVR tasks must learn different labels, both are '${tasks[0]!.label}'`);
+    if (tasks.length === 2 && tasks[0]!.label === tasks[1]!.label)
+      throw new Error(`model 'esmm': the CTR and CTCVR tasks must learn different labels, both are '${tasks[0]!.label}'`);
   }
 
   override forwardOutputs(batch: Batch): TaskLogits {

@@ -26,14 +26,17 @@ export class FFM extends SingleTaskModel {
   constructor(ctx: ModelContext, opts: FFMOptions) {
     super(ctx);
     this.linear = this.child('linear', new LinearLogit(ctx.spec, { initStd: opts.embeddingInitStd, rng: ctx.rng, owner: "model 'ffm'" }));
-    this.fieldAware = this.child('field_aware', new FieldAwareEmbeddings(ctx.spec, {
-      embeddingDim: opts.embeddingDim,
-      initStd: opts.embeddingInitStd,
-      rng: ctx.rng,
-      embedDense: opts.embedDense,
-      sameDim: opts.embeddingProjection ? 'project' : 'require',
-      owner: "model 'ffm'",
-    }));
+    this.fieldAware = this.child(
+      'field_aware',
+      new FieldAwareEmbeddings(ctx.spec, {
+        embeddingDim: opts.embeddingDim,
+        initStd: opts.embeddingInitStd,
+        rng: ctx.rng,
+        embedDense: opts.embedDense,
+        sameDim: opts.embeddingProjection ? 'project' : 'require',
+        owner: "model 'ffm'",
+      }),
+    );
   }
 
   override forward(batch: Batch): Tensor {

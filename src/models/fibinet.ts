@@ -36,9 +36,13 @@ export class FiBiNET extends SingleTaskModel {
 
   constructor(ctx: ModelContext, opts: FiBiNETOptions) {
     super(ctx);
-    this.linear = this.child('linear', new LinearLogit(ctx.spec, { initStd: opts.embeddingInitStd, rng: ctx.rng, bias: false, owner: "model 'fibinet'" }));
+    this.linear = this.child(
+      'linear',
+      new LinearLogit(ctx.spec, { initStd: opts.embeddingInitStd, rng: ctx.rng, bias: false, owner: "model 'fibinet'" }),
+    );
     this.embedding = this.child('embedding', embeddingInputs(ctx, opts, 'fibinet', { sameDim: true }));
-    const F = this.embedding.numFields, D = this.embedding.dim;
+    const F = this.embedding.numFields,
+      D = this.embedding.dim;
     if (!(BILINEAR_TYPES as readonly string[]).includes(opts.bilinearType)) {
       throw new Error(`model 'fibinet' option 'bilinear_type' must be one of ${BILINEAR_TYPES.join(', ')}, got '${opts.bilinearType}'`);
     }

@@ -37,11 +37,23 @@ export class MMoE extends RankingModel {
     this.modelName = gates === 'one' ? 'moe' : 'mmoe';
     const layer = { hiddenActivations: opts.hiddenActivations, netDropout: opts.netDropout, batchNorm: opts.batchNorm };
     this.embedding = this.child('embedding', embeddingInputs(ctx, opts, this.modelName));
-    this.mixture = this.child('mixture', new MMoELayer(this.embedding.flatWidth, {
-      ...layer, numExperts: opts.numExperts, numGates: gates === 'one' ? 1 : this.tasks.length,
-      expertHiddenUnits: opts.expertHiddenUnits, gateHiddenUnits: opts.gateHiddenUnits,
-    }, ctx.rng));
-    this.towers = this.tasks.map((_, i) => this.child(`tower${i}`, dnn(this.mixture.outputDim, { ...layer, hiddenUnits: opts.towerHiddenUnits }, ctx.rng, 1)));
+    this.mixture = this.child(
+      'mixture',
+      new MMoELayer(
+        this.embedding.flatWidth,
+        {
+          ...layer,
+          numExperts: opts.numExperts,
+          numGates: gates === 'one' ? 1 : this.tasks.length,
+          expertHiddenUnits: opts.expertHiddenUnits,
+          gateHiddenUnits: opts.gateHiddenUnits,
+        },
+        ctx.rng,
+      ),
+    );
+    this.towers = this.tasks.map((_, i) =>
+      this.child(`tower${i}`, dnn(this.mixture.outputDim, { ...layer, hiddenUnits: opts.towerHiddenUnits }, ctx.rng, 1)),
+    );
   }
 
   override forwardTasks(batch: Batch): TaskLogits {

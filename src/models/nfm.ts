@@ -39,7 +39,10 @@ export class NFM extends SingleTaskModel {
 
   constructor(ctx: ModelContext, opts: NFMOptions) {
     super(ctx);
-    this.linear = this.child('linear', new LinearLogit(ctx.spec, { initStd: opts.embeddingInitStd, rng: ctx.rng, bias: false, owner: "model 'nfm'" }));
+    this.linear = this.child(
+      'linear',
+      new LinearLogit(ctx.spec, { initStd: opts.embeddingInitStd, rng: ctx.rng, bias: false, owner: "model 'nfm'" }),
+    );
     this.embedding = this.child('embedding', embeddingInputs(ctx, opts, 'nfm', { sameDim: true }));
     const D = this.embedding.dim;
     this.biNorm = opts.biBatchNorm ? this.child('bi_bn', new BatchNorm(D)) : null;

@@ -40,15 +40,28 @@ export class PLE extends RankingModel {
 
   constructor(ctx: ModelContext, opts: PLEOptions) {
     super(ctx);
-    if (!Number.isInteger(opts.numLayers) || opts.numLayers < 1) throw new Error(`model 'ple': num_layers must be a positive integer, got ${opts.numLayers}`);
+    if (!Number.isInteger(opts.numLayers) || opts.numLayers < 1)
+      throw new Error(`model 'ple': num_layers must be a positive integer, got ${opts.numLayers}`);
     const layer = { hiddenActivations: opts.hiddenActivations, netDropout: opts.netDropout, batchNorm: opts.batchNorm };
     this.embedding = this.child('embedding', embeddingInputs(ctx, opts, 'ple'));
     let width = this.embedding.flatWidth;
     for (let l = 0; l < opts.numLayers; l++) {
-      const cgc = this.child(`cgc${l}`, new CGCLayer(width, {
-        ...layer, numTasks: this.tasks.length, numSharedExperts: opts.numSharedExperts, numSpecificExperts: opts.numSpecificExperts,
-        expertHiddenUnits: opts.expertHiddenUnits, gateHiddenUnits: opts.gateHiddenUnits, sharedOutput: l < opts.numLayers - 1,
-      }, ctx.rng));
+      const cgc = this.child(
+        `cgc${l}`,
+        new CGCLayer(
+          width,
+          {
+            ...layer,
+            numTasks: this.tasks.length,
+            numSharedExperts: opts.numSharedExperts,
+            numSpecificExperts: opts.numSpecificExperts,
+            expertHiddenUnits: opts.expertHiddenUnits,
+            gateHiddenUnits: opts.gateHiddenUnits,
+            sharedOutput: l < opts.numLayers - 1,
+          },
+          ctx.rng,
+        ),
+      );
       this.levels.push(cgc);
       width = cgc.outputDim;
     }

@@ -42,7 +42,9 @@ export class PNN extends SingleTaskModel {
       throw new Error(`model 'pnn' option 'product_type' must be one of ${PNN_PRODUCT_TYPES.join(', ')}, got '${opts.productType}'`);
     }
     this.embedding = this.child('embedding', embeddingInputs(ctx, opts, 'pnn', { sameDim: true }));
-    const F = this.embedding.numFields, D = this.embedding.dim, P = (F * (F - 1)) / 2;
+    const F = this.embedding.numFields,
+      D = this.embedding.dim,
+      P = (F * (F - 1)) / 2;
     this.inner = opts.productType !== 'outer';
     this.outer = opts.productType !== 'inner' ? this.child('outer_product', new KernelOuterProduct(F, D, ctx.rng)) : null;
     const width = this.embedding.flatWidth + (this.inner ? P : 0) + (this.outer !== null ? P : 0);

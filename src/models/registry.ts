@@ -78,135 +78,228 @@ function defineModel<D extends Record<string, OptionValue>>(def: {
 /** DNN options under FuxiCTR's MLP_Block names (DeepFM, Wide&Deep, NFM, ...). */
 const DNN_DEFAULTS = { hiddenUnits: [400, 400, 400], hiddenActivations: 'relu', netDropout: 0, batchNorm: false };
 /** Names finerank used before it followed FuxiCTR (kept so existing configs keep working). */
-const DNN_ALIASES = { dnnHiddenUnits: 'hiddenUnits', dnnActivation: 'hiddenActivations', dnnActivations: 'hiddenActivations', dnnDropout: 'netDropout' } as const;
+const DNN_ALIASES = {
+  dnnHiddenUnits: 'hiddenUnits',
+  dnnActivation: 'hiddenActivations',
+  dnnActivations: 'hiddenActivations',
+  dnnDropout: 'netDropout',
+} as const;
 
 /** Expert, gate and tower options of MMoE, MoE and PLE (FuxiCTR multitask model_zoo defaults). */
 const EXPERT_DEFAULTS = {
-  ...EMBEDDING_DEFAULTS, expertHiddenUnits: [512, 256, 128], gateHiddenUnits: [128, 64], towerHiddenUnits: [128, 64],
-  hiddenActivations: 'relu', netDropout: 0, batchNorm: false,
+  ...EMBEDDING_DEFAULTS,
+  expertHiddenUnits: [512, 256, 128],
+  gateHiddenUnits: [128, 64],
+  towerHiddenUnits: [128, 64],
+  hiddenActivations: 'relu',
+  netDropout: 0,
+  batchNorm: false,
 };
 
 const ENTRIES: ModelEntry[] = [
   defineModel({
-    name: 'lr', summary: 'logistic regression on one-hot features',
+    name: 'lr',
+    summary: 'logistic regression on one-hot features',
     defaults: { embeddingInitStd: 1e-4 },
     create: (c, o) => new LR(c, o),
   }),
   defineModel({
-    name: 'fm', summary: 'factorization machine (Rendle 2010)',
+    name: 'fm',
+    summary: 'factorization machine (Rendle 2010)',
     defaults: { ...EMBEDDING_DEFAULTS },
     create: (c, o) => new FM(c, o),
   }),
   defineModel({
-    name: 'ffm', summary: 'field-aware factorization machine (Juan et al. 2016)',
+    name: 'ffm',
+    summary: 'field-aware factorization machine (Juan et al. 2016)',
     defaults: { ...EMBEDDING_DEFAULTS },
     create: (c, o) => new FFM(c, o),
   }),
   defineModel({
-    name: 'widedeep', summary: 'Wide & Deep: linear + DNN logits (Cheng et al. 2016)',
-    defaults: { ...EMBEDDING_DEFAULTS, ...DNN_DEFAULTS }, aliases: DNN_ALIASES,
+    name: 'widedeep',
+    summary: 'Wide & Deep: linear + DNN logits (Cheng et al. 2016)',
+    defaults: { ...EMBEDDING_DEFAULTS, ...DNN_DEFAULTS },
+    aliases: DNN_ALIASES,
     create: (c, o) => new WideDeep(c, o),
   }),
   defineModel({
-    name: 'deepfm', summary: 'DeepFM: FM + DNN over shared embeddings (Guo et al. 2017)',
-    defaults: { ...EMBEDDING_DEFAULTS, ...DNN_DEFAULTS }, aliases: DNN_ALIASES,
+    name: 'deepfm',
+    summary: 'DeepFM: FM + DNN over shared embeddings (Guo et al. 2017)',
+    defaults: { ...EMBEDDING_DEFAULTS, ...DNN_DEFAULTS },
+    aliases: DNN_ALIASES,
     create: (c, o) => new DeepFM(c, o),
   }),
   defineModel({
-    name: 'dcn', summary: 'Deep & Cross Network: cross net ‖ DNN → linear (Wang et al. 2017)',
+    name: 'dcn',
+    summary: 'Deep & Cross Network: cross net ‖ DNN → linear (Wang et al. 2017)',
     defaults: { ...EMBEDDING_DEFAULTS, dnnHiddenUnits: [400, 400, 400], dnnActivations: 'relu', netDropout: 0, batchNorm: false, numCrossLayers: 3 },
-    aliases: { crossingLayers: 'numCrossLayers', hiddenUnits: 'dnnHiddenUnits', hiddenActivations: 'dnnActivations', dnnActivation: 'dnnActivations', dnnDropout: 'netDropout' },
+    aliases: {
+      crossingLayers: 'numCrossLayers',
+      hiddenUnits: 'dnnHiddenUnits',
+      hiddenActivations: 'dnnActivations',
+      dnnActivation: 'dnnActivations',
+      dnnDropout: 'netDropout',
+    },
     create: (c, o) => new DCN(c, o),
   }),
   defineModel({
-    name: 'din', summary: 'Deep Interest Network: candidate attention over the behaviour sequence (Zhou et al. 2018)',
+    name: 'din',
+    summary: 'Deep Interest Network: candidate attention over the behaviour sequence (Zhou et al. 2018)',
     defaults: {
-      ...EMBEDDING_DEFAULTS, dinTargetField: stringList(), dinSequenceField: stringList(), attentionHiddenUnits: [64], attentionHiddenActivations: 'dice',
-      attentionDropout: 0, dinUseSoftmax: false, dnnHiddenUnits: [512, 128, 64], dnnActivations: 'relu', netDropout: 0, batchNorm: false,
+      ...EMBEDDING_DEFAULTS,
+      dinTargetField: stringList(),
+      dinSequenceField: stringList(),
+      attentionHiddenUnits: [64],
+      attentionHiddenActivations: 'dice',
+      attentionDropout: 0,
+      dinUseSoftmax: false,
+      dnnHiddenUnits: [512, 128, 64],
+      dnnActivations: 'relu',
+      netDropout: 0,
+      batchNorm: false,
     },
     aliases: { hiddenUnits: 'dnnHiddenUnits', hiddenActivations: 'dnnActivations' },
     create: (c, o) => new DIN(c, o),
   }),
   defineModel({
-    name: 'dien', summary: 'Deep Interest Evolution Network: GRU interest extractor with auxiliary loss, AUGRU evolution (Zhou et al. 2019)',
+    name: 'dien',
+    summary: 'Deep Interest Evolution Network: GRU interest extractor with auxiliary loss, AUGRU evolution (Zhou et al. 2019)',
     defaults: {
-      ...EMBEDDING_DEFAULTS, dienTargetField: stringList(), dienSequenceField: stringList(), dienNegSeqField: stringList(), gruType: 'AUGRU',
-      useAttentionSoftmax: true, auxLossAlpha: 1, dnnHiddenUnits: [200, 80], dnnActivations: 'relu', netDropout: 0, batchNorm: false,
+      ...EMBEDDING_DEFAULTS,
+      dienTargetField: stringList(),
+      dienSequenceField: stringList(),
+      dienNegSeqField: stringList(),
+      gruType: 'AUGRU',
+      useAttentionSoftmax: true,
+      auxLossAlpha: 1,
+      dnnHiddenUnits: [200, 80],
+      dnnActivations: 'relu',
+      netDropout: 0,
+      batchNorm: false,
     },
     aliases: { hiddenUnits: 'dnnHiddenUnits', hiddenActivations: 'dnnActivations' },
     create: (c, o) => new DIEN(c, o),
   }),
   defineModel({
-    name: 'nfm', summary: 'NFM: linear + DNN over bi-interaction pooling (He & Chua 2017)',
-    defaults: { ...EMBEDDING_DEFAULTS, ...DNN_DEFAULTS, biDropout: 0, biBatchNorm: false }, aliases: DNN_ALIASES,
+    name: 'nfm',
+    summary: 'NFM: linear + DNN over bi-interaction pooling (He & Chua 2017)',
+    defaults: { ...EMBEDDING_DEFAULTS, ...DNN_DEFAULTS, biDropout: 0, biBatchNorm: false },
+    aliases: DNN_ALIASES,
     create: (c, o) => new NFM(c, o),
   }),
   defineModel({
-    name: 'pnn', summary: 'PNN: embeddings ‖ inner / kernel outer / both products → DNN (Qu et al. 2016)',
-    defaults: { ...EMBEDDING_DEFAULTS, ...DNN_DEFAULTS, productType: 'inner' }, aliases: DNN_ALIASES,
+    name: 'pnn',
+    summary: 'PNN: embeddings ‖ inner / kernel outer / both products → DNN (Qu et al. 2016)',
+    defaults: { ...EMBEDDING_DEFAULTS, ...DNN_DEFAULTS, productType: 'inner' },
+    aliases: DNN_ALIASES,
     create: (c, o) => new PNN(c, o),
   }),
   defineModel({
-    name: 'dcnv2', summary: 'DCN-V2: full-rank / low-rank / mixture cross network with a stacked or parallel DNN (Wang et al. 2021)',
+    name: 'dcnv2',
+    summary: 'DCN-V2: full-rank / low-rank / mixture cross network with a stacked or parallel DNN (Wang et al. 2021)',
     defaults: {
-      ...EMBEDDING_DEFAULTS, modelStructure: 'parallel', useLowRankMixture: false, lowRankCross: false, lowRank: 32, numExperts: 4, numCrossLayers: 3,
-      stackedDnnHiddenUnits: [400, 400, 400], parallelDnnHiddenUnits: [400, 400, 400], dnnActivations: 'relu', netDropout: 0, batchNorm: false,
+      ...EMBEDDING_DEFAULTS,
+      modelStructure: 'parallel',
+      useLowRankMixture: false,
+      lowRankCross: false,
+      lowRank: 32,
+      numExperts: 4,
+      numCrossLayers: 3,
+      stackedDnnHiddenUnits: [400, 400, 400],
+      parallelDnnHiddenUnits: [400, 400, 400],
+      dnnActivations: 'relu',
+      netDropout: 0,
+      batchNorm: false,
     },
     aliases: { crossingLayers: 'numCrossLayers', hiddenActivations: 'dnnActivations', dnnActivation: 'dnnActivations', dnnDropout: 'netDropout' },
     create: (c, o) => new DCNv2(c, o),
   }),
   defineModel({
-    name: 'xdeepfm', summary: 'xDeepFM: linear + CIN + DNN logits over shared embeddings (Lian et al. 2018)',
-    defaults: { ...EMBEDDING_DEFAULTS, cinLayerUnits: [16, 16, 16], dnnHiddenUnits: [400, 400, 400], dnnActivations: 'relu', netDropout: 0, batchNorm: false },
+    name: 'xdeepfm',
+    summary: 'xDeepFM: linear + CIN + DNN logits over shared embeddings (Lian et al. 2018)',
+    defaults: {
+      ...EMBEDDING_DEFAULTS,
+      cinLayerUnits: [16, 16, 16],
+      dnnHiddenUnits: [400, 400, 400],
+      dnnActivations: 'relu',
+      netDropout: 0,
+      batchNorm: false,
+    },
     aliases: { hiddenUnits: 'dnnHiddenUnits', hiddenActivations: 'dnnActivations', dnnActivation: 'dnnActivations', dnnDropout: 'netDropout' },
     create: (c, o) => new XDeepFM(c, o),
   }),
   defineModel({
-    name: 'afm', summary: 'AFM: linear + attention-weighted pairwise products (Xiao et al. 2017)',
+    name: 'afm',
+    summary: 'AFM: linear + attention-weighted pairwise products (Xiao et al. 2017)',
     defaults: { ...EMBEDDING_DEFAULTS, attentionDim: 10, attentionDropout: [0, 0], useAttention: true },
     create: (c, o) => new AFM(c, o),
   }),
   defineModel({
-    name: 'fibinet', summary: 'FiBiNET: SENET field re-weighting + bilinear interaction → DNN (Huang et al. 2019)',
-    defaults: { ...EMBEDDING_DEFAULTS, ...DNN_DEFAULTS, bilinearType: 'field_interaction', reductionRatio: 3 }, aliases: DNN_ALIASES,
+    name: 'fibinet',
+    summary: 'FiBiNET: SENET field re-weighting + bilinear interaction → DNN (Huang et al. 2019)',
+    defaults: { ...EMBEDDING_DEFAULTS, ...DNN_DEFAULTS, bilinearType: 'field_interaction', reductionRatio: 3 },
+    aliases: DNN_ALIASES,
     create: (c, o) => new FiBiNET(c, o),
   }),
   defineModel({
-    name: 'autoint', summary: 'AutoInt: multi-head self-attention over fields; AutoInt+ with dnn_hidden_units (Song et al. 2019)',
+    name: 'autoint',
+    summary: 'AutoInt: multi-head self-attention over fields; AutoInt+ with dnn_hidden_units (Song et al. 2019)',
     defaults: {
-      ...EMBEDDING_DEFAULTS, attentionLayers: 2, numHeads: 1, attentionDim: 8, useResidual: true, useScale: false, layerNorm: false, useWide: false,
-      dnnHiddenUnits: [], dnnActivations: 'relu', netDropout: 0, batchNorm: false,
+      ...EMBEDDING_DEFAULTS,
+      attentionLayers: 2,
+      numHeads: 1,
+      attentionDim: 8,
+      useResidual: true,
+      useScale: false,
+      layerNorm: false,
+      useWide: false,
+      dnnHiddenUnits: [],
+      dnnActivations: 'relu',
+      netDropout: 0,
+      batchNorm: false,
     },
     aliases: { hiddenUnits: 'dnnHiddenUnits', hiddenActivations: 'dnnActivations', dnnActivation: 'dnnActivations', dnnDropout: 'netDropout' },
     create: (c, o) => new AutoInt(c, o),
   }),
   defineModel({
-    name: 'shared_bottom', summary: 'Shared-Bottom multi-task: shared MLP, one tower per task (Caruana 1997)',
-    defaults: { ...EMBEDDING_DEFAULTS, bottomHiddenUnits: [512, 256], towerHiddenUnits: [128, 64], hiddenActivations: 'relu', netDropout: 0, batchNorm: false },
+    name: 'shared_bottom',
+    summary: 'Shared-Bottom multi-task: shared MLP, one tower per task (Caruana 1997)',
+    defaults: {
+      ...EMBEDDING_DEFAULTS,
+      bottomHiddenUnits: [512, 256],
+      towerHiddenUnits: [128, 64],
+      hiddenActivations: 'relu',
+      netDropout: 0,
+      batchNorm: false,
+    },
     aliases: { dnnActivation: 'hiddenActivations', dnnDropout: 'netDropout' },
     multiTask: true,
     create: (c, o) => new SharedBottom(c, o),
   }),
   defineModel({
-    name: 'mmoe', summary: 'MMoE multi-task: shared experts, one softmax gate and tower per task (Ma et al. 2018)',
+    name: 'mmoe',
+    summary: 'MMoE multi-task: shared experts, one softmax gate and tower per task (Ma et al. 2018)',
     defaults: { ...EXPERT_DEFAULTS, numExperts: 4 },
     multiTask: true,
     create: (c, o) => new MMoE(c, o, 'per_task'),
   }),
   defineModel({
-    name: 'moe', summary: 'one-gate MoE multi-task: shared experts, one softmax gate for all tasks, a tower per task (Ma et al. 2018, Fig. 1b)',
+    name: 'moe',
+    summary: 'one-gate MoE multi-task: shared experts, one softmax gate for all tasks, a tower per task (Ma et al. 2018, Fig. 1b)',
     defaults: { ...EXPERT_DEFAULTS, numExperts: 4 },
     multiTask: true,
     create: (c, o) => new MMoE(c, o, 'one'),
   }),
   defineModel({
-    name: 'ple', summary: 'PLE multi-task: stacked CGC layers of shared and task-specific experts (Tang et al. 2020)',
+    name: 'ple',
+    summary: 'PLE multi-task: stacked CGC layers of shared and task-specific experts (Tang et al. 2020)',
     defaults: { ...EXPERT_DEFAULTS, numLayers: 1, numSharedExperts: 1, numSpecificExperts: 1 },
     multiTask: true,
     create: (c, o) => new PLE(c, o),
   }),
   defineModel({
-    name: 'esmm', summary: 'ESMM: CTR and CVR towers over shared embeddings, pCTCVR = pCTR·pCVR, trained over all impressions (Ma et al. 2018)',
+    name: 'esmm',
+    summary: 'ESMM: CTR and CVR towers over shared embeddings, pCTCVR = pCTR·pCVR, trained over all impressions (Ma et al. 2018)',
     defaults: { ...EMBEDDING_DEFAULTS, towerHiddenUnits: [256, 128, 64], hiddenActivations: 'relu', netDropout: 0, batchNorm: false },
     aliases: { towerDnnHiddenUnits: 'towerHiddenUnits' },
     multiTask: true,
@@ -214,21 +307,33 @@ const ENTRIES: ModelEntry[] = [
   }),
   // Tree models (src/gbdt): trained by src/gbdt/train.ts; the trees are packed buffers sized by leafCounts.
   defineModel({
-    name: 'gbdt', summary: 'gradient-boosted trees, histogram method (XGBoost hist); docs/gbdt.md',
+    name: 'gbdt',
+    summary: 'gradient-boosted trees, histogram method (XGBoost hist); docs/gbdt.md',
     defaults: { ...GBDT_MODEL_DEFAULTS },
     create: (c, o) => new GbdtModel(c, o),
   }),
   defineModel({
-    name: 'gbdt_lr', summary: 'GBDT+LR: tree leaves as categorical fields of LR or any model (He et al. 2014)',
+    name: 'gbdt_lr',
+    summary: 'GBDT+LR: tree leaves as categorical fields of LR or any model (He et al. 2014)',
     defaults: { ...GBDT_MODEL_DEFAULTS, secondModel: 'lr', secondModelOptions: stringList(), withSparse: true },
     create: (c, o) => new GbdtLrModel(c, o, createModel),
   }),
 ];
 
 const MODEL_ALIASES: Record<string, string> = {
-  'wide&deep': 'widedeep', wdl: 'widedeep', wide_deep: 'widedeep', 'wide-deep': 'widedeep', logistic: 'lr',
-  ipnn: 'pnn', dcn_v2: 'dcnv2', 'dcn-v2': 'dcnv2', sharedbottom: 'shared_bottom', 'shared-bottom': 'shared_bottom',
-  'gbdt+lr': 'gbdt_lr', 'gbdt-lr': 'gbdt_lr', gbdtlr: 'gbdt_lr',
+  'wide&deep': 'widedeep',
+  wdl: 'widedeep',
+  wide_deep: 'widedeep',
+  'wide-deep': 'widedeep',
+  logistic: 'lr',
+  ipnn: 'pnn',
+  dcn_v2: 'dcnv2',
+  'dcn-v2': 'dcnv2',
+  sharedbottom: 'shared_bottom',
+  'shared-bottom': 'shared_bottom',
+  'gbdt+lr': 'gbdt_lr',
+  'gbdt-lr': 'gbdt_lr',
+  gbdtlr: 'gbdt_lr',
 };
 
 /** Every registered model. */
@@ -269,8 +374,12 @@ function isCountList(d: number[]): boolean {
 }
 
 function typeError(model: string, key: string, d: OptionValue, v: unknown): Error {
-  const want = isStringList(d) ? 'a name or a list of names'
-    : Array.isArray(d) ? (isCountList(d as number[]) ? 'a list of positive integers' : 'a list of numbers')
+  const want = isStringList(d)
+    ? 'a name or a list of names'
+    : Array.isArray(d)
+      ? isCountList(d as number[])
+        ? 'a list of positive integers'
+        : 'a list of numbers'
       : `a ${typeof d}`;
   return new Error(`model '${model}' option '${key}' must be ${want}, got ${JSON.stringify(v)}`);
 }
@@ -318,7 +427,13 @@ export function createModel(name: string, ctx: ModelContext, user: Record<string
   const e = modelEntry(name);
   const tasks = contextTasks(ctx);
   if (!e.multiTask && tasks.length > 1) {
-    throw new Error(`model '${e.name}' predicts one task, but ${tasks.length} are configured (${tasks.join(', ')}); multi-task models: ${ENTRIES.filter((x) => x.multiTask).map((x) => x.name).join(', ')}`);
+    throw new Error(
+      `model '${e.name}' predicts one task, but ${tasks.length} are configured (${tasks.join(', ')}); multi-task models: ${ENTRIES.filter(
+        (x) => x.multiTask,
+      )
+        .map((x) => x.name)
+        .join(', ')}`,
+    );
   }
   checkPooling(e, ctx.spec);
   return e.create(ctx, resolveModelOptions(name, user));
@@ -332,5 +447,7 @@ function checkPooling(e: ModelEntry, spec: FeatureSpec): void {
   const f = spec.fields.find((x) => x.pooling === 'attention');
   if (f === undefined) return;
   const who = `models that do: ${SEQUENCE_MODELS.join(', ')}`;
-  throw new Error(`field '${f.name}' asks for pooling 'attention', which model '${e.name}' does not compute (attention pooling needs a sequence model; ${who}); set pooling: sum, mean or max to pool it here`);
+  throw new Error(
+    `field '${f.name}' asks for pooling 'attention', which model '${e.name}' does not compute (attention pooling needs a sequence model; ${who}); set pooling: sum, mean or max to pool it here`,
+  );
 }

@@ -32,7 +32,9 @@ export class SharedBottom extends RankingModel {
     const layer = { hiddenActivations: opts.hiddenActivations, netDropout: opts.netDropout, batchNorm: opts.batchNorm };
     this.embedding = this.child('embedding', embeddingInputs(ctx, opts, 'shared_bottom'));
     this.bottom = this.child('bottom', dnn(this.embedding.flatWidth, { ...layer, hiddenUnits: opts.bottomHiddenUnits }, ctx.rng, 0));
-    this.towers = this.tasks.map((t, i) => this.child(`tower${i}`, dnn(this.bottom.outputDim, { ...layer, hiddenUnits: opts.towerHiddenUnits }, ctx.rng, 1)));
+    this.towers = this.tasks.map((t, i) =>
+      this.child(`tower${i}`, dnn(this.bottom.outputDim, { ...layer, hiddenUnits: opts.towerHiddenUnits }, ctx.rng, 1)),
+    );
   }
 
   override forwardTasks(batch: Batch): TaskLogits {

@@ -24,7 +24,10 @@ export class WideDeep extends SingleTaskModel {
 
   constructor(ctx: ModelContext, opts: WideDeepOptions) {
     super(ctx);
-    this.wide = this.child('wide', new LinearLogit(ctx.spec, { initStd: opts.embeddingInitStd, rng: ctx.rng, bias: false, owner: "model 'widedeep'" }));
+    this.wide = this.child(
+      'wide',
+      new LinearLogit(ctx.spec, { initStd: opts.embeddingInitStd, rng: ctx.rng, bias: false, owner: "model 'widedeep'" }),
+    );
     this.embedding = this.child('embedding', embeddingInputs(ctx, opts, 'widedeep'));
     this.dnn = this.child('dnn', dnn(this.embedding.flatWidth, opts, ctx.rng));
   }

@@ -39,10 +39,18 @@ export class XDeepFM extends SingleTaskModel {
   constructor(ctx: ModelContext, opts: XDeepFMOptions) {
     super(ctx);
     if (opts.cinLayerUnits.length === 0) throw new Error("model 'xdeepfm' needs at least one CIN layer in 'cin_layer_units'");
-    this.linear = this.child('linear', new LinearLogit(ctx.spec, { initStd: opts.embeddingInitStd, rng: ctx.rng, bias: false, owner: "model 'xdeepfm'" }));
+    this.linear = this.child(
+      'linear',
+      new LinearLogit(ctx.spec, { initStd: opts.embeddingInitStd, rng: ctx.rng, bias: false, owner: "model 'xdeepfm'" }),
+    );
     this.embedding = this.child('embedding', embeddingInputs(ctx, opts, 'xdeepfm', { sameDim: true }));
     this.cin = this.child('cin', new CIN(this.embedding.numFields, opts.cinLayerUnits, ctx.rng));
-    const tower = { hiddenUnits: opts.dnnHiddenUnits, hiddenActivations: opts.dnnActivations, netDropout: opts.netDropout, batchNorm: opts.batchNorm };
+    const tower = {
+      hiddenUnits: opts.dnnHiddenUnits,
+      hiddenActivations: opts.dnnActivations,
+      netDropout: opts.netDropout,
+      batchNorm: opts.batchNorm,
+    };
     this.dnn = opts.dnnHiddenUnits.length > 0 ? this.child('dnn', dnn(this.embedding.flatWidth, tower, ctx.rng)) : null;
   }
 

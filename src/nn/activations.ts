@@ -125,7 +125,16 @@ export class Dice extends Module {
 export type ActivationLayerName = 'relu' | 'sigmoid' | 'tanh' | 'leaky_relu' | 'prelu' | 'dice' | 'linear' | 'identity';
 
 /** The accepted activation names, for validation and messages. */
-export const ACTIVATION_LAYER_NAMES: readonly ActivationLayerName[] = ['relu', 'sigmoid', 'tanh', 'leaky_relu', 'prelu', 'dice', 'linear', 'identity'];
+export const ACTIVATION_LAYER_NAMES: readonly ActivationLayerName[] = [
+  'relu',
+  'sigmoid',
+  'tanh',
+  'leaky_relu',
+  'prelu',
+  'dice',
+  'linear',
+  'identity',
+];
 
 /**
  * A fresh activation module by name (case-insensitive; 'identity' is an alias of
@@ -135,14 +144,21 @@ export const ACTIVATION_LAYER_NAMES: readonly ActivationLayerName[] = ['relu', '
  */
 export function makeActivation(name: string, dim: number, _rng?: Rng): Layer {
   switch (name.toLowerCase() as ActivationLayerName) {
-    case 'relu': return new ReLU();
-    case 'sigmoid': return new Sigmoid();
-    case 'tanh': return new Tanh();
-    case 'leaky_relu': return new LeakyReLU();
-    case 'prelu': return new PReLU(1);
-    case 'dice': return new Dice(dim);
+    case 'relu':
+      return new ReLU();
+    case 'sigmoid':
+      return new Sigmoid();
+    case 'tanh':
+      return new Tanh();
+    case 'leaky_relu':
+      return new LeakyReLU();
+    case 'prelu':
+      return new PReLU(1);
+    case 'dice':
+      return new Dice(dim);
     case 'linear':
-    case 'identity': return new Identity();
+    case 'identity':
+      return new Identity();
     default:
       throw new Error(`unknown activation '${name}' (expected one of: ${ACTIVATION_LAYER_NAMES.join(', ')})`);
   }

@@ -6,8 +6,18 @@ export { BatchNorm, type BatchNormModuleOptions } from './batchnorm.js';
 export { LayerNorm, type LayerNormOptions } from './layernorm.js';
 export { Dropout } from './dropout.js';
 export {
-  ReLU, Sigmoid, Tanh, LeakyReLU, Identity, PReLU, Dice, makeActivation, ACTIVATION_LAYER_NAMES,
-  type Layer, type ActivationLayerName, type DiceModuleOptions,
+  ReLU,
+  Sigmoid,
+  Tanh,
+  LeakyReLU,
+  Identity,
+  PReLU,
+  Dice,
+  makeActivation,
+  ACTIVATION_LAYER_NAMES,
+  type Layer,
+  type ActivationLayerName,
+  type DiceModuleOptions,
 } from './activations.js';
 export * as init from './init.js';
 export { prepareForInference } from './inference.js';

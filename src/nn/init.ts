@@ -34,13 +34,15 @@ export function fillNormal(a: Float32Array, std: number, rng: Rng, mean = 0): Fl
   const n = a.length;
   let i = 0;
   while (i < n) {
-    let u = 0, v = 0, s = 0;
+    let u = 0,
+      v = 0,
+      s = 0;
     do {
       u = 2 * rng.next() - 1;
       v = 2 * rng.next() - 1;
       s = u * u + v * v;
     } while (s >= 1 || s === 0);
-    const f = std * Math.sqrt(-2 * Math.log(s) / s);
+    const f = std * Math.sqrt((-2 * Math.log(s)) / s);
     a[i++] = mean + u * f;
     if (i < n) a[i++] = mean + v * f;
   }

@@ -34,7 +34,10 @@ export class Linear extends Module {
 
   constructor(inDim: number, outDim: number, opts: LinearOptions) {
     super();
-    for (const [n, v] of [['inDim', inDim], ['outDim', outDim]] as const) {
+    for (const [n, v] of [
+      ['inDim', inDim],
+      ['outDim', outDim],
+    ] as const) {
       if (!Number.isInteger(v) || v < 1) throw new Error(`Linear: ${n} must be a positive integer, got ${v}`);
     }
     this.inDim = inDim;

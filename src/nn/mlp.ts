@@ -42,9 +42,19 @@ export class MLPLayer extends Module {
   readonly act: Layer;
   readonly dropout: Dropout | null;
 
-  constructor(inDim: number, outDim: number, opts: {
-    activation: string; dropout: number; batchNorm: boolean; bias: boolean; init: LinearInit; rng: Rng; dropoutRng: Rng;
-  }) {
+  constructor(
+    inDim: number,
+    outDim: number,
+    opts: {
+      activation: string;
+      dropout: number;
+      batchNorm: boolean;
+      bias: boolean;
+      init: LinearInit;
+      rng: Rng;
+      dropoutRng: Rng;
+    },
+  ) {
     super();
     this.linear = this.child('linear', new Linear(inDim, outDim, { bias: opts.bias, init: opts.init, rng: opts.rng }));
     this.bn = opts.batchNorm ? this.child('bn', new BatchNorm(outDim)) : null;
@@ -69,10 +79,14 @@ export class MLPLayer extends Module {
       this.folded = null;
       return;
     }
-    const inDim = this.linear.inDim, outDim = this.linear.outDim;
-    const w = this.linear.weight.data, b = this.linear.bias?.data;
-    const mean = bn.runningMean.data, variance = bn.runningVar.data;
-    const fw = new Float32Array(inDim * outDim), fb = new Float32Array(outDim);
+    const inDim = this.linear.inDim,
+      outDim = this.linear.outDim;
+    const w = this.linear.weight.data,
+      b = this.linear.bias?.data;
+    const mean = bn.runningMean.data,
+      variance = bn.runningVar.data;
+    const fw = new Float32Array(inDim * outDim),
+      fb = new Float32Array(outDim);
     const s = new Float64Array(outDim);
     for (let j = 0; j < outDim; j++) {
       s[j] = (bn.gamma?.data[j] ?? 1) / Math.sqrt(variance[j]! + bn.eps);

@@ -42,7 +42,8 @@ export class BytesChunk {
   /** The cell as a string, or null when empty (missing). */
   cell(row: number, col: number): string | null {
     const i = col * this.stride + row;
-    const s = this.start[i]!, e = this.end[i]!;
+    const s = this.start[i]!,
+      e = this.end[i]!;
     if (s === e) return null;
     return Buffer.from(this.buf.buffer, this.buf.byteOffset + s, e - s).toString('utf8');
   }
@@ -51,9 +52,12 @@ export class BytesChunk {
   select(rows: ArrayLike<number>): BytesChunk {
     const nc = this.columns.length;
     const n = rows.length;
-    const st = new Int32Array(n * nc), en = new Int32Array(n * nc), ln = new Float64Array(n);
+    const st = new Int32Array(n * nc),
+      en = new Int32Array(n * nc),
+      ln = new Float64Array(n);
     for (let c = 0; c < nc; c++) {
-      const so = c * this.stride, d = c * n;
+      const so = c * this.stride,
+        d = c * n;
       for (let k = 0; k < n; k++) {
         st[d + k] = this.start[so + rows[k]!]!;
         en[d + k] = this.end[so + rows[k]!]!;
@@ -118,7 +122,7 @@ export function chunkFromRows(rows: ReadonlyArray<Record<string, unknown>>, colu
   return new ValuesChunk(file, columns, rows.length, vals, lines);
 }
 
-const POW10 = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
 const MAX_MANTISSA = 9007199254740991; // 2^53 − 1
 
 /**
@@ -135,7 +139,10 @@ export function parseNumberBytes(buf: Uint8Array, s: number, e: number): number 
   let i = s;
   let neg = false;
   let c = buf[i]!;
-  if (c === 45) { neg = true; i++; } else if (c === 43) i++;
+  if (c === 45) {
+    neg = true;
+    i++;
+  } else if (c === 43) i++;
   let m = 0;
   let digits = 0;
   let exact = true;
@@ -166,7 +173,10 @@ export function parseNumberBytes(buf: Uint8Array, s: number, e: number): number 
     if (c !== 101 && c !== 69) return NaN;
     i++;
     let eneg = false;
-    if (i < e && (buf[i] === 45 || buf[i] === 43)) { eneg = buf[i] === 45; i++; }
+    if (i < e && (buf[i] === 45 || buf[i] === 43)) {
+      eneg = buf[i] === 45;
+      i++;
+    }
     let ex = 0;
     let ed = 0;
     while (i < e) {

@@ -45,7 +45,14 @@ export async function openForRead(path: string): Promise<FileHandle> {
     return await open(path, 'r');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const problem = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : `cannot be opened (${(e as Error).message})`;
+    const problem =
+      code === 'ENOENT'
+        ? 'file not found'
+        : code === 'EISDIR'
+          ? 'is a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : `cannot be opened (${(e as Error).message})`;
     throw new DataError({ file: path }, problem, 'an existing, readable data file');
   }
 }
@@ -128,7 +135,9 @@ class Parser {
     const recLine = this.line;
     let pos = this.pos;
     let line = this.line;
-    const sep = this.sep, Q = this.quote, cls = this.cls;
+    const sep = this.sep,
+      Q = this.quote,
+      cls = this.cls;
     // Blank line.
     if (pos < len && (data[pos] === LF || (data[pos] === CR && pos + 1 < len && data[pos + 1] === LF))) {
       this.pos = pos + (data[pos] === LF ? 1 : 2);
@@ -141,7 +150,10 @@ class Parser {
     if (!header) this.ensure(row + 1, ncol);
     const stride = this.lines.length;
     this.escaped.length = 0;
-    if (header) { this.fieldsS.length = 0; this.fieldsE.length = 0; }
+    if (header) {
+      this.fieldsS.length = 0;
+      this.fieldsE.length = 0;
+    }
     let c = 0;
     for (;;) {
       let fs: number, fe: number;
@@ -152,8 +164,17 @@ class Parser {
         let esc = false;
         for (;;) {
           if (pos >= len) {
-            if (!eof) { this.pos = recStart; this.line = recLine; return INCOMPLETE; }
-            this.fail(qLine, this.colName(c), 'unterminated quoted field (the quote is never closed)', `a closing ${String.fromCharCode(Q)} before the end of the file`);
+            if (!eof) {
+              this.pos = recStart;
+              this.line = recLine;
+              return INCOMPLETE;
+            }
+            this.fail(
+              qLine,
+              this.colName(c),
+              'unterminated quoted field (the quote is never closed)',
+              `a closing ${String.fromCharCode(Q)} before the end of the file`,
+            );
             this.line = recLine;
             this.skipLine(data, len, recStart);
             this.line = recLine + 1;
@@ -161,8 +182,16 @@ class Parser {
           }
           const b = data[pos]!;
           if (b === Q) {
-            if (pos + 1 >= len && !eof) { this.pos = recStart; this.line = recLine; return INCOMPLETE; }
-            if (pos + 1 < len && data[pos + 1] === Q) { esc = true; pos += 2; continue; }
+            if (pos + 1 >= len && !eof) {
+              this.pos = recStart;
+              this.line = recLine;
+              return INCOMPLETE;
+            }
+            if (pos + 1 < len && data[pos + 1] === Q) {
+              esc = true;
+              pos += 2;
+              continue;
+            }
             break;
           }
           if (b === LF) line++;
@@ -174,32 +203,63 @@ class Parser {
         if (pos < len) {
           const b = data[pos]!;
           if (b !== sep && b !== LF && !(b === CR && (pos + 1 >= len ? eof : data[pos + 1] === LF))) {
-            if (b === CR && pos + 1 >= len && !eof) { this.pos = recStart; this.line = recLine; return INCOMPLETE; }
-            this.fail(line, this.colName(c), `unexpected character ${JSON.stringify(String.fromCharCode(b))} after a closing quote`, 'a separator or the end of the line after a quoted field');
+            if (b === CR && pos + 1 >= len && !eof) {
+              this.pos = recStart;
+              this.line = recLine;
+              return INCOMPLETE;
+            }
+            this.fail(
+              line,
+              this.colName(c),
+              `unexpected character ${JSON.stringify(String.fromCharCode(b))} after a closing quote`,
+              'a separator or the end of the line after a quoted field',
+            );
             this.line = line;
             this.skipLine(data, len, pos);
             this.line = line + 1;
             return SKIPPED;
           }
           if (b === CR) pos++;
-        } else if (!eof) { this.pos = recStart; this.line = recLine; return INCOMPLETE; }
+        } else if (!eof) {
+          this.pos = recStart;
+          this.line = recLine;
+          return INCOMPLETE;
+        }
       } else {
         fs = pos;
         while (pos < len && cls[data[pos]!] === 0) pos++;
         if (pos < len && data[pos] === Q) {
-          this.fail(line, this.colName(c), 'quote character inside an unquoted field', 'a field that is either fully quoted ("...") or has no quote characters');
+          this.fail(
+            line,
+            this.colName(c),
+            'quote character inside an unquoted field',
+            'a field that is either fully quoted ("...") or has no quote characters',
+          );
           this.line = line;
           this.skipLine(data, len, pos);
           this.line = line + 1;
           return SKIPPED;
         }
-        if (pos >= len && !eof) { this.pos = recStart; this.line = recLine; return INCOMPLETE; }
+        if (pos >= len && !eof) {
+          this.pos = recStart;
+          this.line = recLine;
+          return INCOMPLETE;
+        }
         fe = pos;
         if ((pos >= len || data[pos] === LF) && fe > fs && data[fe - 1] === CR) fe--;
       }
-      if (header) { this.fieldsS.push(fs); this.fieldsE.push(fe); } else if (c < ncol) { this.start[c * stride + row] = fs; this.end[c * stride + row] = fe; }
+      if (header) {
+        this.fieldsS.push(fs);
+        this.fieldsE.push(fe);
+      } else if (c < ncol) {
+        this.start[c * stride + row] = fs;
+        this.end[c * stride + row] = fe;
+      }
       c++;
-      if (pos < len && data[pos] === sep) { pos++; continue; }
+      if (pos < len && data[pos] === sep) {
+        pos++;
+        continue;
+      }
       // End of record (newline or end of data).
       if (pos < len) pos++;
       line++;
@@ -209,7 +269,12 @@ class Parser {
     this.line = line;
     if (pos - recStart > 0 && !header && c !== ncol) {
       if (c < ncol) {
-        this.fail(recLine, this.colName(c), `row has ${c} field${c === 1 ? '' : 's'}, ${ncol - c} too few`, `${ncol} fields (${this.columns ? this.columns.join(',') : ncol + ' columns'})`);
+        this.fail(
+          recLine,
+          this.colName(c),
+          `row has ${c} field${c === 1 ? '' : 's'}, ${ncol - c} too few`,
+          `${ncol} fields (${this.columns ? this.columns.join(',') : ncol + ' columns'})`,
+        );
       } else {
         this.fail(recLine, `#${ncol + 1}`, `row has ${c} fields, ${c - ncol} too many`, `${ncol} fields, as in the header`);
       }
@@ -225,7 +290,8 @@ class Parser {
         data[w++] = data[r]!;
         if (data[r] === Q) r++;
       }
-      if (header) this.fieldsE[k] = w; else this.end[k * stride + row] = w;
+      if (header) this.fieldsE[k] = w;
+      else this.end[k * stride + row] = w;
     }
     if (!header) {
       this.lines[row] = recLine;
@@ -263,7 +329,8 @@ class Parser {
         this.rows = row;
         this.ensure(row + 1, ncol);
       }
-      const st = this.start, en = this.end;
+      const st = this.start,
+        en = this.end;
       const stride = this.lines.length;
       const last = ncol - 1;
       let s = pos;
@@ -317,14 +384,17 @@ class Parser {
     const old = this.lines.length;
     if (rows <= old) return;
     const cap = Math.max(rows, Math.ceil(old * 1.5), 256);
-    const s = new Int32Array(cap * ncol), e = new Int32Array(cap * ncol);
+    const s = new Int32Array(cap * ncol),
+      e = new Int32Array(cap * ncol);
     for (let c = 0; c < ncol; c++) {
       s.set(this.start.subarray(c * old, c * old + this.rows), c * cap);
       e.set(this.end.subarray(c * old, c * old + this.rows), c * cap);
     }
     this.start = s;
     this.end = e;
-    const l = new Float64Array(cap); l.set(this.lines); this.lines = l;
+    const l = new Float64Array(cap);
+    l.set(this.lines);
+    this.lines = l;
   }
 }
 
@@ -362,7 +432,10 @@ export async function* readCsv(path: string, opts: CsvOptions = {}): AsyncGenera
       }
       p.pos = 0;
       if (first) {
-        if (len < 3 && !eof) { carry = data.subarray(0, len); continue; }
+        if (len < 3 && !eof) {
+          carry = data.subarray(0, len);
+          continue;
+        }
         if (len >= 3 && data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) p.pos = 3;
         first = false;
       }
@@ -385,8 +458,14 @@ export async function* readCsv(path: string, opts: CsvOptions = {}): AsyncGenera
           }
         }
         if (!done) {
-          if (eof) throw new DataError({ file: path, line: p.line }, 'file is empty (no header line)', 'a header line naming the columns, then data rows');
-          if (len > maxRecord) throw new DataError({ file: path, line: 1 }, `header longer than ${maxRecord} bytes`, 'a header line of reasonable length (unterminated quote?)');
+          if (eof)
+            throw new DataError({ file: path, line: p.line }, 'file is empty (no header line)', 'a header line naming the columns, then data rows');
+          if (len > maxRecord)
+            throw new DataError(
+              { file: path, line: 1 },
+              `header longer than ${maxRecord} bytes`,
+              'a header line of reasonable length (unterminated quote?)',
+            );
           carry = data.subarray(p.pos, len);
           continue;
         }
@@ -409,7 +488,11 @@ export async function* readCsv(path: string, opts: CsvOptions = {}): AsyncGenera
       if (eof && p.pos >= len) break;
       carry = data.subarray(p.pos, len);
       if (carry.length > maxRecord) {
-        const err = new DataError({ file: path, line: p.line }, `record longer than ${maxRecord} bytes`, 'records shorter than maxRecordBytes (is a quote left unterminated?)');
+        const err = new DataError(
+          { file: path, line: p.line },
+          `record longer than ${maxRecord} bytes`,
+          'records shorter than maxRecordBytes (is a quote left unterminated?)',
+        );
         throw err;
       }
     }
@@ -424,16 +507,23 @@ export async function* readCsv(path: string, opts: CsvOptions = {}): AsyncGenera
 function checkHeader(file: string, line: number, names: string[], declared: readonly string[] | undefined): void {
   const seen = new Map<string, number>();
   names.forEach((n, i) => {
-    if (seen.has(n)) throw new DataError({ file, line, column: n }, `column name repeated in the header (fields ${seen.get(n)! + 1} and ${i + 1})`, 'unique column names');
+    if (seen.has(n))
+      throw new DataError(
+        { file, line, column: n },
+        `column name repeated in the header (fields ${seen.get(n)! + 1} and ${i + 1})`,
+        'unique column names',
+      );
     seen.set(n, i);
   });
   if (declared) {
     const n = Math.max(declared.length, names.length);
     for (let i = 0; i < n; i++) {
       if (declared[i] !== names[i]) {
-        throw new DataError({ file, line, column: names[i] ?? `#${i + 1}` },
+        throw new DataError(
+          { file, line, column: names[i] ?? `#${i + 1}` },
           `header field ${i + 1} is ${names[i] === undefined ? 'missing' : JSON.stringify(names[i])} but the schema declares ${declared[i] === undefined ? 'no more columns' : JSON.stringify(declared[i])}`,
-          `the header ${declared.join(',')}`);
+          `the header ${declared.join(',')}`,
+        );
       }
     }
   }

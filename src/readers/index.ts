@@ -38,13 +38,26 @@ export interface ReadOptions {
 export function formatFromExtension(path: string): DataFormat | undefined {
   const ext = extname(path.endsWith('.gz') ? path.slice(0, -3) : path).toLowerCase();
   switch (ext) {
-    case '.csv': return 'csv';
-    case '.tsv': case '.tab': return 'tsv';
-    case '.jsonl': case '.ndjson': case '.json': return 'jsonl';
-    case '.parquet': case '.pq': return 'parquet';
-    case '.libsvm': case '.svm': return 'libsvm';
-    case '.libfm': case '.ffm': return 'libfm';
-    default: return undefined;
+    case '.csv':
+      return 'csv';
+    case '.tsv':
+    case '.tab':
+      return 'tsv';
+    case '.jsonl':
+    case '.ndjson':
+    case '.json':
+      return 'jsonl';
+    case '.parquet':
+    case '.pq':
+      return 'parquet';
+    case '.libsvm':
+    case '.svm':
+      return 'libsvm';
+    case '.libfm':
+    case '.ffm':
+      return 'libfm';
+    default:
+      return undefined;
   }
 }
 

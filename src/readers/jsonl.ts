@@ -38,13 +38,21 @@ export async function* readJsonl(path: string, opts: JsonlOptions = {}): AsyncGe
       } catch (e) {
         const msg = (e as Error).message;
         const m = /position (\d+)/.exec(msg);
-        const err = new DataError({ file: path, line: ln, column: m ? `char ${Number(m[1]) + 1}` : undefined }, `invalid JSON (${msg})`, 'one JSON object per line');
+        const err = new DataError(
+          { file: path, line: ln, column: m ? `char ${Number(m[1]) + 1}` : undefined },
+          `invalid JSON (${msg})`,
+          'one JSON object per line',
+        );
         if (policy === 'error') throw err;
         log.add(err);
         continue;
       }
       if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
-        const err = new DataError({ file: path, line: ln, column: 'char 1' }, `line is a JSON ${Array.isArray(obj) ? 'array' : obj === null ? 'null' : typeof obj}, not an object`, 'one JSON object per line');
+        const err = new DataError(
+          { file: path, line: ln, column: 'char 1' },
+          `line is a JSON ${Array.isArray(obj) ? 'array' : obj === null ? 'null' : typeof obj}, not an object`,
+          'one JSON object per line',
+        );
         if (policy === 'error') throw err;
         log.add(err);
         continue;
@@ -61,8 +69,11 @@ export async function* readJsonl(path: string, opts: JsonlOptions = {}): AsyncGe
       checked = true;
       cols.forEach((c, j) => {
         if (values[j]!.every((v) => v === undefined)) {
-          throw new DataError({ file: path, line: lines[0], column: c }, `column "${c}" does not appear in any of the first ${rows.length} rows`,
-            `objects with the key "${c}" (keys seen: ${[...new Set(rows.flatMap((r) => Object.keys(r)))].join(', ')})`);
+          throw new DataError(
+            { file: path, line: lines[0], column: c },
+            `column "${c}" does not appear in any of the first ${rows.length} rows`,
+            `objects with the key "${c}" (keys seen: ${[...new Set(rows.flatMap((r) => Object.keys(r)))].join(', ')})`,
+          );
         }
       });
     }

@@ -41,12 +41,19 @@ export async function* readLibsvm(path: string, opts: LibsvmOptions): AsyncGener
     names = fs.map((f) => f.name);
     asValue = fs.map((f) => f.as === 'value');
     const order = fs.map((f, i) => ({ lo: f.range[0], hi: f.range[1], i })).sort((a, b) => a.lo - b.lo);
-    const los = order.map((o) => o.lo), his = order.map((o) => o.hi), ids = order.map((o) => o.i);
+    const los = order.map((o) => o.lo),
+      his = order.map((o) => o.hi),
+      ids = order.map((o) => o.i);
     fieldOf = (idx) => {
-      let lo = 0, hi = los.length - 1, found = -1;
+      let lo = 0,
+        hi = los.length - 1,
+        found = -1;
       while (lo <= hi) {
         const mid = (lo + hi) >> 1;
-        if (los[mid]! <= idx) { found = mid; lo = mid + 1; } else hi = mid - 1;
+        if (los[mid]! <= idx) {
+          found = mid;
+          lo = mid + 1;
+        } else hi = mid - 1;
       }
       return found >= 0 && idx <= his[found]! ? ids[found]! : -1;
     };
@@ -82,13 +89,21 @@ export async function* readLibsvm(path: string, opts: LibsvmOptions): AsyncGener
         if (t.startsWith('qid:')) continue;
         const parts = t.split(':');
         if (parts.length < 2 || parts.length > 3) {
-          err = new DataError({ file: path, line: ln, column: `#${k + 1}` }, `token ${JSON.stringify(t)} is not idx:value`, 'idx:value (or field:idx:value) with integer indices');
+          err = new DataError(
+            { file: path, line: ln, column: `#${k + 1}` },
+            `token ${JSON.stringify(t)} is not idx:value`,
+            'idx:value (or field:idx:value) with integer indices',
+          );
           break;
         }
         const idxStr = parts[parts.length - 2]!;
         const valStr = parts[parts.length - 1]!;
         if (!/^\d+$/.test(idxStr)) {
-          err = new DataError({ file: path, line: ln, column: `#${k + 1}` }, `feature index ${JSON.stringify(idxStr)} is not a non-negative integer`, 'idx:value with an integer feature index');
+          err = new DataError(
+            { file: path, line: ln, column: `#${k + 1}` },
+            `feature index ${JSON.stringify(idxStr)} is not a non-negative integer`,
+            'idx:value with an integer feature index',
+          );
           break;
         }
         const idx = Number(idxStr);
@@ -96,25 +111,41 @@ export async function* readLibsvm(path: string, opts: LibsvmOptions): AsyncGener
         if (parts.length === 3) {
           f = /^\d+$/.test(parts[0]!) ? Number(parts[0]) : -1;
           if (f < 0 || f >= nf) {
-            err = new DataError({ file: path, line: ln, column: `#${k + 1}` }, `field number ${JSON.stringify(parts[0])} is not one of the ${nf} declared fields`, `a field number in 0..${nf - 1}`);
+            err = new DataError(
+              { file: path, line: ln, column: `#${k + 1}` },
+              `field number ${JSON.stringify(parts[0])} is not one of the ${nf} declared fields`,
+              `a field number in 0..${nf - 1}`,
+            );
             break;
           }
         } else {
           f = fieldOf(idx);
           if (f < 0) {
-            err = new DataError({ file: path, line: ln, column: `#${k + 1}` }, `feature index ${idx} belongs to no declared field`, 'an index inside one of the field ranges (or in the field map)');
+            err = new DataError(
+              { file: path, line: ln, column: `#${k + 1}` },
+              `feature index ${idx} belongs to no declared field`,
+              'an index inside one of the field ranges (or in the field map)',
+            );
             break;
           }
         }
         const val = Number(valStr);
         if (valStr === '' || !Number.isFinite(val)) {
-          err = new DataError({ file: path, line: ln, column: names[f] }, `value ${JSON.stringify(valStr)} of feature ${idx} is not a number`, 'idx:value with a numeric value');
+          err = new DataError(
+            { file: path, line: ln, column: names[f] },
+            `value ${JSON.stringify(valStr)} of feature ${idx} is not a number`,
+            'idx:value with a numeric value',
+          );
           break;
         }
         const prev = row[f];
         if (asValue[f]) {
           if (prev !== undefined) {
-            err = new DataError({ file: path, line: ln, column: names[f] }, `several features present in the numeric field "${names[f]}"`, 'at most one index per field declared as: value');
+            err = new DataError(
+              { file: path, line: ln, column: names[f] },
+              `several features present in the numeric field "${names[f]}"`,
+              'at most one index per field declared as: value',
+            );
             break;
           }
           row[f] = val;

@@ -37,7 +37,10 @@ export async function* readLines(path: string, opts: LineOptions = {}): AsyncGen
       const eof = got < blockBytes;
       let start = 0;
       if (first) {
-        if (len < 3 && !eof) { carry = data.subarray(0, len); continue; }
+        if (len < 3 && !eof) {
+          carry = data.subarray(0, len);
+          continue;
+        }
         if (len >= 3 && data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) start = 3;
         first = false;
       }

@@ -54,7 +54,14 @@ export interface BiasReport {
   groups: Record<string, Record<string, GroupMetrics>>;
   roc: { fpr: number[]; tpr: number[] };
   reliability: ReliabilityBin[];
-  settings: { maxAucGap: number; maxCalibrationGap: number; minRows: number; activity: ActivityThresholds; userColumn: string | null; itemColumn: string | null };
+  settings: {
+    maxAucGap: number;
+    maxCalibrationGap: number;
+    minRows: number;
+    activity: ActivityThresholds;
+    userColumn: string | null;
+    itemColumn: string | null;
+  };
   /** Rows skipped as bad (with onBadRow: skip). */
   skipped: number;
 }
@@ -62,7 +69,8 @@ export interface BiasReport {
 /** The built-in grouping a group name asks for, or null for a column. */
 function builtinOf(name: string): BuiltinGroup | null {
   if (!name.startsWith('builtin:')) return null;
-  if (!(BUILTIN_GROUPS as readonly string[]).includes(name)) throw new Error(`unknown built-in group '${name}' (built-ins: ${BUILTIN_GROUPS.join(', ')})`);
+  if (!(BUILTIN_GROUPS as readonly string[]).includes(name))
+    throw new Error(`unknown built-in group '${name}' (built-ins: ${BUILTIN_GROUPS.join(', ')})`);
   return name as BuiltinGroup;
 }
 
@@ -71,14 +79,18 @@ export async function buildReport(art: LoadedArtifact, dataPath: string, opts: R
   const fm = art.featureMap;
   if (fm === null) throw new Error('this model artifact has no feature map: it cannot score a data file');
   const activity = opts.activity ?? { cold: 5, heavy: 50 };
-  if (!(activity.cold > 0 && activity.heavy > activity.cold)) throw new Error(`activity thresholds must satisfy 0 < cold < heavy (got cold ${activity.cold}, heavy ${activity.heavy})`);
-  const maxAucGap = opts.maxAucGap ?? 0.05, maxCalibrationGap = opts.maxCalibrationGap ?? 0.1, minRows = opts.minRows ?? 100;
+  if (!(activity.cold > 0 && activity.heavy > activity.cold))
+    throw new Error(`activity thresholds must satisfy 0 < cold < heavy (got cold ${activity.cold}, heavy ${activity.heavy})`);
+  const maxAucGap = opts.maxAucGap ?? 0.05,
+    maxCalibrationGap = opts.maxCalibrationGap ?? 0.1,
+    minRows = opts.minRows ?? 100;
   const builtins = opts.groups.map(builtinOf);
   const needsUser = builtins.some((b) => b === 'builtin:activity' || b === 'builtin:unseen-user');
   const needsItem = builtins.some((b) => b === 'builtin:popularity' || b === 'builtin:unseen-item');
   const groupCol = fm.schema.columns.find((c) => c.role === 'group');
   const userColumn = opts.userColumn ?? (needsUser ? groupCol?.source : undefined);
-  if (needsUser && userColumn === undefined) throw new Error('built-in user groups need --user COLUMN (the schema has no group column to default to)');
+  if (needsUser && userColumn === undefined)
+    throw new Error('built-in user groups need --user COLUMN (the schema has no group column to default to)');
   if (needsItem && opts.itemColumn === undefined) throw new Error('built-in item groups need --item COLUMN');
   const userEnc = needsUser ? vocabOf(fm, userColumn!, 'user') : null;
   const itemEnc = needsItem ? vocabOf(fm, opts.itemColumn!, 'item') : null;
@@ -114,16 +126,17 @@ export async function buildReport(art: LoadedArtifact, dataPath: string, opts: R
     for (const [value, m] of Object.entries(byValue)) {
       const flags: string[] = [];
       if (m.rows >= minRows) {
-        if (overall.auc - m.auc > maxAucGap) flags.push(`AUC ${m.auc.toFixed(4)} is ${(overall.auc - m.auc).toFixed(4)} below the whole (${overall.auc.toFixed(4)})`);
+        if (overall.auc - m.auc > maxAucGap)
+          flags.push(`AUC ${m.auc.toFixed(4)} is ${(overall.auc - m.auc).toFixed(4)} below the whole (${overall.auc.toFixed(4)})`);
         if (Number.isNaN(m.auc)) flags.push('AUC undefined (one class only)');
-        if (Math.abs(m.calibration - overall.calibration) > maxCalibrationGap) flags.push(`calibration ${m.calibration.toFixed(3)} vs ${overall.calibration.toFixed(3)} for the whole`);
+        if (Math.abs(m.calibration - overall.calibration) > maxCalibrationGap)
+          flags.push(`calibration ${m.calibration.toFixed(3)} vs ${overall.calibration.toFixed(3)} for the whole`);
       }
       out[value] = { ...m, ece: reliability(s.probs, labels, 10, rowsOf.get(value)!).ece, flags };
     }
     // Activity groups read best in their natural order (the evaluator sorts values by name).
-    groups[grouping] = grouping === 'builtin:activity'
-      ? Object.fromEntries(['cold', 'warm', 'heavy'].filter((k) => k in out).map((k) => [k, out[k]!]))
-      : out;
+    groups[grouping] =
+      grouping === 'builtin:activity' ? Object.fromEntries(['cold', 'warm', 'heavy'].filter((k) => k in out).map((k) => [k, out[k]!])) : out;
   }
   return {
     model: art.meta.model,
@@ -155,7 +168,13 @@ interface TaskScores {
  * where the task counts (its `where` label is 1), as `finerank eval` does. The one place
  * where the report meets the model contract.
  */
-async function scoreTask(art: LoadedArtifact, path: string, taskName: string | undefined, sliceColumns: string[], onBadRow?: BadRowPolicy): Promise<TaskScores> {
+async function scoreTask(
+  art: LoadedArtifact,
+  path: string,
+  taskName: string | undefined,
+  sliceColumns: string[],
+  onBadRow?: BadRowPolicy,
+): Promise<TaskScores> {
   const tasks = artifactTasks(art.meta);
   const task = taskName === undefined ? tasks[0]! : tasks.find((t) => t.name === taskName);
   if (task === undefined) throw new Error(`the model has no task '${taskName}' (tasks: ${tasks.map((t) => t.name).join(', ')})`);

@@ -30,7 +30,9 @@ export interface Reliability {
  */
 export function reliability(probs: ArrayLike<number>, labels: ArrayLike<number>, binCount = 10, rows?: ArrayLike<number>): Reliability {
   const n = rows === undefined ? probs.length : rows.length;
-  const cnt = new Float64Array(binCount), sp = new Float64Array(binCount), sy = new Float64Array(binCount);
+  const cnt = new Float64Array(binCount),
+    sp = new Float64Array(binCount),
+    sy = new Float64Array(binCount);
   for (let k = 0; k < n; k++) {
     const i = rows === undefined ? k : rows[k]!;
     const p = probs[i]!;
@@ -43,7 +45,8 @@ export function reliability(probs: ArrayLike<number>, labels: ArrayLike<number>,
   const bins: ReliabilityBin[] = [];
   for (let b = 0; b < binCount; b++) {
     const c = cnt[b]!;
-    const mp = c === 0 ? NaN : sp[b]! / c, pr = c === 0 ? NaN : sy[b]! / c;
+    const mp = c === 0 ? NaN : sp[b]! / c,
+      pr = c === 0 ? NaN : sy[b]! / c;
     if (c > 0) ece += (c / n) * Math.abs(mp - pr);
     bins.push({ lo: b / binCount, hi: (b + 1) / binCount, rows: c, meanPrediction: mp, positiveRate: pr });
   }
@@ -62,8 +65,10 @@ export function rocCurve(probs: ArrayLike<number>, labels: ArrayLike<number>, ma
   for (let i = 0; i < n; i++) pos += labels[i]! > 0 ? 1 : 0;
   const neg = n - pos;
   if (pos === 0 || neg === 0) return { fpr: [], tpr: [] };
-  const fpr = [0], tpr = [0];
-  let tp = 0, fp = 0;
+  const fpr = [0],
+    tpr = [0];
+  let tp = 0,
+    fp = 0;
   for (let k = n - 1; k >= 0;) {
     const s = sorted[k]!;
     while (k >= 0 && sorted[k] === s) {
@@ -75,7 +80,8 @@ export function rocCurve(probs: ArrayLike<number>, labels: ArrayLike<number>, ma
     tpr.push(tp / pos);
   }
   if (fpr.length <= maxPoints) return { fpr, tpr };
-  const keepF: number[] = [], keepT: number[] = [];
+  const keepF: number[] = [],
+    keepT: number[] = [];
   const step = (fpr.length - 1) / (maxPoints - 1);
   for (let j = 0; j < maxPoints; j++) {
     const i = Math.round(j * step);

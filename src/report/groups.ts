@@ -29,11 +29,17 @@ export interface ActivityThresholds {
 export function vocabOf(fm: FeatureMap, column: string, role: 'user' | 'item'): VocabEncoder {
   const f = fm.fields().find((x) => x.name === column);
   if (f === undefined || f.kind !== 'sparse') {
-    const sparse = fm.fields().filter((x) => x.kind === 'sparse').map((x) => x.name);
+    const sparse = fm
+      .fields()
+      .filter((x) => x.kind === 'sparse')
+      .map((x) => x.name);
     throw new Error(`the ${role} column '${column}' must be a sparse feature of the model's schema (sparse features: ${sparse.join(', ')})`);
   }
   const enc = fm.encoder(column);
-  if (!(enc instanceof VocabEncoder)) throw new Error(`the ${role} column '${column}' is hash-encoded: built-in groups need a vocabulary with training counts (encoder: {type: vocab})`);
+  if (!(enc instanceof VocabEncoder))
+    throw new Error(
+      `the ${role} column '${column}' is hash-encoded: built-in groups need a vocabulary with training counts (encoder: {type: vocab})`,
+    );
   return enc;
 }
 

@@ -31,22 +31,42 @@ function num(x: number | undefined, d = 4): string {
 
 function row(name: string, m: GroupMetrics): string {
   const cls = m.flags.length > 0 ? ' class="flag"' : '';
-  return `<tr${cls}><td>${esc(name)}</td><td>${m.rows}</td><td>${m.positives}</td><td>${num(m.auc)}</td><td>${num(m.gauc)}</td><td>${num(m.logloss)}</td>`
-    + `<td>${num(m.meanPrediction)}</td><td>${num(m.positiveRate)}</td><td>${num(m.calibration, 3)}</td><td>${num(m.ece)}</td><td>${esc(m.flags.join('; '))}</td></tr>`;
+  return (
+    `<tr${cls}><td>${esc(name)}</td><td>${m.rows}</td><td>${m.positives}</td><td>${num(m.auc)}</td><td>${num(m.gauc)}</td><td>${num(m.logloss)}</td>` +
+    `<td>${num(m.meanPrediction)}</td><td>${num(m.positiveRate)}</td><td>${num(m.calibration, 3)}</td><td>${num(m.ece)}</td><td>${esc(m.flags.join('; '))}</td></tr>`
+  );
 }
 
-const HEAD = '<tr><th>group</th><th>rows</th><th>positives</th><th>AUC</th><th>gAUC</th><th>logloss</th><th>mean pred</th><th>observed</th><th>calibration</th><th>ECE</th><th>flags</th></tr>';
+const HEAD =
+  '<tr><th>group</th><th>rows</th><th>positives</th><th>AUC</th><th>gAUC</th><th>logloss</th><th>mean pred</th><th>observed</th><th>calibration</th><th>ECE</th><th>flags</th></tr>';
 
 /** The page for a report. */
 export function renderReportHtml(r: BiasReport): string {
-  const flagged = Object.entries(r.groups).flatMap(([g, byV]) => Object.entries(byV).filter(([, m]) => m.flags.length > 0).map(([v, m]) => `<li><b>${esc(g)} = ${esc(v)}</b>: ${esc(m.flags.join('; '))}</li>`));
-  const sections = Object.entries(r.groups).map(([g, byV], k) => `
+  const flagged = Object.entries(r.groups).flatMap(([g, byV]) =>
+    Object.entries(byV)
+      .filter(([, m]) => m.flags.length > 0)
+      .map(([v, m]) => `<li><b>${esc(g)} = ${esc(v)}</b>: ${esc(m.flags.join('; '))}</li>`),
+  );
+  const sections = Object.entries(r.groups)
+    .map(
+      ([g, byV], k) => `
 <h2>By ${esc(g)}</h2>
 <div class="charts"><div class="chart"><canvas id="auc-${k}"></canvas></div><div class="chart"><canvas id="cal-${k}"></canvas></div></div>
-<table>${HEAD}${Object.entries(byV).map(([v, m]) => row(v, m)).join('')}</table>`).join('\n');
+<table>${HEAD}${Object.entries(byV)
+        .map(([v, m]) => row(v, m))
+        .join('')}</table>`,
+    )
+    .join('\n');
   const data = JSON.stringify({
-    roc: r.roc, reliability: r.reliability,
-    groups: Object.entries(r.groups).map(([g, byV]) => ({ name: g, values: Object.keys(byV), auc: Object.values(byV).map((m) => (Number.isFinite(m.auc) ? m.auc : null)), calibration: Object.values(byV).map((m) => (Number.isFinite(m.calibration) ? m.calibration : null)), flagged: Object.values(byV).map((m) => m.flags.length > 0) })),
+    roc: r.roc,
+    reliability: r.reliability,
+    groups: Object.entries(r.groups).map(([g, byV]) => ({
+      name: g,
+      values: Object.keys(byV),
+      auc: Object.values(byV).map((m) => (Number.isFinite(m.auc) ? m.auc : null)),
+      calibration: Object.values(byV).map((m) => (Number.isFinite(m.calibration) ? m.calibration : null)),
+      flagged: Object.values(byV).map((m) => m.flags.length > 0),
+    })),
     overall: { auc: r.overall.auc, calibration: r.overall.calibration },
   });
   return `<!doctype html>

@@ -23,14 +23,18 @@ export class AliasTable {
     const p = new Float64Array(n);
     for (let i = 0; i < n; i++) p[i] = weights[i]! / z;
     this.probs = p;
-    const accept = new Float64Array(n), alias = new Int32Array(n), scaled = new Float64Array(n);
-    const small: number[] = [], large: number[] = [];
+    const accept = new Float64Array(n),
+      alias = new Int32Array(n),
+      scaled = new Float64Array(n);
+    const small: number[] = [],
+      large: number[] = [];
     for (let i = 0; i < n; i++) {
       scaled[i] = p[i]! * n;
       (scaled[i]! < 1 ? small : large).push(i);
     }
     while (small.length > 0 && large.length > 0) {
-      const s = small.pop()!, l = large.pop()!;
+      const s = small.pop()!,
+        l = large.pop()!;
       accept[s] = scaled[s]!;
       alias[s] = l;
       scaled[l] = scaled[l]! + scaled[s]! - 1;

@@ -41,9 +41,15 @@ export interface SampleConfig extends SamplingSpec {
 
 const ruleInput = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('hot_item'), t: z.number().positive().max(1).optional(), cap: z.number().int().positive().optional() }),
-  z.strictObject({ kind: z.literal('negative_downsample'), rate: z.number().positive().max(1), correction: z.enum(['weight', 'closed_form']).default('weight') }),
   z.strictObject({
-    kind: z.literal('popularity_negatives'), per_positive: z.number().int().positive(), alpha: z.number().min(0).max(2).default(0.75),
+    kind: z.literal('negative_downsample'),
+    rate: z.number().positive().max(1),
+    correction: z.enum(['weight', 'closed_form']).default('weight'),
+  }),
+  z.strictObject({
+    kind: z.literal('popularity_negatives'),
+    per_positive: z.number().int().positive(),
+    alpha: z.number().min(0).max(2).default(0.75),
     item_columns: z.array(z.string().min(1)).default([]),
   }),
 ]);
@@ -84,9 +90,14 @@ function check<T>(schema: z.ZodType<T>, raw: unknown, file: string, base: string
   }
   if (issue.code === 'invalid_union' && issue.path.includes('rules')) {
     const i = issue.path.indexOf('rules');
-    throw new SchemaError(file, fmtPath(base, issue.path.slice(0, i + 2)) + '.kind', 'must be one of hot_item, negative_downsample, popularity_negatives');
+    throw new SchemaError(
+      file,
+      fmtPath(base, issue.path.slice(0, i + 2)) + '.kind',
+      'must be one of hot_item, negative_downsample, popularity_negatives',
+    );
   }
-  if (issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined) throw new SchemaError(file, path, `is required (${issue.message})`);
+  if (issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined)
+    throw new SchemaError(file, path, `is required (${issue.message})`);
   throw new SchemaError(file, path, issue.message);
 }
 
@@ -97,7 +108,8 @@ function resolveSpec(c: z.infer<z.ZodObject<typeof samplingSpecShape>>, file: st
     switch (r.kind) {
       case 'hot_item':
         if (c.item === undefined) throw new SchemaError(file, at(`rules[${i}]`), '(hot_item) needs item, the item column');
-        if ((r.t === undefined) === (r.cap === undefined)) throw new SchemaError(file, at(`rules[${i}]`), '(hot_item) needs exactly one of t (word2vec rule) or cap (rows per item)');
+        if ((r.t === undefined) === (r.cap === undefined))
+          throw new SchemaError(file, at(`rules[${i}]`), '(hot_item) needs exactly one of t (word2vec rule) or cap (rows per item)');
         return { kind: 'hot_item', ...(r.t !== undefined ? { t: r.t } : {}), ...(r.cap !== undefined ? { cap: r.cap } : {}) };
       case 'negative_downsample':
         if (c.label === undefined) throw new SchemaError(file, at(`rules[${i}]`), '(negative_downsample) needs label, the label column');
@@ -105,16 +117,28 @@ function resolveSpec(c: z.infer<z.ZodObject<typeof samplingSpecShape>>, file: st
       case 'popularity_negatives':
         if (c.item === undefined) throw new SchemaError(file, at(`rules[${i}]`), '(popularity_negatives) needs item, the item column');
         if (c.user === undefined) throw new SchemaError(file, at(`rules[${i}]`), '(popularity_negatives) needs user, the user column');
-        if (c.label === undefined) throw new SchemaError(file, at(`rules[${i}]`), '(popularity_negatives) needs label, the label column written to the output');
+        if (c.label === undefined)
+          throw new SchemaError(file, at(`rules[${i}]`), '(popularity_negatives) needs label, the label column written to the output');
         return { kind: 'popularity_negatives', perPositive: r.per_positive, alpha: r.alpha, itemColumns: r.item_columns };
     }
   });
   const kinds = rules.map((r) => r.kind);
   if (new Set(kinds).size !== kinds.length) throw new SchemaError(file, at('rules'), 'lists a rule kind twice');
   if (kinds.includes('popularity_negatives') && kinds.length > 1) {
-    throw new SchemaError(file, at('rules'), 'popularity_negatives cannot be combined with other rules (supported: hot_item and negative_downsample together or alone; popularity_negatives alone)');
+    throw new SchemaError(
+      file,
+      at('rules'),
+      'popularity_negatives cannot be combined with other rules (supported: hot_item and negative_downsample together or alone; popularity_negatives alone)',
+    );
   }
-  return { ...(c.item ? { item: c.item } : {}), ...(c.user ? { user: c.user } : {}), ...(c.label ? { label: c.label } : {}), weight: c.weight, seed: c.seed, rules };
+  return {
+    ...(c.item ? { item: c.item } : {}),
+    ...(c.user ? { user: c.user } : {}),
+    ...(c.label ? { label: c.label } : {}),
+    weight: c.weight,
+    seed: c.seed,
+    rules,
+  };
 }
 
 /** Validates a train config's `sampling:` block (`base` is its path in the file, e.g. `sampling`). */
@@ -126,7 +150,8 @@ export function parseSamplingSpec(raw: unknown, file: string, base: string): Sam
 export function parseSampleConfig(raw: unknown, file: string, baseDir: string): SampleConfig {
   const c = check(sampleInput, raw, file, '');
   const spec = resolveSpec(c, file, '');
-  const input = resolve(baseDir, c.input), output = resolve(baseDir, c.output);
+  const input = resolve(baseDir, c.input),
+    output = resolve(baseDir, c.output);
   if (input === output) throw new SchemaError(file, 'output', 'must differ from input');
   return { ...spec, input, output, ...(c.format ? { format: c.format } : {}), onBadRow: c.on_bad_row };
 }

@@ -57,21 +57,35 @@ function parseLabel(text: string | null): 0 | 1 | null {
   return null;
 }
 
-interface Cols { item: number; user: number; label: number; weight: number; itemCols: number[] }
+interface Cols {
+  item: number;
+  user: number;
+  label: number;
+  weight: number;
+  itemCols: number[];
+}
 
 function columnsOf(chunk: RawChunk, spec: SamplingSpec, itemColumns: readonly string[]): Cols {
   const need = (name: string | undefined, required: boolean): number => {
     if (name === undefined) return -1;
     const i = chunk.columns.indexOf(name);
-    if (i < 0 && required) throw new DataError({ file: chunk.file, line: chunk.headerLine ?? chunk.lines[0], column: name }, `the file has no column "${name}"`, `one of its columns: ${chunk.columns.join(', ')}`);
+    if (i < 0 && required)
+      throw new DataError(
+        { file: chunk.file, line: chunk.headerLine ?? chunk.lines[0], column: name },
+        `the file has no column "${name}"`,
+        `one of its columns: ${chunk.columns.join(', ')}`,
+      );
     return i;
   };
   const pop = spec.rules.some((r) => r.kind === 'popularity_negatives');
   return {
-    item: need(spec.item, true),  // -1 when no rule needs the item
+    item: need(spec.item, true), // -1 when no rule needs the item
     user: need(spec.user, pop),
     // popularity_negatives writes the label column; the input may lack it (all rows are positives).
-    label: need(spec.label, spec.rules.some((r) => r.kind === 'negative_downsample')),
+    label: need(
+      spec.label,
+      spec.rules.some((r) => r.kind === 'negative_downsample'),
+    ),
     weight: need(spec.weight, false),
     itemCols: itemColumns.map((c) => need(c, true)),
   };
@@ -81,8 +95,8 @@ function columnsOf(chunk: RawChunk, spec: SamplingSpec, itemColumns: readonly st
 export async function sampleFile(spec: SamplingSpec, input: string, output: string, opts: SampleFileOptions = {}): Promise<SampleReport> {
   const policy = opts.onBadRow ?? 'error';
   const log = new BadRowLog();
-  const dataset: DatasetSpec | undefined = opts.format === undefined ? undefined
-    : { format: opts.format, header: true, separator: opts.format === 'tsv' ? '\t' : ',', quote: '"' };
+  const dataset: DatasetSpec | undefined =
+    opts.format === undefined ? undefined : { format: opts.format, header: true, separator: opts.format === 'tsv' ? '\t' : ',', quote: '"' };
   const read = (badRows: BadRowLog) => readRaw(input, { ...(dataset ? { dataset } : {}), onBadRow: policy, badRows });
   const pop = spec.rules.find((r): r is Extract<SamplingRule, { kind: 'popularity_negatives' }> => r.kind === 'popularity_negatives');
   const hot = spec.rules.find((r): r is Extract<SamplingRule, { kind: 'hot_item' }> => r.kind === 'hot_item');
@@ -90,7 +104,12 @@ export async function sampleFile(spec: SamplingSpec, input: string, output: stri
   const itemColumns = pop?.itemColumns ?? [];
 
   /** Checks a row; returns null (after raising or counting) when it is malformed. */
-  const parseRow = (chunk: RawChunk, r: number, c: Cols, count: boolean): { item: string; user: string; label: 0 | 1 | null; weight: number } | null => {
+  const parseRow = (
+    chunk: RawChunk,
+    r: number,
+    c: Cols,
+    count: boolean,
+  ): { item: string; user: string; label: 0 | 1 | null; weight: number } | null => {
     const bad = (column: string, problem: string, expected: string) => {
       const err = new DataError({ file: chunk.file, line: chunk.lines[r], column }, problem, expected);
       if (policy === 'error') throw err;
@@ -99,7 +118,7 @@ export async function sampleFile(spec: SamplingSpec, input: string, output: stri
     };
     // A missing item is its own category (the empty string), as in the feature map; the
     // implicit-feedback rule needs real ids.
-    const item = c.item >= 0 ? chunk.cell(r, c.item) ?? '' : '';
+    const item = c.item >= 0 ? (chunk.cell(r, c.item) ?? '') : '';
     if (pop && item === '') return bad(spec.item!, 'missing item', 'an item id');
     const user = c.user >= 0 ? chunk.cell(r, c.user) : '';
     if (user === null) return bad(spec.user!, 'missing user', 'a user id');
@@ -108,13 +127,15 @@ export async function sampleFile(spec: SamplingSpec, input: string, output: stri
       const text = chunk.cell(r, c.label);
       label = parseLabel(text);
       if (label === null) return bad(spec.label!, `label "${text ?? ''}" is not binary`, '1/+1 (positive) or 0/-1 (negative)');
-      if (pop && label === 0) return bad(spec.label!, 'a negative row in implicit-feedback input', 'only positive rows (popularity_negatives draws the negatives)');
+      if (pop && label === 0)
+        return bad(spec.label!, 'a negative row in implicit-feedback input', 'only positive rows (popularity_negatives draws the negatives)');
     }
     let weight = 1;
     if (c.weight >= 0) {
       const text = chunk.cell(r, c.weight);
       weight = text === null ? NaN : Number(text);
-      if (!(weight >= 0) || !Number.isFinite(weight)) return bad(spec.weight, `weight "${text ?? ''}" is not a non-negative number`, 'a non-negative number');
+      if (!(weight >= 0) || !Number.isFinite(weight))
+        return bad(spec.weight, `weight "${text ?? ''}" is not a non-negative number`, 'a non-negative number');
     }
     return { item, user, label, weight };
   };
@@ -137,7 +158,11 @@ export async function sampleFile(spec: SamplingSpec, input: string, output: stri
         if (s === undefined) userItems.set(row.user, (s = new Set()));
         s.add(row.item);
         userRows.set(row.user, (userRows.get(row.user) ?? 0) + 1);
-        if (!itemAttrs.has(row.item)) itemAttrs.set(row.item, c.itemCols.map((k) => chunk.cell(r, k) ?? ''));
+        if (!itemAttrs.has(row.item))
+          itemAttrs.set(
+            row.item,
+            c.itemCols.map((k) => chunk.cell(r, k) ?? ''),
+          );
       }
     }
   }
@@ -152,7 +177,9 @@ export async function sampleFile(spec: SamplingSpec, input: string, output: stri
   const rngNeg = Rng.derive(spec.seed, 'sample:negative_downsample');
   const rngPop = Rng.derive(spec.seed, 'sample:popularity_negatives');
   const dropped: Record<string, number> = Object.fromEntries(spec.rules.filter((r) => r.kind !== 'popularity_negatives').map((r) => [r.kind, 0]));
-  let rowsOut = 0, generated = 0, weightSum = 0;
+  let rowsOut = 0,
+    generated = 0,
+    weightSum = 0;
   const noNegUsers = new Set<string>();
   const userMass = new Map<string, number>();
 
@@ -182,11 +209,17 @@ export async function sampleFile(spec: SamplingSpec, input: string, output: stri
         if (hot) {
           const n = counts.get(row.item)!;
           const keep = hot.t !== undefined ? word2vecKeep(n / rowsIn, hot.t) : capKeep(n, hot.cap!);
-          if (keep < 1 && rngHot.next() >= keep) { dropped.hot_item!++; continue; }
+          if (keep < 1 && rngHot.next() >= keep) {
+            dropped.hot_item!++;
+            continue;
+          }
           w /= keep;
         }
         if (neg && row.label === 0) {
-          if (rngNeg.next() >= neg.rate) { dropped.negative_downsample!++; continue; }
+          if (rngNeg.next() >= neg.rate) {
+            dropped.negative_downsample!++;
+            continue;
+          }
           if (neg.correction === 'weight') w /= neg.rate;
         }
         for (let k = 0; k < chunk.columns.length; k++) fields[k] = chunk.cell(r, k) ?? '';
@@ -197,7 +230,10 @@ export async function sampleFile(spec: SamplingSpec, input: string, output: stri
         fields[labelAt] = '1';
         emit(w);
         const mine = userItems.get(row.user)!;
-        if (mine.size >= itemList.length) { noNegUsers.add(row.user); continue; }
+        if (mine.size >= itemList.length) {
+          noNegUsers.add(row.user);
+          continue;
+        }
         let mass = userMass.get(row.user);
         if (mass === undefined) {
           mass = 0;
@@ -209,7 +245,10 @@ export async function sampleFile(spec: SamplingSpec, input: string, output: stri
           let tries = 0;
           do {
             j = alias!.sample(rngPop);
-            if (++tries > 10_000) throw new Error(`popularity_negatives: could not draw a non-positive item for user "${row.user}" in 10 000 tries (their positives hold ${(mass * 100).toFixed(2)} % of the popularity mass)`);
+            if (++tries > 10_000)
+              throw new Error(
+                `popularity_negatives: could not draw a non-positive item for user "${row.user}" in 10 000 tries (their positives hold ${(mass * 100).toFixed(2)} % of the popularity mass)`,
+              );
           } while (mine.has(itemList[j]!));
           const it = itemList[j]!;
           fields[c.item] = it;
@@ -226,7 +265,13 @@ export async function sampleFile(spec: SamplingSpec, input: string, output: stri
     writer.abort();
   }
   return {
-    rowsIn, rowsOut, items: counts.size, dropped, generatedNegatives: generated, usersWithoutNegatives: noNegUsers.size, weightSum,
+    rowsIn,
+    rowsOut,
+    items: counts.size,
+    dropped,
+    generatedNegatives: generated,
+    usersWithoutNegatives: noNegUsers.size,
+    weightSum,
     negativeSampleRate: neg && neg.correction === 'closed_form' ? neg.rate : 1,
     weighted: hot !== undefined || pop !== undefined || (neg !== undefined && neg.correction === 'weight'),
     badRows: log.summary(),

@@ -27,7 +27,9 @@ export async function applySampling(job: SampledJob, spec: SamplingSpec): Promis
   const ds = job.schema.dataset;
   const format = ds?.format ?? formatFromExtension(job.data.train);
   if (format !== 'csv' || (ds !== undefined && (!ds.header || ds.separator !== ',' || ds.quote !== '"'))) {
-    throw new Error(`sampling inside train supports CSV training files with a header, "," separator and '"' quotes (got ${format ?? 'an unknown format'}${ds && !ds.header ? ' without a header' : ''}); run 'finerank sample' and train on its output instead`);
+    throw new Error(
+      `sampling inside train supports CSV training files with a header, "," separator and '"' quotes (got ${format ?? 'an unknown format'}${ds && !ds.header ? ' without a header' : ''}); run 'finerank sample' and train on its output instead`,
+    );
   }
   const existing = job.schema.columns.find((c) => c.role === 'weight');
   if (existing !== undefined && existing.source !== spec.weight) {
@@ -39,11 +41,17 @@ export async function applySampling(job: SampledJob, spec: SamplingSpec): Promis
     const out = join(dir, 'train.sampled.csv');
     const report = await sampleFile(spec, job.data.train, out, { format: 'csv', onBadRow: job.data.onBadRow });
     if (report.negativeSampleRate !== 1) {
-      if (job.train.negativeSampleRate !== 1) throw new Error(`sampling has a closed-form negative_downsample rule and train.negative_sample_rate is already ${job.train.negativeSampleRate}; set only one`);
+      if (job.train.negativeSampleRate !== 1)
+        throw new Error(
+          `sampling has a closed-form negative_downsample rule and train.negative_sample_rate is already ${job.train.negativeSampleRate}; set only one`,
+        );
       job.train = { ...job.train, negativeSampleRate: report.negativeSampleRate };
     }
     if (existing === undefined) {
-      job.schema = { ...job.schema, columns: [...job.schema.columns, { role: 'weight', name: spec.weight, source: spec.weight, missing: { policy: 'fill', value: 1 } }] };
+      job.schema = {
+        ...job.schema,
+        columns: [...job.schema.columns, { role: 'weight', name: spec.weight, source: spec.weight, missing: { policy: 'fill', value: 1 } }],
+      };
     }
     job.data = { ...job.data, train: out };
     return { report, cleanup };

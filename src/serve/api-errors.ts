@@ -44,7 +44,10 @@ export function jsonPointer(path: ReadonlyArray<PropertyKey>): string {
  * Zod issues as API issues: one per problem, unknown keys reported one by one at their own
  * pointer (with the allowed keys when given), other messages as zod words them.
  */
-export function zodIssues(issues: readonly z.core.$ZodIssue[], allowedKeys?: (path: readonly PropertyKey[]) => readonly string[] | undefined): ApiIssue[] {
+export function zodIssues(
+  issues: readonly z.core.$ZodIssue[],
+  allowedKeys?: (path: readonly PropertyKey[]) => readonly string[] | undefined,
+): ApiIssue[] {
   const out: ApiIssue[] = [];
   for (const iss of issues) {
     if (iss.code === 'unrecognized_keys') {

@@ -17,10 +17,9 @@ export const DEFAULT_LIMITS: RequestLimits = { maxRows: 10_000, maxCandidates: 1
  * One raw feature value, as in the training files: a string, a number, a boolean, null
  * (missing), or for multi-value fields a list of strings / numbers / booleans.
  */
-export const FeatureValueSchema = z.union([
-  z.string(), z.number(), z.boolean(), z.null(),
-  z.array(z.union([z.string(), z.number(), z.boolean()])),
-]).meta({ description: 'A raw feature value as in the training data; null or absent = missing; a list for a multi-value field.' });
+export const FeatureValueSchema = z
+  .union([z.string(), z.number(), z.boolean(), z.null(), z.array(z.union([z.string(), z.number(), z.boolean()]))])
+  .meta({ description: 'A raw feature value as in the training data; null or absent = missing; a list for a multi-value field.' });
 
 /** The request and response validators of one served model (its input columns are the row keys). */
 export interface ApiSchemas {
@@ -64,7 +63,7 @@ export interface ReloadRequest {
 export function apiSchemas(columns: readonly string[], limits: RequestLimits, tasks: readonly string[]): ApiSchemas {
   const shape: Record<string, z.ZodOptional<typeof FeatureValueSchema>> = {};
   for (const c of columns) shape[c] = FeatureValueSchema.optional();
-  const row = z.strictObject(shape).meta({ description: 'Raw feature values by input column name (the training files\' column names).' });
+  const row = z.strictObject(shape).meta({ description: "Raw feature values by input column name (the training files' column names)." });
   const modelInfo = z.object({
     version: z.int().describe('1 for the model loaded at start, +1 per successful reload'),
     sha256: z.string().describe('SHA-256 of the artifact file'),
@@ -89,13 +88,20 @@ export function apiSchemas(columns: readonly string[], limits: RequestLimits, ta
     rankResponse: z.object({
       model: modelInfo,
       tasks: z.array(z.string()),
-      results: z.array(scored.extend({ index: z.int().describe('position of the candidate in the request') }))
+      results: z
+        .array(scored.extend({ index: z.int().describe('position of the candidate in the request') }))
         .describe('candidates by decreasing score (ties: request order)'),
     }),
-    reloadRequest: z.strictObject({ path: z.string().min(1).optional().describe('artifact to load (default: the path the server was started with)') }),
+    reloadRequest: z.strictObject({
+      path: z.string().min(1).optional().describe('artifact to load (default: the path the server was started with)'),
+    }),
     reloadResponse: z.object({ reloaded: z.boolean(), model: modelInfo.extend({ path: z.string() }) }),
     errorResponse: z.object({
-      error: z.string().describe('kind: invalid_request, body_too_large, unsupported_media_type, not_found, overloaded, not_ready, artifact_refused, forbidden, internal'),
+      error: z
+        .string()
+        .describe(
+          'kind: invalid_request, body_too_large, unsupported_media_type, not_found, overloaded, not_ready, artifact_refused, forbidden, internal',
+        ),
       message: z.string(),
       issues: z.array(z.object({ pointer: z.string().describe('JSON pointer into the request body'), reason: z.string() })),
     }),

@@ -65,7 +65,8 @@ export function loadArtifact(path: string): LoadedArtifact {
 export function loadArtifactBytes(bytes: Uint8Array, path: string): LoadedArtifact {
   const { meta, arrays } = decodeContainer(bytes, MAGIC, path);
   const m = meta as ArtifactMeta;
-  if (m.format !== 'finerank.model' || m.version !== 1) throw new Error(`${path}: unsupported model format ${String(m.format)} v${String(m.version)}`);
+  if (m.format !== 'finerank.model' || m.version !== 1)
+    throw new Error(`${path}: unsupported model format ${String(m.format)} v${String(m.version)}`);
   m.inputSpec = featureSpecFromStored(m.inputSpec);
   m.tasks = artifactTasks(m);
   const model = createModel(m.model, { spec: m.inputSpec, rng: new Rng(0), tasks: m.tasks.map((t) => t.name) }, m.modelOptions);

@@ -10,12 +10,19 @@ import type { RawRow } from './api-schemas.js';
  * refuses (e.g. text in a numeric field) becomes a 400 naming it by JSON pointer, built by
  * `pointerOf(row, column)`. `onlyColumns` limits the encoding to those source columns.
  */
-export function encodeRows(fm: FeatureMap, rows: readonly RawRow[], pointerOf: (row: number, column: string) => string, onlyColumns?: ReadonlySet<string>): Batch {
+export function encodeRows(
+  fm: FeatureMap,
+  rows: readonly RawRow[],
+  pointerOf: (row: number, column: string) => string,
+  onlyColumns?: ReadonlySet<string>,
+): Batch {
   try {
     return fm.transformRows(rows, { inputsOnly: true, onBadRow: 'error', ...(onlyColumns !== undefined ? { onlyColumns } : {}) });
   } catch (e) {
     if (e instanceof DataError && e.line !== undefined && e.column !== undefined) {
-      throw invalidRequest([{ pointer: pointerOf(e.line - 1, e.column), reason: e.expected === undefined ? e.problem : `${e.problem}; expected ${e.expected}` }]);
+      throw invalidRequest([
+        { pointer: pointerOf(e.line - 1, e.column), reason: e.expected === undefined ? e.problem : `${e.problem}; expected ${e.expected}` },
+      ]);
     }
     throw e;
   }
@@ -39,7 +46,8 @@ export function encodeRankRows(fm: FeatureMap, context: RawRow, candidates: read
   for (let i = 0; i < candidates.length && issues.length < MAX_ISSUES; i++) {
     const c = candidates[i]!;
     for (const k of ctxCols) {
-      if (c[k] !== undefined && issues.length < MAX_ISSUES) issues.push({ pointer: jsonPointer(['candidates', i, k]), reason: `field '${k}' is also given in /context; give it in one place` });
+      if (c[k] !== undefined && issues.length < MAX_ISSUES)
+        issues.push({ pointer: jsonPointer(['candidates', i, k]), reason: `field '${k}' is also given in /context; give it in one place` });
     }
   }
   if (issues.length > 0) throw invalidRequest(issues);

@@ -32,16 +32,51 @@ export function createMetrics(queueRows: () => number): ServerMetrics {
   const pow2 = Array.from({ length: 15 }, (_, i) => 2 ** i);
   return {
     registry,
-    requests: new Counter({ name: 'finerank_http_requests_total', help: 'HTTP requests answered, by route and status code', labelNames: ['route', 'code'], registers: [registry] }),
-    errors: new Counter({ name: 'finerank_http_errors_total', help: 'HTTP requests answered with an error, by route and error kind', labelNames: ['route', 'kind'], registers: [registry] }),
+    requests: new Counter({
+      name: 'finerank_http_requests_total',
+      help: 'HTTP requests answered, by route and status code',
+      labelNames: ['route', 'code'],
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: 'finerank_http_errors_total',
+      help: 'HTTP requests answered with an error, by route and error kind',
+      labelNames: ['route', 'kind'],
+      registers: [registry],
+    }),
     latency: new Histogram({
-      name: 'finerank_http_request_duration_seconds', help: 'Time from request start to response, by route', labelNames: ['route'], registers: [registry],
+      name: 'finerank_http_request_duration_seconds',
+      help: 'Time from request start to response, by route',
+      labelNames: ['route'],
+      registers: [registry],
       buckets: [0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     }),
     batchRows: new Histogram({ name: 'finerank_batch_rows', help: 'Rows per scored micro-batch', buckets: pow2, registers: [registry] }),
-    batchRequests: new Histogram({ name: 'finerank_batch_requests', help: 'Requests per scored micro-batch', buckets: pow2.slice(0, 11), registers: [registry] }),
-    queueRows: new Gauge({ name: 'finerank_queue_rows', help: 'Rows waiting in the micro-batch queue', registers: [registry], collect() { this.set(queueRows()); } }),
-    reloads: new Counter({ name: 'finerank_model_reloads_total', help: 'Model reload attempts by result (ok, refused)', labelNames: ['result'], registers: [registry] }),
-    modelInfo: new Gauge({ name: 'finerank_model_info', help: 'The served model (value 1), with its version, checksum and name', labelNames: ['version', 'sha256', 'model'], registers: [registry] }),
+    batchRequests: new Histogram({
+      name: 'finerank_batch_requests',
+      help: 'Requests per scored micro-batch',
+      buckets: pow2.slice(0, 11),
+      registers: [registry],
+    }),
+    queueRows: new Gauge({
+      name: 'finerank_queue_rows',
+      help: 'Rows waiting in the micro-batch queue',
+      registers: [registry],
+      collect() {
+        this.set(queueRows());
+      },
+    }),
+    reloads: new Counter({
+      name: 'finerank_model_reloads_total',
+      help: 'Model reload attempts by result (ok, refused)',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    modelInfo: new Gauge({
+      name: 'finerank_model_info',
+      help: 'The served model (value 1), with its version, checksum and name',
+      labelNames: ['version', 'sha256', 'model'],
+      registers: [registry],
+    }),
   };
 }

@@ -22,7 +22,10 @@ export const DEFAULT_BATCHER: BatcherOptions = { maxBatchRows: 4096, maxWaitMs: 
 
 /** Thrown by `submit` when the queue is full. */
 export class QueueFullError extends Error {
-  constructor(readonly queuedRows: number, readonly limit: number) {
+  constructor(
+    readonly queuedRows: number,
+    readonly limit: number,
+  ) {
     super(`the scoring queue is full (${queuedRows} rows waiting, limit ${limit})`);
     this.name = 'QueueFullError';
   }
@@ -52,7 +55,10 @@ export class MicroBatcher {
   private immediate: NodeJS.Immediate | null = null;
   private idleWaiters: Array<() => void> = [];
 
-  constructor(readonly opts: BatcherOptions, private readonly observe: BatchObserver = () => {}) {
+  constructor(
+    readonly opts: BatcherOptions,
+    private readonly observe: BatchObserver = () => {},
+  ) {
     for (const k of ['maxBatchRows', 'maxQueueRows'] as const) {
       if (!Number.isInteger(opts[k]) || opts[k] < 1) throw new Error(`${k} must be a positive integer, got ${opts[k]}`);
     }
@@ -101,7 +107,8 @@ export class MicroBatcher {
     this.immediate = null;
     if (this.queue.length === 0) return;
     const first = this.queue[0]!;
-    let n = 1, rows = first.batch.size;
+    let n = 1,
+      rows = first.batch.size;
     while (n < this.queue.length) {
       const j = this.queue[n]!;
       if (j.model !== first.model || rows + j.batch.size > this.opts.maxBatchRows) break;

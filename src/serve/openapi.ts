@@ -18,7 +18,11 @@ export function openApiDocument(s: ApiSchemas, info: { title: string; version: s
   const text = (description: string) => ({ description, content: { 'text/plain': { schema: { type: 'string' } } } });
   return {
     openapi: '3.1.0',
-    info: { title: info.title, version: info.version, description: info.modelName === null ? 'no model loaded yet' : `serving model '${info.modelName}'` },
+    info: {
+      title: info.title,
+      version: info.version,
+      description: info.modelName === null ? 'no model loaded yet' : `serving model '${info.modelName}'`,
+    },
     paths: {
       '/v1/score': {
         post: {
@@ -26,7 +30,9 @@ export function openApiDocument(s: ApiSchemas, info: { title: string; version: s
           requestBody: { required: true, content: json(s.scoreRequest, 'input') },
           responses: {
             200: { description: 'one result per row, in order', content: json(s.scoreResponse, 'output') },
-            400: err('invalid request (issues name fields by JSON pointer)'), 413: err('body too large'), 415: err('not JSON'),
+            400: err('invalid request (issues name fields by JSON pointer)'),
+            413: err('body too large'),
+            415: err('not JSON'),
             503: err('overloaded (Retry-After) or no model loaded yet'),
           },
         },
@@ -37,7 +43,9 @@ export function openApiDocument(s: ApiSchemas, info: { title: string; version: s
           requestBody: { required: true, content: json(s.rankRequest, 'input') },
           responses: {
             200: { description: 'candidates by decreasing score', content: json(s.rankResponse, 'output') },
-            400: err('invalid request (issues name fields by JSON pointer)'), 413: err('body too large'), 415: err('not JSON'),
+            400: err('invalid request (issues name fields by JSON pointer)'),
+            413: err('body too large'),
+            415: err('not JSON'),
             503: err('overloaded (Retry-After) or no model loaded yet'),
           },
         },
@@ -48,12 +56,18 @@ export function openApiDocument(s: ApiSchemas, info: { title: string; version: s
           requestBody: { required: false, content: json(s.reloadRequest, 'input') },
           responses: {
             200: { description: 'the new model serves', content: json(s.reloadResponse, 'output') },
-            403: err('not a loopback client'), 422: err('artifact refused; the old model keeps serving'),
+            403: err('not a loopback client'),
+            422: err('artifact refused; the old model keeps serving'),
           },
         },
       },
       '/healthz': { get: { summary: 'Liveness: 200 while the process serves HTTP', responses: { 200: { description: 'alive' } } } },
-      '/readyz': { get: { summary: 'Readiness: 200 once a model is loaded, 503 before and while shutting down', responses: { 200: { description: 'ready' }, 503: err('not ready') } } },
+      '/readyz': {
+        get: {
+          summary: 'Readiness: 200 once a model is loaded, 503 before and while shutting down',
+          responses: { 200: { description: 'ready' }, 503: err('not ready') },
+        },
+      },
       '/metrics': { get: { summary: 'Prometheus metrics (text exposition format)', responses: { 200: text('metrics') } } },
       '/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1 document' } } } },
     },

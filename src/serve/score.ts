@@ -36,7 +36,11 @@ export function scoreBatch(art: LoadedArtifact, batch: Batch): Record<string, Fl
  * probabilities of every task with the negative-sampling correction, plus labels / groups
  * when present.
  */
-export async function scoreFile(art: LoadedArtifact, path: string, opts: { onBadRow?: BadRowPolicy; sliceColumns?: string[]; batchSize?: number } = {}): Promise<FileScores> {
+export async function scoreFile(
+  art: LoadedArtifact,
+  path: string,
+  opts: { onBadRow?: BadRowPolicy; sliceColumns?: string[]; batchSize?: number } = {},
+): Promise<FileScores> {
   const fm = art.featureMap;
   if (fm === null) throw new Error('this model artifact has no feature map: it can only score pre-encoded batches');
   const badRows = new BadRowLog();
@@ -115,7 +119,11 @@ function taskReports(s: FileScores, tasks: TaskDef[], path: string): Record<stri
 }
 
 /** AUC, logloss, calibration, gAUC (with a group column) and per-slice metrics of a file: the first task's, plus every task's. */
-export async function evaluateFile(art: LoadedArtifact, path: string, opts: { onBadRow?: BadRowPolicy; sliceColumns?: string[] } = {}): Promise<EvalReport & { skipped: number; tasks: Record<string, EvalReport> }> {
+export async function evaluateFile(
+  art: LoadedArtifact,
+  path: string,
+  opts: { onBadRow?: BadRowPolicy; sliceColumns?: string[] } = {},
+): Promise<EvalReport & { skipped: number; tasks: Record<string, EvalReport> }> {
   const s = await scoreFile(art, path, opts);
   const tasks = outputTaskDefs(art.model, artifactTasks(art.meta));
   const reports = taskReports(s, tasks, path);

@@ -1,7 +1,15 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { ApiError, invalidRequest, zodIssues } from './api-errors.js';
-import { apiSchemas, DEFAULT_LIMITS, type ApiSchemas, type RankRequest, type RequestLimits, type ScoreRequest, type ReloadRequest } from './api-schemas.js';
+import {
+  apiSchemas,
+  DEFAULT_LIMITS,
+  type ApiSchemas,
+  type RankRequest,
+  type RequestLimits,
+  type ScoreRequest,
+  type ReloadRequest,
+} from './api-schemas.js';
 import { encodeRankRows, encodeScoreRows, unavailable } from './encode-request.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { DEFAULT_BATCHER, MicroBatcher, QueueFullError, type BatcherOptions } from './micro-batcher.js';
@@ -120,10 +128,18 @@ export function createScoringServer(opts: ServeOptions): ScoringServer {
   app.setErrorHandler((err: FastifyError | ApiError, req: FastifyRequest, reply: FastifyReply) => {
     let api: ApiError;
     if (err instanceof ApiError) api = err;
-    else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') api = new ApiError(413, 'body_too_large', `request body is larger than ${limits.bodyLimitBytes} bytes`, [{ pointer: '', reason: `at most ${limits.bodyLimitBytes} bytes` }]);
-    else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') api = new ApiError(415, 'unsupported_media_type', 'the body must be JSON (Content-Type: application/json)', [{ pointer: '', reason: 'Content-Type must be application/json' }]);
+    else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      api = new ApiError(413, 'body_too_large', `request body is larger than ${limits.bodyLimitBytes} bytes`, [
+        { pointer: '', reason: `at most ${limits.bodyLimitBytes} bytes` },
+      ]);
+    else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+      api = new ApiError(415, 'unsupported_media_type', 'the body must be JSON (Content-Type: application/json)', [
+        { pointer: '', reason: 'Content-Type must be application/json' },
+      ]);
     else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
-      api = new ApiError(err.statusCode, err.statusCode === 400 ? 'invalid_request' : 'bad_request', err.message, [{ pointer: '', reason: err.message }]);
+      api = new ApiError(err.statusCode, err.statusCode === 400 ? 'invalid_request' : 'bad_request', err.message, [
+        { pointer: '', reason: err.message },
+      ]);
     } else {
       api = new ApiError(500, 'internal', 'internal error');
       process.stderr.write(`finerank serve: internal error on ${req.method} ${req.url}: ${(err as Error).stack ?? String(err)}\n`);
@@ -165,7 +181,11 @@ export function createScoringServer(opts: ServeOptions): ScoringServer {
   app.post('/admin/reload', async (req) => {
     const remote = req.socket.remoteAddress ?? '';
     if (admin === 'off' || (admin === 'loopback' && !LOOPBACK.test(remote))) {
-      throw new ApiError(403, 'forbidden', admin === 'off' ? 'reloading over HTTP is disabled (use SIGHUP)' : `reload is allowed from loopback clients only (you are ${remote})`);
+      throw new ApiError(
+        403,
+        'forbidden',
+        admin === 'off' ? 'reloading over HTTP is disabled (use SIGHUP)' : `reload is allowed from loopback clients only (you are ${remote})`,
+      );
     }
     const body = parse(schemas.reloadRequest, req.body) as ReloadRequest;
     const r = server.reload(body.path);
@@ -175,7 +195,11 @@ export function createScoringServer(opts: ServeOptions): ScoringServer {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     if (current === null || closing) {
-      return reply.code(503).send(unavailable(closing ? 'shutting_down' : 'not_ready', closing ? 'the server is shutting down' : 'no model loaded yet', retryAfter).body());
+      return reply
+        .code(503)
+        .send(
+          unavailable(closing ? 'shutting_down' : 'not_ready', closing ? 'the server is shutting down' : 'no model loaded yet', retryAfter).body(),
+        );
     }
     return { status: 'ready', model: { ...modelInfo(current), path: current.path, loaded_at: current.loadedAt.toISOString() } };
   });
@@ -183,7 +207,9 @@ export function createScoringServer(opts: ServeOptions): ScoringServer {
     const text = await metrics.registry.metrics();
     return reply.type(metrics.registry.contentType).send(text);
   });
-  app.get('/openapi.json', async () => openApiDocument(schemas, { title: 'finerank scoring server', version: '1', modelName: current?.artifact.meta.model ?? null }));
+  app.get('/openapi.json', async () =>
+    openApiDocument(schemas, { title: 'finerank scoring server', version: '1', modelName: current?.artifact.meta.model ?? null }),
+  );
 
   const server: ScoringServer = {
     app,
@@ -207,7 +233,9 @@ export function createScoringServer(opts: ServeOptions): ScoringServer {
       } catch (e) {
         metrics.reloads.inc({ result: 'refused' });
         const keep = current === null ? 'no model is loaded' : `model version ${current.version} keeps serving`;
-        throw new ApiError(422, 'artifact_refused', `${(e as Error).message}; ${keep}`, [{ pointer: path === undefined ? '' : '/path', reason: (e as Error).message }]);
+        throw new ApiError(422, 'artifact_refused', `${(e as Error).message}; ${keep}`, [
+          { pointer: path === undefined ? '' : '/path', reason: (e as Error).message },
+        ]);
       }
       // One synchronous swap: requests already encoded keep their (old) model; new ones get this one.
       current = next;

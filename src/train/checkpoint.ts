@@ -75,7 +75,8 @@ export class Checkpointer {
     };
     model.loadStateDict(pick('model/'));
     optim.loadStateDict(unpackState(m.optimizer, arrays));
-    if (m.rngs.length !== this.rngs.length) throw new Error(`${this.path}: checkpoint has ${m.rngs.length} generators, trainer has ${this.rngs.length}`);
+    if (m.rngs.length !== this.rngs.length)
+      throw new Error(`${this.path}: checkpoint has ${m.rngs.length} generators, trainer has ${this.rngs.length}`);
     m.rngs.forEach((s, i) => this.rngs[i]!.setState(unpackState(s, arrays) as number[]));
     return { state: unpackState(m.state, arrays) as TrainState, best: m.hasBest ? pick('best/') : null };
   }

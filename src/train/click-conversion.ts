@@ -20,7 +20,13 @@ export interface ClickConversionRoles {
  * (clickConversionReport): rows in file order, so `truePcvr` (the generator's p_cvr
  * column, see readTruthColumn) lines up with them.
  */
-export async function evaluateClickConversion(model: RankingModel, fm: FeatureMap, path: string, roles: ClickConversionRoles, truePcvr?: ArrayLike<number>): Promise<ClickConversionReport> {
+export async function evaluateClickConversion(
+  model: RankingModel,
+  fm: FeatureMap,
+  path: string,
+  roles: ClickConversionRoles,
+  truePcvr?: ArrayLike<number>,
+): Promise<ClickConversionReport> {
   const p = await predict(model, await loadDataSource(fm, path));
   const out = (name: string): Float32Array => {
     const v = p.probs[name];
@@ -32,6 +38,16 @@ export async function evaluateClickConversion(model: RankingModel, fm: FeatureMa
     if (v === undefined) throw new Error(`${path}: no label column '${name}'`);
     return v;
   };
-  if (truePcvr !== undefined && truePcvr.length !== out(roles.cvr).length) throw new Error(`${path}: ${out(roles.cvr).length} rows scored but ${truePcvr.length} true pCVR values`);
-  return clickConversionReport({ ...(roles.ctr !== undefined ? { pctr: out(roles.ctr) } : {}), pcvr: out(roles.cvr), ...(roles.ctcvr !== undefined ? { pctcvr: out(roles.ctcvr) } : {}) }, label(roles.click), label(roles.conversion), truePcvr);
+  if (truePcvr !== undefined && truePcvr.length !== out(roles.cvr).length)
+    throw new Error(`${path}: ${out(roles.cvr).length} rows scored but ${truePcvr.length} true pCVR values`);
+  return clickConversionReport(
+    {
+      ...(roles.ctr !== undefined ? { pctr: out(roles.ctr) } : {}),
+      pcvr: out(roles.cvr),
+      ...(roles.ctcvr !== undefined ? { pctcvr: out(roles.ctcvr) } : {}),
+    },
+    label(roles.click),
+    label(roles.conversion),
+    truePcvr,
+  );
 }

@@ -7,15 +7,24 @@ import type { EmbeddingTable } from '../embedding/table.js';
 
 /** Σ aᵢ² in float64, with four partial sums (breaks the add dependency chain on long arrays). */
 export function sumSquares(a: Float32Array): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let s0 = 0,
+    s1 = 0,
+    s2 = 0,
+    s3 = 0;
   const n4 = a.length & ~3;
   let i = 0;
   for (; i < n4; i += 4) {
-    const x0 = a[i]!, x1 = a[i + 1]!, x2 = a[i + 2]!, x3 = a[i + 3]!;
-    s0 += x0 * x0; s1 += x1 * x1; s2 += x2 * x2; s3 += x3 * x3;
+    const x0 = a[i]!,
+      x1 = a[i + 1]!,
+      x2 = a[i + 2]!,
+      x3 = a[i + 3]!;
+    s0 += x0 * x0;
+    s1 += x1 * x1;
+    s2 += x2 * x2;
+    s3 += x3 * x3;
   }
   for (; i < a.length; i++) s0 += a[i]! * a[i]!;
-  return (s0 + s1) + (s2 + s3);
+  return s0 + s1 + (s2 + s3);
 }
 
 /**
@@ -25,14 +34,18 @@ export function sumSquares(a: Float32Array): number {
  */
 export function tableGradSquaredNorm(t: EmbeddingTable): number {
   const { ids, values } = t.sparseGrad();
-  const c = t.denseDecay, dim = t.dim, w = t.weight;
+  const c = t.denseDecay,
+    dim = t.dim,
+    w = t.weight;
   if (c === 0) return sumSquares(values);
   // c²‖W‖² over all rows, then replace the touched rows' terms by ‖g + c·w‖².
   let s = c * c * sumSquares(w);
   for (let i = 0; i < ids.length; i++) {
-    const o = ids[i]! * dim, go = i * dim;
+    const o = ids[i]! * dim,
+      go = i * dim;
     for (let d = 0; d < dim; d++) {
-      const wi = w[o + d]!, gi = values[go + d]! + c * wi;
+      const wi = w[o + d]!,
+        gi = values[go + d]! + c * wi;
       s += gi * gi - c * c * wi * wi;
     }
   }

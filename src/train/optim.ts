@@ -118,7 +118,9 @@ abstract class DenseOptimizerBase implements Optimizer {
       }
     }
     if (!Array.isArray(s.params) || s.params.length !== this.params.length) {
-      throw new Error(`${k}.loadStateDict: state has ${Array.isArray(s.params) ? s.params.length : 'no'} parameter entries, optimizer has ${this.params.length} parameters`);
+      throw new Error(
+        `${k}.loadStateDict: state has ${Array.isArray(s.params) ? s.params.length : 'no'} parameter entries, optimizer has ${this.params.length} parameters`,
+      );
     }
     const next = s.params.map((ps, i) => {
       if (ps === null) return null;
@@ -128,7 +130,9 @@ abstract class DenseOptimizerBase implements Optimizer {
       for (const n of this.bufferNames()) {
         const a = ps.buffers?.[n];
         if (!(a instanceof Float32Array) || a.length !== p.size) {
-          throw new Error(`${k}.loadStateDict: parameter ${i}${p.name ? ` ('${p.name}')` : ''} buffer '${n}' must be a Float32Array of ${p.size} values`);
+          throw new Error(
+            `${k}.loadStateDict: parameter ${i}${p.name ? ` ('${p.name}')` : ''} buffer '${n}' must be a Float32Array of ${p.size} values`,
+          );
         }
         buffers[n] = a.slice();
       }
@@ -177,24 +181,38 @@ export class SGD extends DenseOptimizerBase {
     checkNonNeg('SGD', 'weightDecay', this.weightDecay);
     if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) throw new Error('SGD: Nesterov momentum needs momentum > 0 and dampening 0');
   }
-  protected bufferNames(): string[] { return this.momentum !== 0 ? ['momentum'] : []; }
+  protected bufferNames(): string[] {
+    return this.momentum !== 0 ? ['momentum'] : [];
+  }
   protected hyper(): Record<string, number | boolean> {
     return { lr: this.lr, momentum: this.momentum, dampening: this.dampening, nesterov: this.nesterov, weightDecay: this.weightDecay };
   }
   protected setHyper(h: Record<string, number | boolean>): void {
-    this.lr = h.lr as number; this.momentum = h.momentum as number; this.dampening = h.dampening as number;
-    this.nesterov = h.nesterov as boolean; this.weightDecay = h.weightDecay as number;
+    this.lr = h.lr as number;
+    this.momentum = h.momentum as number;
+    this.dampening = h.dampening as number;
+    this.nesterov = h.nesterov as boolean;
+    this.weightDecay = h.weightDecay as number;
     this.validate();
   }
   protected update(p: Tensor, g: Float32Array, st: ParamState): void {
-    const w = p.data, n = w.length, lr = this.lr, wd = this.weightDecay, mu = this.momentum;
+    const w = p.data,
+      n = w.length,
+      lr = this.lr,
+      wd = this.weightDecay,
+      mu = this.momentum;
     if (mu === 0) {
       for (let i = 0; i < n; i++) w[i]! -= lr * (g[i]! + wd * w[i]!);
       return;
     }
     let b = st.buffers.momentum;
-    if (b === undefined) { b = new Float32Array(n); st.buffers.momentum = b; }
-    const first = st.step === 1, damp = 1 - this.dampening, nesterov = this.nesterov;
+    if (b === undefined) {
+      b = new Float32Array(n);
+      st.buffers.momentum = b;
+    }
+    const first = st.step === 1,
+      damp = 1 - this.dampening,
+      nesterov = this.nesterov;
     for (let i = 0; i < n; i++) {
       const d = g[i]! + wd * w[i]!;
       const bi = Math.fround(first ? d : mu * b[i]! + damp * d);
@@ -236,28 +254,41 @@ abstract class AdamBase extends DenseOptimizerBase {
     checkBeta(kind, 'beta1', this.beta1);
     checkBeta(kind, 'beta2', this.beta2);
   }
-  protected bufferNames(): string[] { return ['m', 'v']; }
+  protected bufferNames(): string[] {
+    return ['m', 'v'];
+  }
   protected hyper(): Record<string, number | boolean> {
     return { lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay };
   }
   protected setHyper(h: Record<string, number | boolean>): void {
-    this.lr = h.lr as number; this.beta1 = h.beta1 as number; this.beta2 = h.beta2 as number;
-    this.eps = h.eps as number; this.weightDecay = h.weightDecay as number;
+    this.lr = h.lr as number;
+    this.beta1 = h.beta1 as number;
+    this.beta2 = h.beta2 as number;
+    this.eps = h.eps as number;
+    this.weightDecay = h.weightDecay as number;
     this.validate(this.kind);
   }
   /** The Adam update with g ← g + l2·w: m, v moments, bias-corrected as torch does. */
   protected adamUpdate(w: Float32Array, g: Float32Array, st: ParamState, l2: number): void {
-    const m = st.buffers.m!, v = st.buffers.v!, n = w.length;
-    const b1 = this.beta1, b2 = this.beta2, c1 = 1 - b1, c2 = 1 - b2;
+    const m = st.buffers.m!,
+      v = st.buffers.v!,
+      n = w.length;
+    const b1 = this.beta1,
+      b2 = this.beta2,
+      c1 = 1 - b1,
+      c2 = 1 - b2;
     // lr/(1−β₁ᵗ) · m/(√v/√(1−β₂ᵗ) + eps) rewritten as a·m/(√v + e): one multiply fewer.
     const sqrtBc2 = Math.sqrt(1 - Math.pow(b2, st.step));
-    const a = this.lr / (1 - Math.pow(b1, st.step)) * sqrtBc2, e = this.eps * sqrtBc2;
+    const a = (this.lr / (1 - Math.pow(b1, st.step))) * sqrtBc2,
+      e = this.eps * sqrtBc2;
     for (let i = 0; i < n; i++) {
-      const wi = w[i]!, gi = g[i]! + l2 * wi;
-      const mi = b1 * m[i]! + c1 * gi, vi = b2 * v[i]! + c2 * gi * gi;
+      const wi = w[i]!,
+        gi = g[i]! + l2 * wi;
+      const mi = b1 * m[i]! + c1 * gi,
+        vi = b2 * v[i]! + c2 * gi * gi;
       m[i] = mi;
       v[i] = vi;
-      w[i] = wi - a * mi / (Math.sqrt(vi) + e);
+      w[i] = wi - (a * mi) / (Math.sqrt(vi) + e);
     }
   }
 }
@@ -325,26 +356,41 @@ export class Adagrad extends DenseOptimizerBase {
   private validate(): void {
     for (const [n, v] of Object.entries(this.hyper())) checkNonNeg('Adagrad', n, v as number);
   }
-  protected bufferNames(): string[] { return ['sum']; }
+  protected bufferNames(): string[] {
+    return ['sum'];
+  }
   protected override initBuffers(p: Tensor): Record<string, Float32Array> {
     return { sum: new Float32Array(p.size).fill(this.initialAccumulatorValue) };
   }
   protected hyper(): Record<string, number | boolean> {
-    return { lr: this.lr, lrDecay: this.lrDecay, weightDecay: this.weightDecay, eps: this.eps, initialAccumulatorValue: this.initialAccumulatorValue };
+    return {
+      lr: this.lr,
+      lrDecay: this.lrDecay,
+      weightDecay: this.weightDecay,
+      eps: this.eps,
+      initialAccumulatorValue: this.initialAccumulatorValue,
+    };
   }
   protected setHyper(h: Record<string, number | boolean>): void {
-    this.lr = h.lr as number; this.lrDecay = h.lrDecay as number; this.weightDecay = h.weightDecay as number;
-    this.eps = h.eps as number; this.initialAccumulatorValue = h.initialAccumulatorValue as number;
+    this.lr = h.lr as number;
+    this.lrDecay = h.lrDecay as number;
+    this.weightDecay = h.weightDecay as number;
+    this.eps = h.eps as number;
+    this.initialAccumulatorValue = h.initialAccumulatorValue as number;
     this.validate();
   }
   protected update(p: Tensor, g: Float32Array, st: ParamState): void {
-    const w = p.data, s = st.buffers.sum!, n = w.length, wd = this.weightDecay, eps = this.eps;
+    const w = p.data,
+      s = st.buffers.sum!,
+      n = w.length,
+      wd = this.weightDecay,
+      eps = this.eps;
     const clr = this.lr / (1 + (st.step - 1) * this.lrDecay);
     for (let i = 0; i < n; i++) {
       const gi = g[i]! + wd * w[i]!;
       const acc = Math.fround(s[i]! + gi * gi);
       s[i] = acc;
-      w[i]! -= clr * gi / (Math.sqrt(acc) + eps);
+      w[i]! -= (clr * gi) / (Math.sqrt(acc) + eps);
     }
   }
 }

@@ -35,27 +35,40 @@ export function buildOptimizers(params: Tensor[], tables: EmbeddingTable[], o: T
   const dense: Optimizer = (() => {
     const c = o.optimizer;
     switch (c.type) {
-      case 'adam': return new Adam(params, { lr: c.lr, weightDecay: c.weightDecay ?? 0 });
-      case 'adamw': return new AdamW(params, { lr: c.lr, weightDecay: c.weightDecay ?? 0.01 });
-      case 'sgd': return new SGD(params, { lr: c.lr, momentum: c.momentum ?? 0, weightDecay: c.weightDecay ?? 0 });
-      case 'adagrad': return new Adagrad(params, { lr: c.lr });
-      default: throw new Error(`unknown optimizer '${(c as { type: string }).type}' (adam, adamw, sgd, adagrad)`);
+      case 'adam':
+        return new Adam(params, { lr: c.lr, weightDecay: c.weightDecay ?? 0 });
+      case 'adamw':
+        return new AdamW(params, { lr: c.lr, weightDecay: c.weightDecay ?? 0.01 });
+      case 'sgd':
+        return new SGD(params, { lr: c.lr, momentum: c.momentum ?? 0, weightDecay: c.weightDecay ?? 0 });
+      case 'adagrad':
+        return new Adagrad(params, { lr: c.lr });
+      default:
+        throw new Error(`unknown optimizer '${(c as { type: string }).type}' (adam, adamw, sgd, adagrad)`);
     }
   })();
   const sparseBaseLr = o.embeddingOptimizer.lr ?? baseLr;
   const sparse: SparseOptimizer = (() => {
     const t = o.embeddingOptimizer.type;
     switch (t) {
-      case 'table_adam': return new TableAdam({ lr: sparseBaseLr });
-      case 'lazy_adam': return new LazyAdam({ lr: sparseBaseLr });
-      case 'adagrad': return new SparseAdagrad({ lr: sparseBaseLr });
-      case 'sgd': return new SparseSGD({ lr: sparseBaseLr });
-      case 'ftrl': return new FTRL({ alpha: sparseBaseLr });
-      default: throw new Error(`unknown embedding optimizer '${t as string}' (table_adam, lazy_adam, adagrad, sgd, ftrl)`);
+      case 'table_adam':
+        return new TableAdam({ lr: sparseBaseLr });
+      case 'lazy_adam':
+        return new LazyAdam({ lr: sparseBaseLr });
+      case 'adagrad':
+        return new SparseAdagrad({ lr: sparseBaseLr });
+      case 'sgd':
+        return new SparseSGD({ lr: sparseBaseLr });
+      case 'ftrl':
+        return new FTRL({ alpha: sparseBaseLr });
+      default:
+        throw new Error(`unknown embedding optimizer '${t as string}' (table_adam, lazy_adam, adagrad, sgd, ftrl)`);
     }
   })();
   if (o.embeddingL2 > 0 && o.embeddingL2Mode === 'table' && o.embeddingOptimizer.type !== 'table_adam') {
-    throw new Error(`embeddingL2Mode 'table' penalizes every row each step and needs embeddingOptimizer 'table_adam' (got '${o.embeddingOptimizer.type}'); use embeddingL2Mode 'batch' with row-wise optimizers`);
+    throw new Error(
+      `embeddingL2Mode 'table' penalizes every row each step and needs embeddingOptimizer 'table_adam' (got '${o.embeddingOptimizer.type}'); use embeddingL2Mode 'batch' with row-wise optimizers`,
+    );
   }
   const weights = params.filter(isWeightMatrix);
   return {

@@ -29,7 +29,8 @@ export interface EmbeddingL2Options {
  * `EmbeddingL2Mode`) and returns the penalty (float64 sum). Tables listed twice count once.
  */
 export function embeddingL2(tables: readonly EmbeddingTable[], lambda: number, mode: EmbeddingL2Mode, opts: EmbeddingL2Options = {}): number {
-  if (typeof lambda !== 'number' || !Number.isFinite(lambda) || lambda < 0) throw new Error(`embeddingL2: lambda must be a finite number >= 0, got ${lambda}`);
+  if (typeof lambda !== 'number' || !Number.isFinite(lambda) || lambda < 0)
+    throw new Error(`embeddingL2: lambda must be a finite number >= 0, got ${lambda}`);
   if (mode !== 'batch' && mode !== 'table') throw new Error(`embeddingL2: mode must be 'batch' or 'table', got '${String(mode)}'`);
   const computePenalty = opts.penalty ?? true;
   if (lambda === 0) return 0;
@@ -41,9 +42,11 @@ export function embeddingL2(tables: readonly EmbeddingTable[], lambda: number, m
       continue;
     }
     const { ids, values } = t.sparseGrad();
-    const w = t.weight, dim = t.dim;
+    const w = t.weight,
+      dim = t.dim;
     for (let i = 0; i < ids.length; i++) {
-      const o = ids[i]! * dim, go = i * dim;
+      const o = ids[i]! * dim,
+        go = i * dim;
       for (let d = 0; d < dim; d++) {
         const wi = w[o + d]!;
         sum += wi * wi;
@@ -66,7 +69,8 @@ export interface DenseL2Options {
  * `includeBiases`. Returns the penalty (float64 sum). Parameters listed twice count once.
  */
 export function denseL2(params: readonly Tensor[], lambda: number, opts: DenseL2Options = {}): number {
-  if (typeof lambda !== 'number' || !Number.isFinite(lambda) || lambda < 0) throw new Error(`denseL2: lambda must be a finite number >= 0, got ${lambda}`);
+  if (typeof lambda !== 'number' || !Number.isFinite(lambda) || lambda < 0)
+    throw new Error(`denseL2: lambda must be a finite number >= 0, got ${lambda}`);
   const includeBiases = opts.includeBiases ?? false;
   if (lambda === 0) return 0;
   let sum = 0;

@@ -70,10 +70,15 @@ export async function trainOnFiles(job: TrainJob, hooks: TrainHooks = {}): Promi
   const nDense = spec.fields.filter((f) => f.kind === 'dense').length;
   const fields = `${spec.fields.length - nDense} categorical, ${nDense} dense fields`;
   if (streaming) log(`data: streaming (${reason}); feature map fitted in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${fields}`);
-  else log(`data: ${train.rows} train, ${valid?.rows ?? 0} valid, ${test?.rows ?? 0} test rows encoded in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${fields}`);
+  else
+    log(
+      `data: ${train.rows} train, ${valid?.rows ?? 0} valid, ${test?.rows ?? 0} test rows encoded in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${fields}`,
+    );
   const rng = Rng.derive(job.train.seed, 'model');
   const model = createModel(job.model, { spec, rng, tasks: tasks.map((t) => t.name) }, job.modelOptions);
-  log(`model ${job.model}: ${countParameters(model)} parameters; kernels: ${kernels().detail}${tasks.length > 1 ? `; tasks: ${tasks.map((t) => t.name).join(', ')}` : ''}`);
+  log(
+    `model ${job.model}: ${countParameters(model)} parameters; kernels: ${kernels().detail}${tasks.length > 1 ? `; tasks: ${tasks.map((t) => t.name).join(', ')}` : ''}`,
+  );
   const trainer = new Trainer(model, job.train, tasks, hooks, [rng]);
   const result = await trainer.fit(train, valid);
   const evalBatch = Math.max(job.train.batchSize, 4096);
@@ -112,8 +117,19 @@ export async function trainOnFiles(job: TrainJob, hooks: TrainHooks = {}): Promi
     streaming: streaming ? 1 : 0,
   };
   return {
-    model, featureMap: fm, spec, label, tasks, result, valid: validReport, test: testReport, validTasks, testTasks,
-    skippedRows: badRows.count, skippedExamples: badRows.examples.map((e) => e.reason), summary,
+    model,
+    featureMap: fm,
+    spec,
+    label,
+    tasks,
+    result,
+    valid: validReport,
+    test: testReport,
+    validTasks,
+    testTasks,
+    skippedRows: badRows.count,
+    skippedExamples: badRows.examples.map((e) => e.reason),
+    summary,
   };
 }
 

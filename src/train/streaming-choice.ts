@@ -82,9 +82,15 @@ export async function openSplits(
   const { stream, reason } = decideStreaming(paths, s);
   if (!stream) {
     const open = (p: string | null) => (p === null ? Promise.resolve(null) : loadDataSource(fm, p, load));
-    return { train: await loadDataSource(fm, files.train, load), valid: await open(files.valid), test: await open(files.test), streaming: false, reason };
+    return {
+      train: await loadDataSource(fm, files.train, load),
+      valid: await open(files.valid),
+      test: await open(files.test),
+      streaming: false,
+      reason,
+    };
   }
-  const cacheDir = s.cache === false ? null : s.cacheDir ?? join(dirname(files.train), '.finerank-cache');
+  const cacheDir = s.cache === false ? null : (s.cacheDir ?? join(dirname(files.train), '.finerank-cache'));
   const opts = { shuffleWindow: s.shuffleBuffer ?? DEFAULT_SHUFFLE_WINDOW, onBadRow: load.onBadRow, badRows: load.badRows, cacheDir, log };
   const open = (p: string | null) => (p === null ? null : new StreamingDataSource(p, fm, opts));
   return { train: new StreamingDataSource(files.train, fm, opts), valid: open(files.valid), test: open(files.test), streaming: true, reason };

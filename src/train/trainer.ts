@@ -88,7 +88,11 @@ export async function predict(model: RankingModel, data: DataSource, batchSize =
     return out;
   };
   const labels = new Map<string, Float32Array>();
-  for (const [k, v] of labelParts) labels.set(k, join(v, (n) => new Float32Array(n)));
+  for (const [k, v] of labelParts)
+    labels.set(
+      k,
+      join(v, (n) => new Float32Array(n)),
+    );
   const probs: Record<string, Float32Array> = {};
   for (const [t, parts] of probParts) probs[t] = join(parts, (n) => new Float32Array(n));
   return { probs, labels, groups: groupParts.length > 0 ? join(groupParts, (n) => new Int32Array(n)) : null };
@@ -114,11 +118,21 @@ export function taskReport(p: Predictions, task: TaskDef): EvalReport {
     return out;
   };
   const groups = p.groups === null ? null : pick(p.groups, (n) => new Int32Array(n));
-  return evaluate(pick(probs, (n) => new Float32Array(n)), pick(y, (n) => new Float32Array(n)), groups === null ? {} : { groups });
+  return evaluate(
+    pick(probs, (n) => new Float32Array(n)),
+    pick(y, (n) => new Float32Array(n)),
+    groups === null ? {} : { groups },
+  );
 }
 
 /** Per-task AUC, logloss, calibration (and gAUC with groups) of a model on a data source. */
-export async function evaluateTasks(model: RankingModel, data: DataSource, tasks: readonly TaskDef[], batchSize = 4096, negativeSampleRate = 1): Promise<Record<string, EvalReport>> {
+export async function evaluateTasks(
+  model: RankingModel,
+  data: DataSource,
+  tasks: readonly TaskDef[],
+  batchSize = 4096,
+  negativeSampleRate = 1,
+): Promise<Record<string, EvalReport>> {
   const p = await predict(model, data, batchSize, negativeSampleRate);
   const out: Record<string, EvalReport> = {};
   for (const t of tasks) out[t.name] = taskReport(p, t);
@@ -126,7 +140,13 @@ export async function evaluateTasks(model: RankingModel, data: DataSource, tasks
 }
 
 /** AUC, logloss, calibration (and gAUC with groups) of a single-task model (or of the first task) on a data source. */
-export async function evaluateModel(model: RankingModel, data: DataSource, label: string | readonly TaskDef[], batchSize = 4096, negativeSampleRate = 1): Promise<EvalReport> {
+export async function evaluateModel(
+  model: RankingModel,
+  data: DataSource,
+  label: string | readonly TaskDef[],
+  batchSize = 4096,
+  negativeSampleRate = 1,
+): Promise<EvalReport> {
   const tasks = typeof label === 'string' ? singleTask(label).map((t) => ({ ...t, name: model.tasks[0] ?? t.name })) : label;
   const reports = await evaluateTasks(model, data, tasks.slice(0, 1), batchSize, negativeSampleRate);
   return reports[tasks[0]!.name]!;
@@ -144,7 +164,8 @@ export function monitoredTasks(tasks: readonly TaskDef[], monitorTask: string): 
   if (monitorTask === '') return [tasks[0]!.name];
   if (monitorTask === 'mean') return tasks.map((t) => t.name);
   const names = monitorTask.split(',').map((x) => x.trim());
-  for (const n of names) if (!tasks.some((t) => t.name === n)) throw new Error(`monitorTask: no task '${n}' (tasks: ${tasks.map((t) => t.name).join(', ')})`);
+  for (const n of names)
+    if (!tasks.some((t) => t.name === n)) throw new Error(`monitorTask: no task '${n}' (tasks: ${tasks.map((t) => t.name).join(', ')})`);
   return names;
 }
 
@@ -189,7 +210,7 @@ export class Trainer {
     this.params = model.parameters();
     this.tables = model.namedEmbeddings().map(([, t]) => t as EmbeddingTable);
     this.optim = buildOptimizers(this.params, this.tables, opts);
-    this.checkpointer = opts.checkpointDir === "" ? null : new Checkpointer(opts.checkpointDir, rngs);
+    this.checkpointer = opts.checkpointDir === '' ? null : new Checkpointer(opts.checkpointDir, rngs);
   }
 
   /**
@@ -280,8 +301,14 @@ export class Trainer {
         }
       }
       const entry: EvalLog = {
-        epoch: state.epoch + 1, step: state.globalStep, lr: state.lr, trainLoss,
-        valid: reports === null ? null : reports[this.tasks[0]!.name]!, tasks: reports, monitored, improved,
+        epoch: state.epoch + 1,
+        step: state.globalStep,
+        lr: state.lr,
+        trainLoss,
+        valid: reports === null ? null : reports[this.tasks[0]!.name]!,
+        tasks: reports,
+        monitored,
+        improved,
       };
       state.history.push(entry);
       log(formatEval(entry, o.monitor));
@@ -293,8 +320,15 @@ export class Trainer {
       const progress = new ProgressReporter(o.progress, `epoch ${state.epoch + 1}/${o.epochs}`, rowsPerEpoch);
       this.model.train();
       // Resume: the source starts at the first batch not yet trained on.
-      for await (const batch of train.batches({ batchSize: o.batchSize, shuffle: true, seed: o.seed, epoch: state.epoch, startBatch: state.stepInEpoch })) {
-        if (o.warmupSteps > 0 && state.globalStep < o.warmupSteps) this.optim.setLrScale(((state.globalStep + 1) / o.warmupSteps) * (state.lr / o.optimizer.lr));
+      for await (const batch of train.batches({
+        batchSize: o.batchSize,
+        shuffle: true,
+        seed: o.seed,
+        epoch: state.epoch,
+        startBatch: state.stepInEpoch,
+      })) {
+        if (o.warmupSteps > 0 && state.globalStep < o.warmupSteps)
+          this.optim.setLrScale(((state.globalStep + 1) / o.warmupSteps) * (state.lr / o.optimizer.lr));
         else if (o.warmupSteps > 0 && state.globalStep === o.warmupSteps) this.optim.setLrScale(state.lr / o.optimizer.lr);
         const t0 = performance.now();
         const loss = this.step(batch);
@@ -344,9 +378,14 @@ export function snapshot(model: RankingModel): Map<string, Float32Array> {
 function formatEval(e: EvalLog, monitor: string): string {
   const one = (v: EvalReport) => `AUC ${v.auc.toFixed(6)} logloss ${v.logloss.toFixed(6)}${v.gauc !== undefined ? ` gAUC ${v.gauc.toFixed(6)}` : ''}`;
   const t = e.tasks;
-  const metrics = t === null ? 'no validation data'
-    : Object.keys(t).length === 1 ? `valid ${one(Object.values(t)[0]!)}`
-      : `valid ${Object.entries(t).map(([k, v]) => `[${k}] ${one(v)}`).join(', ')}`;
+  const metrics =
+    t === null
+      ? 'no validation data'
+      : Object.keys(t).length === 1
+        ? `valid ${one(Object.values(t)[0]!)}`
+        : `valid ${Object.entries(t)
+            .map(([k, v]) => `[${k}] ${one(v)}`)
+            .join(', ')}`;
   return `epoch ${e.epoch} step ${e.step}: train loss ${e.trainLoss.toFixed(6)}, ${metrics}, lr ${e.lr.toExponential(1)}${e.improved ? '' : ` (${monitor} did not improve)`}`;
 }
 

@@ -42,7 +42,10 @@ export function encodeContainer(magic: string, meta: unknown, arrays: Map<string
     out.set(bytes, dataStart + index[i]!.offset);
     i++;
   }
-  createHash('sha256').update(out.subarray(0, out.length - 32)).digest().copy(out, out.length - 32);
+  createHash('sha256')
+    .update(out.subarray(0, out.length - 32))
+    .digest()
+    .copy(out, out.length - 32);
   return out;
 }
 
@@ -61,7 +64,9 @@ export function decodeContainer(buf: Uint8Array, magic: string, source: string):
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   if (b.length < 12 + 32) throw new Error(`${source}: file is truncated (${b.length} bytes) or not a finerank file`);
   if (b.toString('latin1', 0, 8) !== magic) throw new Error(`${source}: not a ${magic.trim()} file (bad magic bytes)`);
-  const digest = createHash('sha256').update(b.subarray(0, b.length - 32)).digest();
+  const digest = createHash('sha256')
+    .update(b.subarray(0, b.length - 32))
+    .digest();
   if (!digest.equals(b.subarray(b.length - 32))) throw new Error(`${source}: checksum mismatch — the file is corrupted or truncated`);
   const headerLen = b.readUInt32LE(8);
   if (12 + headerLen > b.length - 32) throw new Error(`${source}: header length ${headerLen} exceeds the file`);

@@ -5,7 +5,10 @@ import { Rng } from '../../src/engine/random.js';
 import { TargetAttention } from '../../src/blocks/attention/target-attention.js';
 import { gradcheck, randTensor } from '../support/gradcheck.js';
 
-const B = 4, L = 3, D = 2, H = 5;
+const B = 4,
+  L = 3,
+  D = 2,
+  H = 5;
 const LENGTHS = [0, 1, 3, 2];
 
 function padding(): Uint8Array {
@@ -17,8 +20,10 @@ function padding(): Uint8Array {
 /** a(q, k) = w₂·relu(W₁ [q, k, q−k, q⊙k] + b₁) + b₂, by explicit loops (float64). */
 function naiveScore(st: Map<string, Float32Array>, q: number[], k: number[]): number {
   const x = [...q, ...k, ...q.map((v, i) => v - k[i]!), ...q.map((v, i) => v * k[i]!)];
-  const W1 = st.get('unit.layers.0.linear.weight')!, b1 = st.get('unit.layers.0.linear.bias')!;
-  const W2 = st.get('unit.out.weight')!, b2 = st.get('unit.out.bias')!;
+  const W1 = st.get('unit.layers.0.linear.weight')!,
+    b1 = st.get('unit.layers.0.linear.bias')!;
+  const W2 = st.get('unit.out.weight')!,
+    b2 = st.get('unit.out.bias')!;
   let z = b2[0]!;
   for (let j = 0; j < H; j++) {
     let h = b1[j]!;

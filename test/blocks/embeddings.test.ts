@@ -42,7 +42,13 @@ function batch(): Batch {
   };
 }
 
-const base = (o: Partial<FeatureInputsOptions> = {}): FeatureInputsOptions => ({ embeddingDim: 8, initStd: 0.5, rng: new Rng(3), owner: 'test', ...o });
+const base = (o: Partial<FeatureInputsOptions> = {}): FeatureInputsOptions => ({
+  embeddingDim: 8,
+  initStd: 0.5,
+  rng: new Rng(3),
+  owner: 'test',
+  ...o,
+});
 
 /** Row `id` of the table registered as `name`. */
 function row(m: FeatureInputs, name: string, id: number): number[] {
@@ -57,7 +63,10 @@ function close(a: ArrayLike<number>, b: ArrayLike<number>, what: string, tol = 1
 
 test('per-field dimensions reach the tables; flat() is the naive concatenation of rows, pooled means and raw numbers', () => {
   const m = new FeatureInputs(spec(), base({ sequences: ['hist'] }));
-  assert.deepEqual(m.fields.map((f) => f.name), ['user', 'item', 'ctx', 'tags']);
+  assert.deepEqual(
+    m.fields.map((f) => f.name),
+    ['user', 'item', 'ctx', 'tags'],
+  );
   assert.deepEqual(m.dims, [4, 16, 8, 8]);
   assert.equal(m.tableNamed('user').dim, 4);
   assert.equal(m.tableNamed('item').dim, 16);
@@ -69,7 +78,13 @@ test('per-field dimensions reach the tables; flat() is the naive concatenation o
     const n = b.varlen.tags!.lengths[r]!;
     const pooled = new Array<number>(8).fill(0);
     for (let j = 0; j < n; j++) row(m, 'tags', b.varlen.tags!.ids[r * L + j]!).forEach((v, d) => (pooled[d]! += v / n));
-    const expected = [...row(m, 'user', b.sparse.user![r]!), ...row(m, 'item', b.sparse.item![r]!), ...row(m, 'ctx', b.sparse.ctx![r]!), ...pooled, b.dense.price![r]!];
+    const expected = [
+      ...row(m, 'user', b.sparse.user![r]!),
+      ...row(m, 'item', b.sparse.item![r]!),
+      ...row(m, 'ctx', b.sparse.ctx![r]!),
+      ...pooled,
+      b.dense.price![r]!,
+    ];
     close(flat.data.subarray(r * 37, (r + 1) * 37), expected, `row ${r}`);
   }
   assert.throws(() => m.forward(b).stacked(), /needs one embedding dimension.*user 4, item 16, ctx 8, tags 8/);
@@ -77,7 +92,10 @@ test('per-field dimensions reach the tables; flat() is the naive concatenation o
 });
 
 test('sameDim: require refuses mixed dimensions naming the fields; project maps them onto embedding_dim', () => {
-  assert.throws(() => new FeatureInputs(spec(), base({ sameDim: 'require', sequences: ['hist'] })), /'user' has 4, 'item' has 16; .*embedding_projection: true/);
+  assert.throws(
+    () => new FeatureInputs(spec(), base({ sameDim: 'require', sequences: ['hist'] })),
+    /'user' has 4, 'item' has 16; .*embedding_projection: true/,
+  );
   const m = new FeatureInputs(spec(), base({ sameDim: 'project', sequences: ['hist'] }));
   assert.deepEqual(m.dims, [8, 8, 8, 8]);
   const b = batch();
@@ -130,12 +148,20 @@ test('pooling attention is refused by the input layer with a message saying who 
 
 test('numeric fields as fields: value × a learned vector', () => {
   const m = new FeatureInputs(spec(), base({ sameDim: 'project', embedDense: true, select: { exclude: ['hist'] } }));
-  assert.deepEqual(m.fields.map((f) => f.name), ['user', 'item', 'ctx', 'tags', 'price']);
+  assert.deepEqual(
+    m.fields.map((f) => f.name),
+    ['user', 'item', 'ctx', 'tags', 'price'],
+  );
   assert.equal(m.rawDense.length, 0);
   const b = batch();
   const st = noGrad(() => m.forward(b).stacked());
   const v = m.stateDict().get('dense_embedding')!;
-  for (let r = 0; r < 4; r++) close(st.data.subarray((r * 5 + 4) * 8, (r * 5 + 5) * 8), [...v].map((x) => x * b.dense.price![r]!), `price row ${r}`);
+  for (let r = 0; r < 4; r++)
+    close(
+      st.data.subarray((r * 5 + 4) * 8, (r * 5 + 5) * 8),
+      [...v].map((x) => x * b.dense.price![r]!),
+      `price row ${r}`,
+    );
 });
 
 /** The input layer under a scalar head: Σ of flat() and of the sequence, so every table, projection and numeric vector is reached. */
@@ -144,7 +170,10 @@ class InputProbe extends SingleTaskModel {
   private readonly inputs: FeatureInputs;
   constructor(ctx: ModelContext) {
     super(ctx);
-    this.inputs = this.child('inputs', new FeatureInputs(ctx.spec, base({ sameDim: 'project', embedDense: true, sequences: ['hist'], rng: ctx.rng })));
+    this.inputs = this.child(
+      'inputs',
+      new FeatureInputs(ctx.spec, base({ sameDim: 'project', embedDense: true, sequences: ['hist'], rng: ctx.rng })),
+    );
   }
   override forward(b: Batch): Tensor {
     const e = this.inputs.forward(b);
@@ -169,7 +198,10 @@ test('linear logit equals w₀ + Σ_f w_f[x_f] + mean-pooled weights + u·x', ()
   const w = (table: string, id: number) => state.get(`embedding.${table}`)![id]!;
   for (let r = 0; r < 4; r++) {
     let z = 0.25 + w('user', b.sparse.user![r]!) + w('item', b.sparse.item![r]!) + w('ctx', b.sparse.ctx![r]!) - 1.5 * b.dense.price![r]!;
-    for (const [f, table] of [['tags', 'tags'], ['hist', 'item']] as const) {
+    for (const [f, table] of [
+      ['tags', 'tags'],
+      ['hist', 'item'],
+    ] as const) {
       const p = b.varlen[f]!;
       const n = p.lengths[r]!;
       for (let j = 0; j < n; j++) z += w(table, p.ids[r * L + j]!) / n;

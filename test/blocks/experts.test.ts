@@ -27,7 +27,8 @@ function naiveMlp(st: State, prefix: string, x: number[], hidden: number, out: b
     return Array.from({ length: width }, (_, j) => h.reduce((s, v, i) => s + v * w[i * width + j]!, b[j]!));
   };
   let h = x;
-  for (let l = 0; l < hidden; l++) h = affine(h, st.get(`${prefix}layers.${l}.linear.weight`)!, st.get(`${prefix}layers.${l}.linear.bias`)!).map(Math.tanh);
+  for (let l = 0; l < hidden; l++)
+    h = affine(h, st.get(`${prefix}layers.${l}.linear.weight`)!, st.get(`${prefix}layers.${l}.linear.bias`)!).map(Math.tanh);
   return out ? affine(h, st.get(`${prefix}out.weight`)!, st.get(`${prefix}out.bias`)!) : h;
 }
 
@@ -97,7 +98,11 @@ test('MMoE layer: gradients of input and every parameter match finite difference
 
 test('CGC layer equals the naive per-task gates over own + shared experts, and the shared gate over all experts', () => {
   const T = 2;
-  const layer = new CGCLayer(3, { ...LAYER, numTasks: T, numSharedExperts: 2, numSpecificExperts: 2, expertHiddenUnits: [4, 3], gateHiddenUnits: [3], sharedOutput: true }, new Rng(12));
+  const layer = new CGCLayer(
+    3,
+    { ...LAYER, numTasks: T, numSharedExperts: 2, numSpecificExperts: 2, expertHiddenUnits: [4, 3], gateHiddenUnits: [3], sharedOutput: true },
+    new Rng(12),
+  );
   const st = randomize(layer, 13);
   const inputs = [0, 1, 2].map((i) => randTensor(new Rng(20 + i), [4, 3], 1, false));
   const outs = noGrad(() => layer.forward(inputs));
@@ -118,12 +123,20 @@ test('CGC layer equals the naive per-task gates over own + shared experts, and t
 });
 
 test('CGC layer: gradients of every input and parameter match finite differences; errors are clear', () => {
-  const layer = new CGCLayer(3, { ...LAYER, numTasks: 2, numSharedExperts: 1, numSpecificExperts: 2, expertHiddenUnits: [3], gateHiddenUnits: [], sharedOutput: true }, new Rng(14));
+  const layer = new CGCLayer(
+    3,
+    { ...LAYER, numTasks: 2, numSharedExperts: 1, numSpecificExperts: 2, expertHiddenUnits: [3], gateHiddenUnits: [], sharedOutput: true },
+    new Rng(14),
+  );
   randomize(layer, 15);
   const inputs = [0, 1, 2].map((i) => randTensor(new Rng(30 + i), [3, 3]));
   gradcheck(() => concat(layer.forward(inputs), 1), [...inputs, ...layer.parameters()]);
   assert.throws(() => layer.forward(inputs.slice(0, 2)), /expects 3 inputs/);
-  const last = new CGCLayer(3, { ...LAYER, numTasks: 2, numSharedExperts: 1, numSpecificExperts: 1, expertHiddenUnits: [3], gateHiddenUnits: [], sharedOutput: false }, new Rng(16));
+  const last = new CGCLayer(
+    3,
+    { ...LAYER, numTasks: 2, numSharedExperts: 1, numSpecificExperts: 1, expertHiddenUnits: [3], gateHiddenUnits: [], sharedOutput: false },
+    new Rng(16),
+  );
   assert.equal(noGrad(() => last.forward(inputs)).length, 2);
   assert.ok(!last.namedParameters().some(([n]) => n.startsWith('sharedGate')));
   assert.throws(() => new ExpertBank(2, 3, [], LAYER, new Rng(1)), /expert_hidden_units must list at least one/);

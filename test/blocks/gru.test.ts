@@ -5,14 +5,20 @@ import { Rng } from '../../src/engine/random.js';
 import { GRU, gruStep, type GruMode } from '../../src/blocks/sequence/gru.js';
 import { gradcheck, randTensor } from '../support/gradcheck.js';
 
-const B = 4, L = 3, I = 2, H = 3;
+const B = 4,
+  L = 3,
+  I = 2,
+  H = 3;
 const LENGTHS = Int32Array.of(0, 1, 3, 2);
 const sig = (x: number) => 1 / (1 + Math.exp(-x));
 
 /** The recurrence of DIEN eq. (1)–(4) one scalar at a time (float64), per mode; AIGRU scales the input. */
 function naive(gru: GRU, x: Tensor, att: Tensor | null, mode: GruMode | 'aigru'): number[][][] {
   const st = gru.stateDict();
-  const Wih = st.get('weight_ih')!, Whh = st.get('weight_hh')!, bih = st.get('bias_ih')!, bhh = st.get('bias_hh')!;
+  const Wih = st.get('weight_ih')!,
+    Whh = st.get('weight_hh')!,
+    bih = st.get('bias_ih')!,
+    bhh = st.get('bias_hh')!;
   const out: number[][][] = [];
   for (let b = 0; b < B; b++) {
     let h = new Array<number>(H).fill(0);
@@ -24,7 +30,8 @@ function naive(gru: GRU, x: Tensor, att: Tensor | null, mode: GruMode | 'aigru')
         const gx = Array.from({ length: 3 * H }, (_, k) => bih[k]! + xi.reduce((s, v, i) => s + v * Wih[i * 3 * H + k]!, 0));
         const gh = Array.from({ length: 3 * H }, (_, k) => bhh[k]! + h.reduce((s, v, i) => s + v * Whh[i * 3 * H + k]!, 0));
         h = h.map((hp, j) => {
-          const u = sig(gx[j]! + gh[j]!), r = sig(gx[H + j]! + gh[H + j]!);
+          const u = sig(gx[j]! + gh[j]!),
+            r = sig(gx[H + j]! + gh[H + j]!);
           const n = Math.tanh(gx[2 * H + j]! + r * gh[2 * H + j]!);
           const w = mode === 'gru' || mode === 'aigru' ? u : mode === 'augru' ? a * u : a;
           return (1 - w) * hp + w * n;
@@ -41,7 +48,13 @@ for (const mode of ['gru', 'augru', 'agru', 'aigru'] as const) {
   test(`${mode.toUpperCase()}: states equal the scalar recurrence; padded steps carry the state (lengths 0, 1, L)`, () => {
     const gru = new GRU(I, H, new Rng(1));
     const x = randTensor(new Rng(2), [B, L, I], 1, false);
-    const att = mode === 'gru' ? null : new Tensor(Float32Array.from({ length: B * L }, (_, i) => 0.1 + ((i * 7) % 10) / 11), [B, L]);
+    const att =
+      mode === 'gru'
+        ? null
+        : new Tensor(
+            Float32Array.from({ length: B * L }, (_, i) => 0.1 + ((i * 7) % 10) / 11),
+            [B, L],
+          );
     const r = noGrad(() => gru.forward(x, LENGTHS, mode === 'aigru' ? { att: att!, scaleInput: true } : { mode, ...(att ? { att } : {}) }));
     const expected = naive(gru, x, att, mode);
     for (let b = 0; b < B; b++) {

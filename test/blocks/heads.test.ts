@@ -20,10 +20,11 @@ test('productLogit: σ(logit) is σ(a)·σ(b), and BCE on it equals the closed-f
     assert.ok(Math.abs(z.data[i]! - want) <= 1e-5 * Math.max(1, Math.abs(want)), `row ${i}: ${z.data[i]} vs ${want}`);
   });
   const loss = noGrad(() => bceWithLogits(z, y)).item();
-  const closed = -a.reduce((s, ai, i) => {
-    const p = sig(ai) * sig(b[i]!);
-    return s + (y[i] === 1 ? Math.log(p) : Math.log(1 - p));
-  }, 0) / a.length;
+  const closed =
+    -a.reduce((s, ai, i) => {
+      const p = sig(ai) * sig(b[i]!);
+      return s + (y[i] === 1 ? Math.log(p) : Math.log(1 - p));
+    }, 0) / a.length;
   assert.ok(Math.abs(loss - closed) < 1e-5, `BCE ${loss} vs closed form ${closed}`);
 });
 

@@ -32,7 +32,12 @@ function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol
 
 test('FM second-order term equals Σ_{f<g} ⟨e_f, e_g⟩ over explicit pairs', () => {
   const rng = new Rng(7);
-  for (const [B, F, D] of [[1, 2, 1], [5, 3, 4], [4, 10, 10], [3, 26, 16]] as const) {
+  for (const [B, F, D] of [
+    [1, 2, 1],
+    [5, 3, 4],
+    [4, 10, 10],
+    [3, 26, 16],
+  ] as const) {
     const e = randTensor(rng, [B, F, D], 1, false);
     assertClose(fmSecondOrder(e).data, naiveFm(e), 1e-5, `FM B=${B} F=${F} D=${D}`);
   }
@@ -76,5 +81,8 @@ test('cross layer equals its formula per row; CrossNet stacks L layers on x₀',
 
 test('cross layer: gradient matches finite differences for x₀, x_l, w and b', () => {
   const rng = new Rng(10);
-  gradcheck(([a, c, w, b]) => crossLayer(a!, c!, w!, b!), [randTensor(rng, [4, 6]), randTensor(rng, [4, 6]), randTensor(rng, [6, 1]), randTensor(rng, [6])]);
+  gradcheck(
+    ([a, c, w, b]) => crossLayer(a!, c!, w!, b!),
+    [randTensor(rng, [4, 6]), randTensor(rng, [4, 6]), randTensor(rng, [6, 1]), randTensor(rng, [6])],
+  );
 });

@@ -16,7 +16,8 @@ test('DNN tower in eval mode equals Linear → BatchNorm(running stats) → ReLU
   const st = tower.stateDict();
   // Non-trivial running statistics and affine parameters.
   const rng = new Rng(3);
-  for (const [k, v] of st) if (k.includes('bn.')) for (let i = 0; i < v.length; i++) v[i] = k.endsWith('runningVar') ? 0.5 + rng.next() : rng.uniform(-1, 1);
+  for (const [k, v] of st)
+    if (k.includes('bn.')) for (let i = 0; i < v.length; i++) v[i] = k.endsWith('runningVar') ? 0.5 + rng.next() : rng.uniform(-1, 1);
   tower.eval();
   const x = randTensor(new Rng(4), [6, 5], 1, false);
   const y = noGrad(() => tower.forward(x));
@@ -26,7 +27,9 @@ test('DNN tower in eval mode equals Linear → BatchNorm(running stats) → ReLU
     [4, 3].forEach((width, l) => {
       const p = `layers.${l}.`;
       h = affine(h, st.get(`${p}linear.weight`)!, st.get(`${p}linear.bias`), width).map((v, j) => {
-        const bn = (v - st.get(`${p}bn.runningMean`)![j]!) / Math.sqrt(st.get(`${p}bn.runningVar`)![j]! + 1e-5) * st.get(`${p}bn.gamma`)![j]! + st.get(`${p}bn.beta`)![j]!;
+        const bn =
+          ((v - st.get(`${p}bn.runningMean`)![j]!) / Math.sqrt(st.get(`${p}bn.runningVar`)![j]! + 1e-5)) * st.get(`${p}bn.gamma`)![j]! +
+          st.get(`${p}bn.beta`)![j]!;
         return Math.max(0, bn);
       });
     });

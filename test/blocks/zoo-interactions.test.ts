@@ -32,7 +32,11 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
 
 test('bi-interaction pooling equals Σ_{f<g} e_f ⊙ e_g over explicit pairs', () => {
   const rng = new Rng(21);
-  for (const [B, F, D] of [[1, 2, 1], [4, 3, 5], [3, 10, 10]] as const) {
+  for (const [B, F, D] of [
+    [1, 2, 1],
+    [4, 3, 5],
+    [3, 10, 10],
+  ] as const) {
     const e = randTensor(rng, [B, F, D], 1, false);
     const naive: number[] = [];
     for (let b = 0; b < B; b++) {
@@ -65,12 +69,14 @@ test('inner product layer equals ⟨e_f, e_g⟩ per pair; kernel outer product e
   const [B, F, D] = [3, 4, 3];
   const e = randTensor(rng, [B, F, D], 1, false);
   const K = randTensor(rng, [6, D, D], 1, false);
-  const inner: number[] = [], outer: number[] = [];
+  const inner: number[] = [],
+    outer: number[] = [];
   for (let b = 0; b < B; b++) {
     let p = 0;
     for (let f = 0; f < F; f++) {
       for (let g = f + 1; g < F; g++, p++) {
-        let s = 0, o = 0;
+        let s = 0,
+          o = 0;
         for (let d = 0; d < D; d++) {
           s += at(e, b, f, d) * at(e, b, g, d);
           for (let c = 0; c < D; c++) o += at(e, b, f, d) * K.data[(p * D + d) * D + c]! * at(e, b, g, c);
@@ -160,7 +166,11 @@ test('DCN-Mix equals Σ_k softmax(G)_k · x₀ ⊙ (U_k tanh(C_k tanh(V_kᵀ x_l
     const a = row(x0, b);
     let x = a;
     for (let l = 0; l < L; l++) {
-      const U = st.get(`U${l}`)!, V = st.get(`V${l}`)!, C = st.get(`C${l}`)!, G = st.get(`gate${l}`)!, bias = st.get(`b${l}`)!;
+      const U = st.get(`U${l}`)!,
+        V = st.get(`V${l}`)!,
+        C = st.get(`C${l}`)!,
+        G = st.get(`gate${l}`)!,
+        bias = st.get(`b${l}`)!;
       const logits = Array.from({ length: K }, (_, k) => x.reduce((s, v, i) => s + v * G[i * K + k]!, 0));
       const mx = Math.max(...logits);
       const z = logits.reduce((s, v) => s + Math.exp(v - mx), 0);
@@ -195,12 +205,15 @@ test('CIN equals its formula: X^{k+1}_h = Σ_{i,j} W_{h,ij} X⁰_i ⊙ X^k_j + b
     let xk = x0;
     const pooled: number[] = [];
     units.forEach((H, k) => {
-      const W = st.get(`layer${k}.weight`)!, bias = st.get(`layer${k}.bias`)!; // [F·H_k, H] rows = channels
-      const next = Array.from({ length: H }, (_, h) => Array.from({ length: D }, (_, d) => {
-        let s = bias[h]!;
-        for (let i = 0; i < F; i++) for (let j = 0; j < xk.length; j++) s += W[(i * xk.length + j) * H + h]! * x0[i]![d]! * xk[j]![d]!;
-        return s;
-      }));
+      const W = st.get(`layer${k}.weight`)!,
+        bias = st.get(`layer${k}.bias`)!; // [F·H_k, H] rows = channels
+      const next = Array.from({ length: H }, (_, h) =>
+        Array.from({ length: D }, (_, d) => {
+          let s = bias[h]!;
+          for (let i = 0; i < F; i++) for (let j = 0; j < xk.length; j++) s += W[(i * xk.length + j) * H + h]! * x0[i]![d]! * xk[j]![d]!;
+          return s;
+        }),
+      );
       for (const m of next) pooled.push(m.reduce((s, v) => s + v, 0));
       xk = next;
     });
@@ -222,18 +235,30 @@ test('AFM attentional pooling equals pᵀ Σ_{f<g} softmax(hᵀReLU(W(e_f⊙e_g)
   for (let b = 0; b < B; b++) {
     const v: number[][] = [];
     for (let f = 0; f < F; f++) for (let g = f + 1; g < F; g++) v.push(Array.from({ length: D }, (_, d) => at(e, b, f, d) * at(e, b, g, d)));
-    const scores = v.map((x) => rowTimes(rowTimes(x, st.get('attention.weight')!, A, st.get('attention.bias')!).map((h) => Math.max(0, h)), st.get('attention_h.weight')!, 1)[0]!);
+    const scores = v.map(
+      (x) =>
+        rowTimes(
+          rowTimes(x, st.get('attention.weight')!, A, st.get('attention.bias')!).map((h) => Math.max(0, h)),
+          st.get('attention_h.weight')!,
+          1,
+        )[0]!,
+    );
     const z = scores.reduce((s, x) => s + Math.exp(x), 0);
     const a = scores.map((x) => Math.exp(x) / z);
     naiveWeights.push(...a);
     const pooled = Array.from({ length: D }, (_, d) => v.reduce((s, x, p) => s + a[p]! * x[d]!, 0));
     naive.push(rowTimes(pooled, st.get('weight_p.weight')!, 1)[0]!);
   }
-  assertClose(pairwiseProducts(e).data, Array.from({ length: B }, (_, b) => {
-    const out: number[] = [];
-    for (let f = 0; f < F; f++) for (let g = f + 1; g < F; g++) for (let d = 0; d < D; d++) out.push(at(e, b, f, d) * at(e, b, g, d));
-    return out;
-  }).flat(), 1e-6, 'pair products');
+  assertClose(
+    pairwiseProducts(e).data,
+    Array.from({ length: B }, (_, b) => {
+      const out: number[] = [];
+      for (let f = 0; f < F; f++) for (let g = f + 1; g < F; g++) for (let d = 0; d < D; d++) out.push(at(e, b, f, d) * at(e, b, g, d));
+      return out;
+    }).flat(),
+    1e-6,
+    'pair products',
+  );
   assertClose(pool.weights(pairwiseProducts(e)).data, naiveWeights, 1e-5, 'attention weights');
   assertClose(pool.forward(pairwiseProducts(e)).data, naive, 1e-5, 'attentional pooling');
   gradcheck(([x]) => pool.forward(pairwiseProducts(x!)), [randTensor(rng, [2, F, D])]);
@@ -253,7 +278,10 @@ test('FFM pair sum equals Σ_{f<g} ⟨v_{f→g}, v_{g→f}⟩ with v_{f→g} in 
   }
   assertClose(ffmInteraction(copies).data, naive, 1e-5, 'FFM');
   assert.throws(() => ffmInteraction([randTensor(rng, [B, 3, D])]), /expected 1 copies of \[B, 2, D\]/);
-  gradcheck((cs) => ffmInteraction(cs), Array.from({ length: F - 1 }, () => randTensor(rng, [2, F, D])));
+  gradcheck(
+    (cs) => ffmInteraction(cs),
+    Array.from({ length: F - 1 }, () => randTensor(rng, [2, F, D])),
+  );
 });
 
 test('SENET equals a = ReLU(W₂ReLU(W₁ mean_d e)), v_f = a_f·e_f per row', () => {
@@ -296,7 +324,10 @@ test('bilinear interaction equals (e_f·W) ⊙ e_g per pair for field_all, field
     assertClose(layer.forward(e).data, naive, 1e-5, `bilinear ${type}`);
     gradcheckModule(layer, randTensor(rng, [2, F, D]));
   }
-  assert.throws(() => new BilinearInteraction(F, D, 'field_pair', new Rng(1)), /bilinear_type must be one of field_all, field_each, field_interaction/);
+  assert.throws(
+    () => new BilinearInteraction(F, D, 'field_pair', new Rng(1)),
+    /bilinear_type must be one of field_all, field_each, field_interaction/,
+  );
 });
 
 test('interacting layer equals ReLU(LN(Σ heads softmax(q·k/√d) v) + x W_res)) per row and head', () => {
@@ -304,7 +335,16 @@ test('interacting layer equals ReLU(LN(Σ heads softmax(q·k/√d) v) + x W_res)
   const [B, F, In, A, H] = [2, 3, 4, 6, 2];
   const d = A / H;
   for (const layerNorm of [false, true]) {
-    const layer = new InteractingLayer({ inputDim: In, attentionDim: A, numHeads: H, useResidual: true, useScale: true, layerNorm, dropout: 0.2, rng: new Rng(1) });
+    const layer = new InteractingLayer({
+      inputDim: In,
+      attentionDim: A,
+      numHeads: H,
+      useResidual: true,
+      useScale: true,
+      layerNorm,
+      dropout: 0.2,
+      rng: new Rng(1),
+    });
     const st = randomizeState(layer, rng, 0.7);
     layer.eval();
     const x = randTensor(rng, [B, F, In], 1, false);
@@ -317,7 +357,10 @@ test('interacting layer equals ReLU(LN(Σ heads softmax(q·k/√d) v) + x W_res)
       for (let f = 0; f < F; f++) {
         const out = new Array<number>(A).fill(0);
         for (let h = 0; h < H; h++) {
-          const s = Array.from({ length: F }, (_, g) => Array.from({ length: d }, (_, j) => q[f]![h * d + j]! * k[g]![h * d + j]!).reduce((a, c) => a + c, 0) / Math.sqrt(d));
+          const s = Array.from(
+            { length: F },
+            (_, g) => Array.from({ length: d }, (_, j) => q[f]![h * d + j]! * k[g]![h * d + j]!).reduce((a, c) => a + c, 0) / Math.sqrt(d),
+          );
           const mx = Math.max(...s);
           const z = s.reduce((a, c) => a + Math.exp(c - mx), 0);
           for (let g = 0; g < F; g++) for (let j = 0; j < d; j++) out[h * d + j]! += (Math.exp(s[g]! - mx) / z) * v[g]![h * d + j]!;
@@ -334,7 +377,16 @@ test('interacting layer equals ReLU(LN(Σ heads softmax(q·k/√d) v) + x W_res)
     }
     assertClose(layer.forward(x).data, naive, 1e-5, `interacting layer (layer_norm ${layerNorm})`);
     layer.train();
-    const noDrop = new InteractingLayer({ inputDim: In, attentionDim: A, numHeads: H, useResidual: true, useScale: false, layerNorm, dropout: 0, rng: new Rng(2) });
+    const noDrop = new InteractingLayer({
+      inputDim: In,
+      attentionDim: A,
+      numHeads: H,
+      useResidual: true,
+      useScale: false,
+      layerNorm,
+      dropout: 0,
+      rng: new Rng(2),
+    });
     gradcheckModule(noDrop, randTensor(rng, [2, F, In]));
   }
 });

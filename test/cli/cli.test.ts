@@ -19,9 +19,15 @@ function lastJson(stdout: string): Record<string, unknown> {
 }
 
 const FIELDS = [
-  { name: 'user', range: [0, 956] }, { name: 'item', range: [957, 5038] }, { name: 'daytime', range: [5039, 5045] },
-  { name: 'weekday', range: [5046, 5052] }, { name: 'isweekend', range: [5053, 5054] }, { name: 'homework', range: [5055, 5057] },
-  { name: 'cost', range: [5058, 5059] }, { name: 'weather', range: [5060, 5068] }, { name: 'country', range: [5069, 5148] },
+  { name: 'user', range: [0, 956] },
+  { name: 'item', range: [957, 5038] },
+  { name: 'daytime', range: [5039, 5045] },
+  { name: 'weekday', range: [5046, 5052] },
+  { name: 'isweekend', range: [5053, 5054] },
+  { name: 'homework', range: [5055, 5057] },
+  { name: 'cost', range: [5058, 5059] },
+  { name: 'weather', range: [5060, 5068] },
+  { name: 'country', range: [5069, 5148] },
   { name: 'city', range: [5149, 5381] },
 ];
 
@@ -32,7 +38,14 @@ test('gen → train (libfm config, bars preset) → eval → predict', () => {
     assert.equal(g.code, 0, g.stderr);
     const meta = JSON.parse(readFileSync(join(dir, 'data', 'meta.json'), 'utf8')) as { splits: Record<string, { file: string }> };
     const config = {
-      data: { train: `data/${meta.splits.train!.file}`, valid: `data/${meta.splits.valid!.file}`, test: `data/${meta.splits.test!.file}`, format: 'libfm', fields: FIELDS, min_count: 1 },
+      data: {
+        train: `data/${meta.splits.train!.file}`,
+        valid: `data/${meta.splits.valid!.file}`,
+        test: `data/${meta.splits.test!.file}`,
+        format: 'libfm',
+        fields: FIELDS,
+        min_count: 1,
+      },
       model: 'deepfm',
       preset: 'bars',
       model_options: { dnn_hidden_units: [32, 32] },
@@ -77,7 +90,10 @@ test('demo --json prints test AUC, logloss and the oracle AUC', () => {
 test('bad input: clear errors, non-zero exit', () => {
   const dir = mkdtempSync(join(tmpdir(), 'finerank-cli-'));
   try {
-    writeFileSync(join(dir, 'c.yaml'), 'data: {train: x.libfm, format: libfm, fields: [{name: a, range: [0, 9]}]}\nmodel: deepfm\ntrain: {batch_size: -3}\n');
+    writeFileSync(
+      join(dir, 'c.yaml'),
+      'data: {train: x.libfm, format: libfm, fields: [{name: a, range: [0, 9]}]}\nmodel: deepfm\ntrain: {batch_size: -3}\n',
+    );
     const a = cli(['train', '--config', join(dir, 'c.yaml')]);
     assert.notEqual(a.code, 0);
     assert.match(a.stderr, /batchSize' must be a positive integer/);

@@ -47,7 +47,13 @@ output: din.frk
     assert.equal(p.code, 0, p.stderr);
     assert.equal(p.stdout.trim().split('\n')[0], 'score');
     // DIEN on the same config (its auxiliary loss draws negatives from the item and category vocabularies).
-    writeFileSync(join(dir, 'dien.yaml'), config.replace('model: din', 'model: dien').replace(/model_options: .*/, 'model_options: {embedding_dim: 4, dnn_hidden_units: [16]}').replace('output: din.frk', 'output: dien.frk'));
+    writeFileSync(
+      join(dir, 'dien.yaml'),
+      config
+        .replace('model: din', 'model: dien')
+        .replace(/model_options: .*/, 'model_options: {embedding_dim: 4, dnn_hidden_units: [16]}')
+        .replace('output: din.frk', 'output: dien.frk'),
+    );
     const dien = cli(['train', '--config', join(dir, 'dien.yaml'), '--json']);
     assert.equal(dien.code, 0, dien.stderr);
     assert.ok((JSON.parse(dien.stdout.trim().split('\n').at(-1)!) as Record<string, number>).test_auc! > 0.5);
@@ -55,7 +61,10 @@ output: din.frk
     writeFileSync(join(dir, 'deepfm.yaml'), config.replace('model: din', 'model: deepfm').replace(/model_options: .*/, ''));
     const d = cli(['train', '--config', join(dir, 'deepfm.yaml')]);
     assert.notEqual(d.code, 0);
-    assert.match(d.stderr, /field 'hist_item_id' asks for pooling 'attention', which model 'deepfm' does not compute \(.*models that do: din, dien\)/);
+    assert.match(
+      d.stderr,
+      /field 'hist_item_id' asks for pooling 'attention', which model 'deepfm' does not compute \(.*models that do: din, dien\)/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -38,7 +38,10 @@ test('ESMM through the CLI: tasks ctr and ctcvr, the extra cvr output in train/e
       data: { train: file('train'), valid: file('valid'), test: file('test'), schema: 'data/schema.json' },
       model: 'esmm',
       model_options: { embedding_dim: 8, tower_hidden_units: [16] },
-      tasks: [{ name: 'ctr', label: 'click' }, { name: 'ctcvr', label: 'conversion' }],
+      tasks: [
+        { name: 'ctr', label: 'click' },
+        { name: 'ctcvr', label: 'conversion' },
+      ],
       train: { epochs: 1, batch_size: 256 },
       output: 'esmm.frk',
     };
@@ -46,17 +49,23 @@ test('ESMM through the CLI: tasks ctr and ctcvr, the extra cvr output in train/e
     const t = cli(['train', '--config', join(dir, 'config.json'), '--json']);
     assert.equal(t.code, 0, t.stderr);
     const r = lastJson(t.stdout);
-    for (const k of ['test_auc_ctr', 'test_auc_ctcvr', 'test_auc_cvr', 'valid_auc_cvr', 'test_logloss_cvr']) assert.equal(typeof r[k], 'number', `${k} missing: ${t.stdout}`);
+    for (const k of ['test_auc_ctr', 'test_auc_ctcvr', 'test_auc_cvr', 'valid_auc_cvr', 'test_logloss_cvr'])
+      assert.equal(typeof r[k], 'number', `${k} missing: ${t.stdout}`);
 
     const testFile = join(dir, file('test'));
     assert.equal(cli(['predict', join(dir, 'esmm.frk'), '--data', testFile, '--out', join(dir, 'p.csv')]).code, 0);
     const pred = csvColumns(join(dir, 'p.csv'));
     assert.deepEqual(Object.keys(pred), ['ctr', 'ctcvr', 'cvr']);
     // pCTCVR = pCTR · pCVR on every row (columns are written with limited digits).
-    pred.ctr!.forEach((c, i) => assert.ok(Math.abs(c * pred.cvr![i]! - pred.ctcvr![i]!) < 1e-5, `row ${i}: ${c}·${pred.cvr![i]} vs ${pred.ctcvr![i]}`));
+    pred.ctr!.forEach((c, i) =>
+      assert.ok(Math.abs(c * pred.cvr![i]! - pred.ctcvr![i]!) < 1e-5, `row ${i}: ${c}·${pred.cvr![i]} vs ${pred.ctcvr![i]}`),
+    );
     const truth = csvColumns(testFile);
     const clicked = truth.click!.flatMap((v, i) => (v === 1 ? [i] : []));
-    const cvrAuc = auc(clicked.map((i) => pred.cvr![i]!), clicked.map((i) => truth.conversion![i]!));
+    const cvrAuc = auc(
+      clicked.map((i) => pred.cvr![i]!),
+      clicked.map((i) => truth.conversion![i]!),
+    );
     assert.ok(Math.abs(cvrAuc - (r.test_auc_cvr as number)) < 1e-4, `cvr AUC on clicked rows ${cvrAuc} vs reported ${r.test_auc_cvr}`);
 
     const e = cli(['eval', join(dir, 'esmm.frk'), '--data', testFile, '--json']);
@@ -72,8 +81,20 @@ test('ESMM through the CLI: tasks ctr and ctcvr, the extra cvr output in train/e
       assert.notEqual(b.code, 0);
       assert.match(b.stderr, re);
     };
-    refused([{ name: 'ctr', label: 'click' }, { name: 'ctcvr', label: 'conversion', where: 'click' }], /task 'ctcvr' has where: click, but ESMM trains both its tasks over all impressions/);
-    refused([{ name: 'ctr', label: 'click' }, { name: 'cvr', label: 'conversion' }], /no task may be named 'cvr'/);
+    refused(
+      [
+        { name: 'ctr', label: 'click' },
+        { name: 'ctcvr', label: 'conversion', where: 'click' },
+      ],
+      /task 'ctcvr' has where: click, but ESMM trains both its tasks over all impressions/,
+    );
+    refused(
+      [
+        { name: 'ctr', label: 'click' },
+        { name: 'cvr', label: 'conversion' },
+      ],
+      /no task may be named 'cvr'/,
+    );
     refused([{ name: 'ctr', label: 'click' }], /predicts two tasks, the CTR task then the CTCVR task/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

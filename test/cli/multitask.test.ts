@@ -39,7 +39,10 @@ test('two tasks through the CLI: train with tasks (one masked by where), per-tas
       data: { train: file('train'), valid: file('valid'), test: file('test'), schema: 'data/schema.json' },
       model: 'shared_bottom',
       model_options: { embedding_dim: 8, bottom_hidden_units: [32], tower_hidden_units: [16] },
-      tasks: [{ name: 'ctr', label: 'click' }, { name: 'cvr', label: 'conversion', where: 'click', weight: 0.5 }],
+      tasks: [
+        { name: 'ctr', label: 'click' },
+        { name: 'cvr', label: 'conversion', where: 'click', weight: 0.5 },
+      ],
       train: { epochs: 2, batch_size: 256, monitor_task: 'mean' },
       output: 'mt.frk',
     };
@@ -51,7 +54,7 @@ test('two tasks through the CLI: train with tasks (one masked by where), per-tas
       assert.equal(typeof r[k], 'number', `${k} missing: ${t.stdout}`);
     }
     assert.ok((r.test_auc_ctr as number) > 0.55, `CTR AUC ${r.test_auc_ctr}`);
-    assert.equal(r.test_auc, r.test_auc_ctr, 'test_auc is the first task\'s');
+    assert.equal(r.test_auc, r.test_auc_ctr, "test_auc is the first task's");
 
     const testFile = join(dir, file('test'));
     const p = cli(['predict', join(dir, 'mt.frk'), '--data', testFile, '--out', join(dir, 'p.csv')]);
@@ -62,7 +65,10 @@ test('two tasks through the CLI: train with tasks (one masked by where), per-tas
     assert.equal(pred.ctr!.length, truth.click!.length);
     // The cvr task counts only clicked rows: its AUC is the AUC over rows with click = 1.
     const clicked = truth.click!.map((v, i) => (v === '1' ? i : -1)).filter((i) => i >= 0);
-    const cvrAuc = auc(clicked.map((i) => Number(pred.cvr![i])), clicked.map((i) => Number(truth.conversion![i])));
+    const cvrAuc = auc(
+      clicked.map((i) => Number(pred.cvr![i])),
+      clicked.map((i) => Number(truth.conversion![i])),
+    );
     assert.ok(Math.abs(cvrAuc - (r.test_auc_cvr as number)) < 1e-4, `cvr AUC over clicked rows ${cvrAuc} vs reported ${r.test_auc_cvr}`);
     const allRowsAuc = auc(pred.cvr!.map(Number), truth.conversion!.map(Number));
     assert.notEqual(allRowsAuc.toFixed(6), cvrAuc.toFixed(6), 'the where-mask changes which rows count');
@@ -81,7 +87,10 @@ test('two tasks through the CLI: train with tasks (one masked by where), per-tas
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /model 'deepfm' predicts one task, but 2 are configured \(ctr, cvr\); multi-task models: shared_bottom/);
     writeFileSync(join(dir, 'bad2.json'), JSON.stringify({ ...config, tasks: [{ name: 'ctr', label: 'clicks' }] }));
-    assert.match(cli(['train', '--config', join(dir, 'bad2.json')]).stderr, /tasks\[0\]\.label must be a label column of the schema \(click, conversion\), got "clicks"/);
+    assert.match(
+      cli(['train', '--config', join(dir, 'bad2.json')]).stderr,
+      /tasks\[0\]\.label must be a label column of the schema \(click, conversion\), got "clicks"/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

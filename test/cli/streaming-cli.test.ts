@@ -38,7 +38,8 @@ test('finerank train: streaming (window ≥ file, cache on) reproduces the in-me
     assert.equal(mem.code, 0, mem.stderr);
     const str = cli(['train', '--config', config({ streaming: true, shuffle_buffer: 100_000, cache_dir: 'cache' }), '--json']);
     assert.equal(str.code, 0, str.stderr);
-    const a = lastJson(mem.stdout), b = lastJson(str.stdout);
+    const a = lastJson(mem.stdout),
+      b = lastJson(str.stdout);
     assert.equal(a.streaming, 0);
     assert.equal(b.streaming, 1);
     assert.equal(b.test_auc, a.test_auc);

@@ -36,10 +36,14 @@ const sig = (z: number) => 1 / (1 + Math.exp(-z));
  */
 function census(rng: Rng, n: number): { csv: string; pIncome: number[]; pSingle: number[] } {
   const lines = ['income_50k,never_married,age,hours_per_week,education,occupation,relationship'];
-  const pIncome: number[] = [], pSingle: number[] = [];
+  const pIncome: number[] = [],
+    pSingle: number[] = [];
   for (let i = 0; i < n; i++) {
-    const age = 18 + rng.int(60), hours = 10 + rng.int(60);
-    const e = rng.int(EDU.length), o = rng.int(OCC.length), r = rng.int(REL.length);
+    const age = 18 + rng.int(60),
+      hours = 10 + rng.int(60);
+    const e = rng.int(EDU.length),
+      o = rng.int(OCC.length),
+      r = rng.int(REL.length);
     const pi = sig(-2 + 0.8 * e + [0, 0.3, 1, 1.5, -0.5, -1][o]! + 0.03 * (hours - 40));
     const ps = sig(2.5 - 0.09 * (age - 18) + [-2, -2, 2, 1, 0][r]!);
     pIncome.push(pi);
@@ -62,10 +66,20 @@ test('README tabular multi-label config: MMoE learns two unrelated labels from n
     const t = cli(['train', '--config', join(dir, 'census.yaml'), '--json']);
     assert.equal(t.code, 0, t.stderr);
     const r = JSON.parse(t.stdout.trim().split('\n').pop()!) as Record<string, number>;
-    const labels = test.csv.trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+    const labels = test.csv
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(',').map(Number));
     const oracle = {
-      income: auc(test.pIncome, labels.map((x) => x[0]!)),
-      marital: auc(test.pSingle, labels.map((x) => x[1]!)),
+      income: auc(
+        test.pIncome,
+        labels.map((x) => x[0]!),
+      ),
+      marital: auc(
+        test.pSingle,
+        labels.map((x) => x[1]!),
+      ),
     };
     const report = `model ${r.test_auc_income?.toFixed(4)} / ${r.test_auc_marital?.toFixed(4)}, oracle ${oracle.income.toFixed(4)} / ${oracle.marital.toFixed(4)}`;
     for (const task of ['income', 'marital'] as const) {

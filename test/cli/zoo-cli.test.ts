@@ -19,16 +19,45 @@ function lastJson(stdout: string): Record<string, unknown> {
 }
 
 const FIELDS = [
-  { name: 'user', range: [0, 956] }, { name: 'item', range: [957, 5038] }, { name: 'daytime', range: [5039, 5045] },
-  { name: 'weekday', range: [5046, 5052] }, { name: 'isweekend', range: [5053, 5054] }, { name: 'homework', range: [5055, 5057] },
-  { name: 'cost', range: [5058, 5059] }, { name: 'weather', range: [5060, 5068] }, { name: 'country', range: [5069, 5148] },
+  { name: 'user', range: [0, 956] },
+  { name: 'item', range: [957, 5038] },
+  { name: 'daytime', range: [5039, 5045] },
+  { name: 'weekday', range: [5046, 5052] },
+  { name: 'isweekend', range: [5053, 5054] },
+  { name: 'homework', range: [5055, 5057] },
+  { name: 'cost', range: [5058, 5059] },
+  { name: 'weather', range: [5060, 5068] },
+  { name: 'country', range: [5069, 5148] },
   { name: 'city', range: [5149, 5381] },
 ];
 
 /** FuxiCTR-named model options (the BARS Frappe blocks' model keys, smaller widths so the test stays short). */
 const RUNS: Record<string, Record<string, unknown>> = {
-  dcnv2: { model_structure: 'parallel', num_cross_layers: 2, use_low_rank_mixture: true, low_rank: 8, num_experts: 2, stacked_dnn_hidden_units: [500, 500, 500], parallel_dnn_hidden_units: [32], dnn_activations: 'relu', net_dropout: 0.2, batch_norm: true },
-  autoint: { attention_layers: 2, num_heads: 2, attention_dim: 16, use_residual: true, use_scale: true, layer_norm: true, use_wide: false, dnn_hidden_units: [32], dnn_activations: 'relu', net_dropout: 0.1, batch_norm: true },
+  dcnv2: {
+    model_structure: 'parallel',
+    num_cross_layers: 2,
+    use_low_rank_mixture: true,
+    low_rank: 8,
+    num_experts: 2,
+    stacked_dnn_hidden_units: [500, 500, 500],
+    parallel_dnn_hidden_units: [32],
+    dnn_activations: 'relu',
+    net_dropout: 0.2,
+    batch_norm: true,
+  },
+  autoint: {
+    attention_layers: 2,
+    num_heads: 2,
+    attention_dim: 16,
+    use_residual: true,
+    use_scale: true,
+    layer_norm: true,
+    use_wide: false,
+    dnn_hidden_units: [32],
+    dnn_activations: 'relu',
+    net_dropout: 0.1,
+    batch_norm: true,
+  },
 };
 
 test('finerank train → eval with DCN-Mix and AutoInt+ under FuxiCTR option names (frappe-like, bars preset)', () => {
@@ -39,8 +68,19 @@ test('finerank train → eval with DCN-Mix and AutoInt+ under FuxiCTR option nam
     const meta = JSON.parse(readFileSync(join(dir, 'data', 'meta.json'), 'utf8')) as { splits: Record<string, { file: string }> };
     for (const [model, options] of Object.entries(RUNS)) {
       const config = {
-        data: { train: `data/${meta.splits.train!.file}`, valid: `data/${meta.splits.valid!.file}`, test: `data/${meta.splits.test!.file}`, format: 'libfm', fields: FIELDS, min_count: 1 },
-        model, preset: 'bars', model_options: options, train: { epochs: 4, batch_size: 256 }, output: `${model}.frk`,
+        data: {
+          train: `data/${meta.splits.train!.file}`,
+          valid: `data/${meta.splits.valid!.file}`,
+          test: `data/${meta.splits.test!.file}`,
+          format: 'libfm',
+          fields: FIELDS,
+          min_count: 1,
+        },
+        model,
+        preset: 'bars',
+        model_options: options,
+        train: { epochs: 4, batch_size: 256 },
+        output: `${model}.frk`,
       };
       writeFileSync(join(dir, `${model}.json`), JSON.stringify(config));
       const t = cli(['train', '--config', join(dir, `${model}.json`), '--json']);

@@ -5,7 +5,10 @@ import type { Batch } from '../../src/features/batch.js';
 
 /** A batch whose row r carries the value start + r in every column. */
 function numbered(start: number, n: number): Batch {
-  const ids = new Int32Array(n), f = new Float32Array(n), pad = new Int32Array(n * 2), len = new Int32Array(n);
+  const ids = new Int32Array(n),
+    f = new Float32Array(n),
+    pad = new Int32Array(n * 2),
+    len = new Int32Array(n);
   for (let r = 0; r < n; r++) {
     ids[r] = start + r;
     f[r] = start + r;
@@ -13,7 +16,15 @@ function numbered(start: number, n: number): Batch {
     pad[r * 2 + 1] = -(start + r);
     len[r] = (start + r) % 3;
   }
-  return { size: n, sparse: { a: ids }, dense: { x: f }, labels: { y: f.slice() }, varlen: { v: { ids: pad, lengths: len, maxLen: 2 } }, group: ids.slice(), weight: f.slice() };
+  return {
+    size: n,
+    sparse: { a: ids },
+    dense: { x: f },
+    labels: { y: f.slice() },
+    varlen: { v: { ids: pad, lengths: len, maxLen: 2 } },
+    group: ids.slice(),
+    weight: f.slice(),
+  };
 }
 
 async function collect(it: AsyncIterable<Batch>): Promise<Batch[]> {
@@ -43,11 +54,20 @@ function checkRowsConsistent(b: Batch): number[] {
 
 test('rebatch keeps the order and cuts exact batch sizes', async () => {
   const out = await collect(rebatch(inputs(), { batchSize: 16 }));
-  assert.deepEqual(out.map((b) => b.size), [16, 16, 16, 2]);
+  assert.deepEqual(
+    out.map((b) => b.size),
+    [16, 16, 16, 2],
+  );
   const ids = out.flatMap(checkRowsConsistent);
-  assert.deepEqual(ids, Array.from({ length: 50 }, (_, i) => i));
+  assert.deepEqual(
+    ids,
+    Array.from({ length: 50 }, (_, i) => i),
+  );
   const dropped = await collect(rebatch(inputs(), { batchSize: 16, dropLast: true }));
-  assert.deepEqual(dropped.map((b) => b.size), [16, 16, 16]);
+  assert.deepEqual(
+    dropped.map((b) => b.size),
+    [16, 16, 16],
+  );
 });
 
 test('shuffle buffer: a permutation, reproducible by seed, different across seeds', async () => {
@@ -55,7 +75,11 @@ test('shuffle buffer: a permutation, reproducible by seed, different across seed
     const a = (await collect(rebatch(inputs(), { batchSize: 8, shuffleBuffer: buffer, seed: 3 }))).flatMap(checkRowsConsistent);
     const b = (await collect(rebatch(inputs(), { batchSize: 8, shuffleBuffer: buffer, seed: 3 }))).flatMap(checkRowsConsistent);
     const c = (await collect(rebatch(inputs(), { batchSize: 8, shuffleBuffer: buffer, seed: 4 }))).flatMap(checkRowsConsistent);
-    assert.deepEqual([...a].sort((x, y) => x - y), Array.from({ length: 50 }, (_, i) => i), `permutation, buffer ${buffer}`);
+    assert.deepEqual(
+      [...a].sort((x, y) => x - y),
+      Array.from({ length: 50 }, (_, i) => i),
+      `permutation, buffer ${buffer}`,
+    );
     assert.deepEqual(a, b, `same seed, buffer ${buffer}`);
     if (buffer > 1) assert.notDeepEqual(a, c, `different seed, buffer ${buffer}`);
     if (buffer >= 50) {

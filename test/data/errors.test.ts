@@ -23,7 +23,10 @@ async function drain(it: AsyncIterable<unknown>): Promise<number> {
 }
 
 /** Fits and transforms a CSV text; returns rows produced. */
-async function run(text: string, opts: { onBadRow?: 'error' | 'skip'; badRows?: BadRowLog; blockBytes?: number } = {}): Promise<{ file: string; rows: number }> {
+async function run(
+  text: string,
+  opts: { onBadRow?: 'error' | 'skip'; badRows?: BadRowLog; blockBytes?: number } = {},
+): Promise<{ file: string; rows: number }> {
   const file = join(tempDir(), 'bad.csv');
   writeFileSync(file, text);
   const chunks = (log: BadRowLog | undefined) => readCsv(file, { onBadRow: opts.onBadRow, badRows: log, blockBytes: opts.blockBytes });
@@ -35,7 +38,10 @@ async function run(text: string, opts: { onBadRow?: 'error' | 'skip'; badRows?: 
   return { file, rows };
 }
 
-async function expectDataError(p: Promise<unknown>, want: { line?: number; column?: string; problem: RegExp; expected?: RegExp; file?: string }): Promise<DataError> {
+async function expectDataError(
+  p: Promise<unknown>,
+  want: { line?: number; column?: string; problem: RegExp; expected?: RegExp; file?: string },
+): Promise<DataError> {
   try {
     await p;
   } catch (e) {
@@ -56,11 +62,46 @@ async function expectDataError(p: Promise<unknown>, want: { line?: number; colum
 const cases: Array<{ name: string; text: string; line: number; column: string; problem: RegExp; expected: RegExp }> = [
   { name: 'too few columns', text: HEADER + '1,a,2\n0,b\n', line: 3, column: 'price', problem: /2 fields, 1 too few/, expected: /3 fields/ },
   { name: 'too many columns', text: HEADER + '1,a,2\n0,b,3,4\n', line: 3, column: '#4', problem: /4 fields, 1 too many/, expected: /3 fields/ },
-  { name: 'non-numeric dense value', text: HEADER + '1,a,2\n0,b,3\n1,c,abc\n', line: 4, column: 'price', problem: /"abc" is not a number/, expected: /decimal number/ },
-  { name: 'unterminated quote', text: HEADER + '1,a,2\n0,"b,3\n1,c,4\n', line: 3, column: 'user', problem: /unterminated quoted field/, expected: /closing "/ },
-  { name: 'character after a closing quote', text: HEADER + '1,"a"x,2\n', line: 2, column: 'user', problem: /unexpected character "x" after a closing quote/, expected: /separator or the end of the line/ },
-  { name: 'quote inside an unquoted field', text: HEADER + '1,a"b,2\n', line: 2, column: 'user', problem: /quote character inside an unquoted field/, expected: /fully quoted/ },
-  { name: 'unknown label value', text: HEADER + '1,a,2\n0,b,3\nyes,c,4\n', line: 4, column: 'click', problem: /unknown label value "yes"/, expected: /1, \+1, 0, -1/ },
+  {
+    name: 'non-numeric dense value',
+    text: HEADER + '1,a,2\n0,b,3\n1,c,abc\n',
+    line: 4,
+    column: 'price',
+    problem: /"abc" is not a number/,
+    expected: /decimal number/,
+  },
+  {
+    name: 'unterminated quote',
+    text: HEADER + '1,a,2\n0,"b,3\n1,c,4\n',
+    line: 3,
+    column: 'user',
+    problem: /unterminated quoted field/,
+    expected: /closing "/,
+  },
+  {
+    name: 'character after a closing quote',
+    text: HEADER + '1,"a"x,2\n',
+    line: 2,
+    column: 'user',
+    problem: /unexpected character "x" after a closing quote/,
+    expected: /separator or the end of the line/,
+  },
+  {
+    name: 'quote inside an unquoted field',
+    text: HEADER + '1,a"b,2\n',
+    line: 2,
+    column: 'user',
+    problem: /quote character inside an unquoted field/,
+    expected: /fully quoted/,
+  },
+  {
+    name: 'unknown label value',
+    text: HEADER + '1,a,2\n0,b,3\nyes,c,4\n',
+    line: 4,
+    column: 'click',
+    problem: /unknown label value "yes"/,
+    expected: /1, \+1, 0, -1/,
+  },
   { name: 'missing label', text: HEADER + '1,a,2\n,b,3\n', line: 3, column: 'click', problem: /missing label/, expected: /positive/ },
 ];
 
@@ -83,7 +124,10 @@ test('bad rows are skipped and counted with onBadRow: skip, never silently dropp
   assert.equal(log.count, 5);
   assert.deepEqual(new Set(s.examples.map((e) => e.line)), new Set([3, 4, 5, 6, 8]));
   assert.ok(s.examples.every((e) => e.file === file && e.column !== undefined));
-  assert.equal(Object.values(s.byReason).reduce((a, b) => a + b, 0), 5);
+  assert.equal(
+    Object.values(s.byReason).reduce((a, b) => a + b, 0),
+    5,
+  );
 });
 
 test('empty file and missing file', async () => {
@@ -92,7 +136,13 @@ test('empty file and missing file', async () => {
   writeFileSync(empty, '');
   await expectDataError(drain(readCsv(empty)), { file: empty, line: 1, column: undefined, problem: /file is empty/, expected: /header line/ });
   const missing = join(dir, 'nope.csv');
-  await expectDataError(drain(readCsv(missing)), { file: missing, line: undefined, column: undefined, problem: /file not found/, expected: /existing/ });
+  await expectDataError(drain(readCsv(missing)), {
+    file: missing,
+    line: undefined,
+    column: undefined,
+    problem: /file not found/,
+    expected: /existing/,
+  });
   await expectDataError(drain(readJsonl(missing)), { file: missing, problem: /file not found/ });
   await expectDataError(drain(readParquet(missing)), { file: missing, problem: /file not found/ });
   const emptyJ = join(dir, 'e.jsonl');
@@ -103,16 +153,37 @@ test('empty file and missing file', async () => {
 test('schema naming a column that is not in the header', async () => {
   const file = join(tempDir(), 'h.csv');
   writeFileSync(file, 'click,uid,price\n1,a,2\n');
-  const e = await expectDataError(FeatureMap.fit(schema, readCsv(file)), { file, line: 1, column: 'user', problem: /column "user" .* is not in the data/, expected: /click, uid, price/ });
+  const e = await expectDataError(FeatureMap.fit(schema, readCsv(file)), {
+    file,
+    line: 1,
+    column: 'user',
+    problem: /column "user" .* is not in the data/,
+    expected: /click, uid, price/,
+  });
   assert.match(e.message, /h\.csv:1: column "user"/);
   const jf = join(tempDir(), 'h.jsonl');
   writeFileSync(jf, '{"click":1,"uid":"a","price":2}\n');
-  await expectDataError(drain(readJsonl(jf, { columns: ['click', 'user', 'price'] })), { file: jf, line: 1, column: 'user', problem: /does not appear/ });
+  await expectDataError(drain(readJsonl(jf, { columns: ['click', 'user', 'price'] })), {
+    file: jf,
+    line: 1,
+    column: 'user',
+    problem: /does not appear/,
+  });
   const pf = join(tempDir(), 'h.parquet');
   writeParquet(pf, makeRows(5));
-  await expectDataError(drain(readParquet(pf, { columns: ['click', 'usr'] })), { file: pf, line: undefined, column: 'usr', problem: /not in the Parquet schema/ });
+  await expectDataError(drain(readParquet(pf, { columns: ['click', 'usr'] })), {
+    file: pf,
+    line: undefined,
+    column: 'usr',
+    problem: /not in the Parquet schema/,
+  });
   // A header that does not match the declared columns.
-  await expectDataError(drain(readCsv(file, { columns: ['click', 'user', 'price'] })), { file, line: 1, column: 'uid', problem: /header field 2 is "uid" but the schema declares "user"/ });
+  await expectDataError(drain(readCsv(file, { columns: ['click', 'user', 'price'] })), {
+    file,
+    line: 1,
+    column: 'uid',
+    problem: /header field 2 is "uid" but the schema declares "user"/,
+  });
 });
 
 test('JSONL and libsvm syntax errors name file, line and column', async () => {
@@ -125,10 +196,18 @@ test('JSONL and libsvm syntax errors name file, line and column', async () => {
   await expectDataError(drain(readJsonl(jf)), { file: jf, line: 2, column: 'char 1', problem: /array, not an object/ });
   const sf = join(dir, 'x.libsvm');
   writeFileSync(sf, '1 0:1 3:1\n0 2:1 x:1\n1 9:1\n');
-  const fields = [{ name: 'a', range: [0, 2] as [number, number] }, { name: 'b', range: [3, 5] as [number, number] }];
+  const fields = [
+    { name: 'a', range: [0, 2] as [number, number] },
+    { name: 'b', range: [3, 5] as [number, number] },
+  ];
   await expectDataError(drain(readLibsvm(sf, { fields })), { file: sf, line: 2, column: '#3', problem: /feature index "x"/ });
   writeFileSync(sf, '1 0:1 3:1\n1 9:1\n');
-  await expectDataError(drain(readLibsvm(sf, { fields })), { file: sf, line: 2, column: '#2', problem: /feature index 9 belongs to no declared field/ });
+  await expectDataError(drain(readLibsvm(sf, { fields })), {
+    file: sf,
+    line: 2,
+    column: '#2',
+    problem: /feature index 9 belongs to no declared field/,
+  });
   const log = new BadRowLog();
   let rows = 0;
   for await (const c of readLibsvm(sf, { fields, onBadRow: 'skip', badRows: log })) rows += (c as RawChunk).length;

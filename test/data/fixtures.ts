@@ -68,7 +68,12 @@ export function writeCsv(path: string, rows: Row[], sep = ','): void {
 
 /** Writes the rows as JSONL (numbers as numbers, tags as arrays, missing price as null). */
 export function writeJsonl(path: string, rows: Row[]): void {
-  writeFileSync(path, rows.map((r) => JSON.stringify({ click: r.click, user: r.user, item: String(r.item), price: r.price, tags: r.tags.map(String), ts: r.ts })).join('\n') + '\n');
+  writeFileSync(
+    path,
+    rows
+      .map((r) => JSON.stringify({ click: r.click, user: r.user, item: String(r.item), price: r.price, tags: r.tags.map(String), ts: r.ts }))
+      .join('\n') + '\n',
+  );
 }
 
 /** Writes the rows as Parquet (tags as a `|`-joined string). */

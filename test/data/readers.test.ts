@@ -23,7 +23,9 @@ function plain(b: Batch): unknown {
     size: b.size,
     sparse: Object.fromEntries(Object.entries(b.sparse).map(([k, v]) => [k, Array.from(v)])),
     dense: Object.fromEntries(Object.entries(b.dense).map(([k, v]) => [k, Array.from(v)])),
-    varlen: Object.fromEntries(Object.entries(b.varlen).map(([k, v]) => [k, { ids: Array.from(v.ids), lengths: Array.from(v.lengths), maxLen: v.maxLen }])),
+    varlen: Object.fromEntries(
+      Object.entries(b.varlen).map(([k, v]) => [k, { ids: Array.from(v.ids), lengths: Array.from(v.lengths), maxLen: v.maxLen }]),
+    ),
     labels: Object.fromEntries(Object.entries(b.labels).map(([k, v]) => [k, Array.from(v)])),
     group: b.group ? Array.from(b.group) : undefined,
     weight: b.weight ? Array.from(b.weight) : undefined,
@@ -35,7 +37,11 @@ test('CSV, TSV, JSONL, Parquet and libsvm readers yield the same batches', async
   const rows = makeRows(300, 3);
   const schema = fixtureSchema();
   const files = {
-    csv: join(dir, 'd.csv'), tsv: join(dir, 'd.tsv'), jsonl: join(dir, 'd.jsonl'), parquet: join(dir, 'd.parquet'), libsvm: join(dir, 'd.libsvm'),
+    csv: join(dir, 'd.csv'),
+    tsv: join(dir, 'd.tsv'),
+    jsonl: join(dir, 'd.jsonl'),
+    parquet: join(dir, 'd.parquet'),
+    libsvm: join(dir, 'd.libsvm'),
   };
   writeCsv(files.csv, rows);
   writeCsv(files.tsv, rows, '\t');
@@ -56,7 +62,11 @@ test('CSV, TSV, JSONL, Parquet and libsvm readers yield the same batches', async
     const fmap = await FeatureMap.fit(schema, src());
     maps[name] = JSON.stringify(fmap.toJSON());
     const out = await collect(batches(src(), fmap, { batchSize: 64 }));
-    assert.deepEqual(out.map((b) => b.size), [64, 64, 64, 64, 44], `${name}: batch sizes`);
+    assert.deepEqual(
+      out.map((b) => b.size),
+      [64, 64, 64, 64, 44],
+      `${name}: batch sizes`,
+    );
     results[name] = plain(concatBatches(out));
   }
   for (const name of Object.keys(sources)) {
@@ -65,7 +75,10 @@ test('CSV, TSV, JSONL, Parquet and libsvm readers yield the same batches', async
   }
   // Spot-check real values against the raw rows.
   const b = concatBatches(await collect(batches(sources['csv']!(), FeatureMap.fromJSON(JSON.parse(maps['csv']!)), { batchSize: 1000 })));
-  assert.deepEqual(Array.from(b.labels['click']!), rows.map((r) => r.click));
+  assert.deepEqual(
+    Array.from(b.labels['click']!),
+    rows.map((r) => r.click),
+  );
   const tagLen = rows.map((r) => Math.min(3, r.tags.length));
   assert.deepEqual(Array.from(b.varlen['tags']!.lengths), tagLen);
   for (let r = 0; r < rows.length; r++) {
@@ -119,12 +132,15 @@ test('libsvm: field map, libffm field:idx:val tokens, comments and qid', async (
   const rows = await collect(readLibsvm(f, { fieldMap: { 0: 'a', 1: 'a', 3: 'b', 4: 'b', 5: 'c' }, label: 'y' }));
   const c = rows[0]!;
   assert.deepEqual(c.columns, ['y', 'a', 'b', 'c']);
-  assert.deepEqual(Array.from({ length: 3 }, (_, r) => [0, 1, 2, 3].map((k) => c.values[k]![r])), [
-    ['1', '0', null, '5'],
-    ['-1', '1', ['3', '4'], null],
-    // field 0 (= a) holds index 1; field 1 (= b) holds index 4
-    ['0', '1', '4', null],
-  ]);
+  assert.deepEqual(
+    Array.from({ length: 3 }, (_, r) => [0, 1, 2, 3].map((k) => c.values[k]![r])),
+    [
+      ['1', '0', null, '5'],
+      ['-1', '1', ['3', '4'], null],
+      // field 0 (= a) holds index 1; field 1 (= b) holds index 4
+      ['0', '1', '4', null],
+    ],
+  );
 });
 
 test('JSONL: missing keys are missing values, arrays are multi-values', async () => {
@@ -146,9 +162,15 @@ test('Parquet: reads row groups in chunks with row numbers', async () => {
   const chunks = await collect(readParquet(f, { columns: ['user', 'ts'], chunkRows: 25 }));
   assert.ok(chunks.every((c) => c.length <= 25));
   const lines = chunks.flatMap((c) => Array.from(c.lines));
-  assert.deepEqual(lines, rows.map((_, i) => i + 1));
+  assert.deepEqual(
+    lines,
+    rows.map((_, i) => i + 1),
+  );
   const users = chunks.flatMap((c) => Array.from(c.values[0] as ArrayLike<unknown>));
-  assert.deepEqual(users, rows.map((r) => String(r.user)));
+  assert.deepEqual(
+    users,
+    rows.map((r) => String(r.user)),
+  );
   assert.equal(typeof chunks[0]!.values[1]![0], 'bigint');
 });
 
@@ -158,7 +180,8 @@ test('streaming is bounded: each CSV chunk holds at most one block plus a partia
   const rows = makeRows(3000, 4);
   writeCsv(f, rows);
   const longest = 64;
-  let n = 0, chunks = 0;
+  let n = 0,
+    chunks = 0;
   for await (const c of readCsv(f, { blockBytes: 2048 })) {
     assert.ok(c.buf.length <= 2048 + longest, `chunk buffer ${c.buf.length} bytes`);
     n += c.length;

@@ -25,7 +25,11 @@ test('random split: disjoint, covering, reproducible by seed, independent of chu
   const spec: SplitSpec = { by: 'random', ratios: [0.7, 0.2, 0.1], seed: 42 };
   const parts = await Promise.all([0, 1, 2].map((p) => linesOf(file, spec, p, 4096)));
   const all = parts.flat().sort((a, b) => a - b);
-  assert.deepEqual(all, Array.from({ length: 2000 }, (_, i) => i + 2), 'every row in exactly one part');
+  assert.deepEqual(
+    all,
+    Array.from({ length: 2000 }, (_, i) => i + 2),
+    'every row in exactly one part',
+  );
   assert.ok(Math.abs(parts[0]!.length / 2000 - 0.7) < 0.05, `train share ${parts[0]!.length}`);
   assert.ok(Math.abs(parts[2]!.length / 2000 - 0.1) < 0.03, `test share ${parts[2]!.length}`);
   assert.deepEqual(await linesOf(file, spec, 1, 313), parts[1], 'same parts with other block sizes');
@@ -43,7 +47,10 @@ test('group split: no group in two parts (no leakage), reproducible', async () =
   for (const u of a) assert.ok(!b.has(u), `user ${u} in both parts`);
   assert.deepEqual(await usersOf(file, spec, 0), a);
   // Values and bytes hash alike: a values chunk of the same users gets the same parts.
-  const vals = chunkFromRows([...a, ...b].map((u) => ({ user: u })), ['user']);
+  const vals = chunkFromRows(
+    [...a, ...b].map((u) => ({ user: u })),
+    ['user'],
+  );
   const parts = assignSplit(vals, spec);
   assert.deepEqual(Array.from(parts), [...a].map(() => 0).concat([...b].map(() => 1)));
 });
@@ -53,9 +60,18 @@ test('time split: rows before, between and after the cutoffs', async () => {
   writeCsv(file, makeRows(100, 9)); // ts = 1000 .. 1099
   const spec: SplitSpec = { by: 'time', column: 'ts', cutoffs: [1080, 1090] };
   const parts = await Promise.all([0, 1, 2].map((p) => linesOf(file, spec, p, 1024)));
-  assert.deepEqual(parts.map((p) => p.length), [80, 10, 10]);
-  assert.deepEqual(parts[1], Array.from({ length: 10 }, (_, i) => 82 + i));
+  assert.deepEqual(
+    parts.map((p) => p.length),
+    [80, 10, 10],
+  );
+  assert.deepEqual(
+    parts[1],
+    Array.from({ length: 10 }, (_, i) => 82 + i),
+  );
   const dates = chunkFromRows([{ t: '2024-01-01' }, { t: '2024-02-01T00:00:00Z' }, { t: '2024-03-05' }], ['t']);
   assert.deepEqual(Array.from(assignSplit(dates, { by: 'time', column: 't', cutoffs: ['2024-02-01', '2024-03-01'] })), [0, 1, 2]);
-  assert.throws(() => assignSplit(chunkFromRows([{ t: 'soon' }], ['t']), { by: 'time', column: 't', cutoffs: [1] }), /<rows>:1: column "t": time value "soon"/);
+  assert.throws(
+    () => assignSplit(chunkFromRows([{ t: 'soon' }], ['t']), { by: 'time', column: 't', cutoffs: [1] }),
+    /<rows>:1: column "t": time value "soon"/,
+  );
 });

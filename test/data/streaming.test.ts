@@ -58,7 +58,8 @@ test('streaming with a window ≥ the file gives exactly the in-memory batches (
       { batchSize: 100, shuffle: true, seed: 9, epoch: 1 },
       { batchSize: 64, shuffle: false, seed: 0, epoch: 0 },
     ]) {
-      const a = await collect(mem, o), b = await collect(stream, o);
+      const a = await collect(mem, o),
+        b = await collect(stream, o);
       assert.equal(b.length, a.length);
       assert.ok(a.length >= 10);
       for (let i = 0; i < a.length; i++) assert.deepEqual(b[i], a[i], `batch ${i} of ${JSON.stringify(o)}`);
@@ -66,7 +67,10 @@ test('streaming with a window ≥ the file gives exactly the in-memory batches (
     assert.equal(stream.rows, N);
     // A larger window than the file is the same single window.
     const big = new StreamingDataSource(path, fm, { shuffleWindow: 10 * N, cacheDir: null });
-    assert.deepEqual(ids(await collect(big, { batchSize: 64, shuffle: true, seed: 5, epoch: 0 })), ids(await collect(mem, { batchSize: 64, shuffle: true, seed: 5, epoch: 0 })));
+    assert.deepEqual(
+      ids(await collect(big, { batchSize: 64, shuffle: true, seed: 5, epoch: 0 })),
+      ids(await collect(mem, { batchSize: 64, shuffle: true, seed: 5, epoch: 0 })),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -81,13 +85,19 @@ test('a window smaller than the file: every row once, rows stay in their window,
     const seen1 = ids(await collect(stream, { batchSize: 50, shuffle: true, seed: 2, epoch: 1 }));
     for (const seen of [seen0, seen1]) {
       assert.equal(seen.length, N);
-      assert.deepEqual([...seen].sort((x, y) => x - y), Array.from({ length: N }, (_, i) => 1000 + i));
+      assert.deepEqual(
+        [...seen].sort((x, y) => x - y),
+        Array.from({ length: N }, (_, i) => 1000 + i),
+      );
       seen.forEach((ts, p) => assert.equal(Math.floor((ts - 1000) / W), Math.floor(p / W), `row ${ts} at position ${p} left its window`));
       // Window w is the permutation drawn by windowRng(seed, epoch, w): check window 2 by hand.
     }
     const order = Int32Array.from({ length: W }, (_, i) => i);
     windowRng(2, 1, 2).shuffle(order);
-    assert.deepEqual(seen1.slice(2 * W, 3 * W), Array.from(order, (i) => 1000 + 2 * W + i));
+    assert.deepEqual(
+      seen1.slice(2 * W, 3 * W),
+      Array.from(order, (i) => 1000 + 2 * W + i),
+    );
     assert.notDeepEqual(seen0, seen1, 'epochs must differ');
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -146,7 +156,10 @@ test('the encoded cache: written by a complete pass, then used; same batches as 
 });
 
 /** Builds a cache, applies `damage`, and checks the next source rebuilds it (reason matching `why`) with correct batches. */
-async function rebuiltAfter(damage: (ctx: { dir: string; path: string; cache: string }) => Promise<FeatureMap | void> | FeatureMap | void, why: RegExp): Promise<void> {
+async function rebuiltAfter(
+  damage: (ctx: { dir: string; path: string; cache: string }) => Promise<FeatureMap | void> | FeatureMap | void,
+  why: RegExp,
+): Promise<void> {
   const { dir, path, fm } = await setup();
   try {
     const cacheDir = join(dir, 'cache');
@@ -236,7 +249,8 @@ test('parsing in a worker thread: same chunks as on the calling thread; bad rows
       }
       return null;
     };
-    const inWorker = await errorOf(true), here = await errorOf(false);
+    const inWorker = await errorOf(true),
+      here = await errorOf(false);
     assert.ok(here !== null && inWorker !== null, 'a bad row must fail the pass');
     assert.equal(inWorker.message, here.message);
     assert.equal(inWorker.name, 'DataError');
@@ -244,12 +258,14 @@ test('parsing in a worker thread: same chunks as on the calling thread; bad rows
     assert.match(inWorker.message, /price/);
     const { BadRowLog } = await import('../../src/readers/errors.js');
     const logs = [new BadRowLog(), new BadRowLog()];
-    const passes = await Promise.all([true, false].map(async (parseWorker, i) => {
-      const s = new StreamingDataSource(path, fm, { cacheDir: null, parseWorker, onBadRow: 'skip', badRows: logs[i]!, blockBytes: 2048 });
-      const first = await collect(s, o);
-      await collect(s, o); // a second pass does not count the bad row again
-      return first;
-    }));
+    const passes = await Promise.all(
+      [true, false].map(async (parseWorker, i) => {
+        const s = new StreamingDataSource(path, fm, { cacheDir: null, parseWorker, onBadRow: 'skip', badRows: logs[i]!, blockBytes: 2048 });
+        const first = await collect(s, o);
+        await collect(s, o); // a second pass does not count the bad row again
+        return first;
+      }),
+    );
     assert.deepEqual(passes[0], passes[1]);
     assert.equal(ids(passes[0]!).length, N);
     for (const log of logs) assert.equal(log.count, 1);
@@ -265,7 +281,10 @@ test('an unwritable cache folder is a clear error naming the folder and the sett
     const blocker = join(dir, 'not-a-folder');
     writeFileSync(blocker, 'x');
     const s = new StreamingDataSource(path, fm, { cacheDir: join(blocker, 'cache') });
-    await assert.rejects(collect(s, { batchSize: 64, shuffle: false, seed: 0, epoch: 0 }), /cannot write the encoded cache in .*not-a-folder.*data\.cache_dir.*data\.cache: false/);
+    await assert.rejects(
+      collect(s, { batchSize: 64, shuffle: false, seed: 0, epoch: 0 }),
+      /cannot write the encoded cache in .*not-a-folder.*data\.cache_dir.*data\.cache: false/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

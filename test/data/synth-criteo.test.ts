@@ -139,12 +139,20 @@ test('FieldCtrModel: interaction terms are centred and uncorrelated with the fir
   const cat = new Int32Array(26);
   const num = new Float64Array(13);
   const n = 40000;
-  let sa = 0, sb = 0, sab = 0, saa = 0, sbb = 0;
+  let sa = 0,
+    sb = 0,
+    sab = 0,
+    saa = 0,
+    sbb = 0;
   for (let i = 0; i < n; i++) {
     model.sampleRow(rng, cat, num);
     const a = model.categoricalTerm(cat);
     const b = model.pairTerm(cat);
-    sa += a; sb += b; sab += a * b; saa += a * a; sbb += b * b;
+    sa += a;
+    sb += b;
+    sab += a * b;
+    saa += a * a;
+    sbb += b * b;
   }
   const corr = (sab / n - (sa / n) * (sb / n)) / Math.sqrt((saa / n - (sa / n) ** 2) * (sbb / n - (sb / n) ** 2));
   assert.ok(Math.abs(sb / n) < 0.05, `mean pair term ${sb / n}`);

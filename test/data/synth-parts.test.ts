@@ -13,7 +13,10 @@ import { logloss } from '../../src/metrics/logloss.js';
 import { Rng } from '../../src/engine/random.js';
 
 test('ZipfSampler: frequencies follow (v+1)^-s', () => {
-  for (const [V, s] of [[50, 1.1], [100_000, 1.2]] as const) {
+  for (const [V, s] of [
+    [50, 1.1],
+    [100_000, 1.2],
+  ] as const) {
     const z = new ZipfSampler(V, s);
     let h = 0;
     for (let v = 0; v < V; v++) h += Math.pow(v + 1, -s);
@@ -24,7 +27,7 @@ test('ZipfSampler: frequencies follow (v+1)^-s', () => {
     for (let i = 0; i < n; i++) counts[z.sample(rng)]!++;
     for (const v of [0, 1, 4, 9]) {
       const p = z.probs[v]!;
-      const sd = Math.sqrt((n * p * (1 - p)));
+      const sd = Math.sqrt(n * p * (1 - p));
       assert.ok(Math.abs(counts[v]! - n * p) < 5 * sd, `V=${V} rank ${v}: ${counts[v]} vs ${n * p}`);
     }
   }
@@ -83,7 +86,10 @@ test('finerank gen: writes the files and refuses bad usage', async () => {
     const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'));
     assert.equal(meta.rows, 3000);
     assert.equal(meta.seed, 7);
-    assert.ok(out.some((l) => /oracle AUC 0\.\d{4}/.test(l)), out.join('\n'));
+    assert.ok(
+      out.some((l) => /oracle AUC 0\.\d{4}/.test(l)),
+      out.join('\n'),
+    );
     assert.equal(await run(['nope', '--out', dir]), 2);
     assert.equal(await run(['criteo-small']), 2);
     assert.equal(await run(['sequence', '--out', dir, '--format', 'libfm']), 2);

@@ -40,7 +40,10 @@ test('sequence: histories are well formed and the candidate-history similarity d
       assert.ok(o.auc > 0.75 && o.auc < 0.9, `${s} oracle AUC ${o.auc}`);
       // The similarity signal exists, and the soft maximum (attention) beats mean pooling.
       assert.ok(d.relevanceOnlyAuc! > 0.75, `${s} relevance AUC ${d.relevanceOnlyAuc}`);
-      assert.ok(d.relevanceOnlyAuc! > d.meanPoolingSimilarityAuc! + 0.03, `${s}: ${d.relevanceOnlyAuc} vs mean pooling ${d.meanPoolingSimilarityAuc}`);
+      assert.ok(
+        d.relevanceOnlyAuc! > d.meanPoolingSimilarityAuc! + 0.03,
+        `${s}: ${d.relevanceOnlyAuc} vs mean pooling ${d.meanPoolingSimilarityAuc}`,
+      );
       assert.ok(d.biasesOnlyAuc! < d.relevanceOnlyAuc! - 0.1);
     }
     const schema = loadSchema(join(dir, 'schema.json'));
@@ -95,7 +98,10 @@ test('multitask: conversion only after a click, pCTCVR = pCTR·pCVR, selection b
     assert.ok(d.attractivenessShiftOnClicks! > 0.2, `attractiveness shift ${d.attractivenessShiftOnClicks}`);
     assert.ok(d.qualityShiftOnClicks! < -0.1, `quality shift ${d.qualityShiftOnClicks}`);
     const schema = loadSchema(join(dir, 'schema.json'));
-    assert.deepEqual(schema.columns.filter((c) => c.role === 'label').map((c) => c.name), ['click', 'conversion']);
+    assert.deepEqual(
+      schema.columns.filter((c) => c.role === 'label').map((c) => c.name),
+      ['click', 'conversion'],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

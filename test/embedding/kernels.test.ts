@@ -14,7 +14,11 @@ import { EmbeddingTable } from '../../src/embedding/table.js';
 import { embedFields, embedPooled, embedSequence, embeddingLookup } from '../../src/embedding/lookup.js';
 import { FTRL, LazyAdam, SparseAdagrad, SparseSGD, TableAdam, type SparseOptimizer } from '../../src/embedding/sparse-optim.js';
 import {
-  embeddingKernels, loadNativeEmbeddingKernels, setEmbeddingKernels, typescriptEmbeddingKernels, type EmbeddingKernels,
+  embeddingKernels,
+  loadNativeEmbeddingKernels,
+  setEmbeddingKernels,
+  typescriptEmbeddingKernels,
+  type EmbeddingKernels,
 } from '../../src/embedding/kernels.js';
 import type { PaddedIds } from '../../src/features/batch.js';
 
@@ -66,7 +70,8 @@ function randomIds(rng: Rng, n: number, rows: number): Int32Array {
 }
 
 function randomPadded(rng: Rng, B: number, L: number, rows: number): PaddedIds {
-  const ids = randomIds(rng, B * L, rows), lengths = new Int32Array(B);
+  const ids = randomIds(rng, B * L, rows),
+    lengths = new Int32Array(B);
   for (let b = 0; b < B; b++) lengths[b] = rng.int(L + 1);
   return { ids, lengths, maxLen: L };
 }
@@ -91,7 +96,8 @@ test('gathers: fields, rows, padded sequences and pooling agree exactly; bad ids
     bad[2]![500] = -3;
     for (const k of [native!, ts]) assert.equal(k.gatherFields(weights, bad, dim, new Float32Array(777 * 3 * dim)), 2 * 777 + 400);
 
-    const w = weights[0]!, flat = ids[0]!;
+    const w = weights[0]!,
+      flat = ids[0]!;
     const rowsOut = [native!, ts].map((k) => {
       const out = new Float32Array(900 * dim + 5);
       assert.equal(k.gatherRows(w, dim, flat, 100, 300, out, 5, 3 * dim), -1);
@@ -111,7 +117,8 @@ test('gathers: fields, rows, padded sequences and pooling agree exactly; bad ids
     assertSameBits(seq[0]!, seq[1]!, `gatherPadded dim ${dim}`);
     for (const mode of [0, 1, 2] as const) {
       const res = [native!, ts].map((k) => {
-        const out = new Float32Array(64 * dim), arg = mode === 2 ? new Int32Array(64 * dim) : null;
+        const out = new Float32Array(64 * dim),
+          arg = mode === 2 ? new Int32Array(64 * dim) : null;
         assert.equal(k.pool(w, dim, p.ids, p.lengths, 9, mode, out, arg), -1);
         return { out, arg };
       });
@@ -140,7 +147,8 @@ function accumulateRounds(k: EmbeddingKernels, dim: number, seed: number): Array
       t.zeroGrad();
       // Strided (one field of an interleaved [n, 3, dim] gradient), scaled.
       const n = 6000 * (round + 1);
-      const ids = randomIds(rng, n, rows), g = randomArray(rng, n * 3 * dim);
+      const ids = randomIds(rng, n, rows),
+        g = randomArray(rng, n * 3 * dim);
       t.accumulateGradStrided(ids, 0, n, g, dim, 3 * dim, round === 1 ? 0.37 : 1);
       // Stride 0 (one row for many ids) and a plain accumulate with an offset.
       t.accumulateGradStrided(ids, 10, 50, g, 0, 0, 1 / 3);
@@ -160,7 +168,8 @@ function accumulateRounds(k: EmbeddingKernels, dim: number, seed: number): Array
 
 test('accumulate: same unique-id order and bit-identical sums, through hash growth and all row modes', { skip }, () => {
   for (const dim of DIMS) {
-    const a = accumulateRounds(native!, dim, 40 + dim), b = accumulateRounds(ts, dim, 40 + dim);
+    const a = accumulateRounds(native!, dim, 40 + dim),
+      b = accumulateRounds(ts, dim, 40 + dim);
     for (let r = 0; r < a.length; r++) {
       assert.ok(a[r]!.ids.length > 2048, 'enough unique ids to grow the accumulator (initially 256 entries, 1024 hash slots) several times');
       assert.deepEqual(a[r]!.ids, b[r]!.ids, `dim ${dim} round ${r}: unique ids in first-arrival order`);
@@ -176,7 +185,10 @@ test('accumulate: out-of-range ids throw the table error on both backends', { sk
       assert.throws(() => t.accumulateGrad(Int32Array.from([3, 10]), new Float32Array(4), 2), /table 'item': id 10 is out of range/);
       const p: PaddedIds = { ids: Int32Array.from([1, 2, 99, 11]), lengths: Int32Array.from([2, 2]), maxLen: 2 };
       assert.throws(() => t.accumulateGradPadded(p, new Float32Array(8), 0, 2, 'position'), /table 'item': id 99 is out of range/);
-      assert.throws(() => t.accumulateGradPadded({ ...p, lengths: Int32Array.from([2, 3]) }, new Float32Array(8), 0, 2, 'sum'), /lengths\[1\] = 3 is outside \[0, 2\]/);
+      assert.throws(
+        () => t.accumulateGradPadded({ ...p, lengths: Int32Array.from([2, 3]) }, new Float32Array(8), 0, 2, 'sum'),
+        /lengths\[1\] = 3 is outside \[0, 2\]/,
+      );
     });
   }
 });
@@ -196,7 +208,12 @@ function optimizeRun(k: EmbeddingKernels, make: () => SparseOptimizer, dim: numb
       opt.step([t]);
     }
     const st = opt.stateDict().tables.opt!;
-    return { w: t.weight.slice(), slots: Object.keys(st.slots).sort().map((key) => st.slots[key]!) };
+    return {
+      w: t.weight.slice(),
+      slots: Object.keys(st.slots)
+        .sort()
+        .map((key) => st.slots[key]!),
+    };
   });
 }
 
@@ -212,7 +229,8 @@ test('row-wise optimizers and TableAdam: bit-identical weights and state on both
   ];
   for (const [name, make, decay] of makers) {
     for (const dim of DIMS) {
-      const a = optimizeRun(native!, make, dim, decay), b = optimizeRun(ts, make, dim, decay);
+      const a = optimizeRun(native!, make, dim, decay),
+        b = optimizeRun(ts, make, dim, decay);
       assertSameBits(a.w, b.w, `${name} dim ${dim}: weights`);
       a.slots.forEach((s, i) => assertSameBits(s, b.slots[i]!, `${name} dim ${dim}: state slot ${i}`));
     }
@@ -220,55 +238,89 @@ test('row-wise optimizers and TableAdam: bit-identical weights and state on both
 });
 
 test('a DeepFM-like embedding loop (lookups, backward, LazyAdam) is bit-identical across backends', { skip }, () => {
-  const run = (k: EmbeddingKernels) => withKernels(k, () => {
-    const rng = new Rng(5);
-    const vocab = [50, 2000, 30000];
-    const emb = vocab.map((v, f) => new EmbeddingTable(`e${f}`, v, 8, { std: 0.1, rng }));
-    const first = vocab.map((v, f) => new EmbeddingTable(`w${f}`, v, 1, { std: 0.1, rng }));
-    const hist = new EmbeddingTable('h', 30000, 8, { std: 0.1, rng });
-    const opt = new LazyAdam({ lr: 0.01 });
-    const tables = [...emb, ...first, hist];
-    const B = 256;
-    for (let s = 0; s < 4; s++) {
-      for (const t of tables) t.zeroGrad();
-      const ids = vocab.map((v) => randomIds(rng, B, v));
-      const p = randomPadded(rng, B, 5, 30000);
-      embedFields(emb, ids).backward(randomArray(rng, B * 3 * 8));
-      embedFields(first, ids).backward(randomArray(rng, B * 3));
-      embedSequence(hist, p).backward(randomArray(rng, B * 5 * 8));
-      embedPooled(hist, p, 'max').backward(randomArray(rng, B * 8));
-      embedPooled(hist, p, 'mean').backward(randomArray(rng, B * 8));
-      embeddingLookup(hist, ids[1]!).backward(randomArray(rng, B * 8));
-      opt.step(tables);
-    }
-    return tables.map((t) => t.weight.slice());
-  });
-  const a = run(native!), b = run(ts);
+  const run = (k: EmbeddingKernels) =>
+    withKernels(k, () => {
+      const rng = new Rng(5);
+      const vocab = [50, 2000, 30000];
+      const emb = vocab.map((v, f) => new EmbeddingTable(`e${f}`, v, 8, { std: 0.1, rng }));
+      const first = vocab.map((v, f) => new EmbeddingTable(`w${f}`, v, 1, { std: 0.1, rng }));
+      const hist = new EmbeddingTable('h', 30000, 8, { std: 0.1, rng });
+      const opt = new LazyAdam({ lr: 0.01 });
+      const tables = [...emb, ...first, hist];
+      const B = 256;
+      for (let s = 0; s < 4; s++) {
+        for (const t of tables) t.zeroGrad();
+        const ids = vocab.map((v) => randomIds(rng, B, v));
+        const p = randomPadded(rng, B, 5, 30000);
+        embedFields(emb, ids).backward(randomArray(rng, B * 3 * 8));
+        embedFields(first, ids).backward(randomArray(rng, B * 3));
+        embedSequence(hist, p).backward(randomArray(rng, B * 5 * 8));
+        embedPooled(hist, p, 'max').backward(randomArray(rng, B * 8));
+        embedPooled(hist, p, 'mean').backward(randomArray(rng, B * 8));
+        embeddingLookup(hist, ids[1]!).backward(randomArray(rng, B * 8));
+        opt.step(tables);
+      }
+      return tables.map((t) => t.weight.slice());
+    });
+  const a = run(native!),
+    b = run(ts);
   a.forEach((w, i) => assertSameBits(w, b[i]!, `table ${i}`));
 });
 
 test('native kernels reject malformed arguments with errors that name them', { skip }, () => {
   const k = native!;
-  const w = new Float32Array(40), v = new Float32Array(20);
-  assert.throws(() => k.lazyAdam(Int32Array.from([10]), v, w, new Float32Array(40), new Float32Array(40), 4, 0.9, 0.999, 1e-8, 1e-3), /embLazyAdam: ids\[0\] = 10 is not a row of w \(10 rows\)/);
-  assert.throws(() => k.lazyAdam(Int32Array.from([1]), v, w, new Float32Array(39), new Float32Array(40), 4, 0.9, 0.999, 1e-8, 1e-3), /embLazyAdam: m must have w's length 40, got 39/);
+  const w = new Float32Array(40),
+    v = new Float32Array(20);
+  assert.throws(
+    () => k.lazyAdam(Int32Array.from([10]), v, w, new Float32Array(40), new Float32Array(40), 4, 0.9, 0.999, 1e-8, 1e-3),
+    /embLazyAdam: ids\[0\] = 10 is not a row of w \(10 rows\)/,
+  );
+  assert.throws(
+    () => k.lazyAdam(Int32Array.from([1]), v, w, new Float32Array(39), new Float32Array(40), 4, 0.9, 0.999, 1e-8, 1e-3),
+    /embLazyAdam: m must have w's length 40, got 39/,
+  );
   assert.throws(() => k.sgd(Int32Array.from([1, 2, 3, 4, 5, 6]), v, w, 4, 0.1), /embSgd: values needs 24 elements, has 20/);
-  assert.throws(() => k.adagrad(Int32Array.from([1]), v, w, new Float32Array(40), 3, 0.1, 1e-10), /embAdagrad: w.length 40 is not a multiple of dim 3/);
-  assert.throws(() => k.gatherRows(w, 4, new Int32Array(5), 3, 5, new Float32Array(100), 0, 4), /embGatherRows: ids \(idsOffset \+ count\) needs 8 elements, has 5/);
+  assert.throws(
+    () => k.adagrad(Int32Array.from([1]), v, w, new Float32Array(40), 3, 0.1, 1e-10),
+    /embAdagrad: w.length 40 is not a multiple of dim 3/,
+  );
+  assert.throws(
+    () => k.gatherRows(w, 4, new Int32Array(5), 3, 5, new Float32Array(100), 0, 4),
+    /embGatherRows: ids \(idsOffset \+ count\) needs 8 elements, has 5/,
+  );
   assert.throws(() => k.gatherFields([w], [new Int32Array(3)], 4, new Float32Array(11)), /embGatherFields: out needs 12 elements, has 11/);
   assert.throws(() => k.gatherFields([w, w], [new Int32Array(3), new Int32Array(2)], 4, new Float32Array(24)), /ids\[1\] has 2 ids, ids\[0\] has 3/);
-  assert.throws(() => k.pool(w, 4, new Int32Array(6), Int32Array.from([1, 4]), 3, 0, new Float32Array(8), null), /embPool: lengths\[1\] = 4 is outside \[0, maxLen\]/);
+  assert.throws(
+    () => k.pool(w, 4, new Int32Array(6), Int32Array.from([1, 4]), 3, 0, new Float32Array(8), null),
+    /embPool: lengths\[1\] = 4 is outside \[0, maxLen\]/,
+  );
   assert.throws(() => k.pool(w, 4, new Int32Array(6), Int32Array.from([1, 1]), 3, 2, new Float32Array(8), null), /max pooling needs arg/);
   assert.throws(() => k.sgd([1] as unknown as Int32Array, v, w, 4, 0.1), /embSgd: ids must be a Int32Array/);
-  assert.throws(() => k.tableAdam(new Int32Array(0), v, w, w.slice(), w.slice(), new Int32Array(9), 4, 0, 0.9, 0.999, 1e-3, 1e-8, 0), /embTableAdam: pos must have one value per row of w/);
+  assert.throws(
+    () => k.tableAdam(new Int32Array(0), v, w, w.slice(), w.slice(), new Int32Array(9), 4, 0, 0.9, 0.999, 1e-3, 1e-8, 0),
+    /embTableAdam: pos must have one value per row of w/,
+  );
   // Accumulator arrays that disagree are refused; a hash slot naming a missing entry stops with reason 3.
   const acc = {
-    keys: new Int32Array(16).fill(-1), slots: new Int32Array(16), entryIds: new Int32Array(4), entryHash: new Int32Array(4),
-    entryValues: new Float32Array(8), state: new Int32Array(2),
+    keys: new Int32Array(16).fill(-1),
+    slots: new Int32Array(16),
+    entryIds: new Int32Array(4),
+    entryHash: new Int32Array(4),
+    entryValues: new Float32Array(8),
+    state: new Int32Array(2),
   };
-  assert.throws(() => k.accumulate({ ...acc, slots: new Int32Array(8) }, 10, 0, 2, Int32Array.of(1), 0, 0, 1, new Float32Array(2), 0, 2, 1, null, 0, 0), /embAccumulate: keys and slots must have the same power-of-two length/);
-  assert.throws(() => k.accumulate(acc, 10, 0, 3, Int32Array.of(1), 0, 0, 1, new Float32Array(3), 0, 3, 1, null, 0, 0), /entryValues capacities disagree/);
-  assert.throws(() => k.accumulate(acc, 10, 0, 2, Int32Array.of(1), 0, 0, 1, new Float32Array(1), 0, 2, 1, null, 0, 0), /embAccumulate: grad needs 2 elements, has 1/);
+  assert.throws(
+    () => k.accumulate({ ...acc, slots: new Int32Array(8) }, 10, 0, 2, Int32Array.of(1), 0, 0, 1, new Float32Array(2), 0, 2, 1, null, 0, 0),
+    /embAccumulate: keys and slots must have the same power-of-two length/,
+  );
+  assert.throws(
+    () => k.accumulate(acc, 10, 0, 3, Int32Array.of(1), 0, 0, 1, new Float32Array(3), 0, 3, 1, null, 0, 0),
+    /entryValues capacities disagree/,
+  );
+  assert.throws(
+    () => k.accumulate(acc, 10, 0, 2, Int32Array.of(1), 0, 0, 1, new Float32Array(1), 0, 2, 1, null, 0, 0),
+    /embAccumulate: grad needs 2 elements, has 1/,
+  );
   const h = Math.imul(5, 0x9e3779b1) >>> (32 - 4);
   acc.keys[h] = 5;
   acc.slots[h] = 3; // entry 3 does not exist (count is 0)

@@ -78,7 +78,9 @@ function padded(rows: number[][], maxLen: number): PaddedIds {
   const lengths = new Int32Array(rows.length);
   rows.forEach((r, b) => {
     lengths[b] = r.length;
-    r.forEach((id, j) => { ids[b * maxLen + j] = id; });
+    r.forEach((id, j) => {
+      ids[b * maxLen + j] = id;
+    });
   });
   return { ids, lengths, maxLen };
 }
@@ -151,14 +153,23 @@ test('embedPooled: sum, mean and max values, empty rows, gradient checks', () =>
     assert.equal(max.data[9 + d], Math.max(W(1, d), W(3, d), 0, W(6, d)));
   }
   for (const mode of ['sum', 'mean', 'max'] as const) tableGradcheck(() => embedPooled(t, p, mode), [t]);
-  assert.throws(() => embedPooled(t, { ids: new Int32Array(5), lengths: new Int32Array(2), maxLen: 3 }, 'sum'), /ids has 5 values, expected lengths.length × maxLen = 2 × 3 = 6/);
+  assert.throws(
+    () => embedPooled(t, { ids: new Int32Array(5), lengths: new Int32Array(2), maxLen: 3 }, 'sum'),
+    /ids has 5 values, expected lengths.length × maxLen = 2 × 3 = 6/,
+  );
   assert.throws(() => embedPooled(t, padded([[1]], 1), 'min' as never), /mode must be/);
 });
 
 test('embedSequence: padding positions are zero and get no gradient', () => {
   const t = table('hist', 6, 2, 8);
   // Position 2 of row 0 holds a non-zero id beyond the length: it must be ignored.
-  const p = padded([[4, 1], [5, 5, 3]], 3);
+  const p = padded(
+    [
+      [4, 1],
+      [5, 5, 3],
+    ],
+    3,
+  );
   p.ids[2] = 2;
   const out = embedSequence(t, p);
   assert.deepEqual(out.shape, [2, 3, 2]);

@@ -7,10 +7,14 @@ import { SparseSGD, SparseAdagrad, LazyAdam, TableAdam, FTRL, type SparseOptimiz
 import { Adam } from '../../src/train/optim.js';
 import { embeddingL2 } from '../../src/train/regularization.js';
 
-const ROWS = 12, DIM = 3;
+const ROWS = 12,
+  DIM = 3;
 
 /** One step's gradient: ids with repeats (and padding 0) and their rows. */
-interface StepGrad { ids: Int32Array; grad: Float32Array }
+interface StepGrad {
+  ids: Int32Array;
+  grad: Float32Array;
+}
 
 function makeSteps(seed: number, steps: number): StepGrad[] {
   const rng = new Rng(seed);
@@ -66,7 +70,8 @@ function checkAgainstReference(
     reference(W, G, touched, k + 1);
     for (let r = 0; r < ROWS; r++) {
       for (let d = 0; d < DIM; d++) {
-        const got = t.weight[r * DIM + d]!, want = W[r]![d]!;
+        const got = t.weight[r * DIM + d]!,
+          want = W[r]![d]!;
         assert.ok(Math.abs(got - want) <= tol * Math.max(1, Math.abs(want)), `step ${k + 1} row ${r} coord ${d}: ${got} vs reference ${want}`);
       }
     }
@@ -83,7 +88,10 @@ test('SparseSGD matches the reference on touched rows', () => {
 });
 
 test('SparseAdagrad matches the reference (initial accumulator, lr decay)', () => {
-  const lr = 0.2, eps = 1e-10, init = 0.1, lrDecay = 0.05;
+  const lr = 0.2,
+    eps = 1e-10,
+    init = 0.1,
+    lrDecay = 0.05;
   const S = Array.from({ length: ROWS }, () => new Array(DIM).fill(init));
   let step = 0;
   checkAgainstReference(new SparseAdagrad({ lr, initialAccumulatorValue: init, lrDecay }), (W, G, touched) => {
@@ -92,31 +100,37 @@ test('SparseAdagrad matches the reference (initial accumulator, lr decay)', () =
     for (const r of touched) {
       for (let d = 0; d < DIM; d++) {
         S[r]![d] += G[r]![d]! ** 2;
-        W[r]![d]! -= clr * G[r]![d]! / (Math.sqrt(S[r]![d]!) + eps);
+        W[r]![d]! -= (clr * G[r]![d]!) / (Math.sqrt(S[r]![d]!) + eps);
       }
     }
   });
 });
 
 test('LazyAdam matches torch SparseAdam semantics (lazy moments, table-wide step count)', () => {
-  const lr = 0.05, b1 = 0.9, b2 = 0.999, eps = 1e-8;
+  const lr = 0.05,
+    b1 = 0.9,
+    b2 = 0.999,
+    eps = 1e-8;
   const M = Array.from({ length: ROWS }, () => new Array(DIM).fill(0));
   const V = Array.from({ length: ROWS }, () => new Array(DIM).fill(0));
   checkAgainstReference(new LazyAdam({ lr }), (W, G, touched, step) => {
-    const stepSize = lr * Math.sqrt(1 - b2 ** step) / (1 - b1 ** step);
+    const stepSize = (lr * Math.sqrt(1 - b2 ** step)) / (1 - b1 ** step);
     for (const r of touched) {
       for (let d = 0; d < DIM; d++) {
         const g = G[r]![d]!;
         M[r]![d] = b1 * M[r]![d]! + (1 - b1) * g;
         V[r]![d] = b2 * V[r]![d]! + (1 - b2) * g * g;
-        W[r]![d]! -= stepSize * M[r]![d]! / (Math.sqrt(V[r]![d]!) + eps);
+        W[r]![d]! -= (stepSize * M[r]![d]!) / (Math.sqrt(V[r]![d]!) + eps);
       }
     }
   });
 });
 
 test('FTRL-Proximal matches McMahan et al. 2013 per coordinate', () => {
-  const alpha = 0.5, beta = 1, l1 = 0.05, l2 = 0.1;
+  const alpha = 0.5,
+    beta = 1,
+    l1 = 0.05,
+    l2 = 0.1;
   const Z = Array.from({ length: ROWS }, () => new Array(DIM).fill(0));
   const N = Array.from({ length: ROWS }, () => new Array(DIM).fill(0));
   let zeros = 0;
@@ -225,7 +239,8 @@ test('state dict round trip gives an identical continuation, for every table opt
     }
   };
   for (const make of makers) {
-    const a = newTable(), optA = make();
+    const a = newTable(),
+      optA = make();
     run(a, optA, 0, 4);
     const saved = optA.stateDict();
     const savedWeights = a.weight.slice();
@@ -233,7 +248,8 @@ test('state dict round trip gives an identical continuation, for every table opt
     const lrAfter = optA.lr;
     run(a, optA, 4, 8);
 
-    const b = newTable(), optB = make();
+    const b = newTable(),
+      optB = make();
     b.weight.set(savedWeights);
     optB.loadStateDict(saved);
     optB.lr = lrAfter;

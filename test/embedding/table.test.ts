@@ -8,13 +8,22 @@ test('construction: init choices, padding row zero, option errors', () => {
   const t = new EmbeddingTable('u', 2000, 8, { rng });
   assert.equal(t.weight.length, 16000);
   assert.deepEqual([...t.weight.subarray(0, 8)], new Array(8).fill(0));
-  let s = 0, s2 = 0;
-  for (let i = 8; i < t.weight.length; i++) { s += t.weight[i]!; s2 += t.weight[i]! ** 2; }
-  const n = t.weight.length - 8, std = Math.sqrt(s2 / n - (s / n) ** 2);
+  let s = 0,
+    s2 = 0;
+  for (let i = 8; i < t.weight.length; i++) {
+    s += t.weight[i]!;
+    s2 += t.weight[i]! ** 2;
+  }
+  const n = t.weight.length - 8,
+    std = Math.sqrt(s2 / n - (s / n) ** 2);
   assert.ok(Math.abs(std - 1e-4) < 5e-6, `default init is N(0, 1e-4²), got std ${std}`);
   const u = new EmbeddingTable('v', 2000, 8, { rng, init: 'uniform', std: 0.1, paddingIdx: null });
-  let maxAbs = 0, su2 = 0;
-  for (const x of u.weight) { maxAbs = Math.max(maxAbs, Math.abs(x)); su2 += x * x; }
+  let maxAbs = 0,
+    su2 = 0;
+  for (const x of u.weight) {
+    maxAbs = Math.max(maxAbs, Math.abs(x));
+    su2 += x * x;
+  }
   assert.ok(maxAbs <= 0.1 * Math.sqrt(3) && maxAbs > 0.16, `uniform bound a = std·√3, max |w| = ${maxAbs}`);
   assert.ok(Math.abs(Math.sqrt(su2 / u.weight.length) - 0.1) < 0.005);
   assert.notEqual(u.weight[0], 0, 'no padding row when paddingIdx is null');
@@ -42,7 +51,10 @@ test('accumulateGrad merges duplicates, skips padding, rejects out-of-range ids'
   assert.equal(t.hasGrad(), true);
   t.accumulateGrad(Int32Array.from([9]), Float32Array.from([1, 1]), 1);
   assert.deepEqual([...t.sparseGrad().ids], [3, 7, 9]);
-  assert.throws(() => t.accumulateGrad(Int32Array.from([10]), Float32Array.from([1, 1]), 1), /embedding table 'item': id 10 is out of range \(the table has 10 rows/);
+  assert.throws(
+    () => t.accumulateGrad(Int32Array.from([10]), Float32Array.from([1, 1]), 1),
+    /embedding table 'item': id 10 is out of range \(the table has 10 rows/,
+  );
   assert.throws(() => t.accumulateGrad(Int32Array.from([1, 2]), Float32Array.from([1, 1]), 2), /needs 2 ids and 4 values/);
   const noPad = new EmbeddingTable('np', 4, 2, { init: 'zeros', paddingIdx: null });
   assert.throws(() => noPad.accumulateGrad(Int32Array.from([-1]), Float32Array.from([1, 1]), 1), /'np': id -1 is out of range/);
@@ -60,7 +72,8 @@ test('accumulateGrad merges duplicates, skips padding, rejects out-of-range ids'
 });
 
 test('accumulateGrad matches a Map reference over many ids (hash growth, strided and scaled adds)', () => {
-  const rows = 1_000_003, dim = 3;
+  const rows = 1_000_003,
+    dim = 3;
   const t = new EmbeddingTable('big', rows, dim, { init: 'zeros' });
   const rng = new Rng(11);
   for (let round = 0; round < 3; round++) {

@@ -1,8 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  Tensor, fromOp, allocFloat32, allocZeroedFloat32, releaseFloat32, bufferPoolStats, resetBufferPool, tidy,
-} from '../../src/engine/tensor.js';
+import { Tensor, fromOp, allocFloat32, allocZeroedFloat32, releaseFloat32, bufferPoolStats, resetBufferPool, tidy } from '../../src/engine/tensor.js';
 import { Rng } from '../../src/engine/random.js';
 import { linear, batchNorm, dropout, bceWithLogits, reshape, relu } from '../../src/engine/ops/index.js';
 
@@ -20,7 +18,10 @@ test('released arrays are handed out again for the same length; zeroed on reques
   releaseFloat32(b);
   const c = allocZeroedFloat32(BIG + 3);
   assert.equal(c, a);
-  assert.ok(c.every((v) => v === 0), 'allocZeroedFloat32 clears a recycled array');
+  assert.ok(
+    c.every((v) => v === 0),
+    'allocZeroedFloat32 clears a recycled array',
+  );
   assert.notEqual(allocFloat32(BIG + 3), a, 'an array is handed out once');
   assert.equal(bufferPoolStats().pooledBytes, 0);
 });
@@ -65,7 +66,7 @@ test('backward recycles gradients of ops that allow it, and only those', () => {
   top.backward(new Float32Array(BIG).fill(1));
   assert.ok(kept !== null);
   const pooled = bufferPoolStats().pooledBytes;
-  assert.equal(pooled, 4 * BIG, 'the dropout result\'s gradient went back to the pool; the keeper\'s did not');
+  assert.equal(pooled, 4 * BIG, "the dropout result's gradient went back to the pool; the keeper's did not");
   const again = allocFloat32(BIG);
   assert.notEqual(again, kept, 'the kept array is never handed out');
 });
@@ -73,15 +74,22 @@ test('backward recycles gradients of ops that allow it, and only those', () => {
 /** Two training steps of a small BN/dropout MLP (big enough for pooled arrays); returns all parameters. */
 function trainTwoSteps(useTidy = false): Float32Array[] {
   const rng = new Rng(11);
-  const rows = 256, inDim = 64, width = 160; // rows·width = 40960 ≥ the pooled minimum
+  const rows = 256,
+    inDim = 64,
+    width = 160; // rows·width = 40960 ≥ the pooled minimum
   const param = (shape: number[], s: number) => {
     const t = Tensor.zeros(shape, true);
     for (let i = 0; i < t.size; i++) t.data[i] = rng.uniform(-s, s);
     return t;
   };
-  const w1 = param([inDim, width], 0.2), b1 = param([width], 0.1), w2 = param([width, width], 0.1), b2 = param([width], 0.1);
-  const w3 = param([width, 1], 0.1), b3 = param([1], 0.1);
-  const gammas = [param([width], 1), param([width], 1)], betas = [param([width], 0.1), param([width], 0.1)];
+  const w1 = param([inDim, width], 0.2),
+    b1 = param([width], 0.1),
+    w2 = param([width, width], 0.1),
+    b2 = param([width], 0.1);
+  const w3 = param([width, 1], 0.1),
+    b3 = param([1], 0.1);
+  const gammas = [param([width], 1), param([width], 1)],
+    betas = [param([width], 0.1), param([width], 0.1)];
   const stats = [0, 1].map(() => ({ rm: new Float32Array(width), rv: new Float32Array(width).fill(1) }));
   const params = [w1, b1, w2, b2, w3, b3, ...gammas, ...betas];
   const x = param([rows, inDim], 1);
@@ -94,7 +102,13 @@ function trainTwoSteps(useTidy = false): Float32Array[] {
       h = batchNorm(h, gammas[0]!, betas[0]!, { training: true, runningMean: stats[0]!.rm, runningVar: stats[0]!.rv, relu: true });
       h = dropout(h, 0.2, drng, true);
       h = linear(h, w2, b2);
-      h = batchNorm(h, gammas[1]!, betas[1]!, { training: true, runningMean: stats[1]!.rm, runningVar: stats[1]!.rv, relu: true, dropout: { p: 0.2, rng: drng } });
+      h = batchNorm(h, gammas[1]!, betas[1]!, {
+        training: true,
+        runningMean: stats[1]!.rm,
+        runningVar: stats[1]!.rv,
+        relu: true,
+        dropout: { p: 0.2, rng: drng },
+      });
       const loss = bceWithLogits(reshape(linear(h, w3, b3), [rows]), labels);
       loss.backward();
       return loss.item();
@@ -138,13 +152,22 @@ test('tidy: training steps recycle their activations and give exactly the result
 test('tidy keeps the returned tensors and the graph behind them until it is back-propagated', () => {
   resetBufferPool();
   const rng = new Rng(21);
-  const x = new Tensor(Float32Array.from({ length: 4 * BIG }, () => rng.uniform(-1, 1)), [BIG, 4], true);
-  const w = new Tensor(Float32Array.from({ length: 16 }, () => rng.uniform(-1, 1)), [4, 4], true);
+  const x = new Tensor(
+    Float32Array.from({ length: 4 * BIG }, () => rng.uniform(-1, 1)),
+    [BIG, 4],
+    true,
+  );
+  const w = new Tensor(
+    Float32Array.from({ length: 16 }, () => rng.uniform(-1, 1)),
+    [4, 4],
+    true,
+  );
   const make = () => dropout(relu(linear(x, w, null)), 0.5, new Rng(4), true); // relu and dropout read their inputs
   const expected = make();
   const g = new Float32Array(4 * BIG).fill(1);
   expected.backward(g);
-  const expectedX = x.grad!.slice(), expectedW = w.grad!.slice();
+  const expectedX = x.grad!.slice(),
+    expectedW = w.grad!.slice();
   x.grad = null;
   w.grad = null;
   const kept = tidy(() => ({ y: make() }));
@@ -168,9 +191,13 @@ test('tidy: nested scopes hand a returned result to the outer scope; a throw rec
   assert.equal(bufferPoolStats().pooledBytes, 4 * BIG, 'the outer scope recycles it');
   assert.equal(allocFloat32(BIG), inner!.data);
   resetBufferPool();
-  assert.throws(() => tidy(() => {
-    relu(x);
-    throw new Error('boom');
-  }), /boom/);
+  assert.throws(
+    () =>
+      tidy(() => {
+        relu(x);
+        throw new Error('boom');
+      }),
+    /boom/,
+  );
   assert.equal(bufferPoolStats().pooledBytes, 0);
 });

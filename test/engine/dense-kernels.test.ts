@@ -32,7 +32,10 @@ function rand(rng: Rng, n: number, scale = 1, special = false): Float32Array {
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) a[i] = rng.uniform(-scale, scale);
   if (special && n >= 8) {
-    a[1] = 0; a[3] = -0; a[5] = 1e-40; a[7] = -2.5e-39; // zeros and subnormals
+    a[1] = 0;
+    a[3] = -0;
+    a[5] = 1e-40;
+    a[7] = -2.5e-39; // zeros and subnormals
   }
   return a;
 }
@@ -40,19 +43,36 @@ function rand(rng: Rng, n: number, scale = 1, special = false): Float32Array {
 /** Asserts two arrays are equal bit for bit (so ±0 and NaN count), naming the first difference. */
 function sameBits(actual: Float32Array | Float64Array, expected: Float32Array | Float64Array, what: string): void {
   assert.equal(actual.length, expected.length, `${what}: length`);
-  const A = actual instanceof Float64Array ? new BigUint64Array(actual.buffer, actual.byteOffset, actual.length) : new Uint32Array(actual.buffer, actual.byteOffset, actual.length);
-  const E = expected instanceof Float64Array ? new BigUint64Array(expected.buffer, expected.byteOffset, expected.length) : new Uint32Array(expected.buffer, expected.byteOffset, expected.length);
+  const A =
+    actual instanceof Float64Array
+      ? new BigUint64Array(actual.buffer, actual.byteOffset, actual.length)
+      : new Uint32Array(actual.buffer, actual.byteOffset, actual.length);
+  const E =
+    expected instanceof Float64Array
+      ? new BigUint64Array(expected.buffer, expected.byteOffset, expected.length)
+      : new Uint32Array(expected.buffer, expected.byteOffset, expected.length);
   for (let i = 0; i < A.length; i++) {
     if (A[i] !== E[i]) assert.fail(`${what}[${i}]: ${actual[i]} (bits ${A[i]!.toString(16)}) vs ${expected[i]} (bits ${E[i]!.toString(16)})`);
   }
 }
 
 /** Shapes [rows, c]: odd widths (vector tails), one row, one column, the MLP shape scaled down. */
-const SHAPES: Array<[number, number]> = [[1, 1], [2, 3], [7, 5], [33, 17], [64, 400], [5, 1], [1, 9]];
+const SHAPES: Array<[number, number]> = [
+  [1, 1],
+  [2, 3],
+  [7, 5],
+  [33, 17],
+  [64, 400],
+  [5, 1],
+  [1, 9],
+];
 /** Dropout settings: none, p = 0.2 (two seeds, one the largest uint32), p = 0.5, keep-nothing. */
 const DROPS: Array<[number, number, number]> = [
-  [0, 0, 1], [12345, Math.ceil(0.2 * 2 ** 32), Math.fround(1 / 0.8)], [4294967295, Math.ceil(0.2 * 2 ** 32), Math.fround(1 / 0.8)],
-  [7, 2 ** 31, 2], [99, 2 ** 32, 0],
+  [0, 0, 1],
+  [12345, Math.ceil(0.2 * 2 ** 32), Math.fround(1 / 0.8)],
+  [4294967295, Math.ceil(0.2 * 2 ** 32), Math.fround(1 / 0.8)],
+  [7, 2 ** 31, 2],
+  [99, 2 ** 32, 0],
 ];
 
 test('bnStats: native and TypeScript agree bit for bit', { skip: skipNative }, () => {
@@ -61,7 +81,8 @@ test('bnStats: native and TypeScript agree bit for bit', { skip: skipNative }, (
     for (const offset of [0, 100]) {
       const x = rand(rng, rows * c, 1, true);
       for (let i = 0; i < x.length; i++) x[i]! += offset; // |mean| ≫ std exercises the shift
-      const a = new Float64Array(2 * c), b = new Float64Array(2 * c);
+      const a = new Float64Array(2 * c),
+        b = new Float64Array(2 * c);
       nat().bnStats(x, rows, c, a);
       ts.bnStats(x, rows, c, b);
       sameBits(a, b, `bnStats ${rows}x${c}+${offset}`);
@@ -71,7 +92,8 @@ test('bnStats: native and TypeScript agree bit for bit', { skip: skipNative }, (
 
 test('bnStats (TypeScript) matches a two-pass float64 reference and clamps a negative variance to 0', () => {
   const rng = new Rng(2);
-  const rows = 50, c = 6;
+  const rows = 50,
+    c = 6;
   const x = rand(rng, rows * c, 3);
   const out = new Float64Array(2 * c);
   ts.bnStats(x, rows, c, out);
@@ -95,11 +117,14 @@ test('bnForward: native and TypeScript agree bit for bit (relu on/off, every dro
   const rng = new Rng(3);
   for (const [rows, c] of SHAPES) {
     const x = rand(rng, rows * c, 2, true);
-    const mean = rand(rng, c, 0.5), scale = rand(rng, c, 2), shift = rand(rng, c, 0.5);
+    const mean = rand(rng, c, 0.5),
+      scale = rand(rng, c, 2),
+      shift = rand(rng, c, 0.5);
     if (c > 1) x[0] = NaN;
     for (const relu of [false, true]) {
       for (const [seed, threshold, dropScale] of DROPS) {
-        const a = new Float32Array(rows * c), b = new Float32Array(rows * c);
+        const a = new Float32Array(rows * c),
+          b = new Float32Array(rows * c);
         nat().bnForward(x, rows, c, mean, scale, shift, relu, seed, threshold, dropScale, a);
         ts.bnForward(x, rows, c, mean, scale, shift, relu, seed, threshold, dropScale, b);
         sameBits(a, b, `bnForward ${rows}x${c} relu=${relu} drop=${seed}/${threshold}`);
@@ -110,9 +135,15 @@ test('bnForward: native and TypeScript agree bit for bit (relu on/off, every dro
 
 test('bnForward (TypeScript) computes float32((x − mean)·scale + shift), relu as max(0, ·), times the dropout factor', () => {
   const rng = new Rng(4);
-  const rows = 9, c = 4;
-  const x = rand(rng, rows * c, 2), mean = rand(rng, c), scale = rand(rng, c), shift = rand(rng, c);
-  const plain = new Float32Array(rows * c), relu = new Float32Array(rows * c), dropped = new Float32Array(rows * c);
+  const rows = 9,
+    c = 4;
+  const x = rand(rng, rows * c, 2),
+    mean = rand(rng, c),
+    scale = rand(rng, c),
+    shift = rand(rng, c);
+  const plain = new Float32Array(rows * c),
+    relu = new Float32Array(rows * c),
+    dropped = new Float32Array(rows * c);
   ts.bnForward(x, rows, c, mean, scale, shift, false, 0, 0, 1, plain);
   ts.bnForward(x, rows, c, mean, scale, shift, true, 0, 0, 1, relu);
   const [seed, threshold, s] = DROPS[1]!;
@@ -131,22 +162,29 @@ test('bnGradSums and bnInputGrad: native and TypeScript agree bit for bit (mask,
   const rng = new Rng(5);
   for (const [rows, c] of SHAPES) {
     const n = rows * c;
-    const g = rand(rng, n, 1, true), x = rand(rng, n, 2, true);
-    const mean = rand(rng, c, 0.5), invStd = rand(rng, c, 2), scale = rand(rng, c, 2), k = rand(rng, c), b = rand(rng, c);
+    const g = rand(rng, n, 1, true),
+      x = rand(rng, n, 2, true);
+    const mean = rand(rng, c, 0.5),
+      invStd = rand(rng, c, 2),
+      scale = rand(rng, c, 2),
+      k = rand(rng, c),
+      b = rand(rng, c);
     // A relu-like mask: +0, positives, and the other bit patterns (−0, negatives, NaN).
     const mask = rand(rng, n, 1, true);
     for (let i = 0; i < n; i++) if (i % 3 === 0) mask[i] = 0;
     if (n > 2) mask[2] = NaN;
     for (const m of [null, mask]) {
       for (const [seed, threshold, dropScale] of DROPS) {
-        const sa = new Float64Array(2 * c), sb = new Float64Array(2 * c);
+        const sa = new Float64Array(2 * c),
+          sb = new Float64Array(2 * c);
         nat().bnGradSums(g, m, x, mean, invStd, rows, c, seed, threshold, dropScale, sa);
         ts.bnGradSums(g, m, x, mean, invStd, rows, c, seed, threshold, dropScale, sb);
         const what = `${rows}x${c} mask=${m !== null} drop=${seed}/${threshold}`;
         sameBits(sa, sb, `bnGradSums ${what}`);
         for (const accumulate of [false, true]) {
           const start = rand(rng, n);
-          const ga = start.slice(), gb = start.slice();
+          const ga = start.slice(),
+            gb = start.slice();
           nat().bnInputGrad(g, m, x, mean, scale, k, b, rows, c, seed, threshold, dropScale, accumulate, ga);
           ts.bnInputGrad(g, m, x, mean, scale, k, b, rows, c, seed, threshold, dropScale, accumulate, gb);
           sameBits(ga, gb, `bnInputGrad ${what} accumulate=${accumulate}`);
@@ -158,16 +196,26 @@ test('bnGradSums and bnInputGrad: native and TypeScript agree bit for bit (mask,
 
 test('bnGradSums / bnInputGrad (TypeScript) follow their formulas', () => {
   const rng = new Rng(6);
-  const rows = 6, c = 3, n = rows * c;
-  const g = rand(rng, n), x = rand(rng, n), mean = rand(rng, c), invStd = rand(rng, c), scale = rand(rng, c), k = rand(rng, c), b = rand(rng, c);
+  const rows = 6,
+    c = 3,
+    n = rows * c;
+  const g = rand(rng, n),
+    x = rand(rng, n),
+    mean = rand(rng, c),
+    invStd = rand(rng, c),
+    scale = rand(rng, c),
+    k = rand(rng, c),
+    b = rand(rng, c);
   const mask = rand(rng, n); // negatives mask out
   const [seed, threshold, s] = DROPS[3]!;
   const f = referenceFactors(seed, threshold, s, n);
   const sums = new Float64Array(2 * c);
   ts.bnGradSums(g, mask, x, mean, invStd, rows, c, seed, threshold, s, sums);
-  const gx0 = rand(rng, n), gx = gx0.slice();
+  const gx0 = rand(rng, n),
+    gx = gx0.slice();
   ts.bnInputGrad(g, mask, x, mean, scale, k, b, rows, c, seed, threshold, s, true, gx);
-  const refG = new Float64Array(c), refGX = new Float64Array(c);
+  const refG = new Float64Array(c),
+    refGX = new Float64Array(c);
   for (let i = 0; i < n; i++) {
     const j = i % c;
     const gv = mask[i]! > 0 ? Math.fround(g[i]! * f[i]!) : 0;
@@ -185,15 +233,18 @@ test('bnGradSums / bnInputGrad (TypeScript) follow their formulas', () => {
 test('dropoutForward / dropoutBackward: native and TypeScript agree bit for bit', { skip: skipNative }, () => {
   const rng = new Rng(7);
   for (const n of [0, 1, 7, 1023, 1024, 1025, 5000]) {
-    const x = rand(rng, n, 1, true), g = rand(rng, n, 1, true);
+    const x = rand(rng, n, 1, true),
+      g = rand(rng, n, 1, true);
     for (const [seed, threshold, s] of DROPS) {
-      const a = new Float32Array(n), b = new Float32Array(n);
+      const a = new Float32Array(n),
+        b = new Float32Array(n);
       nat().dropoutForward(x, n, seed, threshold, s, a);
       ts.dropoutForward(x, n, seed, threshold, s, b);
       sameBits(a, b, `dropoutForward n=${n} seed=${seed} t=${threshold}`);
       for (const accumulate of [false, true]) {
         const start = rand(rng, n);
-        const ga = start.slice(), gb = start.slice();
+        const ga = start.slice(),
+          gb = start.slice();
         nat().dropoutBackward(g, n, seed, threshold, s, accumulate, ga);
         ts.dropoutBackward(g, n, seed, threshold, s, accumulate, gb);
         sameBits(ga, gb, `dropoutBackward n=${n} seed=${seed} accumulate=${accumulate}`);
@@ -215,7 +266,8 @@ function mixRef(x: bigint): bigint {
 
 /** The documented dropout factors f(i), i < n, computed with BigInt. */
 function referenceFactors(seed: number, threshold: number, scale: number, n: number): number[] {
-  const s = BigInt(seed), k2 = mixRef(s ^ 0x9e3779b9n);
+  const s = BigInt(seed),
+    k2 = mixRef(s ^ 0x9e3779b9n);
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
     const h = mixRef((mixRef(BigInt(i) ^ s) + k2) & 0xffffffffn);
@@ -272,12 +324,32 @@ test('dense kernels reject bad arguments with the same messages on both backends
     assert.throws(() => K.bnStats(f(6), 2, 3, f(6) as unknown as Float64Array), /^TypeError: bnStats: out must be a Float64Array$/, name);
     assert.throws(() => K.bnStats(f(6), 0, 3, new Float64Array(6)), /^RangeError: bnStats: rows must be at least 1$/, name);
     assert.throws(() => K.bnStats(f(6), 1.5, 3, new Float64Array(6)), /^RangeError: bnStats: rows must be an integer in \[0, 2\^31\), got 1.5/, name);
-    assert.throws(() => K.bnForward(f(6), 2, 3, f(3), f(2), f(3), true, 0, 0, 1, f(6)), /^RangeError: bnForward: scale has 2 elements, needs at least 3$/, name);
-    assert.throws(() => K.bnForward(f(6), 2, 3, f(3), f(3), f(3), true, -1, 0, 1, f(6)), /^RangeError: bnForward: seed must be an integer in \[0, 4294967295\], got -1/, name);
-    assert.throws(() => K.bnForward(f(6), 2, 3, f(3), f(3), f(3), true, 0, 2 ** 32 + 1, 1, f(6)), /^RangeError: bnForward: threshold must be an integer in \[0, 4294967296\]/, name);
+    assert.throws(
+      () => K.bnForward(f(6), 2, 3, f(3), f(2), f(3), true, 0, 0, 1, f(6)),
+      /^RangeError: bnForward: scale has 2 elements, needs at least 3$/,
+      name,
+    );
+    assert.throws(
+      () => K.bnForward(f(6), 2, 3, f(3), f(3), f(3), true, -1, 0, 1, f(6)),
+      /^RangeError: bnForward: seed must be an integer in \[0, 4294967295\], got -1/,
+      name,
+    );
+    assert.throws(
+      () => K.bnForward(f(6), 2, 3, f(3), f(3), f(3), true, 0, 2 ** 32 + 1, 1, f(6)),
+      /^RangeError: bnForward: threshold must be an integer in \[0, 4294967296\]/,
+      name,
+    );
     const g = f(6);
-    assert.throws(() => K.bnInputGrad(g, null, f(6), f(3), f(3), f(3), f(3), 2, 3, 0, 0, 1, true, g), /^Error: bnInputGrad: gx must not alias an input$/, name);
-    assert.throws(() => K.bnGradSums(f(6), f(5), f(6), f(3), f(3), 2, 3, 0, 0, 1, new Float64Array(6)), /^RangeError: bnGradSums: mask has 5 elements, needs at least 6$/, name);
+    assert.throws(
+      () => K.bnInputGrad(g, null, f(6), f(3), f(3), f(3), f(3), 2, 3, 0, 0, 1, true, g),
+      /^Error: bnInputGrad: gx must not alias an input$/,
+      name,
+    );
+    assert.throws(
+      () => K.bnGradSums(f(6), f(5), f(6), f(3), f(3), 2, 3, 0, 0, 1, new Float64Array(6)),
+      /^RangeError: bnGradSums: mask has 5 elements, needs at least 6$/,
+      name,
+    );
     assert.throws(() => K.dropoutForward(f(4), 5, 0, 1, 1, f(5)), /^RangeError: dropoutForward: x has 4 elements, needs at least 5$/, name);
     assert.throws(() => K.dropoutBackward(g, 6, 0, 1, 1, true, g), /^Error: dropoutBackward: gx must not alias g$/, name);
     assert.throws(() => K.addColumnSums(f(6), 2, 3, f(2)), /^RangeError: addColumnSums: out has 2 elements, needs at least 3$/, name);

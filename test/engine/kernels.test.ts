@@ -30,10 +30,22 @@ const skipNative = 'error' in loaded ? `native half skipped: ${loaded.error}` : 
 
 /** One GEMM problem: sizes, flags, scalars and padded operands. */
 interface Problem {
-  transA: boolean; transB: boolean; m: number; n: number; k: number; alpha: number; beta: number;
-  a: Float32Array; aOff: number; lda: number;
-  b: Float32Array; bOff: number; ldb: number;
-  c: Float32Array; cOff: number; ldc: number;
+  transA: boolean;
+  transB: boolean;
+  m: number;
+  n: number;
+  k: number;
+  alpha: number;
+  beta: number;
+  a: Float32Array;
+  aOff: number;
+  lda: number;
+  b: Float32Array;
+  bOff: number;
+  ldb: number;
+  c: Float32Array;
+  cOff: number;
+  ldc: number;
 }
 
 function randArray(rng: Rng, n: number): Float32Array {
@@ -43,18 +55,34 @@ function randArray(rng: Rng, n: number): Float32Array {
 }
 
 /** Builds a problem with offsets and leading dimensions larger than the stored widths. */
-function makeProblem(
-  rng: Rng, m: number, n: number, k: number, transA: boolean, transB: boolean, alpha: number, beta: number, pad: number,
-): Problem {
-  const aRows = transA ? k : m, aCols = transA ? m : k;
-  const bRows = transB ? n : k, bCols = transB ? k : n;
-  const lda = aCols + pad, ldb = bCols + 2 * pad, ldc = n + pad;
-  const aOff = 3 * pad, bOff = 5 * pad, cOff = 7 * pad;
+function makeProblem(rng: Rng, m: number, n: number, k: number, transA: boolean, transB: boolean, alpha: number, beta: number, pad: number): Problem {
+  const aRows = transA ? k : m,
+    aCols = transA ? m : k;
+  const bRows = transB ? n : k,
+    bCols = transB ? k : n;
+  const lda = aCols + pad,
+    ldb = bCols + 2 * pad,
+    ldc = n + pad;
+  const aOff = 3 * pad,
+    bOff = 5 * pad,
+    cOff = 7 * pad;
   return {
-    transA, transB, m, n, k, alpha, beta,
-    a: randArray(rng, aOff + aRows * lda), aOff, lda,
-    b: randArray(rng, bOff + bRows * ldb), bOff, ldb,
-    c: randArray(rng, cOff + m * ldc + pad), cOff, ldc,
+    transA,
+    transB,
+    m,
+    n,
+    k,
+    alpha,
+    beta,
+    a: randArray(rng, aOff + aRows * lda),
+    aOff,
+    lda,
+    b: randArray(rng, bOff + bRows * ldb),
+    bOff,
+    ldb,
+    c: randArray(rng, cOff + m * ldc + pad),
+    cOff,
+    ldc,
   };
 }
 
@@ -85,7 +113,8 @@ function run(K: Kernels, p: Problem): Float32Array {
 
 /** max|got − ref| / max|ref| over the m×n block; asserts untouched elements are unchanged. */
 function relError(p: Problem, got: Float32Array, ref: ArrayLike<number>, refIsBlock: boolean): number {
-  let maxDiff = 0, maxRef = 0;
+  let maxDiff = 0,
+    maxRef = 0;
   const inBlock = new Uint8Array(got.length);
   for (let i = 0; i < p.m; i++) {
     for (let j = 0; j < p.n; j++) {
@@ -107,10 +136,24 @@ function relError(p: Problem, got: Float32Array, ref: ArrayLike<number>, refIsBl
 // Shapes: tiny (direct path), skinny (m < 3 or n < 4), odd sizes crossing the TS blocking
 // (MR = 3, NR = 4, KC = 256, MC = 96, NC = 2048) and a slice of the MLP shapes.
 const SHAPES: Array<[number, number, number]> = [
-  [1, 1, 1], [2, 3, 4], [1, 37, 19], [23, 2, 31], [3, 4, 5], [7, 9, 11], [17, 13, 29],
-  [64, 33, 70], [97, 41, 257], [100, 129, 300], [5, 2051, 3], [128, 400, 429],
+  [1, 1, 1],
+  [2, 3, 4],
+  [1, 37, 19],
+  [23, 2, 31],
+  [3, 4, 5],
+  [7, 9, 11],
+  [17, 13, 29],
+  [64, 33, 70],
+  [97, 41, 257],
+  [100, 129, 300],
+  [5, 2051, 3],
+  [128, 400, 429],
 ];
-const SCALARS: Array<[number, number]> = [[1, 0], [0.75, -0.5], [-1.25, 1]];
+const SCALARS: Array<[number, number]> = [
+  [1, 0],
+  [0.75, -0.5],
+  [-1.25, 1],
+];
 
 function* problems(seed: number): Generator<{ label: string; p: Problem }> {
   const rng = new Rng(seed);
@@ -174,18 +217,44 @@ test('native sgemm edge semantics (beta=0 ignores NaN, k=0, alpha=0, m=0)', { sk
 
 /** The argument errors, with the messages both backends share. */
 const BAD_CALLS: Array<{ what: string; call: (K: Kernels) => void; error: RegExp }> = (() => {
-  const a = new Float32Array(6), b = new Float32Array(6), c = new Float32Array(4);
+  const a = new Float32Array(6),
+    b = new Float32Array(6),
+    c = new Float32Array(4);
   return [
-    { what: 'aOffset past the end', call: (K) => K.sgemm(false, false, 2, 2, 3, 1, a, 1, 3, b, 0, 2, 0, c, 0, 2), error: /aOffset \+ extent out of bounds.*a\.length is 6/ },
-    { what: 'b too short', call: (K) => K.sgemm(false, false, 2, 2, 3, 1, a, 0, 3, new Float32Array(5), 0, 2, 0, c, 0, 2), error: /bOffset \+ extent out of bounds.*b\.length is 5/ },
-    { what: 'cOffset past the end', call: (K) => K.sgemm(false, false, 2, 2, 3, 1, a, 0, 3, b, 0, 2, 0, c, 1, 2), error: /cOffset \+ extent out of bounds/ },
+    {
+      what: 'aOffset past the end',
+      call: (K) => K.sgemm(false, false, 2, 2, 3, 1, a, 1, 3, b, 0, 2, 0, c, 0, 2),
+      error: /aOffset \+ extent out of bounds.*a\.length is 6/,
+    },
+    {
+      what: 'b too short',
+      call: (K) => K.sgemm(false, false, 2, 2, 3, 1, a, 0, 3, new Float32Array(5), 0, 2, 0, c, 0, 2),
+      error: /bOffset \+ extent out of bounds.*b\.length is 5/,
+    },
+    {
+      what: 'cOffset past the end',
+      call: (K) => K.sgemm(false, false, 2, 2, 3, 1, a, 0, 3, b, 0, 2, 0, c, 1, 2),
+      error: /cOffset \+ extent out of bounds/,
+    },
     { what: 'lda below the stored columns', call: (K) => K.sgemm(false, false, 2, 2, 3, 1, a, 0, 2, b, 0, 2, 0, c, 0, 2), error: /lda must be >= 3/ },
-    { what: 'ldb below the stored columns (transposed B)', call: (K) => K.sgemm(false, true, 2, 2, 3, 1, a, 0, 3, b, 0, 2, 0, c, 0, 2), error: /ldb must be >= 3/ },
+    {
+      what: 'ldb below the stored columns (transposed B)',
+      call: (K) => K.sgemm(false, true, 2, 2, 3, 1, a, 0, 3, b, 0, 2, 0, c, 0, 2),
+      error: /ldb must be >= 3/,
+    },
     { what: 'ldc below n', call: (K) => K.sgemm(false, false, 2, 2, 3, 1, a, 0, 3, b, 0, 2, 0, c, 0, 1), error: /ldc must be >= 2/ },
     { what: 'non-integer k', call: (K) => K.sgemm(false, false, 2, 2, 2.5, 1, a, 0, 3, b, 0, 2, 0, c, 0, 2), error: /k must be an integer/ },
     { what: 'negative m', call: (K) => K.sgemm(false, false, -1, 2, 3, 1, a, 0, 3, b, 0, 2, 0, c, 0, 2), error: /m must be an integer/ },
-    { what: 'Float64Array operand', call: (K) => K.sgemm(false, false, 2, 2, 3, 1, new Float64Array(6) as unknown as Float32Array, 0, 3, b, 0, 2, 0, c, 0, 2), error: /a must be a Float32Array/ },
-    { what: 'non-boolean transA', call: (K) => K.sgemm(1 as unknown as boolean, false, 2, 2, 3, 1, a, 0, 3, b, 0, 2, 0, c, 0, 2), error: /transA must be a boolean/ },
+    {
+      what: 'Float64Array operand',
+      call: (K) => K.sgemm(false, false, 2, 2, 3, 1, new Float64Array(6) as unknown as Float32Array, 0, 3, b, 0, 2, 0, c, 0, 2),
+      error: /a must be a Float32Array/,
+    },
+    {
+      what: 'non-boolean transA',
+      call: (K) => K.sgemm(1 as unknown as boolean, false, 2, 2, 3, 1, a, 0, 3, b, 0, 2, 0, c, 0, 2),
+      error: /transA must be a boolean/,
+    },
     { what: 'C aliasing A', call: (K) => K.sgemm(false, false, 2, 2, 2, 1, c, 0, 2, b, 0, 2, 0, c, 0, 2), error: /c overlaps a/ },
   ];
 })();
@@ -202,7 +271,11 @@ test('native sgemm rejects bad arguments with the same messages as TypeScript', 
     } catch (e) {
       tsMessage = (e as Error).message;
     }
-    assert.throws(() => call(native!), (e: Error) => error.test(e.message) && e.message === tsMessage, what);
+    assert.throws(
+      () => call(native!),
+      (e: Error) => error.test(e.message) && e.message === tsMessage,
+      what,
+    );
   }
 });
 

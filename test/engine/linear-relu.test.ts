@@ -7,7 +7,9 @@ import { gradcheck, randTensor } from '../support/gradcheck.js';
 
 test('linearRelu: the same values as relu(linear(x, W, b)), with and without bias', () => {
   const rng = new Rng(3);
-  const x = randTensor(rng, [7, 5], 1, false), w = randTensor(rng, [5, 4], 1, false), b = randTensor(rng, [4], 1, false);
+  const x = randTensor(rng, [7, 5], 1, false),
+    w = randTensor(rng, [5, 4], 1, false),
+    b = randTensor(rng, [4], 1, false);
   for (const bias of [b, null]) {
     const fused = noGrad(() => linearRelu(x, w, bias)).data;
     const plain = noGrad(() => relu(linear(x, w, bias))).data;
@@ -21,7 +23,9 @@ test('linearRelu: the same values as relu(linear(x, W, b)), with and without bia
 
 test('linearRelu: gradients match finite differences and the unfused ops', () => {
   const rng = new Rng(5);
-  const x = randTensor(rng, [6, 5]), w = randTensor(rng, [5, 3]), b = randTensor(rng, [3], 0.3);
+  const x = randTensor(rng, [6, 5]),
+    w = randTensor(rng, [5, 3]),
+    b = randTensor(rng, [3], 0.3);
   gradcheck(([a, c, d]) => linearRelu(a!, c!, d!), [x, w, b]);
   gradcheck(([a, c]) => linearRelu(a!, c!, null), [x, w]);
   const grads = (fn: () => Tensor) => {
@@ -30,5 +34,8 @@ test('linearRelu: gradients match finite differences and the unfused ops', () =>
     y.backward(Float32Array.from({ length: y.size }, (_, i) => (i % 3) - 1));
     return [x, w, b].map((t) => Array.from(t.grad!));
   };
-  assert.deepEqual(grads(() => linearRelu(x, w, b)), grads(() => relu(linear(x, w, b))));
+  assert.deepEqual(
+    grads(() => linearRelu(x, w, b)),
+    grads(() => relu(linear(x, w, b))),
+  );
 });

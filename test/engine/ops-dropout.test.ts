@@ -47,7 +47,10 @@ test('the mask costs one rng.nextUint32() per call, whatever the size, and is a 
 });
 
 test('dropout masks are identical on the native and TypeScript backends for the same seed', () => {
-  const x = Tensor.from(Array.from({ length: 3000 }, (_, i) => (i % 17) - 8), [30, 100]);
+  const x = Tensor.from(
+    Array.from({ length: 3000 }, (_, i) => (i % 17) - 8),
+    [30, 100],
+  );
   const ts = withKernels(typescriptKernels(), () => dropout(x, 0.2, new Rng(42), true).data);
   const active = dropout(x, 0.2, new Rng(42), true).data;
   assert.deepEqual(active, ts);

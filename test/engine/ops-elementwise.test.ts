@@ -3,8 +3,24 @@ import assert from 'node:assert/strict';
 import { Tensor, noGrad } from '../../src/engine/tensor.js';
 import { Rng } from '../../src/engine/random.js';
 import {
-  add, sub, mul, div, neg, scale, addScalar, exp, log, square, sqrt, pow, abs, where, maskedFill,
-  broadcastShapes, sumToShape, sum,
+  add,
+  sub,
+  mul,
+  div,
+  neg,
+  scale,
+  addScalar,
+  exp,
+  log,
+  square,
+  sqrt,
+  pow,
+  abs,
+  where,
+  maskedFill,
+  broadcastShapes,
+  sumToShape,
+  sum,
 } from '../../src/engine/ops/index.js';
 import { gradcheck, randTensor } from '../support/gradcheck.js';
 
@@ -67,7 +83,11 @@ test('add/sub/mul/div gradients for every broadcasting pattern', () => {
     const a = randTensor(rng, sa);
     const b = randTensor(rng, sb);
     const bPos = randAway(rng, sb, 0.5, 1.5);
-    for (const [opName, op] of [['add', add], ['sub', sub], ['mul', mul]] as const) {
+    for (const [opName, op] of [
+      ['add', add],
+      ['sub', sub],
+      ['mul', mul],
+    ] as const) {
       assert.doesNotThrow(() => gradcheck(([x, y]) => op(x!, y!), [a, b]), `${opName} ${name}`);
     }
     assert.doesNotThrow(() => gradcheck(([x, y]) => div(x!, y!), [a, bPos]), `div ${name}`);
@@ -127,7 +147,8 @@ test('where and maskedFill select values and route gradients', () => {
   const f = maskedFill(a, Uint8Array.of(0, 1, 1, 0), -9);
   close(f.data, [1, -9, -9, 4]);
   const rng = new Rng(13);
-  const x = randTensor(rng, [4, 3]), y = randTensor(rng, [4, 3]);
+  const x = randTensor(rng, [4, 3]),
+    y = randTensor(rng, [4, 3]);
   const mask = new Uint8Array(12).map(() => (rng.next() < 0.5 ? 1 : 0));
   gradcheck(([p, q]) => where(mask, p!, q!), [x, y]);
   gradcheck(([p, q]) => where(Tensor.from(mask, [4, 3]), p!, q!), [x, y]);

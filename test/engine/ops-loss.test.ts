@@ -70,7 +70,8 @@ test('mse values and gradients', () => {
   near(p.grad![1]!, (2 * 2) / 3);
   near(p.grad![2]!, (2 * -2) / 3);
   const rng = new Rng(63);
-  const a = randTensor(rng, [4, 2]), b = randTensor(rng, [4, 2]);
+  const a = randTensor(rng, [4, 2]),
+    b = randTensor(rng, [4, 2]);
   gradcheck(([x, y]) => mse(x!, y!), [a, b]);
   gradcheck(([x]) => mse(x!, [1, 2, 3, 4, 5, 6, 7, 8]), [a]);
 });

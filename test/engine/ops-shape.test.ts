@@ -2,9 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Tensor } from '../../src/engine/tensor.js';
 import { Rng } from '../../src/engine/random.js';
-import {
-  reshape, unsqueeze, squeeze, transpose, broadcastTo, concat, stack, split, slice, gather, mul, sum,
-} from '../../src/engine/ops/index.js';
+import { reshape, unsqueeze, squeeze, transpose, broadcastTo, concat, stack, split, slice, gather, mul, sum } from '../../src/engine/ops/index.js';
 import { gradcheck, randTensor } from '../support/gradcheck.js';
 
 function close(actual: ArrayLike<number>, expected: readonly number[], tol = 1e-6): void {
@@ -47,14 +45,27 @@ test('transpose values and gradients for several permutations', () => {
   assert.equal(p.data[1 * 6 + 1 * 3 + 2], 12 + 8 + 1);
   const big = iota(70 * 45, [70, 45]); // exercises the tiled 2-D path
   const bt = transpose(big);
-  for (const [i, j] of [[0, 0], [44, 69], [13, 37], [40, 2]]) assert.equal(bt.data[i! * 70 + j!], j! * 45 + i!);
+  for (const [i, j] of [
+    [0, 0],
+    [44, 69],
+    [13, 37],
+    [40, 2],
+  ])
+    assert.equal(bt.data[i! * 70 + j!], j! * 45 + i!);
   const rng = new Rng(42);
   const a2 = randTensor(rng, [3, 5]);
   const a3 = randTensor(rng, [2, 3, 4]);
   const a4 = randTensor(rng, [2, 3, 2, 4]);
   gradcheck(([a]) => transpose(a!), [a2]);
   gradcheck(([a]) => transpose(a!), [a3]);
-  for (const perm of [[2, 0, 1], [1, 0, 2], [0, 2, 1], [2, 1, 0], [-1, 0, 1]]) gradcheck(([a]) => transpose(a!, perm), [a3]);
+  for (const perm of [
+    [2, 0, 1],
+    [1, 0, 2],
+    [0, 2, 1],
+    [2, 1, 0],
+    [-1, 0, 1],
+  ])
+    gradcheck(([a]) => transpose(a!, perm), [a3]);
   gradcheck(([a]) => transpose(a!, [0, 2, 1, 3]), [a4]);
   const big2 = randTensor(rng, [40, 37]);
   gradcheck(([a]) => transpose(a!), [big2], { maxCoords: 60 });
@@ -87,7 +98,9 @@ test('concat and stack along every axis', () => {
   close(s.data, [0, 1, 0, 1, 2, 3, 2, 3]);
   assert.deepEqual(stack([a, a, a], -1).shape, [2, 2, 3]);
   const rng = new Rng(44);
-  const x = randTensor(rng, [2, 3, 4]), y = randTensor(rng, [2, 2, 4]), z = randTensor(rng, [2, 1, 4]);
+  const x = randTensor(rng, [2, 3, 4]),
+    y = randTensor(rng, [2, 2, 4]),
+    z = randTensor(rng, [2, 1, 4]);
   gradcheck(([p, q, r]) => concat([p!, q!, r!], 1), [x, y, z]);
   gradcheck(([p, q]) => concat([p!, q!], 0), [x, randTensor(rng, [1, 3, 4])]);
   gradcheck(([p, q]) => concat([p!, q!], -1), [x, randTensor(rng, [2, 3, 70])]); // long runs use TypedArray.set
@@ -119,10 +132,13 @@ test('split and slice', () => {
   gradcheck(([a]) => slice(a!, 0, 1), [t]);
   gradcheck(([a]) => slice(a!, -1, 0, 2), [t]);
   // Every piece of a split, combined, receives its own gradient.
-  gradcheck(([a]) => {
-    const [u, v, w] = split(a!, [2, 1, 2], 1);
-    return concat([mul(u!, u!), v!, w!], 1);
-  }, [t]);
+  gradcheck(
+    ([a]) => {
+      const [u, v, w] = split(a!, [2, 1, 2], 1);
+      return concat([mul(u!, u!), v!, w!], 1);
+    },
+    [t],
+  );
   assert.throws(() => split(x, [1, 2], 1), /split: sizes \[1, 2\] sum to 3, axis 1 of shape \[3, 4\] has 4/);
   assert.throws(() => slice(x, 1, 3, 5), /slice: range \[3, 5\) is invalid for axis 1 of size 4/);
   assert.throws(() => slice(x, 1, 3, 2), /slice: range/);

@@ -10,8 +10,13 @@ import { OOV_ID, PADDING_ID } from '../../src/features/batch.js';
 test('murmur3_32 matches the reference vectors, for bytes and strings alike', () => {
   const b = (s: string) => Buffer.from(s, 'utf8');
   const cases: Array<[string, number, number]> = [
-    ['', 0, 0], ['', 1, 0x514e28b7], ['', 0xffffffff, 0x81f16f39], ['hello', 0, 0x248bfa47],
-    ['The quick brown fox jumps over the lazy dog', 0, 0x2e4ff723], ['aaaa', 0x9747b28c, 0x5a97808a], ['abc', 0, 0xb3dd93fa],
+    ['', 0, 0],
+    ['', 1, 0x514e28b7],
+    ['', 0xffffffff, 0x81f16f39],
+    ['hello', 0, 0x248bfa47],
+    ['The quick brown fox jumps over the lazy dog', 0, 0x2e4ff723],
+    ['aaaa', 0x9747b28c, 0x5a97808a],
+    ['abc', 0, 0xb3dd93fa],
   ];
   for (const [s, seed, want] of cases) {
     assert.equal(murmur3String(s, seed), want, `string ${JSON.stringify(s)} seed ${seed}`);
@@ -45,7 +50,10 @@ test('VocabEncoder: min count, order by (−count, value), OOV and padding, roun
   // counts: a 3, b 2, c 2, é 2, d 1, z 1 → a, then b, c, é by bytes (é = c3 a9 > 'c').
   assert.deepEqual(v.values(), ['a', 'b', 'c', 'é']);
   assert.equal(v.size, 6);
-  assert.deepEqual(['a', 'b', 'c', 'é'].map((x) => v.lookupString(x)), [2, 3, 4, 5]);
+  assert.deepEqual(
+    ['a', 'b', 'c', 'é'].map((x) => v.lookupString(x)),
+    [2, 3, 4, 5],
+  );
   assert.equal(v.lookupString('d'), OOV_ID, 'below min count → OOV');
   assert.equal(v.lookupString('never seen'), OOV_ID);
   assert.equal(v.lookupBytes(Buffer.from('é'), 0, 2), 5);
@@ -73,7 +81,10 @@ test('HashEncoder: stable documented ids in [2, buckets + 2), bytes = strings, r
   }
   const h2 = HashEncoder.fromJSON(JSON.parse(JSON.stringify(h.toJSON())));
   assert.equal(h2.lookupString('abc'), h.lookupString('abc'));
-  assert.notEqual(new HashEncoder({ type: 'hash', buckets: 1 << 20, seed: 1 }).lookupString('abc'), new HashEncoder({ type: 'hash', buckets: 1 << 20, seed: 2 }).lookupString('abc'));
+  assert.notEqual(
+    new HashEncoder({ type: 'hash', buckets: 1 << 20, seed: 1 }).lookupString('abc'),
+    new HashEncoder({ type: 'hash', buckets: 1 << 20, seed: 2 }).lookupString('abc'),
+  );
 });
 
 function denseFeature(spec: Parameters<typeof dense>[1]): DenseFeature {
@@ -90,7 +101,8 @@ function fit(f: DenseFeature, xs: number[]): NumericEncoder {
 test('numeric transforms: standardize, minmax, log1p, clip, inverse round trip', () => {
   const xs = [1, 2, 3, 4, NaN, 10];
   const std = fit(denseFeature({ transform: 'standardize', missing: 'mean' }), xs);
-  const mean = 4, sd = Math.sqrt((9 + 4 + 1 + 0 + 36) / 5);
+  const mean = 4,
+    sd = Math.sqrt((9 + 4 + 1 + 0 + 36) / 5);
   assert.ok(Math.abs(std.fitted.mean - mean) < 1e-12);
   assert.ok(Math.abs(std.fitted.std - sd) < 1e-12);
   assert.equal(std.fillValue, 4, 'missing: mean fills the raw mean');
@@ -103,17 +115,27 @@ test('numeric transforms: standardize, minmax, log1p, clip, inverse round trip',
   assert.equal(mm.transformValue(-1), 0);
   for (const x of [-0.5, 0, 0.7, 2.5]) assert.ok(Math.abs(mm.inverse(mm.transformValue(x)) - x) < 1e-12, `inverse at ${x}`);
   const clip = fit(denseFeature({ transform: [{ clip: [0, 5] }] }), [1]);
-  assert.deepEqual([-3, 2, 9].map((x) => clip.transformValue(x)), [0, 2, 5]);
+  assert.deepEqual(
+    [-3, 2, 9].map((x) => clip.transformValue(x)),
+    [0, 2, 5],
+  );
   const col = Float64Array.from([1, 2, 3, 4, 10]);
   std.transformInPlace(col, 5);
-  assert.deepEqual(Array.from(col), [1, 2, 3, 4, 10].map((x) => std.transformValue(x)), 'column and value paths agree');
+  assert.deepEqual(
+    Array.from(col),
+    [1, 2, 3, 4, 10].map((x) => std.transformValue(x)),
+    'column and value paths agree',
+  );
   const back = NumericEncoder.fromJSON(std.feature, JSON.parse(JSON.stringify(std.toJSON())));
   assert.equal(back.transformValue(7), std.transformValue(7));
 });
 
 test('bucketize: explicit boundaries and quantiles (reservoir), ids 2 + #boundaries ≤ x', () => {
   const b = fit(denseFeature({ transform: { bucketize: { boundaries: [0, 10, 100] } } }), [1]);
-  assert.deepEqual([-5, 0, 5, 10, 99, 1000].map((x) => b.bucketId(b.transformValue(x))), [2, 3, 3, 4, 4, 5]);
+  assert.deepEqual(
+    [-5, 0, 5, 10, 99, 1000].map((x) => b.bucketId(b.transformValue(x))),
+    [2, 3, 3, 4, 4, 5],
+  );
   assert.equal(b.bucketCount, 6);
   const xs = Array.from({ length: 100000 }, (_, i) => i);
   const q = fit(denseFeature({ transform: ['log1p', 'standardize', { bucketize: { quantiles: 4 } }] }), xs);
@@ -154,6 +176,6 @@ test('VocabEncoder order equals sorting by (−count, UTF-8 bytes) on random key
     for (let r = 0; r < reps; r++) v.countString(s);
     counts.set(s, (counts.get(s) ?? 0) + reps);
   }
-  const want = [...counts.keys()].sort((a, b) => (counts.get(b)! - counts.get(a)!) || Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const want = [...counts.keys()].sort((a, b) => counts.get(b)! - counts.get(a)! || Buffer.compare(Buffer.from(a), Buffer.from(b)));
   assert.deepEqual(v.finish().values(), want);
 });

@@ -11,14 +11,15 @@ import { murmur3String } from '../../src/features/hash.js';
 import type { Batch } from '../../src/features/batch.js';
 import type { VocabEncoder } from '../../src/features/encoders.js';
 
-const CSV = [
-  'click,cvr,user,item,price,genres,hist,w',
-  '1,1,u1,i1,10,a|b|c,i1|i2|i3,1',
-  '0,0,u2,i2,,b,i2,0.5',
-  '1,0,u1,i3,3.5,,i9|i1,2',
-  '0,0,u3,i1,1,a|a,,1',
-  '1,1,u1,i2,7,c|d,i3,1',
-].join('\n') + '\n';
+const CSV =
+  [
+    'click,cvr,user,item,price,genres,hist,w',
+    '1,1,u1,i1,10,a|b|c,i1|i2|i3,1',
+    '0,0,u2,i2,,b,i2,0.5',
+    '1,0,u1,i3,3.5,,i9|i1,2',
+    '0,0,u3,i1,1,a|a,,1',
+    '1,1,u1,i2,7,c|d,i3,1',
+  ].join('\n') + '\n';
 
 const schema = defineSchema({
   columns: [
@@ -78,7 +79,10 @@ test('fit + transform: ids, padding, sharing, labels, dense, group and weight', 
   // price_bucket: missing → fill 0; boundaries [2, 8].
   assert.deepEqual(Array.from(b!.sparse['price_bucket']!), [4, 2, 3, 2, 3]);
   assert.equal(fm.vocabSize('price_bucket'), 5);
-  assert.deepEqual(Array.from(b!.group!), ['u1', 'u2', 'u1', 'u3', 'u1'].map((u) => murmur3String(u, 0) | 0));
+  assert.deepEqual(
+    Array.from(b!.group!),
+    ['u1', 'u2', 'u1', 'u3', 'u1'].map((u) => murmur3String(u, 0) | 0),
+  );
   assert.deepEqual(Array.from(b!.weight!), [1, 0.5, 2, 1, 1]);
 });
 
@@ -111,19 +115,40 @@ test('a saved and reloaded feature map transforms identically; unseen values map
 test('fields() and vocabSizes() describe the inputs models need', async () => {
   const fm = await FeatureMap.fit(schema, readCsv(file()));
   const fields = fm.fields();
-  assert.deepEqual(fields.map((x) => [x.name, x.kind, x.table]), [
-    ['user', 'sparse', 'user'], ['item', 'sparse', 'item'], ['price', 'dense', undefined],
-    ['price_bucket', 'sparse', 'price_bucket'], ['genres', 'varlen', 'genres'], ['hist', 'sequence', 'item'],
-  ]);
+  assert.deepEqual(
+    fields.map((x) => [x.name, x.kind, x.table]),
+    [
+      ['user', 'sparse', 'user'],
+      ['item', 'sparse', 'item'],
+      ['price', 'dense', undefined],
+      ['price_bucket', 'sparse', 'price_bucket'],
+      ['genres', 'varlen', 'genres'],
+      ['hist', 'sequence', 'item'],
+    ],
+  );
   assert.deepEqual(fm.vocabSizes(), { user: 3, item: 6, price_bucket: 5, genres: 6, hist: 6 });
   assert.deepEqual(fm.labelNames, ['click', 'cvr']);
 });
 
 test('hash encoders need no fitting and agree between bytes and values', async () => {
-  const s = defineSchema({ columns: [label('y'), sparse('u', { encoder: { type: 'hash', buckets: 97, seed: 5 } }), varlen('t', { maxLen: 3, encoder: { type: 'hash', buckets: 13, seed: 0 } })] });
+  const s = defineSchema({
+    columns: [
+      label('y'),
+      sparse('u', { encoder: { type: 'hash', buckets: 97, seed: 5 } }),
+      varlen('t', { maxLen: 3, encoder: { type: 'hash', buckets: 13, seed: 0 } }),
+    ],
+  });
   const fm = await FeatureMap.fit(s, [chunkFromRows([{ y: 1, u: 'x', t: 'p' }], ['y', 'u', 't'])]);
   const [b] = await transformAll(fm, readCsv(file('y,u,t\n1,abc,p|q\n0,日本,\n')));
-  const v = fm.transform(chunkFromRows([{ y: 1, u: 'abc', t: ['p', 'q'] }, { y: 0, u: '日本', t: '' }], ['y', 'u', 't']));
+  const v = fm.transform(
+    chunkFromRows(
+      [
+        { y: 1, u: 'abc', t: ['p', 'q'] },
+        { y: 0, u: '日本', t: '' },
+      ],
+      ['y', 'u', 't'],
+    ),
+  );
   assert.deepEqual(b, v);
   assert.equal(b!.sparse['u']![0], 2 + (murmur3String('abc', 5) % 97));
   assert.equal(fm.vocabSize('u'), 99);
@@ -143,7 +168,6 @@ test('transformRows with inputsOnly: no label, weight or group needed; inputs en
   // Without inputsOnly a row lacking its label is a bad row.
   assert.throws(() => fm.transformRows([{ user: 'u1', item: 'i2', price: 7, genres: 'c|d', hist: 'i3', w: 1 }]), /missing label/);
 });
-
 
 test('transformRows with onlyColumns: only the features of those source columns, encoded as with all', async () => {
   const fm = await FeatureMap.fit(schema, readCsv(file()));

@@ -17,7 +17,8 @@ function smallData(seed: number, n: number, F: number, missing: number) {
   const rng = new Rng(seed);
   const columns = Array.from({ length: F }, () => new Float32Array(n));
   for (const c of columns) for (let r = 0; r < n; r++) c[r] = rng.next() < missing ? NaN : Math.round(rng.normal() * 3) / 2;
-  const g = new Float32Array(n), h = new Float32Array(n);
+  const g = new Float32Array(n),
+    h = new Float32Array(n);
   for (let r = 0; r < n; r++) {
     g[r] = rng.normal();
     h[r] = 0.1 + rng.next();
@@ -29,7 +30,8 @@ function smallData(seed: number, n: number, F: number, missing: number) {
 /** Brute force: every feature, every distinct value as "v ≤ t", missing both ways, from the rows. */
 function bruteForceBest(m: FeatureMatrix, g: Float32Array, h: Float32Array, lambda: number, gamma: number, mcw: number) {
   let best = { gain: MIN_GAIN, feature: -1, threshold: NaN, defaultLeft: false };
-  let G = 0, H = 0;
+  let G = 0,
+    H = 0;
   for (let r = 0; r < m.rows; r++) {
     G += g[r]!;
     H += h[r]!;
@@ -39,7 +41,8 @@ function bruteForceBest(m: FeatureMatrix, g: Float32Array, h: Float32Array, lamb
     const thresholds = [...values.slice(0, -1), Infinity];
     for (const t of thresholds) {
       for (const defaultLeft of [false, true]) {
-        let GL = 0, HL = 0;
+        let GL = 0,
+          HL = 0;
         for (let r = 0; r < m.rows; r++) {
           const v = col[r]!;
           if (v !== v ? defaultLeft : v <= t) {
@@ -47,7 +50,8 @@ function bruteForceBest(m: FeatureMatrix, g: Float32Array, h: Float32Array, lamb
             HL += h[r]!;
           }
         }
-        const GR = G - GL, HR = H - HL;
+        const GR = G - GL,
+          HR = H - HL;
         if (HL < mcw || HR < mcw) continue;
         const gain = splitGain(GL, HL, GR, HR, { lambda, gamma, minChildWeight: mcw });
         if (gain > best.gain + 1e-9) best = { gain, feature: f, threshold: t, defaultLeft };
@@ -58,7 +62,13 @@ function bruteForceBest(m: FeatureMatrix, g: Float32Array, h: Float32Array, lamb
 }
 
 test('split finding equals a brute-force search over all thresholds and missing directions', () => {
-  for (const [seed, lambda, gamma, mcw] of [[1, 1, 0, 1], [2, 0, 0, 0], [3, 5, 0.3, 3], [4, 1, 0, 8], [5, 0.5, 0, 0.5]] as const) {
+  for (const [seed, lambda, gamma, mcw] of [
+    [1, 1, 0, 1],
+    [2, 0, 0, 0],
+    [3, 5, 0.3, 3],
+    [4, 1, 0, 8],
+    [5, 0.5, 0, 0.5],
+  ] as const) {
     const { m, g, h } = smallData(seed, 80, 3, 0.2);
     const bins = BinMapper.fit(m, 256);
     const binned = bins.transform(m).rowMajor;
@@ -103,7 +113,9 @@ test('histogram subtraction gives the sibling histogram built directly', () => {
   const bins = BinMapper.fit(m, 256);
   const binned = bins.transform(m).rowMajor;
   const rows = Int32Array.from({ length: m.rows }, (_, i) => i);
-  const parent = new Float64Array(bins.totalSlots * 2), left = parent.slice(), right = parent.slice();
+  const parent = new Float64Array(bins.totalSlots * 2),
+    left = parent.slice(),
+    right = parent.slice();
   buildHistogram(parent, binned, 4, rows, 0, 200, g, h, null);
   buildHistogram(left, binned, 4, rows, 0, 70, g, h, null);
   buildHistogram(right, binned, 4, rows, 70, 200, g, h, null);
@@ -149,7 +161,8 @@ test('logloss: first-round leaf weights equal −G/(H+λ) of the rows reaching t
   const p0 = mean;
   close(booster.baseMargin, Math.log(mean / (1 - mean)), 1e-12, 'base margin = logit(mean)');
   const leaves = booster.predictLeaves(m);
-  const G = new Map<number, number>(), H = new Map<number, number>();
+  const G = new Map<number, number>(),
+    H = new Map<number, number>();
   for (let r = 0; r < n; r++) {
     const l = leaves[r]!;
     G.set(l, (G.get(l) ?? 0) + (p0 - y[r]!));
@@ -166,7 +179,8 @@ test('logloss: first-round leaf weights equal −G/(H+λ) of the rows reaching t
 function missingCase(missingLabel: number) {
   const rng = new Rng(3 + missingLabel);
   const n = 2000;
-  const x = new Float32Array(n), y = new Float32Array(n);
+  const x = new Float32Array(n),
+    y = new Float32Array(n);
   for (let r = 0; r < n; r++) {
     const v = rng.next();
     if (rng.next() < 0.3) {
@@ -213,13 +227,15 @@ test('subsample and colsample_bytree: deterministic per random_state, and trees 
   const { m, g } = smallData(31, 2000, 6, 0);
   const y = Array.from(g, (v) => (v > 0 ? 1 : 0));
   const opts = { n_estimators: 4, max_depth: 3, subsample: 0.5, colsample_bytree: 0.34, random_state: 7 };
-  const a = Booster.fit(m, { y }, opts).booster, b = Booster.fit(m, { y }, opts).booster;
+  const a = Booster.fit(m, { y }, opts).booster,
+    b = Booster.fit(m, { y }, opts).booster;
   assert.deepEqual(Array.from(a.nodes), Array.from(b.nodes));
   const c = Booster.fit(m, { y }, { ...opts, random_state: 8 }).booster;
   assert.notDeepEqual(Array.from(a.nodes), Array.from(c.nodes));
   for (let t = 0; t < a.numTrees; t++) {
     const used = new Set<number>();
-    for (let n = a.starts[t]!; n < a.starts[t + 1]!; n++) if (a.nodes[n * NODE_FIELDS + F_FEATURE]! >= 0) used.add(a.nodes[n * NODE_FIELDS + F_FEATURE]!);
+    for (let n = a.starts[t]!; n < a.starts[t + 1]!; n++)
+      if (a.nodes[n * NODE_FIELDS + F_FEATURE]! >= 0) used.add(a.nodes[n * NODE_FIELDS + F_FEATURE]!);
     assert.ok(used.size <= 2, `tree ${t} uses ${used.size} features with colsample 2/6`);
   }
 });
@@ -231,8 +247,14 @@ test('early stopping keeps the trees up to the best validation round', () => {
     const y = Array.from(x, (v) => (rng.next() < 0.3 + 0.4 * Number(v > 0.5) ? 1 : 0));
     return { m: { rows: n, names: ['x', 'noise'], columns: [x, new Float32Array(n).map(() => rng.next())] } as FeatureMatrix, y };
   };
-  const tr = make(3000), va = make(3000);
-  const { booster, report } = Booster.fit(tr.m, { y: tr.y }, { n_estimators: 200, max_depth: 6, learning_rate: 0.5, early_stopping_rounds: 5 }, { valid: { matrix: va.m, targets: { y: va.y } } });
+  const tr = make(3000),
+    va = make(3000);
+  const { booster, report } = Booster.fit(
+    tr.m,
+    { y: tr.y },
+    { n_estimators: 200, max_depth: 6, learning_rate: 0.5, early_stopping_rounds: 5 },
+    { valid: { matrix: va.m, targets: { y: va.y } } },
+  );
   assert.ok(report.stoppedEarly, 'noise fitting must stop early');
   const scores = report.rounds.map((r) => r.valid!);
   const best = scores.indexOf(Math.min(...scores));
@@ -245,20 +267,30 @@ test('learnability: threshold interactions of numeric features are learned close
   const rng = new Rng(51);
   const make = (n: number) => {
     const cols = Array.from({ length: 4 }, () => new Float32Array(n));
-    const y = new Float32Array(n), p = new Float64Array(n);
+    const y = new Float32Array(n),
+      p = new Float64Array(n);
     for (let r = 0; r < n; r++) {
       for (const c of cols) c[r] = rng.normal();
-      const z = (cols[0]![r]! > 0) !== (cols[1]![r]! > 0.5) ? 1.5 : -1.5;
+      const z = cols[0]![r]! > 0 !== cols[1]![r]! > 0.5 ? 1.5 : -1.5;
       p[r] = 1 / (1 + Math.exp(-(z + 0.5 * Number(cols[2]![r]! < -1))));
       y[r] = rng.next() < p[r]! ? 1 : 0;
     }
     return { m: { rows: n, names: ['a', 'b', 'c', 'd'], columns: cols } as FeatureMatrix, y, p };
   };
-  const tr = make(20_000), te = make(10_000);
+  const tr = make(20_000),
+    te = make(10_000);
   const { booster } = Booster.fit(tr.m, { y: tr.y }, { n_estimators: 30, max_depth: 3, learning_rate: 0.3 });
-  const got = auc(booster.predict(te.m), te.y), oracle = auc(te.p, te.y);
+  const got = auc(booster.predict(te.m), te.y),
+    oracle = auc(te.p, te.y);
   assert.ok(got > oracle - 0.01, `booster AUC ${got.toFixed(4)} vs oracle ${oracle.toFixed(4)}`);
-  assert.deepEqual(booster.importance().slice(0, 2).map((f) => f.feature).sort(), ['a', 'b']);
+  assert.deepEqual(
+    booster
+      .importance()
+      .slice(0, 2)
+      .map((f) => f.feature)
+      .sort(),
+    ['a', 'b'],
+  );
 });
 
 test('options: XGBoost names in snake or camel case; unknown or invalid ones are refused with the supported list', () => {

@@ -30,8 +30,11 @@ function writeData(dir: string, seed: number): Record<string, unknown> {
   const split = (name: string, rows: number) => {
     const lines = ['click,a,b,c,id'];
     for (let r = 0; r < rows; r++) {
-      const a = rng.normal(), b = rng.normal(), c = rng.normal(), id = rng.int(V);
-      const z = 1.6 * ((a > 0) !== (b > 0.5) ? 1 : -1) + 1.2 * Number(c < -0.5) + 1.2 * effect[id]! - 1;
+      const a = rng.normal(),
+        b = rng.normal(),
+        c = rng.normal(),
+        id = rng.int(V);
+      const z = 1.6 * (a > 0 !== b > 0.5 ? 1 : -1) + 1.2 * Number(c < -0.5) + 1.2 * effect[id]! - 1;
       const y = rng.next() < 1 / (1 + Math.exp(-z)) ? 1 : 0;
       lines.push(`${y},${a.toFixed(4)},${b.toFixed(4)},${c.toFixed(4)},u${id}`);
     }
@@ -58,7 +61,11 @@ const TRAIN = { ...TRAIN_DEFAULTS, epochs: 6, batchSize: 256, progress: false, o
 function job(dir: string, schema: Schema, model: string, opts: Record<string, unknown>): TrainJob {
   return {
     data: { train: join(dir, 'train.csv'), valid: join(dir, 'valid.csv'), test: join(dir, 'test.csv'), onBadRow: 'error' },
-    schema, label: null, model, modelOptions: resolveModelOptions(model, opts), train: TRAIN,
+    schema,
+    label: null,
+    model,
+    modelOptions: resolveModelOptions(model, opts),
+    train: TRAIN,
   };
 }
 
@@ -79,8 +86,13 @@ test('GBDT+LR beats LR alone and the booster alone on threshold interactions + a
     for (const out of [gbdt, hybrid]) {
       const path = join(dir, `${out.model.modelName}.frk`);
       saveArtifact(path, out.model, {
-        modelOptions: out.modelOptions!, inputSpec: out.spec, label: out.label, tasks: out.tasks, featureMap: out.featureMap.toJSON(),
-        negativeSampleRate: 1, training: {},
+        modelOptions: out.modelOptions!,
+        inputSpec: out.spec,
+        label: out.label,
+        tasks: out.tasks,
+        featureMap: out.featureMap.toJSON(),
+        negativeSampleRate: 1,
+        training: {},
       });
       const art = loadArtifact(path);
       const testBatch = (await import('../../src/data/load.js')).encodeFile(out.featureMap, join(dir, 'test.csv'));
@@ -110,7 +122,14 @@ test('CLI: train --model gbdt_lr / gbdt → eval, predict, info on the artifact;
     const config = {
       data: { train: 'train.csv', valid: 'valid.csv', test: 'test.csv', schema: 'schema.json' },
       model: 'gbdt_lr',
-      model_options: { n_estimators: 12, max_depth: 3, grow_policy: 'lossguide', max_leaves: 6, early_stopping_rounds: 3, second_model_options: ['embedding_init_std=0.001'] },
+      model_options: {
+        n_estimators: 12,
+        max_depth: 3,
+        grow_policy: 'lossguide',
+        max_leaves: 6,
+        early_stopping_rounds: 3,
+        second_model_options: ['embedding_init_std=0.001'],
+      },
       train: { epochs: 2, batch_size: 1024 },
       output: 'model.frk',
     };
@@ -134,7 +153,10 @@ test('CLI: train --model gbdt_lr / gbdt → eval, predict, info on the artifact;
 
     const i = cli(['info', join(dir, 'model.frk'), '--json']);
     assert.equal(i.code, 0, i.stderr);
-    const info = JSON.parse(i.stdout) as { model: string; trees: { trees: number; leaves: { total: number; max: number }; topFeatures: Array<{ feature: string; splits: number }> } };
+    const info = JSON.parse(i.stdout) as {
+      model: string;
+      trees: { trees: number; leaves: { total: number; max: number }; topFeatures: Array<{ feature: string; splits: number }> };
+    };
     assert.equal(info.model, 'gbdt_lr');
     assert.equal(info.trees.trees, r.trees);
     assert.equal(info.trees.leaves.total, r.leaves);
@@ -143,7 +165,19 @@ test('CLI: train --model gbdt_lr / gbdt → eval, predict, info on the artifact;
     const text = cli(['info', join(dir, 'model.frk')]);
     assert.match(text.stdout, /trees +\d+\ndepth +min \d+, mean [\d.]+, max \d+\nleaves/);
 
-    const g = cli(['train', '--schema', join(dir, 'schema.json'), '--train', join(dir, 'train.csv'), '--test', join(dir, 'test.csv'), '--model', 'gbdt', '--json', '--quiet']);
+    const g = cli([
+      'train',
+      '--schema',
+      join(dir, 'schema.json'),
+      '--train',
+      join(dir, 'train.csv'),
+      '--test',
+      join(dir, 'test.csv'),
+      '--model',
+      'gbdt',
+      '--json',
+      '--quiet',
+    ]);
     assert.equal(g.code, 0, g.stderr);
     assert.equal(JSON.parse(g.stdout.trim().split('\n').pop()!).trees, 100);
 
@@ -162,10 +196,23 @@ test('CLI: train --model gbdt_lr / gbdt → eval, predict, info on the artifact;
     assert.match(bad3.stderr, /only objective binary:logistic is supported here/);
     // A varlen field: the trees refuse it (it can only feed gbdt_lr's second model).
     writeFileSync(join(dir, 'tags.csv'), 'click,a,tags\n1,0.5,x|y\n0,1.5,y\n1,0.1,z\n');
-    writeFileSync(join(dir, 'tags.json'), JSON.stringify({
-      data: { train: 'tags.csv', schema: { dataset: { format: 'csv', header: true }, columns: [{ name: 'click', role: 'label' }, { name: 'a', role: 'dense' }, { name: 'tags', role: 'varlen', maxLen: 3 }] } },
-      model: 'gbdt',
-    }));
+    writeFileSync(
+      join(dir, 'tags.json'),
+      JSON.stringify({
+        data: {
+          train: 'tags.csv',
+          schema: {
+            dataset: { format: 'csv', header: true },
+            columns: [
+              { name: 'click', role: 'label' },
+              { name: 'a', role: 'dense' },
+              { name: 'tags', role: 'varlen', maxLen: 3 },
+            ],
+          },
+        },
+        model: 'gbdt',
+      }),
+    );
     const vl = cli(['train', '--config', join(dir, 'tags.json')]);
     assert.notEqual(vl.code, 0);
     assert.match(vl.stderr, /varlen\/sequence fields \(tags\) are supported only as inputs of gbdt_lr's second model/);

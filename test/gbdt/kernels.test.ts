@@ -25,7 +25,9 @@ function sameBits(a: ArrayLike<number>, b: ArrayLike<number>, what: string): voi
 test('histogram and partition: native equals TypeScript', { skip }, () => {
   const rng = new Rng(3);
   for (const wide of [false, true]) {
-    const n = 5000, F = 7, slotsPerF = 40;
+    const n = 5000,
+      F = 7,
+      slotsPerF = 40;
     const total = F * slotsPerF;
     const binned = wide ? new Uint32Array(n * F) : new Uint16Array(n * F);
     for (let r = 0; r < n; r++) for (let f = 0; f < F; f++) binned[r * F + f] = f * slotsPerF + rng.int(slotsPerF);
@@ -33,22 +35,59 @@ test('histogram and partition: native equals TypeScript', { skip }, () => {
     const h = new Float32Array(n).map(() => rng.next());
     const rows = rng.shuffle(Int32Array.from({ length: n }, (_, i) => i));
     for (const features of [null, Int32Array.from([0, 3, 6])]) {
-      const a = new Float64Array(total * 2).fill(7), b = new Float64Array(total * 2);
+      const a = new Float64Array(total * 2).fill(7),
+        b = new Float64Array(total * 2);
       native!.histogram(a, binned, F, rows, 100, 4000, g, h, features);
       ts.histogram(b, binned, F, rows, 100, 4000, g, h, features);
       sameBits(a, b, `histogram wide=${wide} features=${features}`);
     }
-    for (const [feature, bin, defaultLeft] of [[2, 10, true], [5, 39, false], [0, 0, false]] as const) {
-      const ra = rows.slice(), rb = rows.slice();
+    for (const [feature, bin, defaultLeft] of [
+      [2, 10, true],
+      [5, 39, false],
+      [0, 0, false],
+    ] as const) {
+      const ra = rows.slice(),
+        rb = rows.slice();
       const na = native!.partition(ra, 50, 4500, binned, F, feature, feature * slotsPerF, slotsPerF - 1, bin, defaultLeft, new Int32Array(n));
       const nb = ts.partition(rb, 50, 4500, binned, F, feature, feature * slotsPerF, slotsPerF - 1, bin, defaultLeft, new Int32Array(n));
       assert.equal(na, nb);
       sameBits(ra, rb, `partition ${feature}/${bin}`);
     }
   }
-  assert.throws(() => native!.histogram(new Float64Array(4), new Uint16Array([0, 5]), 1, Int32Array.from([0, 1]), 0, 2, new Float32Array(2), new Float32Array(2), null), /gbdtHistogram: a row index or slot is out of range/);
-  assert.throws(() => native!.partition(Int32Array.from([0, 9]), 0, 2, new Uint16Array(2), 1, 0, 0, 1, 0, true, new Int32Array(2)), /gbdtPartition: a row index is out of range/);
-  assert.throws(() => native!.histogram(new Float64Array(4), new Float32Array(2) as never, 1, Int32Array.from([0]), 0, 1, new Float32Array(2), new Float32Array(2), null), /binned must be a Uint16Array or Uint32Array/);
+  assert.throws(
+    () =>
+      native!.histogram(
+        new Float64Array(4),
+        new Uint16Array([0, 5]),
+        1,
+        Int32Array.from([0, 1]),
+        0,
+        2,
+        new Float32Array(2),
+        new Float32Array(2),
+        null,
+      ),
+    /gbdtHistogram: a row index or slot is out of range/,
+  );
+  assert.throws(
+    () => native!.partition(Int32Array.from([0, 9]), 0, 2, new Uint16Array(2), 1, 0, 0, 1, 0, true, new Int32Array(2)),
+    /gbdtPartition: a row index is out of range/,
+  );
+  assert.throws(
+    () =>
+      native!.histogram(
+        new Float64Array(4),
+        new Float32Array(2) as never,
+        1,
+        Int32Array.from([0]),
+        0,
+        1,
+        new Float32Array(2),
+        new Float32Array(2),
+        null,
+      ),
+    /binned must be a Uint16Array or Uint32Array/,
+  );
 });
 
 test('a booster trained with native kernels equals one trained with TypeScript kernels', { skip }, () => {

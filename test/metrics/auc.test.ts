@@ -78,7 +78,7 @@ test('auc: radix path (large n) equals brute force, float32 and float64 scores w
     const z = rng.normal();
     // Mix of continuous values, negatives, a coarse grid (ties), zeros of both signs.
     const k = i % 4;
-    s64[i] = k === 0 ? z : k === 1 ? Math.round(z * 4) / 4 : k === 2 ? -z * 1e-3 : (i % 8 === 3 ? -0 : 0);
+    s64[i] = k === 0 ? z : k === 1 ? Math.round(z * 4) / 4 : k === 2 ? -z * 1e-3 : i % 8 === 3 ? -0 : 0;
     s32[i] = s64[i]!;
     y[i] = rng.next() < 1 / (1 + Math.exp(-2 * z)) ? 1 : 0;
     w[i] = 0.5 + rng.next();
@@ -97,7 +97,18 @@ test('auc: fast path (non-negative float32 scores, n >= 2048) equals brute force
     const z = rng.normal();
     // Probabilities with heavy ties (a 0.01 grid), exact zeros of both signs, ones and large values.
     const k = i % 5;
-    s[i] = k === 0 ? Math.round(100 / (1 + Math.exp(-z))) / 100 : k === 1 ? 1 / (1 + Math.exp(-z)) : k === 2 ? (i % 10 === 2 ? -0 : 0) : k === 3 ? 1 : 1e30 * rng.next();
+    s[i] =
+      k === 0
+        ? Math.round(100 / (1 + Math.exp(-z))) / 100
+        : k === 1
+          ? 1 / (1 + Math.exp(-z))
+          : k === 2
+            ? i % 10 === 2
+              ? -0
+              : 0
+            : k === 3
+              ? 1
+              : 1e30 * rng.next();
     y[i] = rng.next() < 1 / (1 + Math.exp(-z)) ? 1 : 0;
   }
   assert.ok(Math.abs(auc(s, y) - bruteAuc(s, y)) < 1e-12);
@@ -119,7 +130,10 @@ test('rankScores: radix order equals a comparator sort (stable)', () => {
       const { order, sorted } = rankScores(x);
       const ref = Array.from({ length: n }, (_, i) => i).sort((a, b) => (x[a]! < x[b]! ? -1 : x[a]! > x[b]! ? 1 : a - b));
       assert.deepEqual(Array.from(order), ref);
-      assert.deepEqual(Array.from(sorted), ref.map((i) => x[i]! + 0));
+      assert.deepEqual(
+        Array.from(sorted),
+        ref.map((i) => x[i]! + 0),
+      );
     }
   }
 });

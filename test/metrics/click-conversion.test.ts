@@ -6,7 +6,8 @@ import { clickConversionReport, softLabelAuc } from '../../src/metrics/click-con
 
 /** Σ_{i≠j} p_i(1−p_j)([s_i>s_j] + ½[s_i=s_j]) / Σ_{i≠j} p_i(1−p_j), over explicit pairs. */
 function bruteSoftAuc(s: number[], p: number[]): number {
-  let num = 0, den = 0;
+  let num = 0,
+    den = 0;
   for (let i = 0; i < s.length; i++) {
     for (let j = 0; j < s.length; j++) {
       if (i === j) continue;
@@ -32,7 +33,13 @@ test('softLabelAuc equals the explicit pair sum (ties included), and the ordinar
   assert.ok(Math.abs(softLabelAuc(s, y) - auc(s, y)) < 1e-12);
   // Scores equal to the probabilities beat a reversed ranking.
   const p = [0.05, 0.2, 0.5, 0.7, 0.9];
-  assert.ok(softLabelAuc(p, p) > 0.5 && softLabelAuc(p.map((v) => -v), p) < 0.5);
+  assert.ok(
+    softLabelAuc(p, p) > 0.5 &&
+      softLabelAuc(
+        p.map((v) => -v),
+        p,
+      ) < 0.5,
+  );
   assert.ok(Number.isNaN(softLabelAuc([1, 2], [1, 1])));
   assert.throws(() => softLabelAuc([1, 2], [0.5, 1.5]), /probability in \[0, 1\]/);
 });
@@ -51,7 +58,13 @@ test('clickConversionReport: CTR AUC on all rows, CVR AUC on clicked rows, CVR o
   // positives 0.5 (beats all 3 negatives) and 0.2 (beats 0.1 only) → 4 of 6 pairs.
   assert.ok(Math.abs(r.cvrAucClicked - 4 / 6) < 1e-12);
   assert.ok(Math.abs(r.cvrAucEntireSpace - bruteSoftAuc(pcvr, truth)) < 1e-12);
-  assert.equal(r.ctcvrAuc, auc(pctr.map((v, i) => v * pcvr[i]!), conv));
+  assert.equal(
+    r.ctcvrAuc,
+    auc(
+      pctr.map((v, i) => v * pcvr[i]!),
+      conv,
+    ),
+  );
   assert.ok(Number.isNaN(clickConversionReport({ pctr, pcvr }, click, conv).cvrAucEntireSpace));
   assert.throws(() => clickConversionReport({ pctr, pcvr }, click, [0, 0, 0, 1, 0, 0, 0, 0]), /row 3 has a conversion without a click/);
   assert.throws(() => clickConversionReport({ pctr, pcvr: [0.1] }, click, conv), /pcvr has 1 rows, the click labels 8/);

@@ -49,7 +49,10 @@ test('gauc: large input (radix paths) equals per-group auc', () => {
   let sum = 0;
   let valid = 0;
   for (const rows of members.values()) {
-    const a = auc(rows.map((r) => s[r]!), rows.map((r) => y[r]!));
+    const a = auc(
+      rows.map((r) => s[r]!),
+      rows.map((r) => y[r]!),
+    );
     if (Number.isNaN(a)) continue;
     num += rows.length * a;
     den += rows.length;
@@ -87,7 +90,10 @@ test('evaluate: overall and per-slice values equal the metrics of each subset', 
   assert.equal(rep.rows, n);
   assert.deepEqual(Object.keys(rep.slices!.activity!), ['high', 'low', 'mid']);
   assert.deepEqual(Object.keys(rep.slices!.bucket!), ['0', '1', '2']);
-  for (const [col, values] of [['bucket', sliceNum], ['activity', sliceStr]] as const) {
+  for (const [col, values] of [
+    ['bucket', sliceNum],
+    ['activity', sliceStr],
+  ] as const) {
     for (const [name, m] of Object.entries(rep.slices![col]!)) {
       const rows: number[] = [];
       for (let i = 0; i < n; i++) if (String(values[i]) === name) rows.push(i);
@@ -95,7 +101,10 @@ test('evaluate: overall and per-slice values equal the metrics of each subset', 
       const sy = rows.map((r) => y[r]!);
       const sg = new Int32Array(rows.map((r) => g[r]!));
       assert.equal(m.rows, rows.length);
-      assert.equal(m.positives, sy.reduce((a, b) => a + b, 0));
+      assert.equal(
+        m.positives,
+        sy.reduce((a, b) => a + b, 0),
+      );
       close(m.auc, auc(sp, sy));
       close(m.logloss, logloss(sp, sy));
       close(m.calibration, calibration(sp, sy));

@@ -31,7 +31,9 @@ interface Fixture {
 }
 
 const dir = join(repoRoot(), 'test', 'fixtures', 'metrics');
-const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 const TOL = 1e-9;
 const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= TOL, `${what}: ${a} vs scikit-learn ${b}`);
 

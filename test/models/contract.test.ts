@@ -19,7 +19,13 @@ async function fitted(pooling: 'mean' | 'attention' = 'mean') {
       dense('price', { tag: 'item' }),
     ],
   });
-  const rows = Array.from({ length: 12 }, (_, i) => ({ click: i % 2, user: `u${i % 4}`, item: `i${i % 5}`, hist: ['i1', 'i2', 'i3', 'i4'].slice(0, i % 4).join('|'), price: i / 3 }));
+  const rows = Array.from({ length: 12 }, (_, i) => ({
+    click: i % 2,
+    user: `u${i % 4}`,
+    item: `i${i % 5}`,
+    hist: ['i1', 'i2', 'i3', 'i4'].slice(0, i % 4).join('|'),
+    price: i / 3,
+  }));
   const fm = await FeatureMap.fit(schema, [chunkFromRows(rows, Object.keys(rows[0]!))]);
   return { fm, batch: fm.transformRows(rows) };
 }
@@ -45,16 +51,33 @@ test('schema → feature map → model: embeddingDim, tags and the history targe
 test('a model that needs one dimension refuses mixed ones naming the fields, or projects them when asked', async () => {
   const { fm, batch } = await fitted();
   const spec = fm.featureSpec();
-  assert.throws(() => createModel('deepfm', { spec, rng: new Rng(1) }, { embedding_dim: 8 }), /model 'deepfm' needs one embedding dimension .* 'user' has 4, 'item' has 16, 'hist' has 16; .*embedding_projection: true/);
-  const model = createModel('deepfm', { spec, rng: new Rng(1) }, { embedding_dim: 8, embedding_projection: true, hidden_units: [5], embedding_init_std: 0.5 });
-  assert.deepEqual(model.namedParameters().map(([n]) => n).filter((n) => n.includes('proj_')).sort(), ['embedding.proj_hist.weight', 'embedding.proj_item.weight', 'embedding.proj_user.weight']);
+  assert.throws(
+    () => createModel('deepfm', { spec, rng: new Rng(1) }, { embedding_dim: 8 }),
+    /model 'deepfm' needs one embedding dimension .* 'user' has 4, 'item' has 16, 'hist' has 16; .*embedding_projection: true/,
+  );
+  const model = createModel(
+    'deepfm',
+    { spec, rng: new Rng(1) },
+    { embedding_dim: 8, embedding_projection: true, hidden_units: [5], embedding_init_std: 0.5 },
+  );
+  assert.deepEqual(
+    model
+      .namedParameters()
+      .map(([n]) => n)
+      .filter((n) => n.includes('proj_'))
+      .sort(),
+    ['embedding.proj_hist.weight', 'embedding.proj_item.weight', 'embedding.proj_user.weight'],
+  );
   model.train();
   assert.ok(modelGradcheck(model, batch) > 10);
 });
 
 test("pooling 'attention' is not downgraded: models that do not attend over sequences refuse it", async () => {
   const { fm } = await fitted('attention');
-  assert.throws(() => createModel('deepfm', { spec: fm.featureSpec(), rng: new Rng(1) }), /field 'hist' asks for pooling 'attention', which model 'deepfm' does not compute .*set pooling: sum, mean or max/);
+  assert.throws(
+    () => createModel('deepfm', { spec: fm.featureSpec(), rng: new Rng(1) }),
+    /field 'hist' asks for pooling 'attention', which model 'deepfm' does not compute .*set pooling: sum, mean or max/,
+  );
 });
 
 test('numeric fields as embedded fields (embed_dense) enter the FM pairs', async () => {
@@ -74,8 +97,14 @@ test('typed registry: FuxiCTR snake_case names and earlier aliases accepted; unk
   assert.deepEqual(resolveModelOptions('deepfm', { dnn_hidden_units: [8] }).hiddenUnits, [8]);
   assert.equal(resolveModelOptions('dcn', { crossing_layers: 2 }).numCrossLayers, 2);
   assert.deepEqual(resolveModelOptions('dcn', { hidden_units: [7] }).dnnHiddenUnits, [7]);
-  assert.throws(() => resolveModelOptions('deepfm', { hidden_units: [8], dnn_hidden_units: [4] }), /options 'hidden_units' and 'dnn_hidden_units' both set 'hiddenUnits'/);
-  assert.throws(() => resolveModelOptions('deepfm', { cin_layer_units: [8] }), /model 'deepfm' has no option 'cin_layer_units'; options: embeddingDim/);
+  assert.throws(
+    () => resolveModelOptions('deepfm', { hidden_units: [8], dnn_hidden_units: [4] }),
+    /options 'hidden_units' and 'dnn_hidden_units' both set 'hiddenUnits'/,
+  );
+  assert.throws(
+    () => resolveModelOptions('deepfm', { cin_layer_units: [8] }),
+    /model 'deepfm' has no option 'cin_layer_units'; options: embeddingDim/,
+  );
   assert.throws(() => resolveModelOptions('deepfm', { hidden_units: [8, -1] }), /option 'hidden_units' must be a list of positive integers/);
   assert.throws(() => resolveModelOptions('deepfm', { batch_norm: 'yes' }), /option 'batch_norm' must be a boolean/);
   assert.equal(modelEntry('Shared-Bottom').name, 'shared_bottom');
@@ -84,7 +113,10 @@ test('typed registry: FuxiCTR snake_case names and earlier aliases accepted; unk
 
 test('artifacts written before the field definition (sparse/varlen/dense lists) still describe the same fields', () => {
   const legacy = {
-    sparse: [{ name: 'a', vocabSize: 7, table: 'a', linear: true, deep: true }, { name: 'b', vocabSize: 7, table: 'a', linear: false, deep: true }],
+    sparse: [
+      { name: 'a', vocabSize: 7, table: 'a', linear: true, deep: true },
+      { name: 'b', vocabSize: 7, table: 'a', linear: false, deep: true },
+    ],
     varlen: [{ name: 't', vocabSize: 5, table: 't', linear: true, deep: false, maxLen: 3, pooling: 'max', kind: 'varlen' }],
     dense: [{ name: 'x', linear: true, deep: true }],
     labels: ['click'],

@@ -11,18 +11,28 @@ import { Trainer } from '../../src/train/trainer.js';
 import { TRAIN_DEFAULTS } from '../../src/train/options.js';
 import { gradcheck } from '../support/gradcheck.js';
 
-const B = 5, L = 4, V = 9, D = 3;
+const B = 5,
+  L = 4,
+  V = 9,
+  D = 3;
 
 function data(): { spec: FeatureSpec; batch: Batch } {
   const rng = new Rng(8);
   const padded = (lengths: number[]): PaddedIds => {
     const ids = new Int32Array(B * L);
-    lengths.forEach((n, b) => { for (let t = 0; t < n; t++) ids[b * L + t] = 2 + rng.int(V - 2); });
+    lengths.forEach((n, b) => {
+      for (let t = 0; t < n; t++) ids[b * L + t] = 2 + rng.int(V - 2);
+    });
     return { ids, lengths: Int32Array.from(lengths), maxLen: L };
   };
   const lengths = [0, 1, 4, 2, 3];
   const spec: FeatureSpec = {
-    fields: [sparseField('user', 6), sparseField('item', V), sequenceField('hist', 'item', V, L, { pooling: 'attention' }), sequenceField('neg', 'item', V, L)],
+    fields: [
+      sparseField('user', 6),
+      sparseField('item', V),
+      sequenceField('hist', 'item', V, L, { pooling: 'attention' }),
+      sequenceField('neg', 'item', V, L),
+    ],
     labels: ['click'],
   };
   const batch: Batch = {
@@ -43,17 +53,26 @@ function naiveAux(model: ReturnType<typeof createModel>, batch: Batch): number {
   const table = st.get('embedding.item')!;
   const gru = new GRU(D, D, new Rng(0));
   gru.loadStateDict(new Map([...st].filter(([k]) => k.startsWith('extractor.')).map(([k, v]) => [k.slice('extractor.'.length), v])));
-  const hist = batch.varlen.hist!, neg = batch.varlen.neg!;
-  const emb = (p: PaddedIds) => new Tensor(Float32Array.from({ length: B * L * D }, (_, i) => {
-    const r = Math.floor(i / D), d = i % D;
-    return r % L < p.lengths[Math.floor(r / L)]! ? table[p.ids[r]! * D + d]! : 0;
-  }), [B, L, D]);
+  const hist = batch.varlen.hist!,
+    neg = batch.varlen.neg!;
+  const emb = (p: PaddedIds) =>
+    new Tensor(
+      Float32Array.from({ length: B * L * D }, (_, i) => {
+        const r = Math.floor(i / D),
+          d = i % D;
+        return r % L < p.lengths[Math.floor(r / L)]! ? table[p.ids[r]! * D + d]! : 0;
+      }),
+      [B, L, D],
+    );
   const states = noGrad(() => gru.forward(emb(hist), hist.lengths).states).data;
-  const e = emb(hist).data, n = emb(neg).data;
-  let total = 0, count = 0;
+  const e = emb(hist).data,
+    n = emb(neg).data;
+  let total = 0,
+    count = 0;
   for (let b = 0; b < B; b++) {
     for (let t = 0; t + 1 < hist.lengths[b]!; t++) {
-      let p = 0, q = 0;
+      let p = 0,
+        q = 0;
       for (let d = 0; d < D; d++) {
         p += states[(b * L + t) * D + d]! * e[(b * L + t + 1) * D + d]!;
         q += states[(b * L + t) * D + d]! * n[(b * L + t + 1) * D + d]!;
@@ -83,20 +102,34 @@ test('DIEN auxiliary loss: gradient matches finite differences; the trainer adds
   const { spec, batch } = data();
   const model = createModel('dien', { spec, rng: new Rng(3) }, OPTS);
   model.train();
-  gradcheck(() => {
-    model.forwardTasks(batch);
-    return model.extraLoss()!;
-  }, model.parameters().filter((p) => p.name?.startsWith('weight') || p.name?.startsWith('bias')).slice(0, 4), { maxCoords: 8 });
+  gradcheck(
+    () => {
+      model.forwardTasks(batch);
+      return model.extraLoss()!;
+    },
+    model
+      .parameters()
+      .filter((p) => p.name?.startsWith('weight') || p.name?.startsWith('bias'))
+      .slice(0, 4),
+    { maxCoords: 8 },
+  );
   // One step: the reported loss is BCE(logits) + α·aux, both from the same (deterministic) forward.
   const logits = noGrad(() => model.forwardTasks(batch).click!);
   const expected = bceWithLogits(logits, batch.labels.click!).item() + model.extraLoss()!.item();
-  const trainer = new Trainer(model, { ...TRAIN_DEFAULTS, optimizer: { type: 'sgd', lr: 0 }, embeddingOptimizer: { type: 'sgd' }, clipNorm: 0 }, 'click');
+  const trainer = new Trainer(
+    model,
+    { ...TRAIN_DEFAULTS, optimizer: { type: 'sgd', lr: 0 }, embeddingOptimizer: { type: 'sgd' }, clipNorm: 0 },
+    'click',
+  );
   assert.ok(Math.abs(trainer.step(batch) - expected) < 1e-5);
 });
 
 test('DIEN: unknown gru_type refused; AGRU, AIGRU and GRU variants run', () => {
   const { spec, batch } = data();
-  assert.throws(() => createModel('dien', { spec, rng: new Rng(1) }, { ...OPTS, gru_type: 'LSTM' }), /gru_type 'LSTM' is not one of AUGRU, AGRU, AIGRU, GRU/);
+  assert.throws(
+    () => createModel('dien', { spec, rng: new Rng(1) }, { ...OPTS, gru_type: 'LSTM' }),
+    /gru_type 'LSTM' is not one of AUGRU, AGRU, AIGRU, GRU/,
+  );
   for (const gru_type of ['AGRU', 'AIGRU', 'GRU']) {
     const m = createModel('dien', { spec, rng: new Rng(1) }, { ...OPTS, gru_type });
     const out = noGrad(() => m.forwardTasks(batch).click!);

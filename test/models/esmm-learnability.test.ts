@@ -24,7 +24,15 @@ import { softLabelAuc } from '../../src/metrics/click-conversion.js';
  * only: `npm run bench:multitask`.)
  */
 const SPEC = { ...MULTITASK_DEFAULTS, users: 300, items: 200, categories: 10 };
-const TRAIN = { ...TRAIN_DEFAULTS, epochs: 6, batchSize: 256, progress: false, optimizer: { type: 'adam' as const, lr: 3e-3 }, patience: 2, monitorTask: 'mean' };
+const TRAIN = {
+  ...TRAIN_DEFAULTS,
+  epochs: 6,
+  batchSize: 256,
+  progress: false,
+  optimizer: { type: 'adam' as const, lr: 3e-3 },
+  patience: 2,
+  monitorTask: 'mean',
+};
 
 test('ESMM learns pCVR over the entire impression space from the CTR and CTCVR losses alone', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'finerank-esmm-'));
@@ -35,13 +43,25 @@ test('ESMM learns pCVR over the entire impression space from the CTR and CTCVR l
     const truePcvr = readTruthColumn(file('test'), 'p_cvr');
     const out = await trainOnFiles({
       data: { train: file('train'), valid: file('valid'), test: file('test'), onBadRow: 'error' },
-      schema, label: null, model: 'esmm', train: TRAIN,
+      schema,
+      label: null,
+      model: 'esmm',
+      train: TRAIN,
       modelOptions: resolveModelOptions('esmm', { embeddingDim: 8, embeddingInitStd: 0.01, towerHiddenUnits: [32] }),
-      tasks: [{ name: 'ctr', label: 'click', weight: 1, where: null }, { name: 'ctcvr', label: 'conversion', weight: 1, where: null }],
+      tasks: [
+        { name: 'ctr', label: 'click', weight: 1, where: null },
+        { name: 'ctcvr', label: 'conversion', weight: 1, where: null },
+      ],
     });
     // The CLI-level report has the cvr output judged on clicked rows, next to the tasks.
     assert.deepEqual(Object.keys(out.testTasks!), ['ctr', 'ctcvr', 'cvr']);
-    const r = await evaluateClickConversion(out.model, out.featureMap, file('test'), { ctr: 'ctr', cvr: 'cvr', ctcvr: 'ctcvr', click: 'click', conversion: 'conversion' }, truePcvr);
+    const r = await evaluateClickConversion(
+      out.model,
+      out.featureMap,
+      file('test'),
+      { ctr: 'ctr', cvr: 'cvr', ctcvr: 'ctcvr', click: 'click', conversion: 'conversion' },
+      truePcvr,
+    );
     assert.ok(Math.abs(r.cvrAucClicked - out.testTasks!.cvr!.auc) < 1e-9, 'the cvr output is judged on clicked rows');
     const p = await predict(out.model, await loadDataSource(out.featureMap, file('test')));
     const ctcvrVsTruePcvr = softLabelAuc(p.probs.ctcvr!, truePcvr);

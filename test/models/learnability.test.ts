@@ -43,8 +43,17 @@ test('FM, DeepFM and DCN beat LR on interaction data; the best comes within 0.01
     for (const model of ['lr', 'fm', 'deepfm', 'dcn']) {
       const opts = acceptedOptions(model, MODEL);
       const out = await trainOnFiles({
-        data: { train: join(dir, meta.splits.train.file), valid: join(dir, meta.splits.valid.file), test: join(dir, meta.splits.test.file), onBadRow: 'error' },
-        schema, label: null, model, modelOptions: resolveModelOptions(model, opts), train: TRAIN,
+        data: {
+          train: join(dir, meta.splits.train.file),
+          valid: join(dir, meta.splits.valid.file),
+          test: join(dir, meta.splits.test.file),
+          onBadRow: 'error',
+        },
+        schema,
+        label: null,
+        model,
+        modelOptions: resolveModelOptions(model, opts),
+        train: TRAIN,
       });
       auc[model] = out.test!.auc;
     }

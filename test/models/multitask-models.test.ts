@@ -17,7 +17,10 @@ function tinySpecAndBatch(seed: number, n = 6): { spec: FeatureSpec; batch: Batc
   const spec: FeatureSpec = { fields: [sparseField('a', 7), sparseField('b', 5), denseField('x')], labels: ['click', 'buy'] };
   const ids = (v: number) => Int32Array.from({ length: n }, () => 2 + rng.int(v - 2));
   const batch: Batch = {
-    size: n, sparse: { a: ids(7), b: ids(5) }, dense: { x: Float32Array.from({ length: n }, () => rng.normal()) }, varlen: {},
+    size: n,
+    sparse: { a: ids(7), b: ids(5) },
+    dense: { x: Float32Array.from({ length: n }, () => rng.normal()) },
+    varlen: {},
     labels: { click: Float32Array.from({ length: n }, () => rng.int(2)), buy: Float32Array.from({ length: n }, () => rng.int(2)) },
   };
   return { spec, batch };
@@ -28,7 +31,11 @@ const TASKS = ['click', 'buy'];
 
 test('ESMM: σ(ctcvr logit) = σ(ctr)·σ(cvr) on every row; cvr is an extra output judged on the CTCVR label where the CTR label is 1', () => {
   const { spec, batch } = tinySpecAndBatch(21, 9);
-  const model = createModel('esmm', { spec, rng: new Rng(1), tasks: ['ctr', 'ctcvr'] }, { embeddingDim: 4, embeddingInitStd: 0.5, towerHiddenUnits: [5] });
+  const model = createModel(
+    'esmm',
+    { spec, rng: new Rng(1), tasks: ['ctr', 'ctcvr'] },
+    { embeddingDim: 4, embeddingInitStd: 0.5, towerHiddenUnits: [5] },
+  );
   model.eval();
   const out = noGrad(() => model.forwardOutputs(batch));
   assert.deepEqual(Object.keys(out), ['ctr', 'ctcvr', 'cvr']);
@@ -38,32 +45,62 @@ test('ESMM: σ(ctcvr logit) = σ(ctr)·σ(cvr) on every row; cvr is an extra out
     const want = sig(out.ctr!.data[r]!) * sig(out.cvr!.data[r]!);
     assert.ok(Math.abs(sig(out.ctcvr!.data[r]!) - want) < 1e-6, `row ${r}`);
   }
-  const defs = outputTaskDefs(model, [{ name: 'ctr', label: 'click', weight: 1, where: null }, { name: 'ctcvr', label: 'buy', weight: 1, where: null }]);
+  const defs = outputTaskDefs(model, [
+    { name: 'ctr', label: 'click', weight: 1, where: null },
+    { name: 'ctcvr', label: 'buy', weight: 1, where: null },
+  ]);
   assert.deepEqual(defs[2], { name: 'cvr', label: 'buy', weight: 0, where: 'click' });
-  assert.throws(() => model.validateTasks([{ name: 'ctr', label: 'click', weight: 1, where: null }, { name: 'ctcvr', label: 'click', weight: 1, where: null }]), /must learn different labels/);
+  assert.throws(
+    () =>
+      model.validateTasks([
+        { name: 'ctr', label: 'click', weight: 1, where: null },
+        { name: 'ctcvr', label: 'click', weight: 1, where: null },
+      ]),
+    /must learn different labels/,
+  );
 });
 
 test('MMoE has one gate per task, MoE one gate; PLE stacks CGC layers, the last without a shared branch', () => {
   const { spec } = tinySpecAndBatch(22);
   const names = (model: string, opts: Record<string, unknown>) =>
-    createModel(model, { spec, rng: new Rng(2), tasks: TASKS }, { embeddingDim: 4, expertHiddenUnits: [4], gateHiddenUnits: [], towerHiddenUnits: [3], ...opts }).namedParameters().map(([n]) => n);
+    createModel(
+      model,
+      { spec, rng: new Rng(2), tasks: TASKS },
+      { embeddingDim: 4, expertHiddenUnits: [4], gateHiddenUnits: [], towerHiddenUnits: [3], ...opts },
+    )
+      .namedParameters()
+      .map(([n]) => n);
   const gates = (ns: string[]) => new Set(ns.filter((n) => /\.gate\d+\./.test(n)).map((n) => n.split('.').slice(0, 2).join('.')));
   assert.deepEqual([...gates(names('mmoe', { numExperts: 3 }))], ['mixture.gate0', 'mixture.gate1']);
   assert.deepEqual([...gates(names('moe', { numExperts: 3 }))], ['mixture.gate0']);
   const ple = names('ple', { numLayers: 3, numSharedExperts: 2, numSpecificExperts: 1 });
-  for (const l of [0, 1]) assert.ok(ple.some((n) => n.startsWith(`cgc${l}.sharedGate.`)), `level ${l} has a shared gate`);
+  for (const l of [0, 1])
+    assert.ok(
+      ple.some((n) => n.startsWith(`cgc${l}.sharedGate.`)),
+      `level ${l} has a shared gate`,
+    );
   assert.ok(!ple.some((n) => n.startsWith('cgc2.sharedGate.')));
   assert.ok(!ple.some((n) => n.startsWith('cgc3.')));
 });
 
 test('expert models take FuxiCTR option names and refuse impossible sizes with clear errors', () => {
-  const o = resolveModelOptions('ple', { num_layers: 2, num_shared_experts: 3, num_specific_experts: 2, expert_hidden_units: [8], gate_hidden_units: [], tower_hidden_units: [4] });
+  const o = resolveModelOptions('ple', {
+    num_layers: 2,
+    num_shared_experts: 3,
+    num_specific_experts: 2,
+    expert_hidden_units: [8],
+    gate_hidden_units: [],
+    tower_hidden_units: [4],
+  });
   assert.equal(o.numLayers, 2);
   assert.equal(o.numSharedExperts, 3);
   assert.deepEqual(o.gateHiddenUnits, []);
   assert.equal(resolveModelOptions('mmoe', { num_experts: 6 }).numExperts, 6);
   assert.deepEqual(resolveModelOptions('esmm', { tower_dnn_hidden_units: [8] }).towerHiddenUnits, [8]);
-  assert.throws(() => resolveModelOptions('mmoe', { num_shared_experts: 2 }), /model 'mmoe' has no option 'num_shared_experts'; options: .*numExperts/);
+  assert.throws(
+    () => resolveModelOptions('mmoe', { num_shared_experts: 2 }),
+    /model 'mmoe' has no option 'num_shared_experts'; options: .*numExperts/,
+  );
   const { spec } = tinySpecAndBatch(23);
   const ctx = { spec, rng: new Rng(3), tasks: TASKS };
   assert.throws(() => createModel('mmoe', ctx, { expertHiddenUnits: [] }), /expert_hidden_units must list at least one layer width/);
@@ -79,11 +116,30 @@ test('multi-task expert models and ESMM round-trip through the artifact: same ou
     for (const [name, opts] of [
       ['mmoe', { embeddingDim: 4, numExperts: 3, expertHiddenUnits: [4], gateHiddenUnits: [3], towerHiddenUnits: [3], batchNorm: true }],
       ['moe', { embeddingDim: 4, numExperts: 2, expertHiddenUnits: [4], gateHiddenUnits: [], towerHiddenUnits: [3] }],
-      ['ple', { embeddingDim: 4, numLayers: 2, numSharedExperts: 2, numSpecificExperts: 1, expertHiddenUnits: [4], gateHiddenUnits: [], towerHiddenUnits: [3] }],
+      [
+        'ple',
+        {
+          embeddingDim: 4,
+          numLayers: 2,
+          numSharedExperts: 2,
+          numSpecificExperts: 1,
+          expertHiddenUnits: [4],
+          gateHiddenUnits: [],
+          towerHiddenUnits: [3],
+        },
+      ],
       ['esmm', { embeddingDim: 4, towerHiddenUnits: [4] }],
     ] as const) {
-      const tasks = name === 'esmm' ? [{ name: 'ctr', label: 'click', weight: 1, where: null }, { name: 'ctcvr', label: 'buy', weight: 1, where: null }]
-        : [{ name: 'click', label: 'click', weight: 1, where: null }, { name: 'buy', label: 'buy', weight: 0.5, where: 'click' }];
+      const tasks =
+        name === 'esmm'
+          ? [
+              { name: 'ctr', label: 'click', weight: 1, where: null },
+              { name: 'ctcvr', label: 'buy', weight: 1, where: null },
+            ]
+          : [
+              { name: 'click', label: 'click', weight: 1, where: null },
+              { name: 'buy', label: 'buy', weight: 0.5, where: 'click' },
+            ];
       const modelOptions = resolveModelOptions(name, { ...opts, embeddingInitStd: 0.3 });
       const model = createModel(name, { spec, rng: new Rng(5), tasks: tasks.map((t) => t.name) }, modelOptions);
       model.eval();

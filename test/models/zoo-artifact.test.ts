@@ -14,11 +14,29 @@ const ZOO: Record<string, Record<string, unknown>> = {
   ffm: { embedding_dim: 3, embed_dense: true },
   nfm: { embedding_dim: 4, hidden_units: [6], bi_batch_norm: true, bi_dropout: 0.2 },
   pnn: { embedding_dim: 3, hidden_units: [5], product_type: 'both' },
-  dcnv2: { embedding_dim: 3, model_structure: 'stacked_parallel', use_low_rank_mixture: true, low_rank: 2, num_experts: 3, stacked_dnn_hidden_units: [4], parallel_dnn_hidden_units: [5], batch_norm: true },
+  dcnv2: {
+    embedding_dim: 3,
+    model_structure: 'stacked_parallel',
+    use_low_rank_mixture: true,
+    low_rank: 2,
+    num_experts: 3,
+    stacked_dnn_hidden_units: [4],
+    parallel_dnn_hidden_units: [5],
+    batch_norm: true,
+  },
   xdeepfm: { embedding_dim: 3, cin_layer_units: [4, 2], dnn_hidden_units: [5] },
   afm: { embedding_dim: 3, attention_dim: 5, attention_dropout: [0.1, 0.2] },
   fibinet: { embedding_dim: 3, bilinear_type: 'field_interaction', reduction_ratio: 2, hidden_units: [4], batch_norm: true },
-  autoint: { embedding_dim: 4, attention_layers: 2, num_heads: 2, attention_dim: 6, use_scale: true, layer_norm: true, use_wide: true, dnn_hidden_units: [5] },
+  autoint: {
+    embedding_dim: 4,
+    attention_layers: 2,
+    num_heads: 2,
+    attention_dim: 6,
+    use_scale: true,
+    layer_norm: true,
+    use_wide: true,
+    dnn_hidden_units: [5],
+  },
 };
 
 test('every zoo model survives an artifact round trip with its options (same predictions)', () => {

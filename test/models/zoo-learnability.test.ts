@@ -34,7 +34,10 @@ const SPEC: FieldCtrSpec = {
   numeric: [],
   categorical: FIELDS.map((name) => ({ name, vocab: 30, zipf: 0.2, missing: 0, firstOrderStd: 0.1 })),
   hiddenDim: 3,
-  pairs: [{ a: 'a', b: 'b', strength: 1.2 }, { a: 'c', b: 'd', strength: 1.2 }],
+  pairs: [
+    { a: 'a', b: 'b', strength: 1.2 },
+    { a: 'c', b: 'd', strength: 1.2 },
+  ],
   triples: [],
   targetRate: 0.3,
   valueStyle: 'int',
@@ -47,8 +50,15 @@ test('AFM attention weights the true pairs above every noise pair', async () => 
     const meta = generateFieldCtr(SPEC, { outDir: dir, rows: 30_000, seed: 5 });
     const schema = loadSchema(join(dir, meta.schemaFile));
     const out = await trainOnFiles({
-      data: { train: join(dir, meta.splits.train.file), valid: join(dir, meta.splits.valid.file), test: join(dir, meta.splits.test.file), onBadRow: 'error' },
-      schema, label: null, model: 'afm',
+      data: {
+        train: join(dir, meta.splits.train.file),
+        valid: join(dir, meta.splits.valid.file),
+        test: join(dir, meta.splits.test.file),
+        onBadRow: 'error',
+      },
+      schema,
+      label: null,
+      model: 'afm',
       modelOptions: resolveModelOptions('afm', { embeddingDim: 8, embeddingInitStd: 0.01, attentionDim: 8 }),
       train: { ...TRAIN_DEFAULTS, epochs: 6, batchSize: 256, progress: false, optimizer: { type: 'adam' as const, lr: 3e-3 }, patience: 2 },
     });
@@ -81,14 +91,19 @@ test('AFM attention weights the true pairs above every noise pair', async () => 
  */
 function fieldAwareDataset(n: number, seed: number, F = 4, V = 12, k = 2, s = 1.3): { spec: FeatureSpec; batch: Batch; oracle: Float32Array } {
   const latent = new Rng(99);
-  const u = Array.from({ length: F }, () => Array.from({ length: F }, () => Array.from({ length: V }, () => Array.from({ length: k }, () => latent.normal()))));
+  const u = Array.from({ length: F }, () =>
+    Array.from({ length: F }, () => Array.from({ length: V }, () => Array.from({ length: k }, () => latent.normal()))),
+  );
   const rng = new Rng(seed);
   const sparse: Record<string, Int32Array> = {};
   for (let f = 0; f < F; f++) sparse[`f${f}`] = new Int32Array(n);
-  const y = new Float32Array(n), oracle = new Float32Array(n);
+  const y = new Float32Array(n),
+    oracle = new Float32Array(n);
   for (let r = 0; r < n; r++) {
     const x = Array.from({ length: F }, () => rng.int(V));
-    x.forEach((v, f) => { sparse[`f${f}`]![r] = v + 2; });
+    x.forEach((v, f) => {
+      sparse[`f${f}`]![r] = v + 2;
+    });
     let z = 0;
     for (let f = 0; f < F; f++) for (let g = f + 1; g < F; g++) for (let d = 0; d < k; d++) z += s * u[f]![g]![x[f]!]![d]! * u[g]![f]![x[g]!]![d]!;
     oracle[r] = 1 / (1 + Math.exp(-z));
@@ -99,7 +114,9 @@ function fieldAwareDataset(n: number, seed: number, F = 4, V = 12, k = 2, s = 1.
 }
 
 test('FFM beats FM of the same dimension on data whose pair interactions depend on the field pair', async () => {
-  const train = fieldAwareDataset(20_000, 1), valid = fieldAwareDataset(3_000, 2), test = fieldAwareDataset(5_000, 3);
+  const train = fieldAwareDataset(20_000, 1),
+    valid = fieldAwareDataset(3_000, 2),
+    test = fieldAwareDataset(5_000, 3);
   const result: Record<string, number> = {};
   for (const name of ['fm', 'ffm']) {
     const rng = new Rng(7);
@@ -118,7 +135,9 @@ test('FFM beats FM of the same dimension on data whose pair interactions depend 
 });
 
 test('NFM, PNN, DCNv2, xDeepFM, FiBiNET and AutoInt beat LR on pairwise-interaction data', async () => {
-  const train = pairwiseDataset(8_000, 11), valid = pairwiseDataset(2_000, 12), test = pairwiseDataset(4_000, 13);
+  const train = pairwiseDataset(8_000, 11),
+    valid = pairwiseDataset(2_000, 12),
+    test = pairwiseDataset(4_000, 13);
   const small = { embeddingDim: 4, embeddingInitStd: 0.05 };
   const models: Record<string, Record<string, unknown>> = {
     lr: { embeddingInitStd: 0.05 },
@@ -139,6 +158,7 @@ test('NFM, PNN, DCNv2, xDeepFM, FiBiNET and AutoInt beat LR on pairwise-interact
     result[name] = auc(noGrad(() => (model as SingleTaskModel).forward(test.batch)).data, test.batch.labels.click!);
   }
   const report = `test AUC ${JSON.stringify(Object.fromEntries(Object.entries(result).map(([k, v]) => [k, Number(v.toFixed(4))])))}`;
-  for (const name of Object.keys(models).filter((m) => m !== 'lr')) assert.ok(result[name]! > result.lr! + 0.05, `${name} does not beat LR by 0.05: ${report}`);
+  for (const name of Object.keys(models).filter((m) => m !== 'lr'))
+    assert.ok(result[name]! > result.lr! + 0.05, `${name} does not beat LR by 0.05: ${report}`);
   console.log(report);
 });

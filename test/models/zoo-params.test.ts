@@ -27,14 +27,14 @@ function build(name: string, opts: Record<string, unknown>): RankingModel {
   return createModel(name, { spec: FRAPPE, rng: new Rng(1) }, { embedding_dim: 10, ...opts });
 }
 
-test('NFM: dense parameters equal FuxiCTR\'s on the BARS Frappe options (384,880 − 11·V)', () => {
+test("NFM: dense parameters equal FuxiCTR's on the BARS Frappe options (384,880 − 11·V)", () => {
   const m = build('nfm', { hidden_units: [400, 400, 400], hidden_activations: 'relu', net_dropout: 0.4, batch_norm: false });
   assert.equal(denseCount(m), 384_880 - 11 * V);
   // The paper's BN on the pooled vector adds γ and β (2·D).
   assert.equal(denseCount(build('nfm', { hidden_units: [400, 400, 400], bi_batch_norm: true })), 384_880 - 11 * V + 20);
 });
 
-test('PNN: IPNN dense parameters equal FuxiCTR\'s on the BARS Frappe options (433,491 − 10·V); outer adds P·D² and P DNN inputs', () => {
+test("PNN: IPNN dense parameters equal FuxiCTR's on the BARS Frappe options (433,491 − 10·V); outer adds P·D² and P DNN inputs", () => {
   const opts = { hidden_units: [400, 400, 400], hidden_activations: 'relu', net_dropout: 0.3, batch_norm: false };
   const inner = 433_491 - 10 * V;
   assert.equal(denseCount(build('pnn', opts)), inner);
@@ -44,13 +44,24 @@ test('PNN: IPNN dense parameters equal FuxiCTR\'s on the BARS Frappe options (43
   assert.throws(() => build('pnn', { product_type: 'hadamard' }), /product_type' must be one of inner, outer, both, got 'hadamard'/);
 });
 
-test('DCNv2: dense parameters equal FuxiCTR\'s on the BARS Frappe options (458,391 − 10·V) and follow the layout formulas', () => {
+test("DCNv2: dense parameters equal FuxiCTR's on the BARS Frappe options (458,391 − 10·V) and follow the layout formulas", () => {
   const bars = {
-    model_structure: 'parallel', num_cross_layers: 4, use_low_rank_mixture: false, low_rank: 32, num_experts: 4,
-    stacked_dnn_hidden_units: [500, 500, 500], parallel_dnn_hidden_units: [400, 400, 400], dnn_activations: 'relu', net_dropout: 0.4, batch_norm: true,
+    model_structure: 'parallel',
+    num_cross_layers: 4,
+    use_low_rank_mixture: false,
+    low_rank: 32,
+    num_experts: 4,
+    stacked_dnn_hidden_units: [500, 500, 500],
+    parallel_dnn_hidden_units: [400, 400, 400],
+    dnn_activations: 'relu',
+    net_dropout: 0.4,
+    batch_norm: true,
   };
   assert.equal(denseCount(build('dcnv2', bars)), 458_391 - 10 * V);
-  const n = 100, L = 4, r = 32, K = 4;
+  const n = 100,
+    L = 4,
+    r = 32,
+    K = 4;
   const dnn400 = 100 * 400 + 400 + 2 * (400 * 400 + 400) + 3 * 800; // with BN
   // Mixture (FuxiCTR's CrossNetMix shapes): per layer 2·K·n·r + K·r² + K·n + n.
   assert.equal(denseCount(build('dcnv2', { ...bars, use_low_rank_mixture: true })), L * (2 * K * n * r + K * r * r + K * n + n) + dnn400 + 501);
@@ -59,19 +70,22 @@ test('DCNv2: dense parameters equal FuxiCTR\'s on the BARS Frappe options (458,3
   const dnn500 = 100 * 500 + 500 + 2 * (500 * 500 + 500) + 3 * 1000;
   assert.equal(denseCount(build('dcnv2', { ...bars, model_structure: 'stacked' })), L * (n * n + n) + dnn500 + 501);
   assert.equal(denseCount(build('dcnv2', { ...bars, model_structure: 'stacked_parallel' })), L * (n * n + n) + dnn500 + dnn400 + 901);
-  assert.throws(() => build('dcnv2', { model_structure: 'serial' }), /model_structure' must be one of crossnet_only, stacked, parallel, stacked_parallel/);
+  assert.throws(
+    () => build('dcnv2', { model_structure: 'serial' }),
+    /model_structure' must be one of crossnet_only, stacked, parallel, stacked_parallel/,
+  );
   assert.throws(() => build('dcnv2', { model_structure: 'stacked', stacked_dnn_hidden_units: [] }), /needs a non-empty 'stacked_dnn_hidden_units'/);
   assert.throws(() => build('dcnv2', { use_low_rank_mixture: true, low_rank_cross: true }), /set one of them/);
 });
 
-test('xDeepFM: dense parameters equal FuxiCTR\'s on the BARS Frappe options (429,809 − 11·V)', () => {
+test("xDeepFM: dense parameters equal FuxiCTR's on the BARS Frappe options (429,809 − 11·V)", () => {
   const bars = { cin_layer_units: [64], dnn_hidden_units: [400, 400, 400], hidden_activations: 'relu', net_dropout: 0.2, batch_norm: true };
   assert.equal(denseCount(build('xdeepfm', bars)), 429_809 - 11 * V);
   // Two CIN layers [8, 4]: (10·10 + 1)·8 + (10·8 + 1)·4 + (12 + 1); no DNN.
   assert.equal(denseCount(build('xdeepfm', { cin_layer_units: [8, 4], dnn_hidden_units: [] })), 101 * 8 + 81 * 4 + 13);
 });
 
-test('AFM: dense parameters equal FuxiCTR\'s on the BARS Frappe options (60,826 − 11·V); without attention it is an FM', () => {
+test("AFM: dense parameters equal FuxiCTR's on the BARS Frappe options (60,826 − 11·V); without attention it is an FM", () => {
   const m = build('afm', { attention_dim: 128, attention_dropout: [0.1, 0.1], use_attention: true });
   assert.equal(denseCount(m), 60_826 - 11 * V);
   assert.equal(denseCount(build('afm', { use_attention: false })), denseCount(build('fm', {})));
@@ -79,34 +93,73 @@ test('AFM: dense parameters equal FuxiCTR\'s on the BARS Frappe options (60,826 
   assert.throws(() => build('afm', { attention_dropout: 0.1 }), /attention_dropout' must be a list of numbers/);
 });
 
-test('FFM: FuxiCTR\'s layout — dense parameters 1 (w₀), embedding values (F − 1)·D·R + R for R table rows (Frappe: 91·V + 1)', () => {
+test("FFM: FuxiCTR's layout — dense parameters 1 (w₀), embedding values (F − 1)·D·R + R for R table rows (Frappe: 91·V + 1)", () => {
   const m = build('ffm', {});
   assert.equal(denseCount(m), 1);
   const tables = m.namedEmbeddings();
   const rows = tables.filter(([, t]) => t.dim === 1).reduce((s, [, t]) => s + t.rows, 0);
-  assert.equal(tables.reduce((s, [, t]) => s + t.rows * t.dim, 0), 9 * 10 * rows + rows);
+  assert.equal(
+    tables.reduce((s, [, t]) => s + t.rows * t.dim, 0),
+    9 * 10 * rows + rows,
+  );
   assert.equal(9 * 10 * V + V + 1, 490_400); // the published BARS Frappe total
 });
 
-test('FiBiNET: dense parameters equal FuxiCTR\'s on the BARS Frappe options (743,480 − 11·V); other bilinear types add F·D² or P·D²', () => {
-  const bars = { bilinear_type: 'field_all', reduction_ratio: 2, hidden_units: [400, 400, 400], hidden_activations: 'relu', net_dropout: 0.3, batch_norm: true };
+test("FiBiNET: dense parameters equal FuxiCTR's on the BARS Frappe options (743,480 − 11·V); other bilinear types add F·D² or P·D²", () => {
+  const bars = {
+    bilinear_type: 'field_all',
+    reduction_ratio: 2,
+    hidden_units: [400, 400, 400],
+    hidden_activations: 'relu',
+    net_dropout: 0.3,
+    batch_norm: true,
+  };
   const dense = 743_480 - 11 * V;
   assert.equal(denseCount(build('fibinet', bars)), dense);
   assert.equal(denseCount(build('fibinet', { ...bars, bilinear_type: 'field_each' })), dense + 9 * 100);
   assert.equal(denseCount(build('fibinet', { ...bars, bilinear_type: 'field_interaction' })), dense + 44 * 100);
-  assert.throws(() => build('fibinet', { bilinear_type: 'all' }), /bilinear_type' must be one of field_all, field_each, field_interaction, got 'all'/);
+  assert.throws(
+    () => build('fibinet', { bilinear_type: 'all' }),
+    /bilinear_type' must be one of field_all, field_each, field_interaction, got 'all'/,
+  );
 });
 
-test('AutoInt / AutoInt+: dense parameters equal FuxiCTR\'s on the BARS Frappe options (306,051 − 10·V, 622,180 − 10·V)', () => {
-  const autoint = { attention_dim: 128, attention_layers: 6, batch_norm: false, dnn_activations: 'relu', dnn_hidden_units: [], layer_norm: false, net_dropout: 0, num_heads: 4, use_residual: true, use_scale: false, use_wide: false };
+test("AutoInt / AutoInt+: dense parameters equal FuxiCTR's on the BARS Frappe options (306,051 − 10·V, 622,180 − 10·V)", () => {
+  const autoint = {
+    attention_dim: 128,
+    attention_layers: 6,
+    batch_norm: false,
+    dnn_activations: 'relu',
+    dnn_hidden_units: [],
+    layer_norm: false,
+    net_dropout: 0,
+    num_heads: 4,
+    use_residual: true,
+    use_scale: false,
+    use_wide: false,
+  };
   assert.equal(denseCount(build('autoint', autoint)), 306_051 - 10 * V);
-  const plus = { ...autoint, attention_layers: 5, batch_norm: true, dnn_hidden_units: [400, 400, 400], layer_norm: true, net_dropout: 0.1, use_scale: true };
+  const plus = {
+    ...autoint,
+    attention_layers: 5,
+    batch_norm: true,
+    dnn_hidden_units: [400, 400, 400],
+    layer_norm: true,
+    net_dropout: 0.1,
+    use_scale: true,
+  };
   assert.equal(denseCount(build('autoint', plus)), 622_180 - 10 * V);
-  assert.throws(() => build('autoint', { attention_dim: 10, num_heads: 4 }), /attention_dim' \(10\) must be a positive multiple of 'num_heads' \(4\)/);
+  assert.throws(
+    () => build('autoint', { attention_dim: 10, num_heads: 4 }),
+    /attention_dim' \(10\) must be a positive multiple of 'num_heads' \(4\)/,
+  );
 });
 
 test('AutoInt refuses numeric fields that would reach no part of the model, naming them and the ways out', () => {
   const spec: FeatureSpec = { fields: [sparseField('a', 5), sparseField('b', 6), denseField('price')], labels: ['click'] };
-  assert.throws(() => createModel('autoint', { spec, rng: new Rng(1) }, {}), /numeric fields 'price' would reach no part of the model.*embed_dense: true.*use_wide: true.*dnn_hidden_units/);
+  assert.throws(
+    () => createModel('autoint', { spec, rng: new Rng(1) }, {}),
+    /numeric fields 'price' would reach no part of the model.*embed_dense: true.*use_wide: true.*dnn_hidden_units/,
+  );
   for (const fix of [{ embed_dense: true }, { use_wide: true }, { dnn_hidden_units: [4] }]) createModel('autoint', { spec, rng: new Rng(1) }, fix);
 });

@@ -5,9 +5,7 @@ import { Rng } from '../../src/engine/random.js';
 import { batchNorm } from '../../src/engine/ops/norm.js';
 import { sigmoid } from '../../src/engine/ops/activation.js';
 import { add, mul, sub } from '../../src/engine/ops/elementwise.js';
-import {
-  ReLU, Sigmoid, Tanh, LeakyReLU, Identity, PReLU, Dice, makeActivation, ACTIVATION_LAYER_NAMES,
-} from '../../src/nn/activations.js';
+import { ReLU, Sigmoid, Tanh, LeakyReLU, Identity, PReLU, Dice, makeActivation, ACTIVATION_LAYER_NAMES } from '../../src/nn/activations.js';
 import { randTensor } from '../support/gradcheck.js';
 import { gradcheckModule, snapshot } from './helpers.js';
 
@@ -19,7 +17,12 @@ function close(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: st
 test('parameter-free activations: values and gradients', () => {
   const x = Tensor.from([-2, -0.5, 0.25, 3]);
   close(new ReLU().forward(x).data, [0, 0, 0.25, 3], 0, 'relu');
-  close(new Sigmoid().forward(x).data, [-2, -0.5, 0.25, 3].map((v) => 1 / (1 + Math.exp(-v))), 1e-6, 'sigmoid');
+  close(
+    new Sigmoid().forward(x).data,
+    [-2, -0.5, 0.25, 3].map((v) => 1 / (1 + Math.exp(-v))),
+    1e-6,
+    'sigmoid',
+  );
   close(new Tanh().forward(x).data, [-2, -0.5, 0.25, 3].map(Math.tanh), 1e-6, 'tanh');
   close(new LeakyReLU().forward(x).data, [-0.02, -0.005, 0.25, 3], 1e-7, 'leaky');
   close(new LeakyReLU(0.2).forward(x).data, [-0.4, -0.1, 0.25, 3], 1e-7, 'leaky 0.2');
@@ -51,7 +54,8 @@ test('Dice: α init 0, running statistics in the state dict, matches the op comp
   const x = randTensor(rng, [6, 3], 2);
   const y = d.forward(x);
   // p = sigmoid(BN(x)); y = p·x + (1 − p)·α·x, built from separate ops
-  const rm = new Float32Array(3), rv = new Float32Array(3).fill(1);
+  const rm = new Float32Array(3),
+    rv = new Float32Array(3).fill(1);
   const xc = x.detach();
   const p = sigmoid(batchNorm(xc, null, null, { training: true, runningMean: rm, runningVar: rv, eps: 1e-9 }));
   const one = Tensor.full([3], 1);
@@ -95,11 +99,13 @@ test('Dice gradients (input and α) in training and eval mode', () => {
   fused.alpha.data.set([0.3, -0.6, 0.9]);
   const w = randTensor(rng, [6, 3], 1, false).data;
   fused.forward(x).backward(w);
-  const gxFused = x.grad!.slice(), gaFused = fused.alpha.grad!.slice();
+  const gxFused = x.grad!.slice(),
+    gaFused = fused.alpha.grad!.slice();
   x.grad = null;
   const al = fused.alpha.clone();
   al.grad = null;
-  const rm = new Float32Array(3), rv = new Float32Array(3).fill(1);
+  const rm = new Float32Array(3),
+    rv = new Float32Array(3).fill(1);
   const p = sigmoid(batchNorm(x, null, null, { training: true, runningMean: rm, runningVar: rv, eps: 1e-9 }));
   add(mul(p, x), mul(mul(sub(Tensor.full([3], 1), p), al), x)).backward(w);
   close(gxFused, x.grad!, 1e-4, 'dx');
@@ -108,7 +114,14 @@ test('Dice gradients (input and α) in training and eval mode', () => {
 
 test('makeActivation builds every named activation and rejects unknown names', () => {
   const expected: Record<string, Function> = {
-    relu: ReLU, sigmoid: Sigmoid, tanh: Tanh, leaky_relu: LeakyReLU, prelu: PReLU, dice: Dice, linear: Identity, identity: Identity,
+    relu: ReLU,
+    sigmoid: Sigmoid,
+    tanh: Tanh,
+    leaky_relu: LeakyReLU,
+    prelu: PReLU,
+    dice: Dice,
+    linear: Identity,
+    identity: Identity,
   };
   for (const name of ACTIVATION_LAYER_NAMES) assert.ok(makeActivation(name, 5) instanceof expected[name]!, name);
   assert.ok(makeActivation('ReLU', 5) instanceof ReLU);

@@ -11,10 +11,14 @@ export type Forward = Module & { forward(x: Tensor): Tensor };
  */
 export function gradcheckModule(m: Forward, x: Tensor, opts: GradcheckOptions & { before?: () => void } = {}): void {
   const params = m.parameters();
-  gradcheck(() => {
-    opts.before?.();
-    return m.forward(x);
-  }, [x, ...params], opts);
+  gradcheck(
+    () => {
+      opts.before?.();
+      return m.forward(x);
+    },
+    [x, ...params],
+    opts,
+  );
 }
 
 /** Copies of every state-dict array. */

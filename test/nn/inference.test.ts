@@ -35,13 +35,20 @@ test('MLP with batch norm: folded inference gives the plain eval-mode outputs (|
   mlp.train();
   mlp.eval();
   assert.deepEqual(noGrad(() => mlp.forward(x)).data, plain);
-  assert.throws(() => { mlp.train(); mlp.foldForInference(); }, /call it in eval mode/);
+  assert.throws(() => {
+    mlp.train();
+    mlp.foldForInference();
+  }, /call it in eval mode/);
 });
 
 for (const batchNorm of [true, false]) {
   test(`DeepFM (batchNorm ${batchNorm}): prepareForInference keeps probabilities within 1e-6 of the plain eval-mode forward`, () => {
     const { spec, batch } = pairwiseDataset(300, 4);
-    const model = createModel('deepfm', { spec, rng: new Rng(7) }, { embeddingDim: 4, embeddingInitStd: 0.3, dnnHiddenUnits: [16, 16], batchNorm, dnnDropout: 0.2 });
+    const model = createModel(
+      'deepfm',
+      { spec, rng: new Rng(7) },
+      { embeddingDim: 4, embeddingInitStd: 0.3, dnnHiddenUnits: [16, 16], batchNorm, dnnDropout: 0.2 },
+    );
     model.train();
     model.forwardTasks(batch);
     model.eval();

@@ -3,13 +3,29 @@ import assert from 'node:assert/strict';
 import { Tensor } from '../../src/engine/tensor.js';
 import { Rng } from '../../src/engine/random.js';
 import {
-  zeros, normal, uniform, xavierNormal, xavierUniform, fillNormal, fillUniform,
-  xavierNormalStd, xavierUniformBound, fansOf,
+  zeros,
+  normal,
+  uniform,
+  xavierNormal,
+  xavierUniform,
+  fillNormal,
+  fillUniform,
+  xavierNormalStd,
+  xavierUniformBound,
+  fansOf,
 } from '../../src/nn/init.js';
 
 function stats(a: Float32Array): { mean: number; std: number; min: number; max: number } {
-  let s = 0, s2 = 0, min = Infinity, max = -Infinity;
-  for (const x of a) { s += x; s2 += x * x; min = Math.min(min, x); max = Math.max(max, x); }
+  let s = 0,
+    s2 = 0,
+    min = Infinity,
+    max = -Infinity;
+  for (const x of a) {
+    s += x;
+    s2 += x * x;
+    min = Math.min(min, x);
+    max = Math.max(max, x);
+  }
   const mean = s / a.length;
   return { mean, std: Math.sqrt(s2 / a.length - mean * mean), min, max };
 }
@@ -19,11 +35,19 @@ test('normal and uniform draw the requested distributions, reproducibly by seed'
   const st = stats(t.data);
   assert.ok(Math.abs(st.mean - 2) < 0.01 && Math.abs(st.std - 0.5) < 0.01, JSON.stringify(st));
   // Shape of the distribution, not only its moments: P(|z| < 1) ≈ 0.6827, P(|z| < 2) ≈ 0.9545.
-  let in1 = 0, in2 = 0;
-  for (const x of t.data) { const z = Math.abs(x - 2) / 0.5; if (z < 1) in1++; if (z < 2) in2++; }
+  let in1 = 0,
+    in2 = 0;
+  for (const x of t.data) {
+    const z = Math.abs(x - 2) / 0.5;
+    if (z < 1) in1++;
+    if (z < 2) in2++;
+  }
   assert.ok(Math.abs(in1 / t.size - 0.6827) < 0.005 && Math.abs(in2 / t.size - 0.9545) < 0.003, `${in1 / t.size}, ${in2 / t.size}`);
   const odd = fillNormal(new Float32Array(7), 1, new Rng(4));
-  assert.ok(odd.every((x) => Number.isFinite(x) && x !== 0), 'odd lengths are filled completely');
+  assert.ok(
+    odd.every((x) => Number.isFinite(x) && x !== 0),
+    'odd lengths are filled completely',
+  );
   const u = uniform(Tensor.zeros([20000]), -3, 1, new Rng(2));
   const su = stats(u.data);
   assert.ok(su.min >= -3 && su.max < 1 && su.min < -2.99 && su.max > 0.99);
@@ -45,7 +69,8 @@ test('Xavier normal and uniform: Glorot formulas, fans from [in, out] or explici
   const sw = stats(w.data);
   assert.ok(Math.abs(sw.std - Math.sqrt(2 / 500)) < 0.002 && Math.abs(sw.mean) < 0.001, JSON.stringify(sw));
   const v = xavierUniform(Tensor.zeros([300, 200]), new Rng(4));
-  const sv = stats(v.data), a = Math.sqrt(6 / 500);
+  const sv = stats(v.data),
+    a = Math.sqrt(6 / 500);
   assert.ok(sv.max <= a && sv.min >= -a && sv.max > 0.99 * a, JSON.stringify(sv));
   const e = xavierNormal(Tensor.zeros([1000]), new Rng(5), 10, 40);
   assert.ok(Math.abs(stats(e.data).std - Math.sqrt(2 / 50)) < 0.01);

@@ -10,15 +10,23 @@ test('Linear: weight [in, out] Xavier-normal, zero bias, y = x·W + b', () => {
   const lin = new Linear(300, 200, { rng: new Rng(1) });
   assert.deepEqual(lin.weight.shape, [300, 200]);
   assert.deepEqual([...lin.bias!.data], new Array(200).fill(0));
-  let s = 0, s2 = 0;
-  for (const v of lin.weight.data) { s += v; s2 += v * v; }
-  const n = lin.weight.size, std = Math.sqrt(s2 / n - (s / n) ** 2);
+  let s = 0,
+    s2 = 0;
+  for (const v of lin.weight.data) {
+    s += v;
+    s2 += v * v;
+  }
+  const n = lin.weight.size,
+    std = Math.sqrt(s2 / n - (s / n) ** 2);
   assert.ok(Math.abs(std - Math.sqrt(2 / 500)) < 0.02 * Math.sqrt(2 / 500), `std ${std}`);
   assert.ok(Math.abs(s / n) < 0.002, `mean ${s / n}`);
   const u = new Linear(300, 200, { rng: new Rng(1), init: 'xavier_uniform' });
   const bound = Math.sqrt(6 / 500);
   assert.ok(u.weight.data.every((v) => Math.abs(v) <= bound));
-  assert.deepEqual(lin.namedParameters().map(([k]) => k), ['weight', 'bias']);
+  assert.deepEqual(
+    lin.namedParameters().map(([k]) => k),
+    ['weight', 'bias'],
+  );
 
   const small = new Linear(2, 3, { rng: new Rng(2) });
   small.weight.data.set([1, 2, 3, 4, 5, 6]);
@@ -34,7 +42,10 @@ test('Linear gradients (input, weight, bias), without bias, rank-3 input', () =>
   gradcheckModule(lin, randTensor(rng, [5, 4]));
   const nob = new Linear(4, 3, { rng, bias: false });
   assert.equal(nob.bias, null);
-  assert.deepEqual(nob.namedParameters().map(([k]) => k), ['weight']);
+  assert.deepEqual(
+    nob.namedParameters().map(([k]) => k),
+    ['weight'],
+  );
   gradcheckModule(nob, randTensor(rng, [5, 4]));
   const y3 = lin.forward(randTensor(rng, [2, 3, 4], 1, false));
   assert.deepEqual(y3.shape, [2, 3, 3]);

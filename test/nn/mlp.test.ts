@@ -15,18 +15,42 @@ test('MLP: output shape, layer order and stable state-dict names', () => {
   const mlp = new MLP({ inputDim: 7, hiddenUnits: [5, 4], batchNorm: true, dropout: 0.2, outputDim: 1, rng: new Rng(1) });
   assert.equal(mlp.outputDim, 1);
   assert.deepEqual(mlp.forward(randTensor(new Rng(2), [9, 7], 1, false)).shape, [9, 1]);
-  assert.deepEqual([...mlp.stateDict().keys()], [
-    'layers.0.linear.weight', 'layers.0.linear.bias', 'layers.0.bn.gamma', 'layers.0.bn.beta',
-    'layers.1.linear.weight', 'layers.1.linear.bias', 'layers.1.bn.gamma', 'layers.1.bn.beta',
-    'out.weight', 'out.bias',
-    'layers.0.bn.runningMean', 'layers.0.bn.runningVar', 'layers.1.bn.runningMean', 'layers.1.bn.runningVar',
-  ]);
+  assert.deepEqual(
+    [...mlp.stateDict().keys()],
+    [
+      'layers.0.linear.weight',
+      'layers.0.linear.bias',
+      'layers.0.bn.gamma',
+      'layers.0.bn.beta',
+      'layers.1.linear.weight',
+      'layers.1.linear.bias',
+      'layers.1.bn.gamma',
+      'layers.1.bn.beta',
+      'out.weight',
+      'out.bias',
+      'layers.0.bn.runningMean',
+      'layers.0.bn.runningVar',
+      'layers.1.bn.runningMean',
+      'layers.1.bn.runningVar',
+    ],
+  );
   const l0 = mlp.layers[0]!;
-  assert.deepEqual(l0.namedChildren().map(([n, m]) => [n, m.constructor.name]), [['linear', 'Linear'], ['bn', 'BatchNorm'], ['act', 'ReLU'], ['dropout', 'Dropout']]);
+  assert.deepEqual(
+    l0.namedChildren().map(([n, m]) => [n, m.constructor.name]),
+    [
+      ['linear', 'Linear'],
+      ['bn', 'BatchNorm'],
+      ['act', 'ReLU'],
+      ['dropout', 'Dropout'],
+    ],
+  );
   assert.ok(l0.bn instanceof BatchNorm && l0.dropout instanceof Dropout && l0.act instanceof ReLU);
   const plain = new MLP({ inputDim: 3, hiddenUnits: [4], activation: 'tanh', rng: new Rng(1) });
   assert.equal(plain.outputDim, 4);
-  assert.deepEqual(plain.layers[0]!.namedChildren().map(([n]) => n), ['linear', 'act']);
+  assert.deepEqual(
+    plain.layers[0]!.namedChildren().map(([n]) => n),
+    ['linear', 'act'],
+  );
   assert.ok(plain.layers[0]!.act instanceof Tanh);
   const dice = new MLP({ inputDim: 3, hiddenUnits: [6], activation: 'dice', rng: new Rng(1) });
   assert.equal((dice.layers[0]!.act as Dice).alpha.size, 6);
@@ -41,7 +65,8 @@ test('MLP forward equals the layers applied by hand: Linear → BN → ReLU', ()
   const h = linear(x, lin.weight, lin.bias).data;
   const bn = new Float32Array(15);
   for (let j = 0; j < 3; j++) {
-    let m = 0, v = 0;
+    let m = 0,
+      v = 0;
     for (let i = 0; i < 5; i++) m += h[i * 3 + j]! / 5;
     for (let i = 0; i < 5; i++) v += (h[i * 3 + j]! - m) ** 2 / 5;
     for (let i = 0; i < 5; i++) bn[i * 3 + j] = Math.max(0, (h[i * 3 + j]! - m) / Math.sqrt(v + 1e-5));
@@ -61,7 +86,10 @@ test('MLP gradients (input and all parameters) in training mode, with BN, dropou
   const dice = new MLP({ inputDim: 3, hiddenUnits: [4], activation: 'dice', outputDim: 1, rng });
   (dice.layers[0]!.act as Dice).alpha.data.set([0.2, -0.3, 0.5, 0.1]);
   gradcheckModule(dice, randTensor(rng, [7, 3]));
-  for (let s = 0; s < 3; s++) { mlp.forward(randTensor(rng, [8, 4], 1, false)); dice.forward(randTensor(rng, [8, 3], 1, false)); }
+  for (let s = 0; s < 3; s++) {
+    mlp.forward(randTensor(rng, [8, 4], 1, false));
+    dice.forward(randTensor(rng, [8, 3], 1, false));
+  }
   mlp.eval();
   dice.eval();
   gradcheckModule(mlp, randTensor(rng, [3, 4]));
@@ -89,7 +117,8 @@ test('MLP with BN → ReLU (fused op) has the gradients of the unfused layers, t
     for (const layer of mlp.layers) h = relu(layer.bn!.forward(layer.linear.forward(h)));
     mlp.out!.forward(h).backward(w);
     [x, ...mlp.parameters()].forEach((t, i) => {
-      for (let k = 0; k < t.size; k++) assert.ok(Math.abs(t.grad![k]! - fused[i]![k]!) <= 1e-5, `tensor ${i} [${k}]: ${t.grad![k]} vs ${fused[i]![k]}`);
+      for (let k = 0; k < t.size; k++)
+        assert.ok(Math.abs(t.grad![k]! - fused[i]![k]!) <= 1e-5, `tensor ${i} [${k}]: ${t.grad![k]} vs ${fused[i]![k]}`);
     });
     assert.deepEqual(snapshot(mlp), afterFused); // same running statistics
   }
@@ -102,7 +131,8 @@ test('MLP: eval disables dropout and uses running statistics; state dict round t
   for (let s = 0; s < 3; s++) a.forward(randTensor(rng, [16, 6], 1, false));
   a.eval();
   const x = randTensor(rng, [4, 6], 1, false);
-  const y1 = a.forward(x), y2 = a.forward(x);
+  const y1 = a.forward(x),
+    y2 = a.forward(x);
   assert.deepEqual(y1.data, y2.data); // no dropout, no statistics update in eval
   const b = new MLP({ ...opts, rng: new Rng(99) }).eval();
   assert.notDeepEqual(b.forward(x).data, y1.data);

@@ -15,12 +15,20 @@ function close(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: st
 test('BatchNorm: γ=1, β=0, buffers in the state dict, running statistics after 2 updates', () => {
   const bn = new BatchNorm(2);
   assert.deepEqual([...bn.stateDict().keys()], ['gamma', 'beta', 'runningMean', 'runningVar']);
-  assert.deepEqual(bn.namedParameters().map(([k]) => k), ['gamma', 'beta']);
+  assert.deepEqual(
+    bn.namedParameters().map(([k]) => k),
+    ['gamma', 'beta'],
+  );
   assert.deepEqual([...bn.gamma!.data], [1, 1]);
   assert.deepEqual([...bn.runningVar.data], [1, 1]);
   const y = bn.forward(Tensor.from([1, 2, 3, 4, 5, 9], [3, 2]));
   // batch means [3, 5], biased variances [8/3, 26/3]
-  close(y.data, [-2, -3, 0, -1, 2, 4].map((v, i) => v / Math.sqrt((i % 2 === 0 ? 8 / 3 : 26 / 3) + 1e-5)), 1e-5, 'y');
+  close(
+    y.data,
+    [-2, -3, 0, -1, 2, 4].map((v, i) => v / Math.sqrt((i % 2 === 0 ? 8 / 3 : 26 / 3) + 1e-5)),
+    1e-5,
+    'y',
+  );
   bn.forward(Tensor.from([0, 0, 2, -2], [2, 2]));
   // r ← 0.9·r + 0.1·batch, unbiased batch variances [4, 13] then [2, 2]
   close(bn.runningMean.data, [0.37, 0.35], 1e-6, 'runningMean');
@@ -40,7 +48,7 @@ test('BatchNorm: eval uses running statistics, does not update them, and matches
   assert.deepEqual(bn.runningMean.data, before);
   const expected = Array.from(x.data, (v, i) => {
     const j = i % 3;
-    return bn.gamma!.data[j]! * (v - bn.runningMean.data[j]!) / Math.sqrt(bn.runningVar.data[j]! + 1e-5) + bn.beta!.data[j]!;
+    return (bn.gamma!.data[j]! * (v - bn.runningMean.data[j]!)) / Math.sqrt(bn.runningVar.data[j]! + 1e-5) + bn.beta!.data[j]!;
   });
   close(y.data, expected, 1e-5, 'eval');
   const copy = new BatchNorm(3).eval();
@@ -69,7 +77,8 @@ test('LayerNorm: normalizes each row, gradients, state dict round trip', () => {
   const rng = new Rng(3);
   const ln = new LayerNorm(4);
   const y = ln.forward(Tensor.from([1, 2, 3, 4, -2, 0, 0, 2], [2, 4]));
-  const s1 = Math.sqrt(1.25 + 1e-5), s2 = Math.sqrt(2 + 1e-5);
+  const s1 = Math.sqrt(1.25 + 1e-5),
+    s2 = Math.sqrt(2 + 1e-5);
   close(y.data, [-1.5 / s1, -0.5 / s1, 0.5 / s1, 1.5 / s1, -2 / s2, 0, 0, 2 / s2], 1e-6, 'y');
   ln.gamma!.data.set([1.5, -0.5, 0.8, 1.1]);
   ln.beta!.data.set([0.1, 0.2, -0.3, 0]);

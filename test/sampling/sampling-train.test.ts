@@ -25,7 +25,8 @@ test('train with sampling: recalibrated predictions match the observed test rate
     assert.equal(cli(['gen', 'criteo-small', '--out', join(dir, 'd'), '--rows', '60000', '--seed', '4']).code, 0);
     const base = {
       data: { train: 'd/train.csv', valid: 'd/valid.csv', test: 'd/test.csv', schema: 'd/schema.json' },
-      model: 'lr', train: { epochs: 20, batch_size: 256, seed: 1, progress: false },
+      model: 'lr',
+      train: { epochs: 20, batch_size: 256, seed: 1, progress: false },
     };
     const runWith = (name: string, sampling?: unknown) => {
       writeFileSync(join(dir, `${name}.json`), JSON.stringify({ ...base, output: `${name}.frk`, ...(sampling ? { sampling } : {}) }));
@@ -50,7 +51,8 @@ test('train with sampling: recalibrated predictions match the observed test rate
     }
     // Undo the correction: the raw p′ of the downsampled model would overpredict badly.
     // p = p′/(p′ + (1 − p′)/w)  ⇔  p′ = p / (p + (1 − p)·w); at the mean this is a lower bound by convexity.
-    const w = 0.25, p = neg.meanPrediction;
+    const w = 0.25,
+      p = neg.meanPrediction;
     assert.ok(p / (p + (1 - p) * w) / neg.positiveRate > 1.8);
   } finally {
     rmSync(dir, { recursive: true, force: true });

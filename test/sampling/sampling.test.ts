@@ -3,7 +3,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AliasTable, capKeep, parseSampleConfig, popularityNegativeWeight, recalibrateNegativeDownsampling, sampleFile, word2vecKeep, type SamplingSpec } from '../../src/sampling/index.js';
+import {
+  AliasTable,
+  capKeep,
+  parseSampleConfig,
+  popularityNegativeWeight,
+  recalibrateNegativeDownsampling,
+  sampleFile,
+  word2vecKeep,
+  type SamplingSpec,
+} from '../../src/sampling/index.js';
 import { Rng } from '../../src/engine/random.js';
 
 function withDir<T>(f: (dir: string) => Promise<T>): Promise<T> {
@@ -32,10 +41,13 @@ test('keep probabilities and weights, hand-computed', () => {
 test('AliasTable draws in proportion to the weights', () => {
   const t = new AliasTable([1, 0, 3, 6]);
   const rng = new Rng(3);
-  const n = 200_000, c = [0, 0, 0, 0];
+  const n = 200_000,
+    c = [0, 0, 0, 0];
   for (let i = 0; i < n; i++) c[t.sample(rng)]!++;
   assert.equal(c[1], 0);
-  [0.1, 0, 0.3, 0.6].forEach((p, i) => assert.ok(Math.abs(c[i]! / n - p) < 4 * Math.sqrt(p * (1 - p) / n) + 1e-9, `index ${i}: ${c[i]! / n} vs ${p}`));
+  [0.1, 0, 0.3, 0.6].forEach((p, i) =>
+    assert.ok(Math.abs(c[i]! / n - p) < 4 * Math.sqrt((p * (1 - p)) / n) + 1e-9, `index ${i}: ${c[i]! / n} vs ${p}`),
+  );
   assert.throws(() => new AliasTable([0, 0]), /all weights are 0/);
 });
 
@@ -46,7 +58,16 @@ test('hot_item (cap) and negative_downsample: kept shares, weights 1/keep, Σ we
     for (let i = 0; i < 4000; i++) rows.push(`u${i % 50},hot,${rng.next() < 0.2 ? 1 : 0}`);
     for (let i = 0; i < 40; i++) rows.push(`u${i},rare${i % 4},${i % 2}`);
     writeFileSync(join(dir, 'in.csv'), rows.join('\n') + '\n');
-    const spec: SamplingSpec = { item: 'item', label: 'click', weight: 'w', seed: 5, rules: [{ kind: 'hot_item', cap: 400 }, { kind: 'negative_downsample', rate: 0.5, correction: 'weight' }] };
+    const spec: SamplingSpec = {
+      item: 'item',
+      label: 'click',
+      weight: 'w',
+      seed: 5,
+      rules: [
+        { kind: 'hot_item', cap: 400 },
+        { kind: 'negative_downsample', rate: 0.5, correction: 'weight' },
+      ],
+    };
     const r = await sampleFile(spec, join(dir, 'in.csv'), join(dir, 'out.csv'));
     const out = readCsv(join(dir, 'out.csv'));
     assert.equal(r.rowsIn, 4040);
@@ -66,7 +87,11 @@ test('hot_item (cap) and negative_downsample: kept shares, weights 1/keep, Σ we
     await sampleFile({ ...spec, seed: 6 }, join(dir, 'in.csv'), join(dir, 'other.csv'));
     assert.notEqual(readFileSync(join(dir, 'other.csv'), 'utf8'), readFileSync(join(dir, 'out.csv'), 'utf8'));
     // closed form: no weight change, the rate is reported for the trainer.
-    const cf = await sampleFile({ ...spec, rules: [{ kind: 'negative_downsample', rate: 0.25, correction: 'closed_form' }] }, join(dir, 'in.csv'), join(dir, 'cf.csv'));
+    const cf = await sampleFile(
+      { ...spec, rules: [{ kind: 'negative_downsample', rate: 0.25, correction: 'closed_form' }] },
+      join(dir, 'in.csv'),
+      join(dir, 'cf.csv'),
+    );
     assert.equal(cf.negativeSampleRate, 0.25);
     assert.ok(readCsv(join(dir, 'cf.csv')).every((o) => o.w === '1'));
   }));
@@ -77,13 +102,21 @@ test('popularity_negatives: never a positive of the user, drawn ∝ count^alpha,
     const rows = ['user,item,cat'];
     const pos: Record<string, Set<string>> = {};
     let u = 0;
-    for (let k = 1; k <= 6; k++) for (let j = 0; j < k; j++) {
-      const user = `u${u++ % 5}`;
-      rows.push(`${user},i${k},c${k % 2}`);
-      (pos[user] ??= new Set()).add(`i${k}`);
-    }
+    for (let k = 1; k <= 6; k++)
+      for (let j = 0; j < k; j++) {
+        const user = `u${u++ % 5}`;
+        rows.push(`${user},i${k},c${k % 2}`);
+        (pos[user] ??= new Set()).add(`i${k}`);
+      }
     writeFileSync(join(dir, 'in.csv'), rows.join('\n') + '\n');
-    const spec: SamplingSpec = { item: 'item', user: 'user', label: 'label', weight: 'w', seed: 1, rules: [{ kind: 'popularity_negatives', perPositive: 40, alpha: 1, itemColumns: ['cat'] }] };
+    const spec: SamplingSpec = {
+      item: 'item',
+      user: 'user',
+      label: 'label',
+      weight: 'w',
+      seed: 1,
+      rules: [{ kind: 'popularity_negatives', perPositive: 40, alpha: 1, itemColumns: ['cat'] }],
+    };
     const r = await sampleFile(spec, join(dir, 'in.csv'), join(dir, 'out.csv'));
     const out = readCsv(join(dir, 'out.csv'));
     assert.equal(r.generatedNegatives, 21 * 40);
@@ -104,7 +137,13 @@ test('popularity_negatives: never a positive of the user, drawn ∝ count^alpha,
 test('bad rows and config errors', () =>
   withDir(async (dir) => {
     writeFileSync(join(dir, 'in.csv'), 'user,item,click\nu1,a,1\nu2,a,\nu3,b,yes\nu4,,0\n');
-    const spec: SamplingSpec = { item: 'item', label: 'click', weight: 'w', seed: 1, rules: [{ kind: 'negative_downsample', rate: 0.5, correction: 'weight' }] };
+    const spec: SamplingSpec = {
+      item: 'item',
+      label: 'click',
+      weight: 'w',
+      seed: 1,
+      rules: [{ kind: 'negative_downsample', rate: 0.5, correction: 'weight' }],
+    };
     await assert.rejects(sampleFile(spec, join(dir, 'in.csv'), join(dir, 'out.csv')), /in\.csv:3: column "click": label "" is not binary/);
     assert.deepEqual(readdirSync(dir), ['in.csv']); // nothing written, no temporary left
     const r = await sampleFile(spec, join(dir, 'in.csv'), join(dir, 'out.csv'), { onBadRow: 'skip' });
@@ -112,12 +151,42 @@ test('bad rows and config errors', () =>
     assert.equal(r.rowsIn, 2); // the row with an empty item is valid: the empty string is its own item
     assert.match(r.badRows.examples[1]!.reason, /in\.csv:4: column "click": label "yes" is not binary/);
     const base = { input: 'in.csv', output: 'out.csv', item: 'item', label: 'click' };
-    assert.throws(() => parseSampleConfig({ ...base, item: undefined, rules: [{ kind: 'hot_item', t: 0.1 }] }, 's.yaml', dir), /rules\[0\] \(hot_item\) needs item/);
-    assert.throws(() => parseSampleConfig({ ...base, rules: [{ kind: 'hot_item' }] }, 's.yaml', dir), /s\.yaml: rules\[0\] \(hot_item\) needs exactly one of t/);
-    assert.throws(() => parseSampleConfig({ ...base, rules: [{ kind: 'hot_items', t: 1 }] }, 's.yaml', dir), /s\.yaml: rules\[0\]\.kind must be one of hot_item, negative_downsample, popularity_negatives/);
-    assert.throws(() => parseSampleConfig({ ...base, rules: [{ kind: 'negative_downsample', rate: 1.5 }] }, 's.yaml', dir), /s\.yaml: rules\[0\]\.rate/);
-    assert.throws(() => parseSampleConfig({ ...base, user: 'user', rules: [{ kind: 'popularity_negatives', per_positive: 2 }, { kind: 'hot_item', t: 0.01 }] }, 's.yaml', dir), /cannot be combined/);
-    assert.throws(() => parseSampleConfig({ ...base, output: 'in.csv', rules: [{ kind: 'hot_item', t: 0.01 }] }, 's.yaml', dir), /output must differ from input/);
+    assert.throws(
+      () => parseSampleConfig({ ...base, item: undefined, rules: [{ kind: 'hot_item', t: 0.1 }] }, 's.yaml', dir),
+      /rules\[0\] \(hot_item\) needs item/,
+    );
+    assert.throws(
+      () => parseSampleConfig({ ...base, rules: [{ kind: 'hot_item' }] }, 's.yaml', dir),
+      /s\.yaml: rules\[0\] \(hot_item\) needs exactly one of t/,
+    );
+    assert.throws(
+      () => parseSampleConfig({ ...base, rules: [{ kind: 'hot_items', t: 1 }] }, 's.yaml', dir),
+      /s\.yaml: rules\[0\]\.kind must be one of hot_item, negative_downsample, popularity_negatives/,
+    );
+    assert.throws(
+      () => parseSampleConfig({ ...base, rules: [{ kind: 'negative_downsample', rate: 1.5 }] }, 's.yaml', dir),
+      /s\.yaml: rules\[0\]\.rate/,
+    );
+    assert.throws(
+      () =>
+        parseSampleConfig(
+          {
+            ...base,
+            user: 'user',
+            rules: [
+              { kind: 'popularity_negatives', per_positive: 2 },
+              { kind: 'hot_item', t: 0.01 },
+            ],
+          },
+          's.yaml',
+          dir,
+        ),
+      /cannot be combined/,
+    );
+    assert.throws(
+      () => parseSampleConfig({ ...base, output: 'in.csv', rules: [{ kind: 'hot_item', t: 0.01 }] }, 's.yaml', dir),
+      /output must differ from input/,
+    );
   }));
 
 test('finerank sample --config: YAML config, CSV out with the weight column, JSON counts, usage errors', () =>
@@ -127,7 +196,12 @@ test('finerank sample --config: YAML config, CSV out with the weight column, JSO
     const { dirname } = await import('node:path');
     const main = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
     const cli = (args: string[]) => spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', timeout: 60_000 });
-    writeFileSync(join(dir, 'in.csv'), 'user,item,click\n' + Array.from({ length: 200 }, (_, i) => `u${i % 7},${i % 3 === 0 ? 'hot' : `i${i}`},${i % 5 === 0 ? 1 : 0}`).join('\n') + '\n');
+    writeFileSync(
+      join(dir, 'in.csv'),
+      'user,item,click\n' +
+        Array.from({ length: 200 }, (_, i) => `u${i % 7},${i % 3 === 0 ? 'hot' : `i${i}`},${i % 5 === 0 ? 1 : 0}`).join('\n') +
+        '\n',
+    );
     writeFileSync(join(dir, 's.yaml'), 'input: in.csv\noutput: out.csv\nlabel: click\nseed: 2\nrules:\n  - {kind: negative_downsample, rate: 0.5}\n');
     const r = cli(['sample', '--config', join(dir, 's.yaml'), '--json']);
     assert.equal(r.status, 0, r.stderr);

@@ -68,16 +68,29 @@ test('an artifact written before model contract v2 (legacy input lists, old opti
     const { model, spec, batch } = trainedModel();
     // The metadata exactly as the first release wrote it.
     const legacyMeta = {
-      format: 'finerank.model', version: 1, model: 'deepfm',
+      format: 'finerank.model',
+      version: 1,
+      model: 'deepfm',
       modelOptions: { embeddingDim: 4, embeddingInitStd: 0.3, dnnHiddenUnits: [8], dnnActivation: 'relu', dnnDropout: 0, batchNorm: true },
-      inputSpec: { sparse: spec.fields.map((f) => ({ name: f.name, vocabSize: f.vocabSize, table: f.table, linear: true, deep: true })), varlen: [], dense: [], labels: ['click'] },
-      label: 'click', featureMap: null, negativeSampleRate: 1, training: {},
+      inputSpec: {
+        sparse: spec.fields.map((f) => ({ name: f.name, vocabSize: f.vocabSize, table: f.table, linear: true, deep: true })),
+        varlen: [],
+        dense: [],
+        labels: ['click'],
+      },
+      label: 'click',
+      featureMap: null,
+      negativeSampleRate: 1,
+      training: {},
     };
     const path = join(dir, 'old.frk');
     writeFileSync(path, encodeContainer('FRNKMODL', legacyMeta, new Map(model.stateDict())));
     const loaded = loadArtifact(path);
     assert.deepEqual(loaded.model.tasks, ['click']);
-    assert.deepEqual(loaded.meta.inputSpec.fields.map((f) => f.name), spec.fields.map((f) => f.name));
+    assert.deepEqual(
+      loaded.meta.inputSpec.fields.map((f) => f.name),
+      spec.fields.map((f) => f.name),
+    );
     assert.deepEqual(noGrad(() => loaded.model.forwardTasks(batch).click!).data, noGrad(() => model.forwardTasks(batch).click!).data);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -37,7 +37,9 @@ class ServeProcess {
         buf = buf.slice(i + 1);
       }
     });
-    this.child.stderr!.on('data', (d: Buffer) => { this.stderr += d.toString(); });
+    this.child.stderr!.on('data', (d: Buffer) => {
+      this.stderr += d.toString();
+    });
     this.exited = new Promise((r) => this.child.on('exit', (code) => r(code)));
   }
 
@@ -91,7 +93,8 @@ test('finerank serve: ready event, scoring, SIGHUP reloads (good and corrupt fil
     // SIGTERM while a request waits in the micro-batch queue: it is answered, then the process exits 0.
     const pending = post(`${url}/v1/score`, { rows });
     // Wait until the server holds it in its micro-batch queue (the metrics say so).
-    for (let i = 0; i < 400 && !/finerank_queue_rows 1\n/.test((await get(`${url}/metrics`)).body as string); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 400 && !/finerank_queue_rows 1\n/.test((await get(`${url}/metrics`)).body as string); i++)
+      await new Promise((r) => setTimeout(r, 10));
     p.child.kill('SIGTERM');
     const d = await pending;
     assert.equal(d.status, 200);

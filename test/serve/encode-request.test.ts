@@ -14,12 +14,7 @@ before(async () => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const CANDIDATES = [
-  { item: 'i1', category: 'c1' },
-  { item: 'unseen', category: 'c2', price: 3 },
-  {},
-  { item: 'i7', price: null, category: 'c3' },
-];
+const CANDIDATES = [{ item: 'i1', category: 'c1' }, { item: 'unseen', category: 'c2', price: 3 }, {}, { item: 'i7', price: null, category: 'c3' }];
 
 test('encodeRankRows: the context encoded once and broadcast gives the batch of the joined rows', () => {
   const contexts = [
@@ -30,7 +25,10 @@ test('encodeRankRows: the context encoded once and broadcast gives the batch of 
   ];
   for (const context of contexts) {
     const candidates = CANDIDATES.map((c) => Object.fromEntries(Object.entries(c).filter(([k]) => !(k in context))));
-    const joined = fm.transformRows(candidates.map((c) => ({ ...context, ...c })), { inputsOnly: true });
+    const joined = fm.transformRows(
+      candidates.map((c) => ({ ...context, ...c })),
+      { inputsOnly: true },
+    );
     const got = encodeRankRows(fm, context, candidates);
     assert.deepEqual(got, joined, JSON.stringify(context));
   }
@@ -48,8 +46,20 @@ test('encode errors name the field by JSON pointer', () => {
     }
     throw new Error('no error');
   };
-  assert.equal(pointerOf(() => encodeRankRows(fm, { price: 'cheap' }, [{ item: 'i1' }])), '/context/price');
-  assert.equal(pointerOf(() => encodeRankRows(fm, { user: 'u1' }, [{}, { price: 'x' }])), '/candidates/1/price');
-  assert.equal(pointerOf(() => encodeRankRows(fm, { user: 'u1' }, [{}, {}, { user: 'u2' }])), '/candidates/2/user');
-  assert.equal(pointerOf(() => encodeScoreRows(fm, [{}, {}, { price: 'x' }])), '/rows/2/price');
+  assert.equal(
+    pointerOf(() => encodeRankRows(fm, { price: 'cheap' }, [{ item: 'i1' }])),
+    '/context/price',
+  );
+  assert.equal(
+    pointerOf(() => encodeRankRows(fm, { user: 'u1' }, [{}, { price: 'x' }])),
+    '/candidates/1/price',
+  );
+  assert.equal(
+    pointerOf(() => encodeRankRows(fm, { user: 'u1' }, [{}, {}, { user: 'u2' }])),
+    '/candidates/2/user',
+  );
+  assert.equal(
+    pointerOf(() => encodeScoreRows(fm, [{}, {}, { price: 'x' }])),
+    '/rows/2/price',
+  );
 });

@@ -22,14 +22,25 @@ const encode = (m: ServedModel, n: number, seed: number) => m.featureMap.transfo
 test('micro-batcher: whole requests of one model per batch, up to maxBatchRows; each gets its own rows scored by its model', async () => {
   const seen: Array<[number, number]> = [];
   const b = new MicroBatcher({ maxBatchRows: 10, maxWaitMs: 30, maxQueueRows: 100 }, (rows, requests) => seen.push([rows, requests]));
-  const jobs: Array<[ServedModel, number, number]> = [[m1, 3, 1], [m1, 4, 2], [m1, 5, 3], [m2, 2, 4], [m1, 1, 5]];
+  const jobs: Array<[ServedModel, number, number]> = [
+    [m1, 3, 1],
+    [m1, 4, 2],
+    [m1, 5, 3],
+    [m2, 2, 4],
+    [m1, 1, 5],
+  ];
   const batches = jobs.map(([m, n, s]) => encode(m, n, s));
   assert.equal(b.queuedRows, 0);
   const pending = jobs.map(([m], i) => b.submit(m, batches[i]!));
   assert.equal(b.queuedRows, 15);
   const res = await Promise.all(pending);
   // [3 + 4] (adding 5 would pass 10 rows), [5] (the next is another model), [2] (m2), [1].
-  assert.deepEqual(seen, [[7, 2], [5, 1], [2, 1], [1, 1]]);
+  assert.deepEqual(seen, [
+    [7, 2],
+    [5, 1],
+    [2, 1],
+    [1, 1],
+  ]);
   res.forEach((r, i) => {
     const [m] = jobs[i]!;
     assert.deepEqual(r.tasks, ['click']);
@@ -46,7 +57,10 @@ test('micro-batcher: past maxQueueRows submit rejects with QueueFullError; a req
   const seen: number[] = [];
   const b = new MicroBatcher({ maxBatchRows: 4, maxWaitMs: 20, maxQueueRows: 8 }, (rows) => seen.push(rows));
   const first = b.submit(m1, encode(m1, 6, 1));
-  await assert.rejects(b.submit(m1, encode(m1, 3, 2)), (e: unknown) => e instanceof QueueFullError && /6 rows waiting, limit 8/.test((e as Error).message));
+  await assert.rejects(
+    b.submit(m1, encode(m1, 3, 2)),
+    (e: unknown) => e instanceof QueueFullError && /6 rows waiting, limit 8/.test((e as Error).message),
+  );
   const second = b.submit(m1, encode(m1, 2, 3));
   await Promise.all([first, second]);
   assert.deepEqual(seen, [6, 2]);

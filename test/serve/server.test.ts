@@ -89,11 +89,20 @@ test('POST /v1/rank: candidates joined with the context, sorted by score, top_k'
   await withServer({}, async (url) => {
     const context = { user: 'u3', hour: 20 };
     const candidates = Array.from({ length: 12 }, (_, i) => ({ item: `i${i * 3}`, category: `c${i % 9}`, price: i * 7.5, tags: [`t${i % 5}`] }));
-    const want = expected(good, candidates.map((c) => ({ ...context, ...c })));
+    const want = expected(
+      good,
+      candidates.map((c) => ({ ...context, ...c })),
+    );
     const r = await post(`${url}/v1/rank`, { context, candidates });
     assert.equal(r.status, 200);
-    const order = want.map((p, i) => [p, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).map(([, i]) => i);
-    assert.deepEqual(r.body.results.map((x: { index: number }) => x.index), order);
+    const order = want
+      .map((p, i) => [p, i] as const)
+      .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+      .map(([, i]) => i);
+    assert.deepEqual(
+      r.body.results.map((x: { index: number }) => x.index),
+      order,
+    );
     for (const x of r.body.results) assertClose([x.score], [want[x.index]!]);
     const top = await post(`${url}/v1/rank`, { context, candidates, top_k: 3 });
     assert.deepEqual(top.body.results, r.body.results.slice(0, 3));
@@ -110,14 +119,27 @@ test('a multi-task model: one probability per task by name, score = the first ta
     const r = await post(`${url}/v1/score`, { rows: ROWS });
     assert.equal(r.status, 200);
     assert.deepEqual(r.body.tasks, ['ctr', 'cvr']);
-    assertClose(r.body.results.map((x: { probabilities: Record<string, number> }) => x.probabilities.ctr), want('ctr'));
-    assertClose(r.body.results.map((x: { probabilities: Record<string, number> }) => x.probabilities.cvr), want('cvr'));
+    assertClose(
+      r.body.results.map((x: { probabilities: Record<string, number> }) => x.probabilities.ctr),
+      want('ctr'),
+    );
+    assertClose(
+      r.body.results.map((x: { probabilities: Record<string, number> }) => x.probabilities.cvr),
+      want('cvr'),
+    );
     for (const x of r.body.results) assert.equal(x.score, x.probabilities.ctr);
     const rank = await post(`${url}/v1/rank`, { candidates: ROWS });
-    const order = want('ctr').map((p, i) => [p, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).map(([, i]) => i);
-    assert.deepEqual(rank.body.results.map((x: { index: number }) => x.index), order);
+    const order = want('ctr')
+      .map((p, i) => [p, i] as const)
+      .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+      .map(([, i]) => i);
+    assert.deepEqual(
+      rank.body.results.map((x: { index: number }) => x.index),
+      order,
+    );
     const doc = (await get(`${url}/openapi.json`)).body;
-    const props = doc.paths['/v1/score'].post.responses['200'].content['application/json'].schema.properties.results.items.properties.probabilities.properties;
+    const props =
+      doc.paths['/v1/score'].post.responses['200'].content['application/json'].schema.properties.results.items.properties.probabilities.properties;
     assert.deepEqual(Object.keys(props), ['ctr', 'cvr']);
   });
 });
@@ -130,7 +152,10 @@ test('ESMM: the tasks (ctr, ctcvr) and the extra output (cvr) by name, as predic
     assert.equal(r.status, 200);
     assert.deepEqual(r.body.tasks, ['ctr', 'ctcvr', 'cvr']);
     for (const t of ['ctr', 'ctcvr', 'cvr']) {
-      assertClose(r.body.results.map((x: { probabilities: Record<string, number> }) => x.probabilities[t]!), Array.from(logits[t]!.data, (l) => 1 / (1 + Math.exp(-l))));
+      assertClose(
+        r.body.results.map((x: { probabilities: Record<string, number> }) => x.probabilities[t]!),
+        Array.from(logits[t]!.data, (l) => 1 / (1 + Math.exp(-l))),
+      );
     }
     for (const x of r.body.results) assert.ok(Math.abs(x.probabilities.ctcvr - x.probabilities.ctr * x.probabilities.cvr) < 1e-6);
   });
@@ -139,7 +164,13 @@ test('ESMM: the tasks (ctr, ctcvr) and the extra output (cvr) by name, as predic
 test('validation: 4xx JSON errors naming the field by JSON pointer, never a 500', async () => {
   await withServer({ limits: { maxCandidates: 5, maxRows: 4, bodyLimitBytes: 4096 }, batcher: { maxQueueRows: 100 } }, async (url) => {
     const cases: Array<[string, unknown, number, string, RegExp]> = [
-      ['/v1/score', { rows: [{ user: 'u1', usr: 'x' }] }, 400, '/rows/0/usr', /unknown field 'usr'; expected one of: user, hour, item, category, price, tags/],
+      [
+        '/v1/score',
+        { rows: [{ user: 'u1', usr: 'x' }] },
+        400,
+        '/rows/0/usr',
+        /unknown field 'usr'; expected one of: user, hour, item, category, price, tags/,
+      ],
       ['/v1/score', { rows: [{ user: { id: 1 } }] }, 400, '/rows/0/user', /Invalid input/],
       ['/v1/score', { rows: [{}, { price: 'cheap' }] }, 400, '/rows/1/price', /"cheap" is not a number; expected a decimal number/],
       ['/v1/score', { rows: [] }, 400, '/rows', /at least one row/],
@@ -147,7 +178,13 @@ test('validation: 4xx JSON errors naming the field by JSON pointer, never a 500'
       ['/v1/score', {}, 400, '/rows', /expected array/],
       ['/v1/score', { rows: [{}], extra: 1 }, 400, '/extra', /unknown field 'extra'/],
       ['/v1/score', [1, 2], 400, '', /expected object/],
-      ['/v1/rank', { context: { user: 'u1' }, candidates: [{ item: 'i1' }, { item: 'i2', user: 'u2' }] }, 400, '/candidates/1/user', /also given in \/context/],
+      [
+        '/v1/rank',
+        { context: { user: 'u1' }, candidates: [{ item: 'i1' }, { item: 'i2', user: 'u2' }] },
+        400,
+        '/candidates/1/user',
+        /also given in \/context/,
+      ],
       ['/v1/rank', { context: { price: 'x' }, candidates: [{ item: 'i1' }] }, 400, '/context/price', /is not a number/],
       ['/v1/rank', { candidates: Array(6).fill({}) }, 400, '/candidates', /at most 5 candidates per request/],
       ['/v1/rank', { candidates: [{}], top_k: 0 }, 400, '/top_k', /top_k must be at least 1/],
@@ -184,12 +221,18 @@ function randomJson(rng: Rng, depth: number): unknown {
   const pick = rng.int(depth > 3 ? 4 : 6);
   const names = ['rows', 'candidates', 'context', 'top_k', 'user', 'price', 'tags', 'item', 'x', '__proto__', ''];
   switch (pick) {
-    case 0: return rng.next() < 0.5 ? null : rng.next() < 0.5;
-    case 1: return [0, -1, 1.5, 1e308, -0, 42, 7][rng.int(7)];
-    case 2: return ['', 'u1', 'i3', 'abc', '12', 't1|t2', '\u0000', 'é'][rng.int(8)];
-    case 3: return names[rng.int(names.length)];
-    case 4: return Array.from({ length: rng.int(4) }, () => randomJson(rng, depth + 1));
-    default: return Object.fromEntries(Array.from({ length: rng.int(4) }, () => [names[rng.int(names.length)]!, randomJson(rng, depth + 1)]));
+    case 0:
+      return rng.next() < 0.5 ? null : rng.next() < 0.5;
+    case 1:
+      return [0, -1, 1.5, 1e308, -0, 42, 7][rng.int(7)];
+    case 2:
+      return ['', 'u1', 'i3', 'abc', '12', 't1|t2', '\u0000', 'é'][rng.int(8)];
+    case 3:
+      return names[rng.int(names.length)];
+    case 4:
+      return Array.from({ length: rng.int(4) }, () => randomJson(rng, depth + 1));
+    default:
+      return Object.fromEntries(Array.from({ length: rng.int(4) }, () => [names[rng.int(names.length)]!, randomJson(rng, depth + 1)]));
   }
 }
 
@@ -272,7 +315,11 @@ test('micro-batching: concurrent requests are scored as one batch, each gets its
     const res = await Promise.all(reqs.map((rows) => post(`${url}/v1/score`, { rows })));
     res.forEach((r, i) => {
       assert.equal(r.status, 200);
-      assertClose(r.body.results.map((x: { score: number }) => x.score), expected(good, reqs[i]!), 1e-6);
+      assertClose(
+        r.body.results.map((x: { score: number }) => x.score),
+        expected(good, reqs[i]!),
+        1e-6,
+      );
     });
     const text = await s.metrics.registry.metrics();
     assert.match(text, /finerank_batch_requests_count 1\n/);
@@ -282,24 +329,30 @@ test('micro-batching: concurrent requests are scored as one batch, each gets its
 });
 
 test('bounded queue: past maxQueueRows requests get 503 with Retry-After, the queued ones are answered', async () => {
-  await withServer({ batcher: { maxWaitMs: 1500, maxBatchRows: 1000, maxQueueRows: 10 }, limits: { maxRows: 4, maxCandidates: 4 }, retryAfterSeconds: 3 }, async (url) => {
-    const rows = [ROWS[0]!, ROWS[1]!, ROWS[2]!, ROWS[0]!];
-    const res = await Promise.all(Array.from({ length: 5 }, () => post(`${url}/v1/score`, { rows })));
-    const codes = res.map((r) => r.status).sort();
-    assert.deepEqual(codes, [200, 200, 503, 503, 503]);
-    for (const r of res.filter((x) => x.status === 503)) {
-      assert.equal(r.body.error, 'overloaded');
-      assert.equal(r.headers.get('retry-after'), '3');
-      assert.match(r.body.message, /queue is full \(8 rows waiting, limit 10\)/);
-    }
-    assert.equal((await post(`${url}/v1/score`, { rows })).status, 200, 'serves again once the queue drained');
-  });
+  await withServer(
+    { batcher: { maxWaitMs: 1500, maxBatchRows: 1000, maxQueueRows: 10 }, limits: { maxRows: 4, maxCandidates: 4 }, retryAfterSeconds: 3 },
+    async (url) => {
+      const rows = [ROWS[0]!, ROWS[1]!, ROWS[2]!, ROWS[0]!];
+      const res = await Promise.all(Array.from({ length: 5 }, () => post(`${url}/v1/score`, { rows })));
+      const codes = res.map((r) => r.status).sort();
+      assert.deepEqual(codes, [200, 200, 503, 503, 503]);
+      for (const r of res.filter((x) => x.status === 503)) {
+        assert.equal(r.body.error, 'overloaded');
+        assert.equal(r.headers.get('retry-after'), '3');
+        assert.match(r.body.message, /queue is full \(8 rows waiting, limit 10\)/);
+      }
+      assert.equal((await post(`${url}/v1/score`, { rows })).status, 200, 'serves again once the queue drained');
+    },
+  );
 });
 
 test('hot reload: a good artifact swaps in, a corrupt one is refused and the old model keeps serving; queued requests finish on their model', async () => {
   await withServer({ batcher: { maxWaitMs: 1000 } }, async (url, s) => {
     const before = await post(`${url}/v1/score`, { rows: ROWS });
-    assertClose(before.body.results.map((x: { score: number }) => x.score), expected(good, ROWS));
+    assertClose(
+      before.body.results.map((x: { score: number }) => x.score),
+      expected(good, ROWS),
+    );
     // A request waiting in the queue when the reload happens is scored by the model that encoded it.
     const inFlight = post(`${url}/v1/score`, { rows: ROWS });
     await untilQueued(s);
@@ -308,10 +361,16 @@ test('hot reload: a good artifact swaps in, a corrupt one is refused and the old
     assert.equal(re.body.model.version, 2);
     const old = await inFlight;
     assert.equal(old.body.model.version, 1);
-    assertClose(old.body.results.map((x: { score: number }) => x.score), expected(good, ROWS));
+    assertClose(
+      old.body.results.map((x: { score: number }) => x.score),
+      expected(good, ROWS),
+    );
     const after = await post(`${url}/v1/score`, { rows: ROWS });
     assert.equal(after.body.model.version, 2);
-    assertClose(after.body.results.map((x: { score: number }) => x.score), expected(other, ROWS));
+    assertClose(
+      after.body.results.map((x: { score: number }) => x.score),
+      expected(other, ROWS),
+    );
 
     const bad = await post(`${url}/admin/reload`, { path: corrupt });
     assert.equal(bad.status, 422);
@@ -323,7 +382,10 @@ test('hot reload: a good artifact swaps in, a corrupt one is refused and the old
     assert.match(missing.body.message, /model file not found/);
     const still = await post(`${url}/v1/score`, { rows: ROWS });
     assert.equal(still.body.model.version, 2);
-    assertClose(still.body.results.map((x: { score: number }) => x.score), expected(other, ROWS));
+    assertClose(
+      still.body.results.map((x: { score: number }) => x.score),
+      expected(other, ROWS),
+    );
     assert.equal(s.model!.version, 2);
     // Without a path: the current path again (what SIGHUP does).
     const same = await post(`${url}/admin/reload`, {});
@@ -340,18 +402,22 @@ function externalIPv4(): string | undefined {
   return undefined;
 }
 
-test('admin access: loopback-only by default; a client on another address gets 403 and scoring still works for it', { skip: externalIPv4() === undefined ? 'no non-loopback IPv4 interface' : false }, async () => {
-  const ip = externalIPv4()!;
-  await withServer({ host: '0.0.0.0' }, async (url, s) => {
-    const port = new URL(url).port;
-    const r = await post(`http://${ip}:${port}/admin/reload`, { path: other.path });
-    assert.equal(r.status, 403);
-    assert.match(r.body.message, new RegExp(`loopback clients only \\(you are ${ip.replaceAll('.', '\\.')}\\)`));
-    assert.equal(s.model!.version, 1);
-    assert.equal((await post(`http://${ip}:${port}/v1/score`, { rows: [ROWS[0]] })).status, 200);
-    assert.equal((await post(`http://127.0.0.1:${port}/admin/reload`, { path: other.path })).status, 200);
-  });
-});
+test(
+  'admin access: loopback-only by default; a client on another address gets 403 and scoring still works for it',
+  { skip: externalIPv4() === undefined ? 'no non-loopback IPv4 interface' : false },
+  async () => {
+    const ip = externalIPv4()!;
+    await withServer({ host: '0.0.0.0' }, async (url, s) => {
+      const port = new URL(url).port;
+      const r = await post(`http://${ip}:${port}/admin/reload`, { path: other.path });
+      assert.equal(r.status, 403);
+      assert.match(r.body.message, new RegExp(`loopback clients only \\(you are ${ip.replaceAll('.', '\\.')}\\)`));
+      assert.equal(s.model!.version, 1);
+      assert.equal((await post(`http://${ip}:${port}/v1/score`, { rows: [ROWS[0]] })).status, 200);
+      assert.equal((await post(`http://127.0.0.1:${port}/admin/reload`, { path: other.path })).status, 200);
+    });
+  },
+);
 
 test('admin access: off refuses /admin/reload with 403', async () => {
   await withServer({ admin: 'off' }, async (url, s) => {
@@ -370,14 +436,20 @@ test('graceful close: in-flight requests finish, then the port is closed', async
   const closed = s.close();
   const r = await pending;
   assert.equal(r.status, 200);
-  assertClose(r.body.results.map((x: { score: number }) => x.score), expected(good, ROWS));
+  assertClose(
+    r.body.results.map((x: { score: number }) => x.score),
+    expected(good, ROWS),
+  );
   await closed;
   await assert.rejects(fetch(`${url}/healthz`));
 });
 
 test('bad options are refused with a clear message', () => {
   assert.throws(() => createScoringServer({ modelPath: good.path, limits: { maxRows: 0 } }), /maxRows must be a positive integer, got 0/);
-  assert.throws(() => createScoringServer({ modelPath: good.path, batcher: { maxQueueRows: 10 } }), /maxQueueRows \(10\) must be at least the largest request/);
+  assert.throws(
+    () => createScoringServer({ modelPath: good.path, batcher: { maxQueueRows: 10 } }),
+    /maxQueueRows \(10\) must be at least the largest request/,
+  );
   assert.throws(() => createScoringServer({ modelPath: good.path, admin: 'everyone' as never }), /admin access must be one of: loopback, any, off/);
   assert.throws(() => createScoringServer({ modelPath: good.path, retryAfterSeconds: 0.5 }), /retryAfterSeconds must be a positive integer, got 0.5/);
 });

@@ -15,7 +15,11 @@ import type { EmbeddingTable } from '../../src/embedding/table.js';
  * numeric error ≲ 1e-3 while curvature error is O(eps²); eps must also stay small enough
  * that no ReLU pre-activation crosses zero (a kink) — 1e-2 did on these fixed seeds.
  */
-export function modelGradcheck(model: RankingModel, batch: Batch, opts: { eps?: number; tol?: number; maxCoords?: number; seed?: number } = {}): number {
+export function modelGradcheck(
+  model: RankingModel,
+  batch: Batch,
+  opts: { eps?: number; tol?: number; maxCoords?: number; seed?: number } = {},
+): number {
   const eps = opts.eps ?? 1e-3;
   const tol = opts.tol ?? 5e-3;
   const maxCoords = opts.maxCoords ?? 12;
@@ -28,7 +32,12 @@ export function modelGradcheck(model: RankingModel, batch: Batch, opts: { eps?: 
   // Every task's logits, concatenated: one scalar L = Σ_t Σ_b w_{t,b}·logit_{t,b} covers all heads.
   const all = () => {
     const out = model.forwardTasks(batch);
-    return model.tasks.length === 1 ? out[model.tasks[0]!]! : concat(model.tasks.map((t) => out[t]!), 0);
+    return model.tasks.length === 1
+      ? out[model.tasks[0]!]!
+      : concat(
+          model.tasks.map((t) => out[t]!),
+          0,
+        );
   };
   all().backward(w);
   const probe = (): number => {

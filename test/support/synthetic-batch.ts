@@ -7,8 +7,14 @@ import { sparseField, type FeatureSpec } from '../../src/features/fields.js';
  * F categorical fields (vocabulary V each, plus padding/OOV rows): first-order models cannot
  * express it, FM-style models can. `signal` = 0 gives pure noise labels.
  */
-export function pairwiseDataset(n: number, seed: number, opts: { fields?: number; vocab?: number; signal?: number } = {}): { spec: FeatureSpec; batch: Batch } {
-  const F = opts.fields ?? 5, V = opts.vocab ?? 15, signal = opts.signal ?? 0.8;
+export function pairwiseDataset(
+  n: number,
+  seed: number,
+  opts: { fields?: number; vocab?: number; signal?: number } = {},
+): { spec: FeatureSpec; batch: Batch } {
+  const F = opts.fields ?? 5,
+    V = opts.vocab ?? 15,
+    signal = opts.signal ?? 0.8;
   const latent = new Rng(1000);
   const v: number[][][] = [];
   for (let f = 0; f < F; f++) {
@@ -29,7 +35,8 @@ export function pairwiseDataset(n: number, seed: number, opts: { fields?: number
     let z = 0;
     for (let f = 0; f < F; f++) {
       for (let g = f + 1; g < F; g++) {
-        const a = v[f]![ids[f]!]!, b = v[g]![ids[g]!]!;
+        const a = v[f]![ids[f]!]!,
+          b = v[g]![ids[g]!]!;
         z += signal * (a[0]! * b[0]! + a[1]! * b[1]! + a[2]! * b[2]!);
       }
     }

@@ -6,7 +6,15 @@ import type { Batch } from '../../src/features/batch.js';
 export function tinySpecAndBatch(seed: number, n = 6): { spec: FeatureSpec; batch: Batch } {
   const rng = new Rng(seed);
   const spec: FeatureSpec = {
-    fields: [sparseField('a', 7), sparseField('b', 5), sparseField('c', 7, { table: 'a' }), varlenField('tags', 6, 3), sequenceField('hist', 'a', 7, 4), denseField('x1'), denseField('x2')],
+    fields: [
+      sparseField('a', 7),
+      sparseField('b', 5),
+      sparseField('c', 7, { table: 'a' }),
+      varlenField('tags', 6, 3),
+      sequenceField('hist', 'a', 7, 4),
+      denseField('x1'),
+      denseField('x2'),
+    ],
     labels: ['click', 'buy'],
   };
   const ids = (v: number) => Int32Array.from({ length: n }, () => 2 + rng.int(v - 2));

@@ -29,14 +29,22 @@ test('SGD: plain, momentum, Nesterov and weight decay by hand', () => {
   const q = param([1]);
   const m = new SGD([q], { lr: 0.1, momentum: 0.9 });
   const seen: number[] = [];
-  for (let k = 0; k < 3; k++) { q.grad = Float32Array.of(1); m.step(); seen.push(q.data[0]!); }
+  for (let k = 0; k < 3; k++) {
+    q.grad = Float32Array.of(1);
+    m.step();
+    seen.push(q.data[0]!);
+  }
   close(seen, [0.9, 0.71, 0.439]);
 
   // Nesterov: d = g + μ·b → 1.9, 2.71, 3.439.
   const r = param([1]);
   const n = new SGD([r], { lr: 0.1, momentum: 0.9, nesterov: true });
   const seenN: number[] = [];
-  for (let k = 0; k < 3; k++) { r.grad = Float32Array.of(1); n.step(); seenN.push(r.data[0]!); }
+  for (let k = 0; k < 3; k++) {
+    r.grad = Float32Array.of(1);
+    n.step();
+    seenN.push(r.data[0]!);
+  }
   close(seenN, [0.81, 0.539, 0.1951]);
 
   // Weight decay: d = g + wd·w = 0 + 0.5·2 → w = 2 − 0.1·1.
@@ -48,7 +56,7 @@ test('SGD: plain, momentum, Nesterov and weight decay by hand', () => {
   assert.throws(() => new SGD([s], { lr: 0.1, nesterov: true }), /Nesterov momentum needs momentum > 0/);
 });
 
-test("Adam: first step moves ≈ lr·sign(g); second step by hand; null grads skipped", () => {
+test('Adam: first step moves ≈ lr·sign(g); second step by hand; null grads skipped', () => {
   const p = param([1, 1, 1]);
   const idle = param([5]);
   const opt = new Adam([p, idle], { lr: 0.01 });
@@ -59,7 +67,8 @@ test("Adam: first step moves ≈ lr·sign(g); second step by hand; null grads sk
   assert.equal(opt.stateDict().params[1], null, 'no state for a parameter that never had a gradient');
 
   // Step 2 with g2: m = 0.9·m1 + 0.1·g2, v = 0.999·v1 + 0.001·g2², w −= lr/(1−0.9²)·m/(√v/√(1−0.999²) + eps).
-  const g1 = [0.3, -4, 1e-3], g2 = [-0.1, -2, 0.5];
+  const g1 = [0.3, -4, 1e-3],
+    g2 = [-0.1, -2, 0.5];
   const w1 = [...p.data];
   p.grad = Float32Array.from(g2);
   idle.grad = Float32Array.of(2);
@@ -68,7 +77,7 @@ test("Adam: first step moves ≈ lr·sign(g); second step by hand; null grads sk
     const b = g2[i]!;
     const m = 0.9 * (0.1 * a) + 0.1 * b;
     const v = 0.999 * (0.001 * a * a) + 0.001 * b * b;
-    return w1[i]! - (0.01 / (1 - 0.81)) * m / (Math.sqrt(v) / Math.sqrt(1 - 0.999 ** 2) + 1e-8);
+    return w1[i]! - ((0.01 / (1 - 0.81)) * m) / (Math.sqrt(v) / Math.sqrt(1 - 0.999 ** 2) + 1e-8);
   });
   close(p.data, expected, 1e-6, 'step 2');
   // The idle parameter's first step uses its own step count 1: ≈ lr·sign(g).
@@ -97,11 +106,11 @@ test('Adagrad by hand: accumulator, initial value, lr decay', () => {
   const opt = new Adagrad([p], { lr: 0.5, initialAccumulatorValue: 1, lrDecay: 0.5 });
   p.grad = Float32Array.of(2);
   opt.step(); // s = 1 + 4 = 5, w = 1 − 0.5·2/√5
-  const w1 = 1 - 0.5 * 2 / Math.sqrt(5);
+  const w1 = 1 - (0.5 * 2) / Math.sqrt(5);
   close(p.data, [w1]);
   p.grad = Float32Array.of(-1);
   opt.step(); // s = 6, clr = 0.5/(1 + 0.5), w = w1 + clr/√6
-  close(p.data, [w1 + (0.5 / 1.5) / Math.sqrt(6)]);
+  close(p.data, [w1 + 0.5 / 1.5 / Math.sqrt(6)]);
 });
 
 test('dense optimizer state dicts: identical continuation after save and load', () => {
@@ -123,16 +132,22 @@ test('dense optimizer state dicts: identical continuation after save and load', 
         opt.zeroGrad();
       }
     };
-    const a = fresh(), optA = make(a);
+    const a = fresh(),
+      optA = make(a);
     run(a, optA, 0, 4);
     const saved = optA.stateDict();
     const snap = a.map((p) => p.data.slice());
     run(a, optA, 4, 8);
-    const b = fresh(), optB = make(b);
+    const b = fresh(),
+      optB = make(b);
     b.forEach((p, i) => p.data.set(snap[i]!));
     optB.loadStateDict(saved);
     run(b, optB, 4, 8);
-    assert.deepEqual(b.map((p) => [...p.data]), a.map((p) => [...p.data]), `${saved.kind}: resumed run equals the uninterrupted one`);
+    assert.deepEqual(
+      b.map((p) => [...p.data]),
+      a.map((p) => [...p.data]),
+      `${saved.kind}: resumed run equals the uninterrupted one`,
+    );
     assert.throws(() => make([b[0]!]).loadStateDict(saved), /state has 2 parameter entries, optimizer has 1 parameters/);
   }
   const p = param([1]);

@@ -19,7 +19,8 @@ const OPTS: TrainOptions = { ...TRAIN_DEFAULTS, epochs: 3, batchSize: 64, progre
 
 async function data(): Promise<{ dir: string; train: string; valid: string; fm: FeatureMap }> {
   const dir = mkdtempSync(join(tmpdir(), 'finerank-stream-resume-'));
-  const train = join(dir, 'train.csv'), valid = join(dir, 'valid.csv');
+  const train = join(dir, 'train.csv'),
+    valid = join(dir, 'valid.csv');
   writeCsv(train, makeRows(900, 11));
   writeCsv(valid, makeRows(300, 12));
   return { dir, train, valid, fm: await fitFeatureMap(train, fixtureSchema()) };
@@ -46,13 +47,22 @@ test('a killed streaming run resumes exactly (same weights as the uninterrupted 
       const opts = { ...OPTS, checkpointDir: ckpt, checkpointEverySteps: 5 };
       const killAt = 22; // epoch 2 of 3 (15 steps per epoch), mid-epoch, after the checkpoint at step 20
       const b = src();
-      await assert.rejects(fit(fm, b.train, b.valid, opts, 21, (s) => { if (s === killAt) throw new Error('simulated crash'); }), /simulated crash/);
+      await assert.rejects(
+        fit(fm, b.train, b.valid, opts, 21, (s) => {
+          if (s === killAt) throw new Error('simulated crash');
+        }),
+        /simulated crash/,
+      );
       const c = src(); // a fresh process: new sources, new model with another init seed
       const resumed = await fit(fm, c.train, c.valid, opts, 999);
       assert.equal(resumed.res.steps, full.res.steps);
       if (cache) assert.equal(c.train.lastOrigin, 'cache', 'the resumed run reads the cache written before the crash');
-      for (const [k, v] of full.model.stateDict()) assert.deepEqual(resumed.model.stateDict().get(k), v, `weights of ${k} differ after resume (cache ${cache})`);
-      assert.deepEqual(resumed.res.history.map((h) => h.valid?.auc), full.res.history.map((h) => h.valid?.auc));
+      for (const [k, v] of full.model.stateDict())
+        assert.deepEqual(resumed.model.stateDict().get(k), v, `weights of ${k} differ after resume (cache ${cache})`);
+      assert.deepEqual(
+        resumed.res.history.map((h) => h.valid?.auc),
+        full.res.history.map((h) => h.valid?.auc),
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -63,11 +73,24 @@ test('streaming with a window ≥ the file trains exactly as in memory (same wei
   const { dir, train, valid, fm } = await data();
   try {
     const mem = await fit(fm, await loadDataSource(fm, train), await loadDataSource(fm, valid), OPTS);
-    const str = await fit(fm, new StreamingDataSource(train, fm, { shuffleWindow: 900, cacheDir: join(dir, 'c') }), new StreamingDataSource(valid, fm, { cacheDir: null }), OPTS);
+    const str = await fit(
+      fm,
+      new StreamingDataSource(train, fm, { shuffleWindow: 900, cacheDir: join(dir, 'c') }),
+      new StreamingDataSource(valid, fm, { cacheDir: null }),
+      OPTS,
+    );
     for (const [k, v] of mem.model.stateDict()) assert.deepEqual(str.model.stateDict().get(k), v, `weights of ${k}`);
-    assert.deepEqual(str.res.history.map((h) => h.valid?.auc), mem.res.history.map((h) => h.valid?.auc));
+    assert.deepEqual(
+      str.res.history.map((h) => h.valid?.auc),
+      mem.res.history.map((h) => h.valid?.auc),
+    );
     // A smaller window gives another (still seeded) order, hence other weights: the test above can fail.
-    const other = await fit(fm, new StreamingDataSource(train, fm, { shuffleWindow: 100, cacheDir: null }), new StreamingDataSource(valid, fm, { cacheDir: null }), OPTS);
+    const other = await fit(
+      fm,
+      new StreamingDataSource(train, fm, { shuffleWindow: 100, cacheDir: null }),
+      new StreamingDataSource(valid, fm, { cacheDir: null }),
+      OPTS,
+    );
     assert.notDeepEqual(other.model.stateDict(), mem.model.stateDict());
   } finally {
     rmSync(dir, { recursive: true, force: true });

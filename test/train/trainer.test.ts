@@ -33,14 +33,25 @@ test('a run killed mid-epoch and resumed from its checkpoint ends with the same 
     const killAt = 30; // epoch 2 of 3 (24 steps per epoch), mid-epoch
     const opts = { ...OPTS, checkpointDir: dir, checkpointEverySteps: 7 };
     await assert.rejects(
-      new Trainer(b.model, opts, 'click', { afterStep: (s) => { if (s === killAt) throw new Error('simulated crash'); } }, [b.rng]).fit(b.train, b.valid),
+      new Trainer(
+        b.model,
+        opts,
+        'click',
+        {
+          afterStep: (s) => {
+            if (s === killAt) throw new Error('simulated crash');
+          },
+        },
+        [b.rng],
+      ).fit(b.train, b.valid),
       /simulated crash/,
     );
     // A fresh process: new model object (different init seed: the checkpoint must override it).
     const c = setup(999);
     const res = await new Trainer(c.model, opts, 'click', {}, [c.rng]).fit(c.train, c.valid);
     assert.equal(res.steps, 72);
-    const wa = a.model.stateDict(), wc = c.model.stateDict();
+    const wa = a.model.stateDict(),
+      wc = c.model.stateDict();
     for (const [k, v] of wa) assert.deepEqual(wc.get(k), v, `weights of ${k} differ after resume`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -52,8 +63,13 @@ test('learning rate decays ×0.1 on each non-improving evaluation and training s
   const validNoise = new InMemoryDataSource(pairwiseDataset(500, 6, { signal: 0 }).batch);
   const rng = new Rng(3);
   const model = createModel('fm', { spec: noise.spec, rng }, { embeddingDim: 4, embeddingInitStd: 0.01 });
-  const res = await new Trainer(model, { ...OPTS, epochs: 30, evalEverySteps: 4, patience: 3 }, 'click', {}, [rng]).fit(new InMemoryDataSource(noise.batch), validNoise);
-  let lr = OPTS.optimizer.lr, bad = 0, best = -Infinity;
+  const res = await new Trainer(model, { ...OPTS, epochs: 30, evalEverySteps: 4, patience: 3 }, 'click', {}, [rng]).fit(
+    new InMemoryDataSource(noise.batch),
+    validNoise,
+  );
+  let lr = OPTS.optimizer.lr,
+    bad = 0,
+    best = -Infinity;
   for (const h of res.history) {
     const auc = h.valid!.auc;
     const improved = auc > best + OPTS.minDelta;

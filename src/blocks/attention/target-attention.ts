@@ -33,13 +33,17 @@ export class TargetAttention extends Module {
   constructor(dim: number, opts: TargetAttentionOptions) {
     super();
     this.useSoftmax = opts.useSoftmax;
-    this.unit = this.child('unit', dnn(4 * dim, { hiddenUnits: opts.hiddenUnits, hiddenActivations: opts.activation, netDropout: opts.dropout, batchNorm: false }, opts.rng, 1));
+    this.unit = this.child(
+      'unit',
+      dnn(4 * dim, { hiddenUnits: opts.hiddenUnits, hiddenActivations: opts.activation, netDropout: opts.dropout, batchNorm: false }, opts.rng, 1),
+    );
   }
 
   /** The attention weights [B, L] (0 at padding positions, where `padding` is 1). */
   weights(query: Tensor, keys: Tensor, padding: Uint8Array): Tensor {
     const [B, L, D] = keys.shape as [number, number, number];
-    if (query.rank !== 2 || query.shape[0] !== B || query.shape[1] !== D) throw new Error(`TargetAttention: query [${query.shape}] does not match keys [${keys.shape}]`);
+    if (query.rank !== 2 || query.shape[0] !== B || query.shape[1] !== D)
+      throw new Error(`TargetAttention: query [${query.shape}] does not match keys [${keys.shape}]`);
     if (padding.length !== B * L) throw new Error(`TargetAttention: padding mask has ${padding.length} entries, keys have ${B}×${L} positions`);
     const q = broadcastTo(reshape(query, [B, 1, D]), [B, L, D]);
     const features = concat([q, keys, sub(q, keys), mul(q, keys)], 2);

@@ -50,12 +50,14 @@ export function selectFields(spec: FeatureSpec, sel: FieldSelector = {}): FieldD
   for (const n of [...(sel.names ?? []), ...(sel.exclude ?? [])]) {
     if (!spec.fields.some((f) => f.name === n)) throw new Error(`no input field '${n}'; fields: ${spec.fields.map((f) => f.name).join(', ')}`);
   }
-  return spec.fields.filter((f) =>
-    (f.use === 'both' || f.use === use)
-    && (sel.names === undefined || sel.names.includes(f.name))
-    && (sel.kinds === undefined || sel.kinds.includes(f.kind))
-    && (sel.tags === undefined || (f.tag !== undefined && sel.tags.includes(f.tag)))
-    && !(sel.exclude ?? []).includes(f.name));
+  return spec.fields.filter(
+    (f) =>
+      (f.use === 'both' || f.use === use) &&
+      (sel.names === undefined || sel.names.includes(f.name)) &&
+      (sel.kinds === undefined || sel.kinds.includes(f.kind)) &&
+      (sel.tags === undefined || (f.tag !== undefined && sel.tags.includes(f.tag))) &&
+      !(sel.exclude ?? []).includes(f.name),
+  );
 }
 
 /** Options of `FeatureInputs`. */
@@ -131,7 +133,9 @@ export class FeatureInputs extends Module {
     const dense = selected.filter((f) => f.kind === 'dense');
     for (const f of pooled) {
       if (f.pooling === 'attention') {
-        throw new Error(`${owner}: field '${f.name}' asks for pooling 'attention', which only a sequence model computes (it attends over the history with the candidate); ${owner} does not consume sequences — use pooling sum, mean or max, or a model that attends over '${f.name}'`);
+        throw new Error(
+          `${owner}: field '${f.name}' asks for pooling 'attention', which only a sequence model computes (it attends over the history with the candidate); ${owner} does not consume sequences — use pooling sum, mean or max, or a model that attends over '${f.name}'`,
+        );
       }
     }
     // A table's dimension: the embeddingDim its fields declare (they must agree), else the model's.
@@ -142,19 +146,23 @@ export class FeatureInputs extends Module {
       const d = tableDim.get(name);
       if (d !== undefined && d !== f.embeddingDim) {
         const users = spec.fields.filter((g) => (g.table ?? g.name) === name && g.embeddingDim !== undefined);
-        throw new Error(`${owner}: fields sharing table '${name}' declare different embedding dimensions (${users.map((g) => `${g.name} ${g.embeddingDim}`).join(', ')})`);
+        throw new Error(
+          `${owner}: fields sharing table '${name}' declare different embedding dimensions (${users.map((g) => `${g.name} ${g.embeddingDim}`).join(', ')})`,
+        );
       }
       tableDim.set(name, f.embeddingDim);
     }
     const dimOf = (f: FieldDef): number => {
       if (opts.ignoreFieldDims) return opts.embeddingDim;
-      return f.kind === 'dense' ? f.embeddingDim ?? opts.embeddingDim : tableDim.get(f.table ?? f.name) ?? opts.embeddingDim;
+      return f.kind === 'dense' ? (f.embeddingDim ?? opts.embeddingDim) : (tableDim.get(f.table ?? f.name) ?? opts.embeddingDim);
     };
     const embedded = [...single, ...pooled, ...(opts.embedDense ? dense : [])];
     const mode = opts.sameDim ?? 'any';
     const odd = embedded.filter((f) => dimOf(f) !== opts.embeddingDim);
     if (mode === 'require' && odd.length > 0) {
-      throw new Error(`${owner} needs one embedding dimension for all fields (embedding_dim ${opts.embeddingDim}), but ${odd.map((f) => `'${f.name}' has ${dimOf(f)}`).join(', ')}; remove their embeddingDim, or set embedding_projection: true to project them onto ${opts.embeddingDim}`);
+      throw new Error(
+        `${owner} needs one embedding dimension for all fields (embedding_dim ${opts.embeddingDim}), but ${odd.map((f) => `'${f.name}' has ${dimOf(f)}`).join(', ')}; remove their embeddingDim, or set embedding_projection: true to project them onto ${opts.embeddingDim}`,
+      );
     }
     const outDim = (f: FieldDef) => (mode === 'project' ? opts.embeddingDim : dimOf(f));
     const tableFor = (f: FieldDef): EmbeddingTable => {
@@ -190,7 +198,8 @@ export class FeatureInputs extends Module {
     for (const f of this.sequenceFields.values()) tableFor(f);
     if (opts.embedDense && dense.length > 0) {
       const dims = new Set(dense.map(outDim));
-      if (dims.size > 1 && mode !== 'project') throw new Error(`${owner}: embedded numeric fields need one dimension, got ${dense.map((f) => `'${f.name}' ${dimOf(f)}`).join(', ')}`);
+      if (dims.size > 1 && mode !== 'project')
+        throw new Error(`${owner}: embedded numeric fields need one dimension, got ${dense.map((f) => `'${f.name}' ${dimOf(f)}`).join(', ')}`);
       const dim = outDim(dense[0]!);
       const w = Tensor.zeros([dense.length, dim]);
       fillNormal(w.data, opts.initStd, opts.rng);
@@ -230,7 +239,10 @@ export class FeatureInputs extends Module {
     const out: Tensor[] = [];
     for (const p of this.parts) {
       if (p.kind === 'sparse') {
-        let e = embedFields(p.tables, p.fields.map((f) => sparseIds(batch, f.name)));
+        let e = embedFields(
+          p.tables,
+          p.fields.map((f) => sparseIds(batch, f.name)),
+        );
         if (p.projection !== null) e = reshape(p.projection.forward(reshape(e, [batch.size, p.dim])), [batch.size, 1, this.opts.embeddingDim]);
         out.push(e);
       } else if (p.kind === 'pooled') {
@@ -242,7 +254,13 @@ export class FeatureInputs extends Module {
         out.push(mul(reshape(x, [batch.size, p.fields.length, 1]), p.weight));
       }
     }
-    return new EmbeddedInputs(batch, out, this.fields.map((f) => f.name), this.rawDense, () => this.mixedMessage());
+    return new EmbeddedInputs(
+      batch,
+      out,
+      this.fields.map((f) => f.name),
+      this.rawDense,
+      () => this.mixedMessage(),
+    );
   }
 
   /** A sequence field the model consumes itself: `[B, L, D]` embeddings and the padding mask. */
@@ -330,4 +348,3 @@ export function denseValues(batch: Batch, fields: readonly FieldDef[]): Tensor {
   });
   return new Tensor(out, [batch.size, n]);
 }
-

@@ -26,10 +26,18 @@ export class LinearLogit extends Module {
     const fields = selectFields(spec, { use: 'linear' });
     const hasCat = fields.some((f) => f.kind !== 'dense');
     this.emb = hasCat
-      ? this.child('embedding', new FeatureInputs(spec, {
-        embeddingDim: 1, ignoreFieldDims: true, initStd: opts.initStd, rng: opts.rng, select: { use: 'linear', kinds: ['sparse', 'varlen', 'sequence'] },
-        prefix: 'linear.', owner: opts.owner ? `${opts.owner} (linear part)` : 'the linear part',
-      }))
+      ? this.child(
+          'embedding',
+          new FeatureInputs(spec, {
+            embeddingDim: 1,
+            ignoreFieldDims: true,
+            initStd: opts.initStd,
+            rng: opts.rng,
+            select: { use: 'linear', kinds: ['sparse', 'varlen', 'sequence'] },
+            prefix: 'linear.',
+            owner: opts.owner ? `${opts.owner} (linear part)` : 'the linear part',
+          }),
+        )
       : null;
     this.dense = fields.filter((f) => f.kind === 'dense');
     this.denseWeight = this.dense.length > 0 ? this.param('dense_weight', Tensor.zeros([this.dense.length, 1])) : null;

@@ -43,7 +43,8 @@ export class CGCLayer extends Module {
 
   constructor(inputDim: number, opts: CGCLayerOptions, rng: Rng) {
     super();
-    if (!Number.isInteger(opts.numTasks) || opts.numTasks < 1) throw new Error(`CGC layer: numTasks must be a positive integer, got ${opts.numTasks}`);
+    if (!Number.isInteger(opts.numTasks) || opts.numTasks < 1)
+      throw new Error(`CGC layer: numTasks must be a positive integer, got ${opts.numTasks}`);
     const layer = { hiddenActivations: opts.hiddenActivations, netDropout: opts.netDropout, batchNorm: opts.batchNorm };
     this.numTasks = opts.numTasks;
     this.shared = this.child('shared', new ExpertBank(opts.numSharedExperts, inputDim, opts.expertHiddenUnits, layer, rng));
@@ -51,15 +52,23 @@ export class CGCLayer extends Module {
       this.specific.push(this.child(`task${t}`, new ExpertBank(opts.numSpecificExperts, inputDim, opts.expertHiddenUnits, layer, rng)));
     }
     for (let t = 0; t < opts.numTasks; t++) {
-      this.gates.push(this.child(`gate${t}`, new SoftmaxGate(opts.numSpecificExperts + opts.numSharedExperts, inputDim, opts.gateHiddenUnits, layer, rng)));
+      this.gates.push(
+        this.child(`gate${t}`, new SoftmaxGate(opts.numSpecificExperts + opts.numSharedExperts, inputDim, opts.gateHiddenUnits, layer, rng)),
+      );
     }
-    this.sharedGate = opts.sharedOutput ? this.child('sharedGate', new SoftmaxGate(opts.numTasks * opts.numSpecificExperts + opts.numSharedExperts, inputDim, opts.gateHiddenUnits, layer, rng)) : null;
+    this.sharedGate = opts.sharedOutput
+      ? this.child(
+          'sharedGate',
+          new SoftmaxGate(opts.numTasks * opts.numSpecificExperts + opts.numSharedExperts, inputDim, opts.gateHiddenUnits, layer, rng),
+        )
+      : null;
     this.outputDim = this.shared.outputDim;
   }
 
   /** inputs: T task inputs then the shared input, each [B, in] → T task outputs (then the shared output with `sharedOutput`). */
   forward(inputs: readonly Tensor[]): Tensor[] {
-    if (inputs.length !== this.numTasks + 1) throw new Error(`CGC layer: expects ${this.numTasks + 1} inputs (one per task, then the shared one), got ${inputs.length}`);
+    if (inputs.length !== this.numTasks + 1)
+      throw new Error(`CGC layer: expects ${this.numTasks + 1} inputs (one per task, then the shared one), got ${inputs.length}`);
     const sharedX = inputs[this.numTasks]!;
     const sharedOut = this.shared.outputs(sharedX);
     const specificOut = this.specific.map((bank, t) => bank.outputs(inputs[t]!));

@@ -23,7 +23,8 @@ export class ExpertBank extends Module {
   constructor(count: number, inputDim: number, expertHiddenUnits: number[], layer: ExpertLayerOptions, rng: Rng) {
     super();
     if (!Number.isInteger(count) || count < 1) throw new Error(`experts: the number of experts must be a positive integer, got ${count}`);
-    if (expertHiddenUnits.length === 0) throw new Error('experts: expert_hidden_units must list at least one layer width (an expert without layers would be the identity)');
+    if (expertHiddenUnits.length === 0)
+      throw new Error('experts: expert_hidden_units must list at least one layer width (an expert without layers would be the identity)');
     this.count = count;
     for (let k = 0; k < count; k++) this.experts.push(this.child(String(k), dnn(inputDim, { ...layer, hiddenUnits: expertHiddenUnits }, rng, 0)));
     this.outputDim = this.experts[0]!.outputDim;

@@ -29,10 +29,12 @@ export class MMoELayer extends Module {
 
   constructor(inputDim: number, opts: MMoELayerOptions, rng: Rng) {
     super();
-    if (!Number.isInteger(opts.numGates) || opts.numGates < 1) throw new Error(`MMoE layer: numGates must be a positive integer, got ${opts.numGates}`);
+    if (!Number.isInteger(opts.numGates) || opts.numGates < 1)
+      throw new Error(`MMoE layer: numGates must be a positive integer, got ${opts.numGates}`);
     const layer = { hiddenActivations: opts.hiddenActivations, netDropout: opts.netDropout, batchNorm: opts.batchNorm };
     this.experts = this.child('experts', new ExpertBank(opts.numExperts, inputDim, opts.expertHiddenUnits, layer, rng));
-    for (let g = 0; g < opts.numGates; g++) this.gates.push(this.child(`gate${g}`, new SoftmaxGate(opts.numExperts, inputDim, opts.gateHiddenUnits, layer, rng)));
+    for (let g = 0; g < opts.numGates; g++)
+      this.gates.push(this.child(`gate${g}`, new SoftmaxGate(opts.numExperts, inputDim, opts.gateHiddenUnits, layer, rng)));
     this.outputDim = this.experts.outputDim;
   }
 

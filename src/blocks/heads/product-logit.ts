@@ -21,7 +21,9 @@ function log1mExp(x: number): number {
  */
 export function productLogit(a: Tensor, b: Tensor): Tensor {
   assertSameShape('productLogit', a.shape, b.shape);
-  const ad = a.data, bd = b.data, n = ad.length;
+  const ad = a.data,
+    bd = b.data,
+    n = ad.length;
   const out = allocFloat32(n);
   const inv1mp = new Float64Array(n);
   for (let i = 0; i < n; i++) {
@@ -33,11 +35,11 @@ export function productLogit(a: Tensor, b: Tensor): Tensor {
   return fromOp(out, a.shape, [a, b], (g) => {
     if (a.requiresGrad) {
       const ga = a.gradBuffer();
-      for (let i = 0; i < n; i++) ga[i]! += g[i]! * inv1mp[i]! / (1 + Math.exp(ad[i]!));
+      for (let i = 0; i < n; i++) ga[i]! += (g[i]! * inv1mp[i]!) / (1 + Math.exp(ad[i]!));
     }
     if (b.requiresGrad) {
       const gb = b.gradBuffer();
-      for (let i = 0; i < n; i++) gb[i]! += g[i]! * inv1mp[i]! / (1 + Math.exp(bd[i]!));
+      for (let i = 0; i < n; i++) gb[i]! += (g[i]! * inv1mp[i]!) / (1 + Math.exp(bd[i]!));
     }
   });
 }

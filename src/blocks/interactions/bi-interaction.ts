@@ -13,7 +13,8 @@ export function biInteraction(e: Tensor): Tensor {
   const out = new Float32Array(B * D);
   const s = new Float32Array(B * D);
   for (let b = 0; b < B; b++) {
-    const base = b * F * D, sb = b * D;
+    const base = b * F * D,
+      sb = b * D;
     for (let f = 0; f < F; f++) {
       const o = base + f * D;
       for (let d = 0; d < D; d++) {
@@ -27,7 +28,8 @@ export function biInteraction(e: Tensor): Tensor {
   return fromOp(out, [B, D], [e], (g) => {
     const ge = e.gradBuffer();
     for (let b = 0; b < B; b++) {
-      const base = b * F * D, sb = b * D;
+      const base = b * F * D,
+        sb = b * D;
       for (let f = 0; f < F; f++) {
         const o = base + f * D;
         for (let d = 0; d < D; d++) ge[o + d]! += g[sb + d]! * (s[sb + d]! - x[o + d]!);

@@ -28,7 +28,14 @@ export class CIN extends Module {
       this.layers.push(this.child(`layer${k}`, new Linear(numFields * prev, units, { rng })));
       prev = units;
     });
-    this.fc = this.child('fc', new Linear(layerUnits.reduce((s, u) => s + u, 0), outDim, { rng }));
+    this.fc = this.child(
+      'fc',
+      new Linear(
+        layerUnits.reduce((s, u) => s + u, 0),
+        outDim,
+        { rng },
+      ),
+    );
   }
 
   /** e [B, F, D] → [B, outDim]. */

@@ -98,7 +98,8 @@ export class CrossNetMix extends Module {
   /** x_L for x₀ [B, n]. */
   forward(x0: Tensor): Tensor {
     const [B, n] = x0.shape as [number, number];
-    const K = this.numExperts, r = this.rank;
+    const K = this.numExperts,
+      r = this.rank;
     let x = x0;
     for (let l = 0; l < this.U.length; l++) {
       const gate = softmax(linear(x, this.gates[l]!, null), 1); // [B, K]

@@ -15,7 +15,10 @@ export function crossLayer(x0: Tensor, xl: Tensor, w: Tensor, b: Tensor): Tensor
   }
   const [B, n] = x0.shape as [number, number];
   if (w.size !== n || b.size !== n) throw new Error(`crossLayer: w and b must have ${n} values, got ${w.size} and ${b.size}`);
-  const X0 = x0.data, XL = xl.data, W = w.data, Bv = b.data;
+  const X0 = x0.data,
+    XL = xl.data,
+    W = w.data,
+    Bv = b.data;
   const out = new Float32Array(B * n);
   const s = new Float32Array(B);
   for (let r = 0; r < B; r++) {

@@ -27,7 +27,10 @@ export function ffmInteraction(copies: readonly Tensor[]): Tensor {
     let s = 0;
     for (let f = 0; f < F; f++) {
       for (let g = f + 1; g < F; g++) {
-        const vf = data[g - 1]!, vg = data[f]!, of = base + f * D, og = base + g * D;
+        const vf = data[g - 1]!,
+          vg = data[f]!,
+          of = base + f * D,
+          og = base + g * D;
         for (let d = 0; d < D; d++) s += vf[of + d]! * vg[og + d]!;
       }
     }
@@ -41,7 +44,12 @@ export function ffmInteraction(copies: readonly Tensor[]): Tensor {
       const base = b * F * D;
       for (let f = 0; f < F; f++) {
         for (let h = f + 1; h < F; h++) {
-          const vf = data[h - 1]!, vg = data[f]!, gf = grads[h - 1]!, gg = grads[f]!, of = base + f * D, og = base + h * D;
+          const vf = data[h - 1]!,
+            vg = data[f]!,
+            gf = grads[h - 1]!,
+            gg = grads[f]!,
+            of = base + f * D,
+            og = base + h * D;
           for (let d = 0; d < D; d++) {
             if (gf !== null) gf[of + d]! += gb * vg[og + d]!;
             if (gg !== null) gg[og + d]! += gb * vf[of + d]!;

@@ -12,7 +12,8 @@ export function fmSecondOrder(e: Tensor): Tensor {
   const out = new Float32Array(B);
   const s = new Float32Array(B * D);
   for (let b = 0; b < B; b++) {
-    const base = b * F * D, sb = b * D;
+    const base = b * F * D,
+      sb = b * D;
     let sq = 0;
     for (let f = 0; f < F; f++) {
       const o = base + f * D;
@@ -31,7 +32,8 @@ export function fmSecondOrder(e: Tensor): Tensor {
     for (let b = 0; b < B; b++) {
       const gb = g[b]!;
       if (gb === 0) continue;
-      const base = b * F * D, sb = b * D;
+      const base = b * F * D,
+        sb = b * D;
       for (let f = 0; f < F; f++) {
         const o = base + f * D;
         for (let d = 0; d < D; d++) ge[o + d]! += gb * (s[sb + d]! - x[o + d]!);

@@ -12,7 +12,8 @@ export interface FieldPairs {
 export function fieldPairs(F: number): FieldPairs {
   if (!Number.isInteger(F) || F < 0) throw new Error(`fieldPairs: field count must be a non-negative integer, got ${F}`);
   const P = (F * (F - 1)) / 2;
-  const left = new Int32Array(P), right = new Int32Array(P);
+  const left = new Int32Array(P),
+    right = new Int32Array(P);
   let p = 0;
   for (let f = 0; f < F; f++) {
     for (let g = f + 1; g < F; g++) {

@@ -23,7 +23,8 @@ export function innerProducts(e: Tensor): Tensor {
   for (let b = 0; b < B; b++) {
     const base = b * F * D;
     for (let p = 0; p < P; p++) {
-      const oi = base + left[p]! * D, oj = base + right[p]! * D;
+      const oi = base + left[p]! * D,
+        oj = base + right[p]! * D;
       let s = 0;
       for (let d = 0; d < D; d++) s += x[oi + d]! * x[oj + d]!;
       out[b * P + p] = s;
@@ -36,7 +37,8 @@ export function innerProducts(e: Tensor): Tensor {
       for (let p = 0; p < P; p++) {
         const gp = g[b * P + p]!;
         if (gp === 0) continue;
-        const oi = base + left[p]! * D, oj = base + right[p]! * D;
+        const oi = base + left[p]! * D,
+          oj = base + right[p]! * D;
         for (let d = 0; d < D; d++) {
           ge[oi + d]! += gp * x[oj + d]!;
           ge[oj + d]! += gp * x[oi + d]!;
@@ -58,12 +60,15 @@ export function kernelOuterProducts(e: Tensor, kernel: Tensor): Tensor {
   if (kernel.rank !== 3 || kernel.shape[0] !== P || kernel.shape[1] !== D || kernel.shape[2] !== D) {
     throw new Error(`kernelOuterProducts: kernel must be [${P}, ${D}, ${D}] for ${F} fields of dimension ${D}, got [${kernel.shape}]`);
   }
-  const x = e.data, K = kernel.data;
+  const x = e.data,
+    K = kernel.data;
   const out = new Float32Array(B * P);
   for (let b = 0; b < B; b++) {
     const base = b * F * D;
     for (let p = 0; p < P; p++) {
-      const oi = base + left[p]! * D, oj = base + right[p]! * D, ok = p * D * D;
+      const oi = base + left[p]! * D,
+        oj = base + right[p]! * D,
+        ok = p * D * D;
       let s = 0;
       for (let d = 0; d < D; d++) {
         let t = 0;
@@ -81,7 +86,9 @@ export function kernelOuterProducts(e: Tensor, kernel: Tensor): Tensor {
       for (let p = 0; p < P; p++) {
         const gp = g[b * P + p]!;
         if (gp === 0) continue;
-        const oi = base + left[p]! * D, oj = base + right[p]! * D, ok = p * D * D;
+        const oi = base + left[p]! * D,
+          oj = base + right[p]! * D,
+          ok = p * D * D;
         for (let d = 0; d < D; d++) {
           const ei = x[oi + d]!;
           let t = 0;

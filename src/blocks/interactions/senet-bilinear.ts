@@ -52,7 +52,8 @@ export class BilinearInteraction extends Module {
 
   constructor(numFields: number, dim: number, type: string, rng: Rng) {
     super();
-    if (!(BILINEAR_TYPES as readonly string[]).includes(type)) throw new Error(`bilinear_type must be one of ${BILINEAR_TYPES.join(', ')}, got '${type}'`);
+    if (!(BILINEAR_TYPES as readonly string[]).includes(type))
+      throw new Error(`bilinear_type must be one of ${BILINEAR_TYPES.join(', ')}, got '${type}'`);
     this.type = type as (typeof BILINEAR_TYPES)[number];
     this.pairs = fieldPairs(numFields);
     const count = this.type === 'field_all' ? 1 : this.type === 'field_each' ? numFields : this.pairs.count;

@@ -25,11 +25,17 @@ export function gruStep(gx: Tensor, gh: Tensor, hPrev: Tensor, mode: GruMode, at
   const [B, H] = hPrev.shape as [number, number];
   if (gx.size !== B * 3 * H || gh.size !== B * 3 * H) throw new Error(`gruStep: gx [${gx.shape}] and gh [${gh.shape}] must be [${B}, ${3 * H}]`);
   if (mode !== 'gru' && (att === null || att.size !== B)) throw new Error(`gruStep: mode '${mode}' needs one attention score per row ([${B}])`);
-  const X = gx.data, G = gh.data, P = hPrev.data, A = att?.data ?? null;
+  const X = gx.data,
+    G = gh.data,
+    P = hPrev.data,
+    A = att?.data ?? null;
   const out = new Float32Array(B * H);
-  const U = new Float32Array(B * H), R = new Float32Array(B * H), N = new Float32Array(B * H);
+  const U = new Float32Array(B * H),
+    R = new Float32Array(B * H),
+    N = new Float32Array(B * H);
   for (let b = 0; b < B; b++) {
-    const o = b * H, g = b * 3 * H;
+    const o = b * H,
+      g = b * 3 * H;
     if (valid !== null && valid[b] === 0) {
       for (let j = 0; j < H; j++) out[o + j] = P[o + j]!;
       continue;
@@ -53,7 +59,8 @@ export function gruStep(gx: Tensor, gh: Tensor, hPrev: Tensor, mode: GruMode, at
     const dhp = hPrev.requiresGrad ? hPrev.gradBuffer() : null;
     const da = att !== null && att.requiresGrad ? att.gradBuffer() : null;
     for (let b = 0; b < B; b++) {
-      const o = b * H, q = b * 3 * H;
+      const o = b * H,
+        q = b * 3 * H;
       if (valid !== null && valid[b] === 0) {
         if (dhp !== null) for (let j = 0; j < H; j++) dhp[o + j]! += g[o + j]!;
         continue;
@@ -61,7 +68,11 @@ export function gruStep(gx: Tensor, gh: Tensor, hPrev: Tensor, mode: GruMode, at
       const a = A === null ? 1 : A[b]!;
       let daSum = 0;
       for (let j = 0; j < H; j++) {
-        const gj = g[o + j]!, u = U[o + j]!, r = R[o + j]!, n = N[o + j]!, hp = P[o + j]!;
+        const gj = g[o + j]!,
+          u = U[o + j]!,
+          r = R[o + j]!,
+          n = N[o + j]!,
+          hp = P[o + j]!;
         const w = mode === 'gru' ? u : mode === 'augru' ? a * u : a;
         const dn = gj * w;
         const dw = gj * (n - hp);
@@ -131,9 +142,11 @@ export class GRU extends Module {
   forward(x: Tensor, lengths: Int32Array, opts: { mode?: GruMode; att?: Tensor; scaleInput?: boolean } = {}): { states: Tensor; last: Tensor } {
     const [B, L, I] = x.shape as [number, number, number];
     if (I !== this.inputDim) throw new Error(`GRU: input width ${I}, expected ${this.inputDim}`);
-    const H = this.hiddenDim, mode = opts.mode ?? 'gru';
+    const H = this.hiddenDim,
+      mode = opts.mode ?? 'gru';
     const att = opts.att ?? null;
-    if ((mode !== 'gru' || opts.scaleInput) && (att === null || att.size !== B * L)) throw new Error(`GRU: mode '${mode}'${opts.scaleInput ? ' (AIGRU)' : ''} needs attention scores [${B}, ${L}]`);
+    if ((mode !== 'gru' || opts.scaleInput) && (att === null || att.size !== B * L))
+      throw new Error(`GRU: mode '${mode}'${opts.scaleInput ? ' (AIGRU)' : ''} needs attention scores [${B}, ${L}]`);
     let input = x;
     if (opts.scaleInput) input = scaleRows(x, att!);
     const gxAll = reshape(linear(reshape(input, [B * L, I]), this.wih, this.bih), [B, L, 3 * H]);

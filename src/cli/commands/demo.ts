@@ -30,23 +30,35 @@ export const DEMO_TRAIN: TrainOptions = {
 };
 
 /** Model settings of the demo. */
-export const DEMO_MODEL: Record<string, unknown> = { embeddingDim: 8, embeddingInitStd: 0.01, dnnHiddenUnits: [128, 64], dnnDropout: 0, batchNorm: false };
+export const DEMO_MODEL: Record<string, unknown> = {
+  embeddingDim: 8,
+  embeddingInitStd: 0.01,
+  dnnHiddenUnits: [128, 64],
+  dnnDropout: 0,
+  batchNorm: false,
+};
 
 /** `finerank demo`: generate → train → evaluate, with the oracle as the yardstick. */
 export async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      model: { type: 'string', default: 'deepfm' }, rows: { type: 'string', default: '200000' }, epochs: { type: 'string' },
-      seed: { type: 'string', default: '2019' }, out: { type: 'string' }, json: { type: 'boolean', default: false },
-      quiet: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      model: { type: 'string', default: 'deepfm' },
+      rows: { type: 'string', default: '200000' },
+      epochs: { type: 'string' },
+      seed: { type: 'string', default: '2019' },
+      out: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
     console.log(HELP);
     return 0;
   }
-  const rows = Number(values.rows), seed = Number(values.seed);
+  const rows = Number(values.rows),
+    seed = Number(values.seed);
   if (!Number.isInteger(rows) || rows < 1000) throw new Error(`--rows must be an integer ≥ 1000, got '${values.rows}'`);
   if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got '${values.seed}'`);
   const log = values.quiet ? () => {} : logLine;
@@ -54,20 +66,30 @@ export async function run(args: string[]): Promise<number> {
   try {
     const t0 = performance.now();
     const meta = generatePreset('criteo-small', { outDir: dir, rows, seed });
-    log(`generated criteo-small: ${rows} rows in ${dir} (${((performance.now() - t0) / 1000).toFixed(1)} s); oracle test AUC ${Object.values(meta.splits.test.oracle)[0]!.auc.toFixed(4)}`);
+    log(
+      `generated criteo-small: ${rows} rows in ${dir} (${((performance.now() - t0) / 1000).toFixed(1)} s); oracle test AUC ${Object.values(meta.splits.test.oracle)[0]!.auc.toFixed(4)}`,
+    );
     const modelName = values.model;
     const accepted = Object.keys(resolveModelOptions(modelName));
     const modelOptions = resolveModelOptions(modelName, Object.fromEntries(Object.entries(DEMO_MODEL).filter(([k]) => accepted.includes(k))));
     const train: TrainOptions = { ...DEMO_TRAIN, seed, progress: !values.json && !values.quiet };
     if (values.epochs !== undefined) train.epochs = Number(values.epochs);
-    const outcome = await trainOnFiles({
-      data: { train: join(dir, meta.splits.train.file), valid: join(dir, meta.splits.valid.file), test: join(dir, meta.splits.test.file), onBadRow: 'error' },
-      schema: loadSchema(join(dir, meta.schemaFile)),
-      label: null,
-      model: modelName,
-      modelOptions,
-      train,
-    }, { log });
+    const outcome = await trainOnFiles(
+      {
+        data: {
+          train: join(dir, meta.splits.train.file),
+          valid: join(dir, meta.splits.valid.file),
+          test: join(dir, meta.splits.test.file),
+          onBadRow: 'error',
+        },
+        schema: loadSchema(join(dir, meta.schemaFile)),
+        label: null,
+        model: modelName,
+        modelOptions,
+        train,
+      },
+      { log },
+    );
     const oracle = meta.splits.test.oracle[outcome.label];
     if (oracle === undefined) throw new Error(`generator meta has no oracle for label '${outcome.label}'`);
     const result = {

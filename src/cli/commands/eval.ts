@@ -16,8 +16,11 @@ export async function run(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     options: {
-      data: { type: 'string' }, slice: { type: 'string', multiple: true }, json: { type: 'boolean', default: false },
-      'skip-bad-rows': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      data: { type: 'string' },
+      slice: { type: 'string', multiple: true },
+      json: { type: 'boolean', default: false },
+      'skip-bad-rows': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
@@ -50,9 +53,13 @@ function printReport(r: EvalReport, extra: Record<string, number>): void {
   printTable({ ...overall, ...extra });
   for (const [col, byValue] of Object.entries(slices ?? {})) {
     console.log(`\nby ${col}:`);
-    console.log(`${'value'.padEnd(20)} ${'rows'.padStart(8)} ${'AUC'.padStart(9)} ${'logloss'.padStart(9)} ${'calib'.padStart(7)}${r.gauc !== undefined ? ` ${'gAUC'.padStart(9)}` : ''}`);
+    console.log(
+      `${'value'.padEnd(20)} ${'rows'.padStart(8)} ${'AUC'.padStart(9)} ${'logloss'.padStart(9)} ${'calib'.padStart(7)}${r.gauc !== undefined ? ` ${'gAUC'.padStart(9)}` : ''}`,
+    );
     for (const [v, m] of Object.entries(byValue)) {
-      console.log(`${v.slice(0, 20).padEnd(20)} ${String(m.rows).padStart(8)} ${m.auc.toFixed(4).padStart(9)} ${m.logloss.toFixed(4).padStart(9)} ${m.calibration.toFixed(3).padStart(7)}${m.gauc !== undefined ? ` ${m.gauc.toFixed(4).padStart(9)}` : ''}`);
+      console.log(
+        `${v.slice(0, 20).padEnd(20)} ${String(m.rows).padStart(8)} ${m.auc.toFixed(4).padStart(9)} ${m.logloss.toFixed(4).padStart(9)} ${m.calibration.toFixed(3).padStart(7)}${m.gauc !== undefined ? ` ${m.gauc.toFixed(4).padStart(9)}` : ''}`,
+      );
     }
   }
 }

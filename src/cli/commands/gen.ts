@@ -20,7 +20,7 @@ function help(): string {
     '',
     'options:',
     '  --out DIR        output directory (created if absent)',
-    '  --rows N         total rows over train/valid/test (default: the preset\'s)',
+    "  --rows N         total rows over train/valid/test (default: the preset's)",
     '  --seed S         integer seed (default 1)',
     '  --format F       csv or libfm (libfm: criteo-small, criteo, frappe-like)',
     '  --with-truth     also write the true probability (CSV column p_true, or <split>.truth for libfm)',
@@ -74,7 +74,8 @@ export async function run(args: string[]): Promise<number> {
   let seed: number;
   let format: SynthFormat | undefined;
   try {
-    if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name a preset' : `expected one preset, got ${positionals.join(' ')}`);
+    if (positionals.length !== 1)
+      throw new UsageError(positionals.length === 0 ? 'name a preset' : `expected one preset, got ${positionals.join(' ')}`);
     preset = positionals[0]!;
     const p = SYNTH_PRESETS[preset];
     if (!p) throw new UsageError(`unknown preset '${preset}' (available: ${Object.keys(SYNTH_PRESETS).join(', ')})`);
@@ -85,7 +86,8 @@ export async function run(args: string[]): Promise<number> {
     if (seed > 0xffffffff) throw new UsageError(`--seed must be below 2^32, got ${seed}`);
     if (values.format !== undefined) {
       if (values.format !== 'csv' && values.format !== 'libfm') throw new UsageError(`--format must be csv or libfm, got '${values.format}'`);
-      if (!p.formats.includes(values.format)) throw new UsageError(`preset ${preset} cannot be written as ${values.format} (formats: ${p.formats.join(', ')})`);
+      if (!p.formats.includes(values.format))
+        throw new UsageError(`preset ${preset} cannot be written as ${values.format} (formats: ${p.formats.join(', ')})`);
       format = values.format;
     }
   } catch (e) {

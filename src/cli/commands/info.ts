@@ -21,7 +21,9 @@ export function infoReport(): Record<string, unknown> {
     threads: k.getThreads(),
     models: listModels().map((m) => m.name),
     modelDetails: listModels().map((m) => ({
-      name: m.name, summary: m.summary, multiTask: m.multiTask,
+      name: m.name,
+      summary: m.summary,
+      multiTask: m.multiTask,
       options: Object.fromEntries(Object.entries(m.defaults).map(([k, v]) => [snakeCase(k), v])),
     })),
   };
@@ -42,9 +44,15 @@ export function modelReport(path: string, top: number): Record<string, unknown> 
 
 /** `finerank info [MODEL_FILE] [--json]`: versions, the active kernel backend and the models; or a model file's facts. */
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean', default: false }, top: { type: 'string', default: '10' }, help: { type: 'boolean', short: 'h' } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { json: { type: 'boolean', default: false }, top: { type: 'string', default: '10' }, help: { type: 'boolean', short: 'h' } },
+  });
   if (values.help) {
-    console.log('usage: finerank info [MODEL_FILE] [--top N] [--json]\n\nPrints versions, the active kernel backend (FINERANK_BACKEND=native|typescript forces one; FINERANK_THREADS sets BLAS threads) and the registered models.\nWith a model file: its model, label and training summary; for gbdt / gbdt_lr also the tree count, depths, leaves and the N features with the most split gain (docs/gbdt.md).');
+    console.log(
+      'usage: finerank info [MODEL_FILE] [--top N] [--json]\n\nPrints versions, the active kernel backend (FINERANK_BACKEND=native|typescript forces one; FINERANK_THREADS sets BLAS threads) and the registered models.\nWith a model file: its model, label and training summary; for gbdt / gbdt_lr also the tree count, depths, leaves and the N features with the most split gain (docs/gbdt.md).',
+    );
     return 0;
   }
   if (positionals.length > 1) throw new Error('finerank info takes at most one model file');
@@ -69,7 +77,11 @@ export async function run(args: string[]): Promise<number> {
     console.log('\nmodels (model_options with their defaults):');
     for (const m of modelDetails as Array<{ name: string; summary: string; multiTask: boolean; options: Record<string, unknown> }>) {
       console.log(`  ${m.name.padEnd(14)} ${m.summary}${m.multiTask ? ' [multi-task]' : ''}`);
-      console.log(`  ${''.padEnd(14)} ${Object.entries(m.options).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}`);
+      console.log(
+        `  ${''.padEnd(14)} ${Object.entries(m.options)
+          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+          .join(' ')}`,
+      );
     }
   }
   return 0;

@@ -17,7 +17,10 @@ See docs/labels.md.`;
 export async function run(args: string[]): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args, options: { config: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } }));
+    ({ values } = parseArgs({
+      args,
+      options: { config: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+    }));
   } catch (e) {
     console.error(`finerank labels: ${(e as Error).message}\n\n${HELP}`);
     return 2;
@@ -40,12 +43,19 @@ export async function run(args: string[]): Promise<number> {
   console.log(`impressions        ${r.engine.impressions}`);
   for (const [file, n] of Object.entries(r.written)) console.log(`written            ${n} rows → ${file}`);
   console.log(`label horizon      ${r.horizon} s`);
-  for (const [name, n] of Object.entries(r.engine.positives)) console.log(`positives of ${name}: ${n}${r.engine.unattributed[name] ? ` (unattributed events: ${r.engine.unattributed[name]})` : ''}`);
+  for (const [name, n] of Object.entries(r.engine.positives))
+    console.log(`positives of ${name}: ${n}${r.engine.unattributed[name] ? ` (unattributed events: ${r.engine.unattributed[name]})` : ''}`);
   console.log(`reordered events   ${r.reorder.reordered}`);
   console.log(`duplicates dropped ${r.reorder.duplicates}`);
   console.log(`late dropped       ${r.reorder.late}`);
   console.log(`incomplete windows ${r.engine.incomplete}${cfg.incomplete === 'drop' ? ' (dropped)' : ' (kept)'}`);
   if (cfg.split) console.log(`in split gap       ${r.gapDropped} (dropped)`);
-  if (r.badRows.skipped > 0) console.log(`bad rows skipped   ${r.badRows.skipped}, e.g. ${r.badRows.examples.slice(0, 3).map((x) => x.reason).join(' | ')}`);
+  if (r.badRows.skipped > 0)
+    console.log(
+      `bad rows skipped   ${r.badRows.skipped}, e.g. ${r.badRows.examples
+        .slice(0, 3)
+        .map((x) => x.reason)
+        .join(' | ')}`,
+    );
   return 0;
 }

@@ -15,8 +15,10 @@ export async function run(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     options: {
-      data: { type: 'string' }, out: { type: 'string', short: 'o' },
-      'skip-bad-rows': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      data: { type: 'string' },
+      out: { type: 'string', short: 'o' },
+      'skip-bad-rows': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {

@@ -30,11 +30,21 @@ export async function run(args: string[]): Promise<number> {
   let values, positionals;
   try {
     ({ values, positionals } = parseArgs({
-      args, allowPositionals: true,
+      args,
+      allowPositionals: true,
       options: {
-        data: { type: 'string' }, task: { type: 'string' }, group: { type: 'string', multiple: true }, user: { type: 'string' }, item: { type: 'string' },
-        activity: { type: 'string' }, 'max-auc-gap': { type: 'string' }, 'max-calibration-gap': { type: 'string' }, 'min-rows': { type: 'string' },
-        'skip-bad-rows': { type: 'boolean', default: false }, output: { type: 'string', short: 'o' }, json: { type: 'boolean', default: false },
+        data: { type: 'string' },
+        task: { type: 'string' },
+        group: { type: 'string', multiple: true },
+        user: { type: 'string' },
+        item: { type: 'string' },
+        activity: { type: 'string' },
+        'max-auc-gap': { type: 'string' },
+        'max-calibration-gap': { type: 'string' },
+        'min-rows': { type: 'string' },
+        'skip-bad-rows': { type: 'boolean', default: false },
+        output: { type: 'string', short: 'o' },
+        json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -59,14 +69,16 @@ export async function run(args: string[]): Promise<number> {
   let activity;
   if (values.activity !== undefined) {
     const parts = values.activity.split(',').map(Number);
-    if (parts.length !== 2 || !parts.every((x) => Number.isInteger(x) && x > 0) || !(parts[1]! > parts[0]!)) throw new Error(`--activity must be COLD,HEAVY with integers 0 < COLD < HEAVY, got '${values.activity}'`);
+    if (parts.length !== 2 || !parts.every((x) => Number.isInteger(x) && x > 0) || !(parts[1]! > parts[0]!))
+      throw new Error(`--activity must be COLD,HEAVY with integers 0 < COLD < HEAVY, got '${values.activity}'`);
     activity = { cold: parts[0]!, heavy: parts[1]! };
   }
   const art = loadArtifact(positionals[0]!);
   const r = await buildReport(art, values.data, {
     groups: values.group ?? [],
     ...(values.task ? { task: values.task } : {}),
-    ...(values.user ? { userColumn: values.user } : {}), ...(values.item ? { itemColumn: values.item } : {}),
+    ...(values.user ? { userColumn: values.user } : {}),
+    ...(values.item ? { itemColumn: values.item } : {}),
     ...(activity ? { activity } : {}),
     ...(values['max-auc-gap'] !== undefined ? { maxAucGap: numFlag('max-auc-gap', values['max-auc-gap'])! } : {}),
     ...(values['max-calibration-gap'] !== undefined ? { maxCalibrationGap: numFlag('max-calibration-gap', values['max-calibration-gap'])! } : {}),
@@ -76,8 +88,14 @@ export async function run(args: string[]): Promise<number> {
   if (values.output !== undefined) writeFileAtomic(values.output, renderReportHtml(r));
   if (values.json) console.log(JSON.stringify(r));
   else {
-    const flagged = Object.entries(r.groups).flatMap(([g, byV]) => Object.entries(byV).filter(([, m]) => m.flags.length > 0).map(([v, m]) => `  ${g} = ${v}: ${m.flags.join('; ')}`));
-    console.log(`AUC ${r.overall.auc.toFixed(4)}, logloss ${r.overall.logloss.toFixed(4)}, calibration ${r.overall.calibration.toFixed(3)}, ECE ${r.overall.ece.toFixed(4)} on ${r.overall.rows} rows`);
+    const flagged = Object.entries(r.groups).flatMap(([g, byV]) =>
+      Object.entries(byV)
+        .filter(([, m]) => m.flags.length > 0)
+        .map(([v, m]) => `  ${g} = ${v}: ${m.flags.join('; ')}`),
+    );
+    console.log(
+      `AUC ${r.overall.auc.toFixed(4)}, logloss ${r.overall.logloss.toFixed(4)}, calibration ${r.overall.calibration.toFixed(3)}, ECE ${r.overall.ece.toFixed(4)} on ${r.overall.rows} rows`,
+    );
     console.log(flagged.length === 0 ? 'no group flagged' : `flagged groups:\n${flagged.join('\n')}`);
     if (values.output !== undefined) console.log(`report written to ${values.output}`);
   }

@@ -15,7 +15,10 @@ same user). Seeded; the file is streamed twice, never held. See docs/sampling.md
 export async function run(args: string[]): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args, options: { config: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } }));
+    ({ values } = parseArgs({
+      args,
+      options: { config: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+    }));
   } catch (e) {
     console.error(`finerank sample: ${(e as Error).message}\n\n${HELP}`);
     return 2;
@@ -37,9 +40,19 @@ export async function run(args: string[]): Promise<number> {
   console.log(`rows in            ${r.rowsIn} (${r.items} items)`);
   console.log(`rows out           ${r.rowsOut} → ${cfg.output}`);
   for (const [k, n] of Object.entries(r.dropped)) console.log(`dropped by ${k.padEnd(8)}${n}`);
-  if (r.generatedNegatives > 0) console.log(`negatives drawn    ${r.generatedNegatives}${r.usersWithoutNegatives ? ` (${r.usersWithoutNegatives} users had no item left to draw)` : ''}`);
+  if (r.generatedNegatives > 0)
+    console.log(
+      `negatives drawn    ${r.generatedNegatives}${r.usersWithoutNegatives ? ` (${r.usersWithoutNegatives} users had no item left to draw)` : ''}`,
+    );
   console.log(`sum of weights     ${r.weightSum.toFixed(1)} (column "${cfg.weight}")`);
-  if (r.negativeSampleRate !== 1) console.log(`recalibrate with   negative_sample_rate: ${r.negativeSampleRate} (closed form; set it in the train config)`);
-  if (r.badRows.skipped > 0) console.log(`bad rows skipped   ${r.badRows.skipped}, e.g. ${r.badRows.examples.slice(0, 3).map((x) => x.reason).join(' | ')}`);
+  if (r.negativeSampleRate !== 1)
+    console.log(`recalibrate with   negative_sample_rate: ${r.negativeSampleRate} (closed form; set it in the train config)`);
+  if (r.badRows.skipped > 0)
+    console.log(
+      `bad rows skipped   ${r.badRows.skipped}, e.g. ${r.badRows.examples
+        .slice(0, 3)
+        .map((x) => x.reason)
+        .join(' | ')}`,
+    );
   return 0;
 }

@@ -40,10 +40,17 @@ export async function run(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     options: {
-      host: { type: 'string' }, port: { type: 'string' },
-      'max-batch-rows': { type: 'string' }, 'max-wait-ms': { type: 'string' }, 'max-queue-rows': { type: 'string' },
-      'max-rows': { type: 'string' }, 'max-candidates': { type: 'string' }, 'body-limit': { type: 'string' },
-      admin: { type: 'string' }, 'retry-after': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'max-batch-rows': { type: 'string' },
+      'max-wait-ms': { type: 'string' },
+      'max-queue-rows': { type: 'string' },
+      'max-rows': { type: 'string' },
+      'max-candidates': { type: 'string' },
+      'body-limit': { type: 'string' },
+      admin: { type: 'string' },
+      'retry-after': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {

@@ -27,11 +27,20 @@ export async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      config: { type: 'string' }, train: { type: 'string' }, valid: { type: 'string' }, test: { type: 'string' },
-      schema: { type: 'string' }, model: { type: 'string' }, preset: { type: 'string' },
-      epochs: { type: 'string' }, 'batch-size': { type: 'string' }, seed: { type: 'string' },
-      output: { type: 'string', short: 'o' }, json: { type: 'boolean', default: false },
-      quiet: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+      config: { type: 'string' },
+      train: { type: 'string' },
+      valid: { type: 'string' },
+      test: { type: 'string' },
+      schema: { type: 'string' },
+      model: { type: 'string' },
+      preset: { type: 'string' },
+      epochs: { type: 'string' },
+      'batch-size': { type: 'string' },
+      seed: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+      json: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
@@ -45,9 +54,16 @@ export async function run(args: string[]): Promise<number> {
     return n;
   };
   const cfg = loadTrainConfig(values.config ?? null, {
-    train: values.train, valid: values.valid, test: values.test, schema: values.schema,
-    model: values.model, preset: values.preset, output: values.output,
-    epochs: int('epochs', values.epochs), batchSize: int('batch-size', values['batch-size']), seed: int('seed', values.seed),
+    train: values.train,
+    valid: values.valid,
+    test: values.test,
+    schema: values.schema,
+    model: values.model,
+    preset: values.preset,
+    output: values.output,
+    epochs: int('epochs', values.epochs),
+    batchSize: int('batch-size', values['batch-size']),
+    seed: int('seed', values.seed),
   });
   if (values.quiet || values.json) cfg.train.progress = cfg.train.progress && !values.quiet;
   const log = values.quiet ? () => {} : logLine;
@@ -55,7 +71,9 @@ export async function run(args: string[]): Promise<number> {
   if (cfg.sampling !== null) {
     const s = await applySampling(cfg, cfg.sampling);
     cleanup = s.cleanup;
-    log(`sampling: ${s.report.rowsIn} → ${s.report.rowsOut} training rows; Σ weights ${s.report.weightSum.toFixed(1)}${cfg.train.negativeSampleRate !== 1 ? `; recalibrating with negative_sample_rate ${cfg.train.negativeSampleRate}` : ''}`);
+    log(
+      `sampling: ${s.report.rowsIn} → ${s.report.rowsOut} training rows; Σ weights ${s.report.weightSum.toFixed(1)}${cfg.train.negativeSampleRate !== 1 ? `; recalibrating with negative_sample_rate ${cfg.train.negativeSampleRate}` : ''}`,
+    );
   }
   let outcome;
   try {

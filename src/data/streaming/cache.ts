@@ -52,8 +52,19 @@ export interface CacheKey {
   onBadRow: string;
 }
 
-interface ChunkEntry { offset: number; rows: number; bytes: number; crc32: number }
-interface Footer { version: number; key: CacheKey; layout: CacheColumn[]; chunks: ChunkEntry[]; rows: number }
+interface ChunkEntry {
+  offset: number;
+  rows: number;
+  bytes: number;
+  crc32: number;
+}
+interface Footer {
+  version: number;
+  key: CacheKey;
+  layout: CacheColumn[];
+  chunks: ChunkEntry[];
+  rows: number;
+}
 
 /** SHA-256 of a JSON-serializable value. */
 export function sha256Json(v: unknown): string {
@@ -101,13 +112,20 @@ export function layoutOf(b: Batch): CacheColumn[] {
 function columnOf(b: Batch, c: CacheColumn): Int32Array | Float32Array {
   const v = (() => {
     switch (c.kind) {
-      case 'sparse': return b.sparse[c.name];
-      case 'dense': return b.dense[c.name];
-      case 'label': return b.labels[c.name];
-      case 'varlenIds': return b.varlen[c.name]?.ids;
-      case 'varlenLengths': return b.varlen[c.name]?.lengths;
-      case 'weight': return b.weight;
-      case 'group': return b.group;
+      case 'sparse':
+        return b.sparse[c.name];
+      case 'dense':
+        return b.dense[c.name];
+      case 'label':
+        return b.labels[c.name];
+      case 'varlenIds':
+        return b.varlen[c.name]?.ids;
+      case 'varlenLengths':
+        return b.varlen[c.name]?.lengths;
+      case 'weight':
+        return b.weight;
+      case 'group':
+        return b.group;
     }
   })();
   if (v === undefined) throw new Error(`encoded cache: batch has no ${c.kind} column '${c.name}'`);
@@ -240,19 +258,32 @@ function decodeChunk(body: Buffer, layout: CacheColumn[], rows: number): Batch {
     const arr = c.type === 'i32' ? new Int32Array(body.buffer, at, n) : new Float32Array(body.buffer, at, n);
     at += n * 4;
     switch (c.kind) {
-      case 'sparse': b.sparse[c.name] = arr as Int32Array; break;
-      case 'dense': b.dense[c.name] = arr as Float32Array; break;
-      case 'label': b.labels[c.name] = arr as Float32Array; break;
-      case 'varlenIds': ids[c.name] = [arr as Int32Array, c.width]; break;
-      case 'varlenLengths': lens[c.name] = arr as Int32Array; break;
-      case 'weight': b.weight = arr as Float32Array; break;
-      case 'group': b.group = arr as Int32Array; break;
+      case 'sparse':
+        b.sparse[c.name] = arr as Int32Array;
+        break;
+      case 'dense':
+        b.dense[c.name] = arr as Float32Array;
+        break;
+      case 'label':
+        b.labels[c.name] = arr as Float32Array;
+        break;
+      case 'varlenIds':
+        ids[c.name] = [arr as Int32Array, c.width];
+        break;
+      case 'varlenLengths':
+        lens[c.name] = arr as Int32Array;
+        break;
+      case 'weight':
+        b.weight = arr as Float32Array;
+        break;
+      case 'group':
+        b.group = arr as Int32Array;
+        break;
     }
   }
   for (const [k, [v, w]] of Object.entries(ids)) b.varlen[k] = { ids: v, lengths: lens[k]!, maxLen: w };
   return b;
 }
-
 
 /**
  * Opens the cache at `path` if it exists, matches `key` and every checksum holds; otherwise

@@ -23,12 +23,25 @@ export interface WorkerEncodeOptions {
 type Message =
   | { type: 'chunk'; batch: Batch }
   | { type: 'end'; badRows: { count: number; byReason: Record<string, number>; examples: BadRowLog['examples'] } }
-  | { type: 'error'; error: { message: string; name: string; dataError: { file: string; line?: number; column?: string; problem: string; expected?: string } | null } };
+  | {
+      type: 'error';
+      error: {
+        message: string;
+        name: string;
+        dataError: { file: string; line?: number; column?: string; problem: string; expected?: string } | null;
+      };
+    };
 
 /** Encoded chunks of `path`, parsed and encoded in a worker thread (module comment). */
 export async function* encodeInWorker(path: string, fm: FeatureMap, o: WorkerEncodeOptions = {}): AsyncGenerator<Batch> {
   const ahead = o.aheadChunks ?? 3;
-  const data: EncodeWorkerData = { path, featureMap: fm.toJSON(), onBadRow: o.onBadRow ?? 'error', credits: ahead, ...(o.blockBytes !== undefined ? { blockBytes: o.blockBytes } : {}) };
+  const data: EncodeWorkerData = {
+    path,
+    featureMap: fm.toJSON(),
+    onBadRow: o.onBadRow ?? 'error',
+    credits: ahead,
+    ...(o.blockBytes !== undefined ? { blockBytes: o.blockBytes } : {}),
+  };
   const worker = new Worker(new URL('./encode-worker.js', import.meta.url), { workerData: data });
   const queue: Message[] = [];
   let wake: (() => void) | null = null;
@@ -40,8 +53,16 @@ export async function* encodeInWorker(path: string, fm: FeatureMap, o: WorkerEnc
     wake = null;
   };
   worker.on('message', push);
-  worker.on('error', (e) => { failure = e; wake?.(); wake = null; });
-  worker.on('exit', () => { exited = true; wake?.(); wake = null; });
+  worker.on('error', (e) => {
+    failure = e;
+    wake?.();
+    wake = null;
+  });
+  worker.on('exit', () => {
+    exited = true;
+    wake?.();
+    wake = null;
+  });
   try {
     for (;;) {
       while (queue.length === 0) {
@@ -58,7 +79,12 @@ export async function* encodeInWorker(path: string, fm: FeatureMap, o: WorkerEnc
         return;
       } else {
         const d = m.error.dataError;
-        if (d !== null) throw new DataError({ file: d.file, ...(d.line !== undefined ? { line: d.line } : {}), ...(d.column !== undefined ? { column: d.column } : {}) }, d.problem, d.expected);
+        if (d !== null)
+          throw new DataError(
+            { file: d.file, ...(d.line !== undefined ? { line: d.line } : {}), ...(d.column !== undefined ? { column: d.column } : {}) },
+            d.problem,
+            d.expected,
+          );
         const e = new Error(m.error.message);
         e.name = m.error.name;
         throw e;

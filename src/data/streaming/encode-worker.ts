@@ -37,9 +37,12 @@ port.on('message', (m: { type: string; n: number }) => {
 /** The distinct ArrayBuffers of a batch when each column owns its whole buffer (else none: copy). */
 function transferables(b: Batch): ArrayBuffer[] {
   const arrays: Array<Int32Array | Float32Array> = [
-    ...Object.values(b.sparse), ...Object.values(b.dense), ...Object.values(b.labels),
+    ...Object.values(b.sparse),
+    ...Object.values(b.dense),
+    ...Object.values(b.labels),
     ...Object.values(b.varlen).flatMap((v) => [v.ids, v.lengths]),
-    ...(b.weight ? [b.weight] : []), ...(b.group ? [b.group] : []),
+    ...(b.weight ? [b.weight] : []),
+    ...(b.group ? [b.group] : []),
   ];
   const seen = new Set<ArrayBufferLike>();
   for (const a of arrays) {
@@ -52,7 +55,12 @@ function transferables(b: Batch): ArrayBuffer[] {
 async function run(): Promise<void> {
   const fm = FeatureMap.fromJSON(data.featureMap, `${data.path} (feature map)`);
   const badRows = new BadRowLog();
-  const read = { dataset: fm.schema.dataset, onBadRow: data.onBadRow, badRows, ...(data.blockBytes !== undefined ? { blockBytes: data.blockBytes } : {}) };
+  const read = {
+    dataset: fm.schema.dataset,
+    onBadRow: data.onBadRow,
+    badRows,
+    ...(data.blockBytes !== undefined ? { blockBytes: data.blockBytes } : {}),
+  };
   for await (const chunk of rawChunks(data.path, fm.schema, read)) {
     const b = fm.transform(chunk, { onBadRow: data.onBadRow, badRows });
     if (b.size === 0) continue;

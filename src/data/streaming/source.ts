@@ -57,7 +57,8 @@ export class StreamingDataSource implements DataSource {
     this.fm = fm;
     this.opts = opts;
     this.shuffleWindow = opts.shuffleWindow ?? DEFAULT_SHUFFLE_WINDOW;
-    if (!Number.isInteger(this.shuffleWindow) || this.shuffleWindow < 1) throw new Error(`shuffle window must be a positive integer (rows), got ${this.shuffleWindow}`);
+    if (!Number.isInteger(this.shuffleWindow) || this.shuffleWindow < 1)
+      throw new Error(`shuffle window must be a positive integer (rows), got ${this.shuffleWindow}`);
   }
 
   /** Rows in one pass, once a pass has completed or a cache has been opened. */
@@ -67,7 +68,14 @@ export class StreamingDataSource implements DataSource {
 
   /** The batches of one pass (windowed permutation when `shuffle`), from `startBatch` on. */
   batches(o: PassOptions): AsyncIterable<Batch> {
-    return windowBatches(this.encodedRows(), { batchSize: o.batchSize, window: this.shuffleWindow, shuffle: o.shuffle, seed: o.seed, epoch: o.epoch, startBatch: o.startBatch ?? 0 });
+    return windowBatches(this.encodedRows(), {
+      batchSize: o.batchSize,
+      window: this.shuffleWindow,
+      shuffle: o.shuffle,
+      seed: o.seed,
+      epoch: o.epoch,
+      startBatch: o.startBatch ?? 0,
+    });
   }
 
   /** The key the cache of this file must match. */
@@ -94,7 +102,9 @@ export class StreamingDataSource implements DataSource {
         this.cache = opened.reader;
         this.knownRows = opened.reader.rows;
         this.cacheMiss = null;
-        log(`${this.path}: using encoded cache ${opened.reader.path} (${opened.reader.rows} rows, ${(opened.reader.bytes / 2 ** 20).toFixed(1)} MiB)`);
+        log(
+          `${this.path}: using encoded cache ${opened.reader.path} (${opened.reader.rows} rows, ${(opened.reader.bytes / 2 ** 20).toFixed(1)} MiB)`,
+        );
       } else {
         this.cacheMiss = opened.reason;
         log(`${this.path}: building encoded cache (${opened.reason})`);
@@ -113,12 +123,18 @@ export class StreamingDataSource implements DataSource {
   private async *fromText(fromRow: number, dir: string | null): AsyncGenerator<Batch> {
     const key = dir === null ? null : this.cacheKey();
     const writer = dir === null ? null : cacheFailure(dir, this.path, () => new CacheWriter(cachePath(dir, this.path)));
-    const badRows = this.badRowsCounted ? new BadRowLog() : this.opts.badRows ?? new BadRowLog();
+    const badRows = this.badRowsCounted ? new BadRowLog() : (this.opts.badRows ?? new BadRowLog());
     const transform: { onBadRow: BadRowPolicy; badRows: BadRowLog } = { onBadRow: this.opts.onBadRow ?? 'error', badRows };
-    const read = { dataset: this.fm.schema.dataset, onBadRow: transform.onBadRow, badRows, ...(this.opts.blockBytes !== undefined ? { blockBytes: this.opts.blockBytes } : {}) };
-    const encoded = this.opts.parseWorker === false
-      ? this.encodeHere(read, transform)
-      : encodeInWorker(this.path, this.fm, { ...transform, ...(this.opts.blockBytes !== undefined ? { blockBytes: this.opts.blockBytes } : {}) });
+    const read = {
+      dataset: this.fm.schema.dataset,
+      onBadRow: transform.onBadRow,
+      badRows,
+      ...(this.opts.blockBytes !== undefined ? { blockBytes: this.opts.blockBytes } : {}),
+    };
+    const encoded =
+      this.opts.parseWorker === false
+        ? this.encodeHere(read, transform)
+        : encodeInWorker(this.path, this.fm, { ...transform, ...(this.opts.blockBytes !== undefined ? { blockBytes: this.opts.blockBytes } : {}) });
     let done = false;
     let row = 0;
     try {
@@ -152,12 +168,13 @@ export class StreamingDataSource implements DataSource {
   }
 }
 
-
 /** Runs a cache write; a failure (unwritable folder, full disk) becomes an error that says what to change. */
 function cacheFailure<T>(dir: string, input: string, f: () => T): T {
   try {
     return f();
   } catch (e) {
-    throw new Error(`${input}: cannot write the encoded cache in ${dir} (${(e as Error).message}); set data.cache_dir to a writable folder with room, or data.cache: false`);
+    throw new Error(
+      `${input}: cannot write the encoded cache in ${dir} (${(e as Error).message}); set data.cache_dir to a writable folder with room, or data.cache: false`,
+    );
   }
 }

@@ -133,7 +133,8 @@ function copyInto(dst: Batch, at: number, src: Batch): void {
   for (const k in dst.dense) dst.dense[k]!.set(need(src.dense[k], k), at);
   for (const k in dst.labels) dst.labels[k]!.set(need(src.labels[k], k), at);
   for (const k in dst.varlen) {
-    const d = dst.varlen[k]!, s = need(src.varlen[k], k);
+    const d = dst.varlen[k]!,
+      s = need(src.varlen[k], k);
     d.ids.set(s.ids.subarray(0, n * s.maxLen), at * d.maxLen);
     d.lengths.set(s.lengths, at);
   }

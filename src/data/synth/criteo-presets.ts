@@ -8,21 +8,29 @@ import type { CategoricalFieldSpec, FieldCtrSpec, InteractionPair, NumericFieldS
 
 /** Real Criteo (Kaggle display advertising) vocabulary sizes of C1…C26, for the shape. */
 export const CRITEO_VOCAB = [
-  1460, 583, 10131227, 2202608, 305, 24, 12517, 633, 3, 93145, 5683, 8351593, 3194, 27, 14992,
-  5461306, 10, 5652, 2173, 4, 7046547, 18, 15, 286181, 105, 142572,
+  1460, 583, 10131227, 2202608, 305, 24, 12517, 633, 3, 93145, 5683, 8351593, 3194, 27, 14992, 5461306, 10, 5652, 2173, 4, 7046547, 18, 15, 286181,
+  105, 142572,
 ] as const;
 
 /** Approximate missing rates of C1…C26 in real Criteo. */
 const CRITEO_CAT_MISSING = [
-  0, 0, 0.034, 0.034, 0, 0.12, 0, 0, 0, 0, 0, 0.034, 0, 0, 0, 0.034, 0, 0, 0.44, 0.44, 0.034,
-  0.76, 0, 0.034, 0.44, 0.44,
+  0, 0, 0.034, 0.034, 0, 0.12, 0, 0, 0, 0, 0, 0.034, 0, 0, 0, 0.034, 0, 0, 0.44, 0.44, 0.034, 0.76, 0, 0.034, 0.44, 0.44,
 ] as const;
 
 /** I1…I13: ln-scale mean and std, missing rate (close to real Criteo), and effect β. */
 const CRITEO_NUMERIC: ReadonlyArray<[number, number, number, number]> = [
-  [0.5, 1.2, 0.45, 0.25], [2.0, 2.0, 0, 0.1], [1.5, 1.5, 0.21, -0.1], [1.2, 1.0, 0.22, 0.1],
-  [7.5, 2.0, 0.03, -0.15], [3.0, 1.6, 0.22, 0.15], [1.5, 1.5, 0.04, 0.2], [2.0, 1.0, 0.0005, 0.05],
-  [3.5, 1.3, 0.04, 0.05], [0.3, 0.8, 0.45, 0.2], [1.0, 1.0, 0.04, 0.2], [0.2, 1.0, 0.77, 0.05],
+  [0.5, 1.2, 0.45, 0.25],
+  [2.0, 2.0, 0, 0.1],
+  [1.5, 1.5, 0.21, -0.1],
+  [1.2, 1.0, 0.22, 0.1],
+  [7.5, 2.0, 0.03, -0.15],
+  [3.0, 1.6, 0.22, 0.15],
+  [1.5, 1.5, 0.04, 0.2],
+  [2.0, 1.0, 0.0005, 0.05],
+  [3.5, 1.3, 0.04, 0.05],
+  [0.3, 0.8, 0.45, 0.2],
+  [1.0, 1.0, 0.04, 0.2],
+  [0.2, 1.0, 0.77, 0.05],
   [1.5, 1.2, 0.22, 0.05],
 ];
 
@@ -35,7 +43,12 @@ const CRITEO_NUMERIC: ReadonlyArray<[number, number, number, number]> = [
  */
 const SMALL_FIELD_GROUP = [6, 9, 14, 17, 20, 22, 23, 25];
 const MID_FIELD_GROUP = [1, 2, 5, 8, 13, 19];
-const MID_CROSS: ReadonlyArray<[number, number]> = [[6, 2], [14, 8], [17, 13], [25, 1]];
+const MID_CROSS: ReadonlyArray<[number, number]> = [
+  [6, 2],
+  [14, 8],
+  [17, 13],
+  [25, 1],
+];
 
 /** Pairs within each group and the cross pairs, each with strength α (equal for all). */
 function criteoPairs(groups: ReadonlyArray<ReadonlyArray<number>>, cross: ReadonlyArray<[number, number]>, alpha: number): InteractionPair[] {
@@ -51,7 +64,11 @@ function criteoPairs(groups: ReadonlyArray<ReadonlyArray<number>>, cross: Readon
 
 function criteoNumeric(scale: number): NumericFieldSpec[] {
   return CRITEO_NUMERIC.map(([logMean, logStd, missing, effect], j) => ({
-    name: `I${j + 1}`, logMean, logStd, missing, effect: effect * scale,
+    name: `I${j + 1}`,
+    logMean,
+    logStd,
+    missing,
+    effect: effect * scale,
   }));
 }
 
@@ -81,13 +98,29 @@ export interface CriteoPresetOptions {
 
 /** Defaults of 'criteo-small' (tests, demo; ~50k rows). */
 export const CRITEO_SMALL_DEFAULTS: CriteoPresetOptions = {
-  maxVocab: 1000, zipf: 1.3, firstOrderStd: 0.5, refVocab: 10, pairStrength: 0.3, midFieldInteractions: false, tripleStrength: 0,
-  hiddenDim: 4, numericScale: 1, targetRate: 0.22,
+  maxVocab: 1000,
+  zipf: 1.3,
+  firstOrderStd: 0.5,
+  refVocab: 10,
+  pairStrength: 0.3,
+  midFieldInteractions: false,
+  tripleStrength: 0,
+  hiddenDim: 4,
+  numericScale: 1,
+  targetRate: 0.22,
 };
 /** Defaults of 'criteo' (millions of rows). */
 export const CRITEO_DEFAULTS: CriteoPresetOptions = {
-  maxVocab: 200_000, zipf: 1.1, firstOrderStd: 0.4, refVocab: 100, pairStrength: 0.22, midFieldInteractions: true, tripleStrength: 0.3,
-  hiddenDim: 4, numericScale: 1, targetRate: 0.22,
+  maxVocab: 200_000,
+  zipf: 1.1,
+  firstOrderStd: 0.4,
+  refVocab: 100,
+  pairStrength: 0.22,
+  midFieldInteractions: true,
+  tripleStrength: 0.3,
+  hiddenDim: 4,
+  numericScale: 1,
+  targetRate: 0.22,
 };
 
 /**
@@ -114,15 +147,21 @@ export function criteoSpec(preset: string, o: CriteoPresetOptions): FieldCtrSpec
     : criteoPairs([SMALL_FIELD_GROUP], [], o.pairStrength);
   return {
     preset,
-    description: `Criteo-shaped CTR data: 13 count-like numeric fields (I1-I13) and 26 hex-valued Zipf categorical fields (C1-C26); logit = first-order weights + numeric effects + latent-factor interactions over ${pairs.length} field pairs` + (o.tripleStrength > 0 ? ' + 2 third-order terms' : ''),
+    description:
+      `Criteo-shaped CTR data: 13 count-like numeric fields (I1-I13) and 26 hex-valued Zipf categorical fields (C1-C26); logit = first-order weights + numeric effects + latent-factor interactions over ${pairs.length} field pairs` +
+      (o.tripleStrength > 0 ? ' + 2 third-order terms' : ''),
     label: 'label',
     numeric: criteoNumeric(o.numericScale),
     categorical,
     hiddenDim: o.hiddenDim,
     pairs,
-    triples: o.tripleStrength > 0
-      ? [{ fields: ['C6', 'C14', 'C17'], strength: o.tripleStrength }, { fields: ['C9', 'C22', 'C25'], strength: o.tripleStrength }]
-      : [],
+    triples:
+      o.tripleStrength > 0
+        ? [
+            { fields: ['C6', 'C14', 'C17'], strength: o.tripleStrength },
+            { fields: ['C9', 'C22', 'C25'], strength: o.tripleStrength },
+          ]
+        : [],
     targetRate: o.targetRate,
     valueStyle: 'hex',
     splitFractions: [0.8, 0.1, 0.1],
@@ -142,8 +181,16 @@ export const FRAPPE_DEFAULTS: FrappePresetOptions = { firstOrderStd: 0.5, pairSt
 
 /** Frappe's fields and vocabulary sizes (5382 features in all, as in the real dataset). */
 const FRAPPE_FIELDS: ReadonlyArray<[string, number, number]> = [
-  ['user', 957, 1.0], ['item', 4082, 1.05], ['daytime', 7, 0.3], ['weekday', 7, 0.2], ['isweekend', 2, 0.5],
-  ['homework', 3, 0.8], ['cost', 2, 1.5], ['weather', 9, 0.8], ['country', 80, 1.3], ['city', 233, 1.1],
+  ['user', 957, 1.0],
+  ['item', 4082, 1.05],
+  ['daytime', 7, 0.3],
+  ['weekday', 7, 0.2],
+  ['isweekend', 2, 0.5],
+  ['homework', 3, 0.8],
+  ['cost', 2, 1.5],
+  ['weather', 9, 0.8],
+  ['country', 80, 1.3],
+  ['city', 233, 1.1],
 ];
 
 /**
@@ -159,7 +206,8 @@ export function frappeSpec(o: FrappePresetOptions): FieldCtrSpec {
   for (const c of ['daytime', 'weather', 'country', 'cost']) pairs.push({ a: 'user', b: c, strength: o.pairStrength });
   return {
     preset: 'frappe-like',
-    description: 'Frappe-like context-aware app usage: 10 categorical fields (user, item, 8 context fields) with Frappe vocabulary sizes; logit = first-order weights + latent-factor interactions of user and item with each other and with the context',
+    description:
+      'Frappe-like context-aware app usage: 10 categorical fields (user, item, 8 context fields) with Frappe vocabulary sizes; logit = first-order weights + latent-factor interactions of user and item with each other and with the context',
     label: 'label',
     numeric: [],
     categorical: FRAPPE_FIELDS.map(([name, vocab, zipf]) => ({ name, vocab, zipf, missing: 0, firstOrderStd: o.firstOrderStd })),

@@ -24,8 +24,18 @@ import { join } from 'node:path';
 import { Rng } from '../../engine/random.js';
 import type { ColumnInput, SchemaInput } from '../../features/schema.js';
 import {
-  finishDataset, fmtProb, prepare, sigmoid, solveBias, splitSizes, SPLITS,
-  type GenerateOptions, type SplitMeta, type SynthFormat, type SynthMeta, type SplitName,
+  finishDataset,
+  fmtProb,
+  prepare,
+  sigmoid,
+  solveBias,
+  splitSizes,
+  SPLITS,
+  type GenerateOptions,
+  type SplitMeta,
+  type SynthFormat,
+  type SynthMeta,
+  type SplitName,
 } from './common.js';
 import { ValueNames } from './ids.js';
 import { OracleAccumulator } from './oracle.js';
@@ -115,10 +125,17 @@ export class FieldCtrModel {
   bias = 0;
   /** Standard deviations of the logit parts on the pilot sample. */
   readonly pilot: { firstOrderStd: number; numericStd: number; pairStd: number; tripleStd: number; logitStd: number } = {
-    firstOrderStd: 0, numericStd: 0, pairStd: 0, tripleStd: 0, logitStd: 0,
+    firstOrderStd: 0,
+    numericStd: 0,
+    pairStd: 0,
+    tripleStd: 0,
+    logitStd: 0,
   };
 
-  constructor(readonly spec: FieldCtrSpec, seed: number) {
+  constructor(
+    readonly spec: FieldCtrSpec,
+    seed: number,
+  ) {
     validateSpec(spec);
     const k = (this.k = spec.hiddenDim);
     const rng = Rng.derive(seed, 'field-ctr:params');
@@ -291,7 +308,10 @@ export function generateFieldCtr(spec: FieldCtrSpec, opts: GenerateOptions): Syn
     const truthFile = opts.withTruth && format === 'libfm' ? `${split}.truth` : undefined;
     const truth = truthFile ? new ByteWriter(join(opts.outDir, truthFile)) : null;
     if (format === 'csv') {
-      out.ascii([spec.label, ...spec.numeric.map((f) => f.name), ...spec.categorical.map((f) => f.name), ...(opts.withTruth ? ['p_true'] : [])].join(',') + '\n');
+      out.ascii(
+        [spec.label, ...spec.numeric.map((f) => f.name), ...spec.categorical.map((f) => f.name), ...(opts.withTruth ? ['p_true'] : [])].join(',') +
+          '\n',
+      );
     }
     const oracle = new OracleAccumulator();
     const firstOrder = new OracleAccumulator();
@@ -356,7 +376,13 @@ export function generateFieldCtr(spec: FieldCtrSpec, opts: GenerateOptions): Syn
       ...spec,
       bias: model.bias,
       pilot: model.pilot,
-      libfmLayout: format === 'libfm' ? { numeric: spec.numeric.map((f, j) => ({ name: f.name, index: j })), categorical: spec.categorical.map((f, i) => ({ name: f.name, range: [offsets[i]!, offsets[i]! + f.vocab - 1] })) } : undefined,
+      libfmLayout:
+        format === 'libfm'
+          ? {
+              numeric: spec.numeric.map((f, j) => ({ name: f.name, index: j })),
+              categorical: spec.categorical.map((f, i) => ({ name: f.name, range: [offsets[i]!, offsets[i]! + f.vocab - 1] })),
+            }
+          : undefined,
     },
     started,
   });
@@ -404,7 +430,8 @@ export function validateSpec(spec: FieldCtrSpec): void {
     for (const n of [p.a, p.b]) if (!cats.has(n)) throw new Error(`${spec.preset}: interaction pair names unknown categorical field "${n}"`);
     if (p.a === p.b) throw new Error(`${spec.preset}: interaction pair (${p.a}, ${p.b}) repeats a field`);
   }
-  for (const t of spec.triples) for (const n of t.fields) if (!cats.has(n)) throw new Error(`${spec.preset}: interaction triple names unknown categorical field "${n}"`);
+  for (const t of spec.triples)
+    for (const n of t.fields) if (!cats.has(n)) throw new Error(`${spec.preset}: interaction triple names unknown categorical field "${n}"`);
   if (!Number.isInteger(spec.hiddenDim) || spec.hiddenDim < 1) throw new Error(`${spec.preset}: hiddenDim must be a positive integer`);
 }
 

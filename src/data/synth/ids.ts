@@ -32,7 +32,11 @@ export function hex8(x: number): string {
 export class ValueNames {
   private readonly table: Uint8Array | null;
 
-  constructor(readonly style: 'hex' | 'int', readonly salt: number, readonly size: number) {
+  constructor(
+    readonly style: 'hex' | 'int',
+    readonly salt: number,
+    readonly size: number,
+  ) {
     if (style === 'hex') {
       const t = new Uint8Array(size * 8);
       for (let v = 0; v < size; v++) {

@@ -22,8 +22,17 @@ import { join } from 'node:path';
 import { Rng } from '../../engine/random.js';
 import type { SchemaInput } from '../../features/schema.js';
 import {
-  finishDataset, fmtProb, prepare, sigmoid, solveBias, splitSizes, SPLITS,
-  type GenerateOptions, type SplitMeta, type SynthMeta, type SplitName,
+  finishDataset,
+  fmtProb,
+  prepare,
+  sigmoid,
+  solveBias,
+  splitSizes,
+  SPLITS,
+  type GenerateOptions,
+  type SplitMeta,
+  type SynthMeta,
+  type SplitName,
 } from './common.js';
 import { OracleAccumulator } from './oracle.js';
 import { ByteWriter, COMMA, NEWLINE } from './byte-writer.js';
@@ -56,9 +65,22 @@ export interface MultitaskSpec {
 
 /** Defaults of the 'multitask' preset. */
 export const MULTITASK_DEFAULTS: MultitaskSpec = {
-  users: 5000, items: 3000, categories: 30, hiddenDim: 8, attractQualityCorr: -0.6,
-  ctrAttract: 0.8, ctrMatch: 0.8, cvrQuality: 1.0, cvrMatch: 0.6, cvrPrice: 0.8, contextStd: 0.3,
-  userZipf: 0.7, itemZipf: 1.0, targetCtr: 0.2, targetCvr: 0.2, splitFractions: [0.8, 0.1, 0.1],
+  users: 5000,
+  items: 3000,
+  categories: 30,
+  hiddenDim: 8,
+  attractQualityCorr: -0.6,
+  ctrAttract: 0.8,
+  ctrMatch: 0.8,
+  cvrQuality: 1.0,
+  cvrMatch: 0.6,
+  cvrPrice: 0.8,
+  contextStd: 0.3,
+  userZipf: 0.7,
+  itemZipf: 1.0,
+  targetCtr: 0.2,
+  targetCvr: 0.2,
+  splitFractions: [0.8, 0.1, 0.1],
 };
 
 /** Relative frequency of each hour of the day (evening peak). */
@@ -88,7 +110,10 @@ export class MultitaskModel {
   ctrBias = 0;
   cvrBias = 0;
 
-  constructor(readonly spec: MultitaskSpec, seed: number) {
+  constructor(
+    readonly spec: MultitaskSpec,
+    seed: number,
+  ) {
     const s = spec;
     for (const key of ['users', 'items', 'categories', 'hiddenDim'] as const) {
       if (!Number.isInteger(s[key]) || s[key] < 1) throw new Error(`multitask: ${key} must be a positive integer, got ${s[key]}`);
@@ -161,8 +186,11 @@ export class MultitaskModel {
     for (let d = 0; d < k; d++) dot += this.userVec[u * k + d]! * this.itemVec[i * k + d]!;
     const match = dot;
     row.ctrLogit = s.ctrAttract * this.attract[i]! + s.ctrMatch * match + this.hourEffect[h]! + this.devEffectCtr[row.device]!;
-    row.cvrLogit = s.cvrQuality * this.quality[i]! + s.cvrMatch * match
-      - s.cvrPrice * (this.logPrice[i]! - this.catPrice[this.itemCat[i]!]! - 0.5 * this.budget[u]!) + this.devEffectCvr[row.device]!;
+    row.cvrLogit =
+      s.cvrQuality * this.quality[i]! +
+      s.cvrMatch * match -
+      s.cvrPrice * (this.logPrice[i]! - this.catPrice[this.itemCat[i]!]! - 0.5 * this.budget[u]!) +
+      this.devEffectCvr[row.device]!;
   }
 }
 
@@ -201,8 +229,15 @@ export function generateMultitask(spec: MultitaskSpec, opts: GenerateOptions, pr
     let sumCvrAll = 0;
     let sumCvrClicked = 0;
     let clicks = 0;
-    let sc = 0, sv = 0, scc = 0, svv = 0, scv = 0;
-    let attAll = 0, attClicked = 0, qualAll = 0, qualClicked = 0;
+    let sc = 0,
+      sv = 0,
+      scc = 0,
+      svv = 0,
+      scv = 0;
+    let attAll = 0,
+      attClicked = 0,
+      qualAll = 0,
+      qualClicked = 0;
     for (let r = 0; r < n; r++) {
       model.sampleRow(rng, row);
       const zc = model.ctrBias + row.ctrLogit;
@@ -225,7 +260,11 @@ export function generateMultitask(spec: MultitaskSpec, opts: GenerateOptions, pr
         sumCvrClicked += pv;
         clicks++;
       }
-      sc += zc; sv += zv; scc += zc * zc; svv += zv * zv; scv += zc * zv;
+      sc += zc;
+      sv += zv;
+      scc += zc * zc;
+      svv += zv * zv;
+      scv += zc * zv;
       const i = row.item;
       out.uint(click);
       out.byte(COMMA);
@@ -283,7 +322,8 @@ export function generateMultitask(spec: MultitaskSpec, opts: GenerateOptions, pr
   return finishDataset(opts, {
     preset,
     generator: 'multitask (src/data/synth/multitask.ts)',
-    description: 'Click then conversion: conversion observed only after a click (0 otherwise), pCTCVR = pCTR·pCVR; item attractiveness raises CTR while correlating negatively with quality (CVR), a selection bias that CVR models trained on clicks alone suffer from',
+    description:
+      'Click then conversion: conversion observed only after a click (0 otherwise), pCTCVR = pCTR·pCVR; item attractiveness raises CTR while correlating negatively with quality (CVR), a selection bias that CVR models trained on clicks alone suffer from',
     format,
     schema: schema,
     splits,
@@ -291,4 +331,3 @@ export function generateMultitask(spec: MultitaskSpec, opts: GenerateOptions, pr
     started,
   });
 }
-

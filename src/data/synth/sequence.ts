@@ -18,8 +18,17 @@ import { Rng } from '../../engine/random.js';
 import { auc } from '../../metrics/auc.js';
 import type { SchemaInput } from '../../features/schema.js';
 import {
-  finishDataset, fmtProb, prepare, sigmoid, solveBias, splitSizes, SPLITS,
-  type GenerateOptions, type SplitMeta, type SynthMeta, type SplitName,
+  finishDataset,
+  fmtProb,
+  prepare,
+  sigmoid,
+  solveBias,
+  splitSizes,
+  SPLITS,
+  type GenerateOptions,
+  type SplitMeta,
+  type SynthMeta,
+  type SplitName,
 } from './common.js';
 import { OracleAccumulator } from './oracle.js';
 import { ByteWriter, COMMA, DIGIT_0, DIGIT_1, NEWLINE, PIPE } from './byte-writer.js';
@@ -56,9 +65,22 @@ export interface SequenceSpec {
 
 /** Defaults of the 'sequence' preset. */
 export const SEQUENCE_DEFAULTS: SequenceSpec = {
-  users: 5000, items: 4000, categories: 40, hiddenDim: 8, categoryCorrelation: 0.85, maxInterests: 4,
-  minLen: 5, maxLen: 30, candidateFromInterest: 0.5, temperature: 0.1, relevanceWeight: 3,
-  itemBiasStd: 0.3, userBiasStd: 0.3, userZipf: 0.7, itemZipf: 1.0, targetRate: 0.3,
+  users: 5000,
+  items: 4000,
+  categories: 40,
+  hiddenDim: 8,
+  categoryCorrelation: 0.85,
+  maxInterests: 4,
+  minLen: 5,
+  maxLen: 30,
+  candidateFromInterest: 0.5,
+  temperature: 0.1,
+  relevanceWeight: 3,
+  itemBiasStd: 0.3,
+  userBiasStd: 0.3,
+  userZipf: 0.7,
+  itemZipf: 1.0,
+  targetRate: 0.3,
   splitFractions: [0.8, 0.1, 0.1],
 };
 
@@ -81,7 +103,10 @@ export class SequenceModel {
   readonly catSamplers: ZipfSampler[];
   bias = 0;
 
-  constructor(readonly spec: SequenceSpec, seed: number) {
+  constructor(
+    readonly spec: SequenceSpec,
+    seed: number,
+  ) {
     const s = spec;
     for (const key of ['users', 'items', 'categories', 'hiddenDim', 'maxInterests', 'minLen', 'maxLen'] as const) {
       if (!Number.isInteger(s[key]) || s[key] < 1) throw new Error(`sequence: ${key} must be a positive integer, got ${s[key]}`);
@@ -296,7 +321,8 @@ export function generateSequence(spec: SequenceSpec, opts: GenerateOptions, pres
   return finishDataset(opts, {
     preset,
     generator: 'sequence (src/data/synth/sequence.ts)',
-    description: 'User behaviour sequences: click probability = σ(b + γ·softmax-similarity(candidate, history) + item and user biases); users have several interest categories, so mean pooling of the history dilutes the signal that candidate attention (DIN) recovers',
+    description:
+      'User behaviour sequences: click probability = σ(b + γ·softmax-similarity(candidate, history) + item and user biases); users have several interest categories, so mean pooling of the history dilutes the signal that candidate attention (DIN) recovers',
     format,
     schema: schema,
     splits,

@@ -11,7 +11,10 @@ export class ZipfSampler {
   private readonly accept: Float64Array;
   private readonly alias: Int32Array;
 
-  constructor(readonly size: number, readonly exponent: number) {
+  constructor(
+    readonly size: number,
+    readonly exponent: number,
+  ) {
     if (!Number.isInteger(size) || size < 1) throw new Error(`ZipfSampler: size ${size} must be a positive integer`);
     if (!(exponent >= 0)) throw new Error(`ZipfSampler: exponent ${exponent} must be >= 0`);
     const p = new Float64Array(size);

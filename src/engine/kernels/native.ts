@@ -55,7 +55,13 @@ export function loadNativeAddon(): { addon: NativeAddon } | { error: string } {
 
 /** Names of the fused dense kernels (DenseKernels), in interface order. */
 export const DENSE_KERNEL_NAMES: readonly (keyof DenseKernels)[] = [
-  'bnStats', 'bnForward', 'bnGradSums', 'bnInputGrad', 'dropoutForward', 'dropoutBackward', 'addColumnSums',
+  'bnStats',
+  'bnForward',
+  'bnGradSums',
+  'bnInputGrad',
+  'dropoutForward',
+  'dropoutBackward',
+  'addColumnSums',
 ];
 
 /** The addon's fused dense kernels that it exports (an older build may lack some). */

@@ -29,8 +29,17 @@ export interface DenseKernels {
    * out = float32(y)·f(i) (f the dropout factor; 1 without dropout).
    */
   bnForward(
-    x: Float32Array, rows: number, c: number, mean: Float32Array, scale: Float32Array, shift: Float32Array,
-    relu: boolean, seed: number, threshold: number, dropScale: number, out: Float32Array,
+    x: Float32Array,
+    rows: number,
+    c: number,
+    mean: Float32Array,
+    scale: Float32Array,
+    shift: Float32Array,
+    relu: boolean,
+    seed: number,
+    threshold: number,
+    dropScale: number,
+    out: Float32Array,
   ): void;
   /**
    * Batch-norm backward sums: out[j] = Σ_i gv and out[c + j] = invStd[j]·Σ_i gv·(x − mean[j]),
@@ -38,21 +47,39 @@ export interface DenseKernels {
    * result was > 0, or NaN) and 0 elsewhere; mask null means m = 1.
    */
   bnGradSums(
-    g: Float32Array, mask: Float32Array | null, x: Float32Array, mean: Float32Array, invStd: Float32Array,
-    rows: number, c: number, seed: number, threshold: number, dropScale: number, out: Float64Array,
+    g: Float32Array,
+    mask: Float32Array | null,
+    x: Float32Array,
+    mean: Float32Array,
+    invStd: Float32Array,
+    rows: number,
+    c: number,
+    seed: number,
+    threshold: number,
+    dropScale: number,
+    out: Float64Array,
   ): void;
   /** gx[i, j] (+)= gv·scale[j] − k[j]·(x[i, j] − mean[j]) − b[j], gv as in bnGradSums; gx must not alias an input. */
   bnInputGrad(
-    g: Float32Array, mask: Float32Array | null, x: Float32Array, mean: Float32Array, scale: Float32Array,
-    k: Float32Array, b: Float32Array, rows: number, c: number, seed: number, threshold: number, dropScale: number,
-    accumulate: boolean, gx: Float32Array,
+    g: Float32Array,
+    mask: Float32Array | null,
+    x: Float32Array,
+    mean: Float32Array,
+    scale: Float32Array,
+    k: Float32Array,
+    b: Float32Array,
+    rows: number,
+    c: number,
+    seed: number,
+    threshold: number,
+    dropScale: number,
+    accumulate: boolean,
+    gx: Float32Array,
   ): void;
   /** Dropout: out[i] = x[i]·f(i) for i < n. */
   dropoutForward(x: Float32Array, n: number, seed: number, threshold: number, scale: number, out: Float32Array): void;
   /** Dropout backward: gx[i] (+)= g[i]·f(i) with the mask of the same (seed, threshold, scale); gx must not alias g. */
-  dropoutBackward(
-    g: Float32Array, n: number, seed: number, threshold: number, scale: number, accumulate: boolean, gx: Float32Array,
-  ): void;
+  dropoutBackward(g: Float32Array, n: number, seed: number, threshold: number, scale: number, accumulate: boolean, gx: Float32Array): void;
   /** out[j] += Σ_i g[i, j] over the [rows, c] g, summed in float64 and rounded once (bias gradients). */
   addColumnSums(g: Float32Array, rows: number, c: number, out: Float32Array): void;
 }
@@ -74,10 +101,22 @@ export interface Kernels extends Partial<DenseKernels> {
    * are the row strides of A, B and C as stored.
    */
   sgemm(
-    transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
-    a: Float32Array, aOffset: number, lda: number,
-    b: Float32Array, bOffset: number, ldb: number,
-    beta: number, c: Float32Array, cOffset: number, ldc: number,
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    aOffset: number,
+    lda: number,
+    b: Float32Array,
+    bOffset: number,
+    ldb: number,
+    beta: number,
+    c: Float32Array,
+    cOffset: number,
+    ldc: number,
   ): void;
   /** Sets the number of BLAS threads (no-op for the TypeScript backend). */
   setThreads(n: number): void;

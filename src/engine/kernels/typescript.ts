@@ -43,9 +43,7 @@ function checkIndex(x: number, name: string): void {
 }
 
 /** Checks that a stored rows×cols matrix with row stride ld at offset fits in an array. */
-function checkMatrix(
-  name: string, ldName: string, offName: string, rows: number, cols: number, ld: number, offset: number, length: number,
-): void {
+function checkMatrix(name: string, ldName: string, offName: string, rows: number, cols: number, ld: number, offset: number, length: number): void {
   const minLd = Math.max(1, cols);
   if (ld < minLd) {
     throw new RangeError(`sgemm: ${ldName} must be >= ${minLd} (the stored ${name} has ${cols} columns), got ${ld}`);
@@ -64,9 +62,20 @@ function checkMatrix(
  * sizes, Float32Array operands, ld ≥ stored columns, offset + extent within each array.
  */
 function checkArgs(
-  transA: boolean, transB: boolean, m: number, n: number, k: number,
-  a: Float32Array, aOff: number, lda: number, b: Float32Array, bOff: number, ldb: number,
-  c: Float32Array, cOff: number, ldc: number,
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  a: Float32Array,
+  aOff: number,
+  lda: number,
+  b: Float32Array,
+  bOff: number,
+  ldb: number,
+  c: Float32Array,
+  cOff: number,
+  ldc: number,
 ): void {
   if (typeof transA !== 'boolean') throw new TypeError('sgemm: transA must be a boolean');
   if (typeof transB !== 'boolean') throw new TypeError('sgemm: transB must be a boolean');
@@ -87,10 +96,12 @@ function checkArgs(
   checkMatrix('c', 'ldc', 'cOffset', m, n, ldc, cOff, c.length);
   if (c.buffer === a.buffer || c.buffer === b.buffer) {
     // Same buffer: compare byte ranges (output must not alias an input, as in the addon).
-    const cStart = c.byteOffset + 4 * cOff, cEnd = cStart + 4 * (m === 0 || n === 0 ? 0 : (m - 1) * ldc + n);
+    const cStart = c.byteOffset + 4 * cOff,
+      cEnd = cStart + 4 * (m === 0 || n === 0 ? 0 : (m - 1) * ldc + n);
     const overlaps = (x: Float32Array, off: number, rows: number, cols: number, ld: number): boolean => {
       if (x.buffer !== c.buffer || rows === 0 || cols === 0 || cEnd === cStart) return false;
-      const s = x.byteOffset + 4 * off, e = s + 4 * ((rows - 1) * ld + cols);
+      const s = x.byteOffset + 4 * off,
+        e = s + 4 * ((rows - 1) * ld + cols);
       return s < cEnd && cStart < e;
     };
     if (overlaps(a, aOff, transA ? k : m, transA ? m : k, lda)) throw new Error('sgemm: c overlaps a in memory (output must not alias an input)');
@@ -114,14 +125,29 @@ function scaleC(m: number, n: number, beta: number, c: Float32Array, cOff: numbe
  * (Measured faster here than a row-update form with a float64 row accumulator.)
  */
 function directGemm(
-  transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
-  a: Float32Array, aOff: number, lda: number, b: Float32Array, bOff: number, ldb: number,
-  c: Float32Array, cOff: number, ldc: number,
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float32Array,
+  aOff: number,
+  lda: number,
+  b: Float32Array,
+  bOff: number,
+  ldb: number,
+  c: Float32Array,
+  cOff: number,
+  ldc: number,
 ): void {
-  const aRow = transA ? 1 : lda, aCol = transA ? lda : 1; // op(A)[i,p] = a[aOff + i·aRow + p·aCol]
-  const bRow = transB ? 1 : ldb, bCol = transB ? ldb : 1; // op(B)[p,j] = b[bOff + p·bRow + j·bCol]
+  const aRow = transA ? 1 : lda,
+    aCol = transA ? lda : 1; // op(A)[i,p] = a[aOff + i·aRow + p·aCol]
+  const bRow = transB ? 1 : ldb,
+    bCol = transB ? ldb : 1; // op(B)[p,j] = b[bOff + p·bRow + j·bCol]
   for (let i = 0; i < m; i++) {
-    const ai = aOff + i * aRow, ci = cOff + i * ldc;
+    const ai = aOff + i * aRow,
+      ci = cOff + i * ldc;
     for (let j = 0; j < n; j++) {
       let s = 0;
       for (let p = 0, x = ai, y = bOff + j * bCol; p < k; p++, x += aCol, y += bRow) s += a[x]! * b[y]!;
@@ -134,13 +160,18 @@ function directGemm(
 function packB(transB: boolean, b: Float32Array, bOff: number, ldb: number, p0: number, kc: number, j0: number, nc: number): void {
   const panels = Math.ceil(nc / NR);
   for (let jp = 0; jp < panels; jp++) {
-    const base = jp * kc * NR, col0 = j0 + jp * NR, w = Math.min(NR, j0 + nc - col0);
+    const base = jp * kc * NR,
+      col0 = j0 + jp * NR,
+      w = Math.min(NR, j0 + nc - col0);
     if (!transB) {
       // op(B)[p, j] = b[bOff + p·ldb + j]: row p of the panel is NR consecutive floats.
       let s = bOff + p0 * ldb + col0;
       if (w === NR) {
         for (let p = 0, d = base; p < kc; p++, d += NR, s += ldb) {
-          bPack[d] = b[s]!; bPack[d + 1] = b[s + 1]!; bPack[d + 2] = b[s + 2]!; bPack[d + 3] = b[s + 3]!;
+          bPack[d] = b[s]!;
+          bPack[d + 1] = b[s + 1]!;
+          bPack[d + 2] = b[s + 2]!;
+          bPack[d + 3] = b[s + 3]!;
         }
       } else {
         for (let p = 0, d = base; p < kc; p++, d += NR, s += ldb) {
@@ -164,13 +195,17 @@ function packB(transB: boolean, b: Float32Array, bOff: number, ldb: number, p0: 
 function packA(transA: boolean, a: Float32Array, aOff: number, lda: number, i0: number, mc: number, p0: number, kc: number): void {
   const panels = Math.ceil(mc / MR);
   for (let ip = 0; ip < panels; ip++) {
-    const base = ip * kc * MR, row0 = i0 + ip * MR, h = Math.min(MR, i0 + mc - row0);
+    const base = ip * kc * MR,
+      row0 = i0 + ip * MR,
+      h = Math.min(MR, i0 + mc - row0);
     if (transA) {
       // op(A)[i, p] = a[aOff + p·lda + i]: row p of the panel is MR consecutive floats.
       let s = aOff + p0 * lda + row0;
       if (h === MR) {
         for (let p = 0, d = base; p < kc; p++, d += MR, s += lda) {
-          aPack[d] = a[s]!; aPack[d + 1] = a[s + 1]!; aPack[d + 2] = a[s + 2]!;
+          aPack[d] = a[s]!;
+          aPack[d + 1] = a[s + 1]!;
+          aPack[d + 2] = a[s + 2]!;
         }
       } else {
         for (let p = 0, d = base; p < kc; p++, d += MR, s += lda) {
@@ -194,32 +229,72 @@ function packA(transA: boolean, a: Float32Array, aOff: number, lda: number, i0: 
  * The 3×4 micro-kernel: C[ci..] += alpha · (A panel at ai)·(B panel at bi) over kc steps,
  * storing only the h×w valid part of the tile.
  */
-function microKernel(
-  ai: number, bi: number, kc: number, alpha: number, c: Float32Array, ci: number, ldc: number, h: number, w: number,
-): void {
-  const A = aPack, B = bPack;
-  let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
-  let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-  let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
+function microKernel(ai: number, bi: number, kc: number, alpha: number, c: Float32Array, ci: number, ldc: number, h: number, w: number): void {
+  const A = aPack,
+    B = bPack;
+  let c00 = 0,
+    c01 = 0,
+    c02 = 0,
+    c03 = 0;
+  let c10 = 0,
+    c11 = 0,
+    c12 = 0,
+    c13 = 0;
+  let c20 = 0,
+    c21 = 0,
+    c22 = 0,
+    c23 = 0;
   for (const end = ai + kc * MR; ai < end; ai += MR, bi += NR) {
-    const a0 = A[ai], a1 = A[ai + 1], a2 = A[ai + 2];
-    const b0 = B[bi], b1 = B[bi + 1], b2 = B[bi + 2], b3 = B[bi + 3];
-    c00 += a0! * b0!; c01 += a0! * b1!; c02 += a0! * b2!; c03 += a0! * b3!;
-    c10 += a1! * b0!; c11 += a1! * b1!; c12 += a1! * b2!; c13 += a1! * b3!;
-    c20 += a2! * b0!; c21 += a2! * b1!; c22 += a2! * b2!; c23 += a2! * b3!;
+    const a0 = A[ai],
+      a1 = A[ai + 1],
+      a2 = A[ai + 2];
+    const b0 = B[bi],
+      b1 = B[bi + 1],
+      b2 = B[bi + 2],
+      b3 = B[bi + 3];
+    c00 += a0! * b0!;
+    c01 += a0! * b1!;
+    c02 += a0! * b2!;
+    c03 += a0! * b3!;
+    c10 += a1! * b0!;
+    c11 += a1! * b1!;
+    c12 += a1! * b2!;
+    c13 += a1! * b3!;
+    c20 += a2! * b0!;
+    c21 += a2! * b1!;
+    c22 += a2! * b2!;
+    c23 += a2! * b3!;
   }
   if (h === MR && w === NR) {
-    c[ci]! += alpha * c00; c[ci + 1]! += alpha * c01; c[ci + 2]! += alpha * c02; c[ci + 3]! += alpha * c03;
+    c[ci]! += alpha * c00;
+    c[ci + 1]! += alpha * c01;
+    c[ci + 2]! += alpha * c02;
+    c[ci + 3]! += alpha * c03;
     ci += ldc;
-    c[ci]! += alpha * c10; c[ci + 1]! += alpha * c11; c[ci + 2]! += alpha * c12; c[ci + 3]! += alpha * c13;
+    c[ci]! += alpha * c10;
+    c[ci + 1]! += alpha * c11;
+    c[ci + 2]! += alpha * c12;
+    c[ci + 3]! += alpha * c13;
     ci += ldc;
-    c[ci]! += alpha * c20; c[ci + 1]! += alpha * c21; c[ci + 2]! += alpha * c22; c[ci + 3]! += alpha * c23;
+    c[ci]! += alpha * c20;
+    c[ci + 1]! += alpha * c21;
+    c[ci + 2]! += alpha * c22;
+    c[ci + 3]! += alpha * c23;
     return;
   }
   const t = edgeTile;
-  t[0] = c00; t[1] = c01; t[2] = c02; t[3] = c03;
-  t[4] = c10; t[5] = c11; t[6] = c12; t[7] = c13;
-  t[8] = c20; t[9] = c21; t[10] = c22; t[11] = c23;
+  t[0] = c00;
+  t[1] = c01;
+  t[2] = c02;
+  t[3] = c03;
+  t[4] = c10;
+  t[5] = c11;
+  t[6] = c12;
+  t[7] = c13;
+  t[8] = c20;
+  t[9] = c21;
+  t[10] = c22;
+  t[11] = c23;
   for (let r = 0; r < h; r++) {
     for (let q = 0; q < w; q++) c[ci + r * ldc + q]! += alpha * t[r * NR + q]!;
   }
@@ -230,10 +305,22 @@ function microKernel(
  * packed as described at the top of this file; float64 accumulation.
  */
 export function sgemmTS(
-  transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
-  a: Float32Array, aOff: number, lda: number,
-  b: Float32Array, bOff: number, ldb: number,
-  beta: number, c: Float32Array, cOff: number, ldc: number,
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float32Array,
+  aOff: number,
+  lda: number,
+  b: Float32Array,
+  bOff: number,
+  ldb: number,
+  beta: number,
+  c: Float32Array,
+  cOff: number,
+  ldc: number,
 ): void {
   checkArgs(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
   if (m === 0 || n === 0) return;
@@ -257,9 +344,12 @@ export function sgemmTS(
         if (aPack.length < rowPanels * MR * kc) aPack = new Float64Array(rowPanels * MR * kc);
         packA(transA, a, aOff, lda, i0, mc, p0, kc);
         for (let jp = 0; jp < colPanels; jp++) {
-          const col0 = j0 + jp * NR, w = Math.min(NR, n - col0), bi = jp * kc * NR;
+          const col0 = j0 + jp * NR,
+            w = Math.min(NR, n - col0),
+            bi = jp * kc * NR;
           for (let ip = 0; ip < rowPanels; ip++) {
-            const row0 = i0 + ip * MR, h = Math.min(MR, m - row0);
+            const row0 = i0 + ip * MR,
+              h = Math.min(MR, m - row0);
             microKernel(ip * kc * MR, bi, kc, alpha, c, cOff + row0 * ldc + col0, ldc, h, w);
           }
         }
@@ -363,8 +453,17 @@ function checkBool(fn: string, name: string, v: unknown): void {
 }
 
 function bnForwardTS(
-  x: Float32Array, rows: number, c: number, mean: Float32Array, scale: Float32Array, shift: Float32Array,
-  relu: boolean, seed: number, threshold: number, dropScale: number, out: Float32Array,
+  x: Float32Array,
+  rows: number,
+  c: number,
+  mean: Float32Array,
+  scale: Float32Array,
+  shift: Float32Array,
+  relu: boolean,
+  seed: number,
+  threshold: number,
+  dropScale: number,
+  out: Float32Array,
 ): void {
   const fn = 'bnForward';
   checkSize(fn, 'rows', rows);
@@ -420,9 +519,7 @@ function maskBits(mask: Float32Array | null): Int32Array | null {
 }
 
 /** Validates the arguments shared by bnGradSums and bnInputGrad. */
-function checkBnGrad(
-  fn: string, g: Float32Array, mask: Float32Array | null, x: Float32Array, rows: number, c: number,
-): void {
+function checkBnGrad(fn: string, g: Float32Array, mask: Float32Array | null, x: Float32Array, rows: number, c: number): void {
   checkSize(fn, 'rows', rows);
   checkSize(fn, 'c', c);
   const n = rows * c;
@@ -432,8 +529,17 @@ function checkBnGrad(
 }
 
 function bnGradSumsTS(
-  g: Float32Array, mask: Float32Array | null, x: Float32Array, mean: Float32Array, invStd: Float32Array,
-  rows: number, c: number, seed: number, threshold: number, dropScale: number, out: Float64Array,
+  g: Float32Array,
+  mask: Float32Array | null,
+  x: Float32Array,
+  mean: Float32Array,
+  invStd: Float32Array,
+  rows: number,
+  c: number,
+  seed: number,
+  threshold: number,
+  dropScale: number,
+  out: Float64Array,
 ): void {
   const fn = 'bnGradSums';
   checkBnGrad(fn, g, mask, x, rows, c);
@@ -456,7 +562,7 @@ function bnGradSumsTS(
     } else {
       for (let i = 0, o = 0; i < rows; i++, o += c) {
         for (let j = 0; j < c; j++) {
-          const gv = g[o + j]! * ((-bits[o + j]!) >>> 31);
+          const gv = g[o + j]! * (-bits[o + j]! >>> 31);
           out[j]! += gv;
           out[c + j]! += gv * (x[o + j]! - mean[j]!);
         }
@@ -468,7 +574,7 @@ function bnGradSumsTS(
       for (let j = 0; j < c; j++) {
         const h = mix32((mix32((o + j) ^ k1) + k2) | 0) >>> 0;
         let gv = Math.fround(g[o + j]! * (h >= t ? s : 0));
-        if (bits !== null) gv *= (-bits[o + j]!) >>> 31;
+        if (bits !== null) gv *= -bits[o + j]! >>> 31;
         out[j]! += gv;
         out[c + j]! += gv * (x[o + j]! - mean[j]!);
       }
@@ -478,9 +584,20 @@ function bnGradSumsTS(
 }
 
 function bnInputGradTS(
-  g: Float32Array, mask: Float32Array | null, x: Float32Array, mean: Float32Array, scale: Float32Array,
-  k: Float32Array, b: Float32Array, rows: number, c: number, seed: number, threshold: number, dropScale: number,
-  accumulate: boolean, gx: Float32Array,
+  g: Float32Array,
+  mask: Float32Array | null,
+  x: Float32Array,
+  mean: Float32Array,
+  scale: Float32Array,
+  k: Float32Array,
+  b: Float32Array,
+  rows: number,
+  c: number,
+  seed: number,
+  threshold: number,
+  dropScale: number,
+  accumulate: boolean,
+  gx: Float32Array,
 ): void {
   const fn = 'bnInputGrad';
   checkBnGrad(fn, g, mask, x, rows, c);
@@ -501,7 +618,7 @@ function bnInputGradTS(
     } else {
       for (let i = 0, o = 0; i < rows; i++, o += c) {
         for (let j = 0; j < c; j++) {
-          const gv = g[o + j]! * ((-bits[o + j]!) >>> 31);
+          const gv = g[o + j]! * (-bits[o + j]! >>> 31);
           gx[o + j]! += gv * scale[j]! - k[j]! * (x[o + j]! - mean[j]!) - b[j]!;
         }
       }
@@ -516,7 +633,7 @@ function bnInputGradTS(
         const h = mix32((mix32((o + j) ^ k1) + k2) | 0) >>> 0;
         gv = Math.fround(gv * (h >= t ? s : 0));
       }
-      if (bits !== null) gv *= (-bits[o + j]!) >>> 31;
+      if (bits !== null) gv *= -bits[o + j]! >>> 31;
       const v = gv * scale[j]! - k[j]! * (x[o + j]! - mean[j]!) - b[j]!;
       gx[o + j] = accumulate ? gx[o + j]! + v : v;
     }
@@ -536,9 +653,7 @@ function dropoutForwardTS(x: Float32Array, n: number, seed: number, threshold: n
   }
 }
 
-function dropoutBackwardTS(
-  g: Float32Array, n: number, seed: number, threshold: number, scale: number, accumulate: boolean, gx: Float32Array,
-): void {
+function dropoutBackwardTS(g: Float32Array, n: number, seed: number, threshold: number, scale: number, accumulate: boolean, gx: Float32Array): void {
   const fn = 'dropoutBackward';
   checkSize(fn, 'n', n);
   const d = checkDrop(fn, seed, threshold, scale);

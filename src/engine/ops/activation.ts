@@ -9,16 +9,23 @@ import { Tensor, fromOp, allocFloat32 } from '../tensor.js';
  * x < −709 gives exactly 0, never NaN). Backward: dx = g·σ·(1 − σ).
  */
 export function sigmoid(x: Tensor): Tensor {
-  const xd = x.data, n = xd.length;
+  const xd = x.data,
+    n = xd.length;
   const out = allocFloat32(n);
   for (let i = 0; i < n; i++) out[i] = 1 / (1 + Math.exp(-xd[i]!));
-  return fromOp(out, x.shape, [x], (g) => {
-    const gx = x.gradBuffer();
-    for (let i = 0; i < n; i++) {
-      const s = out[i]!;
-      gx[i]! += g[i]! * s * (1 - s);
-    }
-  }, { releasesGrad: true });
+  return fromOp(
+    out,
+    x.shape,
+    [x],
+    (g) => {
+      const gx = x.gradBuffer();
+      for (let i = 0; i < n; i++) {
+        const s = out[i]!;
+        gx[i]! += g[i]! * s * (1 - s);
+      }
+    },
+    { releasesGrad: true },
+  );
 }
 
 /**
@@ -27,19 +34,26 @@ export function sigmoid(x: Tensor): Tensor {
  * precision. Backward: dx = g·(1 − tanh²).
  */
 export function tanh(x: Tensor): Tensor {
-  const xd = x.data, n = xd.length;
+  const xd = x.data,
+    n = xd.length;
   const out = allocFloat32(n);
   for (let i = 0; i < n; i++) {
     const v = xd[i]!;
     out[i] = Math.abs(v) < 1e-4 ? v - (v * v * v) / 3 : 1 - 2 / (Math.exp(2 * v) + 1);
   }
-  return fromOp(out, x.shape, [x], (g) => {
-    const gx = x.gradBuffer();
-    for (let i = 0; i < n; i++) {
-      const t = out[i]!;
-      gx[i]! += g[i]! * (1 - t * t);
-    }
-  }, { releasesGrad: true });
+  return fromOp(
+    out,
+    x.shape,
+    [x],
+    (g) => {
+      const gx = x.gradBuffer();
+      for (let i = 0; i < n; i++) {
+        const t = out[i]!;
+        gx[i]! += g[i]! * (1 - t * t);
+      }
+    },
+    { releasesGrad: true },
+  );
 }
 
 /**
@@ -48,22 +62,30 @@ export function tanh(x: Tensor): Tensor {
  * Backward: dx = g·[x > 0] (0 at the kink).
  */
 export function relu(x: Tensor): Tensor {
-  const xd = x.data, n = xd.length;
+  const xd = x.data,
+    n = xd.length;
   const out = allocFloat32(n);
   for (let i = 0; i < n; i++) {
     const v = xd[i]!;
     out[i] = (v + Math.abs(v)) * 0.5;
   }
-  return fromOp(out, x.shape, [x], (g) => {
-    const gx = x.gradBuffer();
-    for (let i = 0; i < n; i++) gx[i]! += g[i]! * +(xd[i]! > 0);
-  }, { releasesGrad: true });
+  return fromOp(
+    out,
+    x.shape,
+    [x],
+    (g) => {
+      const gx = x.gradBuffer();
+      for (let i = 0; i < n; i++) gx[i]! += g[i]! * +(xd[i]! > 0);
+    },
+    { releasesGrad: true },
+  );
 }
 
 /** x for x > 0, slope·x otherwise (slope default 0.01, as torch). Backward: g or slope·g. */
 export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
   if (!Number.isFinite(slope)) throw new Error(`leakyRelu: slope must be finite, got ${slope}`);
-  const xd = x.data, n = xd.length;
+  const xd = x.data,
+    n = xd.length;
   const out = allocFloat32(n);
   const d = 1 - slope;
   // Branch-free: factor = slope + (1 − slope)·[x > 0].
@@ -71,10 +93,16 @@ export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
     const v = xd[i]!;
     out[i] = v * (slope + d * +(v > 0));
   }
-  return fromOp(out, x.shape, [x], (g) => {
-    const gx = x.gradBuffer();
-    for (let i = 0; i < n; i++) gx[i]! += g[i]! * (slope + d * +(xd[i]! > 0));
-  }, { releasesGrad: true });
+  return fromOp(
+    out,
+    x.shape,
+    [x],
+    (g) => {
+      const gx = x.gradBuffer();
+      for (let i = 0; i < n; i++) gx[i]! += g[i]! * (slope + d * +(xd[i]! > 0));
+    },
+    { releasesGrad: true },
+  );
 }
 
 /**
@@ -87,7 +115,9 @@ export function prelu(x: Tensor, alpha: Tensor): Tensor {
   if (alpha.rank !== 1 || (alpha.shape[0] !== 1 && alpha.shape[0] !== last)) {
     throw new Error(`prelu: alpha must have shape [1] or [${last}] (last axis of x [${x.shape.join(', ')}]), got [${alpha.shape.join(', ')}]`);
   }
-  const xd = x.data, ad = alpha.data, n = xd.length;
+  const xd = x.data,
+    ad = alpha.data,
+    n = xd.length;
   const c = alpha.shape[0]!;
   const out = allocFloat32(n);
   // Branch-free: factor = α + (1 − α)·[x > 0].
@@ -100,45 +130,52 @@ export function prelu(x: Tensor, alpha: Tensor): Tensor {
   } else {
     for (let r = 0; r < n; r += c) {
       for (let j = 0; j < c; j++) {
-        const v = xd[r + j]!, a = ad[j]!;
+        const v = xd[r + j]!,
+          a = ad[j]!;
         out[r + j] = v * (a + (1 - a) * +(v > 0));
       }
     }
   }
-  return fromOp(out, x.shape, [x, alpha], (g) => {
-    if (x.requiresGrad) {
-      const gx = x.gradBuffer();
-      if (c === 1) {
-        const a = ad[0]!;
-        for (let i = 0; i < n; i++) gx[i]! += g[i]! * (a + (1 - a) * +(xd[i]! > 0));
-      } else {
-        for (let r = 0; r < n; r += c) {
-          for (let j = 0; j < c; j++) {
-            const a = ad[j]!;
-            gx[r + j]! += g[r + j]! * (a + (1 - a) * +(xd[r + j]! > 0));
+  return fromOp(
+    out,
+    x.shape,
+    [x, alpha],
+    (g) => {
+      if (x.requiresGrad) {
+        const gx = x.gradBuffer();
+        if (c === 1) {
+          const a = ad[0]!;
+          for (let i = 0; i < n; i++) gx[i]! += g[i]! * (a + (1 - a) * +(xd[i]! > 0));
+        } else {
+          for (let r = 0; r < n; r += c) {
+            for (let j = 0; j < c; j++) {
+              const a = ad[j]!;
+              gx[r + j]! += g[r + j]! * (a + (1 - a) * +(xd[r + j]! > 0));
+            }
           }
         }
       }
-    }
-    if (alpha.requiresGrad) {
-      const ga = alpha.gradBuffer();
-      if (c === 1) {
-        let s = 0;
-        for (let i = 0; i < n; i++) {
-          const v = xd[i]!;
-          s += g[i]! * v * +(v <= 0);
-        }
-        ga[0]! += s;
-      } else {
-        for (let r = 0; r < n; r += c) {
-          for (let j = 0; j < c; j++) {
-            const v = xd[r + j]!;
-            ga[j]! += g[r + j]! * v * +(v <= 0);
+      if (alpha.requiresGrad) {
+        const ga = alpha.gradBuffer();
+        if (c === 1) {
+          let s = 0;
+          for (let i = 0; i < n; i++) {
+            const v = xd[i]!;
+            s += g[i]! * v * +(v <= 0);
+          }
+          ga[0]! += s;
+        } else {
+          for (let r = 0; r < n; r += c) {
+            for (let j = 0; j < c; j++) {
+              const v = xd[r + j]!;
+              ga[j]! += g[r + j]! * v * +(v <= 0);
+            }
           }
         }
       }
-    }
-  }, { releasesGrad: true });
+    },
+    { releasesGrad: true },
+  );
 }
 
 /** Names accepted by `activation`. */
@@ -154,11 +191,20 @@ export const ACTIVATION_NAMES: readonly ActivationName[] = ['relu', 'sigmoid', '
  */
 export function activation(x: Tensor, name: string): Tensor {
   switch (name.toLowerCase()) {
-    case 'relu': return relu(x);
-    case 'sigmoid': return sigmoid(x);
-    case 'tanh': return tanh(x);
-    case 'leaky_relu': case 'leakyrelu': return leakyRelu(x);
-    case 'linear': case 'identity': case 'none': return x;
-    default: throw new Error(`activation: unknown name '${name}' (expected one of ${ACTIVATION_NAMES.join(', ')})`);
+    case 'relu':
+      return relu(x);
+    case 'sigmoid':
+      return sigmoid(x);
+    case 'tanh':
+      return tanh(x);
+    case 'leaky_relu':
+    case 'leakyrelu':
+      return leakyRelu(x);
+    case 'linear':
+    case 'identity':
+    case 'none':
+      return x;
+    default:
+      throw new Error(`activation: unknown name '${name}' (expected one of ${ACTIVATION_NAMES.join(', ')})`);
   }
 }

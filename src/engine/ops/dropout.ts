@@ -54,8 +54,14 @@ export function dropout(x: Tensor, p: number, rng: Rng, training: boolean): Tens
   const K = denseKernels();
   const out = allocFloat32(n);
   K.dropoutForward(x.data, n, seed, threshold, scale, out);
-  return fromOp(out, x.shape, [x], (g) => {
-    const { grad, overwrite } = x.gradForWrite();
-    K.dropoutBackward(g, n, seed, threshold, scale, !overwrite, grad);
-  }, { releasesGrad: true });
+  return fromOp(
+    out,
+    x.shape,
+    [x],
+    (g) => {
+      const { grad, overwrite } = x.gradForWrite();
+      K.dropoutBackward(g, n, seed, threshold, scale, !overwrite, grad);
+    },
+    { releasesGrad: true },
+  );
 }

@@ -70,28 +70,39 @@ export function rowLayout(shape: readonly number[], strides: readonly (readonly 
 export function forEachRow(layout: RowLayout, row: (o0: number, o1: number, o2: number) => void): void {
   const { dims, strides } = layout;
   const nd = dims.length - 1;
-  const s0 = strides[0] ?? [], s1 = strides[1] ?? [], s2 = strides[2] ?? [];
+  const s0 = strides[0] ?? [],
+    s1 = strides[1] ?? [],
+    s2 = strides[2] ?? [];
   if (nd === 0) {
     row(0, 0, 0);
     return;
   }
   if (nd === 1) {
-    const n = dims[0]!, a = s0[0] ?? 0, b = s1[0] ?? 0, c = s2[0] ?? 0;
+    const n = dims[0]!,
+      a = s0[0] ?? 0,
+      b = s1[0] ?? 0,
+      c = s2[0] ?? 0;
     for (let i = 0, o0 = 0, o1 = 0, o2 = 0; i < n; i++, o0 += a, o1 += b, o2 += c) row(o0, o1, o2);
     return;
   }
   let rows = 1;
   for (let d = 0; d < nd; d++) rows *= dims[d]!;
   const idx = new Array<number>(nd).fill(0);
-  let o0 = 0, o1 = 0, o2 = 0;
+  let o0 = 0,
+    o1 = 0,
+    o2 = 0;
   for (let r = 0; r < rows; r++) {
     row(o0, o1, o2);
     for (let d = nd - 1; d >= 0; d--) {
       idx[d]!++;
-      o0 += s0[d] ?? 0; o1 += s1[d] ?? 0; o2 += s2[d] ?? 0;
+      o0 += s0[d] ?? 0;
+      o1 += s1[d] ?? 0;
+      o2 += s2[d] ?? 0;
       if (idx[d]! < dims[d]!) break;
       const n = dims[d]!;
-      o0 -= (s0[d] ?? 0) * n; o1 -= (s1[d] ?? 0) * n; o2 -= (s2[d] ?? 0) * n;
+      o0 -= (s0[d] ?? 0) * n;
+      o1 -= (s1[d] ?? 0) * n;
+      o2 -= (s2[d] ?? 0) * n;
       idx[d] = 0;
     }
   }
@@ -105,7 +116,8 @@ export function broadcastShapes(op: string, a: readonly number[], b: readonly nu
   const rank = Math.max(a.length, b.length);
   const out = new Array<number>(rank);
   for (let i = 0; i < rank; i++) {
-    const da = a[a.length - rank + i] ?? 1, db = b[b.length - rank + i] ?? 1;
+    const da = a[a.length - rank + i] ?? 1,
+      db = b[b.length - rank + i] ?? 1;
     if (da !== db && da !== 1 && db !== 1) {
       throw new Error(`${op}: shapes [${a.join(', ')}] and [${b.join(', ')}] do not broadcast (axis ${i} of the result: ${da} vs ${db})`);
     }
@@ -141,8 +153,17 @@ function accRow(dst: Float32Array, id: number, sd: number, src: Float32Array, is
 
 /** dst[id + j·sd] += alpha · p[ip + j·sp] · q[iq + j·sq] (reduces when sd = 0). */
 function accMulRow(
-  dst: Float32Array, id: number, sd: number, p: Float32Array, ip: number, sp: number,
-  q: Float32Array, iq: number, sq: number, n: number, alpha: number,
+  dst: Float32Array,
+  id: number,
+  sd: number,
+  p: Float32Array,
+  ip: number,
+  sp: number,
+  q: Float32Array,
+  iq: number,
+  sq: number,
+  n: number,
+  alpha: number,
 ): void {
   if (sd === 0) {
     let s = 0;
@@ -155,8 +176,20 @@ function accMulRow(
 
 /** dst[id + j·sd] += alpha · p[ip + j·sp] · q[iq + j·sq] / r[ir + j·sr] (reduces when sd = 0). */
 function accMulDivRow(
-  dst: Float32Array, id: number, sd: number, p: Float32Array, ip: number, sp: number,
-  q: Float32Array | null, iq: number, sq: number, r: Float32Array, ir: number, sr: number, n: number, alpha: number,
+  dst: Float32Array,
+  id: number,
+  sd: number,
+  p: Float32Array,
+  ip: number,
+  sp: number,
+  q: Float32Array | null,
+  iq: number,
+  sq: number,
+  r: Float32Array,
+  ir: number,
+  sr: number,
+  n: number,
+  alpha: number,
 ): void {
   if (q === null) {
     if (sd === 0) {
@@ -164,7 +197,7 @@ function accMulDivRow(
       for (let j = 0; j < n; j++, ip += sp, ir += sr) s += p[ip]! / r[ir]!;
       dst[id]! += alpha * s;
     } else {
-      for (let j = 0; j < n; j++, id += sd, ip += sp, ir += sr) dst[id]! += alpha * p[ip]! / r[ir]!;
+      for (let j = 0; j < n; j++, id += sd, ip += sp, ir += sr) dst[id]! += (alpha * p[ip]!) / r[ir]!;
     }
     return;
   }
@@ -190,7 +223,8 @@ export function sumToShape(src: Float32Array, fromShape: readonly number[], dst:
   }
   const layout = rowLayout(fromShape, [broadcastStrides(toShape, fromShape), contiguousStrides(fromShape)]);
   const n = layout.dims[layout.dims.length - 1]!;
-  const sd = layout.strides[0]![layout.dims.length - 1]!, ss = layout.strides[1]![layout.dims.length - 1]!;
+  const sd = layout.strides[0]![layout.dims.length - 1]!,
+    ss = layout.strides[1]![layout.dims.length - 1]!;
   forEachRow(layout, (od, os) => accRow(dst, od, sd, src, os, ss, n, alpha));
 }
 
@@ -198,10 +232,18 @@ export function sumToShape(src: Float32Array, fromShape: readonly number[], dst:
  * Writes `src` (laid out as `fromShape`) repeated along the broadcast axes into `dst`
  * (laid out as `toShape`, a broadcast of `fromShape`), adding when `accumulate`.
  */
-export function broadcastInto(src: Float32Array, fromShape: readonly number[], dst: Float32Array, toShape: readonly number[], accumulate: boolean): void {
+export function broadcastInto(
+  src: Float32Array,
+  fromShape: readonly number[],
+  dst: Float32Array,
+  toShape: readonly number[],
+  accumulate: boolean,
+): void {
   const layout = rowLayout(toShape, [contiguousStrides(toShape), broadcastStrides(fromShape, toShape)]);
   const last = layout.dims.length - 1;
-  const n = layout.dims[last]!, sd = layout.strides[0]![last]!, ss = layout.strides[1]![last]!;
+  const n = layout.dims[last]!,
+    sd = layout.strides[0]![last]!,
+    ss = layout.strides[1]![last]!;
   if (accumulate) forEachRow(layout, (od, os) => accRow(dst, od, sd, src, os, ss, n, 1));
   else {
     forEachRow(layout, (od, os) => {
@@ -214,17 +256,39 @@ export function broadcastInto(src: Float32Array, fromShape: readonly number[], d
 // Broadcasting binary arithmetic
 // ---------------------------------------------------------------------------------------
 
-const ADD = 0, SUB = 1, MUL = 2, DIV = 3;
+const ADD = 0,
+  SUB = 1,
+  MUL = 2,
+  DIV = 3;
 const BINARY_NAMES = ['add', 'sub', 'mul', 'div'];
 
 /** out[oo + j] = a[ia + j·sa] ⊙ b[ib + j·sb] for j < n (output rows are contiguous). */
-function binaryRow(kind: number, out: Float32Array, oo: number, a: Float32Array, ia: number, sa: number, b: Float32Array, ib: number, sb: number, n: number): void {
+function binaryRow(
+  kind: number,
+  out: Float32Array,
+  oo: number,
+  a: Float32Array,
+  ia: number,
+  sa: number,
+  b: Float32Array,
+  ib: number,
+  sb: number,
+  n: number,
+): void {
   const end = oo + n;
   switch (kind) {
-    case ADD: for (; oo < end; oo++, ia += sa, ib += sb) out[oo] = a[ia]! + b[ib]!; break;
-    case SUB: for (; oo < end; oo++, ia += sa, ib += sb) out[oo] = a[ia]! - b[ib]!; break;
-    case MUL: for (; oo < end; oo++, ia += sa, ib += sb) out[oo] = a[ia]! * b[ib]!; break;
-    default: for (; oo < end; oo++, ia += sa, ib += sb) out[oo] = a[ia]! / b[ib]!; break;
+    case ADD:
+      for (; oo < end; oo++, ia += sa, ib += sb) out[oo] = a[ia]! + b[ib]!;
+      break;
+    case SUB:
+      for (; oo < end; oo++, ia += sa, ib += sb) out[oo] = a[ia]! - b[ib]!;
+      break;
+    case MUL:
+      for (; oo < end; oo++, ia += sa, ib += sb) out[oo] = a[ia]! * b[ib]!;
+      break;
+    default:
+      for (; oo < end; oo++, ia += sa, ib += sb) out[oo] = a[ia]! / b[ib]!;
+      break;
   }
 }
 
@@ -232,10 +296,18 @@ function binaryRow(kind: number, out: Float32Array, oo: number, a: Float32Array,
 function binarySame(kind: number, out: Float32Array, a: Float32Array, b: Float32Array): void {
   const n = out.length;
   switch (kind) {
-    case ADD: for (let i = 0; i < n; i++) out[i] = a[i]! + b[i]!; break;
-    case SUB: for (let i = 0; i < n; i++) out[i] = a[i]! - b[i]!; break;
-    case MUL: for (let i = 0; i < n; i++) out[i] = a[i]! * b[i]!; break;
-    default: for (let i = 0; i < n; i++) out[i] = a[i]! / b[i]!; break;
+    case ADD:
+      for (let i = 0; i < n; i++) out[i] = a[i]! + b[i]!;
+      break;
+    case SUB:
+      for (let i = 0; i < n; i++) out[i] = a[i]! - b[i]!;
+      break;
+    case MUL:
+      for (let i = 0; i < n; i++) out[i] = a[i]! * b[i]!;
+      break;
+    default:
+      for (let i = 0; i < n; i++) out[i] = a[i]! / b[i]!;
+      break;
   }
 }
 
@@ -245,61 +317,104 @@ function binary(kind: number, a: Tensor, b: Tensor): Tensor {
   const shape = same ? a.shape : broadcastShapes(op, a.shape, b.shape);
   const out = allocFloat32(shapeSize(shape));
   let layout: RowLayout | null = null;
-  let n = 0, sa = 0, sb = 0, so = 0;
+  let n = 0,
+    sa = 0,
+    sb = 0,
+    so = 0;
   if (same) {
     binarySame(kind, out, a.data, b.data);
   } else {
     layout = rowLayout(shape, [contiguousStrides(shape), broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
     const last = layout.dims.length - 1;
     n = layout.dims[last]!;
-    so = layout.strides[0]![last]!; sa = layout.strides[1]![last]!; sb = layout.strides[2]![last]!;
-    const ad = a.data, bd = b.data;
+    so = layout.strides[0]![last]!;
+    sa = layout.strides[1]![last]!;
+    sb = layout.strides[2]![last]!;
+    const ad = a.data,
+      bd = b.data;
     forEachRow(layout, (oo, ia, ib) => binaryRow(kind, out, oo, ad, ia, sa, bd, ib, sb, n));
   }
-  return fromOp(out, shape, [a, b], (g) => {
-    const ad = a.data, bd = b.data;
-    if (layout === null) {
-      const len = g.length;
+  return fromOp(
+    out,
+    shape,
+    [a, b],
+    (g) => {
+      const ad = a.data,
+        bd = b.data;
+      if (layout === null) {
+        const len = g.length;
+        if (a.requiresGrad) {
+          const ga = a.gradBuffer();
+          switch (kind) {
+            case ADD:
+            case SUB:
+              for (let i = 0; i < len; i++) ga[i]! += g[i]!;
+              break;
+            case MUL:
+              for (let i = 0; i < len; i++) ga[i]! += g[i]! * bd[i]!;
+              break;
+            default:
+              for (let i = 0; i < len; i++) ga[i]! += g[i]! / bd[i]!;
+              break;
+          }
+        }
+        if (b.requiresGrad) {
+          const gb = b.gradBuffer();
+          switch (kind) {
+            case ADD:
+              for (let i = 0; i < len; i++) gb[i]! += g[i]!;
+              break;
+            case SUB:
+              for (let i = 0; i < len; i++) gb[i]! -= g[i]!;
+              break;
+            case MUL:
+              for (let i = 0; i < len; i++) gb[i]! += g[i]! * ad[i]!;
+              break;
+            default:
+              for (let i = 0; i < len; i++) gb[i]! -= (g[i]! * out[i]!) / bd[i]!;
+              break;
+          }
+        }
+        return;
+      }
+      // Output rows are the layout's operand 0; its row stride `so` is 1 (0 when the whole
+      // output is a single element, where rows have length 1).
       if (a.requiresGrad) {
         const ga = a.gradBuffer();
         switch (kind) {
-          case ADD: case SUB: for (let i = 0; i < len; i++) ga[i]! += g[i]!; break;
-          case MUL: for (let i = 0; i < len; i++) ga[i]! += g[i]! * bd[i]!; break;
-          default: for (let i = 0; i < len; i++) ga[i]! += g[i]! / bd[i]!; break;
+          case ADD:
+          case SUB:
+            forEachRow(layout, (oo, ia) => accRow(ga, ia, sa, g, oo, so, n, 1));
+            break;
+          case MUL:
+            forEachRow(layout, (oo, ia, ib) => accMulRow(ga, ia, sa, g, oo, so, bd, ib, sb, n, 1));
+            break;
+          default:
+            forEachRow(layout, (oo, ia, ib) => accMulDivRow(ga, ia, sa, g, oo, so, null, 0, 0, bd, ib, sb, n, 1));
+            break;
         }
       }
       if (b.requiresGrad) {
         const gb = b.gradBuffer();
         switch (kind) {
-          case ADD: for (let i = 0; i < len; i++) gb[i]! += g[i]!; break;
-          case SUB: for (let i = 0; i < len; i++) gb[i]! -= g[i]!; break;
-          case MUL: for (let i = 0; i < len; i++) gb[i]! += g[i]! * ad[i]!; break;
-          default: for (let i = 0; i < len; i++) gb[i]! -= (g[i]! * out[i]!) / bd[i]!; break;
+          case ADD:
+            forEachRow(layout, (oo, _ia, ib) => accRow(gb, ib, sb, g, oo, so, n, 1));
+            break;
+          case SUB:
+            forEachRow(layout, (oo, _ia, ib) => accRow(gb, ib, sb, g, oo, so, n, -1));
+            break;
+          case MUL:
+            forEachRow(layout, (oo, ia, ib) => accMulRow(gb, ib, sb, g, oo, so, ad, ia, sa, n, 1));
+            break;
+          // d(a/b)/db = −a/b² = −out/b
+          default:
+            forEachRow(layout, (oo, _ia, ib) => accMulDivRow(gb, ib, sb, g, oo, so, out, oo, so, bd, ib, sb, n, -1));
+            break;
         }
       }
-      return;
-    }
-    // Output rows are the layout's operand 0; its row stride `so` is 1 (0 when the whole
-    // output is a single element, where rows have length 1).
-    if (a.requiresGrad) {
-      const ga = a.gradBuffer();
-      switch (kind) {
-        case ADD: case SUB: forEachRow(layout, (oo, ia) => accRow(ga, ia, sa, g, oo, so, n, 1)); break;
-        case MUL: forEachRow(layout, (oo, ia, ib) => accMulRow(ga, ia, sa, g, oo, so, bd, ib, sb, n, 1)); break;
-        default: forEachRow(layout, (oo, ia, ib) => accMulDivRow(ga, ia, sa, g, oo, so, null, 0, 0, bd, ib, sb, n, 1)); break;
-      }
-    }
-    if (b.requiresGrad) {
-      const gb = b.gradBuffer();
-      switch (kind) {
-        case ADD: forEachRow(layout, (oo, _ia, ib) => accRow(gb, ib, sb, g, oo, so, n, 1)); break;
-        case SUB: forEachRow(layout, (oo, _ia, ib) => accRow(gb, ib, sb, g, oo, so, n, -1)); break;
-        case MUL: forEachRow(layout, (oo, ia, ib) => accMulRow(gb, ib, sb, g, oo, so, ad, ia, sa, n, 1)); break;
-        // d(a/b)/db = −a/b² = −out/b
-        default: forEachRow(layout, (oo, _ia, ib) => accMulDivRow(gb, ib, sb, g, oo, so, out, oo, so, bd, ib, sb, n, -1)); break;
-      }
-    }
-  }, { releasesGrad: true });
+    },
+    { releasesGrad: true },
+  );
 }
 
 /** a + b with numpy broadcasting. Backward: the gradient summed over each operand's broadcast axes. */
@@ -333,68 +448,110 @@ export function neg(x: Tensor): Tensor {
 
 /** c·x for a constant number c. Backward: dx = c·g. */
 export function scale(x: Tensor, c: number): Tensor {
-  const xd = x.data, n = xd.length;
+  const xd = x.data,
+    n = xd.length;
   const out = allocFloat32(n);
   for (let i = 0; i < n; i++) out[i] = c * xd[i]!;
-  return fromOp(out, x.shape, [x], (g) => {
-    const gx = x.gradBuffer();
-    for (let i = 0; i < n; i++) gx[i]! += c * g[i]!;
-  }, { releasesGrad: true });
+  return fromOp(
+    out,
+    x.shape,
+    [x],
+    (g) => {
+      const gx = x.gradBuffer();
+      for (let i = 0; i < n; i++) gx[i]! += c * g[i]!;
+    },
+    { releasesGrad: true },
+  );
 }
 
 /** x + c for a constant number c. Backward: dx = g. */
 export function addScalar(x: Tensor, c: number): Tensor {
-  const xd = x.data, n = xd.length;
+  const xd = x.data,
+    n = xd.length;
   const out = allocFloat32(n);
   for (let i = 0; i < n; i++) out[i] = xd[i]! + c;
-  return fromOp(out, x.shape, [x], (g) => {
-    const gx = x.gradBuffer();
-    for (let i = 0; i < n; i++) gx[i]! += g[i]!;
-  }, { releasesGrad: true });
+  return fromOp(
+    out,
+    x.shape,
+    [x],
+    (g) => {
+      const gx = x.gradBuffer();
+      for (let i = 0; i < n; i++) gx[i]! += g[i]!;
+    },
+    { releasesGrad: true },
+  );
 }
 
 /** eˣ. Backward: dx = g·eˣ (the output). */
 export function exp(x: Tensor): Tensor {
-  const xd = x.data, n = xd.length;
+  const xd = x.data,
+    n = xd.length;
   const out = allocFloat32(n);
   for (let i = 0; i < n; i++) out[i] = Math.exp(xd[i]!);
-  return fromOp(out, x.shape, [x], (g) => {
-    const gx = x.gradBuffer();
-    for (let i = 0; i < n; i++) gx[i]! += g[i]! * out[i]!;
-  }, { releasesGrad: true });
+  return fromOp(
+    out,
+    x.shape,
+    [x],
+    (g) => {
+      const gx = x.gradBuffer();
+      for (let i = 0; i < n; i++) gx[i]! += g[i]! * out[i]!;
+    },
+    { releasesGrad: true },
+  );
 }
 
 /** Natural logarithm ln x (NaN for x < 0, −∞ at 0, as Math.log). Backward: dx = g/x. */
 export function log(x: Tensor): Tensor {
-  const xd = x.data, n = xd.length;
+  const xd = x.data,
+    n = xd.length;
   const out = allocFloat32(n);
   for (let i = 0; i < n; i++) out[i] = Math.log(xd[i]!);
-  return fromOp(out, x.shape, [x], (g) => {
-    const gx = x.gradBuffer();
-    for (let i = 0; i < n; i++) gx[i]! += g[i]! / xd[i]!;
-  }, { releasesGrad: true });
+  return fromOp(
+    out,
+    x.shape,
+    [x],
+    (g) => {
+      const gx = x.gradBuffer();
+      for (let i = 0; i < n; i++) gx[i]! += g[i]! / xd[i]!;
+    },
+    { releasesGrad: true },
+  );
 }
 
 /** x². Backward: dx = 2x·g. */
 export function square(x: Tensor): Tensor {
-  const xd = x.data, n = xd.length;
+  const xd = x.data,
+    n = xd.length;
   const out = allocFloat32(n);
   for (let i = 0; i < n; i++) out[i] = xd[i]! * xd[i]!;
-  return fromOp(out, x.shape, [x], (g) => {
-    const gx = x.gradBuffer();
-    for (let i = 0; i < n; i++) gx[i]! += 2 * xd[i]! * g[i]!;
-  }, { releasesGrad: true });
+  return fromOp(
+    out,
+    x.shape,
+    [x],
+    (g) => {
+      const gx = x.gradBuffer();
+      for (let i = 0; i < n; i++) gx[i]! += 2 * xd[i]! * g[i]!;
+    },
+    { releasesGrad: true },
+  );
 }
 
 /** √x (NaN for x < 0). Backward: dx = g / (2√x). */
 export function sqrt(x: Tensor): Tensor {
-  const xd = x.data, n = xd.length;
+  const xd = x.data,
+    n = xd.length;
   const out = allocFloat32(n);
   for (let i = 0; i < n; i++) out[i] = Math.sqrt(xd[i]!);
-  return fromOp(out, x.shape, [x], (g) => {
-    const gx = x.gradBuffer();
-    for (let i = 0; i < n; i++) gx[i]! += (0.5 * g[i]!) / out[i]!;
-  }, { releasesGrad: true });
+  return fromOp(
+    out,
+    x.shape,
+    [x],
+    (g) => {
+      const gx = x.gradBuffer();
+      for (let i = 0; i < n; i++) gx[i]! += (0.5 * g[i]!) / out[i]!;
+    },
+    { releasesGrad: true },
+  );
 }
 
 /** xᵖ for a constant exponent p (as Math.pow; p = 2 and 0.5 use x·x and √x). Backward: dx = p·xᵖ⁻¹·g. */
@@ -403,28 +560,42 @@ export function pow(x: Tensor, p: number): Tensor {
   if (p === 2) return square(x);
   if (p === 0.5) return sqrt(x);
   if (p === 1) return scale(x, 1);
-  const xd = x.data, n = xd.length;
+  const xd = x.data,
+    n = xd.length;
   const out = allocFloat32(n);
   for (let i = 0; i < n; i++) out[i] = Math.pow(xd[i]!, p);
-  return fromOp(out, x.shape, [x], (g) => {
-    const gx = x.gradBuffer();
-    const q = p - 1;
-    for (let i = 0; i < n; i++) gx[i]! += p * Math.pow(xd[i]!, q) * g[i]!;
-  }, { releasesGrad: true });
+  return fromOp(
+    out,
+    x.shape,
+    [x],
+    (g) => {
+      const gx = x.gradBuffer();
+      const q = p - 1;
+      for (let i = 0; i < n; i++) gx[i]! += p * Math.pow(xd[i]!, q) * g[i]!;
+    },
+    { releasesGrad: true },
+  );
 }
 
 /** |x|. Backward: dx = sign(x)·g (0 at x = 0). */
 export function abs(x: Tensor): Tensor {
-  const xd = x.data, n = xd.length;
+  const xd = x.data,
+    n = xd.length;
   const out = allocFloat32(n);
   for (let i = 0; i < n; i++) out[i] = Math.abs(xd[i]!);
-  return fromOp(out, x.shape, [x], (g) => {
-    const gx = x.gradBuffer();
-    for (let i = 0; i < n; i++) {
-      const v = xd[i]!;
-      gx[i]! += g[i]! * (+(v > 0) - +(v < 0)); // branch-free sign
-    }
-  }, { releasesGrad: true });
+  return fromOp(
+    out,
+    x.shape,
+    [x],
+    (g) => {
+      const gx = x.gradBuffer();
+      for (let i = 0; i < n; i++) {
+        const v = xd[i]!;
+        gx[i]! += g[i]! * (+(v > 0) - +(v < 0)); // branch-free sign
+      }
+    },
+    { releasesGrad: true },
+  );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -453,19 +624,26 @@ export function where(mask: Uint8Array | Tensor, a: Tensor, b: Tensor): Tensor {
   assertSameShape('where', a.shape, b.shape);
   const n = a.size;
   const m = maskBytes('where', mask, n, a.shape);
-  const ad = a.data, bd = b.data;
+  const ad = a.data,
+    bd = b.data;
   const out = allocFloat32(n);
   for (let i = 0; i < n; i++) out[i] = m[i] !== 0 ? ad[i]! : bd[i]!;
-  return fromOp(out, a.shape, [a, b], (g) => {
-    if (a.requiresGrad) {
-      const ga = a.gradBuffer();
-      for (let i = 0; i < n; i++) if (m[i] !== 0) ga[i]! += g[i]!;
-    }
-    if (b.requiresGrad) {
-      const gb = b.gradBuffer();
-      for (let i = 0; i < n; i++) if (m[i] === 0) gb[i]! += g[i]!;
-    }
-  }, { releasesGrad: true });
+  return fromOp(
+    out,
+    a.shape,
+    [a, b],
+    (g) => {
+      if (a.requiresGrad) {
+        const ga = a.gradBuffer();
+        for (let i = 0; i < n; i++) if (m[i] !== 0) ga[i]! += g[i]!;
+      }
+      if (b.requiresGrad) {
+        const gb = b.gradBuffer();
+        for (let i = 0; i < n; i++) if (m[i] === 0) gb[i]! += g[i]!;
+      }
+    },
+    { releasesGrad: true },
+  );
 }
 
 /**
@@ -478,8 +656,14 @@ export function maskedFill(x: Tensor, mask: Uint8Array, value: number): Tensor {
   const xd = x.data;
   const out = allocFloat32(n);
   for (let i = 0; i < n; i++) out[i] = m[i] !== 0 ? value : xd[i]!;
-  return fromOp(out, x.shape, [x], (g) => {
-    const gx = x.gradBuffer();
-    for (let i = 0; i < n; i++) if (m[i] === 0) gx[i]! += g[i]!;
-  }, { releasesGrad: true });
+  return fromOp(
+    out,
+    x.shape,
+    [x],
+    (g) => {
+      const gx = x.gradBuffer();
+      for (let i = 0; i < n; i++) if (m[i] === 0) gx[i]! += g[i]!;
+    },
+    { releasesGrad: true },
+  );
 }

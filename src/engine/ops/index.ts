@@ -5,8 +5,23 @@
  * gradient contributions to the parents that require one (see ../tensor.ts).
  */
 export {
-  add, sub, mul, div, neg, scale, addScalar, exp, log, square, sqrt, pow, abs, where, maskedFill,
-  broadcastShapes, sumToShape,
+  add,
+  sub,
+  mul,
+  div,
+  neg,
+  scale,
+  addScalar,
+  exp,
+  log,
+  square,
+  sqrt,
+  pow,
+  abs,
+  where,
+  maskedFill,
+  broadcastShapes,
+  sumToShape,
 } from './elementwise.js';
 export * from './activation.js';
 export * from './reduce.js';

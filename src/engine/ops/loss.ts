@@ -31,9 +31,11 @@ export function bceWithLogits(logits: Tensor, labelValues: ArrayLike<number>, we
   const labels = Float32Array.from(labelValues);
   const weights = weightValues === undefined ? undefined : Float32Array.from(weightValues);
   const z = logits.data;
-  let total = 0, wsum = 0;
+  let total = 0,
+    wsum = 0;
   for (let i = 0; i < n; i++) {
-    const v = z[i]!, y = labels[i]!;
+    const v = z[i]!,
+      y = labels[i]!;
     const l = (v > 0 ? v : 0) - v * y + Math.log1p(Math.exp(-Math.abs(v)));
     if (weights === undefined) total += l;
     else {
@@ -70,7 +72,8 @@ export function bce(prob: Tensor, labelValues: ArrayLike<number>, eps = 1e-7): T
   let total = 0;
   for (let i = 0; i < n; i++) {
     let p = pd[i]!;
-    if (!(p >= eps)) p = eps; // also maps NaN to eps
+    if (!(p >= eps))
+      p = eps; // also maps NaN to eps
     else if (p > hi) p = hi;
     const y = labels[i]!;
     total -= y * Math.log(p) + (1 - y) * Math.log(1 - p);

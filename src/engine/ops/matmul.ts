@@ -24,13 +24,19 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   if (a.rank === 2 && b.rank === 3) throw new Error(`matmul: rank-2 A with rank-3 B is not supported ([${a.shape}]·[${b.shape}])`);
   const batch = a.rank === 3 ? a.shape[0]! : 1;
   if (b.rank === 3 && b.shape[0] !== batch) throw new Error(`matmul: batch sizes differ ([${a.shape}]·[${b.shape}])`);
-  const ar = a.shape[a.rank - 2]!, ac = a.shape[a.rank - 1]!;
-  const br = b.shape[b.rank - 2]!, bc = b.shape[b.rank - 1]!;
-  const m = transA ? ac : ar, k = transA ? ar : ac;
-  const kb = transB ? bc : br, n = transB ? br : bc;
+  const ar = a.shape[a.rank - 2]!,
+    ac = a.shape[a.rank - 1]!;
+  const br = b.shape[b.rank - 2]!,
+    bc = b.shape[b.rank - 1]!;
+  const m = transA ? ac : ar,
+    k = transA ? ar : ac;
+  const kb = transB ? bc : br,
+    n = transB ? br : bc;
   if (k !== kb) throw new Error(`matmul: inner dimensions differ: [${a.shape}]${transA ? 'ᵀ' : ''}·[${b.shape}]${transB ? 'ᵀ' : ''}`);
   const K = kernels();
-  const aStride = ar * ac, bStride = b.rank === 3 ? br * bc : 0, cStride = m * n;
+  const aStride = ar * ac,
+    bStride = b.rank === 3 ? br * bc : 0,
+    cStride = m * n;
   // sgemm with beta = 0 writes every element of C (k = 0 included, but zeroed anyway).
   const out = k === 0 ? allocZeroedFloat32(batch * m * n) : allocFloat32(batch * m * n);
   // A shared B with untransposed rank-3 A is one tall GEMM.
@@ -43,42 +49,48 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     }
   }
   const shape = a.rank === 3 ? [batch, m, n] : [m, n];
-  return fromOp(out, shape, [a, b], (g) => {
-    if (a.requiresGrad) {
-      const ga = a.gradBuffer();
-      if (flat) {
-        // dA (batch·m × k) = dC · op(B)ᵀ
-        K.sgemm(false, !transB, batch * m, k, n, 1, g, 0, n, b.data, 0, bc, 1, ga, 0, ac);
-      } else {
-        for (let s = 0; s < batch; s++) {
-          if (!transA) {
-            // dA (m×k) = dC · op(B)ᵀ
-            K.sgemm(false, !transB, m, k, n, 1, g, s * cStride, n, b.data, s * bStride, bc, 1, ga, s * aStride, ac);
-          } else {
-            // A is k×m; dA = op(B) · dCᵀ
-            K.sgemm(transB, true, k, m, n, 1, b.data, s * bStride, bc, g, s * cStride, n, 1, ga, s * aStride, ac);
+  return fromOp(
+    out,
+    shape,
+    [a, b],
+    (g) => {
+      if (a.requiresGrad) {
+        const ga = a.gradBuffer();
+        if (flat) {
+          // dA (batch·m × k) = dC · op(B)ᵀ
+          K.sgemm(false, !transB, batch * m, k, n, 1, g, 0, n, b.data, 0, bc, 1, ga, 0, ac);
+        } else {
+          for (let s = 0; s < batch; s++) {
+            if (!transA) {
+              // dA (m×k) = dC · op(B)ᵀ
+              K.sgemm(false, !transB, m, k, n, 1, g, s * cStride, n, b.data, s * bStride, bc, 1, ga, s * aStride, ac);
+            } else {
+              // A is k×m; dA = op(B) · dCᵀ
+              K.sgemm(transB, true, k, m, n, 1, b.data, s * bStride, bc, g, s * cStride, n, 1, ga, s * aStride, ac);
+            }
           }
         }
       }
-    }
-    if (b.requiresGrad) {
-      const gb = b.gradBuffer();
-      if (flat) {
-        if (!transB) K.sgemm(true, false, k, n, batch * m, 1, a.data, 0, ac, g, 0, n, 1, gb, 0, bc);
-        else K.sgemm(true, false, n, k, batch * m, 1, g, 0, n, a.data, 0, ac, 1, gb, 0, bc);
-      } else {
-        for (let s = 0; s < batch; s++) {
-          if (!transB) {
-            // dB (k×n) = op(A)ᵀ · dC
-            K.sgemm(!transA, false, k, n, m, 1, a.data, s * aStride, ac, g, s * cStride, n, 1, gb, s * bStride, bc);
-          } else {
-            // B is n×k; dB = dCᵀ · op(A)
-            K.sgemm(true, transA, n, k, m, 1, g, s * cStride, n, a.data, s * aStride, ac, 1, gb, s * bStride, bc);
+      if (b.requiresGrad) {
+        const gb = b.gradBuffer();
+        if (flat) {
+          if (!transB) K.sgemm(true, false, k, n, batch * m, 1, a.data, 0, ac, g, 0, n, 1, gb, 0, bc);
+          else K.sgemm(true, false, n, k, batch * m, 1, g, 0, n, a.data, 0, ac, 1, gb, 0, bc);
+        } else {
+          for (let s = 0; s < batch; s++) {
+            if (!transB) {
+              // dB (k×n) = op(A)ᵀ · dC
+              K.sgemm(!transA, false, k, n, m, 1, a.data, s * aStride, ac, g, s * cStride, n, 1, gb, s * bStride, bc);
+            } else {
+              // B is n×k; dB = dCᵀ · op(A)
+              K.sgemm(true, transA, n, k, m, 1, g, s * cStride, n, a.data, s * aStride, ac, 1, gb, s * bStride, bc);
+            }
           }
         }
       }
-    }
-  }, { releasesGrad: true });
+    },
+    { releasesGrad: true },
+  );
 }
 
 /**
@@ -92,25 +104,33 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
   if (x.rank !== 2 || w.rank !== 2 || x.shape[1] !== w.shape[0]) {
     throw new Error(`linear: expected x [rows, in] and W [in, out], got [${x.shape}] and [${w.shape}]`);
   }
-  const rows = x.shape[0]!, inDim = x.shape[1]!, outDim = w.shape[1]!;
+  const rows = x.shape[0]!,
+    inDim = x.shape[1]!,
+    outDim = w.shape[1]!;
   if (b !== null && (b.rank !== 1 || b.shape[0] !== outDim)) throw new Error(`linear: bias must be [${outDim}], got [${b.shape}]`);
   const K = kernels();
   const out = inDim === 0 && b === null ? allocZeroedFloat32(rows * outDim) : allocFloat32(rows * outDim);
   if (b !== null) for (let i = 0; i < rows; i++) out.set(b.data, i * outDim);
   K.sgemm(false, false, rows, outDim, inDim, 1, x.data, 0, inDim, w.data, 0, outDim, b !== null ? 1 : 0, out, 0, outDim);
   const parents = b !== null ? [x, w, b] : [x, w];
-  return fromOp(out, [rows, outDim], parents, (g) => {
-    // A fresh gradient is written by the GEMM with beta = 0 (no zero-fill, no read).
-    if (x.requiresGrad) {
-      const { grad, overwrite } = x.gradForWrite();
-      K.sgemm(false, true, rows, inDim, outDim, 1, g, 0, outDim, w.data, 0, outDim, overwrite ? 0 : 1, grad, 0, inDim);
-    }
-    if (w.requiresGrad) {
-      const { grad, overwrite } = w.gradForWrite();
-      K.sgemm(true, false, inDim, outDim, rows, 1, x.data, 0, inDim, g, 0, outDim, overwrite ? 0 : 1, grad, 0, outDim);
-    }
-    if (b !== null && b.requiresGrad) denseKernels().addColumnSums(g, rows, outDim, b.gradBuffer());
-  }, { releasesGrad: true });
+  return fromOp(
+    out,
+    [rows, outDim],
+    parents,
+    (g) => {
+      // A fresh gradient is written by the GEMM with beta = 0 (no zero-fill, no read).
+      if (x.requiresGrad) {
+        const { grad, overwrite } = x.gradForWrite();
+        K.sgemm(false, true, rows, inDim, outDim, 1, g, 0, outDim, w.data, 0, outDim, overwrite ? 0 : 1, grad, 0, inDim);
+      }
+      if (w.requiresGrad) {
+        const { grad, overwrite } = w.gradForWrite();
+        K.sgemm(true, false, inDim, outDim, rows, 1, x.data, 0, inDim, g, 0, outDim, overwrite ? 0 : 1, grad, 0, outDim);
+      }
+      if (b !== null && b.requiresGrad) denseKernels().addColumnSums(g, rows, outDim, b.gradBuffer());
+    },
+    { releasesGrad: true },
+  );
 }
 
 /**
@@ -121,17 +141,24 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
  */
 export function linearRelu(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
   const y = linear(x, w, b);
-  const out = y.data, n = out.length;
+  const out = y.data,
+    n = out.length;
   for (let i = 0; i < n; i++) {
     const v = out[i]!;
     out[i] = (v + Math.abs(v)) * 0.5;
   }
   if (!y.requiresGrad) return y;
   const linearBackward = y.backwardFn!;
-  return fromOp(out, y.shape, y.parents, (g) => {
-    const gm = allocFloat32(n);
-    for (let i = 0; i < n; i++) gm[i] = out[i]! > 0 ? g[i]! : 0;
-    linearBackward(gm);
-    releaseFloat32(gm);
-  }, { releasesGrad: true });
+  return fromOp(
+    out,
+    y.shape,
+    y.parents,
+    (g) => {
+      const gm = allocFloat32(n);
+      for (let i = 0; i < n; i++) gm[i] = out[i]! > 0 ? g[i]! : 0;
+      linearBackward(gm);
+      releaseFloat32(gm);
+    },
+    { releasesGrad: true },
+  );
 }

@@ -63,16 +63,24 @@ function checkRunning(op: string, c: number, mean: Float32Array, variance: Float
  * variance (×rows/(rows − 1)) in the running variance, as torch does.
  */
 function batchStats(
-  op: string, x: Float32Array, rows: number, c: number, eps: number,
-  runningMean: Float32Array, runningVar: Float32Array, momentum: number,
+  op: string,
+  x: Float32Array,
+  rows: number,
+  c: number,
+  eps: number,
+  runningMean: Float32Array,
+  runningVar: Float32Array,
+  momentum: number,
 ): { mean: Float32Array; invStd: Float32Array } {
   if (rows < 2) throw new Error(`${op}: training mode needs more than one value per channel (got ${rows} row(s) of ${c} channels)`);
   const stats = new Float64Array(2 * c);
   denseKernels().bnStats(x, rows, c, stats);
-  const mean = new Float32Array(c), invStd = new Float32Array(c);
+  const mean = new Float32Array(c),
+    invStd = new Float32Array(c);
   const unbias = rows / (rows - 1);
   for (let j = 0; j < c; j++) {
-    const m = stats[j]!, v = stats[c + j]!;
+    const m = stats[j]!,
+      v = stats[c + j]!;
     mean[j] = m;
     invStd[j] = 1 / Math.sqrt(v + eps);
     runningMean[j] = (1 - momentum) * runningMean[j]! + momentum * m;
@@ -101,20 +109,25 @@ function runningStats(runningMean: Float32Array, runningVar: Float32Array, eps: 
  * The result may be a recycled array; its gradient is recycled after the backward ran.
  */
 export function batchNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, opts: BatchNormOptions): Tensor {
-  const c = channelsOf('batchNorm', x, [['gamma', gamma], ['beta', beta]]);
+  const c = channelsOf('batchNorm', x, [
+    ['gamma', gamma],
+    ['beta', beta],
+  ]);
   checkRunning('batchNorm', c, opts.runningMean, opts.runningVar);
   const eps = opts.eps ?? 1e-5;
   const momentum = opts.momentum ?? 0.1;
   const rows = c === 0 ? 0 : x.size / c;
   const xd = x.data;
-  const gd = gamma?.data ?? null, bd = beta?.data ?? null;
+  const gd = gamma?.data ?? null,
+    bd = beta?.data ?? null;
   const training = opts.training;
   const relu = opts.relu ?? false;
   const { mean, invStd } = training
     ? batchStats('batchNorm', xd, rows, c, eps, opts.runningMean, opts.runningVar, momentum)
     : runningStats(opts.runningMean, opts.runningVar, eps);
   // y = (x − μ)·scale + β with scale = γ/σ (centred first: no cancellation when |μ| ≫ σ).
-  const scale = new Float32Array(c), shift = new Float32Array(c);
+  const scale = new Float32Array(c),
+    shift = new Float32Array(c);
   for (let j = 0; j < c; j++) {
     scale[j] = (gd === null ? 1 : gd[j]!) * invStd[j]!;
     shift[j] = bd === null ? 0 : bd[j]!;
@@ -131,34 +144,41 @@ export function batchNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, 
   // (after dropout too: a kept element is > 0 exactly when the relu was, and a dropped
   // one has a zero gradient anyway).
   const mask = relu ? out : null;
-  return fromOp(out, x.shape, parents, (g) => {
-    const needGamma = gamma !== null && gamma.requiresGrad;
-    const needBeta = beta !== null && beta.requiresGrad;
-    const needSums = training || needGamma || needBeta;
-    // sums[j] = Σ dy, sums[c + j] = Σ dy·x̂ (x̂ recomputed from x, not stored).
-    const sums = needSums ? new Float64Array(2 * c) : null;
-    if (sums !== null) K.bnGradSums(g, mask, xd, mean, invStd, rows, c, seed, threshold, dropScale, sums);
-    if (needGamma) {
-      const gg = gamma.gradBuffer();
-      for (let j = 0; j < c; j++) gg[j]! += sums![c + j]!;
-    }
-    if (needBeta) {
-      const gb = beta.gradBuffer();
-      for (let j = 0; j < c; j++) gb[j]! += sums![j]!;
-    }
-    if (!x.requiresGrad) return;
-    // Training: dx = scale·(dy − Σdy/n − x̂·Σ(dy·x̂)/n) = scale·dy − k·(x − μ) − b with
-    // k = scale·invStd·Σ(dy·x̂)/n and b = scale·Σdy/n per channel. Eval: dx = scale·dy.
-    const k = new Float32Array(c), b = new Float32Array(c);
-    if (training) {
-      for (let j = 0; j < c; j++) {
-        k[j] = scale[j]! * invStd[j]! * (sums![c + j]! / rows);
-        b[j] = scale[j]! * (sums![j]! / rows);
+  return fromOp(
+    out,
+    x.shape,
+    parents,
+    (g) => {
+      const needGamma = gamma !== null && gamma.requiresGrad;
+      const needBeta = beta !== null && beta.requiresGrad;
+      const needSums = training || needGamma || needBeta;
+      // sums[j] = Σ dy, sums[c + j] = Σ dy·x̂ (x̂ recomputed from x, not stored).
+      const sums = needSums ? new Float64Array(2 * c) : null;
+      if (sums !== null) K.bnGradSums(g, mask, xd, mean, invStd, rows, c, seed, threshold, dropScale, sums);
+      if (needGamma) {
+        const gg = gamma.gradBuffer();
+        for (let j = 0; j < c; j++) gg[j]! += sums![c + j]!;
       }
-    }
-    const { grad, overwrite } = x.gradForWrite();
-    K.bnInputGrad(g, mask, xd, mean, scale, k, b, rows, c, seed, threshold, dropScale, !overwrite, grad);
-  }, { releasesGrad: true });
+      if (needBeta) {
+        const gb = beta.gradBuffer();
+        for (let j = 0; j < c; j++) gb[j]! += sums![j]!;
+      }
+      if (!x.requiresGrad) return;
+      // Training: dx = scale·(dy − Σdy/n − x̂·Σ(dy·x̂)/n) = scale·dy − k·(x − μ) − b with
+      // k = scale·invStd·Σ(dy·x̂)/n and b = scale·Σdy/n per channel. Eval: dx = scale·dy.
+      const k = new Float32Array(c),
+        b = new Float32Array(c);
+      if (training) {
+        for (let j = 0; j < c; j++) {
+          k[j] = scale[j]! * invStd[j]! * (sums![c + j]! / rows);
+          b[j] = scale[j]! * (sums![j]! / rows);
+        }
+      }
+      const { grad, overwrite } = x.gradForWrite();
+      K.bnInputGrad(g, mask, xd, mean, scale, k, b, rows, c, seed, threshold, dropScale, !overwrite, grad);
+    },
+    { releasesGrad: true },
+  );
 }
 
 /**
@@ -168,11 +188,16 @@ export function batchNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, 
  * dx = (1/σ)/C · (C·d − Σd − x̂·Σ(d·x̂)) with d = γ·dy; dγ = Σ_rows dy·x̂, dβ = Σ_rows dy.
  */
 export function layerNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, eps = 1e-5): Tensor {
-  const c = channelsOf('layerNorm', x, [['gamma', gamma], ['beta', beta]]);
+  const c = channelsOf('layerNorm', x, [
+    ['gamma', gamma],
+    ['beta', beta],
+  ]);
   const rows = c === 0 ? 0 : x.size / c;
   const xd = x.data;
-  const gd = gamma?.data ?? null, bd = beta?.data ?? null;
-  const mean = new Float32Array(rows), invStd = new Float32Array(rows);
+  const gd = gamma?.data ?? null,
+    bd = beta?.data ?? null;
+  const mean = new Float32Array(rows),
+    invStd = new Float32Array(rows);
   const out = new Float32Array(x.size);
   for (let i = 0, o = 0; i < rows; i++, o += c) {
     let s = 0;
@@ -200,8 +225,10 @@ export function layerNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, 
     const gb = beta !== null && beta.requiresGrad ? beta.gradBuffer() : null;
     const gx = x.requiresGrad ? x.gradBuffer() : null;
     for (let i = 0, o = 0; i < rows; i++, o += c) {
-      const mu = mean[i]!, inv = invStd[i]!;
-      let sumD = 0, sumDX = 0;
+      const mu = mean[i]!,
+        inv = invStd[i]!;
+      let sumD = 0,
+        sumDX = 0;
       for (let j = 0; j < c; j++) {
         const gv = g[o + j]!;
         const xh = (xd[o + j]! - mu) * inv;
@@ -212,7 +239,8 @@ export function layerNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, 
         if (gb !== null) gb[j]! += gv;
       }
       if (gx === null) continue;
-      const mD = sumD / c, mDX = sumDX / c;
+      const mD = sumD / c,
+        mDX = sumDX / c;
       for (let j = 0; j < c; j++) {
         const xh = (xd[o + j]! - mu) * inv;
         const d = gd === null ? g[o + j]! : g[o + j]! * gd[j]!;
@@ -248,7 +276,8 @@ export function dice(x: Tensor, alpha: Tensor, opts: DiceOptions): Tensor {
   const eps = opts.eps ?? 1e-9;
   const momentum = opts.momentum ?? 0.01;
   const rows = c === 0 ? 0 : x.size / c;
-  const xd = x.data, ad = alpha.data;
+  const xd = x.data,
+    ad = alpha.data;
   const training = opts.training;
   const { mean, invStd } = training
     ? batchStats('dice', xd, rows, c, eps, opts.runningMean, opts.runningVar, momentum)
@@ -274,10 +303,14 @@ export function dice(x: Tensor, alpha: Tensor, opts: DiceOptions): Tensor {
     if (!x.requiresGrad) return;
     const gx = x.gradBuffer();
     // d = dL/dx̂ = dy·x·(1 − α)·p·(1 − p); the direct path is dy·(α + (1 − α)·p).
-    const sumD = new Float64Array(c), sumDX = new Float64Array(c);
+    const sumD = new Float64Array(c),
+      sumDX = new Float64Array(c);
     for (let i = 0, o = 0; i < rows; i++, o += c) {
       for (let j = 0; j < c; j++) {
-        const xv = xd[o + j]!, pv = p[o + j]!, gv = g[o + j]!, a = ad[j]!;
+        const xv = xd[o + j]!,
+          pv = p[o + j]!,
+          gv = g[o + j]!,
+          a = ad[j]!;
         const d = gv * xv * (1 - a) * pv * (1 - pv);
         gx[o + j]! += gv * (a + (1 - a) * pv) + d * invStd[j]!;
         if (training) {
@@ -288,7 +321,8 @@ export function dice(x: Tensor, alpha: Tensor, opts: DiceOptions): Tensor {
     }
     if (!training) return;
     // Batch-statistics terms: −invStd·(Σd + x̂·Σ(d·x̂))/n = −k·(x − μ) − b.
-    const k = new Float32Array(c), b = new Float32Array(c);
+    const k = new Float32Array(c),
+      b = new Float32Array(c);
     for (let j = 0; j < c; j++) {
       const s = invStd[j]!;
       k[j] = s * s * (sumDX[j]! / rows);

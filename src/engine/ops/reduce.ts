@@ -51,7 +51,9 @@ function sumInto(p: ReducePlan, xd: Float32Array, outSize: number): Float64Array
   const acc = new Float64Array(outSize);
   const { layout } = p;
   const last = layout.dims.length - 1;
-  const n = layout.dims[last]!, sx = layout.strides[0]![last]!, so = layout.strides[1]![last]!;
+  const n = layout.dims[last]!,
+    sx = layout.strides[0]![last]!,
+    so = layout.strides[1]![last]!;
   if (so === 0) {
     forEachRow(layout, (ox, oo) => {
       let s = 0;
@@ -70,7 +72,9 @@ function sumInto(p: ReducePlan, xd: Float32Array, outSize: number): Float64Array
 function spreadBack(p: ReducePlan, g: Float32Array, gx: Float32Array, alpha: number): void {
   const { layout } = p;
   const last = layout.dims.length - 1;
-  const n = layout.dims[last]!, sx = layout.strides[0]![last]!, so = layout.strides[1]![last]!;
+  const n = layout.dims[last]!,
+    sx = layout.strides[0]![last]!,
+    so = layout.strides[1]![last]!;
   if (so === 0) {
     forEachRow(layout, (ox, oo) => {
       const v = alpha * g[oo]!;
@@ -117,21 +121,31 @@ export function max(x: Tensor, axes?: Axes, keepDims = false): Tensor {
   const xd = x.data;
   const { layout } = p;
   const last = layout.dims.length - 1;
-  const n = layout.dims[last]!, sx = layout.strides[0]![last]!, so = layout.strides[1]![last]!;
+  const n = layout.dims[last]!,
+    sx = layout.strides[0]![last]!,
+    so = layout.strides[1]![last]!;
   if (so === 0) {
     forEachRow(layout, (ox, oo) => {
-      let best = out[oo]!, bi = arg[oo]!;
+      let best = out[oo]!,
+        bi = arg[oo]!;
       for (let j = 0; j < n; j++, ox += sx) {
         const v = xd[ox]!;
-        if (bi < 0 || v > best) { best = v; bi = ox; }
+        if (bi < 0 || v > best) {
+          best = v;
+          bi = ox;
+        }
       }
-      out[oo] = best; arg[oo] = bi;
+      out[oo] = best;
+      arg[oo] = bi;
     });
   } else {
     forEachRow(layout, (ox, oo) => {
       for (let j = 0; j < n; j++, ox += sx, oo += so) {
         const v = xd[ox]!;
-        if (arg[oo]! < 0 || v > out[oo]!) { out[oo] = v; arg[oo] = ox; }
+        if (arg[oo]! < 0 || v > out[oo]!) {
+          out[oo] = v;
+          arg[oo] = ox;
+        }
       }
     });
   }

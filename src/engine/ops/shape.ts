@@ -18,7 +18,8 @@ export function normalizeAxis(op: string, axis: number, rank: number, shape?: re
 
 /** Sizes before, along and after an axis: the tensor seen as [outer, dim, inner]. */
 function around(shape: readonly number[], axis: number): [number, number, number] {
-  let outer = 1, inner = 1;
+  let outer = 1,
+    inner = 1;
   for (let i = 0; i < axis; i++) outer *= shape[i]!;
   for (let i = axis + 1; i < shape.length; i++) inner *= shape[i]!;
   return [outer, shape[axis]!, inner];
@@ -30,7 +31,8 @@ function around(shape: readonly number[], axis: number): [number, number, number
  */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const target = shape.slice();
-  let infer = -1, known = 1;
+  let infer = -1,
+    known = 1;
   for (let i = 0; i < target.length; i++) {
     const d = target[i]!;
     if (d === -1) {
@@ -61,10 +63,17 @@ export function unsqueeze(x: Tensor, axis: number): Tensor {
 
 /** Removes the size-1 axis `axis`, or every size-1 axis when omitted. A reshape. */
 export function squeeze(x: Tensor, axis?: number): Tensor {
-  if (axis === undefined) return reshape(x, x.shape.filter((d) => d !== 1));
+  if (axis === undefined)
+    return reshape(
+      x,
+      x.shape.filter((d) => d !== 1),
+    );
   const a = normalizeAxis('squeeze', axis, x.rank, x.shape);
   if (x.shape[a] !== 1) throw new Error(`squeeze: axis ${axis} of shape ${fmt(x.shape)} has size ${x.shape[a]}, not 1`);
-  return reshape(x, x.shape.filter((_, i) => i !== a));
+  return reshape(
+    x,
+    x.shape.filter((_, i) => i !== a),
+  );
 }
 
 /** Copies src (strides `srcStrides` read along `shape`) into dst laid out contiguously as `shape`, adding when `accumulate`. */
@@ -73,14 +82,17 @@ function permuteCopy(src: Float32Array, dst: Float32Array, shape: readonly numbe
   const nd = layout.dims.length;
   // Plain 2-D transpose: copy in tiles so both sides stay in cache.
   if (nd === 2 && layout.strides[1]![1] !== 1 && layout.strides[1]![0] === 1) {
-    const rows = layout.dims[0]!, cols = layout.dims[1]!, ss = layout.strides[1]![1]!;
+    const rows = layout.dims[0]!,
+      cols = layout.dims[1]!,
+      ss = layout.strides[1]![1]!;
     const T = 32;
     for (let r0 = 0; r0 < rows; r0 += T) {
       const r1 = Math.min(rows, r0 + T);
       for (let c0 = 0; c0 < cols; c0 += T) {
         const c1 = Math.min(cols, c0 + T);
         for (let r = r0; r < r1; r++) {
-          let o = r * cols + c0, s = r + c0 * ss;
+          let o = r * cols + c0,
+            s = r + c0 * ss;
           if (accumulate) for (let c = c0; c < c1; c++, o++, s += ss) dst[o]! += src[s]!;
           else for (let c = c0; c < c1; c++, o++, s += ss) dst[o] = src[s]!;
         }
@@ -88,7 +100,9 @@ function permuteCopy(src: Float32Array, dst: Float32Array, shape: readonly numbe
     }
     return;
   }
-  const n = layout.dims[nd - 1]!, sd = layout.strides[0]![nd - 1]!, ss = layout.strides[1]![nd - 1]!;
+  const n = layout.dims[nd - 1]!,
+    sd = layout.strides[0]![nd - 1]!,
+    ss = layout.strides[1]![nd - 1]!;
   if (accumulate) {
     forEachRow(layout, (od, os) => {
       for (let j = 0; j < n; j++, od += sd, os += ss) dst[od]! += src[os]!;
@@ -113,14 +127,21 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
     p[rank - 2] = rank - 1;
     p[rank - 1] = rank - 2;
   } else {
-    if (perm.length !== rank) throw new Error(`transpose: permutation [${perm.join(', ')}] has ${perm.length} axes, shape ${fmt(x.shape)} has ${rank}`);
+    if (perm.length !== rank)
+      throw new Error(`transpose: permutation [${perm.join(', ')}] has ${perm.length} axes, shape ${fmt(x.shape)} has ${rank}`);
     p = perm.map((a) => normalizeAxis('transpose', a, rank, x.shape));
     if (new Set(p).size !== rank) throw new Error(`transpose: [${perm.join(', ')}] is not a permutation of the axes of ${fmt(x.shape)}`);
   }
   const outShape = p.map((a) => x.shape[a]!);
   const xs = contiguousStrides(x.shape);
   const out = new Float32Array(x.size);
-  permuteCopy(x.data, out, outShape, p.map((a) => xs[a]!), false);
+  permuteCopy(
+    x.data,
+    out,
+    outShape,
+    p.map((a) => xs[a]!),
+    false,
+  );
   return fromOp(out, outShape, [x], (g) => {
     // Read g (contiguous as outShape) along x's shape: g's stride for x-axis p[i] is gs[i].
     const gs = contiguousStrides(outShape);
@@ -203,7 +224,10 @@ export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
     }
   }
   const a = normalizeAxis('stack', axis, first.rank + 1, first.shape);
-  return concat(tensors.map((t) => unsqueeze(t, a)), a);
+  return concat(
+    tensors.map((t) => unsqueeze(t, a)),
+    a,
+  );
 }
 
 /**
@@ -222,7 +246,9 @@ export function slice(x: Tensor, axis: number, start: number, end?: number): Ten
   const len = e - s;
   const outShape = x.shape.slice();
   outShape[a] = len;
-  const chunk = len * inner, row = dim * inner, base = s * inner;
+  const chunk = len * inner,
+    row = dim * inner,
+    base = s * inner;
   const out = new Float32Array(outer * chunk);
   for (let o = 0; o < outer; o++) copyRun(out, o * chunk, x.data, o * row + base, chunk);
   return fromOp(out, outShape, [x], (g) => {
@@ -262,7 +288,8 @@ export function gather(x: Tensor, ids: Int32Array, axis: number): Tensor {
   const m = indices.length;
   for (let k = 0; k < m; k++) {
     const id = indices[k]!;
-    if (id < 0 || id >= dim) throw new Error(`gather: index ${id} at position ${k} is out of range [0, ${dim}) for axis ${axis} of shape ${fmt(x.shape)}`);
+    if (id < 0 || id >= dim)
+      throw new Error(`gather: index ${id} at position ${k} is out of range [0, ${dim}) for axis ${axis} of shape ${fmt(x.shape)}`);
   }
   const outShape = x.shape.slice();
   outShape[a] = m;
@@ -270,7 +297,8 @@ export function gather(x: Tensor, ids: Int32Array, axis: number): Tensor {
   const xd = x.data;
   if (inner === 1) {
     for (let o = 0; o < outer; o++) {
-      const xb = o * dim, ob = o * m;
+      const xb = o * dim,
+        ob = o * m;
       for (let k = 0; k < m; k++) out[ob + k] = xd[xb + indices[k]!]!;
     }
   } else {

@@ -10,7 +10,8 @@ import { normalizeAxis } from './shape.js';
 function lines(op: string, x: Tensor, axis: number): [number, number, number] {
   if (x.rank === 0) throw new Error(`${op}: needs a tensor of rank ≥ 1, got a scalar`);
   const a = normalizeAxis(op, axis, x.rank, x.shape);
-  let outer = 1, inner = 1;
+  let outer = 1,
+    inner = 1;
   for (let i = 0; i < a; i++) outer *= x.shape[i]!;
   for (let i = a + 1; i < x.rank; i++) inner *= x.shape[i]!;
   return [outer, x.shape[a]!, inner];
@@ -32,8 +33,10 @@ export function softmax(x: Tensor, axis = -1, mask?: Uint8Array): Tensor {
   const span = dim * inner;
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
-      const base = o * span + i, end = base + span;
-      let m = -Infinity, any = false;
+      const base = o * span + i,
+        end = base + span;
+      let m = -Infinity,
+        any = false;
       if (mask === undefined) {
         for (let p = base; p < end; p += inner) if (xd[p]! > m) m = xd[p]!;
         any = dim > 0;
@@ -69,7 +72,8 @@ export function softmax(x: Tensor, axis = -1, mask?: Uint8Array): Tensor {
     const gx = x.gradBuffer();
     for (let o = 0; o < outer; o++) {
       for (let i = 0; i < inner; i++) {
-        const base = o * span + i, end = base + span;
+        const base = o * span + i,
+          end = base + span;
         let dot = 0;
         for (let p = base; p < end; p += inner) dot += g[p]! * out[p]!;
         for (let p = base; p < end; p += inner) gx[p]! += out[p]! * (g[p]! - dot);
@@ -91,7 +95,8 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const span = dim * inner;
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
-      const base = o * span + i, end = base + span;
+      const base = o * span + i,
+        end = base + span;
       let m = -Infinity;
       for (let p = base; p < end; p += inner) if (xd[p]! > m) m = xd[p]!;
       let s = 0;
@@ -115,7 +120,8 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
     const pr = prob!;
     for (let o = 0; o < outer; o++) {
       for (let i = 0; i < inner; i++) {
-        const base = o * span + i, end = base + span;
+        const base = o * span + i,
+          end = base + span;
         let gs = 0;
         for (let p = base; p < end; p += inner) gs += g[p]!;
         for (let p = base; p < end; p += inner) gx[p]! += g[p]! - pr[p]! * gs;
