@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,8 +13,7 @@ import { loadArtifact, saveArtifact } from '../../src/serve/artifact.js';
 import { scoreFile } from '../../src/serve/score.js';
 import { noGrad } from '../../src/engine/tensor.js';
 import type { GbdtModel } from '../../src/gbdt/model.js';
-
-const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
+import { runCli as cli } from '../support/cli.js';
 
 /**
  * Data whose logit needs both mechanisms of GBDT+LR: threshold interactions of numeric
@@ -108,11 +106,6 @@ test('GBDT+LR beats LR alone and the booster alone on threshold interactions + a
     rmSync(dir, { recursive: true, force: true });
   }
 });
-
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 240_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 test('CLI: train --model gbdt_lr / gbdt → eval, predict, info on the artifact; bad options are refused', () => {
   const dir = mkdtempSync(join(tmpdir(), 'finerank-gbdt-cli-'));

@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -8,13 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { reliability, rocCurve, builtinGroupOf } from '../../src/report/index.js';
 import { VocabEncoder } from '../../src/features/encoders.js';
 import { auc } from '../../src/metrics/index.js';
-
-const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
-
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 240_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { runCli as cli } from '../support/cli.js';
 
 test('reliability bins and ECE, hand-computed', () => {
   // bin [0, .5): preds .1, .3 → mean .2, labels 0, 1 → .5; bin [.5, 1]: .8, 1.0 → .9, labels 1, 1 → 1
