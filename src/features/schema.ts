@@ -326,6 +326,25 @@ export function loadSchema(path: string): Schema {
   return parseSchema(text, path);
 }
 
+/**
+ * Reads a YAML or JSON configuration file (JSON when the name ends in `.json`) into plain
+ * data; unreadable or unparsable files raise a `SchemaError` naming the file.
+ */
+export function readConfigFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new SchemaError(path, '', `cannot be read: ${(e as Error).message}`);
+  }
+  const json = extname(path).toLowerCase() === '.json';
+  try {
+    return json ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new SchemaError(path, '', `is not valid ${json ? 'JSON' : 'YAML'}: ${(e as Error).message}`);
+  }
+}
+
 /** Parses schema text; JSON when the name ends in `.json` or the text starts with `{`, else YAML. */
 export function parseSchema(text: string, file = '<schema>'): Schema {
   const ext = extname(file).toLowerCase();

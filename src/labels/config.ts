@@ -5,12 +5,10 @@
  * optional time split with a gap. Validated with zod; errors name the path in the file,
  * e.g. `labels.yaml: labels[1].window must be a duration ...`.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, extname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { SchemaError } from '../readers/errors.js';
-import type { DataFormat } from '../features/schema.js';
+import { readConfigFile, type DataFormat } from '../features/schema.js';
 
 /** How timestamps are written in the event log. */
 export type TimeUnit = 's' | 'ms' | 'iso';
@@ -236,17 +234,5 @@ export function parseLabelConfig(raw: unknown, file: string, baseDir: string): L
 
 /** Reads and validates a label config file (YAML or JSON). */
 export function loadLabelConfig(path: string): LabelConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new SchemaError(path, '', `cannot be read: ${(e as Error).message}`);
-  }
-  let raw: unknown;
-  try {
-    raw = extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
-  } catch (e) {
-    throw new SchemaError(path, '', `is not valid ${extname(path).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${(e as Error).message}`);
-  }
-  return parseLabelConfig(raw, path, dirname(resolve(path)));
+  return parseLabelConfig(readConfigFile(path), path, dirname(resolve(path)));
 }

@@ -4,11 +4,10 @@
  * name of the importance-weight column written to the output. Validated with zod; errors
  * name the path, e.g. `sample.yaml: rules[0].t must be ...`.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, extname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { SchemaError } from '../readers/errors.js';
+import { readConfigFile } from '../features/schema.js';
 
 /** One sampling rule. */
 export type SamplingRule =
@@ -158,17 +157,5 @@ export function parseSampleConfig(raw: unknown, file: string, baseDir: string): 
 
 /** Reads and validates a `finerank sample` config file (YAML or JSON). */
 export function loadSampleConfig(path: string): SampleConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new SchemaError(path, '', `cannot be read: ${(e as Error).message}`);
-  }
-  let raw: unknown;
-  try {
-    raw = extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
-  } catch (e) {
-    throw new SchemaError(path, '', `is not valid ${extname(path).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${(e as Error).message}`);
-  }
-  return parseSampleConfig(raw, path, dirname(resolve(path)));
+  return parseSampleConfig(readConfigFile(path), path, dirname(resolve(path)));
 }
