@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseConfigCommand } from '../format.js';
 import { loadLabelConfig } from '../../labels/config.js';
 import { buildLabelFiles } from '../../labels/run.js';
 
@@ -15,24 +15,8 @@ See docs/labels.md.`;
 
 /** `finerank labels --config FILE`: builds label files from an event log and prints the counts. */
 export async function run(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: { config: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
-    }));
-  } catch (e) {
-    console.error(`finerank labels: ${(e as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (values.config === undefined) {
-    console.error(`finerank labels: --config FILE is required\n\n${HELP}`);
-    return 2;
-  }
+  const values = parseConfigCommand('labels', args, HELP);
+  if (typeof values === 'number') return values;
   const cfg = loadLabelConfig(values.config);
   const r = await buildLabelFiles(cfg);
   if (values.json) {

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseConfigCommand } from '../format.js';
 import { loadSampleConfig } from '../../sampling/config.js';
 import { sampleFile } from '../../sampling/sampler.js';
 
@@ -13,24 +13,8 @@ same user). Seeded; the file is streamed twice, never held. See docs/sampling.md
 
 /** `finerank sample --config FILE`: writes a sampled file and prints what each rule did. */
 export async function run(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: { config: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
-    }));
-  } catch (e) {
-    console.error(`finerank sample: ${(e as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (values.config === undefined) {
-    console.error(`finerank sample: --config FILE is required\n\n${HELP}`);
-    return 2;
-  }
+  const values = parseConfigCommand('sample', args, HELP);
+  if (typeof values === 'number') return values;
   const cfg = loadSampleConfig(values.config);
   const r = await sampleFile(cfg, cfg.input, cfg.output, { ...(cfg.format ? { format: cfg.format } : {}), onBadRow: cfg.onBadRow });
   if (values.json) {
