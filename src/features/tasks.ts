@@ -55,3 +55,30 @@ export function resolveTasks(input: unknown, labels: readonly string[], where: s
   });
   return out;
 }
+
+/**
+ * The rows a task counts on: null (every row) when it has no `where`, else the rows whose
+ * `where` label is 1. `column` gives a label column by name; `missing` builds the error for
+ * an absent `where` column (callers name their data source).
+ */
+export function taskRows(task: TaskDef, column: (label: string) => Float32Array | undefined, missing: (label: string) => Error): Int32Array | null {
+  if (task.where === null) return null;
+  const cond = column(task.where);
+  if (cond === undefined) throw missing(task.where);
+  let n = 0;
+  for (let i = 0; i < cond.length; i++) if (cond[i] === 1) n++;
+  const rows = new Int32Array(n);
+  for (let i = 0, j = 0; i < cond.length; i++) if (cond[i] === 1) rows[j++] = i;
+  return rows;
+}
+
+/** The values of `a` at `rows`, in order (`a` itself when rows is null: every row). */
+export function pickRows(a: Float32Array, rows: Int32Array | null): Float32Array;
+export function pickRows(a: Int32Array, rows: Int32Array | null): Int32Array;
+export function pickRows<T>(a: T[], rows: Int32Array | null): T[];
+export function pickRows(a: Float32Array | Int32Array | unknown[], rows: Int32Array | null): Float32Array | Int32Array | unknown[] {
+  if (rows === null) return a;
+  if (a instanceof Float32Array) return Float32Array.from(rows, (r) => a[r]!);
+  if (a instanceof Int32Array) return Int32Array.from(rows, (r) => a[r]!);
+  return Array.from(rows, (r) => a[r]);
+}

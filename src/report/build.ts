@@ -12,6 +12,7 @@ import type { BadRowPolicy } from '../readers/errors.js';
 import { evaluate, type MetricSummary } from '../metrics/index.js';
 import { builtinGroupOf, BUILTIN_GROUPS, vocabOf, type ActivityThresholds, type BuiltinGroup } from './groups.js';
 import { reliability, rocCurve, type ReliabilityBin } from './curves.js';
+import { pickRows, taskRows } from '../features/tasks.js';
 
 /** The metrics of one group (or of the whole file), with calibration details. */
 export interface GroupMetrics extends MetricSummary {
@@ -182,17 +183,17 @@ async function scoreTask(
   const y = s.labelColumns[task.label];
   if (y === undefined) throw new Error(`${path}: has no values for label '${task.label}'`);
   const probs = s.taskProbs[task.name]!;
-  if (task.where === null) return { task, probs, labels: y, groups: s.groups, slices: s.slices, skipped: s.skipped };
-  const cond = s.labelColumns[task.where];
-  if (cond === undefined) throw new Error(`${path}: has no values for label '${task.where}' (the where-column of task '${task.name}')`);
-  const rows: number[] = [];
-  for (let i = 0; i < cond.length; i++) if (cond[i] === 1) rows.push(i);
+  const rows = taskRows(
+    task,
+    (l) => s.labelColumns[l],
+    (l) => new Error(`${path}: has no values for label '${l}' (the where-column of task '${task.name}')`),
+  );
   return {
     task,
-    probs: Float32Array.from(rows, (r) => probs[r]!),
-    labels: Float32Array.from(rows, (r) => y[r]!),
-    groups: s.groups === null ? null : Int32Array.from(rows, (r) => s.groups![r]!),
-    slices: Object.fromEntries(Object.entries(s.slices).map(([k, v]) => [k, rows.map((r) => v[r]!)])),
+    probs: pickRows(probs, rows),
+    labels: pickRows(y, rows),
+    groups: s.groups === null ? null : pickRows(s.groups, rows),
+    slices: Object.fromEntries(Object.entries(s.slices).map(([k, v]) => [k, pickRows(v, rows)])),
     skipped: s.skipped,
   };
 }

@@ -1,7 +1,7 @@
 import { readRaw } from '../readers/index.js';
 import { BadRowLog, type BadRowPolicy } from '../readers/errors.js';
 import type { Batch } from '../features/batch.js';
-import type { TaskDef } from '../features/tasks.js';
+import { pickRows, taskRows, type TaskDef } from '../features/tasks.js';
 import { noGrad } from '../engine/tensor.js';
 import { calibratedProbabilities, evaluate, type EvalReport } from '../metrics/index.js';
 import { artifactTasks, type LoadedArtifact } from './artifact.js';
@@ -89,29 +89,21 @@ export async function scoreFile(
   };
 }
 
-/** The rows of a task: all, or those where its `where` label is 1. */
-function taskRows(s: FileScores, t: TaskDef, path: string): number[] | null {
-  if (t.where === null) return null;
-  const cond = s.labelColumns[t.where];
-  if (cond === undefined) throw new Error(`${path}: has no values for label '${t.where}' (the where-column of task '${t.name}')`);
-  const rows: number[] = [];
-  for (let i = 0; i < cond.length; i++) if (cond[i] === 1) rows.push(i);
-  return rows;
-}
-
 /** Metrics of every task of a scored file (rows restricted by each task's `where`). */
 function taskReports(s: FileScores, tasks: TaskDef[], path: string): Record<string, EvalReport> {
   const out: Record<string, EvalReport> = {};
   for (const t of tasks) {
     const y = s.labelColumns[t.label];
     if (y === undefined) throw new Error(`${path}: has no values for label '${t.label}'${tasks.length > 1 ? ` (task '${t.name}')` : ''}`);
-    const rows = taskRows(s, t, path);
-    const pickF = (a: Float32Array) => (rows === null ? a : Float32Array.from(rows, (r) => a[r]!));
-    const pickI = (a: Int32Array) => (rows === null ? a : Int32Array.from(rows, (r) => a[r]!));
+    const rows = taskRows(
+      t,
+      (l) => s.labelColumns[l],
+      (l) => new Error(`${path}: has no values for label '${l}' (the where-column of task '${t.name}')`),
+    );
     const slices: Record<string, string[]> = {};
-    for (const [k, v] of Object.entries(s.slices)) slices[k] = rows === null ? v : rows.map((r) => v[r]!);
-    out[t.name] = evaluate(pickF(s.taskProbs[t.name]!), pickF(y), {
-      ...(s.groups !== null ? { groups: pickI(s.groups) } : {}),
+    for (const [k, v] of Object.entries(s.slices)) slices[k] = pickRows(v, rows);
+    out[t.name] = evaluate(pickRows(s.taskProbs[t.name]!, rows), pickRows(y, rows), {
+      ...(s.groups !== null ? { groups: pickRows(s.groups, rows) } : {}),
       ...(Object.keys(slices).length > 0 ? { slices } : {}),
     });
   }

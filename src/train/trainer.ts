@@ -3,7 +3,7 @@ import { Rng } from '../engine/random.js';
 import { add, bceWithLogits, scale } from '../engine/ops/index.js';
 import { calibratedProbabilities, evaluate, type EvalReport } from '../metrics/index.js';
 import type { Batch } from '../features/batch.js';
-import { singleTask, type TaskDef } from '../features/tasks.js';
+import { pickRows, singleTask, taskRows, type TaskDef } from '../features/tasks.js';
 import type { RankingModel } from '../models/base.js';
 import type { EmbeddingTable } from '../embedding/table.js';
 import type { DataSource } from '../data/data-source.js';
@@ -107,22 +107,12 @@ export function taskReport(p: Predictions, task: TaskDef): EvalReport {
   if (probs === undefined) throw new Error(`the model has no task '${task.name}' (tasks: ${Object.keys(p.probs).join(', ')})`);
   const y = p.labels.get(task.label);
   if (y === undefined) throw new Error(`evaluation data has no label '${task.label}' (task '${task.name}')`);
-  if (task.where === null) return evaluate(probs, y, p.groups === null ? {} : { groups: p.groups });
-  const cond = p.labels.get(task.where);
-  if (cond === undefined) throw new Error(`evaluation data has no label '${task.where}' (the where-column of task '${task.name}')`);
-  const rows: number[] = [];
-  for (let i = 0; i < cond.length; i++) if (cond[i] === 1) rows.push(i);
-  const pick = <T extends Float32Array | Int32Array>(a: T, make: (n: number) => T): T => {
-    const out = make(rows.length);
-    rows.forEach((r, j) => (out[j] = a[r]!));
-    return out;
-  };
-  const groups = p.groups === null ? null : pick(p.groups, (n) => new Int32Array(n));
-  return evaluate(
-    pick(probs, (n) => new Float32Array(n)),
-    pick(y, (n) => new Float32Array(n)),
-    groups === null ? {} : { groups },
+  const rows = taskRows(
+    task,
+    (l) => p.labels.get(l),
+    (l) => new Error(`evaluation data has no label '${l}' (the where-column of task '${task.name}')`),
   );
+  return evaluate(pickRows(probs, rows), pickRows(y, rows), p.groups === null ? {} : { groups: pickRows(p.groups, rows) });
 }
 
 /** Per-task AUC, logloss, calibration (and gAUC with groups) of a model on a data source. */
