@@ -5,6 +5,7 @@ import { validateSchema, type Schema } from '../features/schema.js';
 import { modelOptionName, resolveModelOptions } from '../models/registry.js';
 import { resolveTasks, type TaskDef } from '../features/tasks.js';
 import { fromFuxiCtr } from './fuxictr.js';
+import { camelCase } from '../util/case.js';
 import { PRESETS, type TrainOptions } from '../train/options.js';
 import type { BadRowPolicy } from '../readers/errors.js';
 import { parseSamplingSpec, type SamplingSpec } from '../sampling/config.js';
@@ -29,14 +30,9 @@ export interface TrainConfig {
   sampling: SamplingSpec | null;
 }
 
-/** snake_case → camelCase, so FuxiCTR-style keys (batch_size) are accepted too. */
-function camel(key: string): string {
-  return key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-}
-
 function camelKeys(o: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) out[camel(k)] = v;
+  for (const [k, v] of Object.entries(o)) out[camelCase(k)] = v;
   return out;
 }
 

@@ -7,6 +7,7 @@
  */
 import { BARS_MODEL_OPTIONS, BARS_PRESET, type TrainOptions } from '../train/options.js';
 import { modelEntry, modelOptionName } from '../models/registry.js';
+import { snakeCase } from '../util/case.js';
 
 /** What a `fuxictr:` section becomes. */
 export interface FuxiExperiment {
@@ -156,7 +157,7 @@ export function fromFuxiCtr(entry: Record<string, unknown>, where: string): Fuxi
     }
   }
   if (refused.length > 0) {
-    const opts = Object.keys(modelEntry(model).defaults).map((k) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
+    const opts = Object.keys(modelEntry(model).defaults).map(snakeCase);
     throw new Error(
       `${where}: fuxictr keys not supported for model '${model}': ${refused.join(', ')}; supported: ${[...KNOWN, ...opts].join(', ')} (and the I/O keys ${[...IO_KEYS].join(', ')}, which are ignored)`,
     );

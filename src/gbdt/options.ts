@@ -3,6 +3,7 @@
  * (`XGBClassifier(n_estimators=…, max_depth=…)`), so a user's XGBoost settings carry over.
  * Config files may write them in snake_case (as XGBoost does) or camelCase.
  */
+import { snakeCase } from '../util/case.js';
 export interface BoosterOptions {
   /** Number of boosting rounds (trees). XGBoost default 100. */
   n_estimators: number;
@@ -54,11 +55,6 @@ export const BOOSTER_DEFAULTS: BoosterOptions = {
   eval_metric: '',
   random_state: 0,
 };
-
-/** camelCase → snake_case (`nEstimators` → `n_estimators`). */
-export function snakeCase(key: string): string {
-  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}
 
 /**
  * Merges user options over the defaults. Keys may be snake_case or camelCase; unknown keys,

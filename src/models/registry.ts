@@ -1,4 +1,5 @@
 import type { FeatureSpec } from '../features/fields.js';
+import { camelCase } from '../util/case.js';
 import { EMBEDDING_DEFAULTS, contextTasks, type ModelContext, type RankingModel } from './base.js';
 import { LR } from './lr.js';
 import { FM } from './fm.js';
@@ -348,11 +349,6 @@ export function modelEntry(name: string): ModelEntry {
   const e = ENTRIES.find((x) => x.name === canonical);
   if (e === undefined) throw new Error(`unknown model '${name}'; known models: ${ENTRIES.map((x) => x.name).join(', ')}`);
   return e;
-}
-
-/** snake_case → camelCase (FuxiCTR's `hidden_units` → `hiddenUnits`). */
-export function camelCase(key: string): string {
-  return key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
 /** The canonical name of a model option given as camelCase, snake_case or an alias; null when the model has no such option. */

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { kernels } from '../../engine/kernels/index.js';
 import { packageRoot } from '../../engine/kernels/native.js';
 import { listModels } from '../../models/registry.js';
+import { snakeCase } from '../../util/case.js';
 import { loadArtifact } from '../../serve/artifact.js';
 import { GbdtModel } from '../../gbdt/model.js';
 import { formatTreeReport, treeReport } from '../../gbdt/report.js';
@@ -27,11 +28,6 @@ export function infoReport(): Record<string, unknown> {
       options: Object.fromEntries(Object.entries(m.defaults).map(([k, v]) => [snakeCase(k), v])),
     })),
   };
-}
-
-/** camelCase → snake_case, the way configs (and FuxiCTR) write option names. */
-function snakeCase(k: string): string {
-  return k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
 /** What `finerank info MODEL_FILE` prints: the artifact's model, label and training summary, and for tree models the trees. */
