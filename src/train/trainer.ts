@@ -115,6 +115,12 @@ export function taskReport(p: Predictions, task: TaskDef): EvalReport {
   return evaluate(pickRows(probs, rows), pickRows(y, rows), p.groups === null ? {} : { groups: pickRows(p.groups, rows) });
 }
 
+/** The task list given, or for a label name the model's one task on that label. */
+function modelTasks(model: RankingModel, tasks: string | readonly TaskDef[]): TaskDef[] {
+  if (typeof tasks !== 'string') return tasks.slice();
+  return singleTask(tasks).map((t) => ({ ...t, name: model.tasks[0] ?? t.name }));
+}
+
 /** Per-task AUC, logloss, calibration (and gAUC with groups) of a model on a data source. */
 export async function evaluateTasks(
   model: RankingModel,
@@ -137,7 +143,7 @@ export async function evaluateModel(
   batchSize = 4096,
   negativeSampleRate = 1,
 ): Promise<EvalReport> {
-  const tasks = typeof label === 'string' ? singleTask(label).map((t) => ({ ...t, name: model.tasks[0] ?? t.name })) : label;
+  const tasks = modelTasks(model, label);
   const reports = await evaluateTasks(model, data, tasks.slice(0, 1), batchSize, negativeSampleRate);
   return reports[tasks[0]!.name]!;
 }
@@ -189,7 +195,7 @@ export class Trainer {
   constructor(model: RankingModel, opts: TrainOptions, tasks: string | readonly TaskDef[], hooks: TrainHooks = {}, rngs: Rng[] = []) {
     this.model = model;
     this.opts = opts;
-    this.tasks = typeof tasks === 'string' ? singleTask(tasks).map((t) => ({ ...t, name: model.tasks[0] ?? t.name })) : tasks.slice();
+    this.tasks = modelTasks(model, tasks);
     const names = this.tasks.map((t) => t.name);
     if (names.length !== model.tasks.length || model.tasks.some((t) => !names.includes(t))) {
       throw new Error(`the model predicts tasks ${model.tasks.join(', ')} but training was given ${names.join(', ')}`);
