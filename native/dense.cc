@@ -20,6 +20,7 @@
 //   dropoutBackward(g, n, seed, threshold, scale, accumulate, gx)   gx[i] (+)= g[i]·factor(i)
 //   addColumnSums(g, rows, c, out)
 //       out[j] += Σ_i g[i, j] (float64 sum, one rounding).
+//   relu(x, n, out)                                          out[i] = (x[i] + |x[i]|)/2 (out may be x)
 //
 // Dropout mask: factor(i) = scale (a float) when mix(mix(i ⊕ seed) + mix(seed ⊕ 0x9e3779b9))
 // ≥ threshold, else 0, for the flat (row-major) index i; mix is the lowbias32 integer hash.
@@ -303,6 +304,16 @@ void DropoutBackward(const float* __restrict g, int64_t n, const Drop drop, bool
   }
 }
 
+// out[i] = (x[i] + |x[i]|)/2: x + |x| is 2x or 0 exactly in float (below FLT_MAX/2), so
+// this equals the TypeScript twin's double arithmetic; out may alias x (no __restrict).
+FR_CLONES
+void Relu(const float* x, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; i++) {
+    const float v = x[i];
+    out[i] = (v + std::fabs(v)) * 0.5f;
+  }
+}
+
 FR_CLONES
 void AddColumnSums(const float* __restrict g, int64_t rows, int64_t c, float* __restrict out, double* __restrict acc) {
   for (int64_t j = 0; j < c; j++) acc[j] = 0;
@@ -563,6 +574,19 @@ napi_value JsDropoutBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// relu(x, n, out)
+napi_value JsRelu(napi_env env, napi_callback_info info) {
+  const char* fn = "relu";
+  napi_value a[3];
+  if (!GetArgs(env, info, fn, 3, a)) return nullptr;
+  int64_t n;
+  float *x, *out;
+  if (!GetSize(env, fn, a[1], "n", &n)) return nullptr;
+  if (!GetF32(env, fn, a[0], "x", n, &x) || !GetF32(env, fn, a[2], "out", n, &out)) return nullptr;
+  Relu(x, n, out);
+  return nullptr;
+}
+
 // addColumnSums(g, rows, c, out)
 napi_value JsAddColumnSums(napi_env env, napi_callback_info info) {
   const char* fn = "addColumnSums";
@@ -594,4 +618,5 @@ void RegisterDenseKernels(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "dropoutForward", JsDropoutForward);
   Export(env, exports, "dropoutBackward", JsDropoutBackward);
   Export(env, exports, "addColumnSums", JsAddColumnSums);
+  Export(env, exports, "relu", JsRelu);
 }

@@ -8,6 +8,7 @@
 //   setThreads(n)   openblas_set_num_threads(n), n a positive integer
 //   getThreads()    openblas_get_num_threads()
 //   blasConfig()    openblas_get_config(), e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ..."
+//   blasCoreName()  openblas_get_corename(), the kernel set OpenBLAS runs, e.g. "SkylakeX"
 //   + the dense kernels of dense.cc, the embedding kernels of embedding.cc and the
 //   gradient-boosting kernels of gbdt.cc.
 //
@@ -202,6 +203,11 @@ Napi::Value BlasConfig(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), config != nullptr ? config : "OpenBLAS (unknown configuration)");
 }
 
+Napi::Value BlasCoreName(const Napi::CallbackInfo& info) {
+  const char* name = openblas_get_corename();
+  return Napi::String::New(info.Env(), name != nullptr ? name : "unknown");
+}
+
 // Keeps large freed blocks in glibc's heap instead of returning them to the kernel.
 // Training allocates and frees tens of multi-megabyte Float32Arrays per step; by default
 // glibc serves each from a fresh mmap (or trims the heap after a free), so every one is
@@ -227,6 +233,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads, "getThreads"));
   exports.Set("blasConfig", Napi::Function::New(env, BlasConfig, "blasConfig"));
+  exports.Set("blasCoreName", Napi::Function::New(env, BlasCoreName, "blasCoreName"));
   RegisterDenseKernels(env, exports);
   RegisterEmbeddingKernels(env, exports);
   RegisterGbdtKernels(env, exports);

@@ -9,8 +9,14 @@
 // `node scripts/build-native.mjs --print include_dirs|libraries` prints the OpenBLAS
 // compiler flags binding.gyp needs (pkg-config first, then the usual locations);
 // FINERANK_OPENBLAS_INCLUDE / FINERANK_OPENBLAS_LIB override the search.
+//
+// After the build it checks OpenBLAS's own kernel choice (chooseBlasCore below): when
+// OpenBLAS falls back to a generic pre-AVX2 kernel set on a CPU it does not know, the
+// faster sets the CPU's flags allow are probed (scripts/blas-probe.mjs: sgemm checked
+// against a float64 reference, then timed) and the fastest verified one is recorded in
+// build/blas-core.json, which the engine applies at load (src/engine/kernels/blas-core.ts).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -157,6 +163,85 @@ function smokeTest() {
   return msg.trim().slice(0, 300);
 }
 
+/** OpenBLAS kernel sets without AVX2: what it falls back to on x86 CPUs newer than its release. */
+const PRE_AVX2_CORES = new Set(
+  ['Katmai', 'Coppermine', 'Northwood', 'Prescott', 'Banias', 'Atom', 'Core2', 'Penryn', 'Dunnington', 'Nehalem', 'Sandybridge']
+    .concat(['Opteron', 'Opteron(SSE3)', 'Barcelona', 'Bobcat', 'Bulldozer', 'Piledriver', 'Steamroller', 'Nano', 'Unknown'])
+    .map((c) => c.toLowerCase()),
+);
+
+/** Faster kernel sets to try, best first, with the /proc/cpuinfo flags each needs. */
+const FASTER_CORES = [
+  { core: 'Cooperlake', requires: ['avx512f', 'avx512cd', 'avx512bw', 'avx512dq', 'avx512vl', 'avx512_bf16'] },
+  { core: 'SkylakeX', requires: ['avx512f', 'avx512cd', 'avx512bw', 'avx512dq', 'avx512vl'] },
+  { core: 'Haswell', requires: ['avx2', 'fma'] },
+];
+
+/** Runs scripts/blas-probe.mjs with OPENBLAS_CORETYPE = core (undefined: OpenBLAS's own choice); null on failure. */
+function probeBlas(core) {
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  if (core !== undefined) env.OPENBLAS_CORETYPE = core;
+  const r = spawnSync(process.execPath, [join(root, 'scripts', 'blas-probe.mjs'), addonPath], { encoding: 'utf8', env });
+  if (r.status !== 0) return null;
+  try {
+    return JSON.parse(r.stdout.trim().split('\n').pop());
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Records in build/blas-core.json a verified faster OpenBLAS kernel set when OpenBLAS's own
+ * choice is a pre-AVX2 fallback on a CPU with AVX2 / AVX-512 (removes a stale record first).
+ * Accepted: the set OpenBLAS then reports is the one asked for, its sgemm errors stay below
+ * 1e-5 of Σ|a·b|, and it is at least 1.25× as fast. Returns a line for the install log.
+ */
+function chooseBlasCore() {
+  const recordPath = join(root, 'build', 'blas-core.json');
+  rmSync(recordPath, { force: true });
+  if (process.platform !== 'linux' || process.arch !== 'x64') return null;
+  let flags;
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => /^flags\s*:/.test(l));
+    flags = new Set(
+      (line ?? '')
+        .slice((line ?? '').indexOf(':') + 1)
+        .trim()
+        .split(/\s+/),
+    );
+  } catch {
+    return null;
+  }
+  const own = probeBlas(undefined);
+  if (own === null) return 'OpenBLAS kernel probe failed; keeping its own choice';
+  if (!PRE_AVX2_CORES.has(String(own.core).toLowerCase())) return `OpenBLAS kernels: ${own.core}`;
+  let best = null;
+  for (const c of FASTER_CORES) {
+    if (!c.requires.every((f) => flags.has(f))) continue;
+    const r = probeBlas(c.core);
+    if (r === null || String(r.core).toLowerCase() !== c.core.toLowerCase() || !(r.maxError <= 1e-5)) continue;
+    if (r.gflops >= 1.25 * own.gflops && (best === null || r.gflops > best.gflops)) best = { ...c, ...r };
+  }
+  if (best === null) return `OpenBLAS kernels: ${own.core} (no faster verified set for this CPU)`;
+  const record = {
+    core: best.core,
+    openblasCore: own.core,
+    requires: best.requires,
+    gflops: best.gflops,
+    defaultGflops: own.gflops,
+    maxError: best.maxError,
+  };
+  writeFileSync(`${recordPath}.tmp`, JSON.stringify(record, null, 2) + '\n');
+  renameSync(`${recordPath}.tmp`, recordPath);
+  return (
+    `OpenBLAS picks its generic ${own.core} kernels on this CPU (${own.gflops.toFixed(0)} GFLOP/s); ` +
+    `finerank will run ${best.core} (${best.gflops.toFixed(0)} GFLOP/s, checked; FINERANK_BLAS_CORE=openblas or OPENBLAS_CORETYPE overrides)`
+  );
+}
+
 function main() {
   if (process.argv[2] === '--print') {
     const what = process.argv[3];
@@ -203,6 +288,8 @@ function main() {
     config = '';
   }
   console.log(`finerank: native kernels built: ${addonPath}${config}`);
+  const core = chooseBlasCore();
+  if (core !== null) console.log(`finerank: ${core}`);
 }
 
 main();

@@ -118,7 +118,7 @@ function main(): void {
     if ('error' in loaded) nativeError = loaded.error;
     else {
       blasConfig = loaded.addon.blasConfig();
-      for (const t of threads) runs.push({ backend: 'native', threads: t, kernels: nativeKernels(loaded.addon) });
+      for (const t of threads) runs.push({ backend: 'native', threads: t, kernels: nativeKernels(loaded.addon, loaded.blasNote) });
     }
   }
   const machine = machineInfo();

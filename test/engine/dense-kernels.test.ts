@@ -314,6 +314,28 @@ test('addColumnSums: float64 column sums added once; native agrees bit for bit',
   }
 });
 
+test('relu: max(0, x) in place or into another array; native agrees bit for bit', () => {
+  const rng = new Rng(10);
+  for (const n of [0, 1, 7, 33, 4000]) {
+    const x = rand(rng, n, 3, true);
+    if (n > 0) x[0] = NaN;
+    const b = new Float32Array(n);
+    ts.relu(x, n, b);
+    for (let i = 0; i < n; i++) {
+      const want = Number.isNaN(x[i]!) ? NaN : x[i]! > 0 ? x[i]! : 0;
+      assert.ok(Object.is(b[i], want) || (want === 0 && b[i] === 0), `relu(${x[i]}) = ${b[i]}`);
+    }
+    if (native !== null) {
+      const a = new Float32Array(n);
+      nat().relu(x, n, a);
+      sameBits(a, b, `relu ${n}`);
+      const inPlace = x.slice();
+      nat().relu(inPlace, n, inPlace);
+      sameBits(inPlace, b, `relu in place ${n}`);
+    }
+  }
+});
+
 test('dense kernels reject bad arguments with the same messages on both backends', () => {
   const backends: Array<[string, DenseKernels]> = [['typescript', ts]];
   if (native !== null) backends.push(['native', nat()]);
@@ -353,5 +375,6 @@ test('dense kernels reject bad arguments with the same messages on both backends
     assert.throws(() => K.dropoutForward(f(4), 5, 0, 1, 1, f(5)), /^RangeError: dropoutForward: x has 4 elements, needs at least 5$/, name);
     assert.throws(() => K.dropoutBackward(g, 6, 0, 1, 1, true, g), /^Error: dropoutBackward: gx must not alias g$/, name);
     assert.throws(() => K.addColumnSums(f(6), 2, 3, f(2)), /^RangeError: addColumnSums: out has 2 elements, needs at least 3$/, name);
+    assert.throws(() => K.relu(f(4), 5, f(5)), /^RangeError: relu: x has 4 elements, needs at least 5$/, name);
   }
 });

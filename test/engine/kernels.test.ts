@@ -25,7 +25,7 @@ const NATIVE_TOL = 1e-5;
 
 const ts = typescriptKernels();
 const loaded = loadNativeAddon();
-const native: Kernels | null = 'addon' in loaded ? nativeKernels(loaded.addon) : null;
+const native: Kernels | null = 'addon' in loaded ? nativeKernels(loaded.addon, loaded.blasNote) : null;
 const skipNative = 'error' in loaded ? `native half skipped: ${loaded.error}` : false;
 
 /** One GEMM problem: sizes, flags, scalars and padded operands. */
@@ -292,7 +292,9 @@ test('native thread control and BLAS configuration', { skip: skipNative }, () =>
   } finally {
     k.setThreads(before);
   }
-  assert.match(k.detail, /^OpenBLAS sgemm \(OpenBLAS .*\), \d+ thread\(s\)$/);
+  // The configuration, the thread count, the kernel set OpenBLAS runs, and how it was chosen when finerank decided.
+  assert.match(k.detail, /^OpenBLAS sgemm \(OpenBLAS .*\), \d+ thread\(s\), \w+ kernels(; .+)?$/);
+  if (process.env.OPENBLAS_CORETYPE) assert.match(k.detail, new RegExp(`, ${process.env.OPENBLAS_CORETYPE} kernels`, 'i'));
 });
 
 /** Runs kernels() in a fresh process with the given environment; returns its report or error. */

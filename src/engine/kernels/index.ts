@@ -29,7 +29,7 @@ function choose(): Kernels {
     if (forced === 'native') throw new Error(`FINERANK_BACKEND=native but ${loaded.error}`);
     return typescriptKernels(`portable TypeScript kernels — ${loaded.error}`);
   }
-  const k = nativeKernels(loaded.addon);
+  const k = nativeKernels(loaded.addon, loaded.blasNote);
   k.setThreads(threads);
   return k;
 }
@@ -61,6 +61,7 @@ export function denseKernels(): DenseKernels {
       dropoutForward: k.dropoutForward ?? denseKernelsTS.dropoutForward,
       dropoutBackward: k.dropoutBackward ?? denseKernelsTS.dropoutBackward,
       addColumnSums: k.addColumnSums ?? denseKernelsTS.addColumnSums,
+      relu: k.relu ?? denseKernelsTS.relu,
     };
   }
   return activeDense;

@@ -688,6 +688,17 @@ function addColumnSumsTS(g: Float32Array, rows: number, c: number, out: Float32A
   for (let j = 0; j < c; j++) out[j]! += acc[j]!;
 }
 
+function reluTS(x: Float32Array, n: number, out: Float32Array): void {
+  const fn = 'relu';
+  checkSize(fn, 'n', n);
+  checkArray(fn, 'x', x, n);
+  checkArray(fn, 'out', out, n);
+  for (let i = 0; i < n; i++) {
+    const v = x[i]!;
+    out[i] = (v + Math.abs(v)) * 0.5;
+  }
+}
+
 /** The TypeScript twins of the fused dense kernels (also the fallback of a backend lacking some). */
 export const denseKernelsTS: DenseKernels = {
   bnStats: bnStatsTS,
@@ -697,6 +708,7 @@ export const denseKernelsTS: DenseKernels = {
   dropoutForward: dropoutForwardTS,
   dropoutBackward: dropoutBackwardTS,
   addColumnSums: addColumnSumsTS,
+  relu: reluTS,
 };
 
 /** The portable TypeScript kernels (used when the native addon is absent or disabled). */

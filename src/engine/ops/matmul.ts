@@ -143,10 +143,7 @@ export function linearRelu(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
   const y = linear(x, w, b);
   const out = y.data,
     n = out.length;
-  for (let i = 0; i < n; i++) {
-    const v = out[i]!;
-    out[i] = (v + Math.abs(v)) * 0.5;
-  }
+  denseKernels().relu(out, n, out);
   if (!y.requiresGrad) return y;
   const linearBackward = y.backwardFn!;
   return fromOp(
