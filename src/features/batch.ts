@@ -21,6 +21,13 @@ export interface Batch {
   weight?: Float32Array;
   /** Optional group ids (e.g. user) for gAUC and per-group slices: [size]. */
   group?: Int32Array;
+  /**
+   * Fields whose value is the same on every row: a rank request's context broadcast over its
+   * candidates (set by the server's encoder). Eval-mode layers may compute those fields' part
+   * once (`linearSharedRows`). Operations that build a new batch from rows (concat, slice,
+   * rebatch) do not carry it, so it never outlives the rows it describes.
+   */
+  sharedFields?: ReadonlySet<string>;
 }
 
 /** Padded multi-value ids: row r holds ids[r·maxLen … r·maxLen + lengths[r] − 1]. */

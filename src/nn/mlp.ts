@@ -1,6 +1,6 @@
 import { Tensor } from '../engine/tensor.js';
 import { Rng } from '../engine/random.js';
-import { linear, linearRelu } from '../engine/ops/matmul.js';
+import { linearSharedRows } from '../engine/ops/linear-shared.js';
 import { Module } from './module.js';
 import { Linear, type LinearInit } from './linear.js';
 import { BatchNorm } from './batchnorm.js';
@@ -111,7 +111,8 @@ export class MLPLayer extends Module {
       // Eval fast path: one GEMM with the bias (and the folded batch norm), ReLU fused in; dropout is off.
       const wt = this.folded?.weight ?? this.linear.weight;
       const bs = this.folded !== null ? this.folded.bias : this.linear.bias;
-      return this.act instanceof ReLU ? linearRelu(x, wt, bs) : this.act.forward(linear(x, wt, bs));
+      // Without autograd, columns shared by every row (a rank request's context) are multiplied once.
+      return this.act instanceof ReLU ? linearSharedRows(x, wt, bs, true) : this.act.forward(linearSharedRows(x, wt, bs, false));
     }
     let h = this.linear.forward(x);
     if (this.bn !== null && this.act instanceof ReLU) {

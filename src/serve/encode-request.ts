@@ -60,9 +60,10 @@ export function encodeRankRows(fm: FeatureMap, context: RawRow, candidates: read
   return batch;
 }
 
-/** Adds every field of the one-row batch `row` to `into`, repeated for each of its rows. */
+/** Adds every field of the one-row batch `row` to `into`, repeated for each of its rows, and marks them shared. */
 function broadcastRow(row: Batch, into: Batch): void {
   const n = into.size;
+  into.sharedFields = new Set([...Object.keys(row.sparse), ...Object.keys(row.dense), ...Object.keys(row.varlen)]);
   for (const [k, v] of Object.entries(row.sparse)) into.sparse[k] = new Int32Array(n).fill(v[0]!);
   for (const [k, v] of Object.entries(row.dense)) into.dense[k] = new Float32Array(n).fill(v[0]!);
   for (const [k, v] of Object.entries(row.varlen)) {

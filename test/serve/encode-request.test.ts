@@ -5,6 +5,10 @@ import type { FeatureMap } from '../../src/features/featuremap.js';
 import { encodeRankRows, encodeScoreRows } from '../../src/serve/encode-request.js';
 import { ApiError } from '../../src/serve/api-errors.js';
 import { writeFixtureArtifact, tempDir } from './serve-fixture.js';
+import { noGrad } from '../../src/engine/tensor.js';
+import { sharedColumnsOf } from '../../src/engine/ops/linear-shared.js';
+import { FeatureInputs } from '../../src/blocks/embeddings/feature-inputs.js';
+import { prepareForInference } from '../../src/nn/inference.js';
 
 let dir: string;
 let fm: FeatureMap;
@@ -29,10 +33,44 @@ test('encodeRankRows: the context encoded once and broadcast gives the batch of 
       candidates.map((c) => ({ ...context, ...c })),
       { inputsOnly: true },
     );
-    const got = encodeRankRows(fm, context, candidates);
+    const { sharedFields, ...got } = encodeRankRows(fm, context, candidates);
     assert.deepEqual(got, joined, JSON.stringify(context));
+    assert.deepEqual(sharedFields, new Set(Object.keys(context)), 'the context fields are marked shared');
   }
   assert.deepEqual(encodeRankRows(fm, {}, CANDIDATES), fm.transformRows(CANDIDATES, { inputsOnly: true }));
+});
+
+test('a rank batch scores as its joined rows: the shared context columns are multiplied once, to float rounding', async () => {
+  const { model } = await writeFixtureArtifact(dir, 'shared.frk', 3);
+  model.eval();
+  prepareForInference(model);
+  const context = { user: 'u1', hour: 5, price: 12.5, tags: ['t1', 't3'] };
+  const candidates = Array.from({ length: 300 }, (_, i) => ({ item: `i${i % 9}`, category: `c${i % 4}` })); // ≥ 256: the split is taken
+  const rank = encodeRankRows(fm, context, candidates);
+  const joined = encodeScoreRows(
+    fm,
+    candidates.map((c) => ({ ...context, ...c })),
+  );
+  // The input layer marks exactly the context fields' columns of its flat view.
+  const inputs = [...model.modules()].find((m): m is FeatureInputs => m instanceof FeatureInputs)!;
+  const mask = noGrad(() => sharedColumnsOf(inputs.forward(rank).flat()));
+  assert.ok(mask !== undefined, 'flat() of a rank batch is marked');
+  const flat = noGrad(() => inputs.forward(joined).flat());
+  const [rows, width] = flat.shape as [number, number];
+  for (let j = 0; j < width; j++) {
+    let same = true;
+    for (let r = 1; r < rows; r++) same &&= flat.data[r * width + j] === flat.data[j];
+    if (mask[j] === 1) assert.ok(same, `column ${j} is marked shared but differs between rows`);
+  }
+  assert.ok(mask.some((v) => v === 1) && mask.some((v) => v === 0));
+  assert.equal(
+    noGrad(() => sharedColumnsOf(inputs.forward(joined).flat())),
+    undefined,
+    'a batch of rows is not marked',
+  );
+  const a = noGrad(() => model.forwardTasks(rank).click!.data);
+  const b = noGrad(() => model.forwardTasks(joined).click!.data);
+  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= 1e-5 * (1 + Math.abs(b[i]!)), `row ${i}: ${a[i]} vs ${b[i]}`);
 });
 
 test('encode errors name the field by JSON pointer', () => {

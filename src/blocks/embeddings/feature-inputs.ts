@@ -19,9 +19,10 @@
  * embedded numeric fields. Tables are registered under their table names, so fields naming
  * the same table share it and state-dict keys stay `<block>.<table>`.
  */
-import { Tensor } from '../../engine/tensor.js';
+import { Tensor, isGradEnabled } from '../../engine/tensor.js';
 import { Rng } from '../../engine/random.js';
 import { concat, mul, reshape, slice } from '../../engine/ops/index.js';
+import { markSharedColumns } from '../../engine/ops/linear-shared.js';
 import { EmbeddingTable } from '../../embedding/table.js';
 import { embedFields, embedPooled, embedSequence, type PoolingMode } from '../../embedding/lookup.js';
 import { Module } from '../../nn/module.js';
@@ -313,13 +314,36 @@ export class EmbeddedInputs {
     throw new Error(`input layer: field '${name}' out of range`);
   }
 
-  /** Flat [B, Σ d_f + nRawDense]: every field embedding, then the raw numeric fields. */
+  /**
+   * Flat [B, Σ d_f + nRawDense]: every field embedding, then the raw numeric fields. Without
+   * autograd, the columns of the batch's shared fields (`Batch.sharedFields`) are marked on the
+   * result so that a tower's first layer multiplies them once (`linearSharedRows`).
+   */
   flat(): Tensor {
     const B = this.batch.size;
     const pieces = this.parts.map((p) => reshape(p, [B, p.shape[1]! * p.shape[2]!]));
     if (this.rawDense.length > 0) pieces.push(denseValues(this.batch, this.rawDense));
     if (pieces.length === 0) throw new Error('input layer: no field to feed');
-    return pieces.length === 1 ? pieces[0]! : concat(pieces, 1);
+    const flat = pieces.length === 1 ? pieces[0]! : concat(pieces, 1);
+    const shared = this.batch.sharedFields;
+    if (shared !== undefined && shared.size > 0 && B > 1 && !isGradEnabled()) markSharedColumns(flat, this.sharedColumnMask(shared));
+    return flat;
+  }
+
+  /** 1 for each `flat()` column that belongs to a field in `shared`. */
+  private sharedColumnMask(shared: ReadonlySet<string>): Uint8Array {
+    const cols: number[] = [];
+    let f = 0;
+    for (const p of this.parts) {
+      const n = p.shape[1]!,
+        d = p.shape[2]!;
+      for (let i = 0; i < n; i++, f++) {
+        const on = shared.has(this.names[f]!) ? 1 : 0;
+        for (let j = 0; j < d; j++) cols.push(on);
+      }
+    }
+    for (const r of this.rawDense) cols.push(shared.has(r.name) ? 1 : 0);
+    return Uint8Array.from(cols);
   }
 }
 
