@@ -1,0 +1,103 @@
+/**
+ * ONNX parity: for EVERY registered model, train a tiny instance a few steps on generated
+ * data, export it, run the ONNX file in onnxruntime-node on the same encoded batch and
+ * require max |Δp| ≤ 1e-5 against finerank's eval forward (`scoreBatch`'s probabilities),
+ * for every task and extra output. A registered model without an ONNX export fails here by name.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as ort from 'onnxruntime-node';
+import { Rng } from '../../src/engine/random.js';
+import { add, bceWithLogits } from '../../src/engine/ops/index.js';
+import { noGrad, type Tensor } from '../../src/engine/tensor.js';
+import { createModel, listModels } from '../../src/models/registry.js';
+import type { RankingModel } from '../../src/models/base.js';
+import type { EmbeddingTable } from '../../src/embedding/table.js';
+import { SparseAdagrad } from '../../src/embedding/sparse-optim.js';
+import { Adam } from '../../src/train/optim.js';
+import type { Batch } from '../../src/features/batch.js';
+import type { FeatureSpec } from '../../src/features/fields.js';
+import { calibratedProbabilities } from '../../src/metrics/calibration.js';
+import { onnxModelBytes } from '../../src/export/onnx/index.js';
+import { lengthInputName } from '../../src/export/onnx/context.js';
+import { tinySpecAndBatch } from '../support/tiny-batch.js';
+
+/** Small sizes that still exercise each model's optional parts (batch norm, projections, every structure switch). */
+const SMALL: Record<string, Record<string, unknown>> = {
+  lr: {},
+  fm: { embeddingDim: 4 },
+  widedeep: { embeddingDim: 4, dnnHiddenUnits: [5, 4], batchNorm: true },
+  deepfm: { embeddingDim: 4, dnnHiddenUnits: [5, 4], batchNorm: true },
+  dcn: { embeddingDim: 4, dnnHiddenUnits: [5], numCrossLayers: 2, batchNorm: true },
+};
+
+/** Steps of Adam (dense) + Adagrad (tables) on the summed task losses, so weights and BN statistics move away from their initial values. */
+function trainFewSteps(model: RankingModel, batch: Batch, steps: number): void {
+  const params = model.parameters();
+  const tables = model.namedEmbeddings().map(([, t]) => t as EmbeddingTable);
+  const dense = new Adam(params, { lr: 0.05 });
+  const sparse = new SparseAdagrad({ lr: 0.1 });
+  model.train();
+  for (let s = 0; s < steps; s++) {
+    const logits = model.forwardTasks(batch);
+    let loss: Tensor | null = null;
+    for (const t of model.tasks) {
+      const label = batch.labels[t] ?? batch.labels[Object.keys(batch.labels)[0]!]!;
+      const l = bceWithLogits(logits[t]!, label);
+      loss = loss === null ? l : add(loss, l);
+    }
+    const extra = model.extraLoss();
+    if (extra !== null) loss = add(loss!, extra);
+    loss!.backward();
+    dense.step();
+    sparse.step(tables);
+    dense.zeroGrad();
+    for (const t of tables) t.zeroGrad();
+  }
+  model.eval();
+}
+
+/** The batch as ONNX Runtime feeds: int64 ids, float values, padded ids + lengths; only the graph's inputs. */
+function feeds(batch: Batch, spec: FeatureSpec, names: readonly string[]): Record<string, ort.Tensor> {
+  const out: Record<string, ort.Tensor> = {};
+  const B = batch.size;
+  for (const f of spec.fields) {
+    if (f.kind === 'sparse') out[f.name] = new ort.Tensor('int64', BigInt64Array.from(batch.sparse[f.name]!, BigInt), [B]);
+    else if (f.kind === 'dense') out[f.name] = new ort.Tensor('float32', Float32Array.from(batch.dense[f.name]!), [B]);
+    else {
+      const p = batch.varlen[f.name]!;
+      out[f.name] = new ort.Tensor('int64', BigInt64Array.from(p.ids, BigInt), [B, p.maxLen]);
+      out[lengthInputName(f.name)] = new ort.Tensor('int64', BigInt64Array.from(p.lengths, BigInt), [B]);
+    }
+  }
+  return Object.fromEntries(names.map((n) => [n, out[n]!]));
+}
+
+async function checkParity(name: string, multiTask: boolean, opts: Record<string, unknown>): Promise<void> {
+  const { spec, batch } = tinySpecAndBatch(21, 16);
+  const model = createModel(name, { spec, rng: new Rng(5), tasks: multiTask ? ['click', 'buy'] : ['click'] }, opts);
+  trainFewSteps(model, batch, 5);
+  const { bytes } = onnxModelBytes(model, spec);
+  const session = await ort.InferenceSession.create(bytes);
+  const result = await session.run(feeds(batch, spec, session.inputNames));
+  const logits = noGrad(() => model.forwardOutputs(batch));
+  assert.deepEqual(session.outputNames, model.outputNames());
+  for (const out of model.outputNames()) {
+    const want = calibratedProbabilities(logits[out]!.data);
+    const got = result[out]!.data as Float32Array;
+    assert.equal(got.length, batch.size, `${name}/${out}: ${got.length} probabilities for ${batch.size} rows`);
+    let maxDiff = 0;
+    for (let i = 0; i < want.length; i++) maxDiff = Math.max(maxDiff, Math.abs(want[i]! - got[i]!));
+    assert.ok(maxDiff <= 1e-5, `${name}/${out}: max |Δp| = ${maxDiff}`);
+    // The trained probabilities are not all equal (the comparison is not vacuous).
+    assert.ok(Math.max(...want) - Math.min(...want) > 1e-4, `${name}/${out}: predictions do not vary`);
+  }
+}
+
+for (const entry of listModels()) {
+  test(`${entry.name}: ONNX export runs in onnxruntime-node with max |Δp| ≤ 1e-5`, async () => {
+    const opts = SMALL[entry.name];
+    assert.ok(opts !== undefined, `model '${entry.name}' has no ONNX parity configuration (and maybe no ONNX export)`);
+    await checkParity(entry.name, entry.multiTask, opts);
+  });
+}
