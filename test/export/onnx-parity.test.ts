@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { Rng } from '../../src/engine/random.js';
 import { add, bceWithLogits } from '../../src/engine/ops/index.js';
 import { noGrad, type Tensor } from '../../src/engine/tensor.js';
-import { createModel, listModels } from '../../src/models/registry.js';
+import { createModel, listModels, resolveModelOptions } from '../../src/models/registry.js';
 import type { RankingModel } from '../../src/models/base.js';
 import type { EmbeddingTable } from '../../src/embedding/table.js';
 import { SparseAdagrad } from '../../src/embedding/sparse-optim.js';
@@ -29,6 +29,23 @@ const SMALL: Record<string, Record<string, unknown>> = {
   widedeep: { embeddingDim: 4, dnnHiddenUnits: [5, 4], batchNorm: true },
   deepfm: { embeddingDim: 4, dnnHiddenUnits: [5, 4], batchNorm: true },
   dcn: { embeddingDim: 4, dnnHiddenUnits: [5], numCrossLayers: 2, batchNorm: true },
+  nfm: { embeddingDim: 4, hiddenUnits: [5, 4], biBatchNorm: true },
+  pnn: { embeddingDim: 3, hiddenUnits: [5], productType: 'both' },
+  dcnv2: {
+    embeddingDim: 3,
+    modelStructure: 'stacked_parallel',
+    useLowRankMixture: true,
+    lowRank: 2,
+    numExperts: 2,
+    numCrossLayers: 2,
+    stackedDnnHiddenUnits: [4],
+    parallelDnnHiddenUnits: [3],
+  },
+  xdeepfm: { embeddingDim: 3, cinLayerUnits: [3, 2], dnnHiddenUnits: [4] },
+  afm: { embeddingDim: 3, attentionDim: 4 },
+  ffm: { embeddingDim: 2, embedDense: true },
+  fibinet: { embeddingDim: 3, hiddenUnits: [4], bilinearType: 'field_each', reductionRatio: 2 },
+  autoint: { embeddingDim: 3, attentionLayers: 2, numHeads: 2, attentionDim: 4, useScale: true, layerNorm: true, useWide: true, dnnHiddenUnits: [4] },
 };
 
 /** Steps of Adam (dense) + Adagrad (tables) on the summed task losses, so weights and BN statistics move away from their initial values. */
@@ -77,7 +94,7 @@ async function checkParity(name: string, multiTask: boolean, opts: Record<string
   const { spec, batch } = tinySpecAndBatch(21, 16);
   const model = createModel(name, { spec, rng: new Rng(5), tasks: multiTask ? ['click', 'buy'] : ['click'] }, opts);
   trainFewSteps(model, batch, 5);
-  const { bytes } = onnxModelBytes(model, spec);
+  const { bytes } = onnxModelBytes(model, spec, resolveModelOptions(name, opts));
   const session = await ort.InferenceSession.create(bytes);
   const result = await session.run(feeds(batch, spec, session.inputNames));
   const logits = noGrad(() => model.forwardOutputs(batch));

@@ -32,7 +32,16 @@ export class ExportContext {
   constructor(
     readonly g: GraphBuilder,
     readonly spec: FeatureSpec,
+    /** The model's resolved options (camelCase), for choices its weights do not show (heads, scaling). */
+    readonly options: Readonly<Record<string, unknown>>,
   ) {}
+
+  /** A model option the export depends on (an error naming it when absent). */
+  option<T extends number | boolean | string>(name: string, type: 'number' | 'boolean' | 'string'): T {
+    const v = this.options[name];
+    if (typeof v !== type) throw new Error(`ONNX export: model option '${name}' is ${JSON.stringify(v)}, expected a ${type}`);
+    return v as T;
+  }
 
   /** The field definition of `name` (an error naming the fields when absent). */
   field(name: string): FieldDef {

@@ -35,15 +35,16 @@ export interface OnnxExportSummary {
   outputs: string[];
 }
 
-/** The ONNX ModelProto bytes of a model (eval mode) over its input fields. */
+/** The ONNX ModelProto bytes of a model (eval mode) over its input fields; `modelOptions` are its resolved options (`resolveModelOptions`, an artifact's `modelOptions`). */
 export function onnxModelBytes(
   model: RankingModel,
   spec: FeatureSpec,
+  modelOptions: Readonly<Record<string, unknown>>,
   opts: OnnxExportOptions = {},
 ): { bytes: Uint8Array; summary: OnnxExportSummary } {
   const exporter = modelExportOf(model.modelName);
   const g = new GraphBuilder();
-  const cx = new ExportContext(g, spec);
+  const cx = new ExportContext(g, spec, modelOptions);
   const logits = exporter.emit(cx, model);
   const w = opts.negativeSampleRate ?? 1;
   const outputs = model.outputNames();
@@ -73,7 +74,7 @@ function probability(g: GraphBuilder, logit: Value, w: number): Value {
 /** Writes the ONNX file of a loaded artifact (atomically) and returns what it holds. */
 export function exportOnnx(artifact: LoadedArtifact, outFile: string, opts: OnnxExportOptions = {}): OnnxExportSummary {
   artifact.model.eval();
-  const { bytes, summary } = onnxModelBytes(artifact.model, artifact.meta.inputSpec, {
+  const { bytes, summary } = onnxModelBytes(artifact.model, artifact.meta.inputSpec, artifact.meta.modelOptions, {
     negativeSampleRate: artifact.meta.negativeSampleRate,
     ...opts,
   });

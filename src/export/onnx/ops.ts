@@ -175,3 +175,8 @@ export function lengthMask(g: GraphBuilder, lengths: Value, maxLen: number): Val
   );
   return cast(g, less(g, positions, unsqueeze(g, lengths, [1])), 'float');
 }
+
+/** Einstein summation (Einsum, opset 12+) with the output shape given by the caller. */
+export function einsum(g: GraphBuilder, equation: string, xs: Value[], shape: number[]): Value {
+  return g.node('Einsum', xs, { type: 'float', shape }, { equation });
+}

@@ -6,8 +6,23 @@
 import type { ModelExport } from '../model-export.js';
 import { fmExport, lrExport } from './shallow.js';
 import { dcnExport, deepFmExport, wideDeepExport } from './parallel.js';
+import { afmExport, autoIntExport, dcnV2Export, ffmExport, fibinetExport, nfmExport, pnnExport, xDeepFmExport } from './crossing.js';
 
-const EXPORTS: readonly ModelExport[] = [lrExport, fmExport, wideDeepExport, deepFmExport, dcnExport];
+const EXPORTS: readonly ModelExport[] = [
+  lrExport,
+  fmExport,
+  ffmExport,
+  wideDeepExport,
+  deepFmExport,
+  dcnExport,
+  nfmExport,
+  pnnExport,
+  dcnV2Export,
+  xDeepFmExport,
+  afmExport,
+  fibinetExport,
+  autoIntExport,
+];
 
 /** The ONNX export of a registered model; an error listing the exportable models when it has none. */
 export function modelExportOf(model: string): ModelExport {
