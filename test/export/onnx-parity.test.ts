@@ -46,6 +46,21 @@ const SMALL: Record<string, Record<string, unknown>> = {
   ffm: { embeddingDim: 2, embedDense: true },
   fibinet: { embeddingDim: 3, hiddenUnits: [4], bilinearType: 'field_each', reductionRatio: 2 },
   autoint: { embeddingDim: 3, attentionLayers: 2, numHeads: 2, attentionDim: 4, useScale: true, layerNorm: true, useWide: true, dnnHiddenUnits: [4] },
+  shared_bottom: { embeddingDim: 4, bottomHiddenUnits: [6], towerHiddenUnits: [3], batchNorm: true },
+  mmoe: { embeddingDim: 4, numExperts: 3, expertHiddenUnits: [5, 4], gateHiddenUnits: [3], towerHiddenUnits: [3], batchNorm: true },
+  moe: { embeddingDim: 4, numExperts: 2, expertHiddenUnits: [4], gateHiddenUnits: [], towerHiddenUnits: [3] },
+  ple: {
+    embeddingDim: 4,
+    embeddingInitStd: 0.3,
+    numLayers: 2,
+    numSharedExperts: 2,
+    numSpecificExperts: 1,
+    expertHiddenUnits: [4],
+    gateHiddenUnits: [3],
+    towerHiddenUnits: [3],
+    batchNorm: true,
+  },
+  esmm: { embeddingDim: 4, towerHiddenUnits: [5, 3], batchNorm: true },
 };
 
 /** Steps of Adam (dense) + Adagrad (tables) on the summed task losses, so weights and BN statistics move away from their initial values. */

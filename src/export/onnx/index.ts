@@ -14,6 +14,7 @@ import { writeFileAtomic } from '../../util/atomic.js';
 import { ExportContext } from './context.js';
 import { GraphBuilder, ONNX_OPSET, type Value } from './graph.js';
 import { modelExportOf } from './models/index.js';
+import type { EmittedOutput } from './model-export.js';
 import * as op from './ops.js';
 
 export { ONNX_OPSET, ONNX_IR_VERSION, ONNX_ML_OPSET } from './graph.js';
@@ -49,9 +50,9 @@ export function onnxModelBytes(
   const w = opts.negativeSampleRate ?? 1;
   const outputs = model.outputNames();
   for (const name of outputs) {
-    const logit = logits[name];
-    if (logit === undefined) throw new Error(`ONNX export of '${model.modelName}' gave no output '${name}'`);
-    g.output(probability(g, logit, w), name);
+    const out = logits[name];
+    if (out === undefined) throw new Error(`ONNX export of '${model.modelName}' gave no output '${name}'`);
+    g.output(probability(g, out, w), name);
   }
   g.orderInputs(cx.inputOrder());
   const inputs = g.graphInputs().map((v) => ({ name: v.name, type: v.type, shape: v.shape.map((d) => (d < 0 ? ('batch' as const) : d)) }));
@@ -63,8 +64,8 @@ export function onnxModelBytes(
   return { bytes, summary: { bytes: bytes.length, opset: ONNX_OPSET, inputs, outputs } };
 }
 
-function probability(g: GraphBuilder, logit: Value, w: number): Value {
-  const p = op.sigmoid(g, logit);
+function probability(g: GraphBuilder, out: EmittedOutput, w: number): Value {
+  const p = 'probability' in out ? out.probability : op.sigmoid(g, out);
   if (w === 1) return p;
   // p / (p + (1 − p)/w)
   const rest = op.div(g, op.sub(g, g.scalar(1), p), g.scalar(w));

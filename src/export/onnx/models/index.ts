@@ -6,6 +6,7 @@
 import type { ModelExport } from '../model-export.js';
 import { fmExport, lrExport } from './shallow.js';
 import { dcnExport, deepFmExport, wideDeepExport } from './parallel.js';
+import { esmmExport, mmoeExport, moeExport, pleExport, sharedBottomExport } from './multitask.js';
 import { afmExport, autoIntExport, dcnV2Export, ffmExport, fibinetExport, nfmExport, pnnExport, xDeepFmExport } from './crossing.js';
 
 const EXPORTS: readonly ModelExport[] = [
@@ -22,6 +23,11 @@ const EXPORTS: readonly ModelExport[] = [
   afmExport,
   fibinetExport,
   autoIntExport,
+  sharedBottomExport,
+  mmoeExport,
+  moeExport,
+  pleExport,
+  esmmExport,
 ];
 
 /** The ONNX export of a registered model; an error listing the exportable models when it has none. */
