@@ -61,6 +61,16 @@ const SMALL: Record<string, Record<string, unknown>> = {
     batchNorm: true,
   },
   esmm: { embeddingDim: 4, towerHiddenUnits: [5, 3], batchNorm: true },
+  din: {
+    embeddingDim: 4,
+    dinSequenceField: ['hist'],
+    attentionHiddenUnits: [5],
+    attentionHiddenActivations: 'dice',
+    dinUseSoftmax: true,
+    dnnHiddenUnits: [6],
+    batchNorm: true,
+  },
+  dien: { embeddingDim: 4, dienSequenceField: ['hist'], gruType: 'AUGRU', dnnHiddenUnits: [6], batchNorm: true },
 };
 
 /** Steps of Adam (dense) + Adagrad (tables) on the summed task losses, so weights and BN statistics move away from their initial values. */

@@ -50,6 +50,14 @@ export class ExportContext {
     return f;
   }
 
+  /** A list-of-names model option (e.g. `dinSequenceField`). */
+  optionNames(name: string): string[] {
+    const v = this.options[name];
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+      throw new Error(`ONNX export: model option '${name}' is ${JSON.stringify(v)}, expected a list of names`);
+    return v as string[];
+  }
+
   /** The int64 [B] id input of a single-id field. */
   sparse(name: string): Value {
     const f = this.field(name);

@@ -180,3 +180,10 @@ export function lengthMask(g: GraphBuilder, lengths: Value, maxLen: number): Val
 export function einsum(g: GraphBuilder, equation: string, xs: Value[], shape: number[]): Value {
   return g.node('Einsum', xs, { type: 'float', shape }, { equation });
 }
+
+/** Float zeros [B, ...rest] with the batch size of `like` (a [B, ...] value): Shape → Slice → Concat → ConstantOfShape. */
+export function zerosLike(g: GraphBuilder, like: Value, rest: number[]): Value {
+  const batch = g.node('Shape', [like], { type: 'int64', shape: [1] }, { start: 0, end: 1 });
+  const shape = concat(g, [batch, g.ints('rest', rest)], 0);
+  return g.node('ConstantOfShape', [shape], { type: 'float', shape: [-1, ...rest] });
+}

@@ -7,6 +7,7 @@ import type { ModelExport } from '../model-export.js';
 import { fmExport, lrExport } from './shallow.js';
 import { dcnExport, deepFmExport, wideDeepExport } from './parallel.js';
 import { esmmExport, mmoeExport, moeExport, pleExport, sharedBottomExport } from './multitask.js';
+import { dienExport, dinExport } from './sequence.js';
 import { afmExport, autoIntExport, dcnV2Export, ffmExport, fibinetExport, nfmExport, pnnExport, xDeepFmExport } from './crossing.js';
 
 const EXPORTS: readonly ModelExport[] = [
@@ -28,6 +29,8 @@ const EXPORTS: readonly ModelExport[] = [
   moeExport,
   pleExport,
   esmmExport,
+  dinExport,
+  dienExport,
 ];
 
 /** The ONNX export of a registered model; an error listing the exportable models when it has none. */
