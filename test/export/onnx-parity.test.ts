@@ -21,6 +21,9 @@ import { calibratedProbabilities } from '../../src/metrics/calibration.js';
 import { onnxModelBytes } from '../../src/export/onnx/index.js';
 import { lengthInputName } from '../../src/export/onnx/context.js';
 import { tinySpecAndBatch } from '../support/tiny-batch.js';
+import { Booster } from '../../src/gbdt/booster.js';
+import { GbdtModel, isTreeModel, treeMatrix } from '../../src/gbdt/model.js';
+import { camelCase } from '../../src/util/case.js';
 
 /** Small sizes that still exercise each model's optional parts (batch norm, projections, every structure switch). */
 const SMALL: Record<string, Record<string, unknown>> = {
@@ -71,6 +74,8 @@ const SMALL: Record<string, Record<string, unknown>> = {
     batchNorm: true,
   },
   dien: { embeddingDim: 4, dienSequenceField: ['hist'], gruType: 'AUGRU', dnnHiddenUnits: [6], batchNorm: true },
+  gbdt: {},
+  gbdt_lr: { secondModel: 'deepfm', secondModelOptions: ['embedding_dim=3', 'hidden_units=[4]'] },
 };
 
 /** Steps of Adam (dense) + Adagrad (tables) on the summed task losses, so weights and BN statistics move away from their initial values. */
@@ -115,10 +120,20 @@ function feeds(batch: Batch, spec: FeatureSpec, names: readonly string[]): Recor
   return Object.fromEntries(names.map((n) => [n, out[n]!]));
 }
 
-async function checkParity(name: string, multiTask: boolean, opts: Record<string, unknown>): Promise<void> {
+/** Booster options of the tree models' few small trees (depth 2, no minimum child weight on 16 rows). */
+const TREES = { n_estimators: 3, max_depth: 2, min_child_weight: 0, learning_rate: 0.5 };
+
+async function checkParity(name: string, multiTask: boolean, opts0: Record<string, unknown>): Promise<void> {
   const { spec, batch } = tinySpecAndBatch(21, 16);
+  // Tree models: fit the trees on the batch; the options carry the fitted leaf counts (as training stores them in the artifact).
+  const booster = isTreeModel(name) ? Booster.fit(treeMatrix(batch, spec), { y: batch.labels.click! }, TREES).booster : null;
+  const treeOpts =
+    booster === null ? {} : { ...Object.fromEntries(Object.entries(TREES).map(([k, v]) => [camelCase(k), v])), leafCounts: booster.leafCounts };
+  const opts = { ...opts0, ...treeOpts };
   const model = createModel(name, { spec, rng: new Rng(5), tasks: multiTask ? ['click', 'buy'] : ['click'] }, opts);
-  trainFewSteps(model, batch, 5);
+  if (booster !== null && model instanceof GbdtModel) model.setTrees(booster);
+  if (model.parameters().length > 0) trainFewSteps(model, batch, 5);
+  else model.eval();
   const { bytes } = onnxModelBytes(model, spec, resolveModelOptions(name, opts));
   const session = await ort.InferenceSession.create(bytes);
   const result = await session.run(feeds(batch, spec, session.inputNames));

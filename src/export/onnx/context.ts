@@ -34,7 +34,16 @@ export class ExportContext {
     readonly spec: FeatureSpec,
     /** The model's resolved options (camelCase), for choices its weights do not show (heads, scaling). */
     readonly options: Readonly<Record<string, unknown>>,
+    /** Single-id fields computed inside the graph (GBDT+LR's leaf fields) instead of read from an input. */
+    private readonly provided: ReadonlyMap<string, Value> = new Map(),
+    /** The context whose graph inputs this one shares (a model inside a model). */
+    private readonly parent: ExportContext | null = null,
   ) {}
+
+  /** A context for a model inside this one (GBDT+LR's second model): its own fields and options, `provided` fields computed in the graph, every other field read from this context's inputs. */
+  derived(spec: FeatureSpec, options: Readonly<Record<string, unknown>>, provided: ReadonlyMap<string, Value>): ExportContext {
+    return new ExportContext(this.g, spec, options, provided, this);
+  }
 
   /** A model option the export depends on (an error naming it when absent). */
   option<T extends number | boolean | string>(name: string, type: 'number' | 'boolean' | 'string'): T {
@@ -62,6 +71,9 @@ export class ExportContext {
   sparse(name: string): Value {
     const f = this.field(name);
     if (f.kind !== 'sparse') throw new Error(`ONNX export: field '${name}' is ${f.kind}, not sparse`);
+    const given = this.provided.get(name);
+    if (given !== undefined) return given;
+    if (this.parent !== null) return this.parent.sparse(name);
     return this.once(name, () => this.g.input(name, 'int64', [-1])) as Value;
   }
 
@@ -69,6 +81,7 @@ export class ExportContext {
   dense(name: string): Value {
     const f = this.field(name);
     if (f.kind !== 'dense') throw new Error(`ONNX export: field '${name}' is ${f.kind}, not dense`);
+    if (this.parent !== null) return this.parent.dense(name);
     return this.once(name, () => this.g.input(name, 'float', [-1])) as Value;
   }
 
@@ -78,6 +91,7 @@ export class ExportContext {
     if (f.kind !== 'varlen' && f.kind !== 'sequence') throw new Error(`ONNX export: field '${name}' is ${f.kind}, not varlen/sequence`);
     const maxLen = f.maxLen;
     if (maxLen === undefined || !(maxLen > 0)) throw new Error(`ONNX export: field '${name}' has no max length`);
+    if (this.parent !== null) return this.parent.padded(name);
     return this.once(name, () => ({
       ids: this.g.input(name, 'int64', [-1, maxLen]),
       lengths: this.g.input(lengthInputName(name), 'int64', [-1]),

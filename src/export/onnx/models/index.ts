@@ -8,6 +8,7 @@ import { fmExport, lrExport } from './shallow.js';
 import { dcnExport, deepFmExport, wideDeepExport } from './parallel.js';
 import { esmmExport, mmoeExport, moeExport, pleExport, sharedBottomExport } from './multitask.js';
 import { dienExport, dinExport } from './sequence.js';
+import { gbdtExport, gbdtLrExport } from './trees.js';
 import { afmExport, autoIntExport, dcnV2Export, ffmExport, fibinetExport, nfmExport, pnnExport, xDeepFmExport } from './crossing.js';
 
 const EXPORTS: readonly ModelExport[] = [
@@ -31,6 +32,8 @@ const EXPORTS: readonly ModelExport[] = [
   esmmExport,
   dinExport,
   dienExport,
+  gbdtExport,
+  gbdtLrExport,
 ];
 
 /** The ONNX export of a registered model; an error listing the exportable models when it has none. */
