@@ -21,6 +21,9 @@ export const ONNX_IR_VERSION = 8;
 /** Opset of the ai.onnx.ml domain (TreeEnsembleRegressor) when a graph uses it. */
 export const ONNX_ML_OPSET = 3;
 
+/** Largest serialized protobuf message (2 GiB − 1), less a margin for the graph itself. */
+const MAX_PROTO_BYTES = 2 ** 31 - 1 - 64 * 2 ** 20;
+
 /** Element types the exporter uses. */
 export type ElemType = 'float' | 'int64' | 'bool';
 
@@ -185,8 +188,14 @@ export class GraphBuilder {
     return this.inputs;
   }
 
-  /** The serialized ModelProto. */
+  /** The serialized ModelProto; refuses weights beyond protobuf's 2 GiB message limit (ONNX external data is not written). */
   toBytes(meta: { graphName: string; docString: string; metadata: Record<string, string> }): Uint8Array {
+    const weightBytes = this.initializers.reduce((s, t) => s + (t.rawData?.length ?? 0), 0);
+    if (weightBytes > MAX_PROTO_BYTES) {
+      throw new Error(
+        `ONNX export: the weights take ${(weightBytes / 2 ** 30).toFixed(2)} GiB, more than one protobuf message holds (2 GiB); ONNX external-data files are not supported yet`,
+      );
+    }
     const opsetImport = [{ domain: '', version: ONNX_OPSET }];
     if (this.domains.has('ai.onnx.ml')) opsetImport.push({ domain: 'ai.onnx.ml', version: ONNX_ML_OPSET });
     const model = onnx.ModelProto.create({
