@@ -17,7 +17,9 @@ import { modelExportOf } from './models/index.js';
 import type { EmittedOutput } from './model-export.js';
 import * as op from './ops.js';
 
+/** The opsets and IR version written (see graph.ts). */
 export { ONNX_OPSET, ONNX_IR_VERSION, ONNX_ML_OPSET } from './graph.js';
+/** Names of the models with an ONNX export. */
 export { exportableModels } from './models/index.js';
 
 /** Options of `exportOnnx` / `onnxModelBytes`. */

@@ -54,10 +54,6 @@ export const relu = (g: GraphBuilder, x: Value) => unary(g, 'Relu', x);
 export const sigmoid = (g: GraphBuilder, x: Value) => unary(g, 'Sigmoid', x);
 /** tanh(x). */
 export const tanh = (g: GraphBuilder, x: Value) => unary(g, 'Tanh', x);
-/** √x. */
-export const sqrt = (g: GraphBuilder, x: Value) => unary(g, 'Sqrt', x);
-/** e^x. */
-export const exp = (g: GraphBuilder, x: Value) => unary(g, 'Exp', x);
 /** x for x > 0, slope·x otherwise. */
 export const leakyRelu = (g: GraphBuilder, x: Value, slope: number) => unary(g, 'LeakyRelu', x, { alpha: { float: slope } });
 /** Softmax over `axis`. */
@@ -174,11 +170,6 @@ export function lengthMask(g: GraphBuilder, lengths: Value, maxLen: number): Val
     [1, maxLen],
   );
   return cast(g, less(g, positions, unsqueeze(g, lengths, [1])), 'float');
-}
-
-/** Einstein summation (Einsum, opset 12+) with the output shape given by the caller. */
-export function einsum(g: GraphBuilder, equation: string, xs: Value[], shape: number[]): Value {
-  return g.node('Einsum', xs, { type: 'float', shape }, { equation });
 }
 
 /** Float zeros [B, ...rest] with the batch size of `like` (a [B, ...] value): Shape → Slice → Concat → ConstantOfShape. */

@@ -34,7 +34,9 @@ const mmoeEmit = (cx: ExportContext, m: MMoE) => {
   const mixed = emitMMoELayer(cx, childOf(m, 'mixture', MMoELayer), flatInputs(cx, m));
   return towers(cx, m, (t) => mixed[mixed.length === 1 ? 0 : t]!);
 };
+/** MMoE: one gate per task. */
 export const mmoeExport = modelExport('mmoe', MMoE, mmoeEmit);
+/** MoE: one gate shared by the tasks. */
 export const moeExport = modelExport('moe', MMoE, mmoeEmit);
 
 /** PLE: stacked CGC layers, then tower_t on task t's output. */
