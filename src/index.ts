@@ -37,6 +37,7 @@ export { trainOnFiles } from './train/run.js';
 export { evaluate, auc, logloss, gauc, avgAuc, calibration, calibratedProbabilities } from './metrics/index.js';
 export { saveArtifact, loadArtifact } from './serve/artifact.js';
 export { scoreFile, evaluateFile } from './serve/score.js';
+export { exportOnnx, onnxModelBytes, ONNX_OPSET } from './export/onnx/index.js';
 export { Booster, type FeatureImportance, type FitReport } from './gbdt/booster.js';
 export { BOOSTER_DEFAULTS, resolveBoosterOptions, type BoosterOptions } from './gbdt/options.js';
 export type { FeatureMatrix } from './gbdt/matrix.js';

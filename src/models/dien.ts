@@ -30,7 +30,8 @@ export interface DIENOptions extends EmbeddingOptions {
   batchNorm: boolean;
 }
 
-const GRU_TYPES: Record<string, { mode: GruMode; scaleInput: boolean; attention: boolean }> = {
+/** The interest-evolution GRU of each `gru_type`: step mode, AIGRU input scaling, whether it attends. */
+export const GRU_TYPES: Record<string, { mode: GruMode; scaleInput: boolean; attention: boolean }> = {
   augru: { mode: 'augru', scaleInput: false, attention: true },
   agru: { mode: 'agru', scaleInput: false, attention: true },
   aigru: { mode: 'gru', scaleInput: true, attention: true },

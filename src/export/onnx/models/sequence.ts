@@ -1,0 +1,63 @@
+/** ONNX exports of the sequence models: DIN (target attention) and DIEN (GRU extractor, attentional GRU evolution). */
+import { FeatureInputs } from '../../../blocks/embeddings/feature-inputs.js';
+import { TargetAttention } from '../../../blocks/attention/target-attention.js';
+import { GRU } from '../../../blocks/sequence/gru.js';
+import { Linear } from '../../../nn/linear.js';
+import { MLP } from '../../../nn/mlp.js';
+import { DIN, sequencePairs } from '../../../models/din.js';
+import { DIEN, GRU_TYPES } from '../../../models/dien.js';
+import { childOf, maybeChild, type ExportContext } from '../context.js';
+import type { Value } from '../graph.js';
+import { modelExport } from '../model-export.js';
+import { emitFeatureInputs, emitSequence, type EmittedInputs } from '../blocks/feature-inputs.js';
+import { emitMLP } from '../blocks/linear.js';
+import { emitGRU, emitMaskedSoftmax, emitTargetAttention } from '../blocks/sequence.js';
+import * as op from '../ops.js';
+
+/** The candidate query [B, Σd] and the behaviour keys [B, L, Σd] of the (target, sequence) pairs, with the first sequence's mask. */
+function queryAndKeys(cx: ExportContext, fi: FeatureInputs, e: EmittedInputs, pairs: Array<[string, string]>) {
+  const seqs = pairs.map(([, s]) => emitSequence(cx, fi, s));
+  const query = op.concat(
+    cx.g,
+    pairs.map(([t]) => e.field(t)),
+    1,
+  );
+  const keys = op.concat(
+    cx.g,
+    seqs.map((s) => s.values),
+    2,
+  );
+  return { query, keys, mask: seqs[0]!.mask };
+}
+
+/** DIN: DNN([flat e ‖ attention(candidate, history)]). */
+export const dinExport = modelExport('din', DIN, (cx, m) => {
+  const fi = childOf(m, 'embedding', FeatureInputs);
+  const e = emitFeatureInputs(cx, fi);
+  const pairs = sequencePairs(cx.spec, cx.optionNames('dinTargetField'), cx.optionNames('dinSequenceField'), 'din');
+  const { query, keys, mask } = queryAndKeys(cx, fi, e, pairs);
+  const useSoftmax = cx.option<boolean>('dinUseSoftmax', 'boolean');
+  const interest = emitTargetAttention(cx, childOf(m, 'attention', TargetAttention), query, keys, mask, useSoftmax);
+  return emitMLP(cx, childOf(m, 'dnn', MLP), op.concat(cx.g, [e.flat(), interest], 1));
+});
+
+/** DIEN: extractor GRU over the behaviours; bilinear attention with the candidate; AUGRU / AGRU / AIGRU / GRU evolution; DNN([flat e ‖ last state]). */
+export const dienExport = modelExport('dien', DIEN, (cx, m) => {
+  const g = cx.g;
+  const fi = childOf(m, 'embedding', FeatureInputs);
+  const e = emitFeatureInputs(cx, fi);
+  const pairs = sequencePairs(cx.spec, cx.optionNames('dienTargetField'), cx.optionNames('dienSequenceField'), 'dien');
+  const { query, keys, mask } = queryAndKeys(cx, fi, e, pairs);
+  const type = GRU_TYPES[cx.option<string>('gruType', 'string').toLowerCase()];
+  if (type === undefined) throw new Error(`ONNX export: unknown DIEN gru_type '${String(cx.options.gruType)}'`);
+  const { states } = emitGRU(cx, childOf(m, 'extractor', GRU), keys, mask);
+  let att: Value | undefined;
+  const bilinear = maybeChild(m, 'attention', Linear);
+  if (bilinear !== null) {
+    const hw = op.linear(g, states, cx.weight('dien_att_w', bilinear.weight), null); // [B, L, D]
+    const logits = op.reduceSum(g, op.mul(g, hw, op.unsqueeze(g, query, [1])), [2]); // [B, L]
+    att = cx.option<boolean>('useAttentionSoftmax', 'boolean') ? emitMaskedSoftmax(cx, logits, mask) : logits;
+  }
+  const { last } = emitGRU(cx, childOf(m, 'evolution', GRU), states, mask, { mode: type.mode, ...(att ? { att } : {}), scaleInput: type.scaleInput });
+  return emitMLP(cx, childOf(m, 'dnn', MLP), op.concat(g, [e.flat(), last], 1));
+});
