@@ -17,6 +17,7 @@ import { AFM } from './afm.js';
 import { FFM } from './ffm.js';
 import { FiBiNET } from './fibinet.js';
 import { AutoInt } from './autoint.js';
+import { FGCNN } from './fgcnn.js';
 import { MMoE } from './mmoe.js';
 import { PLE } from './ple.js';
 import { ESMM } from './esmm.js';
@@ -261,6 +262,26 @@ const ENTRIES: ModelEntry[] = [
     },
     aliases: { hiddenUnits: 'dnnHiddenUnits', hiddenActivations: 'dnnActivations', dnnActivation: 'dnnActivations', dnnDropout: 'netDropout' },
     create: (c, o) => new AutoInt(c, o),
+  }),
+  defineModel({
+    name: 'fgcnn',
+    summary: 'FGCNN: CNN-generated fields (convolution, pooling, recombination) + IPNN over raw and new fields (Liu et al. 2019)',
+    defaults: {
+      ...EMBEDDING_DEFAULTS,
+      shareEmbedding: false,
+      channels: [14, 16, 18, 20],
+      kernelHeights: [7, 7, 7, 7],
+      poolingSizes: [2, 2, 2, 2],
+      recombinedChannels: [2, 2, 2, 2],
+      convActivation: 'tanh',
+      convBatchNorm: true,
+      dnnHiddenUnits: [4096, 2048, 1024, 512],
+      dnnActivations: 'relu',
+      dnnBatchNorm: false,
+      netDropout: 0,
+    },
+    aliases: { hiddenUnits: 'dnnHiddenUnits', hiddenActivations: 'dnnActivations', dnnActivation: 'dnnActivations', batchNorm: 'dnnBatchNorm' },
+    create: (c, o) => new FGCNN(c, o),
   }),
   defineModel({
     name: 'shared_bottom',
