@@ -18,6 +18,7 @@ import { FFM } from './ffm.js';
 import { FiBiNET } from './fibinet.js';
 import { AutoInt } from './autoint.js';
 import { FGCNN } from './fgcnn.js';
+import { AutoFIS } from './autofis.js';
 import { MMoE } from './mmoe.js';
 import { PLE } from './ple.js';
 import { ESMM } from './esmm.js';
@@ -282,6 +283,23 @@ const ENTRIES: ModelEntry[] = [
     },
     aliases: { hiddenUnits: 'dnnHiddenUnits', hiddenActivations: 'dnnActivations', dnnActivation: 'dnnActivations', batchNorm: 'dnnBatchNorm' },
     create: (c, o) => new FGCNN(c, o),
+  }),
+  defineModel({
+    name: 'autofis',
+    summary: 'AutoFIS: gated FM/DeepFM pair interactions; a GRDA search drops pairs, then a retrain over the kept ones (Liu et al. 2020)',
+    defaults: {
+      ...EMBEDDING_DEFAULTS,
+      ...DNN_DEFAULTS,
+      stage: 'search',
+      keptPairs: stringList(),
+      weightBase: 0.6,
+      grdaC: 0.0005,
+      grdaMu: 0.8,
+      grdaLr: 1,
+      searchEpochs: 1,
+    },
+    aliases: { ...DNN_ALIASES, learningRate2: 'grdaLr' },
+    create: (c, o) => new AutoFIS(c, o),
   }),
   defineModel({
     name: 'shared_bottom',

@@ -58,6 +58,7 @@ const SMALL: Record<string, Record<string, unknown>> = {
     recombinedChannels: [2, 1],
     dnnHiddenUnits: [4],
   },
+  autofis: { embeddingDim: 3, embeddingInitStd: 0.5, hiddenUnits: [4] },
   shared_bottom: { embeddingDim: 4, embeddingInitStd: 0.5, bottomHiddenUnits: [6], towerHiddenUnits: [3], batchNorm: true },
   mmoe: {
     embeddingDim: 4,
