@@ -227,8 +227,15 @@ const ENTRIES: ModelEntry[] = [
       dnnActivations: 'relu',
       netDropout: 0,
       batchNorm: false,
+      splitHalf: false,
     },
-    aliases: { hiddenUnits: 'dnnHiddenUnits', hiddenActivations: 'dnnActivations', dnnActivation: 'dnnActivations', dnnDropout: 'netDropout' },
+    aliases: {
+      hiddenUnits: 'dnnHiddenUnits',
+      hiddenActivations: 'dnnActivations',
+      dnnActivation: 'dnnActivations',
+      dnnDropout: 'netDropout',
+      cinSplitHalf: 'splitHalf',
+    },
     create: (c, o) => new XDeepFM(c, o),
   }),
   defineModel({

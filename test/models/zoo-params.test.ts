@@ -83,6 +83,8 @@ test("xDeepFM: dense parameters equal FuxiCTR's on the BARS Frappe options (429,
   assert.equal(denseCount(build('xdeepfm', bars)), 429_809 - 11 * V);
   // Two CIN layers [8, 4]: (10·10 + 1)·8 + (10·8 + 1)·4 + (12 + 1); no DNN.
   assert.equal(denseCount(build('xdeepfm', { cin_layer_units: [8, 4], dnn_hidden_units: [] })), 101 * 8 + 81 * 4 + 13);
+  // split_half: layer 2 sees 8/2 maps, the output pools 4 + 4: (10·10 + 1)·8 + (10·4 + 1)·4 + (8 + 1).
+  assert.equal(denseCount(build('xdeepfm', { cin_layer_units: [8, 4], dnn_hidden_units: [], split_half: true })), 101 * 8 + 41 * 4 + 9);
 });
 
 test("AFM: dense parameters equal FuxiCTR's on the BARS Frappe options (60,826 − 11·V); without attention it is an FM", () => {
