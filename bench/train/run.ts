@@ -1,21 +1,24 @@
 /**
- * `npm run bench:train` — DeepFM and DCN under the published-benchmark (BARS / FuxiCTR)
- * protocol of DESIGN.md §5, finerank against PyTorch, side by side.
+ * `npm run bench:train` — DeepFM, DCN and the feature-crossing zoo under the
+ * published-benchmark (BARS / FuxiCTR) protocol of DESIGN.md §5, finerank against PyTorch,
+ * side by side.
  *
  * 1. Dataset: the frappe-like preset, generated once and cached under
  *    bench/out/frappe-like/ (`finerank gen frappe-like`, or this repo's stand-in Python
- *    generator with `--gen python`), or any libfm dataset given with `--data DIR`
- *    (DIR/train|valid|test.libfm; an optional DIR/fields.json overrides the field ranges).
- * 2. For each model (deepfm, dcn): runs
+ *    generator with `--gen python`; `--rows N`: bench/out/frappe-like-N/), or any libfm
+ *    dataset given with `--data DIR` (DIR/train|valid|test.libfm; an optional
+ *    DIR/fields.json overrides the field ranges).
+ * 2. For each model of bench/train/config.json (or `--models a,b`) and each seed: runs
  *      node dist/src/cli/main.js train --config <generated finerank config> --json
- *      <python with torch> bench/train/torch_ctr.py --model M --train … --config bench/train/config.json
- *    with the same thread count (FINERANK_THREADS / --threads), each in its own process.
- * 3. Prints a table, the deltas against bench/train/reference.json, and ends with ONE JSON
- *    line per model: samples/s, test AUC, test logloss and peak RSS of each side, and the
- *    finerank/PyTorch ratios.
+ *      <python with torch> bench/train/torch_ctr.py --model M --seed S --train … --config bench/train/config.json
+ *    with the same thread count (FINERANK_THREADS / --threads), each in its own process
+ *    (models without a PyTorch twin, AutoFIS, run on the finerank side only).
+ * 3. Prints a table (with the load average), the deltas against bench/train/reference.json,
+ *    and ends with ONE JSON line per model: samples/s, test AUC (and its mean/min/max/std
+ *    over the seeds), test logloss and peak RSS of each side, and the finerank/PyTorch ratios.
  *
- * Options: --models deepfm,dcn  --threads 1  --data DIR  --gen finerank|python
- *          --max-epochs N (both sides)  --only finerank|pytorch  --record
+ * Options: --models deepfm,dcn,…  --threads 1  --seeds 1  --rows N  --data DIR
+ *          --gen finerank|python  --max-epochs N (both sides)  --only finerank|pytorch  --record
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -93,7 +96,8 @@ function readConfig(path: string): BenchConfig {
   }
   const c = raw as BenchConfig;
   if (!Array.isArray(c?.dataset?.fields) || c.dataset.fields.length === 0) throw new Error(`${path}: dataset.fields must be a non-empty list`);
-  if (typeof c.models !== 'object' || c.models === null || Object.keys(c.models).length === 0) throw new Error(`${path}: models must list the models`);
+  if (typeof c.models !== 'object' || c.models === null || Object.keys(c.models).length === 0)
+    throw new Error(`${path}: models must list the models`);
   return c;
 }
 
@@ -211,7 +215,8 @@ export function finerankTrainConfig(
     }
     if (k === 'model' || k === 'embedding_regularizer' || (typeof v === 'string' && !stringOptions.has(k) && !k.endsWith('activations'))) continue;
     const name = legacy ? FINERANK_OPTION_NAMES[k] : k;
-    if (name === undefined) throw new Error(`bench/train/config.json: models.${model}.${k} has no finerank equivalent; add it to FINERANK_OPTION_NAMES`);
+    if (name === undefined)
+      throw new Error(`bench/train/config.json: models.${model}.${k} has no finerank equivalent; add it to FINERANK_OPTION_NAMES`);
     if (name !== null) options[name] = v;
   }
   const l2 = entry.embedding_regularizer;
@@ -393,7 +398,11 @@ async function main(): Promise<void> {
         fmt(r?.wall_s ?? null, 1),
         (() => {
           const a = aucSpread(impl, model);
-          return a === null ? (errorOf(impl, model) === 'no PyTorch twin' ? 'no PyTorch twin' : 'failed') : `${a.mean!.toFixed(6)} [${a.min!.toFixed(6)}, ${a.max!.toFixed(6)}] n=${a.n}`;
+          return a === null
+            ? errorOf(impl, model) === 'no PyTorch twin'
+              ? 'no PyTorch twin'
+              : 'failed'
+            : `${a.mean!.toFixed(6)} [${a.min!.toFixed(6)}, ${a.max!.toFixed(6)}] n=${a.n}`;
         })(),
       ]);
     }
@@ -403,7 +412,10 @@ async function main(): Promise<void> {
       `${data.oracleTestAuc !== null ? `; oracle test AUC ${data.oracleTestAuc.toFixed(6)}` : ''})\n`,
   );
   process.stdout.write(
-    formatTable(['model', 'impl', 'samples/s', 'test AUC', 'test logloss', 'valid AUC', 'epochs', 'RSS MiB', 'wall s', 'test AUC over seeds: mean [min, max]'], rows) + '\n',
+    formatTable(
+      ['model', 'impl', 'samples/s', 'test AUC', 'test logloss', 'valid AUC', 'epochs', 'RSS MiB', 'wall s', 'test AUC over seeds: mean [min, max]'],
+      rows,
+    ) + '\n',
   );
 
   const flat: Record<string, number | null> = {};

@@ -299,6 +299,7 @@ class FFM(Shallow):
     def __init__(self, sizes, opt, embedding):
         super().__init__()
         self.setup(sizes, opt, embedding)
+        del self.embedding  # FFM has only the field-aware copies
         self.copies = nn.ModuleList(embedding(sizes, self.dim) for _ in range(self.f - 1))
         self.bias = nn.Parameter(torch.zeros(1))
 
