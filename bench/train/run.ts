@@ -1,21 +1,24 @@
 /**
- * `npm run bench:train` — DeepFM and DCN under the published-benchmark (BARS / FuxiCTR)
- * protocol of DESIGN.md §5, finerank against PyTorch, side by side.
+ * `npm run bench:train` — DeepFM, DCN and the feature-crossing zoo under the
+ * published-benchmark (BARS / FuxiCTR) protocol of DESIGN.md §5, finerank against PyTorch,
+ * side by side.
  *
  * 1. Dataset: the frappe-like preset, generated once and cached under
  *    bench/out/frappe-like/ (`finerank gen frappe-like`, or this repo's stand-in Python
- *    generator with `--gen python`), or any libfm dataset given with `--data DIR`
- *    (DIR/train|valid|test.libfm; an optional DIR/fields.json overrides the field ranges).
- * 2. For each model (deepfm, dcn): runs
+ *    generator with `--gen python`; `--rows N`: bench/out/frappe-like-N/), or any libfm
+ *    dataset given with `--data DIR` (DIR/train|valid|test.libfm; an optional
+ *    DIR/fields.json overrides the field ranges).
+ * 2. For each model of bench/train/config.json (or `--models a,b`) and each seed: runs
  *      node dist/src/cli/main.js train --config <generated finerank config> --json
- *      <python with torch> bench/train/torch_ctr.py --model M --train … --config bench/train/config.json
- *    with the same thread count (FINERANK_THREADS / --threads), each in its own process.
- * 3. Prints a table, the deltas against bench/train/reference.json, and ends with ONE JSON
- *    line per model: samples/s, test AUC, test logloss and peak RSS of each side, and the
- *    finerank/PyTorch ratios.
+ *      <python with torch> bench/train/torch_ctr.py --model M --seed S --train … --config bench/train/config.json
+ *    with the same thread count (FINERANK_THREADS / --threads), each in its own process
+ *    (models without a PyTorch twin, AutoFIS, run on the finerank side only).
+ * 3. Prints a table (with the load average), the deltas against bench/train/reference.json,
+ *    and ends with ONE JSON line per model: samples/s, test AUC (and its mean/min/max/std
+ *    over the seeds), test logloss and peak RSS of each side, and the finerank/PyTorch ratios.
  *
- * Options: --models deepfm,dcn  --threads 1  --data DIR  --gen finerank|python
- *          --max-epochs N (both sides)  --only finerank|pytorch  --record
+ * Options: --models deepfm,dcn,…  --threads 1  --seeds 1  --rows N  --data DIR
+ *          --gen finerank|python  --max-epochs N (both sides)  --only finerank|pytorch  --record
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -29,8 +32,10 @@ import { toMiB } from '../common/rss.js';
 import { machineInfo } from '../common/machine.js';
 
 type Impl = 'finerank' | 'pytorch';
-const MODELS = ['deepfm', 'dcn'] as const;
-type ModelName = (typeof MODELS)[number];
+/** A model entry of bench/train/config.json (its key). */
+type ModelName = string;
+/** Entries without a PyTorch twin in torch_ctr.py / torch_zoo.py (finerank side only). */
+const NO_TORCH_TWIN = new Set(['autofis']);
 
 /** One field of a libfm dataset: an inclusive range of global feature indices. */
 interface FieldRange {
@@ -91,7 +96,8 @@ function readConfig(path: string): BenchConfig {
   }
   const c = raw as BenchConfig;
   if (!Array.isArray(c?.dataset?.fields) || c.dataset.fields.length === 0) throw new Error(`${path}: dataset.fields must be a non-empty list`);
-  for (const m of MODELS) if (typeof c.models?.[m] !== 'object') throw new Error(`${path}: models.${m} is missing`);
+  if (typeof c.models !== 'object' || c.models === null || Object.keys(c.models).length === 0)
+    throw new Error(`${path}: models must list the models`);
   return c;
 }
 
@@ -112,9 +118,10 @@ function findSplits(dir: string): { train: string; valid: string; test: string }
   return train && valid && test ? { train, valid, test } : null;
 }
 
-async function prepareDataset(cfg: BenchConfig, dataDir: string | null, gen: string): Promise<Dataset> {
+async function prepareDataset(cfg: BenchConfig, dataDir: string | null, gen: string, customRows = false): Promise<Dataset> {
   const root = repoRoot();
-  const dir = dataDir ?? join(root, 'bench', 'out', gen === 'python' ? 'frappe-like-py' : 'frappe-like');
+  const base = gen === 'python' ? 'frappe-like-py' : 'frappe-like';
+  const dir = dataDir ?? join(root, 'bench', 'out', customRows ? `${base}-${cfg.dataset.gen.rows}` : base);
   let splits = findSplits(dir);
   if (splits === null) {
     if (dataDir !== null) throw new Error(`--data ${dataDir}: expected train/valid/test files (.libfm, .libsvm or .txt) in that folder`);
@@ -189,19 +196,30 @@ const FINERANK_OPTION_NAMES: Record<string, string | null> = {
  *   model, preset: bars, model_options (from bench/train/config.json, renamed), train: {seed, epochs?}
  * String-valued settings of config.json are notes and are not passed on.
  */
-export function finerankTrainConfig(cfg: BenchConfig, data: Dataset, model: ModelName, maxEpochs: number | null): Record<string, unknown> {
+export function finerankTrainConfig(
+  cfg: BenchConfig,
+  data: Dataset,
+  model: ModelName,
+  maxEpochs: number | null,
+  seed = cfg.protocol.seed,
+): Record<string, unknown> {
   const options: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(cfg.models[model])) {
-    if (k === 'hidden_activations' || k === 'dnn_activations') {
+  const entry = cfg.models[model]!;
+  const stringOptions = new Set(['product_type', 'model_structure', 'bilinear_type', 'conv_activation']);
+  // The deepfm / dcn entries predate FuxiCTR names in finerank and are renamed; the zoo entries' FuxiCTR names are finerank's.
+  const legacy = model === 'deepfm' || model === 'dcn';
+  for (const [k, v] of Object.entries(entry)) {
+    if (legacy && (k === 'hidden_activations' || k === 'dnn_activations')) {
       options.dnn_activation = v;
       continue;
     }
-    if (typeof v === 'string') continue;
-    const name = FINERANK_OPTION_NAMES[k];
+    if (k === 'model' || k === 'embedding_regularizer' || (typeof v === 'string' && !stringOptions.has(k) && !k.endsWith('activations'))) continue;
+    const name = legacy ? FINERANK_OPTION_NAMES[k] : k;
     if (name === undefined)
       throw new Error(`bench/train/config.json: models.${model}.${k} has no finerank equivalent; add it to FINERANK_OPTION_NAMES`);
     if (name !== null) options[name] = v;
   }
+  const l2 = entry.embedding_regularizer;
   return {
     data: {
       train: data.train,
@@ -211,10 +229,10 @@ export function finerankTrainConfig(cfg: BenchConfig, data: Dataset, model: Mode
       fields: data.fields.map((f) => ({ name: f.name, range: f.range })),
       min_count: cfg.dataset.min_count,
     },
-    model,
+    model: typeof entry.model === 'string' ? entry.model : model,
     preset: cfg.protocol.preset,
     model_options: options,
-    train: { seed: cfg.protocol.seed, ...(maxEpochs !== null ? { epochs: maxEpochs } : {}) },
+    train: { seed, ...(maxEpochs !== null ? { epochs: maxEpochs } : {}), ...(typeof l2 === 'number' ? { embedding_l2: l2 } : {}) },
   };
 }
 
@@ -253,6 +271,7 @@ async function runSide(
   cfgPath: string,
   data: Dataset,
   maxEpochs: number | null,
+  seed: number,
 ): Promise<TrainResult> {
   const root = repoRoot();
   const env = { FINERANK_THREADS: String(threads), OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
@@ -263,8 +282,8 @@ async function runSide(
     if (!existsSync(cli)) throw new Error(`finerank CLI not built: ${cli} is missing`);
     const outDir = join(root, 'bench', 'out', 'train');
     mkdirSync(outDir, { recursive: true });
-    const generated = join(outDir, `finerank-${model}.json`);
-    writeFileSync(generated, JSON.stringify(finerankTrainConfig(cfg, data, model, maxEpochs), null, 2) + '\n');
+    const generated = join(outDir, `finerank-${model}-${seed}.json`);
+    writeFileSync(generated, JSON.stringify(finerankTrainConfig(cfg, data, model, maxEpochs, seed), null, 2) + '\n');
     command = process.execPath;
     args = [cli, 'train', '--config', generated, '--json'];
   } else {
@@ -285,9 +304,11 @@ async function runSide(
       String(threads),
       ...(data.fieldsFile !== null ? ['--fields', data.fieldsFile] : []),
       ...(maxEpochs !== null ? ['--max-epochs', String(maxEpochs)] : []),
+      '--seed',
+      String(seed),
     ];
   }
-  const label = `${impl} ${model}`;
+  const label = `${impl} ${model} (seed ${seed})`;
   process.stderr.write(`[bench:train] running ${label} (${threads} thread${threads > 1 ? 's' : ''}) …\n`);
   const r = await runProcess(command, args, { cwd: root, env, echoStdout: true, timeoutMs: 60 * 60_000 });
   requireSuccess(label, command, args, r);
@@ -300,6 +321,8 @@ async function main(): Promise<void> {
     threads: 'string',
     data: 'string',
     gen: 'string',
+    rows: 'string',
+    seeds: 'string',
     'max-epochs': 'string',
     only: 'string',
     config: 'string',
@@ -308,10 +331,13 @@ async function main(): Promise<void> {
   const root = repoRoot();
   const cfgPath = typeof opts.config === 'string' ? resolve(opts.config) : join(root, 'bench', 'train', 'config.json');
   const cfg = readConfig(cfgPath);
-  const models = (typeof opts.models === 'string' ? opts.models.split(',').map((s) => s.trim()) : [...MODELS]) as ModelName[];
-  for (const m of models) if (!MODELS.includes(m)) throw new Error(`--models: unknown model '${m}' (known: ${MODELS.join(', ')})`);
+  const known = Object.keys(cfg.models);
+  const models = typeof opts.models === 'string' ? opts.models.split(',').map((s) => s.trim()) : known;
+  for (const m of models) if (!known.includes(m)) throw new Error(`--models: unknown model '${m}' (known: ${known.join(', ')})`);
   const threads = intOption(opts, 'threads', 1);
   const maxEpochs = opts['max-epochs'] === undefined ? null : intOption(opts, 'max-epochs', 1);
+  const seeds = intOption(opts, 'seeds', 1);
+  if (opts.rows !== undefined) cfg.dataset.gen.rows = intOption(opts, 'rows', cfg.dataset.gen.rows);
   const gen = typeof opts.gen === 'string' ? opts.gen : 'finerank';
   if (gen !== 'finerank' && gen !== 'python') throw new Error(`--gen must be 'finerank' or 'python', got '${gen}'`);
   const only = opts.only;
@@ -320,27 +346,40 @@ async function main(): Promise<void> {
   const impls: Impl[] = only === undefined ? ['finerank', 'pytorch'] : [only];
   const loadBefore = machineInfo().load_avg_1m;
 
-  const data = await prepareDataset(cfg, typeof opts.data === 'string' ? resolve(opts.data) : null, gen);
+  const data = await prepareDataset(cfg, typeof opts.data === 'string' ? resolve(opts.data) : null, gen, opts.rows !== undefined);
   process.stderr.write(`[bench:train] dataset: ${data.dir}${data.fieldsFile ? ` (fields from ${data.fieldsFile})` : ''}\n`);
 
-  const results = new Map<string, TrainResult | { error: string }>();
+  // One run per (model, side, seed); the first seed's run is the one the table and the reference use.
+  const runs = new Map<string, TrainResult[]>();
+  const errors = new Map<string, string>();
   for (const model of models) {
     for (const impl of impls) {
-      try {
-        results.set(`${impl}.${model}`, await runSide(impl, model, threads, cfg, cfgPath, data, maxEpochs));
-      } catch (e) {
-        results.set(`${impl}.${model}`, { error: (e as Error).message });
-        process.stderr.write(`[bench:train] ${impl} ${model} failed: ${(e as Error).message}\n`);
+      const key = `${impl}.${model}`;
+      if (impl === 'pytorch' && NO_TORCH_TWIN.has(model)) {
+        errors.set(key, 'no PyTorch twin');
+        continue;
+      }
+      for (let k = 0; k < seeds; k++) {
+        try {
+          const r = await runSide(impl, model, threads, cfg, cfgPath, data, maxEpochs, cfg.protocol.seed + k);
+          runs.set(key, [...(runs.get(key) ?? []), r]);
+        } catch (e) {
+          errors.set(key, (e as Error).message);
+          process.stderr.write(`[bench:train] ${impl} ${model} failed: ${(e as Error).message}\n`);
+          break;
+        }
       }
     }
   }
-  const get = (impl: Impl, model: ModelName): TrainResult | null => {
-    const r = results.get(`${impl}.${model}`);
-    return r === undefined || 'error' in r ? null : r;
-  };
-  const errorOf = (impl: Impl, model: ModelName): string | null => {
-    const r = results.get(`${impl}.${model}`);
-    return r !== undefined && 'error' in r ? r.error : null;
+  const get = (impl: Impl, model: ModelName): TrainResult | null => runs.get(`${impl}.${model}`)?.[0] ?? null;
+  const errorOf = (impl: Impl, model: ModelName): string | null => errors.get(`${impl}.${model}`) ?? null;
+  /** Mean, min, max and sample standard deviation of test AUC over the seeds run. */
+  const aucSpread = (impl: Impl, model: ModelName) => {
+    const a = (runs.get(`${impl}.${model}`) ?? []).map((r) => r.test_auc);
+    if (a.length === 0) return null;
+    const mean = a.reduce((x, y) => x + y, 0) / a.length;
+    const sd = a.length > 1 ? Math.sqrt(a.reduce((x, y) => x + (y - mean) ** 2, 0) / (a.length - 1)) : 0;
+    return { n: a.length, mean: round(mean, 6), min: round(Math.min(...a), 6), max: round(Math.max(...a), 6), std: round(sd, 6) };
   };
 
   const rows: string[][] = [];
@@ -357,15 +396,26 @@ async function main(): Promise<void> {
         fmt(r?.epochs ?? null),
         fmt(r?.peak_rss_bytes != null ? toMiB(r.peak_rss_bytes) : null),
         fmt(r?.wall_s ?? null, 1),
+        (() => {
+          const a = aucSpread(impl, model);
+          return a === null
+            ? errorOf(impl, model) === 'no PyTorch twin'
+              ? 'no PyTorch twin'
+              : 'failed'
+            : `${a.mean!.toFixed(6)} [${a.min!.toFixed(6)}, ${a.max!.toFixed(6)}] n=${a.n}`;
+        })(),
       ]);
     }
   }
   process.stdout.write(
-    `\nBARS protocol on ${data.dir} (${threads} thread${threads > 1 ? 's' : ''}` +
+    `\nBARS protocol on ${data.dir} (${threads} thread${threads > 1 ? 's' : ''}, load average ${loadBefore} before the runs, ${machineInfo().load_avg_1m} after` +
       `${data.oracleTestAuc !== null ? `; oracle test AUC ${data.oracleTestAuc.toFixed(6)}` : ''})\n`,
   );
   process.stdout.write(
-    formatTable(['model', 'impl', 'samples/s', 'test AUC', 'test logloss', 'valid AUC', 'epochs', 'RSS MiB', 'wall s'], rows) + '\n',
+    formatTable(
+      ['model', 'impl', 'samples/s', 'test AUC', 'test logloss', 'valid AUC', 'epochs', 'RSS MiB', 'wall s', 'test AUC over seeds: mean [min, max]'],
+      rows,
+    ) + '\n',
   );
 
   const flat: Record<string, number | null> = {};
@@ -424,6 +474,7 @@ async function main(): Promise<void> {
       test_logloss: round(r?.test_logloss ?? null, 6),
       peak_rss_mb: round(r?.peak_rss_bytes != null ? toMiB(r.peak_rss_bytes) : null, 1),
       epochs: r?.epochs ?? null,
+      test_auc_over_seeds: aucSpread(impl, model),
       error: errorOf(impl, model),
     };
   };
@@ -437,7 +488,10 @@ async function main(): Promise<void> {
         threads,
         dataset: data.dir.startsWith(root) ? data.dir.slice(root.length + 1) : data.dir,
         oracle_test_auc: data.oracleTestAuc === null ? null : round(data.oracleTestAuc, 6),
+        seeds,
+        max_epochs: maxEpochs,
         load_avg_1m_before: loadBefore,
+        load_avg_1m_after: machineInfo().load_avg_1m,
         finerank: side('finerank', model),
         pytorch: side('pytorch', model),
         ratio: {
@@ -448,7 +502,7 @@ async function main(): Promise<void> {
       }) + '\n',
     );
   }
-  if ([...results.values()].some((r) => 'error' in r)) process.exitCode = 1;
+  if ([...errors.values()].some((e) => e !== 'no PyTorch twin')) process.exitCode = 1;
 }
 
 main().catch((e: unknown) => {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch reference of bench:train: DeepFM and DCN under the BARS / FuxiCTR protocol.
+"""PyTorch reference of bench:train: DeepFM, DCN and the zoo models of torch_zoo.py under the BARS / FuxiCTR protocol.
 
 Follows FuxiCTR v1.1.0 (the version BARS' Frappe_x1 results were produced with), as
 DESIGN.md §5 states the protocol:
@@ -36,7 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description="PyTorch DeepFM / DCN under the BARS protocol")
-    p.add_argument("--model", required=True, choices=["deepfm", "dcn"])
+    p.add_argument("--model", required=True, help="deepfm, dcn, or a model of torch_zoo.ZOO (config.json models.<name>)")
     p.add_argument("--train", required=True)
     p.add_argument("--valid", required=True)
     p.add_argument("--test", required=True)
@@ -70,6 +70,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
+
+sys.path.insert(0, HERE)
+from torch_zoo import ZOO  # noqa: E402
 
 
 class InputError(Exception):
@@ -281,6 +284,8 @@ def main():
     with open(a.config) as f:
         cfg = json.load(f)
     proto = cfg["protocol"]
+    if a.model not in cfg["models"]:
+        raise InputError(f"{a.config}: no models.{a.model}")
     opt = cfg["models"][a.model]
     seed = a.seed if a.seed is not None else proto["seed"]
     max_epochs = a.max_epochs if a.max_epochs is not None else proto["max_epochs"]
@@ -302,11 +307,16 @@ def main():
     sizes = [len(v) + 2 for v in vocabs]
     load_s = time.perf_counter() - t_load
 
-    model = (DeepFM if a.model == "deepfm" else DCN)(sizes, opt)
+    if a.model in ("deepfm", "dcn"):
+        model = (DeepFM if a.model == "deepfm" else DCN)(sizes, opt)
+    elif a.model in ZOO:
+        model = ZOO[a.model](sizes, opt, FeatureEmbedding)
+    else:
+        raise InputError(f"unknown model '{a.model}' (deepfm, dcn, {', '.join(ZOO)})")
     init_weights(model, proto["embedding_init_std"])
     n_params = sum(p.numel() for p in model.parameters())
     optimizer = torch.optim.Adam(model.parameters(), lr=proto["learning_rate"])
-    lam = float(proto["embedding_regularizer"])
+    lam = float(opt.get("embedding_regularizer", proto["embedding_regularizer"]))
     tables = [t.weight for t in model.embedding_tables()]
     bce = nn.BCEWithLogitsLoss()
     clip = float(proto["clip_grad_norm"])

@@ -141,7 +141,7 @@ export function embeddingInputs(
   ctx: ModelContext,
   opts: EmbeddingOptions,
   model: string,
-  extra: { sameDim?: boolean; select?: FieldSelector; sequences?: string[] } = {},
+  extra: { sameDim?: boolean; select?: FieldSelector; sequences?: string[]; prefix?: string } = {},
 ): FeatureInputs {
   return new FeatureInputs(ctx.spec, {
     embeddingDim: opts.embeddingDim,
@@ -152,6 +152,7 @@ export function embeddingInputs(
     owner: `model '${model}'`,
     ...(extra.select !== undefined ? { select: extra.select } : {}),
     ...(extra.sequences !== undefined ? { sequences: extra.sequences } : {}),
+    ...(extra.prefix !== undefined ? { prefix: extra.prefix } : {}),
   });
 }
 

@@ -17,6 +17,8 @@ import { AFM } from './afm.js';
 import { FFM } from './ffm.js';
 import { FiBiNET } from './fibinet.js';
 import { AutoInt } from './autoint.js';
+import { FGCNN } from './fgcnn.js';
+import { AutoFIS } from './autofis.js';
 import { MMoE } from './mmoe.js';
 import { PLE } from './ple.js';
 import { ESMM } from './esmm.js';
@@ -225,8 +227,15 @@ const ENTRIES: ModelEntry[] = [
       dnnActivations: 'relu',
       netDropout: 0,
       batchNorm: false,
+      splitHalf: false,
     },
-    aliases: { hiddenUnits: 'dnnHiddenUnits', hiddenActivations: 'dnnActivations', dnnActivation: 'dnnActivations', dnnDropout: 'netDropout' },
+    aliases: {
+      hiddenUnits: 'dnnHiddenUnits',
+      hiddenActivations: 'dnnActivations',
+      dnnActivation: 'dnnActivations',
+      dnnDropout: 'netDropout',
+      cinSplitHalf: 'splitHalf',
+    },
     create: (c, o) => new XDeepFM(c, o),
   }),
   defineModel({
@@ -261,6 +270,43 @@ const ENTRIES: ModelEntry[] = [
     },
     aliases: { hiddenUnits: 'dnnHiddenUnits', hiddenActivations: 'dnnActivations', dnnActivation: 'dnnActivations', dnnDropout: 'netDropout' },
     create: (c, o) => new AutoInt(c, o),
+  }),
+  defineModel({
+    name: 'fgcnn',
+    summary: 'FGCNN: CNN-generated fields (convolution, pooling, recombination) + IPNN over raw and new fields (Liu et al. 2019)',
+    defaults: {
+      ...EMBEDDING_DEFAULTS,
+      shareEmbedding: false,
+      channels: [14, 16, 18, 20],
+      kernelHeights: [7, 7, 7, 7],
+      poolingSizes: [2, 2, 2, 2],
+      recombinedChannels: [2, 2, 2, 2],
+      convActivation: 'tanh',
+      convBatchNorm: true,
+      dnnHiddenUnits: [4096, 2048, 1024, 512],
+      dnnActivations: 'relu',
+      dnnBatchNorm: false,
+      netDropout: 0,
+    },
+    aliases: { hiddenUnits: 'dnnHiddenUnits', hiddenActivations: 'dnnActivations', dnnActivation: 'dnnActivations', batchNorm: 'dnnBatchNorm' },
+    create: (c, o) => new FGCNN(c, o),
+  }),
+  defineModel({
+    name: 'autofis',
+    summary: 'AutoFIS: gated FM/DeepFM pair interactions; a GRDA search drops pairs, then a retrain over the kept ones (Liu et al. 2020)',
+    defaults: {
+      ...EMBEDDING_DEFAULTS,
+      ...DNN_DEFAULTS,
+      stage: 'search',
+      keptPairs: stringList(),
+      weightBase: 0.6,
+      grdaC: 0.0005,
+      grdaMu: 0.8,
+      grdaLr: 1,
+      searchEpochs: 1,
+    },
+    aliases: { ...DNN_ALIASES, learningRate2: 'grdaLr' },
+    create: (c, o) => new AutoFIS(c, o),
   }),
   defineModel({
     name: 'shared_bottom',

@@ -18,13 +18,16 @@ export interface XDeepFMOptions extends EmbeddingOptions {
   dnnActivations: string;
   netDropout: number;
   batchNorm: boolean;
+  /** The paper's split-half CIN (`split_half`; DeepCTR's `cin_split_half`); false: FuxiCTR's direct connections. */
+  splitHalf: boolean;
 }
 
 /**
  * xDeepFM (Lian et al. 2018, Fig. 5): logit = linear(x) + CIN(e) + DNN(e_1 ‖ … ‖ e_F ‖ dense),
  * over one set of field embeddings e. As FuxiCTR: the CIN ends in its own Linear to one
- * unit (bias), every CIN layer is pooled into the output (direct connections, no
- * split-half), the linear part has no bias, and `dnn_hidden_units: []` drops the DNN.
+ * unit (bias), every CIN layer is pooled into the output (direct connections; `split_half:
+ * true` is the paper's variant where half of each hidden layer's maps feed the next layer
+ * and half the output), the linear part has no bias, and `dnn_hidden_units: []` drops the DNN.
  * Dense parameters: CIN Σ_k (F·H_{k−1} + 1)·H_k + Σ_k H_k + 1 (H₀ = F), DNN
  * Σ_l (h_{l−1}+1)·h_l + h_L + 1 (+2·h_l with BN); BARS Frappe (F 10, D 10, cin [64],
  * DNN [400, 400, 400] with BN): 11·V + 370,530.
@@ -44,7 +47,7 @@ export class XDeepFM extends SingleTaskModel {
       new LinearLogit(ctx.spec, { initStd: opts.embeddingInitStd, rng: ctx.rng, bias: false, owner: "model 'xdeepfm'" }),
     );
     this.embedding = this.child('embedding', embeddingInputs(ctx, opts, 'xdeepfm', { sameDim: true }));
-    this.cin = this.child('cin', new CIN(this.embedding.numFields, opts.cinLayerUnits, ctx.rng));
+    this.cin = this.child('cin', new CIN(this.embedding.numFields, opts.cinLayerUnits, ctx.rng, 1, opts.splitHalf));
     const tower = {
       hiddenUnits: opts.dnnHiddenUnits,
       hiddenActivations: opts.dnnActivations,

@@ -394,3 +394,68 @@ export class Adagrad extends DenseOptimizerBase {
     }
   }
 }
+
+/** Options of `GRDA`. */
+export interface GRDAOptions {
+  lr: number;
+  /** Strength of the growing L1 threshold. */
+  c: number;
+  /** Growth exponent of the threshold (0.5 < μ < 1 in the paper). */
+  mu: number;
+}
+
+/**
+ * Generalized regularized dual averaging (Chao, Wang, Xing & Cheng 2020), the optimizer
+ * AutoFIS trains its gates with, as the authors' gRDA code: the accumulator starts at the
+ * parameter's initial value a₀ = w₀ and sums the steps, a_n = a_{n−1} − lr·g_n; the L1
+ * threshold grows as λ_n = λ_{n−1} + c·lr^{1/2+μ}·(n^μ − (n−1)^μ) (= c·lr^{1/2+μ}·n^μ at a
+ * constant lr); the parameter is the soft-thresholded accumulator
+ *   w_n = sign(a_n)·max(|a_n| − λ_n, 0),
+ * so a parameter whose accumulated gradient does not keep it beyond the threshold becomes
+ * exactly 0 (and can come back only if its accumulator grows past λ again). λ is kept per
+ * element (all equal) to fit the per-parameter buffer layout.
+ */
+export class GRDA extends DenseOptimizerBase {
+  lr: number;
+  c: number;
+  mu: number;
+  protected readonly kind = 'GRDA';
+  constructor(params: readonly Tensor[], opts: GRDAOptions) {
+    super('GRDA', params);
+    this.lr = opts.lr;
+    this.c = opts.c;
+    this.mu = opts.mu;
+    this.validate();
+  }
+  private validate(): void {
+    for (const [n, v] of Object.entries(this.hyper())) checkNonNeg('GRDA', n, v as number);
+  }
+  protected bufferNames(): string[] {
+    return ['accumulator', 'threshold'];
+  }
+  protected override initBuffers(p: Tensor): Record<string, Float32Array> {
+    return { accumulator: p.data.slice(), threshold: new Float32Array(p.size) };
+  }
+  protected hyper(): Record<string, number | boolean> {
+    return { lr: this.lr, c: this.c, mu: this.mu };
+  }
+  protected setHyper(h: Record<string, number | boolean>): void {
+    this.lr = h.lr as number;
+    this.c = h.c as number;
+    this.mu = h.mu as number;
+    this.validate();
+  }
+  protected update(p: Tensor, g: Float32Array, st: ParamState): void {
+    const w = p.data,
+      a = st.buffers.accumulator!,
+      th = st.buffers.threshold!,
+      n = st.step;
+    const grow = this.c * Math.pow(this.lr, 0.5 + this.mu) * (Math.pow(n, this.mu) - Math.pow(n - 1, this.mu));
+    for (let i = 0; i < w.length; i++) {
+      a[i]! -= this.lr * g[i]!;
+      th[i]! += grow;
+      const m = Math.abs(a[i]!) - th[i]!;
+      w[i] = m > 0 ? Math.sign(a[i]!) * m : 0;
+    }
+  }
+}

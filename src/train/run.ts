@@ -13,6 +13,7 @@ import { Trainer, evaluateTasks, type TrainHooks, type TrainResult } from './tra
 import { fitFeatureMap } from '../data/stream.js';
 import { openSplits, type StreamingSettings } from './streaming-choice.js';
 import { isTreeModelName, trainTreeModelOnFiles } from '../gbdt/train.js';
+import { needsInteractionSearch, retrainOptions, searchInteractions } from './autofis-search.js';
 
 /** What `trainOnFiles` needs: the files, the schema, the model and the training options. */
 export interface TrainJob {
@@ -75,7 +76,16 @@ export async function trainOnFiles(job: TrainJob, hooks: TrainHooks = {}): Promi
       `data: ${train.rows} train, ${valid?.rows ?? 0} valid, ${test?.rows ?? 0} test rows encoded in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${fields}`,
     );
   const rng = Rng.derive(job.train.seed, 'model');
-  const model = createModel(job.model, { spec, rng, tasks: tasks.map((t) => t.name) }, job.modelOptions);
+  let model = createModel(job.model, { spec, rng, tasks: tasks.map((t) => t.name) }, job.modelOptions);
+  let modelOptions: Record<string, unknown> | undefined;
+  if (needsInteractionSearch(model)) {
+    const all = model.pairNames.length;
+    log(`model ${job.model}: search stage over ${all} pair interactions (gates under GRDA)`);
+    const kept = await searchInteractions(model, job.modelOptions, train, valid, job.train, tasks, hooks, [rng]);
+    log(`model ${job.model}: search kept ${kept.length} of ${all} pairs${kept.length > 0 ? `: ${kept.join(', ')}` : ''}; retrain stage`);
+    modelOptions = retrainOptions(job.modelOptions, kept);
+    model = createModel(job.model, { spec, rng, tasks: tasks.map((t) => t.name) }, modelOptions);
+  }
   log(
     `model ${job.model}: ${countParameters(model)} parameters; kernels: ${kernels().detail}${tasks.length > 1 ? `; tasks: ${tasks.map((t) => t.name).join(', ')}` : ''}`,
   );
@@ -130,6 +140,7 @@ export async function trainOnFiles(job: TrainJob, hooks: TrainHooks = {}): Promi
     skippedRows: badRows.count,
     skippedExamples: badRows.examples.map((e) => e.reason),
     summary,
+    ...(modelOptions !== undefined ? { modelOptions } : {}),
   };
 }
 

@@ -9,6 +9,7 @@ import type { EmbeddingTable } from '../embedding/table.js';
 import type { DataSource } from '../data/data-source.js';
 import type { TrainOptions } from './options.js';
 import { buildOptimizers, type OptimizerPair } from './optimizers.js';
+import type { Optimizer } from './optim.js';
 import { Checkpointer, type TrainState } from './checkpoint.js';
 import { ProgressReporter } from './progress.js';
 
@@ -39,6 +40,17 @@ export interface TrainResult {
   /** Training rows per second of training time (evaluation excluded). */
   samplesPerSec: number;
   trainSeconds: number;
+}
+
+/**
+ * Parameters a model trains with their own optimizer (AutoFIS's gates with GRDA): left out
+ * of the configured dense optimizer, its penalties, clipping and learning-rate schedule, and
+ * stepped after it; their optimizer state is not checkpointed (a trainer given groups
+ * refuses `checkpointDir`).
+ */
+export interface ParamGroup {
+  params: Tensor[];
+  optimizer: Optimizer;
 }
 
 /** Hooks for tests and tools. */
@@ -187,12 +199,20 @@ export class Trainer {
   private readonly tables: EmbeddingTable[];
   private readonly params: Tensor[];
   private readonly checkpointer: Checkpointer | null;
+  private readonly groups: ParamGroup[];
 
   /**
    * `tasks`: the task list, or one label name for a single-task model. Every task must be
    * an output of the model, and every model output a task.
    */
-  constructor(model: RankingModel, opts: TrainOptions, tasks: string | readonly TaskDef[], hooks: TrainHooks = {}, rngs: Rng[] = []) {
+  constructor(
+    model: RankingModel,
+    opts: TrainOptions,
+    tasks: string | readonly TaskDef[],
+    hooks: TrainHooks = {},
+    rngs: Rng[] = [],
+    groups: readonly ParamGroup[] = [],
+  ) {
     this.model = model;
     this.opts = opts;
     this.tasks = modelTasks(model, tasks);
@@ -203,9 +223,12 @@ export class Trainer {
     model.validateTasks(this.tasks);
     monitoredTasks(this.tasks, opts.monitorTask);
     this.hooks = hooks;
-    this.params = model.parameters();
+    const own = new Set(groups.flatMap((g) => g.params));
+    this.params = model.parameters().filter((p) => !own.has(p));
     this.tables = model.namedEmbeddings().map(([, t]) => t as EmbeddingTable);
     this.optim = buildOptimizers(this.params, this.tables, opts);
+    this.groups = groups.slice();
+    if (groups.length > 0 && opts.checkpointDir !== '') throw new Error('training with separately optimized parameter groups cannot be checkpointed');
     this.checkpointer = opts.checkpointDir === '' ? null : new Checkpointer(opts.checkpointDir, rngs);
   }
 
@@ -234,6 +257,10 @@ export class Trainer {
     if (this.opts.clipNorm > 0) this.optim.clip(this.opts.clipNorm);
     this.optim.step();
     this.optim.zeroGrad();
+    for (const g of this.groups) {
+      g.optimizer.step();
+      g.optimizer.zeroGrad();
+    }
     return loss.item();
   }
 

@@ -223,6 +223,41 @@ test('CIN equals its formula: X^{k+1}_h = Σ_{i,j} W_{h,ij} X⁰_i ⊙ X^k_j + b
   gradcheckModule(cin, randTensor(rng, [2, F, D]));
 });
 
+test('CIN split-half equals its formula: the first H_k/2 maps feed the next layer, the other H_k/2 are pooled (last layer: all)', () => {
+  const rng = new Rng(30);
+  const [B, F, D] = [3, 3, 4];
+  const units = [4, 2, 3];
+  const cin = new CIN(F, units, new Rng(1), 1, true);
+  const st = randomizeState(cin, rng);
+  const e = randTensor(rng, [B, F, D], 1, false);
+  const naive: number[] = [];
+  for (let b = 0; b < B; b++) {
+    const x0 = Array.from({ length: F }, (_, i) => Array.from({ length: D }, (_, d) => at(e, b, i, d)));
+    let xk = x0;
+    const pooled: number[] = [];
+    units.forEach((H, k) => {
+      const W = st.get(`layer${k}.weight`)!,
+        bias = st.get(`layer${k}.bias`)!;
+      const maps = Array.from({ length: H }, (_, h) =>
+        Array.from({ length: D }, (_, d) => {
+          let s = bias[h]!;
+          for (let i = 0; i < F; i++) for (let j = 0; j < xk.length; j++) s += W[(i * xk.length + j) * H + h]! * x0[i]![d]! * xk[j]![d]!;
+          return s;
+        }),
+      );
+      const last = k === units.length - 1;
+      const toOutput = last ? maps : maps.slice(H / 2);
+      for (const m of toOutput) pooled.push(m.reduce((s, v) => s + v, 0));
+      xk = last ? maps : maps.slice(0, H / 2);
+    });
+    assert.equal(pooled.length, 2 + 1 + 3);
+    naive.push(rowTimes(pooled, st.get('fc.weight')!, 1, st.get('fc.bias')!)[0]!);
+  }
+  assertClose(cin.forward(e).data, naive, 1e-5, 'CIN split-half');
+  gradcheckModule(cin, randTensor(rng, [2, F, D]));
+  assert.throws(() => new CIN(F, [3, 2], new Rng(1), 1, true), /even number of feature maps/);
+});
+
 test('AFM attentional pooling equals pᵀ Σ_{f<g} softmax(hᵀReLU(W(e_f⊙e_g)+b)) (e_f⊙e_g) in eval mode', () => {
   const rng = new Rng(29);
   const [B, F, D, A] = [3, 4, 3, 5];

@@ -46,9 +46,22 @@ const RUNS: Record<string, Record<string, unknown>> = {
     net_dropout: 0.1,
     batch_norm: true,
   },
+  fgcnn: {
+    share_embedding: false,
+    channels: [6, 8],
+    kernel_heights: [7, 7],
+    pooling_sizes: [2, 2],
+    recombined_channels: [2, 2],
+    conv_activation: 'Tanh',
+    conv_batch_norm: true,
+    dnn_hidden_units: [32],
+    dnn_activations: 'ReLU',
+    dnn_batch_norm: false,
+    net_dropout: 0,
+  },
 };
 
-test('finerank train → eval with DCN-Mix and AutoInt+ under FuxiCTR option names (frappe-like, bars preset)', () => {
+test('finerank train → eval with DCN-Mix, AutoInt+ and FGCNN under FuxiCTR option names (frappe-like, bars preset)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'finerank-zoo-cli-'));
   try {
     const g = cli(['gen', 'frappe-like', '--out', join(dir, 'data'), '--rows', '6000', '--seed', '4']);

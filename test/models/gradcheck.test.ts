@@ -49,6 +49,16 @@ const SMALL: Record<string, Record<string, unknown>> = {
     useWide: true,
     dnnHiddenUnits: [4],
   },
+  fgcnn: {
+    embeddingDim: 3,
+    embeddingInitStd: 0.5,
+    channels: [3, 2],
+    kernelHeights: [3, 3],
+    poolingSizes: [2, 2],
+    recombinedChannels: [2, 1],
+    dnnHiddenUnits: [4],
+  },
+  autofis: { embeddingDim: 3, embeddingInitStd: 0.5, hiddenUnits: [4] },
   shared_bottom: { embeddingDim: 4, embeddingInitStd: 0.5, bottomHiddenUnits: [6], towerHiddenUnits: [3], batchNorm: true },
   mmoe: {
     embeddingDim: 4,

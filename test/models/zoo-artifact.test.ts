@@ -27,6 +27,7 @@ const ZOO: Record<string, Record<string, unknown>> = {
   xdeepfm: { embedding_dim: 3, cin_layer_units: [4, 2], dnn_hidden_units: [5] },
   afm: { embedding_dim: 3, attention_dim: 5, attention_dropout: [0.1, 0.2] },
   fibinet: { embedding_dim: 3, bilinear_type: 'field_interaction', reduction_ratio: 2, hidden_units: [4], batch_norm: true },
+  fgcnn: { embedding_dim: 3, channels: [3, 2], kernel_heights: [3, 3], pooling_sizes: [2, 2], recombined_channels: [2, 1], dnn_hidden_units: [4] },
   autoint: {
     embedding_dim: 4,
     attention_layers: 2,

@@ -83,6 +83,8 @@ test("xDeepFM: dense parameters equal FuxiCTR's on the BARS Frappe options (429,
   assert.equal(denseCount(build('xdeepfm', bars)), 429_809 - 11 * V);
   // Two CIN layers [8, 4]: (10·10 + 1)·8 + (10·8 + 1)·4 + (12 + 1); no DNN.
   assert.equal(denseCount(build('xdeepfm', { cin_layer_units: [8, 4], dnn_hidden_units: [] })), 101 * 8 + 81 * 4 + 13);
+  // split_half: layer 2 sees 8/2 maps, the output pools 4 + 4: (10·10 + 1)·8 + (10·4 + 1)·4 + (8 + 1).
+  assert.equal(denseCount(build('xdeepfm', { cin_layer_units: [8, 4], dnn_hidden_units: [], split_half: true })), 101 * 8 + 41 * 4 + 9);
 });
 
 test("AFM: dense parameters equal FuxiCTR's on the BARS Frappe options (60,826 − 11·V); without attention it is an FM", () => {
@@ -162,4 +164,27 @@ test('AutoInt refuses numeric fields that would reach no part of the model, nami
     /numeric fields 'price' would reach no part of the model.*embed_dense: true.*use_wide: true.*dnn_hidden_units/,
   );
   for (const fix of [{ embed_dense: true }, { use_wide: true }, { dnn_hidden_units: [4] }]) createModel('autoint', { spec, rng: new Rng(1) }, fix);
+});
+
+test("FGCNN: dense parameters follow FuxiCTR's layout (no BARS Frappe entry: FuxiCTR's defaults with DNN [64, 64, 64] on frappe-like, 184,499 as its PyTorch twin counts)", () => {
+  const opts = { dnn_hidden_units: [64, 64, 64] };
+  // Heights 10 → 5 → 3 → 2 → 1; per layer conv C·C′·7 + C′, BN 2·C′, recombination (H·D·C′ + 1)·H·D·2.
+  const gen = [
+    [1, 14, 5],
+    [14, 16, 3],
+    [16, 18, 2],
+    [18, 20, 1],
+  ].reduce((s, [c, co, h]) => s + c! * co! * 7 + co! + 2 * co! + (h! * 10 * co! + 1) * h! * 10 * 2, 0);
+  const T = 10 + 2 * (5 + 3 + 2 + 1);
+  const dnn = ((T * (T - 1)) / 2 + T * 10 + 1) * 64 + 2 * 65 * 64 + 65;
+  assert.equal(gen + dnn, 184_499);
+  const m = build('fgcnn', opts);
+  assert.equal(denseCount(m), 184_499);
+  // share_embedding: one set of tables instead of two; the dense count is unchanged.
+  const shared = build('fgcnn', { ...opts, share_embedding: true });
+  assert.equal(denseCount(shared), 184_499);
+  assert.equal(shared.namedEmbeddings().length * 2, m.namedEmbeddings().length);
+  assert.equal(denseCount(build('fgcnn', { ...opts, conv_batch_norm: false })), 184_499 - 2 * (14 + 16 + 18 + 20));
+  assert.throws(() => build('fgcnn', { kernel_heights: 7 }), /kernel_heights' must be a list of positive integers/);
+  assert.throws(() => build('fgcnn', { channels: [4, 4] }), /'kernel_heights' has 4 entries, 'channels' has 2/);
 });

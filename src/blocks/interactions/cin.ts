@@ -1,6 +1,6 @@
 import { Tensor } from '../../engine/tensor.js';
 import { Rng } from '../../engine/random.js';
-import { concat, mul, reshape, sum, transpose, unsqueeze } from '../../engine/ops/index.js';
+import { concat, mul, reshape, slice, sum, transpose, unsqueeze } from '../../engine/ops/index.js';
 import { Linear } from '../../nn/linear.js';
 import { Module } from '../../nn/module.js';
 
@@ -9,33 +9,40 @@ import { Module } from '../../nn/module.js';
  * CompressedInteractionNet: with X⁰ = e [B, F, D] and X^k [B, H_k, D],
  *   X^{k+1}_{h,·} = Σ_{i<F} Σ_{j<H_k} W^{k,h}_{i,j} (X⁰_{i,·} ⊙ X^k_{j,·}) + b^k_h,
  * (a 1×1 convolution over the F·H_k Hadamard products, channel i·H_k + j, with bias), and
- * the output fc( [Σ_d X¹ ‖ … ‖ Σ_d X^L] ) [B, outDim]. Every layer feeds both the next
- * layer and the output (the paper's direct connections; the split-half variant is not
- * offered, FuxiCTR has none). Parameters: Σ_k (F·H_{k−1} + 1)·H_k with H₀ = F, plus
- * (Σ_k H_k + 1)·outDim. Works in a [B, D, ·] layout so each layer is one GEMM.
+ * the output fc( [Σ_d X¹ ‖ … ‖ Σ_d X^L] ) [B, outDim]. By default every layer feeds both
+ * the next layer and the output (direct connections, FuxiCTR's CIN). With `splitHalf` (the
+ * paper's §3.2 variant, DeepCTR's `split_half`): each layer but the last sends its first
+ * H_k/2 feature maps to the next layer and pools the other H_k/2 into the output (H_k even).
+ * Parameters: Σ_k (F·H'_{k−1} + 1)·H_k with H'₀ = F and H'_k = H_k (direct) or H_k/2
+ * (split), plus (Σ_k pooled_k + 1)·outDim. Works in a [B, D, ·] layout so each layer is one GEMM.
  */
 export class CIN extends Module {
   private readonly layers: Linear[] = [];
   private readonly fc: Linear;
   private readonly numFields: number;
 
-  constructor(numFields: number, layerUnits: number[], rng: Rng, outDim = 1) {
+  private readonly splitHalf: boolean;
+
+  constructor(numFields: number, layerUnits: number[], rng: Rng, outDim = 1, splitHalf = false) {
     super();
     if (layerUnits.length === 0) throw new Error('CIN: needs at least one layer (cin_layer_units)');
+    const L = layerUnits.length;
+    if (splitHalf && layerUnits.slice(0, -1).some((u) => u % 2 !== 0)) {
+      throw new Error(
+        `CIN: with split_half every layer but the last needs an even number of feature maps, got cin_layer_units [${layerUnits.join(', ')}]`,
+      );
+    }
     this.numFields = numFields;
-    let prev = numFields;
+    this.splitHalf = splitHalf;
+    let prev = numFields,
+      pooled = 0;
     layerUnits.forEach((units, k) => {
       this.layers.push(this.child(`layer${k}`, new Linear(numFields * prev, units, { rng })));
-      prev = units;
+      const half = splitHalf && k < L - 1;
+      prev = half ? units / 2 : units;
+      pooled += half ? units / 2 : units;
     });
-    this.fc = this.child(
-      'fc',
-      new Linear(
-        layerUnits.reduce((s, u) => s + u, 0),
-        outDim,
-        { rng },
-      ),
-    );
+    this.fc = this.child('fc', new Linear(pooled, outDim, { rng }));
   }
 
   /** e [B, F, D] → [B, outDim]. */
@@ -45,12 +52,19 @@ export class CIN extends Module {
     const x0 = unsqueeze(transpose(e, [0, 2, 1]), 3); // [B, D, F, 1]
     let xk = transpose(e, [0, 2, 1]); // [B, D, H_k]
     const pooled: Tensor[] = [];
-    for (const layer of this.layers) {
+    this.layers.forEach((layer, k) => {
       const H = xk.shape[2]!;
       const z = reshape(mul(x0, unsqueeze(xk, 2)), [B * D, F * H]); // Hadamard products, channel i·H + j
-      xk = reshape(layer.forward(z), [B, D, layer.outDim]);
-      pooled.push(sum(xk, 1)); // sum pooling over the embedding dimension: [B, H_{k+1}]
-    }
+      const out = reshape(layer.forward(z), [B, D, layer.outDim]);
+      if (this.splitHalf && k < this.layers.length - 1) {
+        const half = layer.outDim / 2;
+        xk = slice(out, 2, 0, half); // first half: the next layer's input
+        pooled.push(sum(slice(out, 2, half), 1)); // second half: sum-pooled into the output
+      } else {
+        xk = out;
+        pooled.push(sum(out, 1)); // sum pooling over the embedding dimension: [B, H_{k+1}]
+      }
+    });
     return this.fc.forward(pooled.length === 1 ? pooled[0]! : concat(pooled, 1));
   }
 }

@@ -7,6 +7,7 @@ import { listModels } from '../../models/registry.js';
 import { snakeCase } from '../../util/case.js';
 import { loadArtifact } from '../../serve/artifact.js';
 import { GbdtModel } from '../../gbdt/model.js';
+import { AutoFIS } from '../../models/autofis.js';
 import { formatTreeReport, treeReport } from '../../gbdt/report.js';
 
 /** The facts `finerank info` prints. */
@@ -35,6 +36,7 @@ export function modelReport(path: string, top: number): Record<string, unknown> 
   const art = loadArtifact(path);
   const out: Record<string, unknown> = { model: art.meta.model, label: art.meta.label, summary: art.meta.training.summary ?? null };
   if (art.model instanceof GbdtModel) out.trees = treeReport(art.model.booster(), top);
+  if (art.model instanceof AutoFIS) out.keptPairs = art.model.pairNames;
   return out;
 }
 
@@ -47,7 +49,7 @@ export async function run(args: string[]): Promise<number> {
   });
   if (values.help) {
     console.log(
-      'usage: finerank info [MODEL_FILE] [--top N] [--json]\n\nPrints versions, the active kernel backend (FINERANK_BACKEND=native|typescript forces one; FINERANK_THREADS sets BLAS threads) and the registered models.\nWith a model file: its model, label and training summary; for gbdt / gbdt_lr also the tree count, depths, leaves and the N features with the most split gain (docs/gbdt.md).',
+      'usage: finerank info [MODEL_FILE] [--top N] [--json]\n\nPrints versions, the active kernel backend (FINERANK_BACKEND=native|typescript forces one; FINERANK_THREADS sets BLAS threads) and the registered models.\nWith a model file: its model, label and training summary; for autofis the interaction pairs its search kept; for gbdt / gbdt_lr also the tree count, depths, leaves and the N features with the most split gain (docs/gbdt.md).',
     );
     return 0;
   }
@@ -62,6 +64,10 @@ export async function run(args: string[]): Promise<number> {
     }
     console.log(`model          ${String(r.model)}`);
     console.log(`label          ${String(r.label)}`);
+    if (r.keptPairs !== undefined) {
+      const kept = r.keptPairs as string[];
+      console.log(`kept pairs     ${kept.length}${kept.length > 0 ? `: ${kept.join(', ')}` : ''}`);
+    }
     if (r.trees !== undefined) for (const line of formatTreeReport(r.trees as ReturnType<typeof treeReport>)) console.log(line);
     return 0;
   }

@@ -31,3 +31,4 @@ export * from './dropout.js';
 export * from './loss.js';
 export * from './matmul.js';
 export * from './norm.js';
+export * from './conv.js';

@@ -27,7 +27,8 @@ function around(shape: readonly number[], axis: number): [number, number, number
 
 /**
  * The same values under a new shape with the same element count; one entry may be −1
- * (inferred). Shares x's data. Backward: the gradient passes through unchanged.
+ * (inferred). Shares x's data. Backward: the gradient passes through unchanged (copied into a
+ * fresh gradient buffer, added to an existing one).
  */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const target = shape.slice();
@@ -48,8 +49,9 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   }
   if (shapeSize(target) !== x.size) throw new Error(`reshape: cannot reshape ${fmt(x.shape)} (${x.size} elements) into ${fmt(shape)}`);
   return fromOp(x.data, target, [x], (g) => {
-    const gx = x.gradBuffer();
-    for (let i = 0; i < g.length; i++) gx[i]! += g[i]!;
+    const { grad, overwrite } = x.gradForWrite();
+    if (overwrite) grad.set(g);
+    else for (let i = 0; i < g.length; i++) grad[i]! += g[i]!;
   });
 }
 
@@ -147,7 +149,8 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
     const gs = contiguousStrides(outShape);
     const inv = new Array<number>(rank);
     for (let i = 0; i < rank; i++) inv[p[i]!] = gs[i]!;
-    permuteCopy(g, x.gradBuffer(), x.shape, inv, true);
+    const { grad, overwrite } = x.gradForWrite();
+    permuteCopy(g, grad, x.shape, inv, !overwrite);
   });
 }
 
