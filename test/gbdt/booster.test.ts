@@ -71,10 +71,10 @@ test('split finding equals a brute-force search over all thresholds and missing 
   ] as const) {
     const { m, g, h } = smallData(seed, 80, 3, 0.2);
     const bins = BinMapper.fit(m, 256);
-    const binned = bins.transform(m).rowMajor;
+    const { rowMajor: binned, offsets } = bins.transform(m);
     const rows = Int32Array.from({ length: m.rows }, (_, i) => i);
     const hist = new Float64Array(bins.totalSlots * 2);
-    buildHistogram(hist, binned, 3, rows, 0, m.rows, g, h, null);
+    buildHistogram(hist, binned, offsets, 3, rows, 0, m.rows, g, h, null);
     const { best, G, H } = bruteForceBest(m, g, h, lambda, gamma, mcw);
     const s = findBestSplit(hist, bins, [0, 1, 2], G, H, { lambda, gamma, minChildWeight: mcw });
     if (best.feature < 0) {
@@ -111,14 +111,14 @@ test('quantile binning: distinct values when few, at most max_bin bins when many
 test('histogram subtraction gives the sibling histogram built directly', () => {
   const { m, g, h } = smallData(11, 200, 4, 0.1);
   const bins = BinMapper.fit(m, 256);
-  const binned = bins.transform(m).rowMajor;
+  const { rowMajor: binned, offsets } = bins.transform(m);
   const rows = Int32Array.from({ length: m.rows }, (_, i) => i);
   const parent = new Float64Array(bins.totalSlots * 2),
     left = parent.slice(),
     right = parent.slice();
-  buildHistogram(parent, binned, 4, rows, 0, 200, g, h, null);
-  buildHistogram(left, binned, 4, rows, 0, 70, g, h, null);
-  buildHistogram(right, binned, 4, rows, 70, 200, g, h, null);
+  buildHistogram(parent, binned, offsets, 4, rows, 0, 200, g, h, null);
+  buildHistogram(left, binned, offsets, 4, rows, 0, 70, g, h, null);
+  buildHistogram(right, binned, offsets, 4, rows, 70, 200, g, h, null);
   subtractHistogram(parent, left);
   for (let i = 0; i < parent.length; i++) close(parent[i]!, right[i]!, 1e-9, `slot ${i}`);
 });
