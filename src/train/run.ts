@@ -58,6 +58,11 @@ export interface TrainOutcome {
  */
 export async function trainOnFiles(job: TrainJob, hooks: TrainHooks = {}): Promise<TrainOutcome> {
   if (isTreeModelName(job.model)) return trainTreeModelOnFiles(job, hooks);
+  const kept = job.schema.columns.filter((c) => c.role === 'dense' && c.missing.policy === 'keep').map((c) => c.name);
+  if (kept.length > 0)
+    throw new Error(
+      `${job.model}: dense fields with missing: keep (${kept.join(', ')}) reach the model as NaN; only the tree models (gbdt, gbdt_lr) take them. Use missing: mean, {fill: <number>} or error for this model`,
+    );
   const log = hooks.log ?? (() => {});
   const badRows = new BadRowLog();
   const load = { onBadRow: job.data.onBadRow, badRows };
