@@ -71,7 +71,8 @@ interface OpenNode {
  * expands open nodes level by level (first in, first out); loss-guided growth always expands
  * the open node with the largest gain. Both stop at max_depth / max_leaves. Children's
  * histograms: the smaller child is built from its rows, the larger one is the parent's
- * histogram minus the smaller's (the parent's array is reused).
+ * histogram minus the smaller's (the parent's array is reused); children that will stay leaves
+ * (at max_depth, or once max_leaves is reached) get no histogram at all.
  */
 export class TreeGrower {
   private readonly F: number;
@@ -104,7 +105,7 @@ export class TreeGrower {
     const ph = this.phases;
     const open = (id: number, depth: number, start: number, end: number, G: number, H: number, hist: Float64Array): OpenNode => {
       const t0 = performance.now();
-      const split = canSplit(depth) && end - start >= 2 ? findBestSplit(hist, this.bins, feats, G, H, p) : null;
+      const split = hist.length > 0 && canSplit(depth) && end - start >= 2 ? findBestSplit(hist, this.bins, feats, G, H, p) : null;
       lap(ph, 'splitFinding', t0);
       return { id, depth, start, end, G, H, hist, split };
     };
@@ -149,6 +150,15 @@ export class TreeGrower {
       nodes[node.id] = [s.feature, s.threshold, s.defaultLeft ? 1 : 0, leftId, rightId, 0, s.gain, node.H];
       splitBins[node.id] = s.bin;
       leaves++;
+      if (!canSplit(node.depth + 1) || (p.maxLeaves > 0 && leaves >= p.maxLeaves)) {
+        // The children will be leaves (at max_depth, or no leaf left to add): they need their
+        // sums only, so no histogram is built for them (a tree-level saving of about one pass
+        // over half the rows for depth-wise trees).
+        node.hist = NO_HISTOGRAM;
+        queue.push(open(leftId, node.depth + 1, node.start, mid, s.GL, s.HL, NO_HISTOGRAM));
+        queue.push(open(rightId, node.depth + 1, mid, node.end, s.GR, s.HR, NO_HISTOGRAM));
+        continue;
+      }
       const leftSmaller = mid - node.start <= node.end - mid;
       const small = new Float64Array(slots2);
       if (leftSmaller) buildHistogram(small, this.binned.rowMajor, this.binned.offsets, this.F, rows, node.start, mid, g, h, features, p.threads);
