@@ -4,7 +4,7 @@
  * train_seconds (wall), train_cpu_seconds (user + system CPU of the process), test_auc, test_logloss, trees, leaves, peak_rss_bytes and phase_seconds (where
  * the fit's time went: binning, gradients, histograms, split finding, partition, margin update).
  *
- *   node dist/bench/gbdt/finerank_gbdt.js --dir DIR --n-estimators 100 --max-depth 6 --learning-rate 0.3 --max-bin 256 [--max-rows N]
+ *   node dist/bench/gbdt/finerank_gbdt.js --dir DIR --n-estimators 100 --max-depth 6 --learning-rate 0.3 --max-bin 256 [--n-jobs 1] [--max-rows N]
  */
 import { parseArgs, intOption } from '../common/args.js';
 import { peakRssBytes } from '../common/rss.js';
@@ -19,6 +19,7 @@ const opts = parseArgs(process.argv.slice(2), {
   'learning-rate': 'string',
   'max-bin': 'string',
   'max-rows': 'string',
+  'n-jobs': 'string',
 });
 if (typeof opts.dir !== 'string') throw new Error('--dir is required');
 const full = readSplit(opts.dir, 'train');
@@ -39,6 +40,7 @@ const { booster, report } = Booster.fit(
     max_depth: intOption(opts, 'max-depth', 6),
     learning_rate: Number(opts['learning-rate'] ?? 0.3),
     max_bin: intOption(opts, 'max-bin', 256, 2),
+    n_jobs: intOption(opts, 'n-jobs', 1),
   },
 );
 const trainSeconds = (performance.now() - t0) / 1000;

@@ -17,7 +17,7 @@
  *    the machine and its 1-minute load average before and after.
  *
  * Options: --rows N  --seed S  --n-estimators 100  --max-depth 6  --learning-rate 0.3
- *          --max-bin 256  --threads 1  --epochs 3 and --lr-rate 0.01 (Adam, for LR and GBDT+LR's LR;
+ *          --max-bin 256  --threads 1 (finerank's n_jobs, XGBoost's n_jobs)  --epochs 3 and --lr-rate 0.01 (Adam, for LR and GBDT+LR's LR;
  *          validation after every epoch, best epoch kept)  --skip-hybrid
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -55,7 +55,6 @@ const epochs = intOption(opts, 'epochs', 3);
 const lrRate = Number(opts['lr-rate'] ?? 0.01);
 if (!(lrRate > 0)) throw new Error(`--lr-rate must be > 0, got ${String(opts['lr-rate'])}`);
 if (!(learningRate > 0)) throw new Error(`--learning-rate must be > 0, got ${String(opts['learning-rate'])}`);
-if (threads !== 1) throw new Error("--threads: finerank's booster runs on one thread (TypeScript); only --threads 1 compares like with like");
 
 const root = repoRoot();
 const cli = join(root, 'dist', 'src', 'cli', 'main.js');
@@ -115,7 +114,12 @@ async function side(label: string, command: string, args: string[]) {
     ...(typeof j.xgboost === 'string' ? { version: j.xgboost } : {}),
   };
 }
-const fr = await side('finerank', process.execPath, [join(root, 'dist', 'bench', 'gbdt', 'finerank_gbdt.js'), ...common]);
+const fr = await side('finerank', process.execPath, [
+  join(root, 'dist', 'bench', 'gbdt', 'finerank_gbdt.js'),
+  ...common,
+  '--n-jobs',
+  String(threads),
+]);
 const xg = await side('xgboost', '/usr/bin/python3', [join(root, 'bench', 'gbdt', 'xgb_ref.py'), ...common, '--threads', String(threads)]);
 
 let hybrid: Record<string, number> | null = null;
@@ -140,7 +144,13 @@ if (opts['skip-hybrid'] !== true) {
     return { auc: numberField(j, 'test_auc', model), seconds: numberField(j, 'train_seconds', model) };
   };
   const lr = await trainCli('lr', {});
-  const gl = await trainCli('gbdt_lr', { n_estimators: nEstimators, max_depth: maxDepth, learning_rate: learningRate, max_bin: maxBin });
+  const gl = await trainCli('gbdt_lr', {
+    n_estimators: nEstimators,
+    max_depth: maxDepth,
+    learning_rate: learningRate,
+    max_bin: maxBin,
+    n_jobs: threads,
+  });
   hybrid = {
     lr_test_auc: lr.auc,
     gbdt_test_auc: fr.test_auc,

@@ -362,7 +362,7 @@ export class NumericEncoder {
     return this.stats;
   }
 
-  /** Value used for a missing raw value (NaN when missing is an error). */
+  /** Value used for a missing raw value (NaN when missing is an error or kept). */
   get fillValue(): number {
     const m = this.feature.missing;
     return m.policy === 'fill' ? m.value : m.policy === 'mean' ? this.fitted.rawMean : NaN;

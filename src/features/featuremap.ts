@@ -633,8 +633,11 @@ export class FeatureMap {
           if (x === null) x = new Float64Array(n);
           readDense(chunk, colIndex(chunk, c), c, x, bad);
           const enc = this.nums.get(c.name)!;
-          const fill = enc.fillValue;
-          for (let r = 0; r < n; r++) if (x[r] !== x[r]) x[r] = fill === fill ? fill : 0;
+          // missing: keep leaves NaN (the transforms carry it through; the trees route it).
+          if (c.missing.policy !== 'keep') {
+            const fill = enc.fillValue;
+            for (let r = 0; r < n; r++) if (x[r] !== x[r]) x[r] = fill === fill ? fill : 0;
+          }
           enc.transformInPlace(x, n);
           if (c.bucketize) {
             const ids = new Int32Array(n);

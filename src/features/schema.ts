@@ -33,7 +33,7 @@
  * Defaults: encoder `{type: vocab, minCount: 1}`; `use: both`; sparse missing value = the
  * empty string as its own category (`missing: oov` maps it to the OOV row instead,
  * `missing: error` rejects the row); dense missing = fill 0 before transforms
- * (`missing: mean` fills the training mean); varlen sep `|`, pooling `mean`, keeps the first
+ * (`missing: mean` fills the training mean; `missing: keep` keeps NaN for the tree models); varlen sep `|`, pooling `mean`, keeps the first
  * `maxLen` values; sequence sep `|`, pooling `mean` (or `attention` for DIN-style models), keeps the last `maxLen` values (the
  * most recent, histories being oldest → newest); binary labels accept `1`/`+1` as positive and
  * `0`/`-1` as negative (override with `positive:`/`negative:` lists).
@@ -80,7 +80,12 @@ export type EncoderSpec = VocabEncoderSpec | HashEncoderSpec;
 /** Missing categorical value: its own category `value`, the OOV row, or a bad row. */
 export type SparseMissing = { policy: 'value'; value: string } | { policy: 'oov' } | { policy: 'error' };
 /** Missing numeric value (before transforms): a constant, the training mean, or a bad row. */
-export type DenseMissing = { policy: 'fill'; value: number } | { policy: 'mean' } | { policy: 'error' };
+/**
+ * What a missing dense value becomes: a constant (`fill`), the training mean (`mean`), a bad
+ * row (`error`), or NaN kept as missing (`keep`: for the tree models, whose splits learn
+ * where missing values go; other models refuse such fields).
+ */
+export type DenseMissing = { policy: 'fill'; value: number } | { policy: 'mean' } | { policy: 'error' } | { policy: 'keep' };
 
 /** One numeric transform step, applied in order. */
 export type NumericStep =
@@ -203,7 +208,7 @@ export interface DenseOptions {
   transform?: TransformInput | TransformInput[];
   embeddingDim?: number;
   use?: Use;
-  missing?: 'mean' | 'error' | { fill: number };
+  missing?: 'mean' | 'error' | 'keep' | { fill: number };
   tag?: string;
 }
 /** Options of a varlen column as written. */
@@ -528,10 +533,11 @@ function resolveDenseMissing(v: unknown, file: string, path: string): DenseMissi
   if (v === undefined) return { policy: 'fill', value: 0 };
   if (v === 'mean') return { policy: 'mean' };
   if (v === 'error') return { policy: 'error' };
+  if (v === 'keep') return { policy: 'keep' };
   if (isObj(v) && Object.keys(v).length === 1 && typeof v.fill === 'number' && Number.isFinite(v.fill)) {
     return { policy: 'fill', value: v.fill };
   }
-  throw new SchemaError(file, path, 'must be mean, error or {fill: <number>}');
+  throw new SchemaError(file, path, 'must be mean, error, keep or {fill: <number>}');
 }
 
 function resolveTransforms(v: unknown, file: string, path: string): { steps: NumericStep[]; bucketize?: BucketizeSpec } {
@@ -628,6 +634,13 @@ function resolveColumn(v: unknown, file: string, path: string): Feature {
     case 'dense': {
       const c = check(denseInput, v, file, path);
       const t = resolveTransforms(c.transform, file, path + '.transform');
+      const missing = resolveDenseMissing(c.missing, file, path + '.missing');
+      if (missing.policy === 'keep' && t.bucketize !== undefined)
+        throw new SchemaError(
+          file,
+          path + '.missing',
+          'keep cannot be combined with bucketize (a bucket id has no missing value); use mean, error or {fill: <number>}',
+        );
       return opt({
         role: 'dense',
         name: c.name,
@@ -637,7 +650,7 @@ function resolveColumn(v: unknown, file: string, path: string): Feature {
         embeddingDim: c.embeddingDim,
         use: c.use ?? 'both',
         tag: c.tag,
-        missing: resolveDenseMissing(c.missing, file, path + '.missing'),
+        missing,
       });
     }
     case 'varlen': {

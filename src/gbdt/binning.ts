@@ -1,5 +1,5 @@
 import type { FeatureMatrix } from './matrix.js';
-import { rankScores } from '../metrics/sort.js';
+import { gbdtKernels, type BinnedMatrix } from './kernels.js';
 
 /** Rows whose values fix the bin bounds; larger training sets are sampled (evenly strided). */
 export const BIN_SAMPLE_ROWS = 200_000;
@@ -47,8 +47,9 @@ export class BinMapper {
         const v = col[sample[i]!]!;
         if (v === v) vals[n++] = v;
       }
-      // LSD radix sort of the float32 bit patterns (the metrics' sort): O(n), no comparator.
-      const sorted = Float32Array.from(rankScores(vals.subarray(0, n), 'bin values').sorted);
+      // NaN was left out; native: a radix sort of the float32 bit patterns.
+      const sorted = vals.subarray(0, n);
+      gbdtKernels().sortFloats(sorted);
       const up = quantileUppers(sorted, maxBin);
       uppers.push(up);
       offsets[f] = total;
@@ -72,44 +73,33 @@ export class BinMapper {
   }
 
   /**
-   * The matrix of global slots in both layouts: `rowMajor` [rows × features] (entry r·F + f)
-   * for histogram building, which reads a row's slots together, and `columnMajor`
-   * [features × rows] (entry f·rows + r) for partitioning, which reads one feature. Entry =
-   * offset[f] + bin of row r's value of feature f; 16-bit when all slots fit.
+   * The matrix of bins in both layouts: `rowMajor` [rows × features] (entry r·F + f) for
+   * histogram building, which reads a row's bins together, and `columnMajor` [features × rows]
+   * (entry f·rows + r) for partitioning, which reads one feature. When every feature has at
+   * most 256 slots (the usual case with max_bin ≤ 255, or fewer distinct values), both are
+   * 8-bit and hold local bins, and `offsets` (= this.offsets) maps them to global slots: half
+   * the memory traffic of 16-bit slots in the histogram loop. Otherwise the entries are global
+   * slots (16-bit when they all fit) and `offsets` is null. Runs on the active kernels
+   * (native: row blocks on `threads` threads).
    */
-  transform(m: FeatureMatrix): { rowMajor: Uint16Array | Uint32Array; columnMajor: Uint16Array | Uint32Array } {
+  transform(m: FeatureMatrix, threads = 1): BinnedData {
     const F = m.columns.length,
       n = m.rows;
-    const wide = this.totalSlots > 0xffff;
-    const cols = wide ? new Uint32Array(n * F) : new Uint16Array(n * F);
-    for (let f = 0; f < F; f++) {
-      const col = m.columns[f]!;
-      const off = this.offsets[f]!;
-      const up = this.uppers[f]!;
-      const nb = up.length;
-      const base = f * n;
-      for (let r = 0; r < n; r++) {
-        const v = col[r]!;
-        let lo = 0;
-        if (v !== v) lo = nb + 1;
-        else {
-          let hi = nb;
-          while (lo < hi) {
-            const mid = (lo + hi) >>> 1;
-            if (v <= up[mid]!) hi = mid;
-            else lo = mid + 1;
-          }
-        }
-        cols[base + r] = off + lo;
-      }
-    }
-    const rowsOut = wide ? new Uint32Array(n * F) : new Uint16Array(n * F);
-    for (let f = 0; f < F; f++) {
-      const base = f * n;
-      for (let r = 0; r < n; r++) rowsOut[r * F + f] = cols[base + r]!;
-    }
-    return { rowMajor: rowsOut, columnMajor: cols };
+    const local = this.uppers.every((u) => u.length + 2 <= 0x100);
+    const make = () => (local ? new Uint8Array(n * F) : this.totalSlots > 0xffff ? new Uint32Array(n * F) : new Uint16Array(n * F));
+    const columnMajor = make(),
+      rowMajor = make();
+    gbdtKernels().bin(m.columns, this.uppers, this.offsets, columnMajor, rowMajor, threads);
+    return { rowMajor, columnMajor, offsets: local ? this.offsets : null };
   }
+}
+
+/** A binned matrix in both layouts (BinMapper.transform). */
+export interface BinnedData {
+  rowMajor: BinnedMatrix;
+  columnMajor: BinnedMatrix;
+  /** Feature offsets when the entries are local bins (8-bit matrices); null for global slots. */
+  offsets: Int32Array | null;
 }
 
 /** Upper bin bounds of sorted non-missing values (see BinMapper). */

@@ -186,7 +186,7 @@ export class Booster {
     const phases = newPhases();
     let tp = performance.now();
     const bins = BinMapper.fit(train, o.max_bin);
-    const { rowMajor: binned, columnMajor: binnedColumns } = bins.transform(train);
+    const binned = bins.transform(train, o.n_jobs);
     lap(phases, 'binning', tp);
     const base = obj.baseMargin(targets.y, targets.weight);
     const margin = new Float64Array(n).fill(base);
@@ -194,7 +194,6 @@ export class Booster {
       h = new Float32Array(n);
     const grower = new TreeGrower(
       binned,
-      binnedColumns,
       bins,
       n,
       {
@@ -205,6 +204,7 @@ export class Booster {
         maxLeaves: o.max_leaves,
         policy: o.grow_policy,
         learningRate: o.learning_rate,
+        threads: o.n_jobs,
       },
       phases,
     );

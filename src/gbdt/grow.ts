@@ -1,5 +1,5 @@
-import type { BinMapper } from './binning.js';
-import { buildHistogram, subtractHistogram, type BinnedMatrix } from './histogram.js';
+import type { BinMapper, BinnedData } from './binning.js';
+import { buildHistogram, subtractHistogram } from './histogram.js';
 import { gbdtKernels } from './kernels.js';
 import { findBestSplit, type SplitCandidate, type SplitParams } from './split.js';
 import { NODE_FIELDS, F_DEFAULT_LEFT, F_FEATURE, F_LEFT, F_RIGHT, F_VALUE } from './tree.js';
@@ -13,6 +13,8 @@ export interface GrowParams extends SplitParams {
   policy: 'depthwise' | 'lossguide';
   /** Shrinkage multiplied into every leaf value. */
   learningRate: number;
+  /** Threads of the native histogram kernel (n_jobs). */
+  threads: number;
 }
 
 /**
@@ -69,17 +71,16 @@ interface OpenNode {
  * expands open nodes level by level (first in, first out); loss-guided growth always expands
  * the open node with the largest gain. Both stop at max_depth / max_leaves. Children's
  * histograms: the smaller child is built from its rows, the larger one is the parent's
- * histogram minus the smaller's (the parent's array is reused).
+ * histogram minus the smaller's (the parent's array is reused); children that will stay leaves
+ * (at max_depth, or once max_leaves is reached) get no histogram at all.
  */
 export class TreeGrower {
   private readonly F: number;
   private readonly tmp: Int32Array;
 
   constructor(
-    /** Row-major slots [rows × F] (histograms). */
-    private readonly binned: BinnedMatrix,
-    /** Column-major slots [F × rows] (partitioning). */
-    private readonly binnedColumns: BinnedMatrix,
+    /** The training rows' bins: row-major for histograms, column-major for partitioning. */
+    private readonly binned: BinnedData,
     private readonly bins: BinMapper,
     rows: number,
     private readonly p: GrowParams,
@@ -104,7 +105,7 @@ export class TreeGrower {
     const ph = this.phases;
     const open = (id: number, depth: number, start: number, end: number, G: number, H: number, hist: Float64Array): OpenNode => {
       const t0 = performance.now();
-      const split = canSplit(depth) && end - start >= 2 ? findBestSplit(hist, this.bins, feats, G, H, p) : null;
+      const split = hist.length > 0 && canSplit(depth) && end - start >= 2 ? findBestSplit(hist, this.bins, feats, G, H, p) : null;
       lap(ph, 'splitFinding', t0);
       return { id, depth, start, end, G, H, hist, split };
     };
@@ -122,7 +123,7 @@ export class TreeGrower {
     }
     const rootHist = new Float64Array(slots2);
     let t0 = performance.now();
-    buildHistogram(rootHist, this.binned, this.F, rows, 0, rows.length, g, h, features);
+    buildHistogram(rootHist, this.binned.rowMajor, this.binned.offsets, this.F, rows, 0, rows.length, g, h, features, p.threads);
     lap(ph, 'histograms', t0);
     nodes.push([]);
     const queue: OpenNode[] = [open(0, 0, 0, rows.length, G, H, rootHist)];
@@ -149,10 +150,19 @@ export class TreeGrower {
       nodes[node.id] = [s.feature, s.threshold, s.defaultLeft ? 1 : 0, leftId, rightId, 0, s.gain, node.H];
       splitBins[node.id] = s.bin;
       leaves++;
+      if (!canSplit(node.depth + 1) || (p.maxLeaves > 0 && leaves >= p.maxLeaves)) {
+        // The children will be leaves (at max_depth, or no leaf left to add): they need their
+        // sums only, so no histogram is built for them (a tree-level saving of about one pass
+        // over half the rows for depth-wise trees).
+        node.hist = NO_HISTOGRAM;
+        queue.push(open(leftId, node.depth + 1, node.start, mid, s.GL, s.HL, NO_HISTOGRAM));
+        queue.push(open(rightId, node.depth + 1, mid, node.end, s.GR, s.HR, NO_HISTOGRAM));
+        continue;
+      }
       const leftSmaller = mid - node.start <= node.end - mid;
       const small = new Float64Array(slots2);
-      if (leftSmaller) buildHistogram(small, this.binned, this.F, rows, node.start, mid, g, h, features);
-      else buildHistogram(small, this.binned, this.F, rows, mid, node.end, g, h, features);
+      if (leftSmaller) buildHistogram(small, this.binned.rowMajor, this.binned.offsets, this.F, rows, node.start, mid, g, h, features, p.threads);
+      else buildHistogram(small, this.binned.rowMajor, this.binned.offsets, this.F, rows, mid, node.end, g, h, features, p.threads);
       subtractHistogram(node.hist, small);
       lap(ph, 'histograms', t0);
       const leftHist = leftSmaller ? small : node.hist;
@@ -178,7 +188,7 @@ export class TreeGrower {
   /** Stable partition of rows[start, end) into left (returned boundary) and right rows. */
   private partition(rows: Int32Array, start: number, end: number, s: SplitCandidate): number {
     const n = this.tmp.length;
-    const column = this.binnedColumns.subarray(s.feature * n, (s.feature + 1) * n);
+    const column = this.binned.columnMajor.subarray(s.feature * n, (s.feature + 1) * n);
     return gbdtKernels().partition(
       rows,
       start,
@@ -186,7 +196,7 @@ export class TreeGrower {
       column,
       1,
       0,
-      this.bins.offsets[s.feature]!,
+      this.binned.offsets === null ? this.bins.offsets[s.feature]! : 0,
       this.bins.bins(s.feature),
       s.bin,
       s.defaultLeft,
@@ -200,7 +210,7 @@ export class TreeGrower {
  * leaf row ranges; with `allRows` false (row subsampling) every row of the binned matrix is
  * routed through the split bins instead.
  */
-export function addTreeToMargin(tree: GrownTree, binned: BinnedMatrix, bins: BinMapper, margin: Float64Array, allRows: boolean): void {
+export function addTreeToMargin(tree: GrownTree, data: BinnedData, bins: BinMapper, margin: Float64Array, allRows: boolean): void {
   const nodes = tree.nodes;
   if (allRows) {
     for (let n = 0, leaf = 0; n < nodes.length / NODE_FIELDS; n++) {
@@ -216,6 +226,7 @@ export function addTreeToMargin(tree: GrownTree, binned: BinnedMatrix, bins: Bin
     return;
   }
   const F = bins.offsets.length;
+  const binned = data.rowMajor;
   const N = nodes.length / NODE_FIELDS;
   const feat = new Int32Array(N),
     off = new Int32Array(N),
@@ -229,7 +240,7 @@ export function addTreeToMargin(tree: GrownTree, binned: BinnedMatrix, bins: Bin
     const o = n * NODE_FIELDS;
     feat[n] = nodes[o + F_FEATURE]!;
     if (feat[n]! >= 0) {
-      off[n] = bins.offsets[feat[n]!]!;
+      off[n] = data.offsets === null ? bins.offsets[feat[n]!]! : 0;
       miss[n] = bins.bins(feat[n]!);
       bin[n] = tree.splitBins[n]!;
       left[n] = nodes[o + F_LEFT]!;

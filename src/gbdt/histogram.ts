@@ -4,13 +4,16 @@ export type { BinnedMatrix } from './kernels.js';
 
 /**
  * Gradient histogram of the rows rows[start, end): hist[2s] = Σ g, hist[2s+1] = Σ h over the
- * rows whose value of some feature falls in global slot s. With `features` null every
+ * rows whose value of some feature falls in global slot s (the matrix entry, plus offsets[f]
+ * for a local-bin matrix: see BinMapper.transform). With `features` null every
  * feature is accumulated; otherwise only the listed ones (column subsampling). Runs on the
- * active kernels (native/gbdt.cc or its TypeScript twin).
+ * active kernels (native/gbdt.cc on `threads` threads, or its TypeScript twin); the result
+ * does not depend on the thread count.
  */
 export function buildHistogram(
   hist: Float64Array,
   binned: BinnedMatrix,
+  offsets: Int32Array | null,
   F: number,
   rows: Int32Array,
   start: number,
@@ -18,8 +21,9 @@ export function buildHistogram(
   g: Float32Array,
   h: Float32Array,
   features: Int32Array | null,
+  threads = 1,
 ): void {
-  gbdtKernels().histogram(hist, binned, F, rows, start, end, g, h, features);
+  gbdtKernels().histogram(hist, binned, offsets, F, rows, start, end, g, h, features, threads);
 }
 
 /** Histogram subtraction: into = parent − child (the sibling's histogram), in place. */

@@ -1,13 +1,16 @@
 import type { BinnedMatrix, GbdtKernels } from './kernels.js';
+import type { FeatureColumn } from './matrix.js';
 
 /**
  * Gradient histogram of the rows rows[start, end): hist is zeroed, then hist[2s] += g[r] and
- * hist[2s+1] += h[r] for every global slot s of row r (all features, or only `features`).
- * One pass over the rows, reading each row's slots contiguously.
+ * hist[2s+1] += h[r] for every slot s of row r (all features, or only `features`); s is the
+ * matrix entry, plus offsets[j] for a local-bin matrix. One pass over the rows, reading each
+ * row's entries contiguously.
  */
 function histogram(
   hist: Float64Array,
   binned: BinnedMatrix,
+  offsets: Int32Array | null,
   F: number,
   rows: Int32Array,
   start: number,
@@ -15,30 +18,20 @@ function histogram(
   g: Float32Array,
   h: Float32Array,
   features: Int32Array | null,
+  _threads: number,
 ): void {
   hist.fill(0);
-  if (features === null) {
-    for (let k = start; k < end; k++) {
-      const r = rows[k]!;
-      const gi = g[r]!,
-        hi = h[r]!;
-      const base = r * F;
-      for (let j = 0; j < F; j++) {
-        const s = binned[base + j]! << 1;
-        hist[s] = hist[s]! + gi;
-        hist[s + 1] = hist[s + 1]! + hi;
-      }
-    }
-    return;
-  }
-  const nf = features.length;
+  const feats = features ?? Int32Array.from({ length: F }, (_, j) => j);
+  const off = offsets ?? new Int32Array(F);
+  const nf = feats.length;
   for (let k = start; k < end; k++) {
     const r = rows[k]!;
     const gi = g[r]!,
       hi = h[r]!;
     const base = r * F;
     for (let j = 0; j < nf; j++) {
-      const s = binned[base + features[j]!]! << 1;
+      const f = feats[j]!;
+      const s = (off[f]! + binned[base + f]!) << 1;
       hist[s] = hist[s]! + gi;
       hist[s + 1] = hist[s + 1]! + hi;
     }
@@ -71,5 +64,39 @@ function partition(
   return nl;
 }
 
+/** Bins of every value in both layouts (see GbdtKernels.bin); one thread. */
+function bin(columns: FeatureColumn[], uppers: Float32Array[], offsets: Int32Array, columnMajor: BinnedMatrix, rowMajor: BinnedMatrix): void {
+  const F = columns.length,
+    n = columnMajor.length / F;
+  const local = columnMajor instanceof Uint8Array;
+  for (let f = 0; f < F; f++) {
+    const col = columns[f]!;
+    const off = local ? 0 : offsets[f]!;
+    const up = uppers[f]!;
+    const nb = up.length;
+    const base = f * n;
+    for (let r = 0; r < n; r++) {
+      const v = col[r]!;
+      let lo = 0;
+      if (v !== v) lo = nb + 1;
+      else {
+        let hi = nb;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (v <= up[mid]!) hi = mid;
+          else lo = mid + 1;
+        }
+      }
+      columnMajor[base + r] = off + lo;
+      rowMajor[r * F + f] = off + lo;
+    }
+  }
+}
+
+/** Ascending sort in place: the typed array's numeric sort (the same order as the native radix sort). */
+function sortFloats(values: Float32Array): void {
+  values.sort();
+}
+
 /** The TypeScript twins of native/gbdt.cc (bit-identical results). */
-export const typescriptGbdtKernels: GbdtKernels = { name: 'typescript', histogram, partition };
+export const typescriptGbdtKernels: GbdtKernels = { name: 'typescript', histogram, partition, bin, sortFloats };

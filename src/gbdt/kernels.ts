@@ -9,20 +9,30 @@
 import { kernels, type Kernels } from '../engine/kernels/index.js';
 import { loadNativeAddon } from '../engine/kernels/native.js';
 import { typescriptGbdtKernels } from './kernels-ts.js';
+import type { FeatureColumn } from './matrix.js';
 
-/** Row-major global-slot matrix from BinMapper.transform: [rows × features]. */
-export type BinnedMatrix = Uint16Array | Uint32Array;
+/**
+ * A bin matrix from BinMapper.transform (row-major [rows × features] or column-major
+ * [features × rows]): 8-bit matrices hold each feature's local bin (slot − offsets[f]),
+ * 16- and 32-bit ones the global slot.
+ */
+export type BinnedMatrix = Uint8Array | Uint16Array | Uint32Array;
 
 /** The gradient-boosting kernel set. */
 export interface GbdtKernels {
   readonly name: 'native' | 'typescript';
   /**
    * Zeroes `hist`, then for k in [start, end), r = rows[k], and every feature j (or j in
-   * `features`): s = binned[r·F + j]; hist[2s] += g[r]; hist[2s+1] += h[r].
+   * `features`): s = binned[r·F + j] (+ offsets[j] when `offsets` is given: a local-bin
+   * matrix); hist[2s] += g[r]; hist[2s+1] += h[r]. The native kernel
+   * splits the features into `threads` contiguous blocks, one thread each (one thread below
+   * 65 536 slot updates); every slot is still summed in row order by one thread, so the result
+   * does not depend on the thread count.
    */
   histogram(
     hist: Float64Array,
     binned: BinnedMatrix,
+    offsets: Int32Array | null,
     F: number,
     rows: Int32Array,
     start: number,
@@ -30,7 +40,24 @@ export interface GbdtKernels {
     g: Float32Array,
     h: Float32Array,
     features: Int32Array | null,
+    threads: number,
   ): void;
+  /**
+   * Bins of every value in both layouts: for feature f and row r, b is the first bin with
+   * v ≤ uppers[f][b] (uppers[f].length when above all, that + 1 for NaN);
+   * columnMajor[f·n + r] = rowMajor[r·F + f] = b for 8-bit matrices, offsets[f] + b (the
+   * global slot) for wider ones. Native: row blocks on `threads` threads.
+   */
+  bin(
+    columns: FeatureColumn[],
+    uppers: Float32Array[],
+    offsets: Int32Array,
+    columnMajor: BinnedMatrix,
+    rowMajor: BinnedMatrix,
+    threads: number,
+  ): void;
+  /** Sorts values (no NaN) ascending in place. Native: a radix sort; TypeScript: the typed array's sort. */
+  sortFloats(values: Float32Array): void;
   /**
    * Stable partition of rows[start, end): local bin b = binned[r·F + feature] − offset goes
    * left when (b = missingBin ? defaultLeft : b ≤ bin). `tmp` holds at least end − start
@@ -54,6 +81,8 @@ export interface GbdtKernels {
 interface GbdtAddon {
   gbdtHistogram: GbdtKernels['histogram'];
   gbdtPartition: GbdtKernels['partition'];
+  gbdtBin: GbdtKernels['bin'];
+  gbdtSortFloats: GbdtKernels['sortFloats'];
 }
 
 let nativeCache: { kernels: GbdtKernels } | { error: string } | null = null;
@@ -64,10 +93,17 @@ export function loadNativeGbdtKernels(): { kernels: GbdtKernels } | { error: str
   const loaded = loadNativeAddon();
   if ('error' in loaded) return (nativeCache = { error: loaded.error });
   const a = loaded.addon as unknown as Partial<GbdtAddon>;
-  if (typeof a.gbdtHistogram !== 'function' || typeof a.gbdtPartition !== 'function') {
-    return (nativeCache = { error: 'native addon lacks gbdtHistogram()/gbdtPartition() (stale build? run npm rebuild)' });
+  if (
+    typeof a.gbdtHistogram !== 'function' ||
+    typeof a.gbdtPartition !== 'function' ||
+    typeof a.gbdtBin !== 'function' ||
+    typeof a.gbdtSortFloats !== 'function'
+  ) {
+    return (nativeCache = { error: 'native addon lacks gbdtHistogram()/gbdtPartition()/gbdtBin()/gbdtSortFloats() (stale build? run npm rebuild)' });
   }
-  return (nativeCache = { kernels: { name: 'native', histogram: a.gbdtHistogram, partition: a.gbdtPartition } });
+  return (nativeCache = {
+    kernels: { name: 'native', histogram: a.gbdtHistogram, partition: a.gbdtPartition, bin: a.gbdtBin, sortFloats: a.gbdtSortFloats },
+  });
 }
 
 let forced: GbdtKernels | null = null;

@@ -35,6 +35,12 @@ export interface BoosterOptions {
   eval_metric: '' | 'logloss' | 'auc' | 'rmse';
   /** Seed of row and column subsampling. Default 0. */
   random_state: number;
+  /**
+   * Threads of the native kernels (histogram building over feature blocks, binning over row
+   * blocks); `nthread` (XGBoost's native name) is accepted as an alias. The trees do not
+   * depend on it. Default 1 (XGBoost's default is every core).
+   */
+  n_jobs: number;
 }
 
 /** XGBoost's defaults (scikit-learn API, hist tree method). */
@@ -54,6 +60,7 @@ export const BOOSTER_DEFAULTS: BoosterOptions = {
   objective: 'binary:logistic',
   eval_metric: '',
   random_state: 0,
+  n_jobs: 1,
 };
 
 /**
@@ -63,8 +70,9 @@ export const BOOSTER_DEFAULTS: BoosterOptions = {
 export function resolveBoosterOptions(user: Record<string, unknown> = {}, where = 'booster options'): BoosterOptions {
   const out: Record<string, unknown> = { ...BOOSTER_DEFAULTS };
   const known = Object.keys(BOOSTER_DEFAULTS);
+  if ('nthread' in user && ('n_jobs' in user || 'nJobs' in user)) throw new Error(`${where}: give 'n_jobs' or its alias 'nthread', not both`);
   for (const [k0, v] of Object.entries(user)) {
-    const k = snakeCase(k0);
+    const k = k0 === 'nthread' ? 'n_jobs' : snakeCase(k0);
     if (!known.includes(k)) throw new Error(`${where}: unknown option '${k0}'; supported: ${known.join(', ')}`);
     const d = (BOOSTER_DEFAULTS as unknown as Record<string, unknown>)[k];
     if (typeof v !== typeof d) throw new Error(`${where}: '${k}' must be a ${typeof d}, got ${JSON.stringify(v)}`);
@@ -80,6 +88,8 @@ export function resolveBoosterOptions(user: Record<string, unknown> = {}, where 
   int('max_leaves', 0);
   int('early_stopping_rounds', 0);
   int('random_state', 0);
+  if (!Number.isInteger(o.n_jobs) || o.n_jobs < 1 || o.n_jobs > 1024)
+    throw new Error(`${where}: 'n_jobs' (alias 'nthread') must be an integer in [1, 1024], got ${o.n_jobs}`);
   if (!Number.isInteger(o.max_bin) || o.max_bin < 2 || o.max_bin > 65535)
     throw new Error(`${where}: 'max_bin' must be an integer in [2, 65535], got ${o.max_bin}`);
   if (o.max_leaves === 1) throw new Error(`${where}: 'max_leaves' must be 0 (unlimited) or ≥ 2, got 1`);

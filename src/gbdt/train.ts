@@ -7,7 +7,8 @@ import type { InMemoryDataSource } from '../data/data-source.js';
 import { createModel, modelEntry } from '../models/registry.js';
 import type { FeatureSpec } from '../features/fields.js';
 import { singleTask, type TaskDef } from '../features/tasks.js';
-import { Trainer, evaluateTasks, type TrainHooks, type TrainResult } from '../train/trainer.js';
+import { Trainer, type TrainHooks, type TrainResult } from '../train/trainer.js';
+import { finishTraining } from '../train/outcome.js';
 import type { TrainJob, TrainOutcome } from '../train/run.js';
 import { Booster, type FitReport } from './booster.js';
 import { GbdtLrModel, GbdtModel, isTreeModel, treeMatrix, treeModelBoosterOptions } from './model.js';
@@ -101,7 +102,9 @@ export async function trainTreeModelOnFiles(job: TrainJob, hooks: TrainHooks = {
       `second model ${model.second.modelName} on ${booster.numTrees} leaf fields${withSparse ? ` + ${spec.fields.filter((f) => f.kind !== 'dense').length} original categorical fields` : ''}; kernels: ${kernels().detail}`,
     );
     const trainer = new Trainer(model, job.train, tasks, hooks, [rng]);
-    result = await trainer.fit(train, valid);
+    const second = await trainer.fit(train, valid);
+    // The model's training time: the trees, then the second model.
+    result = { ...second, trainSeconds: report.seconds + second.trainSeconds };
   } else {
     result = {
       history: [],
@@ -115,44 +118,21 @@ export async function trainTreeModelOnFiles(job: TrainJob, hooks: TrainHooks = {
     };
   }
   model.eval();
-  const evalBatch = Math.max(job.train.batchSize, 4096);
-  const validTasks = valid === null ? null : await evaluateTasks(model, valid, tasks, evalBatch, job.train.negativeSampleRate);
-  const testTasks = test === null ? null : await evaluateTasks(model, test, tasks, evalBatch, job.train.negativeSampleRate);
-  const validReport = validTasks?.[tasks[0]!.name] ?? null;
-  const testReport = testTasks?.[tasks[0]!.name] ?? null;
-  const summary: Record<string, number | string | null> = {
-    model: name,
-    trees: booster.numTrees,
-    leaves,
-    tree_seconds: Number(report.seconds.toFixed(2)),
-    epochs: result.epochs,
-    best_epoch: result.bestEpoch,
-    steps: result.steps,
-    valid_auc: validReport?.auc ?? null,
-    valid_logloss: validReport?.logloss ?? null,
-    test_auc: testReport?.auc ?? null,
-    test_logloss: testReport?.logloss ?? null,
-    train_seconds: Number((report.seconds + (model instanceof GbdtLrModel ? result.trainSeconds : 0)).toFixed(2)),
-    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
-    backend: kernels().name,
-    skipped_rows: badRows.count,
-  };
-  return {
+  return finishTraining({
+    job,
+    modelName: name,
     model,
     featureMap: fm,
     spec,
-    label,
     tasks,
     result,
-    valid: validReport,
-    test: testReport,
-    validTasks,
-    testTasks,
+    valid,
+    test,
+    badRows,
+    head: { trees: booster.numTrees, leaves, tree_seconds: Number(report.seconds.toFixed(2)) },
+    streaming: false,
     modelOptions,
-    skippedRows: badRows.count,
-    skippedExamples: badRows.examples.map((e) => e.reason),
-    summary,
-  };
+  });
 }
 
 /** The one task of a tree model (the trees fit one label on every row). */

@@ -3,13 +3,14 @@ import { kernels } from '../engine/kernels/index.js';
 import { BadRowLog } from '../readers/errors.js';
 import type { FeatureMap } from '../features/featuremap.js';
 import { createModel } from '../models/registry.js';
-import { outputTaskDefs, type RankingModel } from '../models/base.js';
+import type { RankingModel } from '../models/base.js';
 import type { FeatureSpec } from '../features/fields.js';
 import { singleTask, type TaskDef } from '../features/tasks.js';
 import type { EvalReport } from '../metrics/index.js';
 import type { Schema } from '../features/schema.js';
 import type { TrainOptions } from './options.js';
-import { Trainer, evaluateTasks, type TrainHooks, type TrainResult } from './trainer.js';
+import { Trainer, type TrainHooks, type TrainResult } from './trainer.js';
+import { finishTraining } from './outcome.js';
 import { fitFeatureMap } from '../data/stream.js';
 import { openSplits, type StreamingSettings } from './streaming-choice.js';
 import { isTreeModelName, trainTreeModelOnFiles } from '../gbdt/train.js';
@@ -59,6 +60,11 @@ export interface TrainOutcome {
  */
 export async function trainOnFiles(job: TrainJob, hooks: TrainHooks = {}): Promise<TrainOutcome> {
   if (isTreeModelName(job.model)) return trainTreeModelOnFiles(job, hooks);
+  const kept = job.schema.columns.filter((c) => c.role === 'dense' && c.missing.policy === 'keep').map((c) => c.name);
+  if (kept.length > 0)
+    throw new Error(
+      `${job.model}: dense fields with missing: keep (${kept.join(', ')}) reach the model as NaN; only the tree models (gbdt, gbdt_lr) take them. Use missing: mean, {fill: <number>} or error for this model`,
+    );
   const log = hooks.log ?? (() => {});
   const badRows = new BadRowLog();
   const load = { onBadRow: job.data.onBadRow, badRows };
@@ -66,7 +72,6 @@ export async function trainOnFiles(job: TrainJob, hooks: TrainHooks = {}): Promi
   const fm = await fitFeatureMap(job.data.train, job.schema, load);
   const spec = fm.featureSpec();
   const tasks = jobTasks(job, spec.labels);
-  const label = tasks[0]!.label;
   const { train, valid, test, streaming, reason } = await openSplits(fm, job.data, load, job.data.streaming, log);
   const nDense = spec.fields.filter((f) => f.kind === 'dense').length;
   const fields = `${spec.fields.length - nDense} categorical, ${nDense} dense fields`;
@@ -91,57 +96,20 @@ export async function trainOnFiles(job: TrainJob, hooks: TrainHooks = {}): Promi
   );
   const trainer = new Trainer(model, job.train, tasks, hooks, [rng]);
   const result = await trainer.fit(train, valid);
-  const evalBatch = Math.max(job.train.batchSize, 4096);
-  // Every output is judged: the tasks, then the model's extra outputs (ESMM's cvr).
-  const judged = outputTaskDefs(model, tasks);
-  const validTasks = valid === null ? null : await evaluateTasks(model, valid, judged, evalBatch, job.train.negativeSampleRate);
-  const testTasks = test === null ? null : await evaluateTasks(model, test, judged, evalBatch, job.train.negativeSampleRate);
-  const first = tasks[0]!.name;
-  const validReport = validTasks?.[first] ?? null;
-  const testReport = testTasks?.[first] ?? null;
-  const perTask: Record<string, number | null> = {};
-  if (judged.length > 1) {
-    for (const t of judged) {
-      perTask[`valid_auc_${t.name}`] = validTasks?.[t.name]?.auc ?? null;
-      perTask[`valid_logloss_${t.name}`] = validTasks?.[t.name]?.logloss ?? null;
-      perTask[`test_auc_${t.name}`] = testTasks?.[t.name]?.auc ?? null;
-      perTask[`test_logloss_${t.name}`] = testTasks?.[t.name]?.logloss ?? null;
-    }
-  }
-  const summary: Record<string, number | string | null> = {
-    model: job.model,
-    epochs: result.epochs,
-    best_epoch: result.bestEpoch,
-    steps: result.steps,
-    valid_auc: validReport?.auc ?? null,
-    valid_logloss: validReport?.logloss ?? null,
-    test_auc: testReport?.auc ?? null,
-    test_logloss: testReport?.logloss ?? null,
-    ...perTask,
-    samples_per_sec: Math.round(result.samplesPerSec),
-    train_seconds: Number(result.trainSeconds.toFixed(2)),
-    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
-    backend: kernels().name,
-    threads: kernels().getThreads(),
-    skipped_rows: badRows.count,
-    streaming: streaming ? 1 : 0,
-  };
-  return {
+  return finishTraining({
+    job,
+    modelName: job.model,
     model,
     featureMap: fm,
     spec,
-    label,
     tasks,
     result,
-    valid: validReport,
-    test: testReport,
-    validTasks,
-    testTasks,
-    skippedRows: badRows.count,
-    skippedExamples: badRows.examples.map((e) => e.reason),
-    summary,
+    valid,
+    test,
+    badRows,
+    streaming,
     ...(modelOptions !== undefined ? { modelOptions } : {}),
-  };
+  });
 }
 
 /** Number of trainable values: dense parameters plus embedding table entries. */

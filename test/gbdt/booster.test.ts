@@ -71,10 +71,10 @@ test('split finding equals a brute-force search over all thresholds and missing 
   ] as const) {
     const { m, g, h } = smallData(seed, 80, 3, 0.2);
     const bins = BinMapper.fit(m, 256);
-    const binned = bins.transform(m).rowMajor;
+    const { rowMajor: binned, offsets } = bins.transform(m);
     const rows = Int32Array.from({ length: m.rows }, (_, i) => i);
     const hist = new Float64Array(bins.totalSlots * 2);
-    buildHistogram(hist, binned, 3, rows, 0, m.rows, g, h, null);
+    buildHistogram(hist, binned, offsets, 3, rows, 0, m.rows, g, h, null);
     const { best, G, H } = bruteForceBest(m, g, h, lambda, gamma, mcw);
     const s = findBestSplit(hist, bins, [0, 1, 2], G, H, { lambda, gamma, minChildWeight: mcw });
     if (best.feature < 0) {
@@ -111,14 +111,14 @@ test('quantile binning: distinct values when few, at most max_bin bins when many
 test('histogram subtraction gives the sibling histogram built directly', () => {
   const { m, g, h } = smallData(11, 200, 4, 0.1);
   const bins = BinMapper.fit(m, 256);
-  const binned = bins.transform(m).rowMajor;
+  const { rowMajor: binned, offsets } = bins.transform(m);
   const rows = Int32Array.from({ length: m.rows }, (_, i) => i);
   const parent = new Float64Array(bins.totalSlots * 2),
     left = parent.slice(),
     right = parent.slice();
-  buildHistogram(parent, binned, 4, rows, 0, 200, g, h, null);
-  buildHistogram(left, binned, 4, rows, 0, 70, g, h, null);
-  buildHistogram(right, binned, 4, rows, 70, 200, g, h, null);
+  buildHistogram(parent, binned, offsets, 4, rows, 0, 200, g, h, null);
+  buildHistogram(left, binned, offsets, 4, rows, 0, 70, g, h, null);
+  buildHistogram(right, binned, offsets, 4, rows, 70, 200, g, h, null);
   subtractHistogram(parent, left);
   for (let i = 0; i < parent.length; i++) close(parent[i]!, right[i]!, 1e-9, `slot ${i}`);
 });
@@ -300,10 +300,25 @@ test('options: XGBoost names in snake or camel case; unknown or invalid ones are
   assert.throws(() => resolveBoosterOptions({ subsample: 0 }), /subsample/);
   assert.throws(() => resolveBoosterOptions({ max_depth: '3' }), /must be a number/);
   assert.throws(() => resolveBoosterOptions({ max_depth: 0 }), /depthwise needs max_depth/);
+  assert.equal(resolveBoosterOptions({ nthread: 2 }).n_jobs, 2, "XGBoost's native name nthread is an alias of n_jobs");
+  assert.equal(resolveBoosterOptions({ nJobs: 3 }).n_jobs, 3);
+  assert.throws(() => resolveBoosterOptions({ nthread: 2, n_jobs: 2 }), /'n_jobs' or its alias 'nthread', not both/);
+  assert.throws(() => resolveBoosterOptions({ n_jobs: 0 }), /'n_jobs' \(alias 'nthread'\) must be an integer in \[1, 1024\]/);
   const m: FeatureMatrix = { rows: 2, names: ['x'], columns: [Float32Array.from([1, 2])] };
   assert.throws(() => Booster.fit(m, { y: [0, 2] }), /labels 0 or 1; row 1 has 2/);
   const { booster } = Booster.fit(m, { y: [0, 1] }, { n_estimators: 1 });
   assert.throws(() => booster.predict({ rows: 2, names: ['z'], columns: [Float32Array.from([1, 2])] }), /trained on \[x\]/);
+});
+
+test('n_jobs: trees trained on 1, 2 and 3 threads are identical (the histogram threads own disjoint features)', () => {
+  const rng = new Rng(12);
+  const n = 20000;
+  const cols = Array.from({ length: 6 }, () => new Float32Array(n).map(() => (rng.next() < 0.05 ? NaN : rng.normal())));
+  const y = Array.from(cols[0]!, (v, r) => (rng.next() < (v > 0.3 || cols[2]![r]! < -1 ? 0.7 : 0.2) ? 1 : 0));
+  const m: FeatureMatrix = { rows: n, names: cols.map((_, i) => `x${i}`), columns: cols };
+  const fit = (n_jobs: number) => Booster.fit(m, { y }, { n_estimators: 4, max_depth: 4, n_jobs }).booster.nodes;
+  const one = fit(1);
+  for (const t of [2, 3]) assert.deepEqual(fit(t), one, `n_jobs ${t}`);
 });
 
 test('a corrupt (or never loaded) tree buffer is refused instead of looping', () => {

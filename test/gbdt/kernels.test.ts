@@ -24,22 +24,28 @@ function sameBits(a: ArrayLike<number>, b: ArrayLike<number>, what: string): voi
 
 test('histogram and partition: native equals TypeScript', { skip }, () => {
   const rng = new Rng(3);
-  for (const wide of [false, true]) {
+  for (const width of [8, 16, 32]) {
     const n = 5000,
       F = 7,
       slotsPerF = 40;
     const total = F * slotsPerF;
-    const binned = wide ? new Uint32Array(n * F) : new Uint16Array(n * F);
-    for (let r = 0; r < n; r++) for (let f = 0; f < F; f++) binned[r * F + f] = f * slotsPerF + rng.int(slotsPerF);
+    // 8-bit: local bins with feature offsets; 16/32-bit: global slots.
+    const local = width === 8;
+    const offsets = local ? Int32Array.from({ length: F }, (_, f) => f * slotsPerF) : null;
+    const binned = width === 8 ? new Uint8Array(n * F) : width === 16 ? new Uint16Array(n * F) : new Uint32Array(n * F);
+    for (let r = 0; r < n; r++) for (let f = 0; f < F; f++) binned[r * F + f] = (local ? 0 : f * slotsPerF) + rng.int(slotsPerF);
     const g = new Float32Array(n).map(() => rng.normal() * 10 ** rng.int(4));
     const h = new Float32Array(n).map(() => rng.next());
     const rows = rng.shuffle(Int32Array.from({ length: n }, (_, i) => i));
     for (const features of [null, Int32Array.from([0, 3, 6])]) {
-      const a = new Float64Array(total * 2).fill(7),
-        b = new Float64Array(total * 2);
-      native!.histogram(a, binned, F, rows, 100, 4000, g, h, features);
-      ts.histogram(b, binned, F, rows, 100, 4000, g, h, features);
-      sameBits(a, b, `histogram wide=${wide} features=${features}`);
+      const b = new Float64Array(total * 2);
+      ts.histogram(b, binned, offsets, F, rows, 100, 4000, g, h, features, 1);
+      // 3900 rows × 7 features is below the kernel's parallel threshold: 20 000 rows are not.
+      for (const threads of [1, 2, 3]) {
+        const a = new Float64Array(total * 2).fill(7);
+        native!.histogram(a, binned, offsets, F, rows, 100, 4000, g, h, features, threads);
+        sameBits(a, b, `histogram ${width}-bit features=${features} threads=${threads}`);
+      }
     }
     for (const [feature, bin, defaultLeft] of [
       [2, 10, true],
@@ -48,8 +54,9 @@ test('histogram and partition: native equals TypeScript', { skip }, () => {
     ] as const) {
       const ra = rows.slice(),
         rb = rows.slice();
-      const na = native!.partition(ra, 50, 4500, binned, F, feature, feature * slotsPerF, slotsPerF - 1, bin, defaultLeft, new Int32Array(n));
-      const nb = ts.partition(rb, 50, 4500, binned, F, feature, feature * slotsPerF, slotsPerF - 1, bin, defaultLeft, new Int32Array(n));
+      const off = local ? 0 : feature * slotsPerF;
+      const na = native!.partition(ra, 50, 4500, binned, F, feature, off, slotsPerF - 1, bin, defaultLeft, new Int32Array(n));
+      const nb = ts.partition(rb, 50, 4500, binned, F, feature, off, slotsPerF - 1, bin, defaultLeft, new Int32Array(n));
       assert.equal(na, nb);
       sameBits(ra, rb, `partition ${feature}/${bin}`);
     }
@@ -59,6 +66,7 @@ test('histogram and partition: native equals TypeScript', { skip }, () => {
       native!.histogram(
         new Float64Array(4),
         new Uint16Array([0, 5]),
+        null,
         1,
         Int32Array.from([0, 1]),
         0,
@@ -66,6 +74,7 @@ test('histogram and partition: native equals TypeScript', { skip }, () => {
         new Float32Array(2),
         new Float32Array(2),
         null,
+        1,
       ),
     /gbdtHistogram: a row index or slot is out of range/,
   );
@@ -78,6 +87,7 @@ test('histogram and partition: native equals TypeScript', { skip }, () => {
       native!.histogram(
         new Float64Array(4),
         new Float32Array(2) as never,
+        null,
         1,
         Int32Array.from([0]),
         0,
@@ -85,8 +95,57 @@ test('histogram and partition: native equals TypeScript', { skip }, () => {
         new Float32Array(2),
         new Float32Array(2),
         null,
+        1,
       ),
-    /binned must be a Uint16Array or Uint32Array/,
+    /binned must be a Uint8Array, Uint16Array or Uint32Array/,
+  );
+});
+
+test('histogram on many threads: every thread count gives the single-thread sums bit for bit', { skip }, () => {
+  const rng = new Rng(4);
+  const n = 30000,
+    F = 13,
+    slotsPerF = 100;
+  const binned = new Uint16Array(n * F);
+  for (let r = 0; r < n; r++) for (let f = 0; f < F; f++) binned[r * F + f] = f * slotsPerF + rng.int(slotsPerF);
+  const g = new Float32Array(n).map(() => rng.normal() * 10 ** rng.int(4));
+  const h = new Float32Array(n).map(() => rng.next());
+  const rows = rng.shuffle(Int32Array.from({ length: n }, (_, i) => i));
+  for (const features of [null, Int32Array.from([1, 2, 5, 8, 12])]) {
+    const want = new Float64Array(F * slotsPerF * 2);
+    ts.histogram(want, binned, null, F, rows, 7, n - 3, g, h, features, 1);
+    for (const threads of [1, 2, 4, 16]) {
+      const got = new Float64Array(F * slotsPerF * 2);
+      native!.histogram(got, binned, null, F, rows, 7, n - 3, g, h, features, threads);
+      sameBits(got, want, `threads=${threads} features=${features}`);
+    }
+  }
+});
+
+test('binning: native slots equal TypeScript ones (float and integer columns, NaN, values above every bound)', { skip }, () => {
+  const rng = new Rng(5);
+  for (const width of [8, 16, 32]) {
+    const n = 5000;
+    const columns = [
+      new Float32Array(n).map(() => (rng.next() < 0.2 ? NaN : rng.normal() * 3)),
+      Int32Array.from({ length: n }, () => rng.int(50) - 10),
+      new Float32Array(n).map(() => rng.int(4)),
+    ];
+    const uppers = [Float32Array.from([-2, -0.5, 0, 0.25, 1.5]), Float32Array.from([0, 5, 10.5, 20]), new Float32Array(0)];
+    const offsets = Int32Array.from([0, 7, 13]);
+    const make = () => (width === 8 ? new Uint8Array(n * 3) : width === 16 ? new Uint16Array(n * 3) : new Uint32Array(n * 3));
+    const [ca, ra, cb, rb] = [make(), make(), make(), make()];
+    native!.bin(columns, uppers, offsets, ca, ra, 3);
+    ts.bin(columns, uppers, offsets, cb, rb, 1);
+    sameBits(ca, cb, `column-major ${width}-bit`);
+    sameBits(ra, rb, `row-major ${width}-bit`);
+    // Hand-checked: NaN goes to the missing bin (bins + 1); feature 1's value 7 to bin 2 (5 < 7 ≤ 10.5), global slot 7 + 2.
+    assert.equal(cb[columns[0]!.findIndex((v) => Number.isNaN(v))], 5 + 1);
+    assert.equal(cb[n + columns[1]!.findIndex((v) => v === 7)], (width === 8 ? 0 : 7) + 2);
+  }
+  assert.throws(
+    () => native!.bin([new Float32Array(3)], [new Float32Array(0)], Int32Array.from([0xffff]), new Uint16Array(3), new Uint16Array(3), 1),
+    /gbdtBin: feature 0's slots do not fit/,
   );
 });
 
