@@ -131,7 +131,9 @@ export async function writeEveryModel(dir: string): Promise<Map<string, string>>
     model.train();
     model.forwardTasks(fm.transformRows(rows.slice(0, 128)));
     model.eval();
-    saveArtifact(path, model, { modelOptions, inputSpec: spec, label: 'click', tasks, featureMap: fm.toJSON(), negativeSampleRate: 1, training: {} });
+    // DeepFM as if trained on a negative downsample (rate 0.5): its probabilities are recalibrated.
+    const negativeSampleRate = e.name === 'deepfm' ? 0.5 : 1;
+    saveArtifact(path, model, { modelOptions, inputSpec: spec, label: 'click', tasks, featureMap: fm.toJSON(), negativeSampleRate, training: {} });
   }
   return out;
 }
