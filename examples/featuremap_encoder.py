@@ -84,6 +84,8 @@ class Encoder:
         ds = fm.get("dataset") or {}
         self.separator = ds.get("separator") or ("\t" if ds.get("format") == "tsv" else ",")
         self.quote = ds.get("quote") or '"'
+        self.header = ds.get("header", True)
+        self.columns = ds.get("columns")
 
     @staticmethod
     def _lookup(t: dict):
@@ -161,7 +163,12 @@ def main(argv):
         enc = Encoder(json.load(fh))
     with open(argv[2], encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh, delimiter=enc.separator, quotechar=enc.quote)
-        header = next(reader)
+        if enc.header:
+            header = next(reader)
+        elif enc.columns:
+            header = enc.columns
+        else:
+            raise EncodeError("the feature map's dataset says header: false but names no columns")
         out = sys.stdout
         for record in reader:
             if not record:  # blank lines are not rows

@@ -63,7 +63,7 @@ export interface PortableFeatureMap {
   /** Categorical tables by name (fields sharing an embedding name the same table). */
   tables: Record<string, PortableTable>;
   /** The raw file layout the model was trained on (CSV/TSV options), when the schema states one. */
-  dataset?: { format?: string; separator?: string; quote?: string; header?: boolean };
+  dataset?: { format?: string; separator?: string; quote?: string; header?: boolean; columns?: string[] };
 }
 
 /** The syntax `parseNumberString` accepts (src/readers/chunk.ts): spaces, sign, digits, point, exponent. */
@@ -151,6 +151,7 @@ export function portableFeatureMap(fm: FeatureMap): PortableFeatureMap {
     if (ds.separator !== undefined) d.separator = ds.separator;
     if (ds.quote !== undefined) d.quote = ds.quote;
     if (ds.header !== undefined) d.header = ds.header;
+    if (ds.columns !== undefined) d.columns = ds.columns.slice();
     out.dataset = d;
   }
   return out;

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readCsv } from '../../src/readers/csv.js';
+import { readRaw } from '../../src/readers/index.js';
 import { FeatureMap } from '../../src/features/featuremap.js';
 import { defineSchema, dense, label, sequence, sparse, varlen } from '../../src/features/schema.js';
 import { murmur3String } from '../../src/features/hash.js';
@@ -185,4 +186,55 @@ test('bad input: the encoders name the row and field; other formats and versions
   const r = spawnSync('/usr/bin/python3', [ENCODER_PY, fmFile, bad], { encoding: 'utf8' });
   assert.equal(r.status, 1);
   assert.match(r.stderr, /bad\.csv:3, column price: '1x2' is not a number/);
+});
+
+test('Python reference encoder reads the schema layout: TSV without a header line', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'finerank-fmjson-tsv-'));
+  const tsvSchema = defineSchema({
+    dataset: { format: 'tsv', header: false, columns: ['y', 'a', 'b', 'x'] },
+    columns: [label('y'), sparse('a'), sparse('b', { encoder: { type: 'hash', buckets: 11, seed: 3 } }), dense('x', { transform: ['standardize'] })],
+  });
+  const lines = (rows: string[][]) => rows.map((r) => r.join('\t')).join('\n') + '\n';
+  const train = join(dir, 'train.tsv');
+  const testFile = join(dir, 'test.tsv');
+  writeFileSync(
+    train,
+    lines([
+      ['1', 'p', 'q', '1.5'],
+      ['0', 'p,1', 'r', '-2'],
+      ['1', 's', 'q', '0.25'],
+    ]),
+  );
+  writeFileSync(
+    testFile,
+    lines([
+      ['0', 'p,1', 'zz', '3'],
+      ['1', 'unseen', 'q', '-0.5'],
+      ['0', '', '', ''],
+    ]),
+  );
+  const fm = await FeatureMap.fit(tsvSchema, readRaw(train, { dataset: tsvSchema.dataset }));
+  const fmFile = join(dir, 'fm.json');
+  writeFileSync(fmFile, JSON.stringify(portableFeatureMap(fm)));
+  let batch: Batch | null = null;
+  for await (const c of readRaw(testFile, { dataset: tsvSchema.dataset })) batch = fm.transform(c);
+  const r = spawnSync('/usr/bin/python3', [ENCODER_PY, fmFile, testFile], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const rows = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, number>);
+  assert.deepEqual(
+    rows.map((x) => x.a),
+    Array.from(batch!.sparse.a!),
+  );
+  assert.deepEqual(
+    rows.map((x) => x.b),
+    Array.from(batch!.sparse.b!),
+  );
+  assert.deepEqual(
+    rows.map((x) => x.x),
+    Array.from(batch!.dense.x!),
+  );
+  assert.equal(rows[0]!.a, 3, "'p,1' is a known value (the comma is no separator in TSV)");
 });

@@ -15,13 +15,5 @@ export function nativeKernels(): Kernels {
   throw new Error('native kernels are not available in the browser');
 }
 
-/** Names of the fused dense kernels (the same list as native.ts). */
-export const DENSE_KERNEL_NAMES: readonly (keyof DenseKernels)[] = [
-  'bnStats',
-  'bnForward',
-  'bnGradSums',
-  'bnInputGrad',
-  'dropoutForward',
-  'dropoutBackward',
-  'addColumnSums',
-];
+/** The addon's fused dense kernels: none in the browser (the TypeScript twins run). */
+export const DENSE_KERNEL_NAMES: readonly (keyof DenseKernels)[] = [];
