@@ -20,8 +20,9 @@ import { packWebModel } from './model-file.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
-/** Module file names of the bundle and the weights in an export directory. */
+/** File name of the scorer module in an export directory. */
 export const WEB_MODULE = 'finerank-scorer.js';
+/** File name of the weights (and feature map) in an export directory; the module's `load()` fetches it by default. */
 export const WEB_WEIGHTS = 'model.bin';
 
 /** The browser substitutes of Node-only modules. */
