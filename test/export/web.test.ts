@@ -65,6 +65,11 @@ test('model.bin round-trips every weight; truncated or foreign files are refused
   assert.deepEqual([...state.keys()], [...live.keys()]);
   for (const [k, v] of live) assert.deepEqual(state.get(k), v, k);
   assert.equal(header.model, 'deepfm');
+  // Bytes at an odd offset (e.g. inside a larger buffer) take the float-by-float path: same weights.
+  const shifted = new Uint8Array(bytes.length + 1);
+  shifted.set(bytes, 1);
+  const unaligned = unpackWebModel(shifted.subarray(1)).state;
+  for (const [k, v] of live) assert.deepEqual(unaligned.get(k), v, `${k} (unaligned)`);
   assert.throws(() => unpackWebModel(bytes.subarray(0, bytes.length - 4)), /truncated/);
   assert.throws(() => unpackWebModel(new TextEncoder().encode('FRNKMODL and more bytes')), /not a finerank web model/);
 });

@@ -10,6 +10,8 @@ import type { FeatureSpec } from '../../features/fields.js';
 import type { PortableFeatureMap } from '../featuremap-json.js';
 
 const MAGIC = 'FRNKWEB1';
+/** Whether this platform stores float32 little-endian (then arrays are copied whole, not float by float). */
+const LITTLE_ENDIAN = new Uint8Array(new Float32Array([1]).buffer)[3] === 0x3f;
 
 /** The JSON header of model.bin. */
 export interface WebModelHeader {
@@ -45,8 +47,13 @@ export function packWebModel(header: Omit<WebModelHeader, 'weights'>, state: Rea
   new DataView(out.buffer).setUint32(8, json.length, true);
   out.set(json, 12);
   const view = new DataView(out.buffer, dataStart);
+  const floatsOut = LITTLE_ENDIAN ? new Float32Array(out.buffer, dataStart, floats) : null;
   let k = 0;
-  for (const a of state.values()) for (let i = 0; i < a.length; i++, k++) view.setFloat32(4 * k, a[i]!, true);
+  for (const a of state.values()) {
+    if (floatsOut !== null) floatsOut.set(a, k);
+    else for (let i = 0; i < a.length; i++) view.setFloat32(4 * (k + i), a[i]!, true);
+    k += a.length;
+  }
   return out;
 }
 
@@ -66,7 +73,8 @@ export function unpackWebModel(bytes: Uint8Array): { header: WebModelHeader; sta
     const at = dataStart + 4 * w.offset;
     if (at + 4 * w.length > bytes.length) throw new Error(`model.bin: truncated (weight '${w.name}' ends past the file)`);
     const a = new Float32Array(w.length);
-    for (let i = 0; i < w.length; i++) a[i] = view.getFloat32(at + 4 * i, true);
+    if (LITTLE_ENDIAN && (bytes.byteOffset + at) % 4 === 0) a.set(new Float32Array(bytes.buffer, bytes.byteOffset + at, w.length));
+    else for (let i = 0; i < w.length; i++) a[i] = view.getFloat32(at + 4 * i, true);
     state.set(w.name, a);
   }
   return { header, state };
