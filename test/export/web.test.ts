@@ -120,7 +120,7 @@ test(`the bundle has no Node module or native addon and stays within ${BUNDLE_BU
   assert.ok(bytes <= BUNDLE_BUDGET, `bundle ${bytes} bytes > ${BUNDLE_BUDGET}`);
 });
 
-test('CLI: export --format web writes the module, model.bin and featuremap.json; --format featuremap alone; unknown formats refused', async () => {
+test('CLI: export --format web writes the module, model.bin and featuremap.json; --format featuremap alone; --with-featuremap beside an ONNX file; unknown formats refused', async () => {
   const path = (await artifacts).get('deepfm')!;
   const out = join(dir, 'web-deepfm');
   const r = runCli(['export', path, '--format', 'web', '-o', out, '--with-featuremap', '--json']);
@@ -132,6 +132,10 @@ test('CLI: export --format web writes the module, model.bin and featuremap.json;
   const fm = runCli(['export', path, '--format', 'featuremap', '-o', join(dir, 'fm.json')]);
   assert.equal(fm.code, 0, fm.stderr);
   assert.deepEqual(JSON.parse(readFileSync(join(dir, 'fm.json'), 'utf8')), JSON.parse(readFileSync(join(out, 'featuremap.json'), 'utf8')));
+  const onnx = runCli(['export', path, '--format', 'onnx', '-o', join(dir, 'm.onnx'), '--with-featuremap', '--json']);
+  assert.equal(onnx.code, 0, onnx.stderr);
+  assert.equal(lastJson(onnx.stdout).featuremap, join(dir, 'm.onnx.featuremap.json'), 'beside a file output: OUT.featuremap.json');
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'm.onnx.featuremap.json'), 'utf8')), JSON.parse(readFileSync(join(dir, 'fm.json'), 'utf8')));
   const bad = runCli(['export', path, '--format', 'tflite', '-o', join(dir, 'x')]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /unknown format 'tflite'; formats: onnx, web, featuremap/);
