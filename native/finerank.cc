@@ -10,7 +10,7 @@
 //   blasConfig()    openblas_get_config(), e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ..."
 //   blasCoreName()  openblas_get_corename(), the kernel set OpenBLAS runs, e.g. "SkylakeX"
 //   + the dense kernels of dense.cc, the embedding kernels of embedding.cc and the
-//   gradient-boosting kernels of gbdt.cc, and the fused GRU step kernels of gru.cc.
+//   gradient-boosting kernels of gbdt.cc, the fused GRU step kernels of gru.cc and the Dice kernels of dice.cc.
 //
 // Loading the addon also tunes glibc's malloc for large arrays (TuneMalloc below).
 //
@@ -29,6 +29,7 @@
 #include "embedding.h"
 #include "gbdt.h"
 #include "gru.h"
+#include "dice.h"
 
 #include <cmath>
 #include <cstdint>
@@ -239,6 +240,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterEmbeddingKernels(env, exports);
   RegisterGbdtKernels(env, exports);
   RegisterGruKernels(env, exports);
+  RegisterDiceKernels(env, exports);
   return exports;
 }
 
