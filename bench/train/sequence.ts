@@ -37,11 +37,15 @@ if (only !== null && only !== 'finerank' && only !== 'pytorch') throw new Error(
 
 const root = repoRoot();
 const dir = join(root, 'bench', 'out', `seq-train-${rows}`);
+const spec = { ...SEQUENCE_DEFAULTS, minLen: 40, maxLen: MAX_LEN };
+// The cached dataset is reused only when it was generated from the same parameters.
+const cached = existsSync(join(dir, 'meta.json')) ? (JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as SynthMeta) : null;
+const sameSpec = cached !== null && Object.entries(spec).every(([k, v]) => JSON.stringify((cached.params as Record<string, unknown>)[k]) === JSON.stringify(v));
 let meta: SynthMeta;
-if (existsSync(join(dir, 'meta.json'))) meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as SynthMeta;
+if (cached !== null && sameSpec) meta = cached;
 else {
   process.stderr.write(`[bench:train:seq] generating ${rows} rows (histories 40–${MAX_LEN}) into ${dir} …\n`);
-  meta = generateSequence({ ...SEQUENCE_DEFAULTS, minLen: 40, maxLen: MAX_LEN }, { outDir: dir, rows, seed: 2019 });
+  meta = generateSequence(spec, { outDir: dir, rows, seed: 2019 });
 }
 const env = { FINERANK_THREADS: String(threads), OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
 
