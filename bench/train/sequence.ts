@@ -40,7 +40,8 @@ const dir = join(root, 'bench', 'out', `seq-train-${rows}`);
 const spec = { ...SEQUENCE_DEFAULTS, minLen: 40, maxLen: MAX_LEN };
 // The cached dataset is reused only when it was generated from the same parameters.
 const cached = existsSync(join(dir, 'meta.json')) ? (JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as SynthMeta) : null;
-const sameSpec = cached !== null && Object.entries(spec).every(([k, v]) => JSON.stringify((cached.params as Record<string, unknown>)[k]) === JSON.stringify(v));
+const sameSpec =
+  cached !== null && Object.entries(spec).every(([k, v]) => JSON.stringify((cached.params as Record<string, unknown>)[k]) === JSON.stringify(v));
 let meta: SynthMeta;
 if (cached !== null && sameSpec) meta = cached;
 else {
