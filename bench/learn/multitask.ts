@@ -13,7 +13,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { generatePreset, type SynthMeta } from '../../src/data/synth/index.js';
+import { generateMultitask, MULTITASK_DEFAULTS, type MultitaskSpec, type SynthMeta } from '../../src/data/synth/index.js';
 import { readTruthColumn } from '../../src/data/synth/truth.js';
 import { loadSchema } from '../../src/features/schema.js';
 import { resolveModelOptions, acceptedOptions } from '../../src/models/registry.js';
@@ -33,17 +33,22 @@ const { values } = parseArgs({
     'embedding-l2': { type: 'string', default: '0' },
     epochs: { type: 'string', default: '4' },
     seed: { type: 'string', default: '2018' },
+    spec: { type: 'string', default: '{}' },
   },
 });
 const rows = Number(values.rows),
   seed = Number(values.seed);
-const dir = join(repoRoot(), 'bench', 'out', `multitask-${rows}-${seed}`);
+const specOverrides = JSON.parse(values.spec!) as Partial<MultitaskSpec>;
+const specTag = Object.entries(specOverrides)
+  .map(([k, v]) => `-${k}${String(v)}`)
+  .join('');
+const dir = join(repoRoot(), 'bench', 'out', `multitask-${rows}-${seed}${specTag}`);
 let meta: SynthMeta;
 if (existsSync(join(dir, 'meta.json'))) {
   meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as SynthMeta;
 } else {
   process.stderr.write(`generating multitask (${rows} rows, with truth) into ${dir}\n`);
-  meta = generatePreset('multitask', { outDir: dir, rows, seed, withTruth: true });
+  meta = generateMultitask({ ...MULTITASK_DEFAULTS, ...specOverrides }, { outDir: dir, rows, seed, withTruth: true, format: 'csv' });
 }
 const schema = loadSchema(join(dir, meta.schemaFile));
 const file = (s: 'train' | 'valid' | 'test') => join(dir, meta.splits[s].file);
