@@ -7,7 +7,7 @@ import type { ModelExport } from '../model-export.js';
 import { fmExport, lrExport } from './shallow.js';
 import { dcnExport, deepFmExport, wideDeepExport } from './parallel.js';
 import { esmmExport, mmoeExport, moeExport, pleExport, sharedBottomExport } from './multitask.js';
-import { dienExport, dinExport } from './sequence.js';
+import { deepMcpExport, dienExport, dinExport } from './sequence.js';
 import { gbdtExport, gbdtLrExport } from './trees.js';
 import { afmExport, autoIntExport, dcnV2Export, ffmExport, fibinetExport, nfmExport, pnnExport, xDeepFmExport } from './crossing.js';
 
@@ -32,6 +32,7 @@ const EXPORTS: readonly ModelExport[] = [
   esmmExport,
   dinExport,
   dienExport,
+  deepMcpExport,
   gbdtExport,
   gbdtLrExport,
 ];
