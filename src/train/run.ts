@@ -69,7 +69,8 @@ export async function trainOnFiles(job: TrainJob, hooks: TrainHooks = {}): Promi
   const badRows = new BadRowLog();
   const load = { onBadRow: job.data.onBadRow, badRows };
   const t0 = performance.now();
-  const fm = await fitFeatureMap(job.data.train, job.schema, load);
+  const sketch = job.data.streaming?.vocabSketchBytes;
+  const fm = await fitFeatureMap(job.data.train, job.schema, sketch === undefined ? load : { ...load, vocabSketchBytes: sketch });
   const spec = fm.featureSpec();
   const tasks = jobTasks(job, spec.labels);
   const { train, valid, test, streaming, reason } = await openSplits(fm, job.data, load, job.data.streaming, log);
