@@ -116,6 +116,7 @@ export async function trainTreeModelOnFiles(job: TrainJob, hooks: TrainHooks = {
       stoppedEarly: report.stoppedEarly,
       samplesPerSec: (train.rows * report.rounds.length) / report.seconds,
       trainSeconds: report.seconds,
+      dataWaitSeconds: 0, // the booster works on rows already in memory
     };
   }
   model.eval();
