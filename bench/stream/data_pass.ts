@@ -54,7 +54,16 @@ async function main(): Promise<void> {
     const sha = createHash('sha256').update(JSON.stringify(fm.toJSON())).digest('hex');
     const seconds = (performance.now() - t0) / 1000;
     console.log(
-      JSON.stringify({ mode, method: worker, min_count: min, seconds: round(seconds), peak_rss_mb: toMiB(peakRssBytes()), counted, kept, sha256: sha }),
+      JSON.stringify({
+        mode,
+        method: worker,
+        min_count: min,
+        seconds: round(seconds),
+        peak_rss_mb: toMiB(peakRssBytes()),
+        counted,
+        kept,
+        sha256: sha,
+      }),
     );
     return;
   }

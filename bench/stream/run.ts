@@ -43,7 +43,14 @@ async function node(label: string, args: string[]): Promise<{ json: Json; wallS:
   return { json: lastJson(r.stdout), wallS: Math.round(r.wallMs / 100) / 10 };
 }
 
-async function dataPath(rows: number, parent: string, keep: boolean, trainModes: readonly string[], overlapMs: number, vocabMin: number): Promise<Json> {
+async function dataPath(
+  rows: number,
+  parent: string,
+  keep: boolean,
+  trainModes: readonly string[],
+  overlapMs: number,
+  vocabMin: number,
+): Promise<Json> {
   const root = repoRoot();
   const cli = join(root, 'dist', 'src', 'cli', 'main.js');
   const pass = join(root, 'dist', 'bench', 'stream', 'data_pass.js');

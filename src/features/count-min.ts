@@ -53,7 +53,7 @@ export class CountMinSketch {
   private locate(h: number): void {
     const g = secondHash(h);
     const w = this.width;
-    for (let i = 0; i < this.depth; i++) this.at[i] = i * w + ((h + Math.imul(i, g)) >>> 0) % w;
+    for (let i = 0; i < this.depth; i++) this.at[i] = i * w + (((h + Math.imul(i, g)) >>> 0) % w);
   }
 
   /** Adds one occurrence of the key with hash `h` (conservative update). */

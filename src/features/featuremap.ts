@@ -449,7 +449,8 @@ export class FeatureMapFitter {
 
   /** Ends fitting and returns the feature map. */
   finish(): FeatureMap {
-    if (this.needsRecount) throw new Error('FeatureMapFitter.finish: bounded vocabulary fitting needs its second pass (startRecount, then the same rows again)');
+    if (this.needsRecount)
+      throw new Error('FeatureMapFitter.finish: bounded vocabulary fitting needs its second pass (startRecount, then the same rows again)');
     for (const e of this.cats.values()) if (e.kind === 'vocab') e.finish();
     for (const e of this.nums.values()) e.finish();
     return new FeatureMap(this.schema, this.cats, this.nums);
@@ -577,7 +578,8 @@ export class FeatureMap {
     const pass = typeof chunks === 'function' ? chunks : null;
     for await (const c of pass !== null ? pass() : (chunks as AsyncIterable<RawChunk>)) fitter.update(c);
     if (fitter.needsRecount) {
-      if (pass === null) throw new Error('FeatureMap.fit: bounded vocabulary fitting (vocabSketchBytes) reads the rows twice; pass a function returning them');
+      if (pass === null)
+        throw new Error('FeatureMap.fit: bounded vocabulary fitting (vocabSketchBytes) reads the rows twice; pass a function returning them');
       fitter.startRecount();
       for await (const c of pass()) fitter.update(c);
     }

@@ -139,17 +139,17 @@ test('bounded vocabulary fitting holds the sketch and the candidates, not every 
   assert.deepEqual(bounded.finish().toJSON(), exact.finish().toJSON());
 
   await assert.rejects(FeatureMap.fit(s, chunks, { vocabSketchBytes: 1 << 20 }), /reads the rows twice/);
-  assert.deepEqual(
-    (await FeatureMap.fit(s, () => chunks, { vocabSketchBytes: 1 << 16 })).toJSON(),
-    (await FeatureMap.fit(s, chunks)).toJSON(),
-  );
+  assert.deepEqual((await FeatureMap.fit(s, () => chunks, { vocabSketchBytes: 1 << 16 })).toJSON(), (await FeatureMap.fit(s, chunks)).toJSON());
 });
 
 test('data.vocab_fit and data.vocab_sketch_memory: parsed, defaulted, refused when wrong', () => {
   const dir = mkdtempSync(join(tmpdir(), 'finerank-sketch-cfg-'));
   const write = (data: Record<string, unknown>) => {
     const p = join(dir, 'c.json');
-    writeFileSync(p, JSON.stringify({ data: { train: 't.libfm', format: 'libfm', fields: [{ name: 'a', range: [0, 9] }], min_count: 2, ...data }, model: 'lr' }));
+    writeFileSync(
+      p,
+      JSON.stringify({ data: { train: 't.libfm', format: 'libfm', fields: [{ name: 'a', range: [0, 9] }], min_count: 2, ...data }, model: 'lr' }),
+    );
     return p;
   };
   assert.equal(loadTrainConfig(write({})).data.streaming.vocabSketchBytes, undefined);
