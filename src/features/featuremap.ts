@@ -424,6 +424,15 @@ export class FeatureMapFitter {
   /** Pass 2 of bounded fitting: the same bad-row checks as pass 1 (not logged again), then the vocabularies. */
   private recount(chunk: RawChunk): void {
     const n = chunk.length;
+    if (this.policy === 'error') {
+      // Pass 1 raised on any bad row, so there are none left to find: count the vocabularies only.
+      for (const c of this.schema.columns) {
+        if (c.role !== 'sparse' && c.role !== 'varlen' && c.role !== 'sequence') continue;
+        const enc = this.cats.get(sharingRoot(this.schema, c.name))!;
+        if (enc.kind === 'vocab' && enc.spec.minCount >= 2) countColumn(chunk, colIndex(chunk, c), c, enc, null);
+      }
+      return;
+    }
     const bad = new BadRows(n, chunk);
     const tmp = new Float32Array(n);
     for (const lr of this.labels) readLabel(chunk, colIndex(chunk, lr.f), lr, tmp, bad);
