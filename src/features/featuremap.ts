@@ -392,67 +392,51 @@ export class FeatureMapFitter {
 
   /** Accumulates one chunk of training rows. */
   update(chunk: RawChunk): void {
-    if (this.recounting) return this.recount(chunk);
+    const n = chunk.length;
+    if (this.recounting && this.policy === 'error') {
+      // Pass 2 of bounded fitting: pass 1 raised on any bad row, so there are none left to find.
+      this.countVocabularies(chunk, null);
+      return;
+    }
+    const { bad, dense } = this.checkRows(chunk);
+    // Pass 2 finds the same bad rows as pass 1, which logged and counted them already.
+    const kept = bad.settle(this.policy, this.recounting ? new BadRowLog() : this.badRows);
+    const skip = kept < n ? bad.bad : null;
+    if (!this.recounting) {
+      this.rows += kept;
+      for (const [name, x] of dense) this.nums.get(name)!.observe(x, n, skip);
+    }
+    this.countVocabularies(chunk, skip);
+  }
+
+  /** Marks the bad rows of a chunk (labels, dense values, weights, sparse cells); returns the dense columns read. */
+  private checkRows(chunk: RawChunk): { bad: BadRows; dense: Map<string, Float64Array> } {
     const n = chunk.length;
     const bad = new BadRows(n, chunk);
     const tmp = new Float32Array(n);
     for (const lr of this.labels) readLabel(chunk, colIndex(chunk, lr.f), lr, tmp, bad);
-    const denseVals = new Map<string, Float64Array>();
+    const dense = new Map<string, Float64Array>();
     for (const c of this.schema.columns) {
       const col = colIndex(chunk, c);
       if (c.role === 'dense' || c.role === 'weight') {
         const x = new Float64Array(n);
         readDense(chunk, col, c, x, bad);
-        if (c.role === 'dense') denseVals.set(c.name, x);
+        if (c.role === 'dense') dense.set(c.name, x);
         else checkWeights(x, c, bad);
       } else if (c.role === 'sparse') {
         if (c.missing.policy === 'error') markMissing(chunk, col, c, bad);
         else checkSingleValued(chunk, col, c, bad);
       }
     }
-    const kept = bad.settle(this.policy, this.badRows);
-    this.rows += kept;
-    const skip = kept < n ? bad.bad : null;
-    for (const [name, x] of denseVals) this.nums.get(name)!.observe(x, n, skip);
-    for (const c of this.schema.columns) {
-      if (c.role !== 'sparse' && c.role !== 'varlen' && c.role !== 'sequence') continue;
-      const enc = this.cats.get(sharingRoot(this.schema, c.name))!;
-      if (enc.kind === 'vocab') countColumn(chunk, colIndex(chunk, c), c, enc, skip);
-    }
+    return { bad, dense };
   }
 
-  /** Pass 2 of bounded fitting: the same bad-row checks as pass 1 (not logged again), then the vocabularies. */
-  private recount(chunk: RawChunk): void {
-    const n = chunk.length;
-    if (this.policy === 'error') {
-      // Pass 1 raised on any bad row, so there are none left to find: count the vocabularies only.
-      for (const c of this.schema.columns) {
-        if (c.role !== 'sparse' && c.role !== 'varlen' && c.role !== 'sequence') continue;
-        const enc = this.cats.get(sharingRoot(this.schema, c.name))!;
-        if (enc.kind === 'vocab' && enc.spec.minCount >= 2) countColumn(chunk, colIndex(chunk, c), c, enc, null);
-      }
-      return;
-    }
-    const bad = new BadRows(n, chunk);
-    const tmp = new Float32Array(n);
-    for (const lr of this.labels) readLabel(chunk, colIndex(chunk, lr.f), lr, tmp, bad);
-    for (const c of this.schema.columns) {
-      const col = colIndex(chunk, c);
-      if (c.role === 'dense' || c.role === 'weight') {
-        const x = new Float64Array(n);
-        readDense(chunk, col, c, x, bad);
-        if (c.role === 'weight') checkWeights(x, c, bad);
-      } else if (c.role === 'sparse') {
-        if (c.missing.policy === 'error') markMissing(chunk, col, c, bad);
-        else checkSingleValued(chunk, col, c, bad);
-      }
-    }
-    const kept = bad.settle(this.policy, new BadRowLog());
-    const skip = kept < n ? bad.bad : null;
+  /** Counts the categorical values of the rows not skipped (in pass 2 of bounded fitting: the sketched vocabularies only). */
+  private countVocabularies(chunk: RawChunk, skip: Uint8Array | null): void {
     for (const c of this.schema.columns) {
       if (c.role !== 'sparse' && c.role !== 'varlen' && c.role !== 'sequence') continue;
       const enc = this.cats.get(sharingRoot(this.schema, c.name))!;
-      if (enc.kind === 'vocab' && enc.spec.minCount >= 2) countColumn(chunk, colIndex(chunk, c), c, enc, skip);
+      if (enc.kind === 'vocab' && (!this.recounting || enc.spec.minCount >= 2)) countColumn(chunk, colIndex(chunk, c), c, enc, skip);
     }
   }
 
