@@ -601,13 +601,6 @@ napi_value JsAddColumnSums(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-void Export(napi_env env, napi_value exports, const char* name, napi_callback cb) {
-  napi_value f;
-  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &f) == napi_ok) {
-    napi_set_named_property(env, exports, name, f);
-  }
-}
-
 }  // namespace
 
 void RegisterDenseKernels(Napi::Env env, Napi::Object exports) {

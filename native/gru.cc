@@ -223,12 +223,6 @@ napi_value GruStepBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-void Export(napi_env env, Napi::Object exports, const char* name, napi_callback cb) {
-  napi_value f;
-  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &f) != napi_ok) return;
-  exports.Set(name, Napi::Value(env, f));
-}
-
 }  // namespace
 
 void RegisterGruKernels(Napi::Env env, Napi::Object exports) {

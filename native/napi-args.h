@@ -1,4 +1,4 @@
-// Argument handling shared by the addon's kernel files (dense.cc, embedding.cc): plain
+// Argument handling shared by the addon's kernel files (dense.cc, embedding.cc, gbdt.cc, gru.cc, dice.cc): plain
 // Node-API calls, since these functions run tens of times per training step; every error is
 // a JS exception whose message starts with the kernel's name.
 #pragma once
@@ -7,6 +7,12 @@
 #include <string>
 
 namespace finerank_napi {
+
+/** Sets exports[name] to a function calling `cb` (a failed creation leaves it unset: the loader reports the kernel missing). */
+inline void Export(napi_env env, napi_value exports, const char* name, napi_callback cb) {
+  napi_value f;
+  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &f) == napi_ok) napi_set_named_property(env, exports, name, f);
+}
 
 /** Most arguments any kernel takes. */
 constexpr size_t kMaxArgs = 20;

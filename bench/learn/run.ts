@@ -20,6 +20,7 @@ import { resolveModelOptions, acceptedOptions } from '../../src/models/registry.
 import { TRAIN_DEFAULTS } from '../../src/train/options.js';
 import { trainOnFiles } from '../../src/train/run.js';
 import { repoRoot } from '../common/paths.js';
+import { splitFiles } from '../../src/data/synth/common.js';
 
 const { values } = parseArgs({
   options: {
@@ -56,9 +57,7 @@ for (const model of values.models!.split(',')) {
   const out = await trainOnFiles(
     {
       data: {
-        train: join(dir, meta.splits.train.file),
-        valid: join(dir, meta.splits.valid.file),
-        test: join(dir, meta.splits.test.file),
+        ...splitFiles(dir, meta),
         onBadRow: 'error',
       },
       schema,

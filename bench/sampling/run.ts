@@ -37,6 +37,7 @@ import { formatTable } from '../common/table.js';
 import { repoRoot } from '../common/paths.js';
 import { meanSd } from './stats.js';
 import { runSeedsInChildren } from './parallel.js';
+import { splitFiles } from '../../src/data/synth/common.js';
 
 const { values } = parseArgs({
   options: {
@@ -136,9 +137,7 @@ async function runSeeds(): Promise<Record<string, Run[]>> {
       for (const v of variants) {
         const job: TrainJob = {
           data: {
-            train: join(dir, meta.splits.train.file),
-            valid: join(dir, meta.splits.valid.file),
-            test: join(dir, meta.splits.test.file),
+            ...splitFiles(dir, meta),
             onBadRow: 'error',
           },
           schema,

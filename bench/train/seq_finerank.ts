@@ -18,6 +18,7 @@ import { TRAIN_DEFAULTS } from '../../src/train/options.js';
 import { trainOnFiles } from '../../src/train/run.js';
 import { kernels } from '../../src/engine/kernels/index.js';
 import { gruKernels } from '../../src/blocks/sequence/gru-kernels.js';
+import { splitFiles } from '../../src/data/synth/common.js';
 
 const opts = parseArgs(process.argv.slice(2), { model: 'string', dir: 'string', epochs: 'string', 'batch-size': 'string' });
 const model = String(opts.model ?? '');
@@ -31,9 +32,7 @@ const histories = ['hist_item_id', 'hist_cate_id'];
 const options = model === 'din' ? { dinSequenceField: histories } : { dienSequenceField: histories };
 const out = await trainOnFiles({
   data: {
-    train: join(dir, meta.splits.train.file),
-    valid: join(dir, meta.splits.valid.file),
-    test: join(dir, meta.splits.test.file),
+    ...splitFiles(dir, meta),
     onBadRow: 'error',
   },
   schema: loadSchema(join(dir, meta.schemaFile)),

@@ -15,6 +15,7 @@ import { AutoFIS } from '../../src/models/autofis.js';
 import { retrainOptions } from '../../src/train/autofis-search.js';
 import { tinySpecAndBatch } from '../support/tiny-batch.js';
 import { modelGradcheck } from '../support/model-gradcheck.js';
+import { splitFiles } from '../../src/data/synth/common.js';
 
 test('GRDA: accumulator from w₀, threshold c·lr^{1/2+μ}·n^μ, soft-thresholded weights (hand-computed), exact zeros', () => {
   const w = Tensor.from([0.5, -0.2, 0.012], [3], true);
@@ -99,9 +100,7 @@ test('AutoFIS search keeps exactly the true pairs and the same run retrains over
     const out = await trainOnFiles(
       {
         data: {
-          train: join(dir, meta.splits.train.file),
-          valid: join(dir, meta.splits.valid.file),
-          test: join(dir, meta.splits.test.file),
+          ...splitFiles(dir, meta),
           onBadRow: 'error',
         },
         schema,

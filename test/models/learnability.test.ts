@@ -8,6 +8,7 @@ import { loadSchema } from '../../src/features/schema.js';
 import { trainOnFiles } from '../../src/train/run.js';
 import { TRAIN_DEFAULTS } from '../../src/train/options.js';
 import { acceptedOptions, resolveModelOptions } from '../../src/models/registry.js';
+import { splitFiles } from '../../src/data/synth/common.js';
 
 /**
  * Learnability on data whose logit needs pairwise interactions: 6 categorical fields of 40
@@ -44,9 +45,7 @@ test('FM, DeepFM and DCN beat LR on interaction data; the best comes within 0.01
       const opts = acceptedOptions(model, MODEL);
       const out = await trainOnFiles({
         data: {
-          train: join(dir, meta.splits.train.file),
-          valid: join(dir, meta.splits.valid.file),
-          test: join(dir, meta.splits.test.file),
+          ...splitFiles(dir, meta),
           onBadRow: 'error',
         },
         schema,

@@ -20,6 +20,7 @@ import type { SingleTaskModel } from '../../src/models/base.js';
 import { pairwiseDataset } from '../support/synthetic-batch.js';
 import { AFM } from '../../src/models/afm.js';
 import { fieldPairs } from '../../src/blocks/interactions/pairs.js';
+import { splitFiles } from '../../src/data/synth/common.js';
 
 /**
  * AFM's mechanism: on data where only the pairs (a, b) and (c, d) of five fields interact
@@ -51,9 +52,7 @@ test('AFM attention weights the true pairs above every noise pair', async () => 
     const schema = loadSchema(join(dir, meta.schemaFile));
     const out = await trainOnFiles({
       data: {
-        train: join(dir, meta.splits.train.file),
-        valid: join(dir, meta.splits.valid.file),
-        test: join(dir, meta.splits.test.file),
+        ...splitFiles(dir, meta),
         onBadRow: 'error',
       },
       schema,

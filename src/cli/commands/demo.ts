@@ -10,6 +10,7 @@ import { trainOnFiles } from '../../train/run.js';
 import { TRAIN_DEFAULTS, type TrainOptions } from '../../train/options.js';
 import { logLine, printTable } from '../format.js';
 import { learningCurveLines } from '../learning-curve.js';
+import { splitFiles } from '../../data/synth/common.js';
 
 const HELP = `usage: finerank demo [--model NAME] [--rows N] [--epochs N] [--seed N] [--out DIR] [--json]
 
@@ -79,9 +80,7 @@ export async function run(args: string[]): Promise<number> {
     const outcome = await trainOnFiles(
       {
         data: {
-          train: join(dir, meta.splits.train.file),
-          valid: join(dir, meta.splits.valid.file),
-          test: join(dir, meta.splits.test.file),
+          ...splitFiles(dir, meta),
           onBadRow: 'error',
         },
         schema: loadSchema(join(dir, meta.schemaFile)),

@@ -57,6 +57,11 @@ export interface SynthMeta {
   timing: { seconds: number; rowsPerSecond: number };
 }
 
+/** Paths of the train / valid / test files of a dataset generated into `dir` (a `TrainJob`'s `data` files). */
+export function splitFiles(dir: string, meta: SynthMeta): { train: string; valid: string; test: string } {
+  return { train: join(dir, meta.splits.train.file), valid: join(dir, meta.splits.valid.file), test: join(dir, meta.splits.test.file) };
+}
+
 /** Row counts of the splits: round(rows·f_train), round(rows·f_valid), the rest. */
 export function splitSizes(rows: number, fractions: readonly [number, number, number]): [number, number, number] {
   if (!Number.isInteger(rows) || rows < 3) throw new Error(`rows must be an integer >= 3, got ${rows}`);
