@@ -10,7 +10,7 @@
 //   blasConfig()    openblas_get_config(), e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ..."
 //   blasCoreName()  openblas_get_corename(), the kernel set OpenBLAS runs, e.g. "SkylakeX"
 //   + the dense kernels of dense.cc, the embedding kernels of embedding.cc and the
-//   gradient-boosting kernels of gbdt.cc.
+//   gradient-boosting kernels of gbdt.cc, the fused GRU step kernels of gru.cc and the Dice kernels of dice.cc.
 //
 // Loading the addon also tunes glibc's malloc for large arrays (TuneMalloc below).
 //
@@ -28,6 +28,8 @@
 #include "dense.h"
 #include "embedding.h"
 #include "gbdt.h"
+#include "gru.h"
+#include "dice.h"
 
 #include <cmath>
 #include <cstdint>
@@ -237,6 +239,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterDenseKernels(env, exports);
   RegisterEmbeddingKernels(env, exports);
   RegisterGbdtKernels(env, exports);
+  RegisterGruKernels(env, exports);
+  RegisterDiceKernels(env, exports);
   return exports;
 }
 

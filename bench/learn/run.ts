@@ -6,6 +6,7 @@
  * logloss against the oracle's, ending with one JSON line.
  *
  *   npm run bench:learn -- [--rows N] [--preset criteo|criteo-small|sequence] [--models lr,fm,deepfm,dcn,din] [--epochs N]
+ *                          [--embedding-init-std S (default 0.01)]
  *
  * On the `sequence` preset DIN attends over both histories (hist_item_id, hist_cate_id); the other
  * models take them mean-pooled.
@@ -27,6 +28,7 @@ const { values } = parseArgs({
     models: { type: 'string', default: 'lr,fm,deepfm,dcn' },
     epochs: { type: 'string', default: '6' },
     seed: { type: 'string', default: '2019' },
+    'embedding-init-std': { type: 'string', default: '0.01' },
   },
 });
 const rows = Number(values.rows),
@@ -43,10 +45,11 @@ const schema = loadSchema(join(dir, meta.schemaFile));
 const oracle = Object.values(meta.splits.test.oracle)[0]!;
 const MODEL = {
   embeddingDim: 16,
-  embeddingInitStd: 0.01,
+  embeddingInitStd: Number(values['embedding-init-std']),
   dnnHiddenUnits: [256, 128],
   numCrossLayers: 3,
   dinSequenceField: ['hist_item_id', 'hist_cate_id'],
+  dienSequenceField: ['hist_item_id', 'hist_cate_id'],
 };
 const results: Record<string, { test_auc: number; test_logloss: number; samples_per_sec: number; epochs: number }> = {};
 for (const model of values.models!.split(',')) {
@@ -97,6 +100,7 @@ console.log(
     bench: 'learn',
     preset: values.preset,
     rows,
+    embedding_init_std: MODEL.embeddingInitStd,
     oracle_auc: oracle.auc,
     oracle_logloss: oracle.logloss,
     models: results,

@@ -20,7 +20,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(args
     summary: 'sample a data file against popularity bias (hot items, negatives) with importance weights',
     load: () => import('./commands/sample.js'),
   },
-  export: { summary: 'export a model artifact for other runtimes (--format onnx)', load: () => import('./commands/export.js') },
+  export: {
+    summary: 'export a model artifact for other runtimes (--format onnx | web | featuremap)',
+    load: () => import('./commands/export.js'),
+  },
   serve: { summary: 'serve a model artifact over HTTP (score, rank, metrics, hot reload)', load: () => import('./commands/serve.js') },
   gen: { summary: 'write a synthetic dataset with known click probabilities', load: () => import('./commands/gen.js') },
   info: { summary: 'versions, the active kernel backend and the model list', load: () => import('./commands/info.js') },

@@ -76,8 +76,10 @@ export function murmur3String(str: string, seed: number): number {
   return fmix(h ^ n);
 }
 
+const utf8 = new TextEncoder();
+
 function murmur3Utf8(str: string, seed: number): number {
-  const b = Buffer.from(str, 'utf8');
+  const b = utf8.encode(str); // TextEncoder, not Buffer: this module also runs in the browser scorer
   return murmur3Bytes(b, 0, b.length, seed);
 }
 

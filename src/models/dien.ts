@@ -4,6 +4,7 @@ import { Linear } from '../nn/linear.js';
 import type { MLP } from '../nn/mlp.js';
 import type { Batch, PaddedIds } from '../features/batch.js';
 import { embedSequence } from '../embedding/lookup.js';
+import type { EmbeddingTable } from '../embedding/table.js';
 import type { FeatureInputs } from '../blocks/embeddings/feature-inputs.js';
 import { GRU, type GruMode } from '../blocks/sequence/gru.js';
 import { dnn } from '../blocks/towers/dnn-tower.js';
@@ -62,6 +63,8 @@ export class DIEN extends SingleTaskModel {
   private readonly negatives: string[];
   private readonly gru: { mode: GruMode; scaleInput: boolean; attention: boolean };
   private readonly ctx: ModelContext;
+  /** Each history's embedding table (its target's, when shared), looked up once for the negative draws. */
+  private readonly historyTables: EmbeddingTable[];
   private readonly opts: DIENOptions;
   private aux: Tensor | null = null;
 
@@ -82,6 +85,10 @@ export class DIEN extends SingleTaskModel {
     const sequences = [...this.pairs.map(([, s]) => s), ...this.negatives];
     this.embedding = this.child('embedding', embeddingInputs(ctx, opts, 'dien', { sameDim: true, sequences }));
     const d = this.embedding.dim * this.pairs.length;
+    this.historyTables = this.pairs.map(([, s]) => {
+      const f = ctx.spec.fields.find((x) => x.name === s)!;
+      return this.embedding.tableNamed(f.table ?? f.name);
+    });
     this.extractor = this.child('extractor', new GRU(d, d, ctx.rng));
     this.bilinear = gru.attention ? this.child('attention', new Linear(d, d, { rng: ctx.rng, bias: false })) : null;
     this.evolution = this.child('evolution', new GRU(d, d, ctx.rng));
@@ -127,9 +134,8 @@ export class DIEN extends SingleTaskModel {
   private negativeBehaviour(batch: Batch): Tensor {
     if (this.negatives.length > 0) return concatLast(this.negatives.map((n) => this.embedding.sequence(batch, n).values));
     return concatLast(
-      this.pairs.map(([, s]) => {
-        const f = this.ctx.spec.fields.find((x) => x.name === s)!;
-        const table = this.embedding.tableNamed(f.table ?? f.name);
+      this.pairs.map(([, s], i) => {
+        const table = this.historyTables[i]!;
         const real = batch.varlen[s]!;
         const drawn: PaddedIds = { ids: new Int32Array(real.ids.length), lengths: real.lengths, maxLen: real.maxLen };
         const known = table.rows - 2; // ids 0 (padding) and 1 (OOV) are never drawn

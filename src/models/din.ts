@@ -101,12 +101,23 @@ export class DIN extends SingleTaskModel {
   }
 
   override forward(batch: Batch): Tensor {
+    const { e, query, keys, padding } = this.attentionInputs(batch);
+    const interest = this.attention.forward(query, keys, padding);
+    return asLogit(this.dnn.forward(concat([e.flat(), interest], 1)), batch);
+  }
+
+  /** The local activation unit's weights a(q, k_l) [B, L] for a batch (0 at padding positions): what DIN attends to. */
+  attentionWeights(batch: Batch): Tensor {
+    const { query, keys, padding } = this.attentionInputs(batch);
+    return this.attention.weights(query, keys, padding);
+  }
+
+  private attentionInputs(batch: Batch) {
     const e = this.embedding.forward(batch);
     const seqs = this.pairs.map(([, s]) => this.embedding.sequence(batch, s));
     const query = concatLast(this.pairs.map(([t]) => e.field(t)));
     const keys = concatLast(seqs.map((s) => s.values));
-    const interest = this.attention.forward(query, keys, seqs[0]!.padding);
-    return asLogit(this.dnn.forward(concat([e.flat(), interest], 1)), batch);
+    return { e, query, keys, padding: seqs[0]!.padding };
   }
 }
 

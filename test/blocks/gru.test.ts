@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Tensor, noGrad } from '../../src/engine/tensor.js';
 import { Rng } from '../../src/engine/random.js';
-import { GRU, gruStep, type GruMode } from '../../src/blocks/sequence/gru.js';
+import { GRU, gruSequence, type GruMode } from '../../src/blocks/sequence/gru.js';
 import { gradcheck, randTensor } from '../support/gradcheck.js';
 
 const B = 4,
@@ -71,11 +71,13 @@ for (const mode of ['gru', 'augru', 'agru', 'aigru'] as const) {
 }
 
 for (const mode of ['gru', 'augru', 'agru'] as const) {
-  test(`gruStep (${mode}): gradients of gx, gh, h′ and the attention score match finite differences, masked rows included`, () => {
+  test(`gruSequence (${mode}): gradients of gx, W_hh, b_hh and the attention scores match finite differences, padded rows included`, () => {
     const rng = new Rng(3);
-    const valid = Uint8Array.of(1, 0, 1, 1);
-    const inputs = [randTensor(rng, [B, 3 * H]), randTensor(rng, [B, 3 * H]), randTensor(rng, [B, H]), randTensor(rng, [B], 1)];
-    gradcheck(([gx, gh, hp, a]) => gruStep(gx!, gh!, hp!, mode, mode === 'gru' ? null : a!, valid), mode === 'gru' ? inputs.slice(0, 3) : inputs);
+    const inputs = [randTensor(rng, [L, B, 3 * H]), randTensor(rng, [H, 3 * H]), randTensor(rng, [3 * H]), randTensor(rng, [B, L], 1)];
+    gradcheck(
+      ([gx, whh, bhh, a]) => gruSequence(gx!, whh!, bhh!, LENGTHS, mode, mode === 'gru' ? null : a!),
+      mode === 'gru' ? inputs.slice(0, 3) : inputs,
+    );
   });
 }
 

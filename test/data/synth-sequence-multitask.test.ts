@@ -45,6 +45,9 @@ test('sequence: histories are well formed and the candidate-history similarity d
         `${s}: ${d.relevanceOnlyAuc} vs mean pooling ${d.meanPoolingSimilarityAuc}`,
       );
       assert.ok(d.biasesOnlyAuc! < d.relevanceOnlyAuc! - 0.1);
+      // What category embeddings can carry: the soft maximum near the oracle, mean pooling far below.
+      assert.ok(d.categorySoftMaxAuc! > o.auc - 0.025, `${s}: category-level soft maximum ${d.categorySoftMaxAuc} vs oracle ${o.auc}`);
+      assert.ok(d.categorySoftMaxAuc! > d.categoryMeanAuc! + 0.05, `${s}: ${d.categorySoftMaxAuc} vs ${d.categoryMeanAuc}`);
     }
     const schema = loadSchema(join(dir, 'schema.json'));
     const seq = schema.columns.find((c) => c.name === 'hist_item_id');

@@ -1,6 +1,8 @@
 import { Tensor, fromOp } from '../../engine/tensor.js';
 import { Rng } from '../../engine/random.js';
-import { linear, reshape, slice, stack } from '../../engine/ops/index.js';
+import { linear, reshape, slice, transpose } from '../../engine/ops/index.js';
+import { denseKernels, kernels } from '../../engine/kernels/index.js';
+import { gruKernels, type GruModeCode } from './gru-kernels.js';
 import { Module } from '../../nn/module.js';
 
 /**
@@ -12,92 +14,90 @@ import { Module } from '../../nn/module.js';
  */
 export type GruMode = 'gru' | 'augru' | 'agru';
 
+const MODE_CODE: Record<GruMode, GruModeCode> = { gru: 0, augru: 1, agru: 2 };
+
 /**
- * One fused GRU step on precomputed projections, gates (u, r, ĥ) as in DIEN eq. (1)–(4):
- *   u = σ(gx_u + gh_u),  r = σ(gx_r + gh_r),  ĥ = tanh(gx_n + r ⊙ gh_n),
- * with gx = x·W_ih + b_ih and gh = h′·W_hh + b_hh, both [B, 3H] laid out [u | r | n];
- * h from `mode`. Rows with `valid[b] = 0` (past the sequence's end) carry h′ unchanged.
- * Backward: dĥ, du (or da) from the combination; dpre_n = dĥ(1 − ĥ²) → gx_n and r ⊙ · → gh_n;
- * dr = dpre_n ⊙ gh_n → σ′; du → σ′; h′ receives the direct (1 − u) path (its path through
- * gh = h′·W_hh is the caller's matmul).
+ * The whole recurrence as one op over time-major projections: gx = x·W_ih + b_ih [L, B, 3H]
+ * (gates laid out [u | r | n]) gives the states [L, B, H] of DIEN eq. (1)–(4) from a zero
+ * state, h_t from h_{t−1} by `mode` (see `GruMode`), att [B, L] the scores of AUGRU / AGRU.
+ * Positions t ≥ lengths[b] carry the state. Each step is one [B, H]·[H, 3H] GEMM (gh = h·W_hh)
+ * and one fused kernel (`gruKernels().stepForward`: gates, σ, tanh, the combination), which
+ * keeps [u | r | n | gh_n + b_n] for backward. Backward runs back through time with the fused
+ * step kernel and one [B, 3H]·[3H, H] GEMM per step for the recurrent path; the gradient of
+ * W_hh is one GEMM over all steps and that of b_hh one column sum.
  */
-export function gruStep(gx: Tensor, gh: Tensor, hPrev: Tensor, mode: GruMode, att: Tensor | null, valid: Uint8Array | null): Tensor {
-  const [B, H] = hPrev.shape as [number, number];
-  if (gx.size !== B * 3 * H || gh.size !== B * 3 * H) throw new Error(`gruStep: gx [${gx.shape}] and gh [${gh.shape}] must be [${B}, ${3 * H}]`);
-  if (mode !== 'gru' && (att === null || att.size !== B)) throw new Error(`gruStep: mode '${mode}' needs one attention score per row ([${B}])`);
-  const X = gx.data,
-    G = gh.data,
-    P = hPrev.data,
-    A = att?.data ?? null;
-  const out = new Float32Array(B * H);
-  const U = new Float32Array(B * H),
-    R = new Float32Array(B * H),
-    N = new Float32Array(B * H);
-  for (let b = 0; b < B; b++) {
-    const o = b * H,
-      g = b * 3 * H;
-    if (valid !== null && valid[b] === 0) {
-      for (let j = 0; j < H; j++) out[o + j] = P[o + j]!;
-      continue;
-    }
-    const a = A === null ? 1 : A[b]!;
-    for (let j = 0; j < H; j++) {
-      const u = 1 / (1 + Math.exp(-(X[g + j]! + G[g + j]!)));
-      const r = 1 / (1 + Math.exp(-(X[g + H + j]! + G[g + H + j]!)));
-      const n = Math.tanh(X[g + 2 * H + j]! + r * G[g + 2 * H + j]!);
-      U[o + j] = u;
-      R[o + j] = r;
-      N[o + j] = n;
-      const w = mode === 'gru' ? u : mode === 'augru' ? a * u : a;
-      out[o + j] = (1 - w) * P[o + j]! + w * n;
-    }
+export function gruSequence(gx: Tensor, whh: Tensor, bhh: Tensor, lengths: Int32Array, mode: GruMode, att: Tensor | null): Tensor {
+  const [L, B, G] = gx.shape as [number, number, number];
+  const H = whh.shape[0]!;
+  if (gx.rank !== 3 || G !== 3 * H || whh.rank !== 2 || whh.shape[1] !== 3 * H || bhh.size !== 3 * H)
+    throw new Error(`gruSequence: gx [${gx.shape}] must be [L, B, 3H] with W_hh [H, 3H] = [${whh.shape}] and b_hh [3H] = [${bhh.shape}]`);
+  if (lengths.length !== B) throw new Error(`gruSequence: ${lengths.length} lengths for a batch of ${B}`);
+  if (mode !== 'gru' && (att === null || att.size !== B * L)) throw new Error(`gruSequence: mode '${mode}' needs attention scores [${B}, ${L}]`);
+  const k = gruKernels(),
+    blas = kernels(),
+    code = MODE_CODE[mode];
+  const a = mode === 'gru' ? null : att!;
+  // Time-major copies of the scores and of the validity mask (valid[t·B + b] = t < length).
+  const attT = a === null ? null : new Float32Array(L * B);
+  if (attT !== null) for (let b = 0; b < B; b++) for (let t = 0; t < L; t++) attT[t * B + b] = a!.data[b * L + t]!;
+  const valid = new Uint8Array(L * B);
+  for (let t = 0; t < L; t++) for (let b = 0; b < B; b++) valid[t * B + b] = t < lengths[b]! ? 1 : 0;
+  const BH = B * H;
+  const states = new Float32Array(L * BH);
+  const gates = new Float32Array(L * 4 * BH);
+  const zero = new Float32Array(BH);
+  const gh = new Float32Array(3 * BH);
+  const W = whh.data;
+  for (let t = 0; t < L; t++) {
+    if (t > 0) blas.sgemm(false, false, B, 3 * H, H, 1, states, (t - 1) * BH, H, W, 0, 3 * H, 0, gh, 0, 3 * H);
+    k.stepForward(
+      B,
+      H,
+      code,
+      gx.data.subarray(t * 3 * BH, (t + 1) * 3 * BH),
+      gh,
+      bhh.data,
+      t === 0 ? zero : states.subarray((t - 1) * BH, t * BH),
+      attT === null ? null : attT.subarray(t * B, (t + 1) * B),
+      valid.subarray(t * B, (t + 1) * B),
+      states.subarray(t * BH, (t + 1) * BH),
+      gates.subarray(t * 4 * BH, (t + 1) * 4 * BH),
+    );
   }
-  const parents = att === null ? [gx, gh, hPrev] : [gx, gh, hPrev, att];
-  return fromOp(out, [B, H], parents, (g) => {
+  const parents = a === null ? [gx, whh, bhh] : [gx, whh, bhh, a];
+  return fromOp(states, [L, B, H], parents, (g) => {
     const dgx = gx.requiresGrad ? gx.gradBuffer() : null;
-    const dgh = gh.requiresGrad ? gh.gradBuffer() : null;
-    const dhp = hPrev.requiresGrad ? hPrev.gradBuffer() : null;
-    const da = att !== null && att.requiresGrad ? att.gradBuffer() : null;
-    for (let b = 0; b < B; b++) {
-      const o = b * H,
-        q = b * 3 * H;
-      if (valid !== null && valid[b] === 0) {
-        if (dhp !== null) for (let j = 0; j < H; j++) dhp[o + j]! += g[o + j]!;
-        continue;
-      }
-      const a = A === null ? 1 : A[b]!;
-      let daSum = 0;
-      for (let j = 0; j < H; j++) {
-        const gj = g[o + j]!,
-          u = U[o + j]!,
-          r = R[o + j]!,
-          n = N[o + j]!,
-          hp = P[o + j]!;
-        const w = mode === 'gru' ? u : mode === 'augru' ? a * u : a;
-        const dn = gj * w;
-        const dw = gj * (n - hp);
-        if (dhp !== null) dhp[o + j]! += gj * (1 - w);
-        let du = 0;
-        if (mode === 'gru') du = dw;
-        else if (mode === 'augru') {
-          du = dw * a;
-          daSum += dw * u;
-        } else daSum += dw;
-        const dpn = dn * (1 - n * n);
-        const dpr = dpn * G[q + 2 * H + j]! * r * (1 - r);
-        const dpu = du * u * (1 - u);
-        if (dgx !== null) {
-          dgx[q + j]! += dpu;
-          dgx[q + H + j]! += dpr;
-          dgx[q + 2 * H + j]! += dpn;
-        }
-        if (dgh !== null) {
-          dgh[q + j]! += dpu;
-          dgh[q + H + j]! += dpr;
-          dgh[q + 2 * H + j]! += dpn * r;
-        }
-      }
-      if (da !== null) da[b]! += daSum;
+    const dAttT = a !== null && a.requiresGrad ? new Float32Array(L * B) : null;
+    const dgh = new Float32Array(L * 3 * BH);
+    const dh = new Float32Array(BH);
+    const dhPrev = new Float32Array(BH);
+    for (let i = 0; i < BH; i++) dh[i] = g[(L - 1) * BH + i]!;
+    for (let t = L - 1; t >= 0; t--) {
+      const ghT = dgh.subarray(t * 3 * BH, (t + 1) * 3 * BH);
+      k.stepBackward(
+        B,
+        H,
+        code,
+        dh,
+        gates.subarray(t * 4 * BH, (t + 1) * 4 * BH),
+        t === 0 ? zero : states.subarray((t - 1) * BH, t * BH),
+        attT === null ? null : attT.subarray(t * B, (t + 1) * B),
+        valid.subarray(t * B, (t + 1) * B),
+        dgx === null ? null : dgx.subarray(t * 3 * BH, (t + 1) * 3 * BH),
+        ghT,
+        dhPrev,
+        dAttT === null ? null : dAttT.subarray(t * B, (t + 1) * B),
+      );
+      if (t === 0) break;
+      // ∂L/∂h_{t−1} = its own output gradient + the direct path + dgh_t·W_hhᵀ.
+      for (let i = 0; i < BH; i++) dh[i] = dhPrev[i]! + g[(t - 1) * BH + i]!;
+      blas.sgemm(false, true, B, H, 3 * H, 1, ghT, 0, 3 * H, W, 0, 3 * H, 1, dh, 0, H);
+    }
+    if (whh.requiresGrad && L > 1) blas.sgemm(true, false, H, 3 * H, (L - 1) * B, 1, states, 0, H, dgh, 3 * BH, 3 * H, 1, whh.gradBuffer(), 0, 3 * H);
+    if (bhh.requiresGrad) denseKernels().addColumnSums(dgh, L * B, 3 * H, bhh.gradBuffer());
+    if (dAttT !== null) {
+      const da = a!.gradBuffer();
+      for (let b = 0; b < B; b++) for (let t = 0; t < L; t++) da[b * L + t]! += dAttT[t * B + b]!;
     }
   });
 }
@@ -106,8 +106,8 @@ export function gruStep(gx: Tensor, gh: Tensor, hPrev: Tensor, mode: GruMode, at
  * A GRU over padded sequences (DIEN's interest extractor and, with attention scores, its
  * interest evolving layer). Weights W_ih [I, 3H], W_hh [H, 3H] and biases [3H], gates laid
  * out [u | r | n]; initialized U(−1/√H, 1/√H) as torch.nn.GRU (FuxiCTR's DIEN uses it).
- * The input projection of all steps is one GEMM; each step is one [B, H]·[H, 3H] GEMM and
- * the fused `gruStep`.
+ * The input projection of all steps is one GEMM; the recurrence is the fused `gruSequence`
+ * (per step one [B, H]·[H, 3H] GEMM and one native step kernel).
  */
 export class GRU extends Module {
   readonly inputDim: number;
@@ -147,21 +147,13 @@ export class GRU extends Module {
     const att = opts.att ?? null;
     if ((mode !== 'gru' || opts.scaleInput) && (att === null || att.size !== B * L))
       throw new Error(`GRU: mode '${mode}'${opts.scaleInput ? ' (AIGRU)' : ''} needs attention scores [${B}, ${L}]`);
+    if (L === 0) return { states: Tensor.zeros([B, 0, H]), last: Tensor.zeros([B, H]) };
     let input = x;
     if (opts.scaleInput) input = scaleRows(x, att!);
-    const gxAll = reshape(linear(reshape(input, [B * L, I]), this.wih, this.bih), [B, L, 3 * H]);
-    let h = Tensor.zeros([B, H]);
-    const states: Tensor[] = [];
-    const valid = new Uint8Array(B);
-    for (let t = 0; t < L; t++) {
-      for (let b = 0; b < B; b++) valid[b] = t < lengths[b]! ? 1 : 0;
-      const gx = reshape(slice(gxAll, 1, t, t + 1), [B, 3 * H]);
-      const gh = linear(h, this.whh, this.bhh);
-      const a = mode === 'gru' ? null : reshape(slice(att!, 1, t, t + 1), [B]);
-      h = gruStep(gx, gh, h, mode, a, valid.slice());
-      states.push(h);
-    }
-    return { states: stack(states, 1), last: h };
+    // Time-major: the input projection of all steps is one GEMM whose rows are already ordered by step.
+    const gx = reshape(linear(reshape(transpose(input, [1, 0, 2]), [L * B, I]), this.wih, this.bih), [L, B, 3 * H]);
+    const statesT = gruSequence(gx, this.whh, this.bhh, lengths, mode, mode === 'gru' ? null : att);
+    return { states: transpose(statesT, [1, 0, 2]), last: reshape(slice(statesT, 0, L - 1, L), [B, H]) };
   }
 }
 

@@ -1,5 +1,6 @@
 import { Tensor, fromOp, allocFloat32 } from '../tensor.js';
 import { denseKernels } from '../kernels/index.js';
+import { diceKernels } from '../kernels/dice.js';
 import type { Rng } from '../random.js';
 import { drawDropoutMask, NO_DROPOUT } from './dropout.js';
 
@@ -284,52 +285,12 @@ export function dice(x: Tensor, alpha: Tensor, opts: DiceOptions): Tensor {
     : runningStats(opts.runningMean, opts.runningVar, eps);
   const p = new Float32Array(x.size);
   const out = new Float32Array(x.size);
-  for (let i = 0, o = 0; i < rows; i++, o += c) {
-    for (let j = 0; j < c; j++) {
-      const xv = xd[o + j]!;
-      const pv = 1 / (1 + Math.exp(-(xv - mean[j]!) * invStd[j]!));
-      p[o + j] = pv;
-      const a = ad[j]!;
-      out[o + j] = xv * (a + (1 - a) * pv);
-    }
-  }
+  const k = diceKernels();
+  k.forward(xd, rows, c, mean, invStd, ad, p, out);
   return fromOp(out, x.shape, [x, alpha], (g) => {
-    if (alpha.requiresGrad) {
-      const ga = alpha.gradBuffer();
-      for (let i = 0, o = 0; i < rows; i++, o += c) {
-        for (let j = 0; j < c; j++) ga[j]! += g[o + j]! * xd[o + j]! * (1 - p[o + j]!);
-      }
-    }
-    if (!x.requiresGrad) return;
-    const gx = x.gradBuffer();
-    // d = dL/dx̂ = dy·x·(1 − α)·p·(1 − p); the direct path is dy·(α + (1 − α)·p).
-    const sumD = new Float64Array(c),
-      sumDX = new Float64Array(c);
-    for (let i = 0, o = 0; i < rows; i++, o += c) {
-      for (let j = 0; j < c; j++) {
-        const xv = xd[o + j]!,
-          pv = p[o + j]!,
-          gv = g[o + j]!,
-          a = ad[j]!;
-        const d = gv * xv * (1 - a) * pv * (1 - pv);
-        gx[o + j]! += gv * (a + (1 - a) * pv) + d * invStd[j]!;
-        if (training) {
-          sumD[j]! += d;
-          sumDX[j]! += d * (xv - mean[j]!) * invStd[j]!;
-        }
-      }
-    }
-    if (!training) return;
-    // Batch-statistics terms: −invStd·(Σd + x̂·Σ(d·x̂))/n = −k·(x − μ) − b.
-    const k = new Float32Array(c),
-      b = new Float32Array(c);
-    for (let j = 0; j < c; j++) {
-      const s = invStd[j]!;
-      k[j] = s * s * (sumDX[j]! / rows);
-      b[j] = s * (sumD[j]! / rows);
-    }
-    for (let i = 0, o = 0; i < rows; i++, o += c) {
-      for (let j = 0; j < c; j++) gx[o + j]! -= k[j]! * (xd[o + j]! - mean[j]!) + b[j]!;
-    }
+    if (!x.requiresGrad && !alpha.requiresGrad) return;
+    // With x not requiring a gradient, its contribution goes to a scratch array.
+    const gx = x.requiresGrad ? x.gradBuffer() : new Float32Array(x.size);
+    k.backward(g, xd, p, rows, c, mean, invStd, ad, training, gx, alpha.requiresGrad ? alpha.gradBuffer() : null);
   });
 }

@@ -1,0 +1,89 @@
+/**
+ * `finerank export --format web`: writes a directory holding `finerank-scorer.js` (one
+ * self-contained, minified ES module bundled by esbuild from ./entry.ts: the engine on its
+ * TypeScript kernels, the model registry, the portable encoder; no native addon and no
+ * Node module) and `model.bin` (./model-file.ts: the model's options, input fields,
+ * portable feature map and weights).
+ *
+ * Node-only modules the browser graph would reach are substituted, each named here: the
+ * native addon loader (engine/kernels/native.js → ./no-native.js) and `node:buffer`
+ * (→ ./buffer-shim.js); any other Node module fails the build (platform "browser").
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, type Metafile, type Plugin } from 'esbuild';
+import type { LoadedArtifact } from '../../serve/artifact.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+import { portableFeatureMap } from '../featuremap-json.js';
+import { packWebModel } from './model-file.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+
+/** File name of the scorer module in an export directory. */
+export const WEB_MODULE = 'finerank-scorer.js';
+/** File name of the weights (and feature map) in an export directory; the module's `load()` fetches it by default. */
+export const WEB_WEIGHTS = 'model.bin';
+
+/** The browser substitutes of Node-only modules. */
+const substitutes: Plugin = {
+  name: 'finerank-browser-substitutes',
+  setup(b) {
+    b.onResolve({ filter: /^node:buffer$/ }, () => ({ path: join(HERE, 'buffer-shim.js') }));
+    const nativeLoader = resolve(HERE, '..', '..', 'engine', 'kernels', 'native.js');
+    b.onResolve({ filter: /\/native\.js$/ }, (a) =>
+      resolve(a.resolveDir, a.path) === nativeLoader ? { path: join(HERE, 'no-native.js') } : undefined,
+    );
+  },
+};
+
+/** Bundles the scorer module (minified ESM); returns its text and esbuild's list of inputs. */
+export async function bundleScorer(): Promise<{ code: string; metafile: Metafile }> {
+  const r = await build({
+    entryPoints: [join(HERE, 'entry.js')],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2020',
+    minify: true,
+    write: false,
+    metafile: true,
+    legalComments: 'none',
+    logLevel: 'silent',
+    plugins: [substitutes],
+    // The kernel choice reads these; in the browser the TypeScript backend is the only one.
+    define: { 'process.env.FINERANK_BACKEND': '"typescript"', 'process.env.FINERANK_THREADS': '"1"' },
+  });
+  return { code: r.outputFiles[0]!.text, metafile: r.metafile };
+}
+
+/** Writes the scorer module and model.bin of an artifact into `outDir` (created; files written atomically). */
+export async function exportWeb(
+  art: LoadedArtifact,
+  outDir: string,
+): Promise<{ module: string; weights: string; moduleBytes: number; weightBytes: number }> {
+  if (art.meta.featureMap === null || art.featureMap === null)
+    throw new Error('this model artifact has no feature map (trained on pre-encoded batches): the web scorer encodes raw values and needs one');
+  const state = new Map<string, Float32Array>();
+  for (const [k, v] of art.model.stateDict()) state.set(k, v);
+  const bin = packWebModel(
+    {
+      format: 'finerank.web',
+      version: 1,
+      model: art.meta.model,
+      modelOptions: art.meta.modelOptions,
+      inputSpec: art.meta.inputSpec,
+      tasks: art.meta.tasks!.map((t) => t.name),
+      negativeSampleRate: art.meta.negativeSampleRate,
+      featureMap: portableFeatureMap(art.featureMap),
+    },
+    state,
+  );
+  const { code } = await bundleScorer();
+  mkdirSync(outDir, { recursive: true });
+  const module = join(outDir, WEB_MODULE);
+  const weights = join(outDir, WEB_WEIGHTS);
+  writeFileAtomic(module, code);
+  writeFileAtomic(weights, bin);
+  return { module, weights, moduleBytes: Buffer.byteLength(code), weightBytes: bin.length };
+}
