@@ -6,14 +6,16 @@
  * cvr→conversion where click, a CVR model with its own embeddings), and prints per model: CTR AUC, CVR AUC on clicked rows, CVR
  * AUC over all impressions against the generator's true pCVR (soft-label AUC), CTCVR AUC
  * (ESMM: its pCTCVR output; the others: pCTR·pCVR), each against the oracle (the true
- * probabilities), then one JSON line. The data is cached under bench/out/multitask-*.
+ * probabilities) and the oracle without the user–item match term (the generator's
+ * diagnostic: what a model that does not learn ⟨p_u, q_i⟩ can reach), then one JSON line.
+ * `--spec '{"users":1000,…}'` overrides generator parameters (MultitaskSpec; cached per setting). The data is cached under bench/out/multitask-*.
  *
  *   npm run bench:multitask -- [--rows N] [--models esmm,cvr_only,shared_bottom,mmoe,moe,ple] [--epochs N] [--batch-size N] [--embedding-l2 λ] [--seed S]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { generatePreset, type SynthMeta } from '../../src/data/synth/index.js';
+import { generateMultitask, MULTITASK_DEFAULTS, type MultitaskSpec, type SynthMeta } from '../../src/data/synth/index.js';
 import { readTruthColumn } from '../../src/data/synth/truth.js';
 import { loadSchema } from '../../src/features/schema.js';
 import { resolveModelOptions, acceptedOptions } from '../../src/models/registry.js';
@@ -33,17 +35,23 @@ const { values } = parseArgs({
     'embedding-l2': { type: 'string', default: '0' },
     epochs: { type: 'string', default: '4' },
     seed: { type: 'string', default: '2018' },
+    spec: { type: 'string', default: '{}' },
   },
 });
 const rows = Number(values.rows),
   seed = Number(values.seed);
-const dir = join(repoRoot(), 'bench', 'out', `multitask-${rows}-${seed}`);
+const specOverrides = JSON.parse(values.spec!) as Partial<MultitaskSpec>;
+const specTag = Object.entries(specOverrides)
+  .map(([k, v]) => `-${k}${String(v)}`)
+  .join('');
+const dir = join(repoRoot(), 'bench', 'out', `multitask-${rows}-${seed}${specTag}`);
 let meta: SynthMeta;
-if (existsSync(join(dir, 'meta.json'))) {
-  meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as SynthMeta;
+const cached = existsSync(join(dir, 'meta.json')) ? (JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as SynthMeta) : null;
+if (cached !== null && cached.splits.test.diagnostics?.ctcvrAucWithoutUserItemMatch !== undefined) {
+  meta = cached;
 } else {
   process.stderr.write(`generating multitask (${rows} rows, with truth) into ${dir}\n`);
-  meta = generatePreset('multitask', { outDir: dir, rows, seed, withTruth: true });
+  meta = generateMultitask({ ...MULTITASK_DEFAULTS, ...specOverrides }, { outDir: dir, rows, seed, withTruth: true, format: 'csv' });
 }
 const schema = loadSchema(join(dir, meta.schemaFile));
 const file = (s: 'train' | 'valid' | 'test') => join(dir, meta.splits[s].file);
@@ -116,6 +124,11 @@ const labels = await (async () => {
 })();
 const oracle = clickConversionReport({ pctr: truth.pctr, pcvr: truth.pcvr }, labels.click, labels.conversion, truth.pcvr);
 const f = (x: number) => (Number.isNaN(x) ? '—' : x.toFixed(4));
+// The best a model that cannot learn the user–item match ⟨p_u, q_i⟩ can reach (the generator's diagnostic).
+const noMatch = {
+  ctrAuc: meta.splits.test.diagnostics!.ctrAucWithoutUserItemMatch!,
+  ctcvrAuc: meta.splits.test.diagnostics!.ctcvrAucWithoutUserItemMatch!,
+};
 const rowsOut = [...Object.entries(reports), ['oracle', oracle] as const].map(([m, r]) => [
   m,
   f(r.ctrAuc),
@@ -126,9 +139,21 @@ const rowsOut = [...Object.entries(reports), ['oracle', oracle] as const].map(([
   'samples_per_sec' in r ? String(r.samples_per_sec) : '',
   'epochs' in r ? String(r.epochs) : '',
 ]);
+rowsOut.push(['oracle without match', f(noMatch.ctrAuc), '', '', f(noMatch.ctcvrAuc), f(oracle.ctcvrAuc - noMatch.ctcvrAuc), '', '']);
 const machine = machineInfo();
 console.log(
   `multitask, ${rows} rows (test ${oracle.rows} impressions, ${oracle.clicks} clicks), seed ${seed}, embedding L2 ${values['embedding-l2']}; load average ${machine.load_avg_1m} on ${machine.cores} cores (shared machine)`,
 );
 console.log(formatTable(['model', 'CTR AUC', 'CVR AUC clicked', 'CVR AUC entire (truth)', 'CTCVR AUC', 'CTCVR gap', 'rows/s', 'epochs'], rowsOut));
-console.log(JSON.stringify({ bench: 'multitask', rows, seed, embedding_l2: Number(values['embedding-l2']), ...machine, oracle, models: reports }));
+console.log(
+  JSON.stringify({
+    bench: 'multitask',
+    rows,
+    seed,
+    embedding_l2: Number(values['embedding-l2']),
+    ...machine,
+    oracle,
+    oracle_without_user_item_match: noMatch,
+    models: reports,
+  }),
+);

@@ -5,6 +5,11 @@
  *   fit   DIR   fits the feature map on DIR/train.csv (streaming) and writes DIR/featuremap.json
  *   text  DIR   one shuffled pass of 4096-row batches over DIR/train.csv from text (builds the cache)
  *   cache DIR   the same pass again, in a new process, from the encoded cache
+ *   vocab DIR MIN exact|sketch [BYTES]   fits the feature map of DIR/train.csv with every
+ *               categorical field's minCount set to MIN, exactly (one pass) or through a
+ *               count-min sketch of BYTES (default 64 MiB; two passes): seconds, peak RSS,
+ *               values counted exactly (exact: every distinct value; sketch: the candidates),
+ *               values kept, and the SHA-256 of the fitted map (equal for both methods)
  *   overlap DIR MS WORKER   a pass from text (no cache) with MS ms of busy compute per batch
  *               standing in for a training step, parsing in a worker thread (WORKER=1) or on
  *               the same thread (WORKER=0): with overlap the pass takes about max(parse,
@@ -14,9 +19,11 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSchema } from '../../src/features/schema.js';
-import { FeatureMap } from '../../src/features/featuremap.js';
-import { fitFeatureMap } from '../../src/data/stream.js';
+import { createHash } from 'node:crypto';
+import { loadSchema, schemaToJSON, validateSchema } from '../../src/features/schema.js';
+import { FeatureMap, FeatureMapFitter } from '../../src/features/featuremap.js';
+import { fitFeatureMap, rawChunks } from '../../src/data/stream.js';
+import { DEFAULT_VOCAB_SKETCH_BYTES } from '../../src/train/streaming-choice.js';
 import { StreamingDataSource } from '../../src/data/streaming/source.js';
 import { cachePath } from '../../src/data/streaming/cache.js';
 import { peakRssBytes, toMiB } from '../common/rss.js';
@@ -24,10 +31,42 @@ import { statSync } from 'node:fs';
 
 async function main(): Promise<void> {
   const [mode, dir, ms, worker] = process.argv.slice(2);
-  if (dir === undefined || !['fit', 'text', 'cache', 'overlap'].includes(mode!))
-    throw new Error('usage: data_pass fit|text|cache DIR | overlap DIR MS 0|1');
+  if (dir === undefined || !['fit', 'text', 'cache', 'overlap', 'vocab'].includes(mode!))
+    throw new Error('usage: data_pass fit|text|cache DIR | overlap DIR MS 0|1 | vocab DIR MIN exact|sketch [BYTES]');
   const train = join(dir, 'train.csv');
   const t0 = performance.now();
+  if (mode === 'vocab') {
+    const min = Number(ms);
+    const json = schemaToJSON(loadSchema(join(dir, 'schema.json')));
+    for (const c of json.columns) if (c.role === 'sparse') c.encoder = { type: 'vocab', minCount: min };
+    const schema = validateSchema(json, 'schema.json');
+    const sketch = worker === 'sketch' ? Number(process.argv[6] ?? DEFAULT_VOCAB_SKETCH_BYTES) : undefined;
+    const fitter = new FeatureMapFitter(schema, sketch === undefined ? {} : { vocabSketchBytes: sketch });
+    for await (const c of rawChunks(train, schema)) fitter.update(c);
+    let counted = fitter.distinctCounted;
+    if (fitter.needsRecount) {
+      fitter.startRecount();
+      for await (const c of rawChunks(train, schema)) fitter.update(c);
+      counted = fitter.distinctCounted;
+    }
+    const fm = fitter.finish();
+    const kept = schema.columns.filter((c) => c.role === 'sparse').reduce((n, c) => n + fm.encoder(c.name).size - 2, 0);
+    const sha = createHash('sha256').update(JSON.stringify(fm.toJSON())).digest('hex');
+    const seconds = (performance.now() - t0) / 1000;
+    console.log(
+      JSON.stringify({
+        mode,
+        method: worker,
+        min_count: min,
+        seconds: round(seconds),
+        peak_rss_mb: toMiB(peakRssBytes()),
+        counted,
+        kept,
+        sha256: sha,
+      }),
+    );
+    return;
+  }
   if (mode === 'fit') {
     const fm = await fitFeatureMap(train, loadSchema(join(dir, 'schema.json')));
     writeFileSync(join(dir, 'featuremap.json'), JSON.stringify(fm.toJSON()));

@@ -9,13 +9,17 @@
  *     a second size to show how peak RSS scales with the row count.
  * (b) Training: `finerank train` DeepFM for one epoch on the (a) dataset, in memory and
  *     streaming (window = default, cache on): test AUC, the trainer's samples/s (compute time
- *     only), the command's wall time, peak RSS. `--skip-train` leaves it out.
+ *     only), the seconds the trainer waited for batches (`data_wait_s`: parsing, cache reads
+ *     and batch gathering not done ahead in the worker), the command's wall time, peak RSS.
+ *     `--skip-train` leaves it out.
  *
  * Options: --rows N (default 2 000 000), --large-rows N (default 0: none), --skip-train,
  * --train-modes memory,stream (which (b) runs, default both), --overlap-ms MS (default 40;
  * 0 skips it: a text pass with MS ms of busy compute per 4096-row batch standing in for a
  * training step, parsing on the same thread and in the worker; data_pass.ts `overlap`),
- * --tmp DIR (parent of the temporary folder, default the OS temp dir), --keep.
+ * --vocab-min-count N (default 10; 0 skips it: the feature map fitted with every categorical
+ * field's minCount = N, exactly and through the count-min sketch, in separate processes; the
+ * two maps must be identical), --tmp DIR (parent of the temporary folder, default the OS temp dir), --keep.
  * The machine may be shared: the 1-minute load average is printed with the numbers.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,7 +43,14 @@ async function node(label: string, args: string[]): Promise<{ json: Json; wallS:
   return { json: lastJson(r.stdout), wallS: Math.round(r.wallMs / 100) / 10 };
 }
 
-async function dataPath(rows: number, parent: string, keep: boolean, trainModes: readonly string[], overlapMs: number): Promise<Json> {
+async function dataPath(
+  rows: number,
+  parent: string,
+  keep: boolean,
+  trainModes: readonly string[],
+  overlapMs: number,
+  vocabMin: number,
+): Promise<Json> {
   const root = repoRoot();
   const cli = join(root, 'dist', 'src', 'cli', 'main.js');
   const pass = join(root, 'dist', 'bench', 'stream', 'data_pass.js');
@@ -49,6 +60,23 @@ async function dataPath(rows: number, parent: string, keep: boolean, trainModes:
     console.error(`bench:stream: generating ${total} rows (train ≈ ${rows}) into ${dir} …`);
     await node('gen', [cli, 'gen', 'criteo', '--out', dir, '--rows', String(total), '--seed', '1', '--json']);
     const fit = await node('fit', [pass, 'fit', dir]);
+    const vocab: Json = {};
+    if (vocabMin > 0) {
+      const exact = await node('vocab (exact)', [pass, 'vocab', dir, String(vocabMin), 'exact']);
+      const sketch = await node('vocab (sketch)', [pass, 'vocab', dir, String(vocabMin), 'sketch']);
+      if (exact.json.sha256 !== sketch.json.sha256) throw new Error('bounded vocabulary fitting gave another feature map than exact counting');
+      Object.assign(vocab, {
+        vocab_min_count: vocabMin,
+        vocab_kept: exact.json.kept!,
+        vocab_exact_counted: exact.json.counted!,
+        vocab_exact_seconds: exact.json.seconds!,
+        vocab_exact_peak_rss_mb: exact.json.peak_rss_mb!,
+        vocab_sketch_counted: sketch.json.counted!,
+        vocab_sketch_seconds: sketch.json.seconds!,
+        vocab_sketch_peak_rss_mb: sketch.json.peak_rss_mb!,
+        vocab_same_map: 1,
+      });
+    }
     const text = await node('text pass', [pass, 'text', dir]);
     const cache = await node('cache pass', [pass, 'cache', dir]);
     const out: Json = {
@@ -61,6 +89,7 @@ async function dataPath(rows: number, parent: string, keep: boolean, trainModes:
       cache_peak_rss_mb: cache.json.peak_rss_mb!,
       cache_mb: Math.round(Number(text.json.cache_bytes) / 2 ** 20),
       cache_speedup: Math.round((Number(cache.json.rows_per_s) / Number(text.json.rows_per_s)) * 100) / 100,
+      ...vocab,
     };
     if (overlapMs > 0) {
       for (const worker of ['0', '1']) {
@@ -85,6 +114,8 @@ async function dataPath(rows: number, parent: string, keep: boolean, trainModes:
       const k = streaming ? 'train_stream' : 'train_memory';
       out[`${k}_test_auc`] = t.json.test_auc!;
       out[`${k}_samples_per_s`] = t.json.samples_per_sec!;
+      out[`${k}_data_wait_s`] = t.json.data_wait_seconds!;
+      out[`${k}_train_s`] = t.json.train_seconds!;
       out[`${k}_wall_s`] = t.wallS;
       out[`${k}_peak_rss_mb`] = t.json.peak_rss_mb!;
     }
@@ -102,6 +133,7 @@ async function main(): Promise<void> {
     'skip-train': 'flag',
     'train-modes': 'string',
     'overlap-ms': 'string',
+    'vocab-min-count': 'string',
     tmp: 'string',
     keep: 'flag',
   });
@@ -116,10 +148,10 @@ async function main(): Promise<void> {
   const large = int('large-rows', 0);
   const parent = typeof a.tmp === 'string' ? a.tmp : tmpdir();
   const before = machineInfo();
-  const small = await dataPath(rows, parent, a.keep === true, trainModes, int('overlap-ms', 40));
+  const small = await dataPath(rows, parent, a.keep === true, trainModes, int('overlap-ms', 40), int('vocab-min-count', 10));
   const result: Json = { ...small };
   if (large > 0) {
-    const big = await dataPath(large, parent, a.keep === true, [], 0);
+    const big = await dataPath(large, parent, a.keep === true, [], 0, 0);
     for (const [k, v] of Object.entries(big)) result[`large_${k}`] = v;
     result.rss_ratio_large_vs_small = Math.round((Number(big.cache_peak_rss_mb) / Number(small.cache_peak_rss_mb)) * 100) / 100;
   }

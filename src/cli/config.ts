@@ -9,7 +9,7 @@ import { camelCase } from '../util/case.js';
 import { PRESETS, type TrainOptions } from '../train/options.js';
 import type { BadRowPolicy } from '../readers/errors.js';
 import { parseSamplingSpec, type SamplingSpec } from '../sampling/config.js';
-import { parseBytes, type StreamingSettings } from '../train/streaming-choice.js';
+import { DEFAULT_VOCAB_SKETCH_BYTES, parseBytes, type StreamingSettings } from '../train/streaming-choice.js';
 
 /** A resolved `finerank train` configuration. */
 export interface TrainConfig {
@@ -90,7 +90,8 @@ export function libfmSchema(format: 'libfm' | 'libsvm', fields: unknown, minCoun
 /**
  * Reads a train configuration (YAML or JSON). Keys:
  *   data: {train, valid?, test?, schema? (path or inline), format?, fields?, min_count?, on_bad_row?,
- *          streaming?, memory_budget?, shuffle_buffer?, cache?, cache_dir? (docs/streaming.md)}
+ *          streaming?, memory_budget?, shuffle_buffer?, cache?, cache_dir?, vocab_fit?, vocab_sketch_memory?
+ *          (docs/streaming.md)}
  *   model, model_options?, preset? ('default' | 'bars'), train? (overrides), label?, output?,
  *   tasks? ([{name, label, weight?, where?}]: one model output per task; see features/tasks.ts),
  *   fuxictr? (one FuxiCTR experiment entry instead of model / model_options / preset / train; see fuxictr.ts)
@@ -223,5 +224,11 @@ export function streamingSettings(data: Record<string, unknown>, where: string, 
     s.cache = data.cache;
   }
   if (data.cacheDir !== undefined) s.cacheDir = abs(data.cacheDir);
+  const fit = data.vocabFit ?? 'exact';
+  if (fit !== 'exact' && fit !== 'sketch') throw new Error(`${where}: data.vocab_fit must be 'exact' or 'sketch', got ${JSON.stringify(fit)}`);
+  if (fit === 'sketch')
+    s.vocabSketchBytes =
+      data.vocabSketchMemory === undefined ? DEFAULT_VOCAB_SKETCH_BYTES : parseBytes(data.vocabSketchMemory, `${where}: data.vocab_sketch_memory`);
+  else if (data.vocabSketchMemory !== undefined) throw new Error(`${where}: data.vocab_sketch_memory applies only with data.vocab_fit: sketch`);
   return s;
 }

@@ -19,6 +19,7 @@ import type { RawChunk } from '../readers/chunk.js';
 import { takeSplit, type SplitSpec } from './split.js';
 import { FeatureMap, type FitOptions, type TransformOptions } from '../features/featuremap.js';
 import type { Schema } from '../features/schema.js';
+import { BadRowLog } from '../readers/errors.js';
 
 /** Reading options plus an optional split part. */
 export interface DatasetOptions extends Omit<ReadOptions, 'dataset' | 'columns'> {
@@ -34,9 +35,11 @@ export function rawChunks(path: string, schema: Schema, opts: DatasetOptions = {
   return opts.split ? takeSplit(chunks, opts.split.spec, opts.split.part) : chunks;
 }
 
-/** Fits a feature map on a file (or one split part of it), streaming. */
+/** Fits a feature map on a file (or one split part of it), streaming (twice with `vocabSketchBytes`). */
 export async function fitFeatureMap(path: string, schema: Schema, opts: DatasetOptions & FitOptions = {}): Promise<FeatureMap> {
-  return FeatureMap.fit(schema, rawChunks(path, schema, opts), opts);
+  let pass = 0;
+  // The reader's bad rows (e.g. a wrong column count) are logged on the first pass only.
+  return FeatureMap.fit(schema, () => rawChunks(path, schema, pass++ === 0 ? opts : { ...opts, badRows: new BadRowLog() }), opts);
 }
 
 /** Streams a file as encoded batches (optionally shuffled through a bounded buffer). */

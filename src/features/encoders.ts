@@ -7,7 +7,12 @@
  *   number of distinct values, not rows), then keeps values seen ≥ minCount times (at most
  *   maxSize of them) and numbers them 2, 3, … by descending count, ties broken by the value's
  *   UTF-8 bytes in ascending order (= Unicode code point order). Deterministic for the same
- *   data. Unknown values → OOV (1).
+ *   data. Unknown values → OOV (1). Bounded fitting (`useSketch`, minCount ≥ 2): a first pass
+ *   only feeds a count-min sketch (count-min.ts); a second pass counts exactly the values whose
+ *   estimate reaches minCount. The sketch never underestimates, so every value that is kept by
+ *   exact counting is counted exactly in the second pass: the same vocabulary, ids and counts
+ *   as one exact pass, holding the sketch plus the candidates (kept values and the few
+ *   false positives of the sketch) instead of every distinct value.
  * - `HashEncoder`: id = 2 + murmur3_32(utf8(value), seed) mod buckets. No fitting; table rows =
  *   buckets + 2.
  * - `NumericEncoder`: missing fill, then the steps in order (log1p, clip, standardize, minmax),
@@ -17,6 +22,7 @@
  *   rank error ≈ 1/√capacity).
  */
 import { BytesTable } from './bytes-table.js';
+import type { CountMinSketch } from './count-min.js';
 import { murmur3Bytes, murmur3String } from './hash.js';
 import { Rng } from '../engine/random.js';
 import type { BucketizeSpec, DenseFeature, EncoderSpec, HashEncoderSpec, NumericStep, VocabEncoderSpec } from './schema.js';
@@ -56,14 +62,47 @@ export class VocabEncoder implements CategoricalEncoder {
   private counts: BytesTable | null;
   private table: BytesTable;
   private fitted = false;
+  /** Bounded fitting: the shared sketch, this table's hash seed, and the pass being run. */
+  private sketch: CountMinSketch | null = null;
+  private sketchSeed = 0;
+  private recounting = false;
 
   constructor(readonly spec: VocabEncoderSpec) {
     this.counts = new BytesTable(1024);
     this.table = new BytesTable(16);
   }
 
+  /**
+   * Fits in two passes through `sketch` (module comment): this pass only feeds the sketch
+   * (keys hashed with `seed`, distinct per table sharing one sketch); call `startRecount()`
+   * before the second. Needs minCount ≥ 2 and a sketch whose cap reaches minCount.
+   */
+  useSketch(sketch: CountMinSketch, seed: number): void {
+    if (this.spec.minCount < 2) throw new Error('VocabEncoder.useSketch: minCount 1 keeps every value; nothing to filter');
+    if (sketch.cap < this.spec.minCount) throw new Error(`VocabEncoder.useSketch: sketch cap ${sketch.cap} < minCount ${this.spec.minCount}`);
+    this.sketch = sketch;
+    this.sketchSeed = seed;
+  }
+
+  /** Starts the second pass of bounded fitting: values whose estimate reaches minCount are counted exactly. */
+  startRecount(): void {
+    if (this.sketch === null) throw new Error('VocabEncoder.startRecount: not fitting through a sketch');
+    this.recounting = true;
+  }
+
+  /** Whether the value with hash `h` is counted exactly in this pass (always, unless fitting through a sketch). */
+  private admit(h: number): boolean {
+    const sk = this.sketch!;
+    if (!this.recounting) {
+      sk.add(h);
+      return false;
+    }
+    return sk.estimate(h) >= this.spec.minCount;
+  }
+
   /** Counts one occurrence of the value buf[s..e) (fitting). */
   countBytes(buf: Uint8Array, s: number, e: number): void {
+    if (this.sketch !== null && !this.admit(murmur3Bytes(buf, s, e, this.sketchSeed))) return;
     const c = this.counts!;
     const ent = c.insertBytes(buf, s, e); // before reading c.payload: inserting may grow it
     c.payload[ent]! += 1;
@@ -71,6 +110,7 @@ export class VocabEncoder implements CategoricalEncoder {
 
   /** Counts one occurrence of a string value (fitting). */
   countString(value: string): void {
+    if (this.sketch !== null && !this.admit(murmur3String(value, this.sketchSeed))) return;
     const c = this.counts!;
     const ent = c.insertString(value);
     c.payload[ent]! += 1;
@@ -84,6 +124,8 @@ export class VocabEncoder implements CategoricalEncoder {
   /** Ends fitting: keeps values with count ≥ minCount (top maxSize), ordered by (−count, bytes). */
   finish(): this {
     if (this.fitted) return this;
+    if (this.sketch !== null && !this.recounting) throw new Error('VocabEncoder.finish: bounded fitting needs its second pass (startRecount) first');
+    this.sketch = null;
     const c = this.counts!;
     let nk = 0;
     for (let i = 0; i < c.size; i++) if (c.payload[i]! >= this.spec.minCount) nk++;

@@ -33,6 +33,7 @@ import {
   type VocabJSON,
 } from './encoders.js';
 import { murmur3Bytes, murmur3String } from './hash.js';
+import { CountMinSketch } from './count-min.js';
 import type { FeatureSpec, FieldDef } from './fields.js';
 import {
   schemaToJSON,
@@ -75,6 +76,12 @@ export interface FitOptions extends TransformOptions {
   reservoirSize?: number;
   /** Seed of the reservoir samplers (default 0). */
   seed?: number;
+  /**
+   * Bounded vocabulary fitting: bytes of one count-min sketch shared by every vocabulary with
+   * minCount ≥ 2, read in two passes (`FeatureMapFitter.needsRecount`; encoders.ts says why the
+   * result equals exact counting). Absent: one pass with an exact count per distinct value.
+   */
+  vocabSketchBytes?: number;
 }
 
 /** The persisted form. */
@@ -332,6 +339,9 @@ export class FeatureMapFitter {
   readonly badRows: BadRowLog;
   /** Rows used for fitting. */
   rows = 0;
+  /** The count-min sketch of bounded fitting (null: exact counting in one pass). */
+  readonly sketch: CountMinSketch | null = null;
+  private recounting = false;
 
   constructor(
     readonly schema: Schema,
@@ -348,40 +358,92 @@ export class FeatureMapFitter {
       }
     }
     this.labels = schema.columns.filter((c): c is LabelFeature => c.role === 'label').map((f) => new LabelReader(f));
+    if (opts.vocabSketchBytes !== undefined) {
+      const filtered = [...this.cats].filter((e): e is [string, VocabEncoder] => e[1].kind === 'vocab' && e[1].spec.minCount >= 2);
+      if (filtered.length > 0) {
+        const cap = Math.max(...filtered.map(([, e]) => e.spec.minCount));
+        this.sketch = new CountMinSketch({ bytes: opts.vocabSketchBytes, cap });
+        for (const [name, e] of filtered) e.useSketch(this.sketch, murmur3String(name, 0x5ce7c4));
+      }
+    }
+  }
+
+  /** Whether fitting needs a second pass over the same rows (bounded fitting; call `startRecount` first). */
+  get needsRecount(): boolean {
+    return this.sketch !== null && !this.recounting;
+  }
+
+  /**
+   * Starts the second pass of bounded fitting: `update` then only counts the sketch's
+   * candidate values exactly (numeric statistics, row and bad-row counts come from pass 1).
+   */
+  startRecount(): void {
+    if (this.sketch === null) throw new Error('FeatureMapFitter.startRecount: not fitting through a sketch');
+    this.recounting = true;
+    for (const e of this.cats.values()) if (e.kind === 'vocab' && e.spec.minCount >= 2) e.startRecount();
+  }
+
+  /** Distinct values counted exactly so far, summed over the vocabularies. */
+  get distinctCounted(): number {
+    let n = 0;
+    for (const e of this.cats.values()) if (e.kind === 'vocab') n += e.distinctCounted;
+    return n;
   }
 
   /** Accumulates one chunk of training rows. */
   update(chunk: RawChunk): void {
     const n = chunk.length;
+    if (this.recounting && this.policy === 'error') {
+      // Pass 2 of bounded fitting: pass 1 raised on any bad row, so there are none left to find.
+      this.countVocabularies(chunk, null);
+      return;
+    }
+    const { bad, dense } = this.checkRows(chunk);
+    // Pass 2 finds the same bad rows as pass 1, which logged and counted them already.
+    const kept = bad.settle(this.policy, this.recounting ? new BadRowLog() : this.badRows);
+    const skip = kept < n ? bad.bad : null;
+    if (!this.recounting) {
+      this.rows += kept;
+      for (const [name, x] of dense) this.nums.get(name)!.observe(x, n, skip);
+    }
+    this.countVocabularies(chunk, skip);
+  }
+
+  /** Marks the bad rows of a chunk (labels, dense values, weights, sparse cells); returns the dense columns read. */
+  private checkRows(chunk: RawChunk): { bad: BadRows; dense: Map<string, Float64Array> } {
+    const n = chunk.length;
     const bad = new BadRows(n, chunk);
     const tmp = new Float32Array(n);
     for (const lr of this.labels) readLabel(chunk, colIndex(chunk, lr.f), lr, tmp, bad);
-    const denseVals = new Map<string, Float64Array>();
+    const dense = new Map<string, Float64Array>();
     for (const c of this.schema.columns) {
       const col = colIndex(chunk, c);
       if (c.role === 'dense' || c.role === 'weight') {
         const x = new Float64Array(n);
         readDense(chunk, col, c, x, bad);
-        if (c.role === 'dense') denseVals.set(c.name, x);
+        if (c.role === 'dense') dense.set(c.name, x);
         else checkWeights(x, c, bad);
       } else if (c.role === 'sparse') {
         if (c.missing.policy === 'error') markMissing(chunk, col, c, bad);
         else checkSingleValued(chunk, col, c, bad);
       }
     }
-    const kept = bad.settle(this.policy, this.badRows);
-    this.rows += kept;
-    const skip = kept < n ? bad.bad : null;
-    for (const [name, x] of denseVals) this.nums.get(name)!.observe(x, n, skip);
+    return { bad, dense };
+  }
+
+  /** Counts the categorical values of the rows not skipped (in pass 2 of bounded fitting: the sketched vocabularies only). */
+  private countVocabularies(chunk: RawChunk, skip: Uint8Array | null): void {
     for (const c of this.schema.columns) {
       if (c.role !== 'sparse' && c.role !== 'varlen' && c.role !== 'sequence') continue;
       const enc = this.cats.get(sharingRoot(this.schema, c.name))!;
-      if (enc.kind === 'vocab') countColumn(chunk, colIndex(chunk, c), c, enc, skip);
+      if (enc.kind === 'vocab' && (!this.recounting || enc.spec.minCount >= 2)) countColumn(chunk, colIndex(chunk, c), c, enc, skip);
     }
   }
 
   /** Ends fitting and returns the feature map. */
   finish(): FeatureMap {
+    if (this.needsRecount)
+      throw new Error('FeatureMapFitter.finish: bounded vocabulary fitting needs its second pass (startRecount, then the same rows again)');
     for (const e of this.cats.values()) if (e.kind === 'vocab') e.finish();
     for (const e of this.nums.values()) e.finish();
     return new FeatureMap(this.schema, this.cats, this.nums);
@@ -496,10 +558,24 @@ export class FeatureMap {
     this.labelReaders = schema.columns.filter((c): c is LabelFeature => c.role === 'label').map((f) => new LabelReader(f));
   }
 
-  /** Fits on a stream of training chunks (one pass). */
-  static async fit(schema: Schema, chunks: AsyncIterable<RawChunk> | Iterable<RawChunk>, opts: FitOptions = {}): Promise<FeatureMap> {
+  /**
+   * Fits on the training chunks: one pass, or two with `vocabSketchBytes` (bounded vocabulary
+   * fitting), for which `chunks` must be a function returning the same rows on each call.
+   */
+  static async fit(
+    schema: Schema,
+    chunks: AsyncIterable<RawChunk> | Iterable<RawChunk> | (() => AsyncIterable<RawChunk> | Iterable<RawChunk>),
+    opts: FitOptions = {},
+  ): Promise<FeatureMap> {
     const fitter = new FeatureMapFitter(schema, opts);
-    for await (const c of chunks) fitter.update(c);
+    const pass = typeof chunks === 'function' ? chunks : null;
+    for await (const c of pass !== null ? pass() : (chunks as AsyncIterable<RawChunk>)) fitter.update(c);
+    if (fitter.needsRecount) {
+      if (pass === null)
+        throw new Error('FeatureMap.fit: bounded vocabulary fitting (vocabSketchBytes) reads the rows twice; pass a function returning them');
+      fitter.startRecount();
+      for await (const c of pass()) fitter.update(c);
+    }
     return fitter.finish();
   }
 

@@ -82,3 +82,32 @@ export function pickRows(a: Float32Array | Int32Array | unknown[], rows: Int32Ar
   if (a instanceof Int32Array) return Int32Array.from(rows, (r) => a[r]!);
   return Array.from(rows, (r) => a[r]);
 }
+
+/** The tasks (outputs) of a click → conversion model and the label columns they learn. */
+export interface ClickConversionTasks {
+  /** The task predicting the click over all rows. */
+  ctr: string;
+  /** The output predicting the conversion given a click (trained, or judged, where the click label is 1). */
+  cvr: string;
+  /** A task predicting click-and-conversion over all rows (ESMM's pCTCVR); absent: pCTR·pCVR. */
+  ctcvr?: string;
+  click: string;
+  conversion: string;
+}
+
+/**
+ * Reads a click → conversion structure off a model's output tasks (its tasks and extra outputs,
+ * see `outputTaskDefs`): an output whose `where` is the label X of another output counted on
+ * every row is the pCVR, that other one the pCTR; an output counted on every row with the
+ * pCVR's label is the pCTCVR (ESMM). Null when there is no such pair.
+ */
+export function clickConversionTasks(tasks: readonly TaskDef[]): ClickConversionTasks | null {
+  for (const cvr of tasks) {
+    if (cvr.where === null) continue;
+    const ctr = tasks.find((t) => t.where === null && t.label === cvr.where);
+    if (ctr === undefined) continue;
+    const ctcvr = tasks.find((t) => t.where === null && t.label === cvr.label && t.weight > 0);
+    return { ctr: ctr.name, cvr: cvr.name, ...(ctcvr !== undefined ? { ctcvr: ctcvr.name } : {}), click: cvr.where, conversion: cvr.label };
+  }
+  return null;
+}

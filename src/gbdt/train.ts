@@ -63,7 +63,8 @@ export async function trainTreeModelOnFiles(job: TrainJob, hooks: TrainHooks = {
   const badRows = new BadRowLog();
   const load = { onBadRow: job.data.onBadRow, badRows };
   const t0 = performance.now();
-  const fm = await fitFeatureMap(job.data.train, job.schema, load);
+  const sketch = job.data.streaming?.vocabSketchBytes;
+  const fm = await fitFeatureMap(job.data.train, job.schema, sketch === undefined ? load : { ...load, vocabSketchBytes: sketch });
   const spec = fm.featureSpec();
   const tasks = treeTasks(job, name, spec.labels);
   const label = tasks[0]!.label;
@@ -115,6 +116,7 @@ export async function trainTreeModelOnFiles(job: TrainJob, hooks: TrainHooks = {
       stoppedEarly: report.stoppedEarly,
       samplesPerSec: (train.rows * report.rounds.length) / report.seconds,
       trainSeconds: report.seconds,
+      dataWaitSeconds: 0, // the booster works on rows already in memory
     };
   }
   model.eval();

@@ -9,6 +9,7 @@ import { DCN } from './dcn.js';
 import { SharedBottom } from './shared-bottom.js';
 import { DIN } from './din.js';
 import { DIEN } from './dien.js';
+import { DeepMCP } from './deepmcp.js';
 import { NFM } from './nfm.js';
 import { PNN } from './pnn.js';
 import { DCNv2 } from './dcnv2.js';
@@ -182,6 +183,31 @@ const ENTRIES: ModelEntry[] = [
     },
     aliases: { hiddenUnits: 'dnnHiddenUnits', hiddenActivations: 'dnnActivations' },
     create: (c, o) => new DIEN(c, o),
+  }),
+  defineModel({
+    name: 'deepmcp',
+    summary:
+      'DeepMCP: prediction subnet served, matching (user-item) and correlation (item skip-gram) subnets as auxiliary losses (Ouyang et al. 2019)',
+    defaults: {
+      ...EMBEDDING_DEFAULTS,
+      dnnHiddenUnits: [256, 128, 64],
+      dnnActivations: 'relu',
+      netDropout: 0,
+      batchNorm: false,
+      matchHiddenUnits: [64],
+      matchDim: 32,
+      matchUserFields: stringList(),
+      matchItemFields: stringList(),
+      matchLossAlpha: 1,
+      corrHiddenUnits: [64],
+      corrDim: 32,
+      corrSequenceField: '',
+      corrWindow: 2,
+      numNegatives: 4,
+      corrLossBeta: 1,
+    },
+    aliases: { hiddenUnits: 'dnnHiddenUnits', hiddenActivations: 'dnnActivations' },
+    create: (c, o) => new DeepMCP(c, o),
   }),
   defineModel({
     name: 'nfm',

@@ -11,8 +11,13 @@ import { readConfigFile } from '../features/schema.js';
 
 /** One sampling rule. */
 export type SamplingRule =
-  /** Keep a row of item i with probability min(1, √(t/f_i) + t/f_i) (word2vec), or min(1, cap/count_i). */
-  | { kind: 'hot_item'; t?: number; cap?: number }
+  /**
+   * Keep a row of item i with probability min(1, √(t/f_i) + t/f_i) (word2vec), or min(1, cap/count_i).
+   * `correction: weight` writes 1/keep; `closed_form` writes no weight: the keep probability
+   * depends only on the item, so when the item is a model input P(y | x) is the same in the
+   * sample and the closed-form correction is the identity.
+   */
+  | { kind: 'hot_item'; t?: number; cap?: number; correction: 'weight' | 'closed_form' }
   /** Keep negatives with probability `rate`; `correction: weight` writes 1/rate, `closed_form` leaves the recalibration to the trainer. */
   | { kind: 'negative_downsample'; rate: number; correction: 'weight' | 'closed_form' }
   /** Implicit feedback: every input row is a positive; add `perPositive` negatives per positive, items drawn ∝ count^alpha, never a positive of the user. */
@@ -39,7 +44,12 @@ export interface SampleConfig extends SamplingSpec {
 }
 
 const ruleInput = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('hot_item'), t: z.number().positive().max(1).optional(), cap: z.number().int().positive().optional() }),
+  z.strictObject({
+    kind: z.literal('hot_item'),
+    t: z.number().positive().max(1).optional(),
+    cap: z.number().int().positive().optional(),
+    correction: z.enum(['weight', 'closed_form']).default('weight'),
+  }),
   z.strictObject({
     kind: z.literal('negative_downsample'),
     rate: z.number().positive().max(1),
@@ -109,7 +119,12 @@ function resolveSpec(c: z.infer<z.ZodObject<typeof samplingSpecShape>>, file: st
         if (c.item === undefined) throw new SchemaError(file, at(`rules[${i}]`), '(hot_item) needs item, the item column');
         if ((r.t === undefined) === (r.cap === undefined))
           throw new SchemaError(file, at(`rules[${i}]`), '(hot_item) needs exactly one of t (word2vec rule) or cap (rows per item)');
-        return { kind: 'hot_item', ...(r.t !== undefined ? { t: r.t } : {}), ...(r.cap !== undefined ? { cap: r.cap } : {}) };
+        return {
+          kind: 'hot_item',
+          ...(r.t !== undefined ? { t: r.t } : {}),
+          ...(r.cap !== undefined ? { cap: r.cap } : {}),
+          correction: r.correction,
+        };
       case 'negative_downsample':
         if (c.label === undefined) throw new SchemaError(file, at(`rules[${i}]`), '(negative_downsample) needs label, the label column');
         return { kind: 'negative_downsample', rate: r.rate, correction: r.correction };

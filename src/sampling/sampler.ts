@@ -213,7 +213,7 @@ export async function sampleFile(spec: SamplingSpec, input: string, output: stri
             dropped.hot_item!++;
             continue;
           }
-          w /= keep;
+          if (hot.correction === 'weight') w /= keep;
         }
         if (neg && row.label === 0) {
           if (rngNeg.next() >= neg.rate) {
@@ -273,7 +273,7 @@ export async function sampleFile(spec: SamplingSpec, input: string, output: stri
     usersWithoutNegatives: noNegUsers.size,
     weightSum,
     negativeSampleRate: neg && neg.correction === 'closed_form' ? neg.rate : 1,
-    weighted: hot !== undefined || pop !== undefined || (neg !== undefined && neg.correction === 'weight'),
+    weighted: (hot !== undefined && hot.correction === 'weight') || pop !== undefined || (neg !== undefined && neg.correction === 'weight'),
     badRows: log.summary(),
   };
 }

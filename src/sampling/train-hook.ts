@@ -35,6 +35,14 @@ export async function applySampling(job: SampledJob, spec: SamplingSpec): Promis
   if (existing !== undefined && existing.source !== spec.weight) {
     throw new Error(`sampling.weight is "${spec.weight}" but the schema's weight column reads "${existing.source}"; use the same column`);
   }
+  const hot = spec.rules.find((r) => r.kind === 'hot_item');
+  if (hot !== undefined && hot.kind === 'hot_item' && hot.correction === 'closed_form') {
+    const inputs = job.schema.columns.filter((c) => c.role === 'sparse' && c.source === spec.item);
+    if (inputs.length === 0)
+      throw new Error(
+        `sampling: hot_item with correction closed_form needs the item column "${spec.item}" as a sparse feature of the schema (the identity correction holds only when the model sees the item); use correction: weight otherwise`,
+      );
+  }
   const dir = mkdtempSync(join(tmpdir(), 'finerank-sample-'));
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
   try {

@@ -1,7 +1,10 @@
 import { readRaw } from '../readers/index.js';
 import { BadRowLog, type BadRowPolicy } from '../readers/errors.js';
 import type { Batch } from '../features/batch.js';
-import { pickRows, taskRows, type TaskDef } from '../features/tasks.js';
+import { openSync, readSync, closeSync } from 'node:fs';
+import { clickConversionTasks, pickRows, taskRows, type TaskDef } from '../features/tasks.js';
+import { clickConversionReport, type ClickConversionReport } from '../metrics/click-conversion.js';
+import { readTruthColumn } from '../data/synth/truth.js';
 import { noGrad } from '../engine/tensor.js';
 import { calibratedProbabilities, evaluate, type EvalReport } from '../metrics/index.js';
 import { artifactTasks, type LoadedArtifact } from './artifact.js';
@@ -114,10 +117,71 @@ function taskReports(s: FileScores, tasks: TaskDef[], path: string): Record<stri
 export async function evaluateFile(
   art: LoadedArtifact,
   path: string,
-  opts: { onBadRow?: BadRowPolicy; sliceColumns?: string[] } = {},
-): Promise<EvalReport & { skipped: number; tasks: Record<string, EvalReport> }> {
+  opts: { onBadRow?: BadRowPolicy; sliceColumns?: string[]; truthColumn?: string } = {},
+): Promise<EvalReport & { skipped: number; tasks: Record<string, EvalReport>; clickConversion?: FileClickConversion }> {
   const s = await scoreFile(art, path, opts);
   const tasks = outputTaskDefs(art.model, artifactTasks(art.meta));
   const reports = taskReports(s, tasks, path);
-  return { ...reports[tasks[0]!.name]!, skipped: s.skipped, tasks: reports };
+  const cc = fileClickConversion(art, s, tasks, path, opts.truthColumn);
+  return { ...reports[tasks[0]!.name]!, skipped: s.skipped, tasks: reports, ...(cc !== null ? { clickConversion: cc } : {}) };
+}
+
+/** A click → conversion model judged on a file: the report, the truth column used, or why it could not be computed. */
+export type FileClickConversion = (ClickConversionReport & { truthColumn: string | null }) | { notComputed: string };
+
+/**
+ * ESMM's evaluation of a click → conversion model (clickConversionTasks finds the roles): CTR
+ * AUC, CVR AUC on clicked rows, CVR AUC over all impressions against the true pCVR
+ * (`truthColumn`, default the generator's `p_cvr` when the CSV has that column) and CTCVR AUC.
+ * Null for other models; `notComputed` when the labels have a conversion without a click.
+ */
+function fileClickConversion(art: LoadedArtifact, s: FileScores, tasks: TaskDef[], path: string, truthColumn?: string): FileClickConversion | null {
+  const roles = clickConversionTasks(tasks);
+  if (roles === null) {
+    if (truthColumn !== undefined)
+      throw new Error(
+        `--truth-column needs a click → conversion model (a task with where: <click label> next to a task on that label); tasks: ${tasks.map((t) => t.name).join(', ')}`,
+      );
+    return null;
+  }
+  const click = s.labelColumns[roles.click]!;
+  const conversion = s.labelColumns[roles.conversion]!;
+  const orphan = conversion.findIndex((v, i) => v !== 0 && click[i] !== 1);
+  if (orphan >= 0) return { notComputed: `row ${orphan + 1} of ${path} has ${roles.conversion} without ${roles.click}` };
+  const dataset = art.featureMap!.schema.dataset;
+  const format = dataset?.format ?? (/\.csv$/i.test(path) ? 'csv' : 'not a CSV file');
+  const csv = format === 'csv' && dataset?.header !== false;
+  const column = truthColumn ?? (csv && csvHeader(path).includes('p_cvr') ? 'p_cvr' : undefined);
+  let truth: Float64Array | undefined;
+  if (column !== undefined) {
+    if (!csv)
+      throw new Error(`--truth-column reads a column of a headed CSV file; ${path} is ${format}${format === 'csv' ? ' without a header' : ''}`);
+    if (s.skipped > 0)
+      throw new Error(`${path}: ${s.skipped} bad rows were skipped, so the truth column '${column}' no longer lines up with the scored rows`);
+    truth = readTruthColumn(path, column);
+    if (truth.length !== click.length) throw new Error(`${path}: ${click.length} rows scored but ${truth.length} values in column '${column}'`);
+  }
+  const report = clickConversionReport(
+    {
+      pctr: s.taskProbs[roles.ctr]!,
+      pcvr: s.taskProbs[roles.cvr]!,
+      ...(roles.ctcvr !== undefined ? { pctcvr: s.taskProbs[roles.ctcvr]! } : {}),
+    },
+    click,
+    conversion,
+    truth,
+  );
+  return { ...report, truthColumn: column ?? null };
+}
+
+/** The header names of a CSV file (its first line). */
+function csvHeader(path: string): string[] {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(65536);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return buf.subarray(0, n).toString('utf8').split(/\r?\n/)[0]!.split(',');
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -22,6 +22,8 @@ export interface TrainState {
   lossCount: number;
   trainSeconds: number;
   trainRows: number;
+  /** Seconds the training loop waited for its next batch (absent in older checkpoints: 0). */
+  dataWaitSeconds?: number;
 }
 
 const MAGIC = 'FRNKCKPT';

@@ -66,6 +66,7 @@ export async function finishTraining(run: TrainedRun): Promise<TrainOutcome> {
     ...perTask,
     samples_per_sec: Math.round(result.samplesPerSec),
     train_seconds: Number(result.trainSeconds.toFixed(2)),
+    data_wait_seconds: Number(result.dataWaitSeconds.toFixed(2)),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
     backend: kernels().name,
     threads: kernels().getThreads(),

@@ -69,7 +69,10 @@ export async function trainOnFiles(job: TrainJob, hooks: TrainHooks = {}): Promi
   const badRows = new BadRowLog();
   const load = { onBadRow: job.data.onBadRow, badRows };
   const t0 = performance.now();
-  const fm = await fitFeatureMap(job.data.train, job.schema, load);
+  const sketch = job.data.streaming?.vocabSketchBytes;
+  const fm = await fitFeatureMap(job.data.train, job.schema, sketch === undefined ? load : { ...load, vocabSketchBytes: sketch });
+  if (sketch !== undefined)
+    log(`vocabularies: fitted in two passes through a ${(sketch / 2 ** 10).toFixed(0)} KiB count-min sketch (data.vocab_fit: sketch)`);
   const spec = fm.featureSpec();
   const tasks = jobTasks(job, spec.labels);
   const { train, valid, test, streaming, reason } = await openSplits(fm, job.data, load, job.data.streaming, log);

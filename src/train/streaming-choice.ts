@@ -24,7 +24,15 @@ export interface StreamingSettings {
   cache?: boolean;
   /** Folder of the encoded cache (default: `.finerank-cache` next to the training file). */
   cacheDir?: string;
+  /**
+   * Bounded vocabulary fitting (`data.vocab_fit: sketch`): bytes of the count-min sketch
+   * (`data.vocab_sketch_memory`, default 64 MiB); absent: exact counting (docs/streaming.md).
+   */
+  vocabSketchBytes?: number;
 }
+
+/** Default bytes of the count-min sketch of bounded vocabulary fitting. */
+export const DEFAULT_VOCAB_SKETCH_BYTES = 64 * 2 ** 20;
 
 /** Fraction of the free RAM used as the default memory budget. */
 export const DEFAULT_BUDGET_FRACTION = 0.25;

@@ -40,6 +40,13 @@ export interface TrainResult {
   /** Training rows per second of training time (evaluation excluded). */
   samplesPerSec: number;
   trainSeconds: number;
+  /**
+   * Seconds the training loop waited for the next batch: from the end of one step (or the
+   * start of an epoch) until the data source handed over the next batch — parsing, reading
+   * the cache and gathering the shuffled batch, whatever was not done ahead in a worker.
+   * Evaluation and checkpoint writes between steps are not counted.
+   */
+  dataWaitSeconds: number;
 }
 
 /**
@@ -285,6 +292,7 @@ export class Trainer {
       lossCount: 0,
       trainSeconds: 0,
       trainRows: 0,
+      dataWaitSeconds: 0,
     };
     let best: Map<string, Float32Array> | null = null;
     if (this.checkpointer !== null) {
@@ -343,6 +351,7 @@ export class Trainer {
       const progress = new ProgressReporter(o.progress, `epoch ${state.epoch + 1}/${o.epochs}`, rowsPerEpoch);
       this.model.train();
       // Resume: the source starts at the first batch not yet trained on.
+      let asked = performance.now();
       for await (const batch of train.batches({
         batchSize: o.batchSize,
         shuffle: true,
@@ -354,6 +363,7 @@ export class Trainer {
           this.optim.setLrScale(((state.globalStep + 1) / o.warmupSteps) * (state.lr / o.optimizer.lr));
         else if (o.warmupSteps > 0 && state.globalStep === o.warmupSteps) this.optim.setLrScale(state.lr / o.optimizer.lr);
         const t0 = performance.now();
+        state.dataWaitSeconds = (state.dataWaitSeconds ?? 0) + (t0 - asked) / 1000;
         const loss = this.step(batch);
         state.trainSeconds += (performance.now() - t0) / 1000;
         state.trainRows += batch.size;
@@ -370,6 +380,7 @@ export class Trainer {
         } else if (o.checkpointEverySteps > 0 && state.globalStep % o.checkpointEverySteps === 0) {
           save();
         }
+        asked = performance.now();
       }
       progress.done();
       if (!state.stopped && o.evalEverySteps === 0) await validate();
@@ -387,6 +398,7 @@ export class Trainer {
       stoppedEarly: state.stopped,
       samplesPerSec: state.trainSeconds > 0 ? state.trainRows / state.trainSeconds : 0,
       trainSeconds: state.trainSeconds,
+      dataWaitSeconds: state.dataWaitSeconds ?? 0,
     };
   }
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generatePreset } from '../../src/data/synth/presets.js';
 import { generateSequence, SEQUENCE_DEFAULTS } from '../../src/data/synth/sequence.js';
+import { generateMultitask, MULTITASK_DEFAULTS } from '../../src/data/synth/multitask.js';
 import { loadSchema } from '../../src/features/schema.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'finerank-synth-'));
@@ -100,6 +101,19 @@ test('multitask: conversion only after a click, pCTCVR = pCTR·pCVR, selection b
     const d = meta.splits.train.diagnostics!;
     assert.ok(d.attractivenessShiftOnClicks! > 0.2, `attractiveness shift ${d.attractivenessShiftOnClicks}`);
     assert.ok(d.qualityShiftOnClicks! < -0.1, `quality shift ${d.qualityShiftOnClicks}`);
+    // Without the user–item match the best AUCs fall (the match is a large part of both logits) …
+    assert.ok(d.ctrAucWithoutUserItemMatch! < o.click!.auc - 0.03 && d.ctrAucWithoutUserItemMatch! > 0.55, JSON.stringify(d));
+    assert.ok(d.ctcvrAucWithoutUserItemMatch! < o.ctcvr!.auc - 0.03 && d.ctcvrAucWithoutUserItemMatch! > 0.55, JSON.stringify(d));
+    // … and equal the oracle's when the generator has no match term.
+    const dir2 = tmp();
+    try {
+      const noMatch = generateMultitask({ ...MULTITASK_DEFAULTS, ctrMatch: 0, cvrMatch: 0 }, { outDir: dir2, rows: 5000, seed: 9 });
+      const t = noMatch.splits.train;
+      assert.equal(t.diagnostics!.ctcvrAucWithoutUserItemMatch, t.oracle.ctcvr!.auc);
+      assert.equal(t.diagnostics!.ctrAucWithoutUserItemMatch, t.oracle.click!.auc);
+    } finally {
+      rmSync(dir2, { recursive: true, force: true });
+    }
     const schema = loadSchema(join(dir, 'schema.json'));
     assert.deepEqual(
       schema.columns.filter((c) => c.role === 'label').map((c) => c.name),

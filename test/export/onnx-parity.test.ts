@@ -88,6 +88,15 @@ const SMALL: Record<string, Record<string, unknown>> = {
     batchNorm: true,
   },
   dien: { embeddingDim: 4, dienSequenceField: ['hist'], gruType: 'AUGRU', dnnHiddenUnits: [6], batchNorm: true },
+  deepmcp: {
+    embeddingDim: 4,
+    dnnHiddenUnits: [5],
+    batchNorm: true,
+    matchUserFields: ['b', 'tags'],
+    matchItemFields: ['a', 'c'],
+    matchDim: 3,
+    corrDim: 3,
+  },
   gbdt: {},
   gbdt_lr: { secondModel: 'deepfm', secondModelOptions: ['embedding_dim=3', 'hidden_units=[4]'] },
 };

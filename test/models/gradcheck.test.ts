@@ -21,6 +21,18 @@ const SMALL: Record<string, Record<string, unknown>> = {
     batchNorm: true,
   },
   dien: { embeddingDim: 4, embeddingInitStd: 0.5, dienSequenceField: ['hist'], gruType: 'AUGRU', dnnHiddenUnits: [6], batchNorm: true },
+  deepmcp: {
+    embeddingDim: 4,
+    embeddingInitStd: 0.5,
+    dnnHiddenUnits: [5],
+    batchNorm: true,
+    matchUserFields: ['b', 'tags'],
+    matchItemFields: ['a', 'c'],
+    matchHiddenUnits: [4],
+    matchDim: 3,
+    corrHiddenUnits: [4],
+    corrDim: 3,
+  },
   nfm: { embeddingDim: 4, embeddingInitStd: 0.5, hiddenUnits: [5, 4], biBatchNorm: true },
   pnn: { embeddingDim: 3, embeddingInitStd: 0.5, hiddenUnits: [5], productType: 'both' },
   dcnv2: {

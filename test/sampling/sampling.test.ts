@@ -14,6 +14,9 @@ import {
   type SamplingSpec,
 } from '../../src/sampling/index.js';
 import { Rng } from '../../src/engine/random.js';
+import { applySampling } from '../../src/sampling/train-hook.js';
+import { TRAIN_DEFAULTS } from '../../src/train/options.js';
+import type { Schema } from '../../src/features/schema.js';
 
 function withDir<T>(f: (dir: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'finerank-sample-'));
@@ -64,7 +67,7 @@ test('hot_item (cap) and negative_downsample: kept shares, weights 1/keep, Σ we
       weight: 'w',
       seed: 5,
       rules: [
-        { kind: 'hot_item', cap: 400 },
+        { kind: 'hot_item', cap: 400, correction: 'weight' },
         { kind: 'negative_downsample', rate: 0.5, correction: 'weight' },
       ],
     };
@@ -94,6 +97,30 @@ test('hot_item (cap) and negative_downsample: kept shares, weights 1/keep, Σ we
     );
     assert.equal(cf.negativeSampleRate, 0.25);
     assert.ok(readCsv(join(dir, 'cf.csv')).every((o) => o.w === '1'));
+    // hot_item closed form: the same rows as with weights (same seed), every weight 1, and the
+    // output is not marked weighted (keep depends only on the item: P(y | x) is unchanged).
+    const hotW = await sampleFile(
+      { ...spec, rules: [{ kind: 'hot_item', cap: 400, correction: 'weight' }] },
+      join(dir, 'in.csv'),
+      join(dir, 'hw.csv'),
+    );
+    const hotC = await sampleFile(
+      { ...spec, rules: [{ kind: 'hot_item', cap: 400, correction: 'closed_form' }] },
+      join(dir, 'in.csv'),
+      join(dir, 'hc.csv'),
+    );
+    assert.equal(hotC.rowsOut, hotW.rowsOut);
+    assert.equal(hotW.weighted, true);
+    assert.equal(hotC.weighted, false);
+    assert.equal(hotC.negativeSampleRate, 1);
+    const hw = readCsv(join(dir, 'hw.csv')),
+      hc = readCsv(join(dir, 'hc.csv'));
+    assert.deepEqual(
+      hc.map((o) => `${o.item}${o.click}`),
+      hw.map((o) => `${o.item}${o.click}`),
+    );
+    assert.ok(hc.every((o) => o.w === '1'));
+    assert.ok(hw.some((o) => o.w === '10'));
   }));
 
 test('popularity_negatives: never a positive of the user, drawn ∝ count^alpha, weighted negatives estimate every non-positive item once', () =>
@@ -217,4 +244,19 @@ test('finerank sample --config: YAML config, CSV out with the weight column, JSO
     assert.equal(b.status, 1);
     assert.match(b.stderr, /bad\.yaml: rules\[0\] \(negative_downsample\) needs label/);
     assert.equal(cli(['sample']).status, 2);
+  }));
+
+test('inside train: hot_item closed_form is refused unless the item column is a sparse feature (the identity correction needs the model to see it)', () =>
+  withDir(async (dir) => {
+    writeFileSync(join(dir, 'train.csv'), 'item,x,click\na,1,1\nb,2,0\n');
+    const job = {
+      data: { train: join(dir, 'train.csv'), onBadRow: 'error' as const },
+      schema: { columns: [{ role: 'label', name: 'click', source: 'click' }] } as unknown as Schema,
+      train: TRAIN_DEFAULTS,
+    };
+    const spec: SamplingSpec = { item: 'item', weight: 'w', seed: 1, rules: [{ kind: 'hot_item', cap: 1, correction: 'closed_form' }] };
+    await assert.rejects(applySampling({ ...job }, spec), /hot_item with correction closed_form needs the item column "item" as a sparse feature/);
+    // With weights it runs (the weights correct any model).
+    const s = await applySampling({ ...job }, { ...spec, rules: [{ kind: 'hot_item', cap: 1, correction: 'weight' }] });
+    s.cleanup();
   }));

@@ -96,3 +96,30 @@ test('streaming with a window ≥ the file trains exactly as in memory (same wei
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the trainer reports the time it waited for batches: a source that sleeps before each batch shows up in dataWaitSeconds', async () => {
+  const { dir, train, valid, fm } = await data();
+  try {
+    const mem = await loadDataSource(fm, train);
+    const opts = { ...OPTS, epochs: 1 };
+    const quick = await fit(fm, mem, await loadDataSource(fm, valid), opts);
+    const sleepMs = 25;
+    const slow: DataSource = {
+      rows: mem.rows,
+      async *batches(o) {
+        for await (const b of mem.batches(o)) {
+          await new Promise((r) => setTimeout(r, sleepMs));
+          yield b;
+        }
+      },
+    };
+    const waited = await fit(fm, slow, await loadDataSource(fm, valid), opts);
+    const steps = waited.res.steps; // 900 rows / 64 = 15 batches
+    assert.equal(steps, 15);
+    // Timers never fire early by more than a millisecond: at least 24 ms per batch was waited.
+    assert.ok(waited.res.dataWaitSeconds >= (steps * (sleepMs - 1)) / 1000, `waited ${waited.res.dataWaitSeconds} s`);
+    assert.ok(waited.res.dataWaitSeconds > quick.res.dataWaitSeconds);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

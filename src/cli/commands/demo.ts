@@ -9,13 +9,15 @@ import { resolveModelOptions } from '../../models/registry.js';
 import { trainOnFiles } from '../../train/run.js';
 import { TRAIN_DEFAULTS, type TrainOptions } from '../../train/options.js';
 import { logLine, printTable } from '../format.js';
+import { learningCurveLines } from '../learning-curve.js';
 
 const HELP = `usage: finerank demo [--model NAME] [--rows N] [--epochs N] [--seed N] [--out DIR] [--json]
 
 Generates the 'criteo-small' synthetic dataset (13 numeric + 26 categorical fields, pairwise
 latent interactions, known click probabilities), trains a model on it (DeepFM by default)
 with validation, early stopping and best-weight restore, and prints test AUC and logloss
-next to the oracle AUC / logloss of the true probabilities — the ceiling any model can reach.`;
+next to the oracle AUC / logloss of the true probabilities — the ceiling any model can reach —
+and the learning curve: validation AUC per epoch against the validation oracle.`;
 
 /** Training settings of the demo: small, fast and close to the oracle on criteo-small. */
 export const DEMO_TRAIN: TrainOptions = {
@@ -91,7 +93,9 @@ export async function run(args: string[]): Promise<number> {
       { log },
     );
     const oracle = meta.splits.test.oracle[outcome.label];
-    if (oracle === undefined) throw new Error(`generator meta has no oracle for label '${outcome.label}'`);
+    const validOracle = meta.splits.valid.oracle[outcome.label];
+    if (oracle === undefined || validOracle === undefined) throw new Error(`generator meta has no oracle for label '${outcome.label}'`);
+    const curve = outcome.result.history.filter((h) => h.valid !== null).map((h) => ({ epoch: h.epoch, auc: h.valid!.auc }));
     const result = {
       model: modelName,
       test_auc: outcome.test!.auc,
@@ -99,13 +103,18 @@ export async function run(args: string[]): Promise<number> {
       oracle_auc: oracle.auc,
       oracle_logloss: oracle.logloss,
       auc_gap: oracle.auc - outcome.test!.auc,
+      valid_auc_per_epoch: curve.map((p) => Number(p.auc.toFixed(5))),
+      valid_oracle_auc: validOracle.auc,
       epochs: outcome.result.epochs,
       samples_per_sec: outcome.summary.samples_per_sec,
       backend: kernels().name,
       seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
     };
     if (values.json) console.log(JSON.stringify(result));
-    else printTable(result);
+    else {
+      if (!values.quiet) for (const line of learningCurveLines(curve, validOracle.auc)) console.log(line);
+      printTable(result);
+    }
     return 0;
   } finally {
     if (values.out === undefined) rmSync(dir, { recursive: true, force: true });

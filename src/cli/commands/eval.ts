@@ -1,14 +1,19 @@
 import { parseArgs } from 'node:util';
 import { loadArtifact } from '../../serve/artifact.js';
-import { evaluateFile } from '../../serve/score.js';
+import { evaluateFile, type FileClickConversion } from '../../serve/score.js';
 import { printTable } from '../format.js';
 import type { EvalReport } from '../../metrics/index.js';
 
-const HELP = `usage: finerank eval MODEL_FILE --data FILE [--slice COLUMN]... [--skip-bad-rows] [--json]
+const HELP = `usage: finerank eval MODEL_FILE --data FILE [--slice COLUMN]... [--truth-column COLUMN] [--skip-bad-rows] [--json]
 
 Scores the data file with the model and prints AUC, logloss, calibration (mean prediction /
 observed rate) and, when the schema has a group column, gAUC and avgAUC. --slice COLUMN
-repeats the metrics for every value of a sparse column (bias per user group).`;
+repeats the metrics for every value of a sparse column (bias per user group).
+
+A click -> conversion model (ESMM, or tasks ctr on the click and cvr with where: click) also
+gets ESMM's evaluation: CTR AUC, CVR AUC on clicked rows, CVR AUC over all impressions against
+the true pCVR of a CSV column (--truth-column; default p_cvr when the file has it, as written by
+'finerank gen multitask --with-truth') and CTCVR AUC (pCTCVR, else pCTR*pCVR).`;
 
 /** `finerank eval`: metrics of a model artifact on a labelled data file. */
 export async function run(args: string[]): Promise<number> {
@@ -18,6 +23,7 @@ export async function run(args: string[]): Promise<number> {
     options: {
       data: { type: 'string' },
       slice: { type: 'string', multiple: true },
+      'truth-column': { type: 'string' },
       json: { type: 'boolean', default: false },
       'skip-bad-rows': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
@@ -32,8 +38,12 @@ export async function run(args: string[]): Promise<number> {
     return 2;
   }
   const art = loadArtifact(positionals[0]!);
-  const r = await evaluateFile(art, values.data, { onBadRow: values['skip-bad-rows'] ? 'skip' : 'error', sliceColumns: values.slice ?? [] });
-  const { tasks, ...first } = r;
+  const r = await evaluateFile(art, values.data, {
+    onBadRow: values['skip-bad-rows'] ? 'skip' : 'error',
+    sliceColumns: values.slice ?? [],
+    ...(values['truth-column'] !== undefined ? { truthColumn: values['truth-column'] } : {}),
+  });
+  const { tasks, clickConversion, ...first } = r;
   const names = Object.keys(tasks);
   if (values.json) {
     // Single-task output is the first task's report, as before tasks existed; multi-task adds every task's.
@@ -44,7 +54,24 @@ export async function run(args: string[]): Promise<number> {
     if (names.length > 1) console.log(`${name === names[0] ? '' : '\n'}task ${name}:`);
     printReport(tasks[name]!, name === names[0] ? { skipped: r.skipped } : {});
   }
+  if (clickConversion !== undefined) printClickConversion(clickConversion);
   return 0;
+}
+
+/** ESMM's four numbers for a click → conversion model. */
+function printClickConversion(c: FileClickConversion): void {
+  console.log('\nclick -> conversion:');
+  if ('notComputed' in c) {
+    console.log(`not computed: ${c.notComputed}`);
+    return;
+  }
+  const f = (x: number) => (Number.isNaN(x) ? '-' : x.toFixed(4));
+  console.log(`${'CTR AUC'.padEnd(34)} ${f(c.ctrAuc)}`);
+  console.log(`${'CVR AUC on clicked rows'.padEnd(34)} ${f(c.cvrAucClicked)}`);
+  console.log(
+    `${`CVR AUC over all impressions`.padEnd(34)} ${c.truthColumn === null ? '- (no true pCVR column; see --truth-column)' : `${f(c.cvrAucEntireSpace)} (against ${c.truthColumn})`}`,
+  );
+  console.log(`${'CTCVR AUC'.padEnd(34)} ${f(c.ctcvrAuc)}`);
 }
 
 /** One task's metrics as a table, then its per-slice tables. */

@@ -16,7 +16,11 @@
  * Selection bias: clicks over-sample attractive items, whose quality (and so CVR) is lower,
  * so a CVR model fit on clicked rows only sees a shifted distribution; the meta reports the
  * mean pCVR over clicked rows and over all rows, the shift of mean attractiveness and quality
- * on clicked rows (in units of their std, 1), and the correlation of the two logits.
+ * on clicked rows (in units of their std, 1), the correlation of the two logits, and the CTR
+ * and CTCVR AUCs of the true probabilities with the user–item match ⟨p_u, q_i⟩ replaced by
+ * its mean 0 (what a model that cannot learn the match can reach at best: the match is a
+ * k-dimensional inner product over user and item ids, which MLPs over concatenated
+ * embeddings learn slowly).
  */
 import { join } from 'node:path';
 import { Rng } from '../../engine/random.js';
@@ -184,7 +188,7 @@ export class MultitaskModel {
     row.device = y < DEVICE_PROBS[0]! ? 0 : y < DEVICE_PROBS[0]! + DEVICE_PROBS[1]! ? 1 : 2;
     let dot = 0;
     for (let d = 0; d < k; d++) dot += this.userVec[u * k + d]! * this.itemVec[i * k + d]!;
-    const match = dot;
+    const match = (row.match = dot);
     row.ctrLogit = s.ctrAttract * this.attract[i]! + s.ctrMatch * match + this.hourEffect[h]! + this.devEffectCtr[row.device]!;
     row.cvrLogit =
       s.cvrQuality * this.quality[i]! +
@@ -202,10 +206,12 @@ export interface MultitaskRow {
   device: number;
   ctrLogit: number;
   cvrLogit: number;
+  /** ⟨p_u, q_i⟩, the user–item match in both logits. */
+  match: number;
 }
 
 function newMultitaskRow(): MultitaskRow {
-  return { user: 0, item: 0, hour: 0, device: 0, ctrLogit: 0, cvrLogit: 0 };
+  return { user: 0, item: 0, hour: 0, device: 0, ctrLogit: 0, cvrLogit: 0, match: 0 };
 }
 
 /** Writes a multi-task dataset (CSV): train/valid/test, schema.json, meta.json. */
@@ -226,6 +232,8 @@ export function generateMultitask(spec: MultitaskSpec, opts: GenerateOptions, pr
     const ctcvr = new OracleAccumulator();
     const cvrClicked = new OracleAccumulator();
     const cvrAll = new OracleAccumulator();
+    const ctrNoMatch = new OracleAccumulator();
+    const ctcvrNoMatch = new OracleAccumulator();
     let sumCvrAll = 0;
     let sumCvrClicked = 0;
     let clicks = 0;
@@ -249,6 +257,10 @@ export function generateMultitask(spec: MultitaskSpec, opts: GenerateOptions, pr
       const conv = click === 1 && u < pv ? 1 : 0;
       ctr.add(pc, click);
       ctcvr.add(pc * pv, conv);
+      // The best a model can do without the user–item match (its mean, 0, in its place).
+      const pc0 = sigmoid(zc - spec.ctrMatch * row.match);
+      ctrNoMatch.add(pc0, click);
+      ctcvrNoMatch.add(pc0 * sigmoid(zv - spec.cvrMatch * row.match), conv);
       cvrAll.add(pv, conv);
       sumCvrAll += pv;
       attAll += model.attract[row.item]!;
@@ -300,6 +312,8 @@ export function generateMultitask(spec: MultitaskSpec, opts: GenerateOptions, pr
         ctrCvrLogitCorrelation: corr,
         attractivenessShiftOnClicks: clicks > 0 ? attClicked / clicks - attAll / n : NaN,
         qualityShiftOnClicks: clicks > 0 ? qualClicked / clicks - qualAll / n : NaN,
+        ctrAucWithoutUserItemMatch: ctrNoMatch.result().auc,
+        ctcvrAucWithoutUserItemMatch: ctcvrNoMatch.result().auc,
       },
     };
     opts.onSplit?.(split, n);

@@ -7,7 +7,7 @@ import type { ModelExport } from '../model-export.js';
 import { fmExport, lrExport } from './shallow.js';
 import { dcnExport, deepFmExport, wideDeepExport } from './parallel.js';
 import { esmmExport, mmoeExport, moeExport, pleExport, sharedBottomExport } from './multitask.js';
-import { dienExport, dinExport } from './sequence.js';
+import { deepMcpExport, dienExport, dinExport } from './sequence.js';
 import { gbdtExport, gbdtLrExport } from './trees.js';
 import { autoFisExport, fgcnnExport } from './generated-fields.js';
 import { afmExport, autoIntExport, dcnV2Export, ffmExport, fibinetExport, nfmExport, pnnExport, xDeepFmExport } from './crossing.js';
@@ -35,6 +35,7 @@ const EXPORTS: readonly ModelExport[] = [
   esmmExport,
   dinExport,
   dienExport,
+  deepMcpExport,
   gbdtExport,
   gbdtLrExport,
 ];

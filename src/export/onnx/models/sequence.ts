@@ -1,4 +1,4 @@
-/** ONNX exports of the sequence models: DIN (target attention) and DIEN (GRU extractor, attentional GRU evolution). */
+/** ONNX exports of the sequence models: DIN (target attention), DIEN (GRU extractor, attentional GRU evolution) and DeepMCP (its prediction subnet). */
 import { FeatureInputs } from '../../../blocks/embeddings/feature-inputs.js';
 import { TargetAttention } from '../../../blocks/attention/target-attention.js';
 import { GRU } from '../../../blocks/sequence/gru.js';
@@ -6,6 +6,7 @@ import { Linear } from '../../../nn/linear.js';
 import { MLP } from '../../../nn/mlp.js';
 import { DIN, sequencePairs } from '../../../models/din.js';
 import { DIEN, GRU_TYPES } from '../../../models/dien.js';
+import { DeepMCP } from '../../../models/deepmcp.js';
 import { childOf, maybeChild, type ExportContext } from '../context.js';
 import type { Value } from '../graph.js';
 import { modelExport } from '../model-export.js';
@@ -61,3 +62,8 @@ export const dienExport = modelExport('dien', DIEN, (cx, m) => {
   const { last } = emitGRU(cx, childOf(m, 'evolution', GRU), states, mask, { mode: type.mode, ...(att ? { att } : {}), scaleInput: type.scaleInput });
   return emitMLP(cx, childOf(m, 'dnn', MLP), op.concat(g, [e.flat(), last], 1));
 });
+
+/** DeepMCP: only the prediction subnet is served, DNN(flat e); the matching and correlation subnets are training losses. */
+export const deepMcpExport = modelExport('deepmcp', DeepMCP, (cx, m) =>
+  emitMLP(cx, childOf(m, 'dnn', MLP), emitFeatureInputs(cx, childOf(m, 'embedding', FeatureInputs)).flat()),
+);
