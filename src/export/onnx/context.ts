@@ -67,6 +67,14 @@ export class ExportContext {
     return v as string[];
   }
 
+  /** A list-of-integers model option (e.g. FGCNN's `kernelHeights`). */
+  optionIntegers(name: string): number[] {
+    const v = this.options[name];
+    if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x)))
+      throw new Error(`ONNX export: model option '${name}' is ${JSON.stringify(v)}, expected a list of integers`);
+    return v as number[];
+  }
+
   /** The int64 [B] id input of a single-id field. */
   sparse(name: string): Value {
     const f = this.field(name);

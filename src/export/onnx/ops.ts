@@ -142,6 +142,24 @@ export function slice(g: GraphBuilder, x: Value, axis: number, start: number, en
   return g.node('Slice', [x, g.ints('starts', [start]), g.ints('ends', [end]), g.ints('axes', [ax])], { type: x.type, shape });
 }
 
+/**
+ * Constant padding along one axis: `before` values at the start and `after` at the end
+ * (Pad, mode constant); `value` is the padding value (0 by default).
+ */
+export function pad(g: GraphBuilder, x: Value, axis: number, before: number, after: number, value = 0): Value {
+  const rank = x.shape.length;
+  const ax = axis < 0 ? axis + rank : axis;
+  if (x.shape[ax]! < 0) fail('Pad', 'cannot pad the batch axis');
+  if (before === 0 && after === 0) return x;
+  const pads = new Array<number>(2 * rank).fill(0);
+  pads[ax] = before;
+  pads[rank + ax] = after;
+  const shape = x.shape.slice();
+  shape[ax] = x.shape[ax]! + before + after;
+  if (shape[ax]! < 1) fail('Pad', `padding (${before}, ${after}) leaves no row of axis ${ax}`);
+  return g.node('Pad', [x, g.ints('pads', pads), g.scalar(value)], { type: x.type, shape }, { mode: 'constant' });
+}
+
 /** Casts to another element type. */
 export function cast(g: GraphBuilder, x: Value, to: 'float' | 'int64' | 'bool'): Value {
   const code = { float: 1, int64: 7, bool: 9 }[to];

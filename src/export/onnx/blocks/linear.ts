@@ -46,6 +46,28 @@ export function emitActivation(cx: ExportContext, act: Layer, x: Value): Value {
   );
 }
 
+/** An activation chosen by name as the engine's `activation(x, name)`: relu, sigmoid, tanh, leaky_relu (slope 0.01), linear / identity / none. */
+export function emitNamedActivation(cx: ExportContext, name: string, x: Value): Value {
+  const g = cx.g;
+  switch (name.toLowerCase()) {
+    case 'relu':
+      return op.relu(g, x);
+    case 'sigmoid':
+      return op.sigmoid(g, x);
+    case 'tanh':
+      return op.tanh(g, x);
+    case 'leaky_relu':
+    case 'leakyrelu':
+      return op.leakyRelu(g, x, 0.01);
+    case 'linear':
+    case 'identity':
+    case 'none':
+      return x;
+    default:
+      throw new Error(`ONNX export: activation '${name}' has no ONNX emitter (supported: relu, sigmoid, tanh, leaky_relu, linear, identity)`);
+  }
+}
+
 /** BatchNorm in eval mode: x·s + (β − μ·s), s = γ/√(σ² + eps), as constants. */
 export function emitBatchNorm(cx: ExportContext, bn: BatchNorm, x: Value): Value {
   const C = bn.channels;

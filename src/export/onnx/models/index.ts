@@ -9,6 +9,7 @@ import { dcnExport, deepFmExport, wideDeepExport } from './parallel.js';
 import { esmmExport, mmoeExport, moeExport, pleExport, sharedBottomExport } from './multitask.js';
 import { deepMcpExport, dienExport, dinExport } from './sequence.js';
 import { gbdtExport, gbdtLrExport } from './trees.js';
+import { autoFisExport, fgcnnExport } from './generated-fields.js';
 import { afmExport, autoIntExport, dcnV2Export, ffmExport, fibinetExport, nfmExport, pnnExport, xDeepFmExport } from './crossing.js';
 
 const EXPORTS: readonly ModelExport[] = [
@@ -25,6 +26,8 @@ const EXPORTS: readonly ModelExport[] = [
   afmExport,
   fibinetExport,
   autoIntExport,
+  fgcnnExport,
+  autoFisExport,
   sharedBottomExport,
   mmoeExport,
   moeExport,
