@@ -57,16 +57,17 @@ export async function bundleScorer(): Promise<{ code: string; metafile: Metafile
   return { code: r.outputFiles[0]!.text, metafile: r.metafile };
 }
 
-/** Writes the scorer module and model.bin of an artifact into `outDir` (created; files written atomically). */
-export async function exportWeb(
-  art: LoadedArtifact,
-  outDir: string,
-): Promise<{ module: string; weights: string; moduleBytes: number; weightBytes: number }> {
+/**
+ * The model.bin bytes of an artifact (what `--format web` writes): header with the model,
+ * options, input spec, tasks, negative-sampling rate and portable feature map, then the weights.
+ * Refuses an artifact without a feature map (the web scorer encodes raw values).
+ */
+export function webModelBytes(art: LoadedArtifact): Uint8Array {
   if (art.meta.featureMap === null || art.featureMap === null)
     throw new Error('this model artifact has no feature map (trained on pre-encoded batches): the web scorer encodes raw values and needs one');
   const state = new Map<string, Float32Array>();
   for (const [k, v] of art.model.stateDict()) state.set(k, v);
-  const bin = packWebModel(
+  return packWebModel(
     {
       format: 'finerank.web',
       version: 1,
@@ -79,6 +80,14 @@ export async function exportWeb(
     },
     state,
   );
+}
+
+/** Writes the scorer module and model.bin of an artifact into `outDir` (created; files written atomically). */
+export async function exportWeb(
+  art: LoadedArtifact,
+  outDir: string,
+): Promise<{ module: string; weights: string; moduleBytes: number; weightBytes: number }> {
+  const bin = webModelBytes(art);
   const { code } = await bundleScorer();
   mkdirSync(outDir, { recursive: true });
   const module = join(outDir, WEB_MODULE);
