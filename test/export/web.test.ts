@@ -8,12 +8,12 @@ import { join, normalize } from 'node:path';
 import { loadArtifact } from '../../src/serve/artifact.js';
 import { scoreBatch } from '../../src/serve/score.js';
 import { listModels } from '../../src/models/registry.js';
-import { portableFeatureMap } from '../../src/export/featuremap-json.js';
-import { bundleScorer, WEB_MODULE, WEB_WEIGHTS } from '../../src/export/web/bundle.js';
-import { packWebModel, unpackWebModel } from '../../src/export/web/model-file.js';
+import { bundleScorer, webModelBytes, WEB_MODULE, WEB_WEIGHTS } from '../../src/export/web/bundle.js';
+import { unpackWebModel } from '../../src/export/web/model-file.js';
 import { WebScorer } from '../../src/export/web/scorer.js';
 import { runCli, lastJson } from '../support/cli.js';
 import { rawRows, writeEveryModel } from './web-fixture.js';
+import { launchChromiumOrSkip } from '../support/chromium.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'finerank-web-'));
 const artifacts = writeEveryModel(dir);
@@ -32,22 +32,7 @@ function nodeScores(path: string): Record<string, number[]> {
 
 /** model.bin bytes of an artifact (what `--format web` writes). */
 function webModel(path: string): Uint8Array {
-  const art = loadArtifact(path);
-  const state = new Map<string, Float32Array>();
-  for (const [k, v] of art.model.stateDict()) state.set(k, v);
-  return packWebModel(
-    {
-      format: 'finerank.web',
-      version: 1,
-      model: art.meta.model,
-      modelOptions: art.meta.modelOptions,
-      inputSpec: art.meta.inputSpec,
-      tasks: art.meta.tasks!.map((t) => t.name),
-      negativeSampleRate: art.meta.negativeSampleRate,
-      featureMap: portableFeatureMap(art.featureMap!),
-    },
-    state,
-  );
+  return webModelBytes(loadArtifact(path));
 }
 
 function maxDiff(a: Record<string, number[]>, b: Record<string, number[]>): number {
@@ -160,11 +145,6 @@ async function serve(root: string): Promise<{ server: Server; url: string }> {
 }
 
 test('headless Chromium: the exported module scores every model as Node does (max |dp| <= 1e-5); logs bundle size and rank-100 time', async (t) => {
-  if (!existsSync('/usr/bin/chromium')) {
-    if (process.env.CI) assert.fail('chromium is missing in CI (.ci/run installs it)');
-    t.skip('chromium is not installed (/usr/bin/chromium); apt-get install chromium to run this check');
-    return;
-  }
   const paths = await artifacts;
   const root = join(dir, 'site');
   const exported = runCli(['export', paths.get('deepfm')!, '--format', 'web', '-o', root]);
@@ -175,20 +155,9 @@ test('headless Chromium: the exported module scores every model as Node does (ma
     want[name] = nodeScores(path);
   }
   writeFileSync(join(root, 'index.html'), '<!doctype html><title>finerank</title>');
+  const browser = await launchChromiumOrSkip(t);
+  if (browser === null) return;
   const { server, url } = await serve(root);
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
   try {
     const page = await browser.newPage();
     const problems: string[] = [];

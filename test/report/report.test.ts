@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ import { reliability, rocCurve, builtinGroupOf } from '../../src/report/index.js
 import { VocabEncoder } from '../../src/features/encoders.js';
 import { auc } from '../../src/metrics/index.js';
 import { runCli as cli } from '../support/cli.js';
+import { launchChromiumOrSkip } from '../support/chromium.js';
 
 test('reliability bins and ECE, hand-computed', () => {
   // bin [0, .5): preds .1, .3 → mean .2, labels 0, 1 → .5; bin [.5, 1]: .8, 1.0 → .9, labels 1, 1 → 1
@@ -154,24 +155,8 @@ test('finerank report: JSON equals finerank eval --slice; built-ins cover every 
       !/<script[^>]+src=|<link[^>]+href=|https?:\/\//.test(html.replace(/<script>[\s\S]*?<\/script>/g, '')),
       'the page must not load anything',
     );
-    if (!existsSync('/usr/bin/chromium')) {
-      if (process.env.CI) assert.fail('chromium is missing in CI (.ci/run installs it)');
-      t.skip('chromium is not installed (/usr/bin/chromium); apt-get install chromium to run this check');
-      return;
-    }
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    const browser = await launchChromiumOrSkip(t);
+    if (browser === null) return;
     try {
       const ctx = await browser.newContext({ viewport: { width: 1200, height: 900 } });
       const page = await ctx.newPage();
