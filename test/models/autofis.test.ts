@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { Tensor } from '../../src/engine/tensor.js';
 import { Rng } from '../../src/engine/random.js';
 import { GRDA } from '../../src/train/optim.js';
-import { generateFieldCtr, type FieldCtrSpec } from '../../src/data/synth/criteo.js';
+import { generateFieldCtr } from '../../src/data/synth/criteo.js';
+import { twoTruePairsSpec } from '../support/two-true-pairs.js';
 import { loadSchema } from '../../src/features/schema.js';
 import { trainOnFiles } from '../../src/train/run.js';
 import { TRAIN_DEFAULTS } from '../../src/train/options.js';
@@ -73,23 +74,7 @@ test('AutoFIS retrain stage (a subset of pairs gathered): gradient matches finit
  * (GRDA on the gates) must end with the eight useless pairs' gates exactly 0 and the two
  * true pairs' gates non-zero; `finerank train`'s single run then retrains over those two.
  */
-const FIELDS = ['a', 'b', 'c', 'd', 'e'];
-const SPEC: FieldCtrSpec = {
-  preset: 'autofis-search-test',
-  description: 'learnability test: 5 fields × 30 values, only (a,b) and (c,d) interact',
-  label: 'click',
-  numeric: [],
-  categorical: FIELDS.map((name) => ({ name, vocab: 30, zipf: 0.2, missing: 0, firstOrderStd: 0.1 })),
-  hiddenDim: 3,
-  pairs: [
-    { a: 'a', b: 'b', strength: 1.2 },
-    { a: 'c', b: 'd', strength: 1.2 },
-  ],
-  triples: [],
-  targetRate: 0.3,
-  valueStyle: 'int',
-  splitFractions: [0.8, 0.1, 0.1],
-};
+const SPEC = twoTruePairsSpec('autofis-search-test');
 
 test('AutoFIS search keeps exactly the true pairs and the same run retrains over them', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'finerank-autofis-'));

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { noGrad } from '../../src/engine/tensor.js';
-import { generateFieldCtr, type FieldCtrSpec } from '../../src/data/synth/criteo.js';
+import { generateFieldCtr } from '../../src/data/synth/criteo.js';
+import { twoTruePairsSpec } from '../support/two-true-pairs.js';
 import { loadSchema } from '../../src/features/schema.js';
 import { loadDataSource } from '../../src/data/load.js';
 import { trainOnFiles } from '../../src/train/run.js';
@@ -27,23 +28,7 @@ import { splitFiles } from '../../src/data/synth/common.js';
  * (strong latent-factor pairs, weak first-order weights), the learned attention must put
  * more weight on each true pair than on any of the eight noise pairs.
  */
-const FIELDS = ['a', 'b', 'c', 'd', 'e'];
-const SPEC: FieldCtrSpec = {
-  preset: 'afm-attention-test',
-  description: 'learnability test: 5 fields × 30 values, only (a,b) and (c,d) interact',
-  label: 'click',
-  numeric: [],
-  categorical: FIELDS.map((name) => ({ name, vocab: 30, zipf: 0.2, missing: 0, firstOrderStd: 0.1 })),
-  hiddenDim: 3,
-  pairs: [
-    { a: 'a', b: 'b', strength: 1.2 },
-    { a: 'c', b: 'd', strength: 1.2 },
-  ],
-  triples: [],
-  targetRate: 0.3,
-  valueStyle: 'int',
-  splitFractions: [0.8, 0.1, 0.1],
-};
+const SPEC = twoTruePairsSpec('afm-attention-test');
 
 test('AFM attention weights the true pairs above every noise pair', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'finerank-afm-'));
