@@ -33,9 +33,8 @@ import { Rng } from '../../src/engine/random.js';
 import { auc } from '../../src/metrics/index.js';
 import { AtomicFileWriter } from '../../src/util/atomic-stream.js';
 import { machineInfo } from '../common/machine.js';
-import { formatTable } from '../common/table.js';
 import { repoRoot } from '../common/paths.js';
-import { meanSd } from './stats.js';
+import { summarizeVariants, variantTable, type VariantRun } from './stats.js';
 import { runSeedsInChildren } from './parallel.js';
 
 const { values } = parseArgs({
@@ -165,12 +164,7 @@ const variants: Variant[] = [
   { name: `popularity_negatives k=${perPositive} alpha=1, weights`, alpha: 1, weighted: true },
   { name: `popularity_negatives k=${perPositive} alpha=0.75, weights ignored`, alpha: 0.75, weighted: false },
 ];
-interface Run {
-  train_rows: number;
-  test_auc: number;
-  auc_drop: number;
-  rel_calibration_error: number;
-}
+type Run = VariantRun;
 /** Trains every variant for each seed, one after another. */
 async function runSeeds(): Promise<Record<string, Run[]>> {
   const runs: Record<string, Run[]> = Object.fromEntries(variants.map((v) => [v.name, []]));
@@ -234,41 +228,12 @@ async function runSeeds(): Promise<Record<string, Run[]>> {
 }
 const jobs = Number(values.jobs);
 const runs = seeds.length > 1 && jobs > 1 ? await runSeedsInChildren<Run>(seeds, jobs) : await runSeeds();
-const results = Object.fromEntries(
-  Object.entries(runs).map(([name, rs]) => {
-    const drop = meanSd(rs.map((r) => r.auc_drop)),
-      cal = meanSd(rs.map((r) => r.rel_calibration_error));
-    return [
-      name,
-      {
-        train_rows: Math.round(meanSd(rs.map((r) => r.train_rows)).mean),
-        test_auc: meanSd(rs.map((r) => r.test_auc)),
-        auc_drop: drop,
-        rel_calibration_error: cal,
-        pass: Math.abs(cal.mean) <= 0.02 && drop.mean <= 0.005,
-        runs: rs,
-      },
-    ];
-  }),
-);
+const results = summarizeVariants(runs);
 const m = machineInfo();
-const pm = (x: { mean: number; sd: number }, d: number, scale = 1) => `${(x.mean * scale).toFixed(d)} ± ${(x.sd * scale).toFixed(d)}`;
 console.log(
   `popularity-negatives benchmark: ${U} users × ${I} items (data seed ${dataSeed}), ${meta.trainPositives} training positives of ${meta.trainRows} pairs, test grid ${meta.trainRows} pairs at rate ${meta.testRate.toFixed(4)} (oracle AUC ${meta.oracleAuc.toFixed(4)}, oracle pred/obs ${meta.oracleCalibration.toFixed(4)}); FM (embedding 8; ${values.optimizer} lr ${values.lr}, embeddings ${values['embedding-optimizer']}); seeds ${seeds.join(',')} (mean ± sd); ${m.machine}; load average (1 min) ${m.load_avg_1m} — the machine is shared, numbers other than time are not affected by load`,
 );
-console.log(
-  formatTable(
-    ['variant', 'train rows', 'test AUC', 'AUC drop', 'pred/obs − 1 (%)', 'pass'],
-    Object.entries(results).map(([k, r]) => [
-      k,
-      String(r.train_rows),
-      pm(r.test_auc, 4),
-      pm(r.auc_drop, 4),
-      pm(r.rel_calibration_error, 2, 100),
-      r.pass ? 'yes' : 'NO',
-    ]),
-  ),
-);
+console.log(variantTable(results));
 console.log(
   JSON.stringify({
     bench: 'sampling-implicit',

@@ -33,9 +33,8 @@ import type { SamplingRule } from '../../src/sampling/config.js';
 import { Rng } from '../../src/engine/random.js';
 import { AtomicFileWriter } from '../../src/util/atomic-stream.js';
 import { machineInfo } from '../common/machine.js';
-import { formatTable } from '../common/table.js';
 import { repoRoot } from '../common/paths.js';
-import { meanSd } from './stats.js';
+import { summarizeVariants, variantTable, type VariantRun } from './stats.js';
 import { runSeedsInChildren } from './parallel.js';
 import { splitFiles } from '../../src/data/synth/common.js';
 
@@ -119,11 +118,7 @@ async function uniformSubsample(input: string, output: string, rate: number, see
 
 const accepted = Object.keys(resolveModelOptions(values.model!));
 const MODEL = { embeddingDim: 16, dnnHiddenUnits: [128, 64] };
-interface Run {
-  train_rows: number;
-  test_auc: number;
-  auc_drop: number;
-  rel_calibration_error: number;
+interface Run extends VariantRun {
   mean_pred: number;
   observed: number;
 }
@@ -192,42 +187,12 @@ async function runSeeds(): Promise<Record<string, Run[]>> {
 const jobs = Number(values.jobs);
 const runs = seeds.length > 1 && jobs > 1 ? await runSeedsInChildren<Run>(seeds, jobs) : await runSeeds();
 
-const results = Object.fromEntries(
-  Object.entries(runs).map(([name, rs]) => {
-    const drop = meanSd(rs.map((r) => r.auc_drop)),
-      cal = meanSd(rs.map((r) => r.rel_calibration_error)),
-      auc = meanSd(rs.map((r) => r.test_auc));
-    return [
-      name,
-      {
-        train_rows: Math.round(meanSd(rs.map((r) => r.train_rows)).mean),
-        test_auc: auc,
-        auc_drop: drop,
-        rel_calibration_error: cal,
-        pass: Math.abs(cal.mean) <= 0.02 && drop.mean <= 0.005,
-        runs: rs,
-      },
-    ];
-  }),
-);
+const results = summarizeVariants(runs);
 const m = machineInfo();
-const pm = (x: { mean: number; sd: number }, d: number, scale = 1) => `${(x.mean * scale).toFixed(d)} ± ${(x.sd * scale).toFixed(d)}`;
 console.log(
   `sampling benchmark: criteo-small ${rows} rows (data seed ${dataSeed}; test ${meta.splits.test.rows}, observed rate ${runs.none![0]!.observed.toFixed(4)}), model ${values.model} (${values.optimizer} lr ${values.lr}, embeddings ${values['embedding-optimizer']}), vocabulary minCount ${minCount ?? 'as in the preset'}, seeds ${seeds.join(',')} (mean ± sd); ${m.machine}; load average (1 min) ${m.load_avg_1m} — the machine is shared, numbers other than time are not affected by load`,
 );
-console.log(
-  formatTable(
-    ['variant', 'train rows', 'test AUC', 'AUC drop', 'pred/obs − 1 (%)', 'pass'],
-    Object.entries(results).map(([k, r]) => [
-      k,
-      String(r.train_rows),
-      pm(r.test_auc, 4),
-      pm(r.auc_drop, 4),
-      pm(r.rel_calibration_error, 2, 100),
-      r.pass ? 'yes' : 'NO',
-    ]),
-  ),
-);
+console.log(variantTable(results));
 console.log(
   JSON.stringify({
     bench: 'sampling',
