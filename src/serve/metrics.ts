@@ -77,6 +77,7 @@ export function createMetrics(queueRows: () => number): ServerMetrics {
       help: 'The served model (value 1), with its version, checksum and name',
       labelNames: ['version', 'sha256', 'model'],
       registers: [registry],
+      aggregator: 'max', // --workers N: 1 per model, not N
     }),
   };
 }

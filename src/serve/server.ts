@@ -32,6 +32,22 @@ export interface ServeOptions {
   admin?: AdminAccess;
   /** Seconds a 503 tells the client to wait (Retry-After). Default 1. */
   retryAfterSeconds?: number;
+  /** Version number of the model loaded by `start()` (default 1; a replacement cluster worker starts at the cluster's version). */
+  firstVersion?: number;
+  /** Set when this server is one worker of `finerank serve --workers N` (src/serve/cluster.ts). */
+  cluster?: ClusterHooks;
+}
+
+/**
+ * What a cluster worker's server defers to the primary process: POST /admin/reload reloads
+ * every worker (`reloadAll`, rejecting with the `ApiError` to answer), GET /metrics answers
+ * the metrics of all workers summed (`metricsText`). `workerId` goes out in the
+ * `X-Finerank-Worker` header of every response.
+ */
+export interface ClusterHooks {
+  workerId: number;
+  reloadAll(path?: string): Promise<ReloadResult>;
+  metricsText(): Promise<string>;
 }
 
 /** What a successful reload reports. */
@@ -116,7 +132,9 @@ export function createScoringServer(opts: ServeOptions): ScoringServer {
 
   // While draining, every response closes its connection, so keep-alive sockets that were
   // busy when shutdown began do not hold the process until their idle timeout.
+  const workerHeader = opts.cluster === undefined ? null : String(opts.cluster.workerId);
   app.addHook('onSend', async (_req, reply) => {
+    if (workerHeader !== null) void reply.header('x-finerank-worker', workerHeader);
     if (closing) void reply.header('connection', 'close');
   });
   app.addHook('onResponse', async (req, reply) => {
@@ -188,7 +206,7 @@ export function createScoringServer(opts: ServeOptions): ScoringServer {
       );
     }
     const body = parse(schemas.reloadRequest, req.body) as ReloadRequest;
-    const r = server.reload(body.path);
+    const r = opts.cluster === undefined ? server.reload(body.path) : await opts.cluster.reloadAll(body.path);
     return { reloaded: true, model: r };
   });
 
@@ -204,7 +222,7 @@ export function createScoringServer(opts: ServeOptions): ScoringServer {
     return { status: 'ready', model: { ...modelInfo(current), path: current.path, loaded_at: current.loadedAt.toISOString() } };
   });
   app.get('/metrics', async (_req, reply) => {
-    const text = await metrics.registry.metrics();
+    const text = opts.cluster === undefined ? await metrics.registry.metrics() : await opts.cluster.metricsText();
     return reply.type(metrics.registry.contentType).send(text);
   });
   app.get('/openapi.json', async () =>
@@ -229,7 +247,7 @@ export function createScoringServer(opts: ServeOptions): ScoringServer {
       const target = path ?? current?.path ?? opts.modelPath;
       let next: ServedModel;
       try {
-        next = loadServedModel(target, (current?.version ?? 0) + 1);
+        next = loadServedModel(target, current === null ? (opts.firstVersion ?? 1) : current.version + 1);
       } catch (e) {
         metrics.reloads.inc({ result: 'refused' });
         const keep = current === null ? 'no model is loaded' : `model version ${current.version} keeps serving`;

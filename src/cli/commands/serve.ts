@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { clusterWorkerHooks, isServeWorker, reportWorkerReady, runClusterPrimary, workerModel } from '../../serve/cluster.js';
 import { kernels } from '../../engine/kernels/index.js';
-import { createScoringServer, type AdminAccess } from '../../serve/server.js';
+import { createScoringServer, type AdminAccess, type ScoringServer } from '../../serve/server.js';
 import { DEFAULT_LIMITS } from '../../serve/api-schemas.js';
 import { DEFAULT_BATCHER } from '../../serve/micro-batcher.js';
 
@@ -21,7 +23,9 @@ options:
   --max-candidates N       candidates per /v1/rank request at most (default ${DEFAULT_LIMITS.maxCandidates})
   --body-limit BYTES       request body size at most (default ${DEFAULT_LIMITS.bodyLimitBytes})
   --admin loopback|any|off who may POST /admin/reload (default loopback)
-  --retry-after S          seconds a 503 (queue full, not ready) tells clients to wait (default 1)`;
+  --retry-after S          seconds a 503 (queue full, not ready) tells clients to wait (default 1)
+  --workers N              worker processes behind the port (default 1); each loads the model and has
+                           its own queue; reload, SIGTERM drain and /metrics (summed) cover all of them`;
 
 function intFlag(name: string, v: string | undefined, min: number): number | undefined {
   if (v === undefined) return undefined;
@@ -50,6 +54,7 @@ export async function run(args: string[]): Promise<number> {
       'body-limit': { type: 'string' },
       admin: { type: 'string' },
       'retry-after': { type: 'string' },
+      workers: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -64,8 +69,14 @@ export async function run(args: string[]): Promise<number> {
   const admin = values.admin ?? 'loopback';
   if (!['loopback', 'any', 'off'].includes(admin)) throw new Error(`--admin must be one of: loopback, any, off; got '${admin}'`);
   const prune = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-  const server = createScoringServer({
-    modelPath: positionals[0]!,
+  const workers = intFlag('workers', values.workers, 1) ?? 1;
+  const worker = isServeWorker();
+  const model = worker ? workerModel(positionals[0]!) : { path: positionals[0]!, version: 1 };
+  let stop: (signal: string) => void = () => {};
+  const server: ScoringServer = createScoringServer({
+    modelPath: model.path,
+    firstVersion: model.version,
+    ...(worker ? { cluster: clusterWorkerHooks(() => server, () => stop('primary')) } : {}),
     host: values.host ?? '127.0.0.1',
     port: intFlag('port', values.port, 0) ?? 8080,
     admin: admin as AdminAccess,
@@ -81,13 +92,19 @@ export async function run(args: string[]): Promise<number> {
       maxQueueRows: intFlag('max-queue-rows', values['max-queue-rows'], 1),
     }),
   });
+  if (workers > 1 && !worker) {
+    // The primary: the options were checked by building the server above; the workers serve.
+    return runClusterPrimary({ workers, main: fileURLToPath(new URL('../main.js', import.meta.url)), args, modelPath: model.path, emit });
+  }
+  const say = worker ? () => {} : emit; // a worker's lifecycle is reported by the primary
   // SIGHUP reloads (registered first, so that an early one does not end the process).
   const onHup = () => {
+    if (worker) return; // the primary reloads every worker
     try {
       const r = server.reload();
-      emit({ event: 'reloaded', ...r });
+      say({ event: 'reloaded', ...r });
     } catch (e) {
-      emit({ event: 'reload_refused', error: (e as Error).message });
+      say({ event: 'reload_refused', error: (e as Error).message });
     }
   };
   process.on('SIGHUP', onHup);
@@ -97,21 +114,24 @@ export async function run(args: string[]): Promise<number> {
   } catch (e) {
     process.off('SIGHUP', onHup);
     await server.close().catch(() => {});
+    if (worker) process.disconnect();
     throw e;
   }
   const m = server.model!;
-  emit({ event: 'ready', url, model: m.artifact.meta.model, version: m.version, sha256: m.sha256, path: m.path, kernels: kernels().detail });
+  if (worker) reportWorkerReady(url, { version: m.version, sha256: m.sha256, path: m.path, name: m.artifact.meta.model });
+  say({ event: 'ready', url, model: m.artifact.meta.model, version: m.version, sha256: m.sha256, path: m.path, kernels: kernels().detail });
 
   return new Promise<number>((resolveExit) => {
     let stopping = false;
     const onStop = (signal: string) => {
       if (stopping) return;
       stopping = true;
-      emit({ event: 'draining', signal });
+      say({ event: 'draining', signal });
       server.close().then(
         () => {
-          emit({ event: 'stopped' });
+          say({ event: 'stopped' });
           process.off('SIGHUP', onHup);
+          if (worker) process.disconnect(); // the IPC channel would keep the worker alive
           resolveExit(0);
         },
         (e: unknown) => {
@@ -120,6 +140,7 @@ export async function run(args: string[]): Promise<number> {
         },
       );
     };
+    stop = onStop;
     process.once('SIGTERM', () => onStop('SIGTERM'));
     process.once('SIGINT', () => onStop('SIGINT'));
   });
