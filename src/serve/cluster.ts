@@ -118,6 +118,15 @@ export function clusterWorkerHooks(server: () => ScoringServer, onDrain: () => v
   };
 }
 
+/**
+ * Ends a worker's IPC channel so that it can exit with its own exit code once its work is
+ * done (`cluster.worker.disconnect()`: a plain `process.disconnect()` would make node:cluster
+ * exit 0 at once).
+ */
+export function leaveCluster(): void {
+  cluster.worker?.disconnect();
+}
+
 /** Tells the primary that this worker serves (its URL and model). */
 export function reportWorkerReady(url: string, model: ReloadResult): void {
   sendToPrimary({ finerank: 'ready', url, model });
@@ -194,7 +203,9 @@ export function runClusterPrimary(opts: ClusterOptions): Promise<number> {
       if (refused.length === 0) return { ok: false, error: { status: 503, kind: 'not_ready', message: 'no worker is serving', issues: [] } };
       const e = refused[0]!.error;
       const message =
-        ok.length === 0 ? e.message : `${refused.length} of ${outcomes.length} workers refused the reload (${e.message}); the others serve version ${version}`;
+        ok.length === 0
+          ? e.message
+          : `${refused.length} of ${outcomes.length} workers refused the reload (${e.message}); the others serve version ${version}`;
       return { ok: false, error: { ...e, message } };
     };
     const p = reloadChain.then(run, run);
@@ -235,7 +246,8 @@ export function runClusterPrimary(opts: ClusterOptions): Promise<number> {
           case 'metrics_request':
             void metricsText().then(
               (text) => w.send({ finerank: 'metrics_answer', id: msg.id, text } satisfies ToWorker),
-              (e: unknown) => w.send({ finerank: 'metrics_answer', id: msg.id, text: `# metrics failed: ${(e as Error).message}\n` } satisfies ToWorker),
+              (e: unknown) =>
+                w.send({ finerank: 'metrics_answer', id: msg.id, text: `# metrics failed: ${(e as Error).message}\n` } satisfies ToWorker),
             );
             break;
         }
@@ -279,7 +291,9 @@ export function runClusterPrimary(opts: ClusterOptions): Promise<number> {
       }
     };
     const onHup = () => {
-      void reloadAll(undefined).then((o) => opts.emit(o.ok ? { event: 'reloaded', ...o.result } : { event: 'reload_refused', error: o.error.message }));
+      void reloadAll(undefined).then((o) =>
+        opts.emit(o.ok ? { event: 'reloaded', ...o.result } : { event: 'reload_refused', error: o.error.message }),
+      );
     };
     process.on('SIGHUP', onHup);
     process.once('SIGTERM', () => stopAll('SIGTERM'));

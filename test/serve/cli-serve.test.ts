@@ -1,6 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
 import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,6 +106,128 @@ test('finerank serve: ready event, scoring, SIGHUP reloads (good and corrupt fil
   } finally {
     if (p.child.exitCode === null) p.child.kill('SIGKILL');
   }
+});
+
+/** One request on a fresh connection (so that node:cluster may hand it to any worker); the answering worker's id from its header. */
+function once(url: string, body?: unknown): Promise<{ status: number; worker: string; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { method: body === undefined ? 'GET' : 'POST', agent: false, headers: body === undefined ? {} : { 'content-type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode!,
+            worker: String(res.headers['x-finerank-worker']),
+            body: (res.headers['content-type'] ?? '').includes('json') ? JSON.parse(text) : text,
+          }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+/** Sends `body` on fresh connections until every one of `workers` distinct workers has answered (at most 40 tries); the answers by worker. */
+async function answersByWorker(url: string, body: unknown, workers: number): Promise<Map<string, { status: number; body: any }>> {
+  const seen = new Map<string, { status: number; body: any }>();
+  for (let i = 0; i < 40 && seen.size < workers; i++) {
+    const r = await once(url, body);
+    seen.set(r.worker, r);
+  }
+  return seen;
+}
+
+test('finerank serve --workers 2: both workers answer; admin reload, SIGHUP and a refused reload reach both; summed metrics; a killed worker is replaced; SIGTERM drains', async () => {
+  const live = join(dir, 'cluster-live.frk');
+  copyFileSync(goodPath, live);
+  const p = new ServeProcess([live, '--port', '0', '--workers', '2']);
+  try {
+    const ready = await p.event('ready');
+    const url = ready.url as string;
+    assert.equal(ready.workers, 2);
+    assert.equal((ready.pids as number[]).length, 2);
+    const rows = [{ user: 'u1', item: 'i3', price: 4 }];
+    const score = () => answersByWorker(`${url}/v1/score`, { rows }, 2);
+    const v1 = await score();
+    assert.equal(v1.size, 2, 'both workers answer');
+    for (const r of v1.values()) assert.equal(r.body.model.version, 1);
+    const s1 = [...v1.values()][0]!.body.results[0].score;
+    for (const r of v1.values()) assert.equal(r.body.results[0].score, s1);
+
+    // POST /admin/reload on one worker reloads both.
+    const re = await once(`${url}/admin/reload`, { path: otherPath });
+    assert.equal(re.status, 200);
+    assert.equal(re.body.model.version, 2);
+    const v2 = await score();
+    assert.equal(v2.size, 2);
+    for (const r of v2.values()) {
+      assert.equal(r.body.model.version, 2);
+      assert.notEqual(r.body.results[0].score, s1);
+    }
+    const s2 = [...v2.values()][0]!.body.results[0].score;
+
+    // A corrupt artifact is refused by both; version 2 keeps serving everywhere.
+    const bad = join(dir, 'cluster-bad.frk');
+    const bytes = Buffer.from(readFileSync(goodPath));
+    bytes[bytes.length - 40]! ^= 0xff;
+    writeFileSync(bad, bytes);
+    const refused = await once(`${url}/admin/reload`, { path: bad });
+    assert.equal(refused.status, 422);
+    assert.equal(refused.body.error, 'artifact_refused');
+    assert.match(refused.body.message, /checksum mismatch.*model version 2 keeps serving/);
+    assert.equal(refused.body.issues[0].pointer, '/path');
+
+    // SIGHUP to the primary reloads the current path (otherPath) in both: version 3.
+    p.child.kill('SIGHUP');
+    const hup = await p.event('reloaded');
+    assert.equal(hup.version, 3);
+    const v3 = await score();
+    assert.equal(v3.size, 2);
+    for (const r of v3.values()) {
+      assert.equal(r.body.model.version, 3);
+      assert.equal(r.body.results[0].score, s2);
+    }
+
+    // /metrics (answered by either worker) sums both: every 200 of /v1/score counted once.
+    const okScores = async () => {
+      const text = (await once(`${url}/metrics`)).body as string;
+      return Number(/^finerank_http_requests_total\{route="\/v1\/score",code="200"\} (\d+)$/m.exec(text)?.[1] ?? NaN);
+    };
+    const before = await okScores();
+    for (let i = 0; i < 6; i++) assert.equal((await once(`${url}/v1/score`, { rows })).status, 200);
+    assert.equal(await okScores(), before + 6);
+
+    // A worker killed hard is replaced, at the cluster's model version.
+    process.kill((ready.pids as number[])[0]!, 'SIGKILL');
+    const exit = await p.event('worker_exit');
+    assert.equal(exit.signal, 'SIGKILL');
+    const back = await p.event('worker_restarted');
+    assert.equal(back.version, 3);
+    const v4 = await score();
+    assert.equal(v4.size, 2);
+    for (const r of v4.values()) assert.equal(r.body.results[0].score, s2);
+
+    p.child.kill('SIGTERM');
+    assert.equal(await p.exited, 0);
+    await p.event('stopped');
+    assert.equal(p.stderr, '');
+  } finally {
+    if (p.child.exitCode === null) p.child.kill('SIGKILL');
+  }
+});
+
+test('finerank serve --workers 2 with a missing model exits 1 naming the file', () => {
+  const r = spawnSync(process.execPath, [MAIN, 'serve', join(dir, 'nope.frk'), '--port', '0', '--workers', '2'], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /nope\.frk: model file not found/);
+  assert.match(r.stderr, /worker \d+ exited \(code 1\) before it was ready/);
 });
 
 test('finerank serve: a missing or corrupt model, or a bad flag, exits 1 with a clear message', () => {

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { clusterWorkerHooks, isServeWorker, reportWorkerReady, runClusterPrimary, workerModel } from '../../serve/cluster.js';
+import { clusterWorkerHooks, isServeWorker, leaveCluster, reportWorkerReady, runClusterPrimary, workerModel } from '../../serve/cluster.js';
 import { kernels } from '../../engine/kernels/index.js';
 import { createScoringServer, type AdminAccess, type ScoringServer } from '../../serve/server.js';
 import { DEFAULT_LIMITS } from '../../serve/api-schemas.js';
@@ -76,7 +76,14 @@ export async function run(args: string[]): Promise<number> {
   const server: ScoringServer = createScoringServer({
     modelPath: model.path,
     firstVersion: model.version,
-    ...(worker ? { cluster: clusterWorkerHooks(() => server, () => stop('primary')) } : {}),
+    ...(worker
+      ? {
+          cluster: clusterWorkerHooks(
+            () => server,
+            () => stop('primary'),
+          ),
+        }
+      : {}),
     host: values.host ?? '127.0.0.1',
     port: intFlag('port', values.port, 0) ?? 8080,
     admin: admin as AdminAccess,
@@ -114,7 +121,7 @@ export async function run(args: string[]): Promise<number> {
   } catch (e) {
     process.off('SIGHUP', onHup);
     await server.close().catch(() => {});
-    if (worker) process.disconnect();
+    if (worker) leaveCluster();
     throw e;
   }
   const m = server.model!;
@@ -131,7 +138,7 @@ export async function run(args: string[]): Promise<number> {
         () => {
           say({ event: 'stopped' });
           process.off('SIGHUP', onHup);
-          if (worker) process.disconnect(); // the IPC channel would keep the worker alive
+          if (worker) leaveCluster(); // the IPC channel would keep the worker alive
           resolveExit(0);
         },
         (e: unknown) => {
