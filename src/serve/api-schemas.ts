@@ -24,6 +24,8 @@ export const FeatureValueSchema = z
 /** The request and response validators of one served model (its input columns are the row keys). */
 export interface ApiSchemas {
   columns: readonly string[];
+  /** The same columns as a set (the quick request checks). */
+  columnSet: ReadonlySet<string>;
   row: z.ZodType;
   scoreRequest: z.ZodType<ScoreRequest>;
   rankRequest: z.ZodType<RankRequest>;
@@ -81,6 +83,7 @@ export function apiSchemas(columns: readonly string[], limits: RequestLimits, ta
   });
   return {
     columns,
+    columnSet: new Set(columns),
     row,
     scoreRequest: scoreRequest as unknown as z.ZodType<ScoreRequest>,
     rankRequest: rankRequest as unknown as z.ZodType<RankRequest>,

@@ -16,6 +16,8 @@ import { DEFAULT_BATCHER, MicroBatcher, QueueFullError, type BatcherOptions } fr
 import { loadServedModel, type ServedModel } from './model-slot.js';
 import { openApiDocument } from './openapi.js';
 import type { TaskScores } from './scorer.js';
+import { quickRankCheck, quickScoreCheck } from './fast-validate.js';
+import { scoredResponseJson } from './response-json.js';
 
 /** Who may call POST /admin/reload: loopback clients (default), anyone, or no one. */
 export type AdminAccess = 'loopback' | 'any' | 'off';
@@ -170,30 +172,23 @@ export function createScoringServer(opts: ServeOptions): ScoringServer {
     void reply.code(404).send(new ApiError(404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`, [], {}).body());
   });
 
-  app.post('/v1/score', async (req) => {
+  // Valid bodies pass the quick checks (src/serve/fast-validate.ts); anything else goes
+  // through the zod validator, which names each problem. Answers are written as JSON text
+  // directly (src/serve/response-json.ts).
+  app.post('/v1/score', async (req, reply) => {
     const model = needModel();
-    const s = schemas;
-    const body = parse(s.scoreRequest, req.body) as ScoreRequest;
+    const body = (quickScoreCheck(req.body, schemas.columnSet, limits) ? req.body : parse(schemas.scoreRequest, req.body)) as ScoreRequest;
     const scores = await submit(model, encodeScoreRows(model.featureMap, body.rows));
-    const first = scores.probs[scores.tasks[0]!]!;
-    const results = new Array(first.length);
-    for (let i = 0; i < first.length; i++) results[i] = { score: first[i]!, probabilities: taskProbs(scores, i) };
-    return { model: modelInfo(model), tasks: scores.tasks, results };
+    return reply.type(JSON_TYPE).send(scoredResponseJson(model, scores, null));
   });
 
-  app.post('/v1/rank', async (req) => {
+  app.post('/v1/rank', async (req, reply) => {
     const model = needModel();
-    const body = parse(schemas.rankRequest, req.body) as RankRequest;
+    const body = (quickRankCheck(req.body, schemas.columnSet, limits) ? req.body : parse(schemas.rankRequest, req.body)) as RankRequest;
     const scores = await submit(model, encodeRankRows(model.featureMap, body.context ?? {}, body.candidates));
-    const first = scores.probs[scores.tasks[0]!]!;
-    const order = Array.from(first.keys()).sort((a, b) => first[b]! - first[a]! || a - b);
+    const order = rankOrder(scores.probs[scores.tasks[0]!]!);
     const k = Math.min(body.top_k ?? order.length, order.length);
-    const results = new Array(k);
-    for (let r = 0; r < k; r++) {
-      const i = order[r]!;
-      results[r] = { index: i, score: first[i]!, probabilities: taskProbs(scores, i) };
-    }
-    return { model: modelInfo(model), tasks: scores.tasks, results };
+    return reply.type(JSON_TYPE).send(scoredResponseJson(model, scores, order.subarray(0, k)));
   });
 
   app.post('/admin/reload', async (req) => {
@@ -272,9 +267,18 @@ export function createScoringServer(opts: ServeOptions): ScoringServer {
   return server;
 }
 
-/** The probabilities of row i by task name. */
-function taskProbs(s: TaskScores, i: number): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const t of s.tasks) out[t] = s.probs[t]![i]!;
-  return out;
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** Row indices by decreasing score, ties in row order (a NaN score, which a sound model never gives, ranks last). */
+export function rankOrder(scores: Float32Array): Uint32Array {
+  const order = new Uint32Array(scores.length);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  return order.sort((a, b) => {
+    const x = scores[a]!,
+      y = scores[b]!;
+    if (x > y) return -1;
+    if (x < y) return 1;
+    if (x === y) return a - b;
+    return Number.isNaN(x) ? (Number.isNaN(y) ? a - b : 1) : -1;
+  });
 }
