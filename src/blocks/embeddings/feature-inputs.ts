@@ -235,6 +235,8 @@ export class FeatureInputs extends Module {
     return t;
   }
 
+  private readonly sharedMasks = new Map<string, Uint8Array>();
+
   /** Embeds the batch once; the result gives stacked / flat views without re-embedding. */
   forward(batch: Batch): EmbeddedInputs {
     const out: Tensor[] = [];
@@ -261,6 +263,7 @@ export class FeatureInputs extends Module {
       this.fields.map((f) => f.name),
       this.rawDense,
       () => this.mixedMessage(),
+      this.sharedMasks,
     );
   }
 
@@ -290,6 +293,8 @@ export class EmbeddedInputs {
     readonly names: readonly string[],
     private readonly rawDense: FieldDef[],
     private readonly mixed: () => string,
+    /** The input layer's shared-column masks by shared-field set (the layout is fixed per layer, so one is built once). */
+    private readonly maskCache: Map<string, Uint8Array> = new Map(),
   ) {}
 
   /** Field embeddings [B, F, D] (all dimensions equal). */
@@ -330,8 +335,19 @@ export class EmbeddedInputs {
     return flat;
   }
 
-  /** 1 for each `flat()` column that belongs to a field in `shared`. */
+  /** 1 for each `flat()` column that belongs to a field in `shared` (cached per set of fields). */
   private sharedColumnMask(shared: ReadonlySet<string>): Uint8Array {
+    const key = [...shared].sort().join('\u0000');
+    let mask = this.maskCache.get(key);
+    if (mask === undefined) {
+      mask = this.buildColumnMask(shared);
+      if (this.maskCache.size >= 64) this.maskCache.clear(); // bounded: a few context layouts in practice
+      this.maskCache.set(key, mask);
+    }
+    return mask;
+  }
+
+  private buildColumnMask(shared: ReadonlySet<string>): Uint8Array {
     const cols: number[] = [];
     let f = 0;
     for (const p of this.parts) {
