@@ -14,7 +14,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir, loadavg } from 'node:os';
+import { tmpdir, loadavg, availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { kernels } from '../../src/engine/kernels/index.js';
@@ -37,12 +37,15 @@ const opts = parseArgs(process.argv.slice(2), {
   candidates: 'string',
   'skip-torch': 'flag',
   'overload-connections': 'string',
+  workers: 'string',
 });
 const DURATION = intOption(opts, 'duration', 5);
 const CONNECTIONS = intListOption(opts, 'connections', [1, 4, 16]);
 const ITERS = intOption(opts, 'iters', 100);
 const SIZES = intListOption(opts, 'candidates', [100, 1000]);
 const OVERLOAD = intOption(opts, 'overload-connections', 256);
+/** Worker processes of the throughput runs (`finerank serve --workers`): default one per core. */
+const WORKERS = intOption(opts, 'workers', Math.max(1, availableParallelism()));
 const ROOT = repoRoot();
 const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 
@@ -136,26 +139,42 @@ function inProcess(served: ServedModel, plain: ServedModel, n: number) {
 interface ServerProc {
   child: ChildProcess;
   url: string;
+  /** The serving processes: the server, or the primary and its workers (`--workers`). */
+  pids: number[];
+  workers: number;
 }
 
 async function startServer(path: string, extra: string[]): Promise<ServerProc> {
   const child = spawn(process.execPath, [MAIN, 'serve', path, '--port', '0', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
+  const ready = await new Promise<{ url: string; pids?: number[]; workers?: number }>((resolve, reject) => {
     let buf = '';
     child.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
       const line = buf.split('\n').find((l) => l.includes('"ready"'));
-      if (line !== undefined) resolve(JSON.parse(line).url as string);
+      if (line !== undefined) resolve(JSON.parse(line));
     });
     child.on('exit', (code) => reject(new Error(`server exited with ${code} before ready`)));
   });
-  return { child, url };
+  return { child, url: ready.url, pids: [child.pid!, ...(ready.pids ?? [])], workers: ready.workers ?? 1 };
 }
 
-/** Peak RSS (VmHWM) of a process, MiB. */
-function peakRssMiB(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m === null ? NaN : Math.round(Number(m[1]) / 1024);
+/** Peak RSS (VmHWM) of the serving processes together, MiB. */
+function peakRssMiB(pids: number[]): number {
+  let kb = 0;
+  for (const pid of pids) {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    if (m === null) return NaN;
+    kb += Number(m[1]);
+  }
+  return Math.round(kb / 1024);
+}
+
+/** SIGTERM, then waits for the server (and its workers) to exit. */
+async function stopServer(srv: ServerProc): Promise<void> {
+  if (srv.child.exitCode !== null) return;
+  const exited = new Promise((r) => srv.child.once('exit', r));
+  srv.child.kill('SIGTERM');
+  await exited;
 }
 
 /** The server's cumulative (sum, count) of requests per scored micro-batch, from /metrics. */
@@ -165,7 +184,8 @@ async function batchStats(url: string): Promise<[number, number]> {
   return [num('finerank_batch_requests_sum'), num('finerank_batch_requests_count')];
 }
 
-async function load(url: string, n: number, connections: number, pid: number) {
+async function load(srv: ServerProc, n: number, connections: number) {
+  const url = srv.url;
   const body = JSON.stringify(rankRequest(n, 11));
   const [s0, c0] = await batchStats(url);
   const r = await autocannon({
@@ -179,6 +199,7 @@ async function load(url: string, n: number, connections: number, pid: number) {
   return {
     candidates: n,
     connections,
+    workers: srv.workers,
     req_per_sec: Math.round(r.requests.average * 10) / 10,
     p50_ms: r.latency.p50,
     p99_ms: r.latency.p99,
@@ -190,7 +211,7 @@ async function load(url: string, n: number, connections: number, pid: number) {
     status_codes: Object.fromEntries(
       Object.entries((r as unknown as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {}).map(([k, v]) => [k, v.count]),
     ),
-    server_peak_rss_mib: peakRssMiB(pid),
+    server_peak_rss_mib: peakRssMiB(srv.pids),
     requests_per_batch: await batchStats(url).then(([s1, c1]) => Math.round(((s1 - s0) / (c1 - c0)) * 100) / 100),
   };
 }
@@ -236,21 +257,35 @@ async function main(): Promise<void> {
     try {
       for (const n of SIZES)
         for (const c of CONNECTIONS) {
-          const row = await load(srv.url, n, c, srv.child.pid!);
+          const row = await load(srv, n, c);
           process.stderr.write(`  rank ${n} × ${c} connections: ${row.req_per_sec} req/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms\n`);
           http.push(row);
         }
     } finally {
-      srv.child.kill('SIGTERM');
+      await stopServer(srv);
+    }
+    // Throughput on every core: the same server with --workers (100 candidates, the most connections).
+    if (WORKERS > 1 && SIZES.includes(100)) {
+      const multi = await startServer(path, ['--workers', String(WORKERS)]);
+      try {
+        const c = Math.max(...CONNECTIONS);
+        const row = await load(multi, 100, c);
+        process.stderr.write(
+          `  rank 100 × ${c} connections, ${WORKERS} workers: ${row.req_per_sec} req/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms\n`,
+        );
+        http.push(row);
+      } finally {
+        await stopServer(multi);
+      }
     }
     // Overload: a small queue and far more connections than the server sustains.
     const over = await startServer(path, ['--max-queue-rows', '2000', '--max-candidates', '1000', '--max-rows', '1000']);
     let overload;
     try {
-      overload = await load(over.url, 100, OVERLOAD, over.child.pid!);
+      overload = await load(over, 100, OVERLOAD);
     } finally {
       const alive = over.child.exitCode === null;
-      over.child.kill('SIGTERM');
+      await stopServer(over);
       overload = { ...overload!, server_alive_after: alive };
     }
 
@@ -276,6 +311,7 @@ async function main(): Promise<void> {
       pytorch: torch,
       http,
       overload,
+      targets: targetReport(gemm, rowsPerSec, inproc, torch, http, overload!),
     };
     const both = (t: { p50: number; cpu_p50: number }) => `${fmt(t.p50, 2)} (${fmt(t.cpu_p50, 2)})`;
     console.log('in process, ms p50 wall (CPU):');
@@ -298,10 +334,25 @@ async function main(): Promise<void> {
     );
     console.log(
       formatTable(
-        ['candidates', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', '2xx', 'non-2xx', 'status codes', 'errors', 'req/batch', 'peak RSS MiB'],
+        [
+          'candidates',
+          'conns',
+          'workers',
+          'req/s',
+          'p50 ms',
+          'p99 ms',
+          'p99.9 ms',
+          '2xx',
+          'non-2xx',
+          'status codes',
+          'errors',
+          'req/batch',
+          'peak RSS MiB',
+        ],
         [...http, overload].map((r) => [
           String(r.candidates),
           String(r.connections),
+          String(r.workers),
           fmt(r.req_per_sec, 1),
           fmt(r.p50_ms, 2),
           fmt(r.p99_ms, 2),
@@ -317,10 +368,116 @@ async function main(): Promise<void> {
         ]),
       ),
     );
+    console.log('targets (issue 14; in-process figures are CPU-time p50s, HTTP figures wall-clock):');
+    console.log(
+      formatTable(
+        ['target', 'measured', 'goal', 'met'],
+        result.targets.rows.map((t) => [t.target, t.measured, t.goal, t.met === null ? 'n/a' : t.met ? 'met' : 'NOT met']),
+      ),
+    );
+    for (const n of result.targets.notes) console.log(`note: ${n}`);
     console.log(JSON.stringify(result));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** One target of the issue: what was measured, the goal, and whether it is met (null: not measured in this run). */
+interface TargetRow {
+  target: string;
+  measured: string;
+  goal: string;
+  met: boolean | null;
+}
+
+/**
+ * The issue's targets judged on this run's numbers. In process: CPU-time p50s of a whole
+ * 1,000-candidate rank (encode + forward + sort; PyTorch's side is the forward alone) against
+ * the GEMM-bound time and PyTorch. Over HTTP: autocannon's wall-clock percentiles. The
+ * throughput limit is the GEMM-bound candidates per CPU second × the cores of the machine.
+ */
+function targetReport(
+  gemm: { ms: number; cpuMs: number },
+  rowsPerSec: number,
+  inproc: Array<ReturnType<typeof inProcess>>,
+  torch: Record<string, unknown> | null,
+  http: Array<Awaited<ReturnType<typeof load>>>,
+  overload: Awaited<ReturnType<typeof load>> & { server_alive_after: boolean },
+): { rows: TargetRow[]; notes: string[]; gemm_bound_rank1000_cpu_ms: number; throughput_limit_rank100_req_per_sec: number; cores: number } {
+  const rows: TargetRow[] = [];
+  const notes: string[] = [];
+  const r2 = (x: number) => Math.round(x * 100) / 100;
+  const k = inproc.find((r) => r.candidates === 1000);
+  const cores = availableParallelism();
+  if (k !== undefined) {
+    const ratio = k.rank_fast_ms.cpu_p50 / gemm.cpuMs;
+    rows.push({
+      target: 'in-process rank 1000 / GEMM-bound',
+      measured: `${r2(k.rank_fast_ms.cpu_p50)} / ${r2(gemm.cpuMs)} ms = ${r2(ratio)}x`,
+      goal: '<= 1.25x',
+      met: ratio <= 1.25,
+    });
+    rows.push({
+      target: 'in-process rank 1000 / GEMM-bound (lead: as close as possible)',
+      measured: `${r2(ratio)}x`,
+      goal: '<= 1.1x',
+      met: ratio <= 1.1,
+    });
+    const fwd = k.forward_fast_ms.cpu_p50 / gemm.cpuMs;
+    notes.push(`the forward alone (no encoding, no sort) is ${r2(k.forward_fast_ms.cpu_p50)} ms CPU = ${r2(fwd)}x the GEMM-bound time`);
+    const t = torch !== null && typeof torch.cpu_p50_ms === 'number' ? torch.cpu_p50_ms : null;
+    if (t !== null) {
+      const speedup = t / k.rank_fast_ms.cpu_p50;
+      rows.push({
+        target: 'PyTorch rank 1000 / ours (same threads)',
+        measured: `${r2(t)} / ${r2(k.rank_fast_ms.cpu_p50)} ms = ${r2(speedup)}x`,
+        goal: '>= 1.5x',
+        met: speedup >= 1.5,
+      });
+      const ceiling = t / gemm.cpuMs;
+      notes.push(
+        `PyTorch takes ${r2(ceiling)}x the GEMM-bound time with the same kernels, so at equal FLOPs and precision no forward can be more than ${r2(ceiling)}x faster than PyTorch here; 1.5x would need ${r2(t / 1.5)} ms, ${ceiling < 1.5 ? 'below' : 'above'} the GEMM floor of ${r2(gemm.cpuMs)} ms`,
+      );
+    } else rows.push({ target: 'PyTorch rank 1000 / ours (same threads)', measured: 'not run', goal: '>= 1.5x', met: null });
+  }
+  const one = (n: number) => http.find((r) => r.candidates === n && r.connections === 1 && r.workers === 1);
+  const h100 = one(100);
+  rows.push({
+    target: 'HTTP rank 100, 1 connection, p99',
+    measured: h100 === undefined ? 'not run' : `${h100.p99_ms} ms`,
+    goal: '<= 3 ms',
+    met: h100 === undefined ? null : h100.p99_ms <= 3,
+  });
+  const h1000 = one(1000);
+  if (h1000 !== undefined && k !== undefined) {
+    const limit = 1.5 * k.rank_fast_ms.p50;
+    rows.push({
+      target: 'HTTP rank 1000, 1 connection, p99',
+      measured: `${h1000.p99_ms} ms`,
+      goal: `<= 1.5 x in-process p50 ${r2(k.rank_fast_ms.p50)} = ${r2(limit)} ms`,
+      met: h1000.p99_ms <= limit,
+    });
+  }
+  const limit100 = (rowsPerSec / 100) * cores;
+  const best = http.filter((r) => r.candidates === 100).sort((a, b) => b.req_per_sec - a.req_per_sec)[0];
+  rows.push({
+    target: 'throughput rank 100 (best run)',
+    measured:
+      best === undefined
+        ? 'not run'
+        : `${best.req_per_sec} req/s (${best.connections} conns, ${best.workers} workers) = ${Math.round((100 * best.req_per_sec) / limit100)}% of limit`,
+    goal: `>= 50% of ${cores} cores x ${Math.round(rowsPerSec / 100)} req/s = ${Math.round(limit100)} req/s`,
+    met: best === undefined ? null : best.req_per_sec >= 0.5 * limit100,
+  });
+  const only503 = Object.keys(overload.status_codes).every((c) => c === '200' || c === '503');
+  rows.push({
+    target: `overload (${overload.connections} conns, queue 2000 rows)`,
+    measured: `alive ${overload.server_alive_after}, codes ${JSON.stringify(overload.status_codes)}, errors ${overload.errors}, peak RSS ${overload.server_peak_rss_mib} MiB`,
+    goal: 'alive, only 200/503, 0 errors',
+    met: overload.server_alive_after && only503 && overload.errors === 0,
+  });
+  notes.push(`load average (1 min) now ${loadavg()[0]!.toFixed(2)}: on a shared machine compare only runs at similar load`);
+  return { rows, notes, gemm_bound_rank1000_cpu_ms: r2(gemm.cpuMs), throughput_limit_rank100_req_per_sec: Math.round(limit100), cores };
 }
 
 function round3(x: number): number {
