@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor } from '../../src/engine/tensor.js';
+import { Tensor, noGrad } from '../../src/engine/tensor.js';
+import { markSharedFields } from '../../src/engine/ops/linear-shared.js';
 import { Rng } from '../../src/engine/random.js';
 import { fmSecondOrder } from '../../src/blocks/interactions/fm.js';
 import { CrossNet, crossLayer } from '../../src/blocks/interactions/cross.js';
@@ -44,6 +45,28 @@ test('FM second-order term equals Σ_{f<g} ⟨e_f, e_g⟩ over explicit pairs', 
   // The mutation ½[(Σv)² + Σv²] would give Σ_{f<g}⟨e_f,e_g⟩ + Σ_f ‖e_f‖²: with one field the pair sum is 0.
   const one = randTensor(rng, [2, 1, 3], 1, false);
   assert.deepEqual([...fmSecondOrder(one).data], [0, 0]);
+});
+
+test('FM second-order term without autograd: the same values, and fields marked shared are summed once from row 0', () => {
+  const rng = new Rng(9);
+  for (const [B, F, D] of [
+    [1, 2, 1],
+    [6, 10, 10],
+    [300, 5, 4],
+  ] as const) {
+    const e = randTensor(rng, [B, F, D], 1, false);
+    assertClose(noGrad(() => fmSecondOrder(e)).data, naiveFm(e), 1e-5, `unmarked B=${B} F=${F} D=${D}`);
+    for (const mask of [new Uint8Array(F), new Uint8Array(F).fill(1), Uint8Array.from({ length: F }, (_, f) => f % 2)]) {
+      // The marked fields of rows > 0 hold garbage: a term that honours the mask reads row 0
+      // only, so it equals the naive FM of the batch with those fields copied from row 0.
+      const marked = randTensor(rng, [B, F, D], 1, false);
+      const broadcast = new Tensor(Float32Array.from(marked.data), [B, F, D]);
+      for (let b = 1; b < B; b++)
+        for (let f = 0; f < F; f++) if (mask[f] === 1) for (let d = 0; d < D; d++) broadcast.data[(b * F + f) * D + d] = marked.data[f * D + d]!;
+      markSharedFields(marked, mask);
+      assertClose(noGrad(() => fmSecondOrder(marked)).data, naiveFm(broadcast), 1e-5, `mask ${[...mask].join('')} B=${B}`);
+    }
+  }
 });
 
 test('FM second-order term: gradient matches finite differences', () => {

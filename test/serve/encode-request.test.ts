@@ -6,7 +6,7 @@ import { encodeRankRows, encodeScoreRows } from '../../src/serve/encode-request.
 import { ApiError } from '../../src/serve/api-errors.js';
 import { writeFixtureArtifact, tempDir } from './serve-fixture.js';
 import { noGrad } from '../../src/engine/tensor.js';
-import { sharedColumnsOf } from '../../src/engine/ops/linear-shared.js';
+import { sharedColumnsOf, sharedFieldsOf } from '../../src/engine/ops/linear-shared.js';
 import { FeatureInputs } from '../../src/blocks/embeddings/feature-inputs.js';
 import { prepareForInference } from '../../src/nn/inference.js';
 
@@ -63,6 +63,21 @@ test('a rank batch scores as its joined rows: the shared context columns are mul
     if (mask[j] === 1) assert.ok(same, `column ${j} is marked shared but differs between rows`);
   }
   assert.ok(mask.some((v) => v === 1) && mask.some((v) => v === 0));
+  // The stacked view (FM's input) marks exactly the context fields, and they are really shared.
+  const stackedRank = noGrad(() => inputs.forward(rank));
+  const fields = noGrad(() => sharedFieldsOf(stackedRank.stacked()))!;
+  assert.ok(fields !== undefined, 'stacked() of a rank batch is marked');
+  assert.deepEqual(
+    stackedRank.names.filter((_, f) => fields[f] === 1),
+    stackedRank.names.filter((n) => Object.keys(context).includes(n)),
+  );
+  const stacked = noGrad(() => inputs.forward(joined).stacked());
+  const [, F, D] = stacked.shape as [number, number, number];
+  for (let f = 0; f < F; f++)
+    if (fields[f] === 1)
+      for (let r = 1; r < rows; r++)
+        for (let d = 0; d < D; d++)
+          assert.equal(stacked.data[(r * F + f) * D + d], stacked.data[f * D + d], `field ${f} is marked shared but differs`);
   assert.equal(
     noGrad(() => sharedColumnsOf(inputs.forward(joined).flat())),
     undefined,

@@ -22,7 +22,7 @@
 import { Tensor, isGradEnabled } from '../../engine/tensor.js';
 import { Rng } from '../../engine/random.js';
 import { concat, mul, reshape, slice } from '../../engine/ops/index.js';
-import { markSharedColumns } from '../../engine/ops/linear-shared.js';
+import { markSharedColumns, markSharedFields } from '../../engine/ops/linear-shared.js';
 import { EmbeddingTable } from '../../embedding/table.js';
 import { embedFields, embedPooled, embedSequence, type PoolingMode } from '../../embedding/lookup.js';
 import { Module } from '../../nn/module.js';
@@ -304,6 +304,10 @@ export class EmbeddedInputs {
     const d = this.parts[0]!.shape[2]!;
     if (this.parts.some((p) => p.shape[2] !== d)) throw new Error(this.mixed());
     this.stackedCache = this.parts.length === 1 ? this.parts[0]! : concat(this.parts, 1);
+    const shared = this.batch.sharedFields;
+    if (shared !== undefined && shared.size > 0 && this.batch.size > 1 && !isGradEnabled()) {
+      markSharedFields(this.stackedCache, this.sharedFieldMask(shared));
+    }
     return this.stackedCache;
   }
 
@@ -333,6 +337,18 @@ export class EmbeddedInputs {
     const shared = this.batch.sharedFields;
     if (shared !== undefined && shared.size > 0 && B > 1 && !isGradEnabled()) markSharedColumns(flat, this.sharedColumnMask(shared));
     return flat;
+  }
+
+  /** 1 for each field of `stacked()` in `shared` (cached per set of fields). */
+  private sharedFieldMask(shared: ReadonlySet<string>): Uint8Array {
+    const key = `fields\u0001${[...shared].sort().join('\u0000')}`;
+    let mask = this.maskCache.get(key);
+    if (mask === undefined) {
+      mask = Uint8Array.from(this.names, (n) => (shared.has(n) ? 1 : 0));
+      if (this.maskCache.size >= 64) this.maskCache.clear();
+      this.maskCache.set(key, mask);
+    }
+    return mask;
   }
 
   /** 1 for each `flat()` column that belongs to a field in `shared` (cached per set of fields). */

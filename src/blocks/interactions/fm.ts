@@ -1,12 +1,16 @@
-import { Tensor, fromOp } from '../../engine/tensor.js';
+import { Tensor, fromOp, isGradEnabled } from '../../engine/tensor.js';
+import { sharedFieldsOf } from '../../engine/ops/linear-shared.js';
 
 /**
  * FM second-order term of Rendle (2010) on field embeddings e [B, F, D]:
  *   y_b = ½ Σ_d [ (Σ_f e_{bfd})² − Σ_f e_{bfd}² ]  = Σ_{f<g} ⟨e_f, e_g⟩,   output [B].
  * Fused in one pass; backward: ∂y_b/∂e_{bfd} = S_{bd} − e_{bfd} with S = Σ_f e.
+ * Without autograd (serving) no gradient state is kept, and the fields marked the same on
+ * every row (`markSharedFields`: a rank request's context) are summed once, from row 0.
  */
 export function fmSecondOrder(e: Tensor): Tensor {
   if (e.rank !== 3) throw new Error(`fmSecondOrder: expected [B, F, D], got [${e.shape}]`);
+  if (!isGradEnabled()) return fmSecondOrderInference(e, sharedFieldsOf(e));
   const [B, F, D] = e.shape as [number, number, number];
   const x = e.data;
   const out = new Float32Array(B);
@@ -39,5 +43,51 @@ export function fmSecondOrder(e: Tensor): Tensor {
         for (let d = 0; d < D; d++) ge[o + d]! += gb * (s[sb + d]! - x[o + d]!);
       }
     }
+  });
+}
+
+/**
+ * The FM term without autograd: per row, s = S₀ + Σ_{f ∉ shared} e_f and
+ * q = Q₀ + Σ_{f ∉ shared} ‖e_f‖², y = ½(‖s‖² − q), with S₀ = Σ_{f ∈ shared} e_{0f} and
+ * Q₀ = Σ_{f ∈ shared} ‖e_{0f}‖² computed once (all fields varying when `shared` is undefined).
+ */
+function fmSecondOrderInference(e: Tensor, shared: Uint8Array | undefined): Tensor {
+  const [B, F, D] = e.shape as [number, number, number];
+  const x = e.data;
+  const s0 = new Float32Array(D);
+  let q0 = 0;
+  const varying: number[] = [];
+  for (let f = 0; f < F; f++) {
+    if (shared === undefined || shared[f] !== 1 || B === 0) {
+      varying.push(f * D);
+      continue;
+    }
+    for (let d = 0; d < D; d++) {
+      const v = x[f * D + d]!;
+      s0[d]! += v;
+      q0 += v * v;
+    }
+  }
+  const out = new Float32Array(B);
+  const s = new Float32Array(D);
+  const nv = varying.length;
+  for (let b = 0; b < B; b++) {
+    const base = b * F * D;
+    s.set(s0);
+    let sq = q0;
+    for (let k = 0; k < nv; k++) {
+      const o = base + varying[k]!;
+      for (let d = 0; d < D; d++) {
+        const v = x[o + d]!;
+        s[d]! += v;
+        sq += v * v;
+      }
+    }
+    let ss = 0;
+    for (let d = 0; d < D; d++) ss += s[d]! * s[d]!;
+    out[b] = 0.5 * (ss - sq);
+  }
+  return fromOp(out, [B], [], () => {
+    throw new Error('fmSecondOrder: no backward without autograd');
   });
 }

@@ -11,6 +11,23 @@ const MIN_ROWS = 256;
 
 /** Per marked tensor: 1 for each column whose value is the same on every row. */
 const sharedColumnMasks = new WeakMap<Tensor, Uint8Array>();
+/** Per marked [B, F, D] tensor: 1 for each field whose embedding is the same on every row. */
+const sharedFieldMasks = new WeakMap<Tensor, Uint8Array>();
+
+/**
+ * Marks the fields of the stacked field embeddings `e` [B, F, D] that are the same on every
+ * row (a rank request's context fields; see `markSharedColumns` for the flat view). The caller
+ * vouches for it: `fmSecondOrder` sums those fields from row 0 only.
+ */
+export function markSharedFields(e: Tensor, mask: Uint8Array): void {
+  if (e.rank !== 3 || mask.length !== e.shape[1]) throw new Error(`markSharedFields: mask of ${mask.length} fields for a tensor [${e.shape}]`);
+  sharedFieldMasks.set(e, mask);
+}
+
+/** The shared-field mask of `e` (`markSharedFields`), or undefined when unmarked. */
+export function sharedFieldsOf(e: Tensor): Uint8Array | undefined {
+  return sharedFieldMasks.get(e);
+}
 
 /**
  * Marks the columns of the [rows, cols] tensor `x` that hold the same value on every row
