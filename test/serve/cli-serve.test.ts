@@ -238,6 +238,9 @@ test('finerank serve: a missing or corrupt model, or a bad flag, exits 1 with a 
   const badPort = run([goodPath, '--port', 'http']);
   assert.equal(badPort.status, 1);
   assert.match(badPort.stderr, /--port must be an integer ≥ 0, got 'http'/);
+  const badWorkers = run([goodPath, '--workers', '0']);
+  assert.equal(badWorkers.status, 1);
+  assert.match(badWorkers.stderr, /--workers must be an integer ≥ 1, got '0'/);
   const badAdmin = run([goodPath, '--admin', 'all']);
   assert.equal(badAdmin.status, 1);
   assert.match(badAdmin.stderr, /--admin must be one of: loopback, any, off; got 'all'/);
