@@ -14,13 +14,13 @@ import { splitFiles } from '../../data/synth/common.js';
 
 const HELP = `usage: finerank demo [--model NAME] [--rows N] [--epochs N] [--seed N] [--out DIR] [--json]
 
-Generates the 'criteo-small' synthetic dataset (13 numeric + 26 categorical fields, pairwise
-latent interactions, known click probabilities), trains a model on it (DeepFM by default)
+Generates the 'criteo-demo' synthetic dataset (13 numeric + 26 categorical fields, pairwise
+latent interactions, known click probabilities; 400k rows), trains a model on it (DeepFM by default)
 with validation, early stopping and best-weight restore, and prints test AUC and logloss
 next to the oracle AUC / logloss of the true probabilities — the ceiling any model can reach —
 and the learning curve: validation AUC per epoch against the validation oracle.`;
 
-/** Training settings of the demo: small, fast and close to the oracle on criteo-small. */
+/** Training settings of the demo: small, fast and close to the oracle on criteo-demo. */
 export const DEMO_TRAIN: TrainOptions = {
   ...TRAIN_DEFAULTS,
   epochs: 8,
@@ -32,14 +32,21 @@ export const DEMO_TRAIN: TrainOptions = {
   patience: 2,
 };
 
-/** Model settings of the demo. */
+/**
+ * Model settings of the demo (DeepFM's option names; every key must be one DeepFM accepts —
+ * test/cli/demo-settings.test.ts checks it). Another `--model` takes the keys it accepts and
+ * the demo says which ones it left out.
+ */
 export const DEMO_MODEL: Record<string, unknown> = {
   embeddingDim: 8,
   embeddingInitStd: 0.01,
-  dnnHiddenUnits: [128, 64],
-  dnnDropout: 0,
+  hiddenUnits: [128, 64],
+  netDropout: 0,
   batchNorm: false,
 };
+
+/** The dataset preset the demo generates. */
+export const DEMO_PRESET = 'criteo-demo';
 
 /** `finerank demo`: generate → train → evaluate, with the oracle as the yardstick. */
 export async function run(args: string[]): Promise<number> {
@@ -47,7 +54,7 @@ export async function run(args: string[]): Promise<number> {
     args,
     options: {
       model: { type: 'string', default: 'deepfm' },
-      rows: { type: 'string', default: '200000' },
+      rows: { type: 'string', default: '400000' },
       epochs: { type: 'string' },
       seed: { type: 'string', default: '2019' },
       out: { type: 'string' },
@@ -68,12 +75,14 @@ export async function run(args: string[]): Promise<number> {
   const dir = values.out ?? mkdtempSync(join(tmpdir(), 'finerank-demo-'));
   try {
     const t0 = performance.now();
-    const meta = generatePreset('criteo-small', { outDir: dir, rows, seed });
+    const meta = generatePreset(DEMO_PRESET, { outDir: dir, rows, seed });
     log(
-      `generated criteo-small: ${rows} rows in ${dir} (${((performance.now() - t0) / 1000).toFixed(1)} s); oracle test AUC ${Object.values(meta.splits.test.oracle)[0]!.auc.toFixed(4)}`,
+      `generated ${DEMO_PRESET}: ${rows} rows in ${dir} (${((performance.now() - t0) / 1000).toFixed(1)} s); oracle test AUC ${Object.values(meta.splits.test.oracle)[0]!.auc.toFixed(4)}`,
     );
     const modelName = values.model;
     const accepted = Object.keys(resolveModelOptions(modelName));
+    const skipped = Object.keys(DEMO_MODEL).filter((k) => !accepted.includes(k));
+    if (skipped.length > 0) log(`demo settings that ${modelName} has no option for (left out): ${skipped.join(', ')}`);
     const modelOptions = resolveModelOptions(modelName, Object.fromEntries(Object.entries(DEMO_MODEL).filter(([k]) => accepted.includes(k))));
     const train: TrainOptions = { ...DEMO_TRAIN, seed, progress: !values.json && !values.quiet };
     if (values.epochs !== undefined) train.epochs = Number(values.epochs);

@@ -22,7 +22,7 @@ function help(): string {
     '  --out DIR        output directory (created if absent)',
     "  --rows N         total rows over train/valid/test (default: the preset's)",
     '  --seed S         integer seed (default 1)',
-    '  --format F       csv or libfm (libfm: criteo-small, criteo, frappe-like)',
+    '  --format F       csv or libfm (libfm: criteo-small, criteo-demo, criteo, frappe-like)',
     '  --with-truth     also write the true probability (CSV column p_true, or <split>.truth for libfm)',
     '  --json           print meta.json instead of the summary',
   );

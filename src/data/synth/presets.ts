@@ -3,7 +3,7 @@
  * documented parameters, a default row count and the formats it can write.
  */
 import { generateFieldCtr } from './criteo.js';
-import { CRITEO_DEFAULTS, CRITEO_SMALL_DEFAULTS, criteoSpec, FRAPPE_DEFAULTS, frappeSpec } from './criteo-presets.js';
+import { CRITEO_DEFAULTS, CRITEO_DEMO_DEFAULTS, CRITEO_SMALL_DEFAULTS, criteoSpec, FRAPPE_DEFAULTS, frappeSpec } from './criteo-presets.js';
 import type { GenerateOptions, SynthFormat, SynthMeta } from './common.js';
 import { generateMultitask, MULTITASK_DEFAULTS } from './multitask.js';
 import { generateSequence, SEQUENCE_DEFAULTS } from './sequence.js';
@@ -28,6 +28,15 @@ export const SYNTH_PRESETS: Readonly<Record<string, SynthPreset>> = {
     formats: ['csv', 'libfm'],
     defaultFormat: 'csv',
     generate: (o) => generateFieldCtr(criteoSpec('criteo-small', CRITEO_SMALL_DEFAULTS), o),
+  },
+  'criteo-demo': {
+    name: 'criteo-demo',
+    description:
+      'criteo-small with vocabularies compressed above 10 values (largest 317): the demo dataset, where DeepFM reaches the oracle within about 0.01 from 400k rows',
+    defaultRows: 400_000,
+    formats: ['csv', 'libfm'],
+    defaultFormat: 'csv',
+    generate: (o) => generateFieldCtr(criteoSpec('criteo-demo', CRITEO_DEMO_DEFAULTS), o),
   },
   criteo: {
     name: 'criteo',
