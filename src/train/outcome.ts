@@ -70,6 +70,15 @@ export async function finishTraining(run: TrainedRun): Promise<TrainOutcome> {
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
     backend: kernels().name,
     threads: kernels().getThreads(),
+    train_threads: result.parallel?.threads ?? 1,
+    ...(result.parallel !== null && result.parallel !== undefined
+      ? {
+          parallel_split_seconds: Number(result.parallel.split.toFixed(2)),
+          parallel_own_shard_seconds: Number(result.parallel.ownShard.toFixed(2)),
+          parallel_wait_seconds: Number(result.parallel.wait.toFixed(2)),
+          parallel_merge_seconds: Number(result.parallel.merge.toFixed(2)),
+        }
+      : {}),
     skipped_rows: badRows.count,
     streaming: run.streaming ? 1 : 0,
   };

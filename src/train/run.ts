@@ -97,7 +97,9 @@ export async function trainOnFiles(job: TrainJob, hooks: TrainHooks = {}): Promi
   log(
     `model ${job.model}: ${countParameters(model)} parameters; kernels: ${kernels().detail}${tasks.length > 1 ? `; tasks: ${tasks.map((t) => t.name).join(', ')}` : ''}`,
   );
-  const trainer = new Trainer(model, job.train, tasks, hooks, [rng]);
+  const recipe = { model: job.model, spec, modelOptions: modelOptions ?? job.modelOptions, seed: job.train.seed };
+  const trainer = new Trainer(model, job.train, tasks, hooks, [rng], [], recipe);
+  if (job.train.threads > 1) log(`training: data-parallel on ${job.train.threads} threads (one shard of every batch each, shared weights)`);
   const result = await trainer.fit(train, valid);
   return finishTraining({
     job,
