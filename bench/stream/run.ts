@@ -115,6 +115,8 @@ async function dataPath(
       out[`${k}_test_auc`] = t.json.test_auc!;
       out[`${k}_samples_per_s`] = t.json.samples_per_sec!;
       out[`${k}_data_wait_s`] = t.json.data_wait_seconds!;
+      out[`${k}_data_wait_cpu_s`] = t.json.data_wait_cpu_seconds ?? NaN;
+      out[`${k}_train_cpu_s`] = t.json.train_cpu_seconds ?? NaN;
       out[`${k}_train_s`] = t.json.train_seconds!;
       out[`${k}_wall_s`] = t.wallS;
       out[`${k}_peak_rss_mb`] = t.json.peak_rss_mb!;

@@ -15,6 +15,7 @@ import { ProgressReporter } from './progress.js';
 import { DataParallelGroup, type ParallelTimings } from './parallel/data-parallel.js';
 import { shareModelStorage, type SharedModelStorage } from './parallel/shared-storage.js';
 import type { ModelRecipe } from './parallel/protocol.js';
+import { threadCpuSeconds } from '../util/thread-cpu.js';
 
 /** One validation result in the training history. */
 export interface EvalLog {
@@ -50,6 +51,14 @@ export interface TrainResult {
    * Evaluation and checkpoint writes between steps are not counted.
    */
   dataWaitSeconds: number;
+  /**
+   * CPU seconds the training thread itself used while it waited for batches (gathering,
+   * cache reads, taking over the parse worker's chunks) — the part of the data path that a
+   * free core for the parse worker cannot hide — and inside optimizer steps. Null where
+   * thread CPU time is not available (src/util/thread-cpu.ts).
+   */
+  dataWaitCpuSeconds?: number | null;
+  trainCpuSeconds?: number | null;
   /** Where the training thread's step time went with `threads` > 1 (seconds); null with one thread. */
   parallel?: (ParallelTimings & { threads: number }) | null;
 }
@@ -214,6 +223,7 @@ export class Trainer {
   private readonly groups: ParamGroup[];
   private readonly recipe: ModelRecipe | null;
   private readonly storage: SharedModelStorage | null;
+  private group: DataParallelGroup | null = null;
 
   /**
    * `tasks`: the task list, or one label name for a single-task model. Every task must be
@@ -295,11 +305,19 @@ export class Trainer {
   async fit(train: DataSource, valid: DataSource | null): Promise<TrainResult> {
     if (this.storage === null) return this.fitWith(train, valid, null);
     const group = await DataParallelGroup.start(this.model, this.storage, this.recipe!, this.tasks, this.opts.threads);
+    this.group = group;
     try {
       return await this.fitWith(train, valid, group);
     } finally {
+      this.group = null;
       await group.close();
     }
+  }
+
+  /** A copy of the running data-parallel group's timings so far (null outside `fit` or with one thread); for benchmarks. */
+  parallelTimings(): ParallelTimings | null {
+    const t = this.group?.timings;
+    return t === undefined ? null : { ...t, cpu: t.cpu === null ? null : { ...t.cpu } };
   }
 
   private async fitWith(train: DataSource, valid: DataSource | null, group: DataParallelGroup | null): Promise<TrainResult> {
@@ -379,6 +397,7 @@ export class Trainer {
       this.model.train();
       // Resume: the source starts at the first batch not yet trained on.
       let asked = performance.now();
+      let askedCpu = threadCpuSeconds();
       for await (const batch of train.batches({
         batchSize: o.batchSize,
         shuffle: true,
@@ -391,8 +410,12 @@ export class Trainer {
         else if (o.warmupSteps > 0 && state.globalStep === o.warmupSteps) this.optim.setLrScale(state.lr / o.optimizer.lr);
         const t0 = performance.now();
         state.dataWaitSeconds = (state.dataWaitSeconds ?? 0) + (t0 - asked) / 1000;
+        const cpu0 = threadCpuSeconds();
+        if (cpu0 !== null && askedCpu !== null) state.dataWaitCpuSeconds = (state.dataWaitCpuSeconds ?? 0) + (cpu0 - askedCpu);
         const loss = group === null ? this.step(batch) : await this.stepParallel(group, batch);
         state.trainSeconds += (performance.now() - t0) / 1000;
+        const cpu1 = threadCpuSeconds();
+        if (cpu0 !== null && cpu1 !== null) state.trainCpuSeconds = (state.trainCpuSeconds ?? 0) + (cpu1 - cpu0);
         state.trainRows += batch.size;
         state.lossSum += loss;
         state.lossCount++;
@@ -408,6 +431,7 @@ export class Trainer {
           save();
         }
         asked = performance.now();
+        askedCpu = threadCpuSeconds();
       }
       progress.done();
       if (!state.stopped && o.evalEverySteps === 0) await validate();
@@ -426,6 +450,8 @@ export class Trainer {
       samplesPerSec: state.trainSeconds > 0 ? state.trainRows / state.trainSeconds : 0,
       trainSeconds: state.trainSeconds,
       dataWaitSeconds: state.dataWaitSeconds ?? 0,
+      dataWaitCpuSeconds: state.dataWaitCpuSeconds ?? null,
+      trainCpuSeconds: state.trainCpuSeconds ?? null,
       parallel: group === null ? null : { threads: group.threads, ...group.timings },
     };
   }

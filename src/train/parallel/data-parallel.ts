@@ -18,6 +18,7 @@ import type { RankingModel } from '../../models/base.js';
 import type { EmbeddingTable } from '../../embedding/table.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { kernels } from '../../engine/kernels/index.js';
+import { threadCpuSeconds } from '../../util/thread-cpu.js';
 import { sliceBatch } from '../../data/batcher.js';
 import { backwardBatchLoss, shardScales } from './batch-loss.js';
 import { gradientLayout, type SharedModelStorage } from './shared-storage.js';
@@ -33,6 +34,13 @@ export interface ParallelTimings {
   wait: number;
   /** Adding the workers' dense and row gradients. */
   merge: number;
+  /**
+   * CPU seconds of the training thread itself in split, own shard, wait and merge, and the sum
+   * over steps of the slowest shard's CPU seconds (training thread or worker, each its own
+   * thread's time): load-independent figures from which the step time with a free core per
+   * thread follows (bench/parallel). Null where thread CPU time is not available.
+   */
+  cpu: { split: number; ownShard: number; wait: number; merge: number; slowestShard: number } | null;
 }
 
 interface WorkerHandle {
@@ -53,7 +61,13 @@ export function shardBounds(rows: number, threads: number): number[] {
 export class DataParallelGroup {
   /** Number of threads computing shards (the training thread included). */
   readonly threads: number;
-  readonly timings: ParallelTimings = { split: 0, ownShard: 0, wait: 0, merge: 0 };
+  readonly timings: ParallelTimings = {
+    split: 0,
+    ownShard: 0,
+    wait: 0,
+    merge: 0,
+    cpu: threadCpuSeconds() === null ? null : { split: 0, ownShard: 0, wait: 0, merge: 0, slowestShard: 0 },
+  };
   private readonly model: RankingModel;
   private readonly tasks: readonly TaskDef[];
   private readonly workers: WorkerHandle[];
@@ -146,6 +160,7 @@ export class DataParallelGroup {
   async backward(batch: Batch): Promise<number> {
     if (this.closed) throw new Error('data-parallel group is closed');
     let t = performance.now();
+    const c0 = threadCpuSeconds();
     const bounds = shardBounds(batch.size, this.threads);
     const scales = shardScales(batch, this.tasks, bounds);
     const replies: Array<Promise<StepReply> | null> = this.workers.map((h, i) => {
@@ -162,6 +177,7 @@ export class DataParallelGroup {
     let now = performance.now();
     this.timings.split += (now - t) / 1000;
     t = now;
+    const c1 = threadCpuSeconds();
     let loss = 0;
     let ownError: unknown = null;
     try {
@@ -172,6 +188,7 @@ export class DataParallelGroup {
     now = performance.now();
     this.timings.ownShard += (now - t) / 1000;
     t = now;
+    const c2 = threadCpuSeconds();
     // Never return while a worker still runs (the caller steps the shared weights next).
     const settled = await Promise.allSettled(replies.map((r) => r ?? Promise.resolve(null)));
     if (ownError !== null) throw ownError;
@@ -179,11 +196,24 @@ export class DataParallelGroup {
     this.timings.wait += (now - t) / 1000;
     t = now;
     for (const s of settled) if (s.status === 'rejected') throw s.reason;
+    const c3 = threadCpuSeconds();
+    let slowest = c2 !== null && c1 !== null ? c2 - c1 : 0;
     settled.forEach((s, i) => {
       const r = (s as PromiseFulfilledResult<StepReply | null>).value;
-      if (r !== null) loss += this.merge(this.workers[i]!, r);
+      if (r === null) return;
+      loss += this.merge(this.workers[i]!, r);
+      if (r.cpuSeconds !== null) slowest = Math.max(slowest, r.cpuSeconds);
     });
     this.timings.merge += (performance.now() - t) / 1000;
+    const c4 = threadCpuSeconds();
+    const cpu = this.timings.cpu;
+    if (cpu !== null && c0 !== null && c1 !== null && c2 !== null && c3 !== null && c4 !== null) {
+      cpu.split += c1 - c0;
+      cpu.ownShard += c2 - c1;
+      cpu.wait += c3 - c2;
+      cpu.merge += c4 - c3;
+      cpu.slowestShard += slowest;
+    }
     return loss;
   }
 

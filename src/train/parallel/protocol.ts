@@ -45,6 +45,8 @@ export type StepReply = {
   hasGrad: boolean[];
   /** Per table: the row gradient (unique ids, summed rows), or null when the shard never reached the table. */
   sparse: Array<{ ids: Int32Array; values: Float32Array } | null>;
+  /** CPU seconds of the worker's thread for this shard (forward, backward, copying the gradients out); null when unknown. */
+  cpuSeconds: number | null;
 };
 
 /** Any message from a worker. */

@@ -10,6 +10,7 @@ import { Rng } from '../../engine/random.js';
 import { createModel } from '../../models/registry.js';
 import type { EmbeddingTable } from '../../embedding/table.js';
 import type { Batch } from '../../features/batch.js';
+import { threadCpuSeconds } from '../../util/thread-cpu.js';
 import { adoptSharedStorage, gradientLayout } from './shared-storage.js';
 import { backwardBatchLoss, type ShardScales } from './batch-loss.js';
 import { workerRngPurpose, type StepReply, type StepRequest, type WorkerInit } from './protocol.js';
@@ -28,6 +29,7 @@ try {
   const grads = new Float32Array(init.gradBuffer);
 
   const step = (batch: Batch, scales: ShardScales): StepReply => {
+    const c0 = threadCpuSeconds();
     const loss = backwardBatchLoss(model, init.tasks, batch, scales);
     const hasGrad = params.map((p, i) => {
       if (p.grad === null) return false;
@@ -41,7 +43,8 @@ try {
     });
     model.zeroGrad();
     for (const t of tables) t.zeroGrad();
-    return { type: 'done', loss, hasGrad, sparse };
+    const c1 = threadCpuSeconds();
+    return { type: 'done', loss, hasGrad, sparse, cpuSeconds: c0 === null || c1 === null ? null : c1 - c0 };
   };
 
   port.on('message', (m: StepRequest) => {
