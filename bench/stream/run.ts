@@ -117,6 +117,7 @@ async function dataPath(
       out[`${k}_data_wait_s`] = t.json.data_wait_seconds!;
       out[`${k}_data_wait_cpu_s`] = t.json.data_wait_cpu_seconds ?? NaN;
       out[`${k}_train_cpu_s`] = t.json.train_cpu_seconds ?? NaN;
+      if (streaming) out[`${k}_parse_worker_cpu_s`] = t.json.train_parse_worker_cpu_seconds ?? NaN;
       out[`${k}_train_s`] = t.json.train_seconds!;
       out[`${k}_wall_s`] = t.wallS;
       out[`${k}_peak_rss_mb`] = t.json.peak_rss_mb!;

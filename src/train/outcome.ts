@@ -25,6 +25,8 @@ export interface TrainedRun {
   head?: Record<string, number | string | null>;
   /** Whether the splits were streamed. */
   streaming: boolean;
+  /** CPU seconds of the training file's parse worker (streaming text passes), when measured. */
+  parseWorkerCpuSeconds?: number;
   /** Model options to store in the artifact (tree models: with the fitted leaf counts). */
   modelOptions?: Record<string, unknown>;
 }
@@ -83,6 +85,7 @@ export async function finishTraining(run: TrainedRun): Promise<TrainOutcome> {
       : {}),
     skipped_rows: badRows.count,
     streaming: run.streaming ? 1 : 0,
+    ...(run.parseWorkerCpuSeconds !== undefined ? { train_parse_worker_cpu_seconds: Number(run.parseWorkerCpuSeconds.toFixed(2)) } : {}),
   };
   return {
     model,

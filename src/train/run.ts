@@ -13,6 +13,7 @@ import { Trainer, type TrainHooks, type TrainResult } from './trainer.js';
 import { finishTraining } from './outcome.js';
 import { fitFeatureMap } from '../data/stream.js';
 import { openSplits, type StreamingSettings } from './streaming-choice.js';
+import { StreamingDataSource } from '../data/streaming/source.js';
 import { isTreeModelName, trainTreeModelOnFiles } from '../gbdt/train.js';
 import { needsInteractionSearch, retrainOptions, searchInteractions } from './autofis-search.js';
 
@@ -113,6 +114,7 @@ export async function trainOnFiles(job: TrainJob, hooks: TrainHooks = {}): Promi
     test,
     badRows,
     streaming,
+    ...(train instanceof StreamingDataSource && train.parseWorkerCpuSeconds > 0 ? { parseWorkerCpuSeconds: train.parseWorkerCpuSeconds } : {}),
     ...(modelOptions !== undefined ? { modelOptions } : {}),
   });
 }

@@ -18,11 +18,13 @@ export interface WorkerEncodeOptions {
   blockBytes?: number;
   /** Chunks the worker may have encoded but not yet handed over (default 3). */
   aheadChunks?: number;
+  /** Called at the end of a complete pass with the worker thread's CPU seconds (when known). */
+  onWorkerCpu?: (seconds: number) => void;
 }
 
 type Message =
   | { type: 'chunk'; batch: Batch }
-  | { type: 'end'; badRows: { count: number; byReason: Record<string, number>; examples: BadRowLog['examples'] } }
+  | { type: 'end'; badRows: { count: number; byReason: Record<string, number>; examples: BadRowLog['examples'] }; cpuSeconds: number | null }
   | {
       type: 'error';
       error: {
@@ -76,6 +78,7 @@ export async function* encodeInWorker(path: string, fm: FeatureMap, o: WorkerEnc
         yield m.batch;
       } else if (m.type === 'end') {
         if (o.badRows !== undefined) mergeBadRows(o.badRows, m.badRows);
+        if (m.cpuSeconds !== null) o.onWorkerCpu?.(m.cpuSeconds);
         return;
       } else {
         const d = m.error.dataError;

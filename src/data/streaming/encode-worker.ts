@@ -3,7 +3,8 @@
  * with the feature map it is given, and posts the encoded chunks to the parent, at most
  * `credits` chunks ahead of what the parent has taken (the parent grants more as it consumes).
  *
- * Messages to the parent: {type: 'chunk', batch}, {type: 'end', badRows}, {type: 'error', error}.
+ * Messages to the parent: {type: 'chunk', batch}, {type: 'end', badRows, cpuSeconds (the
+ * worker thread's CPU time, null when unknown)}, {type: 'error', error}.
  * Messages from the parent: {type: 'credit', n}.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -11,6 +12,7 @@ import { BadRowLog, DataError } from '../../readers/errors.js';
 import { FeatureMap, type FeatureMapJSON } from '../../features/featuremap.js';
 import { rawChunks } from '../stream.js';
 import type { Batch } from '../../features/batch.js';
+import { threadCpuSeconds } from '../../util/thread-cpu.js';
 
 /** What the parent passes as `workerData`. */
 export interface EncodeWorkerData {
@@ -68,7 +70,11 @@ async function run(): Promise<void> {
     credits--;
     port!.postMessage({ type: 'chunk', batch: b }, transferables(b));
   }
-  port!.postMessage({ type: 'end', badRows: { count: badRows.count, byReason: Object.fromEntries(badRows.byReason), examples: badRows.examples } });
+  port!.postMessage({
+    type: 'end',
+    badRows: { count: badRows.count, byReason: Object.fromEntries(badRows.byReason), examples: badRows.examples },
+    cpuSeconds: threadCpuSeconds(),
+  });
 }
 
 run().then(
