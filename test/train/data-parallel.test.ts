@@ -196,6 +196,7 @@ test('finerank train --threads 2: trains end to end, reports the threads; bad va
     assert.equal(a.train_threads, 1);
     assert.equal(b.train_threads, 2);
     assert.equal(typeof b.parallel_wait_seconds, 'number');
+    if (process.platform === 'linux') assert.equal(typeof b.train_cpu_seconds, 'number');
     assert.ok(Math.abs((a.test_auc as number) - (b.test_auc as number)) < 1e-3, `test AUC ${String(a.test_auc)} vs ${String(b.test_auc)}`);
     const bad = cli(['train', '--config', config, '--threads', '0', '--quiet']);
     assert.notEqual(bad.code, 0);
