@@ -139,6 +139,8 @@ export class StreamingDataSource implements DataSource {
         : encodeInWorker(this.path, this.fm, {
             ...transform,
             ...(this.opts.blockBytes !== undefined ? { blockBytes: this.opts.blockBytes } : {}),
+            // A whole window ahead: the next window is parsed while the current one trains.
+            aheadRows: this.shuffleWindow,
             onWorkerCpu: (s) => (this.parseWorkerCpuSeconds += s),
           });
     let done = false;
