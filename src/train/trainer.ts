@@ -252,16 +252,17 @@ export class Trainer {
     const own = new Set(groups.flatMap((g) => g.params));
     this.params = model.parameters().filter((p) => !own.has(p));
     this.tables = model.namedEmbeddings().map(([, t]) => t as EmbeddingTable);
-    if (!Number.isInteger(opts.threads) || opts.threads < 1) throw new Error(`threads must be a positive integer, got ${opts.threads}`);
-    if (opts.threads > 1 && groups.length > 0)
+    const threads = opts.threads ?? 1; // options built before `threads` existed
+    if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a positive integer, got ${threads}`);
+    if (threads > 1 && groups.length > 0)
       throw new Error(
-        `threads ${opts.threads}: data-parallel training does not support separately optimized parameter groups (AutoFIS's search stage); use threads: 1`,
+        `threads ${threads}: data-parallel training does not support separately optimized parameter groups (AutoFIS's search stage); use threads: 1`,
       );
-    if (opts.threads > 1 && recipe === null)
-      throw new Error(`threads ${opts.threads}: data-parallel training needs the model's recipe (Trainer argument 'recipe')`);
-    this.recipe = opts.threads > 1 ? recipe : null;
+    if (threads > 1 && recipe === null)
+      throw new Error(`threads ${threads}: data-parallel training needs the model's recipe (Trainer argument 'recipe')`);
+    this.recipe = threads > 1 ? recipe : null;
     // Shared before the optimizers are built, so that they hold the shared arrays.
-    this.storage = opts.threads > 1 ? shareModelStorage(model) : null;
+    this.storage = threads > 1 ? shareModelStorage(model) : null;
     this.optim = buildOptimizers(this.params, this.tables, opts);
     this.groups = groups.slice();
     if (groups.length > 0 && opts.checkpointDir !== '') throw new Error('training with separately optimized parameter groups cannot be checkpointed');
@@ -304,7 +305,7 @@ export class Trainer {
    */
   async fit(train: DataSource, valid: DataSource | null): Promise<TrainResult> {
     if (this.storage === null) return this.fitWith(train, valid, null);
-    const group = await DataParallelGroup.start(this.model, this.storage, this.recipe!, this.tasks, this.opts.threads);
+    const group = await DataParallelGroup.start(this.model, this.storage, this.recipe!, this.tasks, this.opts.threads ?? 1);
     this.group = group;
     try {
       return await this.fitWith(train, valid, group);

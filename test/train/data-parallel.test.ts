@@ -201,6 +201,18 @@ test('finerank train --threads 2: trains end to end, reports the threads; bad va
     const bad = cli(['train', '--config', config, '--threads', '0', '--quiet']);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /'threads' must be a positive integer, got 0/);
+    const treeConfig = join(dir, 'tree.json');
+    writeFileSync(
+      treeConfig,
+      JSON.stringify({
+        data: { train: 'data/train.csv', valid: 'data/valid.csv', test: 'data/test.csv', schema: 'data/schema.json' },
+        model: 'gbdt',
+        train: { threads: 2 },
+      }),
+    );
+    const tree = cli(['train', '--config', treeConfig, '--quiet']);
+    assert.notEqual(tree.code, 0);
+    assert.match(tree.stderr, /train\.threads .* applies to the neural models; a tree model's threads are model_options\.n_jobs/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
