@@ -19,7 +19,8 @@
  * training step, parsing on the same thread and in the worker; data_pass.ts `overlap`),
  * --vocab-min-count N (default 10; 0 skips it: the feature map fitted with every categorical
  * field's minCount = N, exactly and through the count-min sketch, in separate processes; the
- * two maps must be identical), --tmp DIR (parent of the temporary folder, default the OS temp dir), --keep.
+ * two maps must be identical), --shuffle-buffer N (data.shuffle_buffer of the streaming run in
+ * (b); default the config default, 1 000 000 rows), --tmp DIR (parent of the temporary folder, default the OS temp dir), --keep.
  * The machine may be shared: the 1-minute load average is printed with the numbers.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -50,6 +51,7 @@ async function dataPath(
   trainModes: readonly string[],
   overlapMs: number,
   vocabMin: number,
+  shuffleBuffer = 0,
 ): Promise<Json> {
   const root = repoRoot();
   const cli = join(root, 'dist', 'src', 'cli', 'main.js');
@@ -105,7 +107,15 @@ async function dataPath(
       writeFileSync(
         cfg,
         JSON.stringify({
-          data: { train: 'train.csv', valid: 'valid.csv', test: 'test.csv', schema: 'schema.json', streaming, cache_dir: 'train-cache' },
+          data: {
+            train: 'train.csv',
+            valid: 'valid.csv',
+            test: 'test.csv',
+            schema: 'schema.json',
+            streaming,
+            cache_dir: 'train-cache',
+            ...(shuffleBuffer > 0 ? { shuffle_buffer: shuffleBuffer } : {}),
+          },
           model: 'deepfm',
           train: { epochs: 1, batch_size: 4096, seed: 1 },
         }),
@@ -115,6 +125,10 @@ async function dataPath(
       out[`${k}_test_auc`] = t.json.test_auc!;
       out[`${k}_samples_per_s`] = t.json.samples_per_sec!;
       out[`${k}_data_wait_s`] = t.json.data_wait_seconds!;
+      out[`${k}_data_wait_cpu_s`] = t.json.data_wait_cpu_seconds ?? NaN;
+      out[`${k}_train_cpu_s`] = t.json.train_cpu_seconds ?? NaN;
+      if (streaming) out[`${k}_parse_worker_cpu_s`] = t.json.train_parse_worker_cpu_seconds ?? NaN;
+      if (streaming && shuffleBuffer > 0) out.train_stream_shuffle_buffer = shuffleBuffer;
       out[`${k}_train_s`] = t.json.train_seconds!;
       out[`${k}_wall_s`] = t.wallS;
       out[`${k}_peak_rss_mb`] = t.json.peak_rss_mb!;
@@ -134,6 +148,7 @@ async function main(): Promise<void> {
     'train-modes': 'string',
     'overlap-ms': 'string',
     'vocab-min-count': 'string',
+    'shuffle-buffer': 'string',
     tmp: 'string',
     keep: 'flag',
   });
@@ -148,7 +163,15 @@ async function main(): Promise<void> {
   const large = int('large-rows', 0);
   const parent = typeof a.tmp === 'string' ? a.tmp : tmpdir();
   const before = machineInfo();
-  const small = await dataPath(rows, parent, a.keep === true, trainModes, int('overlap-ms', 40), int('vocab-min-count', 10));
+  const small = await dataPath(
+    rows,
+    parent,
+    a.keep === true,
+    trainModes,
+    int('overlap-ms', 40),
+    int('vocab-min-count', 10),
+    int('shuffle-buffer', 0),
+  );
   const result: Json = { ...small };
   if (large > 0) {
     const big = await dataPath(large, parent, a.keep === true, [], 0, 0);

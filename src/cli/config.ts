@@ -40,6 +40,9 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
+/** The most training threads accepted (`train.threads`). */
+export const MAX_THREADS = 64;
+
 /**
  * Merges overrides into training options, checking each key exists and has the default's
  * type; nested optimizer objects are merged key by key. Errors name `where` and the key.
@@ -65,6 +68,8 @@ export function mergeTrainOptions(base: TrainOptions, overrides: Record<string, 
   };
   positiveInt('epochs');
   positiveInt('batchSize');
+  positiveInt('threads');
+  if (t.threads > MAX_THREADS) throw new Error(`${where}: 'threads' must be at most ${MAX_THREADS}, got ${t.threads}`);
   if (!(t.optimizer.lr > 0)) throw new Error(`${where}: optimizer.lr must be positive, got ${t.optimizer.lr}`);
   if (!['auc', 'logloss', 'gauc'].includes(t.monitor)) throw new Error(`${where}: monitor must be auc, logloss or gauc, got '${t.monitor}'`);
   if (!['table', 'batch'].includes(t.embeddingL2Mode))
@@ -184,7 +189,7 @@ export function loadTrainConfig(path: string | null, overrides: Record<string, u
   const modelOptions = fuxi !== null ? resolveModelOptions(model, fuxi.modelOptions) : resolveModelOptions(model, { ...presetModel, ...userModel });
   let train = fuxi !== null ? fuxi.train : mergeTrainOptions(p.train, isObject(top.train) ? top.train : {}, `${where} (train)`);
   const flagTrain: Record<string, unknown> = {};
-  for (const k of ['epochs', 'batchSize', 'seed']) if (overrides[k] !== undefined) flagTrain[k] = overrides[k];
+  for (const k of ['epochs', 'batchSize', 'seed', 'threads']) if (overrides[k] !== undefined) flagTrain[k] = overrides[k];
   train = mergeTrainOptions(train, flagTrain, '<flags>');
   if (top.tasks !== undefined && top.label !== undefined) throw new Error(`${where}: give either label (one task) or tasks, not both`);
   const labels = schema.columns.filter((c) => c.role === 'label').map((c) => c.name);

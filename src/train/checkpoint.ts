@@ -24,6 +24,10 @@ export interface TrainState {
   trainRows: number;
   /** Seconds the training loop waited for its next batch (absent in older checkpoints: 0). */
   dataWaitSeconds?: number;
+  /** CPU seconds of the training thread itself while it waited for batches (absent in older checkpoints or off Linux). */
+  dataWaitCpuSeconds?: number;
+  /** CPU seconds of the training thread itself inside optimizer steps (as above). */
+  trainCpuSeconds?: number;
 }
 
 const MAGIC = 'FRNKCKPT';

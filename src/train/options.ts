@@ -54,6 +54,12 @@ export interface TrainOptions {
   progress: boolean;
   /** Negative downsampling rate used when the data was built (predictions recalibrated). 1 = none. */
   negativeSampleRate: number;
+  /**
+   * Threads computing each batch (data-parallel, src/train/parallel/): 1 = the training
+   * thread alone; N > 1 splits every batch into N shards over shared weights, one optimizer
+   * step per batch (docs/streaming.md, "Data-parallel training").
+   */
+  threads: number;
 }
 
 /** General-purpose defaults: Adam 1e-3 everywhere, lazy Adam on tables. */
@@ -80,6 +86,7 @@ export const TRAIN_DEFAULTS: TrainOptions = {
   checkpointEverySteps: 0,
   progress: true,
   negativeSampleRate: 1,
+  threads: 1,
 };
 
 /**

@@ -25,6 +25,8 @@ export interface TrainedRun {
   head?: Record<string, number | string | null>;
   /** Whether the splits were streamed. */
   streaming: boolean;
+  /** CPU seconds of the training file's parse worker (streaming text passes), when measured. */
+  parseWorkerCpuSeconds?: number;
   /** Model options to store in the artifact (tree models: with the fitted leaf counts). */
   modelOptions?: Record<string, unknown>;
 }
@@ -67,11 +69,23 @@ export async function finishTraining(run: TrainedRun): Promise<TrainOutcome> {
     samples_per_sec: Math.round(result.samplesPerSec),
     train_seconds: Number(result.trainSeconds.toFixed(2)),
     data_wait_seconds: Number(result.dataWaitSeconds.toFixed(2)),
+    data_wait_cpu_seconds: result.dataWaitCpuSeconds == null ? null : Number(result.dataWaitCpuSeconds.toFixed(2)),
+    train_cpu_seconds: result.trainCpuSeconds == null ? null : Number(result.trainCpuSeconds.toFixed(2)),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
     backend: kernels().name,
     threads: kernels().getThreads(),
+    train_threads: result.parallel?.threads ?? 1,
+    ...(result.parallel !== null && result.parallel !== undefined
+      ? {
+          parallel_split_seconds: Number(result.parallel.split.toFixed(2)),
+          parallel_own_shard_seconds: Number(result.parallel.ownShard.toFixed(2)),
+          parallel_wait_seconds: Number(result.parallel.wait.toFixed(2)),
+          parallel_merge_seconds: Number(result.parallel.merge.toFixed(2)),
+        }
+      : {}),
     skipped_rows: badRows.count,
     streaming: run.streaming ? 1 : 0,
+    ...(run.parseWorkerCpuSeconds !== undefined ? { train_parse_worker_cpu_seconds: Number(run.parseWorkerCpuSeconds.toFixed(2)) } : {}),
   };
   return {
     model,

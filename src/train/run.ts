@@ -13,6 +13,7 @@ import { Trainer, type TrainHooks, type TrainResult } from './trainer.js';
 import { finishTraining } from './outcome.js';
 import { fitFeatureMap } from '../data/stream.js';
 import { openSplits, type StreamingSettings } from './streaming-choice.js';
+import { StreamingDataSource } from '../data/streaming/source.js';
 import { isTreeModelName, trainTreeModelOnFiles } from '../gbdt/train.js';
 import { needsInteractionSearch, retrainOptions, searchInteractions } from './autofis-search.js';
 
@@ -59,7 +60,13 @@ export interface TrainOutcome {
  * the best weights and evaluates on the test file.
  */
 export async function trainOnFiles(job: TrainJob, hooks: TrainHooks = {}): Promise<TrainOutcome> {
-  if (isTreeModelName(job.model)) return trainTreeModelOnFiles(job, hooks);
+  if (isTreeModelName(job.model)) {
+    if ((job.train.threads ?? 1) > 1)
+      throw new Error(
+        `${job.model}: train.threads (data-parallel training) applies to the neural models; a tree model's threads are model_options.n_jobs`,
+      );
+    return trainTreeModelOnFiles(job, hooks);
+  }
   const kept = job.schema.columns.filter((c) => c.role === 'dense' && c.missing.policy === 'keep').map((c) => c.name);
   if (kept.length > 0)
     throw new Error(
@@ -97,7 +104,9 @@ export async function trainOnFiles(job: TrainJob, hooks: TrainHooks = {}): Promi
   log(
     `model ${job.model}: ${countParameters(model)} parameters; kernels: ${kernels().detail}${tasks.length > 1 ? `; tasks: ${tasks.map((t) => t.name).join(', ')}` : ''}`,
   );
-  const trainer = new Trainer(model, job.train, tasks, hooks, [rng]);
+  const recipe = { model: job.model, spec, modelOptions: modelOptions ?? job.modelOptions, seed: job.train.seed };
+  const trainer = new Trainer(model, job.train, tasks, hooks, [rng], [], recipe);
+  if ((job.train.threads ?? 1) > 1) log(`training: data-parallel on ${job.train.threads} threads (one shard of every batch each, shared weights)`);
   const result = await trainer.fit(train, valid);
   return finishTraining({
     job,
@@ -111,6 +120,7 @@ export async function trainOnFiles(job: TrainJob, hooks: TrainHooks = {}): Promi
     test,
     badRows,
     streaming,
+    ...(train instanceof StreamingDataSource && train.parseWorkerCpuSeconds > 0 ? { parseWorkerCpuSeconds: train.parseWorkerCpuSeconds } : {}),
     ...(modelOptions !== undefined ? { modelOptions } : {}),
   });
 }

@@ -1,6 +1,6 @@
-import { Tensor, noGrad, tidy } from '../engine/tensor.js';
+import { Tensor, noGrad } from '../engine/tensor.js';
 import { Rng } from '../engine/random.js';
-import { add, bceWithLogits, scale } from '../engine/ops/index.js';
+import { backwardBatchLoss, taskWeights } from './parallel/batch-loss.js';
 import { calibratedProbabilities, evaluate, type EvalReport } from '../metrics/index.js';
 import type { Batch } from '../features/batch.js';
 import { pickRows, singleTask, taskRows, type TaskDef } from '../features/tasks.js';
@@ -12,6 +12,10 @@ import { buildOptimizers, type OptimizerPair } from './optimizers.js';
 import type { Optimizer } from './optim.js';
 import { Checkpointer, type TrainState } from './checkpoint.js';
 import { ProgressReporter } from './progress.js';
+import { DataParallelGroup, type ParallelTimings } from './parallel/data-parallel.js';
+import { shareModelStorage, type SharedModelStorage } from './parallel/shared-storage.js';
+import type { ModelRecipe } from './parallel/protocol.js';
+import { threadCpuSeconds } from '../util/thread-cpu.js';
 
 /** One validation result in the training history. */
 export interface EvalLog {
@@ -47,6 +51,16 @@ export interface TrainResult {
    * Evaluation and checkpoint writes between steps are not counted.
    */
   dataWaitSeconds: number;
+  /**
+   * CPU seconds the training thread itself used while it waited for batches (gathering,
+   * cache reads, taking over the parse worker's chunks) — the part of the data path that a
+   * free core for the parse worker cannot hide — and inside optimizer steps. Null where
+   * thread CPU time is not available (src/util/thread-cpu.ts).
+   */
+  dataWaitCpuSeconds?: number | null;
+  trainCpuSeconds?: number | null;
+  /** Where the training thread's step time went with `threads` > 1 (seconds); null with one thread. */
+  parallel?: (ParallelTimings & { threads: number }) | null;
 }
 
 /**
@@ -207,10 +221,14 @@ export class Trainer {
   private readonly params: Tensor[];
   private readonly checkpointer: Checkpointer | null;
   private readonly groups: ParamGroup[];
+  private readonly recipe: ModelRecipe | null;
+  private readonly storage: SharedModelStorage | null;
+  private group: DataParallelGroup | null = null;
 
   /**
    * `tasks`: the task list, or one label name for a single-task model. Every task must be
-   * an output of the model, and every model output a task.
+   * an output of the model, and every model output a task. `recipe`: how to build the
+   * model again in a worker thread; needed when `opts.threads` > 1 (data-parallel training).
    */
   constructor(
     model: RankingModel,
@@ -219,6 +237,7 @@ export class Trainer {
     hooks: TrainHooks = {},
     rngs: Rng[] = [],
     groups: readonly ParamGroup[] = [],
+    recipe: ModelRecipe | null = null,
   ) {
     this.model = model;
     this.opts = opts;
@@ -233,6 +252,17 @@ export class Trainer {
     const own = new Set(groups.flatMap((g) => g.params));
     this.params = model.parameters().filter((p) => !own.has(p));
     this.tables = model.namedEmbeddings().map(([, t]) => t as EmbeddingTable);
+    const threads = opts.threads ?? 1; // options built before `threads` existed
+    if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a positive integer, got ${threads}`);
+    if (threads > 1 && groups.length > 0)
+      throw new Error(
+        `threads ${threads}: data-parallel training does not support separately optimized parameter groups (AutoFIS's search stage); use threads: 1`,
+      );
+    if (threads > 1 && recipe === null)
+      throw new Error(`threads ${threads}: data-parallel training needs the model's recipe (Trainer argument 'recipe')`);
+    this.recipe = threads > 1 ? recipe : null;
+    // Shared before the optimizers are built, so that they hold the shared arrays.
+    this.storage = threads > 1 ? shareModelStorage(model) : null;
     this.optim = buildOptimizers(this.params, this.tables, opts);
     this.groups = groups.slice();
     if (groups.length > 0 && opts.checkpointDir !== '') throw new Error('training with separately optimized parameter groups cannot be checkpointed');
@@ -245,21 +275,20 @@ export class Trainer {
    * label is not 1 count zero), plus the model's own extra loss (DIEN's auxiliary loss).
    */
   step(batch: Batch): number {
-    const loss = tidy(() => {
-      const logits = this.model.forwardTasks(batch);
-      let total: Tensor | null = null;
-      for (const t of this.tasks) {
-        const y = batch.labels[t.label];
-        if (y === undefined) throw new Error(`training batch has no label '${t.label}' (task '${t.name}')`);
-        let l = bceWithLogits(logits[t.name]!, y, taskWeights(batch, t));
-        if (t.weight !== 1) l = scale(l, t.weight);
-        total = total === null ? l : add(total, l);
-      }
-      const extra = this.model.extraLoss();
-      if (extra !== null) total = add(total!, extra);
-      total!.backward();
-      return total!;
-    });
+    const loss = backwardBatchLoss(this.model, this.tasks, batch);
+    this.update();
+    return loss;
+  }
+
+  /** `step` with the forward/backward split over the threads of `group` (data-parallel). */
+  private async stepParallel(group: DataParallelGroup, batch: Batch): Promise<number> {
+    const loss = await group.backward(batch);
+    this.update();
+    return loss;
+  }
+
+  /** Penalties, clipping, the optimizer steps and zeroing of the gradients after a backward. */
+  private update(): void {
     this.optim.applyPenalties();
     if (this.opts.clipNorm > 0) this.optim.clip(this.opts.clipNorm);
     this.optim.step();
@@ -268,7 +297,6 @@ export class Trainer {
       g.optimizer.step();
       g.optimizer.zeroGrad();
     }
-    return loss.item();
   }
 
   /**
@@ -276,6 +304,24 @@ export class Trainer {
    * `checkpointDir` when one exists.
    */
   async fit(train: DataSource, valid: DataSource | null): Promise<TrainResult> {
+    if (this.storage === null) return this.fitWith(train, valid, null);
+    const group = await DataParallelGroup.start(this.model, this.storage, this.recipe!, this.tasks, this.opts.threads ?? 1);
+    this.group = group;
+    try {
+      return await this.fitWith(train, valid, group);
+    } finally {
+      this.group = null;
+      await group.close();
+    }
+  }
+
+  /** A copy of the running data-parallel group's timings so far (null outside `fit` or with one thread); for benchmarks. */
+  parallelTimings(): ParallelTimings | null {
+    const t = this.group?.timings;
+    return t === undefined ? null : { ...t, cpu: t.cpu === null ? null : { ...t.cpu } };
+  }
+
+  private async fitWith(train: DataSource, valid: DataSource | null, group: DataParallelGroup | null): Promise<TrainResult> {
     const o = this.opts;
     const log = this.hooks.log ?? (() => {});
     let state: TrainState = {
@@ -352,6 +398,7 @@ export class Trainer {
       this.model.train();
       // Resume: the source starts at the first batch not yet trained on.
       let asked = performance.now();
+      let askedCpu = threadCpuSeconds();
       for await (const batch of train.batches({
         batchSize: o.batchSize,
         shuffle: true,
@@ -364,8 +411,12 @@ export class Trainer {
         else if (o.warmupSteps > 0 && state.globalStep === o.warmupSteps) this.optim.setLrScale(state.lr / o.optimizer.lr);
         const t0 = performance.now();
         state.dataWaitSeconds = (state.dataWaitSeconds ?? 0) + (t0 - asked) / 1000;
-        const loss = this.step(batch);
+        const cpu0 = threadCpuSeconds();
+        if (cpu0 !== null && askedCpu !== null) state.dataWaitCpuSeconds = (state.dataWaitCpuSeconds ?? 0) + (cpu0 - askedCpu);
+        const loss = group === null ? this.step(batch) : await this.stepParallel(group, batch);
         state.trainSeconds += (performance.now() - t0) / 1000;
+        const cpu1 = threadCpuSeconds();
+        if (cpu0 !== null && cpu1 !== null) state.trainCpuSeconds = (state.trainCpuSeconds ?? 0) + (cpu1 - cpu0);
         state.trainRows += batch.size;
         state.lossSum += loss;
         state.lossCount++;
@@ -381,6 +432,7 @@ export class Trainer {
           save();
         }
         asked = performance.now();
+        askedCpu = threadCpuSeconds();
       }
       progress.done();
       if (!state.stopped && o.evalEverySteps === 0) await validate();
@@ -399,6 +451,9 @@ export class Trainer {
       samplesPerSec: state.trainSeconds > 0 ? state.trainRows / state.trainSeconds : 0,
       trainSeconds: state.trainSeconds,
       dataWaitSeconds: state.dataWaitSeconds ?? 0,
+      dataWaitCpuSeconds: state.dataWaitCpuSeconds ?? null,
+      trainCpuSeconds: state.trainCpuSeconds ?? null,
+      parallel: group === null ? null : { threads: group.threads, ...group.timings },
     };
   }
 }
@@ -424,14 +479,6 @@ function formatEval(e: EvalLog, monitor: string): string {
   return `epoch ${e.epoch} step ${e.step}: train loss ${e.trainLoss.toFixed(6)}, ${metrics}, lr ${e.lr.toExponential(1)}${e.improved ? '' : ` (${monitor} did not improve)`}`;
 }
 
-/** Per-row weights of a task's loss: the sample weight, times 0 where the task's `where` label is not 1. */
-export function taskWeights(batch: Batch, task: TaskDef): Float32Array | undefined {
-  if (task.where === null) return batch.weight;
-  const cond = batch.labels[task.where];
-  if (cond === undefined) throw new Error(`training batch has no label '${task.where}' (the where-column of task '${task.name}')`);
-  const w = new Float32Array(batch.size);
-  for (let i = 0; i < batch.size; i++) w[i] = cond[i] === 1 ? (batch.weight === undefined ? 1 : batch.weight[i]!) : 0;
-  return w;
-}
+export { taskWeights };
 
 export { Rng };

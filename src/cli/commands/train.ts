@@ -18,6 +18,7 @@ options:
   --model NAME        model (default deepfm; 'finerank info' lists them)
   --preset NAME       default | bars (the BARS/FuxiCTR published-benchmark protocol)
   --epochs N  --batch-size N  --seed N
+  --threads N         data-parallel training on N threads (train.threads; default 1)
   -o, --output FILE   where to write the model artifact
   --json              print one JSON object as the last line
   --quiet             no progress bar or per-epoch log`;
@@ -37,6 +38,7 @@ export async function run(args: string[]): Promise<number> {
       epochs: { type: 'string' },
       'batch-size': { type: 'string' },
       seed: { type: 'string' },
+      threads: { type: 'string' },
       output: { type: 'string', short: 'o' },
       json: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
@@ -64,6 +66,7 @@ export async function run(args: string[]): Promise<number> {
     epochs: int('epochs', values.epochs),
     batchSize: int('batch-size', values['batch-size']),
     seed: int('seed', values.seed),
+    threads: int('threads', values.threads),
   });
   if (values.quiet || values.json) cfg.train.progress = cfg.train.progress && !values.quiet;
   const log = values.quiet ? () => {} : logLine;

@@ -2,7 +2,7 @@
  * Parsing and encoding in a worker thread, so that the training thread does not wait on text
  * parsing: `encodeInWorker` yields the same encoded chunks as reading + `fm.transform` on the
  * calling thread would, in the same order, while the worker parses ahead by at most
- * `aheadChunks` chunks (bounded memory). Errors (DataErrors with file, line and column) are
+ * `aheadChunks` chunks or `aheadRows` rows, whichever allows more (bounded memory). Errors (DataErrors with file, line and column) are
  * re-thrown on the calling thread; rows skipped as bad are added to the caller's BadRowLog.
  */
 import { Worker } from 'node:worker_threads';
@@ -18,11 +18,19 @@ export interface WorkerEncodeOptions {
   blockBytes?: number;
   /** Chunks the worker may have encoded but not yet handed over (default 3). */
   aheadChunks?: number;
+  /**
+   * Rows the worker may have encoded but not yet handed over (default 0: `aheadChunks`
+   * alone). A streaming source sets it to its shuffle window, so that the worker parses the
+   * whole next window while the trainer consumes the current one.
+   */
+  aheadRows?: number;
+  /** Called at the end of a complete pass with the worker thread's CPU seconds (when known). */
+  onWorkerCpu?: (seconds: number) => void;
 }
 
 type Message =
   | { type: 'chunk'; batch: Batch }
-  | { type: 'end'; badRows: { count: number; byReason: Record<string, number>; examples: BadRowLog['examples'] } }
+  | { type: 'end'; badRows: { count: number; byReason: Record<string, number>; examples: BadRowLog['examples'] }; cpuSeconds: number | null }
   | {
       type: 'error';
       error: {
@@ -40,6 +48,7 @@ export async function* encodeInWorker(path: string, fm: FeatureMap, o: WorkerEnc
     featureMap: fm.toJSON(),
     onBadRow: o.onBadRow ?? 'error',
     credits: ahead,
+    aheadRows: o.aheadRows ?? 0,
     ...(o.blockBytes !== undefined ? { blockBytes: o.blockBytes } : {}),
   };
   const worker = new Worker(new URL('./encode-worker.js', import.meta.url), { workerData: data });
@@ -72,10 +81,11 @@ export async function* encodeInWorker(path: string, fm: FeatureMap, o: WorkerEnc
       }
       const m = queue.shift()!;
       if (m.type === 'chunk') {
-        worker.postMessage({ type: 'credit', n: 1 });
+        worker.postMessage({ type: 'credit', n: 1, rows: m.batch.size });
         yield m.batch;
       } else if (m.type === 'end') {
         if (o.badRows !== undefined) mergeBadRows(o.badRows, m.badRows);
+        if (m.cpuSeconds !== null) o.onWorkerCpu?.(m.cpuSeconds);
         return;
       } else {
         const d = m.error.dataError;

@@ -51,6 +51,8 @@ export class StreamingDataSource implements DataSource {
   lastOrigin: PassOrigin | null = null;
   /** Why the cache was not used on the most recent text pass (null: used, or no cache dir). */
   cacheMiss: string | null = null;
+  /** CPU seconds of the parse worker threads over the complete text passes so far (Linux; 0 when unknown). */
+  parseWorkerCpuSeconds = 0;
 
   constructor(path: string, fm: FeatureMap, opts: StreamingOptions = {}) {
     this.path = path;
@@ -134,7 +136,13 @@ export class StreamingDataSource implements DataSource {
     const encoded =
       this.opts.parseWorker === false
         ? this.encodeHere(read, transform)
-        : encodeInWorker(this.path, this.fm, { ...transform, ...(this.opts.blockBytes !== undefined ? { blockBytes: this.opts.blockBytes } : {}) });
+        : encodeInWorker(this.path, this.fm, {
+            ...transform,
+            ...(this.opts.blockBytes !== undefined ? { blockBytes: this.opts.blockBytes } : {}),
+            // A whole window ahead: the next window is parsed while the current one trains.
+            aheadRows: this.shuffleWindow,
+            onWorkerCpu: (s) => (this.parseWorkerCpuSeconds += s),
+          });
     let done = false;
     let row = 0;
     try {

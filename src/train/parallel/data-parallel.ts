@@ -1,0 +1,263 @@
+/**
+ * Synchronous data-parallel training on N threads (docs/streaming.md, "Data-parallel
+ * training"). The training thread and N − 1 worker threads (node:worker_threads) each run
+ * forward and backward on their shard of every batch — rows [⌊kB/N⌋, ⌊(k+1)B/N⌋), shard 0 on
+ * the training thread — over one set of weights in SharedArrayBuffers
+ * (./shared-storage.ts). Each shard's loss terms are scaled by its share of the batch
+ * (`shardScales`), so the shards' gradients add up to the whole batch's. The training thread
+ * then adds the workers' dense gradients to its own in worker order and merges their
+ * tables' row gradients into its accumulators in worker order (a row touched by several
+ * shards gets the sum of their rows: no update is lost), and the caller runs one optimizer
+ * step; only the training thread writes weights, and only while no worker reads them.
+ * The summation order is fixed, so a run is reproducible for a fixed thread count.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Batch } from '../../features/batch.js';
+import type { TaskDef } from '../../features/tasks.js';
+import type { RankingModel } from '../../models/base.js';
+import type { EmbeddingTable } from '../../embedding/table.js';
+import type { Tensor } from '../../engine/tensor.js';
+import { kernels } from '../../engine/kernels/index.js';
+import { threadCpuSeconds } from '../../util/thread-cpu.js';
+import { sliceBatch } from '../../data/batcher.js';
+import { backwardBatchLoss, shardScales } from './batch-loss.js';
+import { gradientLayout, type SharedModelStorage } from './shared-storage.js';
+import type { ModelRecipe, StepReply, StepRequest, WorkerInit, WorkerMessage } from './protocol.js';
+
+/** Time spent by the training thread in the parts of a data-parallel step (seconds, summed). */
+export interface ParallelTimings {
+  /** Cutting the batch into shards and posting them. */
+  split: number;
+  /** Forward and backward of shard 0 on the training thread. */
+  ownShard: number;
+  /** Waiting for the workers after shard 0 was done. */
+  wait: number;
+  /** Adding the workers' dense and row gradients. */
+  merge: number;
+  /**
+   * CPU seconds of the training thread itself in split, own shard, wait and merge, and the sum
+   * over steps of the slowest shard's CPU seconds (training thread or worker, each its own
+   * thread's time): load-independent figures from which the step time with a free core per
+   * thread follows (bench/parallel). Null where thread CPU time is not available.
+   */
+  cpu: { split: number; ownShard: number; wait: number; merge: number; slowestShard: number } | null;
+}
+
+interface WorkerHandle {
+  worker: Worker;
+  grads: Float32Array;
+  pending: ((m: WorkerMessage) => void) | null;
+  failure: Error | null;
+}
+
+/** Row bounds of N shards of B rows: shard k is [bounds[k], bounds[k+1]). */
+export function shardBounds(rows: number, threads: number): number[] {
+  const out: number[] = [];
+  for (let k = 0; k <= threads; k++) out.push(Math.floor((k * rows) / threads));
+  return out;
+}
+
+/** The worker threads of one data-parallel training run and the gradient exchange with them. */
+export class DataParallelGroup {
+  /** Number of threads computing shards (the training thread included). */
+  readonly threads: number;
+  readonly timings: ParallelTimings = {
+    split: 0,
+    ownShard: 0,
+    wait: 0,
+    merge: 0,
+    cpu: threadCpuSeconds() === null ? null : { split: 0, ownShard: 0, wait: 0, merge: 0, slowestShard: 0 },
+  };
+  private readonly model: RankingModel;
+  private readonly tasks: readonly TaskDef[];
+  private readonly workers: WorkerHandle[];
+  private readonly params: Tensor[];
+  private readonly tables: EmbeddingTable[];
+  private readonly offsets: number[];
+  private readonly blasThreads: number;
+  private closed = false;
+
+  private constructor(model: RankingModel, tasks: readonly TaskDef[], workers: WorkerHandle[], blasThreads: number) {
+    this.model = model;
+    this.tasks = tasks;
+    this.workers = workers;
+    this.threads = workers.length + 1;
+    this.params = model.parameters();
+    this.tables = model.namedEmbeddings().map(([, t]) => t as EmbeddingTable);
+    this.offsets = gradientLayout(this.params).offsets;
+    this.blasThreads = blasThreads;
+  }
+
+  /**
+   * Starts `threads − 1` workers over the model's shared storage (`shareModelStorage`, done
+   * by the caller before its optimizers were built) and waits until each has built its model.
+   * BLAS runs one thread per training thread while the group is open.
+   */
+  static async start(
+    model: RankingModel,
+    storage: SharedModelStorage,
+    recipe: ModelRecipe,
+    tasks: readonly TaskDef[],
+    threads: number,
+  ): Promise<DataParallelGroup> {
+    if (!Number.isInteger(threads) || threads < 2) throw new Error(`data-parallel training needs at least 2 threads, got ${threads}`);
+    const k = kernels();
+    const blasThreads = k.getThreads();
+    k.setThreads(1);
+    const { total } = gradientLayout(model.parameters());
+    const handles: WorkerHandle[] = [];
+    for (let index = 1; index < threads; index++) {
+      const gradBuffer = new SharedArrayBuffer(Math.max(4, total * 4));
+      const init: WorkerInit = { recipe, tasks: tasks.slice(), storage, index, gradBuffer };
+      const worker = new Worker(new URL('./worker.js', import.meta.url), {
+        workerData: init,
+        env: { ...process.env, FINERANK_THREADS: '1' },
+      });
+      const h: WorkerHandle = { worker, grads: new Float32Array(gradBuffer), pending: null, failure: null };
+      const fail = (e: Error) => {
+        h.failure ??= e;
+        const p = h.pending;
+        h.pending = null;
+        p?.({ type: 'error', message: e.message });
+      };
+      worker.on('message', (m: WorkerMessage) => {
+        const p = h.pending;
+        h.pending = null;
+        if (p !== null) p(m);
+        else if (m.type === 'error') h.failure ??= new Error(m.message);
+      });
+      worker.on('error', fail);
+      worker.on('exit', (code) => fail(new Error(`exited with code ${code}`)));
+      handles.push(h);
+    }
+    const group = new DataParallelGroup(model, tasks, handles, blasThreads);
+    try {
+      await Promise.all(handles.map((h, i) => group.receive(h, i + 1, 'ready')));
+    } catch (e) {
+      await group.close();
+      throw e;
+    }
+    return group;
+  }
+
+  /** Resolves with worker h's next message of the expected type; rejects on its error or exit. */
+  private receive<T extends WorkerMessage['type']>(h: WorkerHandle, index: number, type: T): Promise<Extract<WorkerMessage, { type: T }>> {
+    return new Promise((resolve, reject) => {
+      const done = (m: WorkerMessage) => {
+        if (m.type === type) resolve(m as Extract<WorkerMessage, { type: T }>);
+        else reject(new Error(`data-parallel worker ${index}: ${m.type === 'error' ? m.message : `unexpected '${m.type}' message`}`));
+      };
+      if (h.failure !== null) done({ type: 'error', message: h.failure.message });
+      else h.pending = done;
+    });
+  }
+
+  /**
+   * Forward and backward of `batch` split over the threads; on return the model's gradients
+   * (dense and row-sparse) are those of the whole batch, ready for one optimizer step.
+   * Returns the batch loss (the sum of the shards' parts).
+   */
+  async backward(batch: Batch): Promise<number> {
+    if (this.closed) throw new Error('data-parallel group is closed');
+    let t = performance.now();
+    const c0 = threadCpuSeconds();
+    const bounds = shardBounds(batch.size, this.threads);
+    const scales = shardScales(batch, this.tasks, bounds);
+    const replies: Array<Promise<StepReply> | null> = this.workers.map((h, i) => {
+      const k = i + 1,
+        rows = bounds[k + 1]! - bounds[k]!;
+      if (rows === 0) return null;
+      const reply = this.receive(h, k, 'done');
+      const shard = sliceBatch(batch, bounds[k]!, rows);
+      const req: StepRequest = { batch: shard, scales: scales[k]! };
+      h.worker.postMessage(req, transferables(shard));
+      return reply;
+    });
+    const own = bounds[1]! > 0 ? sliceBatch(batch, 0, bounds[1]!) : null;
+    let now = performance.now();
+    this.timings.split += (now - t) / 1000;
+    t = now;
+    const c1 = threadCpuSeconds();
+    let loss = 0;
+    let ownError: unknown = null;
+    try {
+      if (own !== null) loss = backwardBatchLoss(this.model, this.tasks, own, scales[0]!);
+    } catch (e) {
+      ownError = e;
+    }
+    now = performance.now();
+    this.timings.ownShard += (now - t) / 1000;
+    t = now;
+    const c2 = threadCpuSeconds();
+    // Never return while a worker still runs (the caller steps the shared weights next).
+    const settled = await Promise.allSettled(replies.map((r) => r ?? Promise.resolve(null)));
+    if (ownError !== null) throw ownError;
+    now = performance.now();
+    this.timings.wait += (now - t) / 1000;
+    t = now;
+    for (const s of settled) if (s.status === 'rejected') throw s.reason;
+    const c3 = threadCpuSeconds();
+    let slowest = c2 !== null && c1 !== null ? c2 - c1 : 0;
+    settled.forEach((s, i) => {
+      const r = (s as PromiseFulfilledResult<StepReply | null>).value;
+      if (r === null) return;
+      loss += this.merge(this.workers[i]!, r);
+      if (r.cpuSeconds !== null) slowest = Math.max(slowest, r.cpuSeconds);
+    });
+    this.timings.merge += (performance.now() - t) / 1000;
+    const c4 = threadCpuSeconds();
+    const cpu = this.timings.cpu;
+    if (cpu !== null && c0 !== null && c1 !== null && c2 !== null && c3 !== null && c4 !== null) {
+      cpu.split += c1 - c0;
+      cpu.ownShard += c2 - c1;
+      cpu.wait += c3 - c2;
+      cpu.merge += c4 - c3;
+      cpu.slowestShard += slowest;
+    }
+    return loss;
+  }
+
+  /** Adds one worker's gradients to the training thread's; returns its loss part. */
+  private merge(h: WorkerHandle, r: StepReply): number {
+    this.params.forEach((p, i) => {
+      if (!r.hasGrad[i]) return;
+      const g = p.gradBuffer(),
+        src = h.grads,
+        o = this.offsets[i]!;
+      for (let j = 0; j < g.length; j++) g[j]! += src[o + j]!;
+    });
+    this.tables.forEach((table, i) => {
+      const s = r.sparse[i];
+      if (s === null || s === undefined) return;
+      table.accumulateGrad(s.ids, s.values, s.ids.length);
+    });
+    return r.loss;
+  }
+
+  /** Stops the workers and restores the BLAS thread count. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const h of this.workers) h.worker.removeAllListeners('exit');
+    await Promise.all(this.workers.map((h) => h.worker.terminate()));
+    kernels().setThreads(this.blasThreads);
+  }
+}
+
+/** The distinct ArrayBuffers of a freshly sliced batch (moved to the worker, not copied). */
+function transferables(b: Batch): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  const add = (a: { buffer: ArrayBufferLike } | undefined) => {
+    if (a !== undefined && a.buffer instanceof ArrayBuffer) out.add(a.buffer);
+  };
+  for (const v of Object.values(b.sparse)) add(v);
+  for (const v of Object.values(b.dense)) add(v);
+  for (const v of Object.values(b.labels)) add(v);
+  for (const v of Object.values(b.varlen)) {
+    add(v.ids);
+    add(v.lengths);
+  }
+  add(b.weight);
+  add(b.group);
+  return [...out];
+}
