@@ -2,7 +2,7 @@ import { Rng } from '../engine/random.js';
 import { auc } from '../metrics/auc.js';
 import { logloss } from '../metrics/logloss.js';
 import { BinMapper } from './binning.js';
-import { TreeGrower, addTreeToMargin, lap, newPhases, type PhaseSeconds } from './grow.js';
+import { TreeGrower, addTreeToMargin, lap, newPhases, phaseNow, type PhaseSeconds } from './grow.js';
 import { checkMatrix, type FeatureMatrix } from './matrix.js';
 import { objectiveOf } from './objective.js';
 import { resolveBoosterOptions, type BoosterOptions } from './options.js';
@@ -184,7 +184,7 @@ export class Booster {
     const higherBetter = metric === 'auc';
 
     const phases = newPhases();
-    let tp = performance.now();
+    let tp = phaseNow();
     const bins = BinMapper.fit(train, o.max_bin);
     const binned = bins.transform(train, o.n_jobs);
     lap(phases, 'binning', tp);
@@ -220,7 +220,7 @@ export class Booster {
       stoppedEarly = false;
 
     for (let t = 0; t < o.n_estimators; t++) {
-      tp = performance.now();
+      tp = phaseNow();
       obj.gradients(margin, targets.y, targets.weight, g, h);
       lap(phases, 'gradients', tp);
       let rows = allRows;
@@ -237,7 +237,7 @@ export class Booster {
         features = perm.subarray(0, nCols).sort();
       }
       const tree = grower.grow(g, h, rows, features);
-      tp = performance.now();
+      tp = phaseNow();
       addTreeToMargin(tree, binned, bins, margin, o.subsample === 1);
       tp = lap(phases, 'marginUpdate', tp);
       trees.push(tree.nodes);

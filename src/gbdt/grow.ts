@@ -46,9 +46,26 @@ export function newPhases(): PhaseSeconds {
   return { binning: 0, gradients: 0, histograms: 0, splitFinding: 0, partition: 0, marginUpdate: 0, validation: 0 };
 }
 
-/** Adds the seconds since `t0` (a performance.now() value) to a phase; returns now. */
+let cpuClock = false;
+
+/**
+ * Selects the clock of the phase timings: wall time (the default) or the process's CPU time
+ * (user + system, process.cpuUsage()), which moves less on a loaded machine.
+ */
+export function setPhaseClock(clock: 'wall' | 'cpu'): void {
+  cpuClock = clock === 'cpu';
+}
+
+/** Now on the phase clock, in milliseconds. */
+export function phaseNow(): number {
+  if (!cpuClock) return performance.now();
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** Adds the seconds since `t0` (a phaseNow() value) to a phase; returns now. */
 export function lap(phases: PhaseSeconds, key: keyof PhaseSeconds, t0: number): number {
-  const t = performance.now();
+  const t = phaseNow();
   phases[key] += (t - t0) / 1000;
   return t;
 }
@@ -104,7 +121,7 @@ export class TreeGrower {
     const canSplit = (depth: number) => p.maxDepth === 0 || depth < p.maxDepth;
     const ph = this.phases;
     const open = (id: number, depth: number, start: number, end: number, G: number, H: number, hist: Float64Array): OpenNode => {
-      const t0 = performance.now();
+      const t0 = phaseNow();
       const split = hist.length > 0 && canSplit(depth) && end - start >= 2 ? findBestSplit(hist, this.bins, feats, G, H, p) : null;
       lap(ph, 'splitFinding', t0);
       return { id, depth, start, end, G, H, hist, split };
@@ -122,7 +139,7 @@ export class TreeGrower {
       H += h[rows[k]!]!;
     }
     const rootHist = new Float64Array(slots2);
-    let t0 = performance.now();
+    let t0 = phaseNow();
     buildHistogram(rootHist, this.binned.rowMajor, this.binned.offsets, this.F, rows, 0, rows.length, g, h, features, p.threads);
     lap(ph, 'histograms', t0);
     nodes.push([]);
@@ -141,7 +158,7 @@ export class TreeGrower {
         finished.push(node);
         continue;
       }
-      t0 = performance.now();
+      t0 = phaseNow();
       const mid = this.partition(rows, node.start, node.end, s);
       t0 = lap(ph, 'partition', t0);
       const leftId = nodes.length,
