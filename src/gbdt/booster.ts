@@ -189,6 +189,9 @@ export class Booster {
     const binned = bins.transform(train, o.n_jobs);
     lap(phases, 'binning', tp);
     const base = obj.baseMargin(targets.y, targets.weight);
+    // Labels and weights as typed arrays for the gradient kernels (0/1 labels are exact in float32).
+    const y = o.objective === 'binary:logistic' ? Float32Array.from(targets.y) : Float64Array.from(targets.y);
+    const weight = targets.weight === undefined ? undefined : Float64Array.from(targets.weight);
     const margin = new Float64Array(n).fill(base);
     const g = new Float32Array(n),
       h = new Float32Array(n);
@@ -221,7 +224,7 @@ export class Booster {
 
     for (let t = 0; t < o.n_estimators; t++) {
       tp = phaseNow();
-      obj.gradients(margin, targets.y, targets.weight, g, h);
+      obj.gradients(margin, y, weight, g, h, o.n_jobs);
       lap(phases, 'gradients', tp);
       let rows = allRows;
       if (o.subsample < 1) {
@@ -238,7 +241,7 @@ export class Booster {
       }
       const tree = grower.grow(g, h, rows, features);
       tp = phaseNow();
-      addTreeToMargin(tree, binned, bins, margin, o.subsample === 1);
+      addTreeToMargin(tree, binned, bins, margin, o.subsample === 1, o.n_jobs);
       tp = lap(phases, 'marginUpdate', tp);
       trees.push(tree.nodes);
       leafCounts.push(tree.leaves);

@@ -13,7 +13,7 @@ export interface GrowParams extends SplitParams {
   policy: 'depthwise' | 'lossguide';
   /** Shrinkage multiplied into every leaf value. */
   learningRate: number;
-  /** Threads of the native histogram kernel (n_jobs). */
+  /** Threads of the native histogram and partition kernels (n_jobs). */
   threads: number;
 }
 
@@ -218,28 +218,25 @@ export class TreeGrower {
       s.bin,
       s.defaultLeft,
       this.tmp,
+      this.p.threads,
     );
   }
 }
 
 /**
  * Adds a grown tree's leaf values to `margin`: for the rows the tree was grown on, from the
- * leaf row ranges; with `allRows` false (row subsampling) every row of the binned matrix is
- * routed through the split bins instead.
+ * leaf row ranges (the addLeafValues kernel, on `threads` threads); with `allRows` false (row
+ * subsampling) every row of the binned matrix is routed through the split bins instead.
  */
-export function addTreeToMargin(tree: GrownTree, data: BinnedData, bins: BinMapper, margin: Float64Array, allRows: boolean): void {
+export function addTreeToMargin(tree: GrownTree, data: BinnedData, bins: BinMapper, margin: Float64Array, allRows: boolean, threads = 1): void {
   const nodes = tree.nodes;
   if (allRows) {
-    for (let n = 0, leaf = 0; n < nodes.length / NODE_FIELDS; n++) {
+    const values = new Float64Array(tree.leaves);
+    for (let n = 0; n < nodes.length / NODE_FIELDS; n++) {
       if (nodes[n * NODE_FIELDS + F_FEATURE]! >= 0) continue;
-      const v = nodes[n * NODE_FIELDS + F_VALUE]!;
-      leaf = nodes[n * NODE_FIELDS + F_LEFT]! | 0;
-      const rows = tree.rows;
-      for (let k = tree.leafStart[leaf]!, e = tree.leafEnd[leaf]!; k < e; k++) {
-        const r = rows[k]!;
-        margin[r] = margin[r]! + v;
-      }
+      values[nodes[n * NODE_FIELDS + F_LEFT]! | 0] = nodes[n * NODE_FIELDS + F_VALUE]!;
     }
+    gbdtKernels().addLeafValues(margin, tree.rows, tree.leafStart, tree.leafEnd, values, threads);
     return;
   }
   const F = bins.offsets.length;
