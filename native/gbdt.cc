@@ -193,20 +193,25 @@ inline void AddPair(double* hist, uint64_t s, double gi, double hi) {
 
 // Accumulates rows[start, end) into hist for the feature positions [j0, j1) of `features`
 // (or of 0…F−1 when features is null). Returns false on a bad row or slot.
-// With `offsets`, an entry is a local bin and its slot is offsets[feature] + entry.
-template <typename Slot>
+// With `offsets`, an entry is a local bin and its slot is offsets[feature] + entry. Checked =
+// false (the caller proved every slot < `slots`) drops the per-entry slot check.
+template <bool Checked, typename Slot>
 bool HistogramFeatures(double* hist, uint64_t slots, const Slot* binned, const int32_t* offsets, int64_t F, int64_t nRows,
                        const int32_t* rows, int64_t start, int64_t end, const float* g, const float* h, const int32_t* features,
                        int64_t j0, int64_t j1) {
+  const int64_t first = features == nullptr ? j0 : features[j0];
+  const int64_t last = features == nullptr ? j1 - 1 : features[j1 - 1];
   for (int64_t k = start; k < end; k++) {
     const int32_t r = rows[k];
     if (r < 0 || r >= nRows) return false;
 #if defined(__GNUC__)
-    // Rows of a deep node are scattered: fetch the slots and gradients of a row kPrefetch ahead.
+    // Rows of a deep node are scattered: fetch the slots (both ends: a row may span two cache
+    // lines) and gradients of a row kPrefetch ahead.
     if (k + kPrefetch < end) {
       const int64_t ahead = rows[k + kPrefetch];
       if (ahead >= 0 && ahead < nRows) {
-        __builtin_prefetch(binned + ahead * F + (features == nullptr ? j0 : features[j0]));
+        __builtin_prefetch(binned + ahead * F + first);
+        __builtin_prefetch(binned + ahead * F + last);
         __builtin_prefetch(g + ahead);
         __builtin_prefetch(h + ahead);
       }
@@ -217,20 +222,20 @@ bool HistogramFeatures(double* hist, uint64_t slots, const Slot* binned, const i
     if (features == nullptr && offsets == nullptr) {
       for (int64_t j = j0; j < j1; j++) {
         const uint64_t s = row[j];
-        if (s >= slots) return false;
+        if (Checked && s >= slots) return false;
         AddPair(hist, s, gi, hi);
       }
     } else if (features == nullptr) {
       for (int64_t j = j0; j < j1; j++) {
         const uint64_t s = static_cast<uint64_t>(offsets[j]) + row[j];
-        if (s >= slots) return false;
+        if (Checked && s >= slots) return false;
         AddPair(hist, s, gi, hi);
       }
     } else {
       for (int64_t j = j0; j < j1; j++) {
         const int32_t f = features[j];
         const uint64_t s = (offsets == nullptr ? 0 : static_cast<uint64_t>(offsets[f])) + row[f];
-        if (s >= slots) return false;
+        if (Checked && s >= slots) return false;
         AddPair(hist, s, gi, hi);
       }
     }
@@ -239,19 +244,30 @@ bool HistogramFeatures(double* hist, uint64_t slots, const Slot* binned, const i
 }
 
 // The histogram on `threads` threads, each owning a contiguous block of features: every slot is
-// summed by one thread in row order, so the result is the same for any thread count.
+// summed by one thread in row order, so the result is the same for any thread count. 8-bit
+// local bins whose every possible slot (largest offset + 255) lies inside hist run without the
+// per-entry slot check (the booster pads its histograms for this).
 template <typename Slot>
 bool Histogram(double* hist, int64_t histLen, const Slot* binned, const int32_t* offsets, int64_t F, int64_t nRows, const int32_t* rows,
                int64_t start, int64_t end, const float* g, const float* h, const int32_t* features, int64_t nf, int64_t threads) {
   const uint64_t slots = static_cast<uint64_t>(histLen / 2);
   std::memset(hist, 0, sizeof(double) * static_cast<size_t>(histLen));
   const int64_t cols = features == nullptr ? F : nf;
+  if (cols == 0 || end <= start) return true;
+  bool checked = true;
+  if (sizeof(Slot) == 1 && offsets != nullptr) {
+    int64_t most = 0;
+    for (int64_t j = 0; j < F; j++) most = std::max<int64_t>(most, offsets[j]);
+    checked = static_cast<uint64_t>(most) + 255 >= slots;
+  }
   if ((end - start) * cols < kMinParallelWork) threads = 1;
   threads = std::max<int64_t>(1, std::min(threads, cols));
   std::atomic<bool> ok{true};
   ParallelFor(threads, [&](int64_t t) {
     const int64_t j0 = cols * t / threads, j1 = cols * (t + 1) / threads;
-    if (!HistogramFeatures(hist, slots, binned, offsets, F, nRows, rows, start, end, g, h, features, j0, j1)) ok = false;
+    const bool good = checked ? HistogramFeatures<true>(hist, slots, binned, offsets, F, nRows, rows, start, end, g, h, features, j0, j1)
+                              : HistogramFeatures<false>(hist, slots, binned, offsets, F, nRows, rows, start, end, g, h, features, j0, j1);
+    if (!good) ok = false;
   });
   return ok;
 }
@@ -415,12 +431,54 @@ inline int64_t BinOf(Value v, const float* up, int64_t nb) {
   return (base - up) + (static_cast<double>(*base) < x ? 1 : 0);
 }
 
+// A guide table for the bin search of one feature: the span [up[0], up[nb−1]] cut into K
+// equal buckets, start[j] the bin of bucket j's lower edge. A value's bin is found from its
+// bucket's start by stepping over the few bounds inside the bucket (exact: the steps check
+// up[b−1] < v ≤ up[b] on the bounds themselves, so rounding of the bucket index only costs a
+// step). Features whose bounds crowd into one bucket (more than kMaxGuideSteps) keep the
+// binary search.
+constexpr int64_t kGuideBuckets = 2048;
+constexpr int64_t kMaxGuideSteps = 8;
+
 struct BinColumn {
   const void* data;
   bool isInt;
   const float* up;
   int64_t nb;
   int64_t offset;
+  bool guided = false;
+  double lo = 0, scale = 0;
+  std::vector<int32_t> start;
+
+  void BuildGuide() {
+    if (nb < 8) return;
+    const double l = up[0], h = up[nb - 1];
+    if (!(h > l) || !std::isfinite(h - l)) return;
+    lo = l;
+    scale = static_cast<double>(kGuideBuckets) / (h - l);
+    start.resize(kGuideBuckets + 1);
+    int64_t most = 0;
+    for (int64_t j = 0; j <= kGuideBuckets; j++) {
+      start[j] = static_cast<int32_t>(BinOf(lo + static_cast<double>(j) / scale, up, nb));
+      if (j > 0) most = std::max<int64_t>(most, start[j] - start[j - 1]);
+    }
+    guided = most <= kMaxGuideSteps;
+  }
+
+  template <typename Value>
+  int64_t Bin(Value v) const {
+    if (!guided) return BinOf(v, up, nb);
+    if (v != v) return nb + 1;
+    const double x = static_cast<double>(v);
+    if (x <= static_cast<double>(up[0])) return 0;
+    if (x > static_cast<double>(up[nb - 1])) return nb;
+    int64_t j = static_cast<int64_t>((x - lo) * scale);
+    j = j < 0 ? 0 : j >= kGuideBuckets ? kGuideBuckets - 1 : j;
+    int64_t b = start[j];
+    while (b > 0 && x <= static_cast<double>(up[b - 1])) b--;
+    while (b < nb && x > static_cast<double>(up[b])) b++;
+    return b;
+  }
 };
 
 // Slots of rows [r0, r1) of every feature into both layouts.
@@ -431,7 +489,7 @@ void BinRows(const std::vector<BinColumn>& cols, int64_t n, Slot* colMajor, Slot
     const BinColumn& c = cols[f];
     Slot* out = colMajor + f * n;
     for (int64_t r = r0; r < r1; r++) {
-      const int64_t b = c.isInt ? BinOf(static_cast<const int32_t*>(c.data)[r], c.up, c.nb) : BinOf(static_cast<const float*>(c.data)[r], c.up, c.nb);
+      const int64_t b = c.isInt ? c.Bin(static_cast<const int32_t*>(c.data)[r]) : c.Bin(static_cast<const float*>(c.data)[r]);
       const Slot s = static_cast<Slot>(c.offset + b);
       out[r] = s;
       rowMajor[r * F + f] = s;
@@ -481,6 +539,7 @@ napi_value GbdtBin(napi_env env, napi_callback_info info) {
     const int64_t off = static_cast<const int32_t*>(offP)[f];
     if (off < 0 || (local ? 0 : off) + upLen + 1 > maxSlot) return Throw(env, fn, 'R', "feature " + std::to_string(f) + "'s slots do not fit the slot matrix type");
     cols[f] = BinColumn{ptr, type == napi_int32_array, static_cast<const float*>(upP), upLen, local ? 0 : off};
+    cols[f].BuildGuide();
   }
   constexpr int64_t kBlock = 2048;  // rows per task: a block of the row-major matrix stays in cache
   const int64_t blocks = (n + kBlock - 1) / kBlock;

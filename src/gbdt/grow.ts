@@ -115,7 +115,9 @@ export class TreeGrower {
   grow(g: Float32Array, h: Float32Array, rows: Int32Array, features: Int32Array | null): GrownTree {
     const p = this.p;
     const feats = features ?? Int32Array.from({ length: this.F }, (_, i) => i);
-    const slots2 = this.bins.totalSlots * 2;
+    // 8-bit local bins: 256 spare slots after the last feature's, so that every slot an 8-bit
+    // entry can name lies inside the histogram and the native loop drops its per-entry check.
+    const slots2 = (this.bins.totalSlots + (this.binned.offsets === null ? 0 : 256)) * 2;
     const nodes: number[][] = [];
     const splitBins: number[] = [];
     const canSplit = (depth: number) => p.maxDepth === 0 || depth < p.maxDepth;
