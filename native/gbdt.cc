@@ -432,13 +432,17 @@ inline int64_t BinOf(Value v, const float* up, int64_t nb) {
 }
 
 // A guide table for the bin search of one feature: the span [up[0], up[nb−1]] cut into K
-// equal buckets, start[j] the bin of bucket j's lower edge. A value's bin is found from its
-// bucket's start by stepping over the few bounds inside the bucket (exact: the steps check
-// up[b−1] < v ≤ up[b] on the bounds themselves, so rounding of the bucket index only costs a
-// step). Features whose bounds crowd into one bucket (more than kMaxGuideSteps) keep the
-// binary search.
+// equal buckets, start[j] the bin of bucket j−1's lower edge (one bucket early, so that a
+// bucket index rounded one too high still starts at or below the value's bin). A value's bin
+// is reached from its bucket's start by a fixed number of branch-free steps b += (v > up[b])
+// (the most bounds any three neighbouring buckets hold), then checked: up[b−1] < v ≤ up[b]
+// must hold, else (never expected) the binary search answers. Exact either way. Features whose
+// bounds crowd into few buckets (more than kMaxGuideSteps steps) keep the binary search.
+// Features whose bounds lie in [0, 65536) (encoded category ids, counts) also get a table of
+// the bin of every integer 0…⌊up[nb−1]⌋: an integer value is looked up directly.
 constexpr int64_t kGuideBuckets = 2048;
-constexpr int64_t kMaxGuideSteps = 8;
+constexpr int64_t kMaxGuideSteps = 12;
+constexpr double kMaxIntTable = 65536;
 
 struct BinColumn {
   const void* data;
@@ -446,37 +450,57 @@ struct BinColumn {
   const float* up;
   int64_t nb;
   int64_t offset;
-  bool guided = false;
+  int64_t steps = -1;  // −1: binary search
   double lo = 0, scale = 0;
   std::vector<int32_t> start;
+  std::vector<double> bound;  // up as doubles, then +∞
+  double intLimit = 0;         // integers in [0, intLimit) use intBin
+  std::vector<uint16_t> intBin;
 
   void BuildGuide() {
     if (nb < 8) return;
+    if (nb < 0xffff && up[0] >= 0 && static_cast<double>(up[nb - 1]) < kMaxIntTable - 1) {
+      const int64_t L = static_cast<int64_t>(std::floor(static_cast<double>(up[nb - 1]))) + 1;
+      intBin.resize(static_cast<size_t>(L));
+      for (int64_t i = 0; i < L; i++) intBin[i] = static_cast<uint16_t>(BinOf(static_cast<double>(i), up, nb));
+      intLimit = static_cast<double>(L);
+    }
     const double l = up[0], h = up[nb - 1];
     if (!(h > l) || !std::isfinite(h - l)) return;
     lo = l;
     scale = static_cast<double>(kGuideBuckets) / (h - l);
-    start.resize(kGuideBuckets + 1);
+    std::vector<int32_t> edge(kGuideBuckets + 1);
+    for (int64_t j = 0; j <= kGuideBuckets; j++) edge[j] = static_cast<int32_t>(BinOf(lo + static_cast<double>(j) / scale, up, nb));
+    start.resize(kGuideBuckets);
     int64_t most = 0;
-    for (int64_t j = 0; j <= kGuideBuckets; j++) {
-      start[j] = static_cast<int32_t>(BinOf(lo + static_cast<double>(j) / scale, up, nb));
-      if (j > 0) most = std::max<int64_t>(most, start[j] - start[j - 1]);
+    for (int64_t j = 0; j < kGuideBuckets; j++) {
+      start[j] = edge[std::max<int64_t>(j - 1, 0)];
+      most = std::max<int64_t>(most, edge[std::min<int64_t>(j + 2, kGuideBuckets)] - start[j]);
     }
-    guided = most <= kMaxGuideSteps;
+    if (most > kMaxGuideSteps) return;
+    steps = most + 1;
+    bound.resize(nb + 1);
+    for (int64_t b = 0; b < nb; b++) bound[b] = up[b];
+    bound[nb] = HUGE_VAL;
   }
 
   template <typename Value>
   int64_t Bin(Value v) const {
-    if (!guided) return BinOf(v, up, nb);
+    if (static_cast<double>(v) >= 0 && static_cast<double>(v) < intLimit) {
+      const int64_t i = static_cast<int64_t>(v);
+      if (static_cast<double>(i) == static_cast<double>(v)) return intBin[i];
+    }
+    if (steps < 0) return BinOf(v, up, nb);
     if (v != v) return nb + 1;
     const double x = static_cast<double>(v);
-    if (x <= static_cast<double>(up[0])) return 0;
-    if (x > static_cast<double>(up[nb - 1])) return nb;
+    if (x <= bound[0]) return 0;
+    if (x > bound[nb - 1]) return nb;
     int64_t j = static_cast<int64_t>((x - lo) * scale);
     j = j < 0 ? 0 : j >= kGuideBuckets ? kGuideBuckets - 1 : j;
     int64_t b = start[j];
-    while (b > 0 && x <= static_cast<double>(up[b - 1])) b--;
-    while (b < nb && x > static_cast<double>(up[b])) b++;
+    const double* bd = bound.data();
+    for (int64_t i = 0; i < steps; i++) b += x > bd[b] ? 1 : 0;
+    if ((b > 0 && x <= bd[b - 1]) || x > bd[b]) return BinOf(v, up, nb);
     return b;
   }
 };

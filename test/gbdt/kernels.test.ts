@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { Rng } from '../../src/engine/random.js';
 import { loadNativeGbdtKernels, setGbdtKernels, typescriptGbdtKernels, type GbdtKernels } from '../../src/gbdt/kernels.js';
 import { Booster } from '../../src/gbdt/booster.js';
+import { BinMapper } from '../../src/gbdt/binning.js';
 import { deterministicExp } from '../../src/gbdt/exp.js';
 import type { FeatureMatrix } from '../../src/gbdt/matrix.js';
 
@@ -229,6 +230,38 @@ test('binning: native slots equal TypeScript ones (float and integer columns, Na
     () => native!.bin([new Float32Array(3)], [new Float32Array(0)], Int32Array.from([0xffff]), new Uint16Array(3), new Uint16Array(3), 1),
     /gbdtBin: feature 0's slots do not fit/,
   );
+});
+
+test('binning with many bins: the guided search and the integer table give the binary search bins', { skip }, () => {
+  // Fitted quantile bounds (up to 255 per feature) on columns that exercise each native path:
+  // integer ids with bounds crowded at small ids (integer table), spread floats (guide table),
+  // bounds crowded into a few buckets (binary search), negative and non-integer values inside
+  // an integer table's range, NaN, ±Infinity and values beyond every bound.
+  const rng = new Rng(9);
+  const n = 20_000;
+  const columns = [
+    new Float32Array(n).map(() => Math.floor(Math.exp(rng.next() * 10))),
+    new Float32Array(n).map(() => (rng.next() < 0.05 ? NaN : rng.normal() * 100)),
+    new Float32Array(n).map(() => (rng.next() < 0.9 ? rng.next() : rng.next() * 1e6)),
+    new Float32Array(n).map(() => (rng.next() < 0.5 ? rng.int(300) : rng.int(300) + 0.5)),
+    Int32Array.from({ length: n }, () => rng.int(5000) - 100),
+  ];
+  const m: FeatureMatrix = { rows: n, names: columns.map((_, i) => `c${i}`), columns };
+  const bins = BinMapper.fit(m, 255);
+  assert.ok(bins.uppers.every((u) => u.length > 100), 'every feature has many bins');
+  // Bin other values than the fitted ones: shifted, scaled, extremes.
+  const probe = columns.map((c, f) =>
+    f === 4 ? Int32Array.from(c, (v) => v * 2 - 200) : Float32Array.from(c, (v, i) => (i % 97 === 0 ? [Infinity, -Infinity, -0, 1e30][i % 4]! : i % 2 ? v * 1.5 - 3 : v)),
+  );
+  const uppers = bins.uppers;
+  const make = () => new Uint8Array(n * columns.length);
+  const [ca, ra, cb, rb] = [make(), make(), make(), make()];
+  native!.bin(probe, uppers, bins.offsets, ca, ra, 2);
+  ts.bin(probe, uppers, bins.offsets, cb, rb, 1);
+  sameBits(ca, cb, 'column-major, many bins');
+  sameBits(ra, rb, 'row-major, many bins');
+  // By hand, against BinMapper.binOf (the plain binary search).
+  for (let f = 0; f < probe.length; f++) for (let r = 0; r < n; r += 13) assert.equal(cb[f * n + r], bins.binOf(f, probe[f]![r]!), `feature ${f} row ${r}`);
 });
 
 test('a booster trained with native kernels equals one trained with TypeScript kernels', { skip }, () => {
