@@ -1,7 +1,8 @@
-// The hot loops of src/gbdt (binning, histogram building, row partitioning) as native kernels,
-// twins of src/gbdt/kernels-ts.ts: the same float64 sums of float32 gradients in the same
-// order, so results are bit-identical. Registered by Init in finerank.cc. Bin matrices are
-// Uint8Array (local bins: slot = offsets[f] + entry), Uint16Array or Uint32Array (global slots).
+// The hot loops of src/gbdt (binning, histogram building, row partitioning, logloss gradients,
+// the margin update) as native kernels, twins of src/gbdt/kernels-ts.ts: the same float64 sums
+// of float32 gradients in the same order, so results are bit-identical. Registered by Init in
+// finerank.cc. Bin matrices are Uint8Array (local bins: slot = offsets[f] + entry), Uint16Array
+// or Uint32Array (global slots). Threads come from one persistent pool (WorkerPool).
 //
 //   gbdtHistogram(hist, binned, offsets, F, rows, start, end, g, h, features, threads)
 //       hist: Float64Array (zeroed here), offsets: Int32Array or null, rows: Int32Array, g/h:
@@ -9,14 +10,20 @@
 //       feature j: s = binned[r·F + j] (+ offsets[j]); hist[2s] += g[r], hist[2s+1] += h[r].
 //       `threads` threads each own a contiguous block of features (every slot is summed by one
 //       thread in row order: the result does not depend on the thread count).
-//   gbdtPartition(rows, start, end, binned, F, feature, offset, missingBin, bin, defaultLeft, tmp)
+//   gbdtPartition(rows, start, end, binned, F, feature, offset, missingBin, bin, defaultLeft, tmp, threads)
 //       Stable partition of rows[start, end): local bin b = binned[r·F + feature] − offset goes
 //       left when b == missingBin ? defaultLeft : b ≤ bin. Returns the first right position.
+//       Row blocks on `threads` threads from kMinParallelRows rows (the same order).
 //   gbdtBin(columns, uppers, offsets, columnMajor, rowMajor, threads)
-//       Bins every value (binary search in the feature's upper bounds, NaN → bins + 1) into
-//       both layouts, row blocks on `threads` threads.
+//       Bins every value (the first bound ≥ the value, NaN → bins + 1) into both layouts, row
+//       blocks on `threads` threads; integer tables and guide tables speed up the search.
 //   gbdtSortFloats(values)
 //       Ascending in-place radix sort of NaN-free float32 values.
+//   gbdtLogisticGradients(margin, y, weight, g, h, threads)
+//       p = 1/(1 + e^(−margin)) with DeterministicExp (twin: src/gbdt/exp.ts), g = w(p − y),
+//       h = w·max(p(1 − p), 1e−16), row blocks on `threads` threads.
+//   gbdtAddLeafValues(margin, rows, leafStart, leafEnd, values, threads)
+//       margin[rows[k]] += values[i] for k in [leafStart[i], leafEnd[i]) (distinct rows).
 // Every index is checked (rows, slots, features); a violation throws a RangeError.
 #include "gbdt.h"
 
