@@ -126,7 +126,14 @@ function logisticGradients(
 }
 
 /** Margin update from leaf row ranges (see GbdtKernels.addLeafValues); one thread. */
-function addLeafValues(margin: Float64Array, rows: Int32Array, leafStart: Int32Array, leafEnd: Int32Array, values: Float64Array, _threads: number): void {
+function addLeafValues(
+  margin: Float64Array,
+  rows: Int32Array,
+  leafStart: Int32Array,
+  leafEnd: Int32Array,
+  values: Float64Array,
+  _threads: number,
+): void {
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
     for (let k = leafStart[i]!, e = leafEnd[i]!; k < e; k++) {

@@ -252,10 +252,15 @@ test('binning with many bins: the guided search and the integer table give the b
   ];
   const m: FeatureMatrix = { rows: n, names: columns.map((_, i) => `c${i}`), columns };
   const bins = BinMapper.fit(m, 255);
-  assert.ok(bins.uppers.every((u) => u.length > 100), 'every feature has many bins');
+  assert.ok(
+    bins.uppers.every((u) => u.length > 100),
+    'every feature has many bins',
+  );
   // Bin other values than the fitted ones: shifted, scaled, extremes.
   const probe = columns.map((c, f) =>
-    f === 4 ? Int32Array.from(c, (v) => v * 2 - 200) : Float32Array.from(c, (v, i) => (i % 97 === 0 ? [Infinity, -Infinity, -0, 1e30][i % 4]! : i % 2 ? v * 1.5 - 3 : v)),
+    f === 4
+      ? Int32Array.from(c, (v) => v * 2 - 200)
+      : Float32Array.from(c, (v, i) => (i % 97 === 0 ? [Infinity, -Infinity, -0, 1e30][i % 4]! : i % 2 ? v * 1.5 - 3 : v)),
   );
   const uppers = bins.uppers;
   const make = () => new Uint8Array(n * columns.length);
@@ -265,7 +270,8 @@ test('binning with many bins: the guided search and the integer table give the b
   sameBits(ca, cb, 'column-major, many bins');
   sameBits(ra, rb, 'row-major, many bins');
   // By hand, against BinMapper.binOf (the plain binary search).
-  for (let f = 0; f < probe.length; f++) for (let r = 0; r < n; r += 13) assert.equal(cb[f * n + r], bins.binOf(f, probe[f]![r]!), `feature ${f} row ${r}`);
+  for (let f = 0; f < probe.length; f++)
+    for (let r = 0; r < n; r += 13) assert.equal(cb[f * n + r], bins.binOf(f, probe[f]![r]!), `feature ${f} row ${r}`);
 });
 
 test('a booster trained with native kernels equals one trained with TypeScript kernels', { skip }, () => {
