@@ -328,8 +328,13 @@ napi_value GbdtHistogram(napi_env env, napi_callback_info info) {
 }
 
 // Stable partition of rows[start, end) with every row written to both rows[nl] and tmp[nr] and
-// the counters advanced by the comparison: no branch on the (unpredictable) direction.
+// the counters advanced by the comparison: no branch on the (unpredictable) direction. Not
+// inlined: inside the N-API entry point the counters were kept in memory (a store-to-load
+// chain per row).
 template <typename Slot>
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
 int64_t PartitionBlock(int32_t* rows, int64_t start, int64_t end, const Slot* binned, int64_t F, int64_t nRows, int64_t feature, int64_t offset,
                        int64_t missing, int64_t bin, bool defLeft, int32_t* lefts, int32_t* rights, int64_t* nRight) {
   int64_t nl = 0, nr = 0;
