@@ -1,7 +1,8 @@
-// The hot loops of src/gbdt (binning, histogram building, row partitioning) as native kernels,
-// twins of src/gbdt/kernels-ts.ts: the same float64 sums of float32 gradients in the same
-// order, so results are bit-identical. Registered by Init in finerank.cc. Bin matrices are
-// Uint8Array (local bins: slot = offsets[f] + entry), Uint16Array or Uint32Array (global slots).
+// The hot loops of src/gbdt (binning, histogram building, row partitioning, logloss gradients,
+// the margin update) as native kernels, twins of src/gbdt/kernels-ts.ts: the same float64 sums
+// of float32 gradients in the same order, so results are bit-identical. Registered by Init in
+// finerank.cc. Bin matrices are Uint8Array (local bins: slot = offsets[f] + entry), Uint16Array
+// or Uint32Array (global slots). Threads come from one persistent pool (WorkerPool).
 //
 //   gbdtHistogram(hist, binned, offsets, F, rows, start, end, g, h, features, threads)
 //       hist: Float64Array (zeroed here), offsets: Int32Array or null, rows: Int32Array, g/h:
@@ -9,19 +10,29 @@
 //       feature j: s = binned[r·F + j] (+ offsets[j]); hist[2s] += g[r], hist[2s+1] += h[r].
 //       `threads` threads each own a contiguous block of features (every slot is summed by one
 //       thread in row order: the result does not depend on the thread count).
-//   gbdtPartition(rows, start, end, binned, F, feature, offset, missingBin, bin, defaultLeft, tmp)
+//   gbdtPartition(rows, start, end, binned, F, feature, offset, missingBin, bin, defaultLeft, tmp, threads)
 //       Stable partition of rows[start, end): local bin b = binned[r·F + feature] − offset goes
 //       left when b == missingBin ? defaultLeft : b ≤ bin. Returns the first right position.
+//       Row blocks on `threads` threads from kMinParallelRows rows (the same order).
 //   gbdtBin(columns, uppers, offsets, columnMajor, rowMajor, threads)
-//       Bins every value (binary search in the feature's upper bounds, NaN → bins + 1) into
-//       both layouts, row blocks on `threads` threads.
+//       Bins every value (the first bound ≥ the value, NaN → bins + 1) into both layouts, row
+//       blocks on `threads` threads; integer tables and guide tables speed up the search.
 //   gbdtSortFloats(values)
 //       Ascending in-place radix sort of NaN-free float32 values.
+//   gbdtLogisticGradients(margin, y, weight, g, h, threads)
+//       p = 1/(1 + e^(−margin)) with DeterministicExp (twin: src/gbdt/exp.ts), g = w(p − y),
+//       h = w·max(p(1 − p), 1e−16), row blocks on `threads` threads.
+//   gbdtAddLeafValues(margin, rows, leafStart, leafEnd, values, threads)
+//       margin[rows[k]] += values[i] for k in [leafStart[i], leafEnd[i]) (distinct rows).
 // Every index is checked (rows, slots, features); a violation throws a RangeError.
 #include "gbdt.h"
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -91,18 +102,84 @@ bool GetInt(napi_env env, const char* fn, napi_value v, const char* name, int64_
   return true;
 }
 
-// Runs fn(t) for t in [0, threads) on `threads` threads (the calling thread runs t = 0).
+// A persistent pool of worker threads, started on first use and kept (sleeping on a condition
+// variable) for the life of the process: a tree calls the kernels thousands of times, and
+// starting threads per call cost more than the work of small nodes. Run(threads, fn) calls
+// fn(t) for t in [0, threads), t = 0 on the calling thread, and returns when all are done.
+// A second caller while a job runs (another JS thread) runs its tasks in sequence itself:
+// every kernel's result is independent of how its tasks are scheduled.
+class WorkerPool {
+ public:
+  void Run(int64_t threads, const std::function<void(int64_t)>& fn) {
+    std::unique_lock<std::mutex> busy(run_, std::try_to_lock);
+    if (threads <= 1 || !busy.owns_lock()) {
+      for (int64_t t = 0; t < threads; t++) fn(t);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lk(m_);
+      while (static_cast<int64_t>(started_) < threads - 1) {
+        const int64_t index = static_cast<int64_t>(started_) + 1;
+        std::thread([this, index] { Work(index); }).detach();
+        started_++;
+      }
+      job_ = &fn;
+      jobThreads_ = threads;
+      pending_ = threads - 1;
+      generation_++;
+    }
+    wake_.notify_all();
+    fn(0);
+    std::unique_lock<std::mutex> lk(m_);
+    done_.wait(lk, [this] { return pending_ == 0; });
+    job_ = nullptr;
+  }
+
+ private:
+  void Work(int64_t index) {
+    uint64_t seen;
+    {
+      std::lock_guard<std::mutex> lk(m_);
+      seen = generation_ - (index < jobThreads_ && pending_ > 0 ? 1 : 0);
+    }
+    for (;;) {
+      const std::function<void(int64_t)>* job;
+      {
+        std::unique_lock<std::mutex> lk(m_);
+        wake_.wait(lk, [&] { return generation_ != seen; });
+        seen = generation_;
+        if (index >= jobThreads_) continue;
+        job = job_;
+      }
+      (*job)(index);
+      std::lock_guard<std::mutex> lk(m_);
+      if (--pending_ == 0) done_.notify_one();
+    }
+  }
+
+  std::mutex run_, m_;
+  std::condition_variable wake_, done_;
+  const std::function<void(int64_t)>* job_ = nullptr;
+  int64_t jobThreads_ = 0, pending_ = 0;
+  uint64_t generation_ = 0;
+  size_t started_ = 0;
+};
+
+// Never destroyed: its detached workers sleep until the process exits.
+WorkerPool& Pool() {
+  static WorkerPool* pool = new WorkerPool();
+  return *pool;
+}
+
+// Runs fn(t) for t in [0, threads) on the pool (the calling thread runs t = 0).
 template <typename Fn>
 void ParallelFor(int64_t threads, Fn fn) {
   if (threads <= 1) {
     fn(0);
     return;
   }
-  std::vector<std::thread> pool;
-  pool.reserve(static_cast<size_t>(threads - 1));
-  for (int64_t t = 1; t < threads; t++) pool.emplace_back(fn, t);
-  fn(0);
-  for (auto& th : pool) th.join();
+  const std::function<void(int64_t)> f = fn;
+  Pool().Run(threads, f);
 }
 
 // Below this many slot updates (rows × features) a histogram is built on one thread: starting
@@ -123,20 +200,25 @@ inline void AddPair(double* hist, uint64_t s, double gi, double hi) {
 
 // Accumulates rows[start, end) into hist for the feature positions [j0, j1) of `features`
 // (or of 0…F−1 when features is null). Returns false on a bad row or slot.
-// With `offsets`, an entry is a local bin and its slot is offsets[feature] + entry.
-template <typename Slot>
+// With `offsets`, an entry is a local bin and its slot is offsets[feature] + entry. Checked =
+// false (the caller proved every slot < `slots`) drops the per-entry slot check.
+template <bool Checked, typename Slot>
 bool HistogramFeatures(double* hist, uint64_t slots, const Slot* binned, const int32_t* offsets, int64_t F, int64_t nRows,
                        const int32_t* rows, int64_t start, int64_t end, const float* g, const float* h, const int32_t* features,
                        int64_t j0, int64_t j1) {
+  const int64_t first = features == nullptr ? j0 : features[j0];
+  const int64_t last = features == nullptr ? j1 - 1 : features[j1 - 1];
   for (int64_t k = start; k < end; k++) {
     const int32_t r = rows[k];
     if (r < 0 || r >= nRows) return false;
 #if defined(__GNUC__)
-    // Rows of a deep node are scattered: fetch the slots and gradients of a row kPrefetch ahead.
+    // Rows of a deep node are scattered: fetch the slots (both ends: a row may span two cache
+    // lines) and gradients of a row kPrefetch ahead.
     if (k + kPrefetch < end) {
       const int64_t ahead = rows[k + kPrefetch];
       if (ahead >= 0 && ahead < nRows) {
-        __builtin_prefetch(binned + ahead * F + (features == nullptr ? j0 : features[j0]));
+        __builtin_prefetch(binned + ahead * F + first);
+        __builtin_prefetch(binned + ahead * F + last);
         __builtin_prefetch(g + ahead);
         __builtin_prefetch(h + ahead);
       }
@@ -147,20 +229,34 @@ bool HistogramFeatures(double* hist, uint64_t slots, const Slot* binned, const i
     if (features == nullptr && offsets == nullptr) {
       for (int64_t j = j0; j < j1; j++) {
         const uint64_t s = row[j];
-        if (s >= slots) return false;
+        if (Checked && s >= slots) return false;
         AddPair(hist, s, gi, hi);
       }
+    } else if (features == nullptr && !Checked) {
+      // The common case (8-bit local bins, all features): four features per step.
+      int64_t j = j0;
+      for (; j + 4 <= j1; j += 4) {
+        const uint64_t s0 = static_cast<uint64_t>(offsets[j]) + row[j];
+        const uint64_t s1 = static_cast<uint64_t>(offsets[j + 1]) + row[j + 1];
+        const uint64_t s2 = static_cast<uint64_t>(offsets[j + 2]) + row[j + 2];
+        const uint64_t s3 = static_cast<uint64_t>(offsets[j + 3]) + row[j + 3];
+        AddPair(hist, s0, gi, hi);
+        AddPair(hist, s1, gi, hi);
+        AddPair(hist, s2, gi, hi);
+        AddPair(hist, s3, gi, hi);
+      }
+      for (; j < j1; j++) AddPair(hist, static_cast<uint64_t>(offsets[j]) + row[j], gi, hi);
     } else if (features == nullptr) {
       for (int64_t j = j0; j < j1; j++) {
         const uint64_t s = static_cast<uint64_t>(offsets[j]) + row[j];
-        if (s >= slots) return false;
+        if (Checked && s >= slots) return false;
         AddPair(hist, s, gi, hi);
       }
     } else {
       for (int64_t j = j0; j < j1; j++) {
         const int32_t f = features[j];
         const uint64_t s = (offsets == nullptr ? 0 : static_cast<uint64_t>(offsets[f])) + row[f];
-        if (s >= slots) return false;
+        if (Checked && s >= slots) return false;
         AddPair(hist, s, gi, hi);
       }
     }
@@ -169,19 +265,30 @@ bool HistogramFeatures(double* hist, uint64_t slots, const Slot* binned, const i
 }
 
 // The histogram on `threads` threads, each owning a contiguous block of features: every slot is
-// summed by one thread in row order, so the result is the same for any thread count.
+// summed by one thread in row order, so the result is the same for any thread count. 8-bit
+// local bins whose every possible slot (largest offset + 255) lies inside hist run without the
+// per-entry slot check (the booster pads its histograms for this).
 template <typename Slot>
 bool Histogram(double* hist, int64_t histLen, const Slot* binned, const int32_t* offsets, int64_t F, int64_t nRows, const int32_t* rows,
                int64_t start, int64_t end, const float* g, const float* h, const int32_t* features, int64_t nf, int64_t threads) {
   const uint64_t slots = static_cast<uint64_t>(histLen / 2);
   std::memset(hist, 0, sizeof(double) * static_cast<size_t>(histLen));
   const int64_t cols = features == nullptr ? F : nf;
+  if (cols == 0 || end <= start) return true;
+  bool checked = true;
+  if (sizeof(Slot) == 1 && offsets != nullptr) {
+    int64_t most = 0;
+    for (int64_t j = 0; j < F; j++) most = std::max<int64_t>(most, offsets[j]);
+    checked = static_cast<uint64_t>(most) + 255 >= slots;
+  }
   if ((end - start) * cols < kMinParallelWork) threads = 1;
   threads = std::max<int64_t>(1, std::min(threads, cols));
   std::atomic<bool> ok{true};
   ParallelFor(threads, [&](int64_t t) {
     const int64_t j0 = cols * t / threads, j1 = cols * (t + 1) / threads;
-    if (!HistogramFeatures(hist, slots, binned, offsets, F, nRows, rows, start, end, g, h, features, j0, j1)) ok = false;
+    const bool good = checked ? HistogramFeatures<true>(hist, slots, binned, offsets, F, nRows, rows, start, end, g, h, features, j0, j1)
+                              : HistogramFeatures<false>(hist, slots, binned, offsets, F, nRows, rows, start, end, g, h, features, j0, j1);
+    if (!good) ok = false;
   });
   return ok;
 }
@@ -220,27 +327,91 @@ napi_value GbdtHistogram(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// Stable partition of rows[start, end) with every row written to both rows[nl] and tmp[nr] and
+// the counters advanced by the comparison: no branch on the (unpredictable) direction. Not
+// inlined: inside the N-API entry point the counters were kept in memory (a store-to-load
+// chain per row).
 template <typename Slot>
-int64_t Partition(int32_t* rows, int64_t start, int64_t end, const Slot* binned, int64_t F, int64_t nRows, int64_t feature, int64_t offset,
-                  int64_t missing, int64_t bin, bool defLeft, int32_t* tmp) {
-  int64_t nl = start, nr = 0;
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+int64_t PartitionBlock(int32_t* rows, int64_t start, int64_t end, const Slot* binned, int64_t F, int64_t nRows, int64_t feature, int64_t offset,
+                       int64_t missing, int64_t bin, bool defLeft, int32_t* lefts, int32_t* rights, int64_t* nRight) {
+  int64_t nl = 0, nr = 0;
   for (int64_t k = start; k < end; k++) {
     const int32_t r = rows[k];
     if (r < 0 || r >= nRows) return -1;
+#if defined(__GNUC__)
+    if (k + kPrefetch < end) {
+      const int64_t ahead = rows[k + kPrefetch];
+      if (ahead >= 0 && ahead < nRows) __builtin_prefetch(binned + ahead * F + feature);
+    }
+#endif
     const int64_t b = static_cast<int64_t>(binned[static_cast<int64_t>(r) * F + feature]) - offset;
-    if (b == missing ? defLeft : b <= bin) rows[nl++] = r;
-    else tmp[nr++] = r;
+    const bool left = b == missing ? defLeft : b <= bin;
+    lefts[nl] = r;
+    rights[nr] = r;
+    nl += left;
+    nr += !left;
   }
-  std::memcpy(rows + nl, tmp, sizeof(int32_t) * static_cast<size_t>(nr));
+  *nRight = nr;
   return nl;
+}
+
+// Below this many rows a partition runs on one thread.
+constexpr int64_t kMinParallelRows = 1 << 15;
+
+// The stable partition on `threads` threads: each partitions a contiguous block of the rows
+// into its block of tmp (lefts from the block's front, rights after them), then every block
+// copies its lefts and rights to their final places (prefix sums of the block counts). The
+// result is the single-thread one for any thread count.
+template <typename Slot>
+int64_t Partition(int32_t* rows, int64_t start, int64_t end, const Slot* binned, int64_t F, int64_t nRows, int64_t feature, int64_t offset,
+                  int64_t missing, int64_t bin, bool defLeft, int32_t* tmp, int64_t threads) {
+  const int64_t len = end - start;
+  if (len < kMinParallelRows) threads = 1;
+  if (threads <= 1) {
+    int64_t nr = 0;
+    const int64_t nl = PartitionBlock(rows, start, end, binned, F, nRows, feature, offset, missing, bin, defLeft, rows + start, tmp, &nr);
+    if (nl < 0) return -1;
+    std::memcpy(rows + start + nl, tmp, sizeof(int32_t) * static_cast<size_t>(nr));
+    return start + nl;
+  }
+  std::vector<int64_t> nls(threads), nrs(threads);
+  std::atomic<bool> ok{true};
+  // Block t: rows[b0, b1) → lefts at tmp[b0 − start …), rights into a scratch of its own.
+  std::vector<std::vector<int32_t>> rights(threads);
+  ParallelFor(threads, [&](int64_t t) {
+    const int64_t b0 = start + len * t / threads, b1 = start + len * (t + 1) / threads;
+    rights[t].resize(static_cast<size_t>(b1 - b0));
+    int64_t nr = 0;
+    const int64_t nl = PartitionBlock(rows, b0, b1, binned, F, nRows, feature, offset, missing, bin, defLeft, tmp + (b0 - start), rights[t].data(), &nr);
+    if (nl < 0) ok = false;
+    nls[t] = nl;
+    nrs[t] = nr;
+  });
+  if (!ok) return -1;
+  int64_t totalLeft = 0;
+  for (int64_t t = 0; t < threads; t++) totalLeft += nls[t];
+  ParallelFor(threads, [&](int64_t t) {
+    int64_t l = start, r = start + totalLeft;
+    for (int64_t u = 0; u < t; u++) {
+      l += nls[u];
+      r += nrs[u];
+    }
+    const int64_t b0 = start + len * t / threads;
+    std::memcpy(rows + l, tmp + (b0 - start), sizeof(int32_t) * static_cast<size_t>(nls[t]));
+    std::memcpy(rows + r, rights[t].data(), sizeof(int32_t) * static_cast<size_t>(nrs[t]));
+  });
+  return start + totalLeft;
 }
 
 napi_value GbdtPartition(napi_env env, napi_callback_info info) {
   const char* fn = "gbdtPartition";
-  napi_value a[11];
-  if (!GetArgs(env, info, fn, 11, a)) return nullptr;
+  napi_value a[12];
+  if (!GetArgs(env, info, fn, 12, a)) return nullptr;
   void *rowsP, *binnedP, *tmpP;
-  int64_t rowsLen, binnedLen, tmpLen, start, end, F, feature, offset, missing, bin;
+  int64_t rowsLen, binnedLen, tmpLen, start, end, F, feature, offset, missing, bin, threads;
   int bytes;
   bool defLeft;
   if (!GetArray(env, fn, a[0], "rows", napi_int32_array, "Int32Array", &rowsP, &rowsLen)) return nullptr;
@@ -254,13 +425,14 @@ napi_value GbdtPartition(napi_env env, napi_callback_info info) {
   if (!GetInt(env, fn, a[8], "bin", -1, INT32_MAX, &bin)) return nullptr;
   if (napi_get_value_bool(env, a[9], &defLeft) != napi_ok) return Throw(env, fn, 'T', "defaultLeft must be a boolean");
   if (!GetArray(env, fn, a[10], "tmp", napi_int32_array, "Int32Array", &tmpP, &tmpLen)) return nullptr;
+  if (!GetInt(env, fn, a[11], "threads", 1, 1024, &threads)) return nullptr;
   if (binnedLen % F != 0) return Throw(env, fn, 'R', "binned length is not a multiple of F");
   if (tmpLen < end - start) return Throw(env, fn, 'R', "tmp is shorter than the rows to partition");
   const int64_t nRows = binnedLen / F;
   int32_t* rows = static_cast<int32_t*>(rowsP);
   int32_t* tmp = static_cast<int32_t*>(tmpP);
   const int64_t nl = WithSlotType(bytes, binnedP, [&](auto* binned) {
-    return Partition(rows, start, end, binned, F, nRows, feature, offset, missing, bin, defLeft, tmp);
+    return Partition(rows, start, end, binned, F, nRows, feature, offset, missing, bin, defLeft, tmp, threads);
   });
   if (nl < 0) return Throw(env, fn, 'R', "a row index is out of range");
   napi_value out;
@@ -285,12 +457,78 @@ inline int64_t BinOf(Value v, const float* up, int64_t nb) {
   return (base - up) + (static_cast<double>(*base) < x ? 1 : 0);
 }
 
+// A guide table for the bin search of one feature: the span [up[0], up[nb−1]] cut into K
+// equal buckets, start[j] the bin of bucket j−1's lower edge (one bucket early, so that a
+// bucket index rounded one too high still starts at or below the value's bin). A value's bin
+// is reached from its bucket's start by a fixed number of branch-free steps b += (v > up[b])
+// (the most bounds any three neighbouring buckets hold), then checked: up[b−1] < v ≤ up[b]
+// must hold, else (never expected) the binary search answers. Exact either way. Features whose
+// bounds crowd into few buckets (more than kMaxGuideSteps steps) keep the binary search.
+// Features whose bounds lie in [0, 65536) (encoded category ids, counts) also get a table of
+// the bin of every integer 0…⌊up[nb−1]⌋: an integer value is looked up directly.
+constexpr int64_t kGuideBuckets = 2048;
+constexpr int64_t kMaxGuideSteps = 12;
+constexpr double kMaxIntTable = 65536;
+
 struct BinColumn {
   const void* data;
   bool isInt;
   const float* up;
   int64_t nb;
   int64_t offset;
+  int64_t steps = -1;  // −1: binary search
+  double lo = 0, scale = 0;
+  std::vector<int32_t> start;
+  std::vector<double> bound;  // up as doubles, then +∞
+  double intLimit = 0;         // integers in [0, intLimit) use intBin
+  std::vector<uint16_t> intBin;
+
+  void BuildGuide() {
+    if (nb < 8) return;
+    if (nb < 0xffff && up[0] >= 0 && static_cast<double>(up[nb - 1]) < kMaxIntTable - 1) {
+      const int64_t L = static_cast<int64_t>(std::floor(static_cast<double>(up[nb - 1]))) + 1;
+      intBin.resize(static_cast<size_t>(L));
+      for (int64_t i = 0; i < L; i++) intBin[i] = static_cast<uint16_t>(BinOf(static_cast<double>(i), up, nb));
+      intLimit = static_cast<double>(L);
+    }
+    const double l = up[0], h = up[nb - 1];
+    if (!(h > l) || !std::isfinite(h - l)) return;
+    lo = l;
+    scale = static_cast<double>(kGuideBuckets) / (h - l);
+    std::vector<int32_t> edge(kGuideBuckets + 1);
+    for (int64_t j = 0; j <= kGuideBuckets; j++) edge[j] = static_cast<int32_t>(BinOf(lo + static_cast<double>(j) / scale, up, nb));
+    start.resize(kGuideBuckets);
+    int64_t most = 0;
+    for (int64_t j = 0; j < kGuideBuckets; j++) {
+      start[j] = edge[std::max<int64_t>(j - 1, 0)];
+      most = std::max<int64_t>(most, edge[std::min<int64_t>(j + 2, kGuideBuckets)] - start[j]);
+    }
+    if (most > kMaxGuideSteps) return;
+    steps = most + 1;
+    bound.resize(nb + 1);
+    for (int64_t b = 0; b < nb; b++) bound[b] = up[b];
+    bound[nb] = HUGE_VAL;
+  }
+
+  template <typename Value>
+  int64_t Bin(Value v) const {
+    if (static_cast<double>(v) >= 0 && static_cast<double>(v) < intLimit) {
+      const int64_t i = static_cast<int64_t>(v);
+      if (static_cast<double>(i) == static_cast<double>(v)) return intBin[i];
+    }
+    if (steps < 0) return BinOf(v, up, nb);
+    if (v != v) return nb + 1;
+    const double x = static_cast<double>(v);
+    if (x <= bound[0]) return 0;
+    if (x > bound[nb - 1]) return nb;
+    int64_t j = static_cast<int64_t>((x - lo) * scale);
+    j = j < 0 ? 0 : j >= kGuideBuckets ? kGuideBuckets - 1 : j;
+    int64_t b = start[j];
+    const double* bd = bound.data();
+    for (int64_t i = 0; i < steps; i++) b += x > bd[b] ? 1 : 0;
+    if ((b > 0 && x <= bd[b - 1]) || x > bd[b]) return BinOf(v, up, nb);
+    return b;
+  }
 };
 
 // Slots of rows [r0, r1) of every feature into both layouts.
@@ -301,7 +539,7 @@ void BinRows(const std::vector<BinColumn>& cols, int64_t n, Slot* colMajor, Slot
     const BinColumn& c = cols[f];
     Slot* out = colMajor + f * n;
     for (int64_t r = r0; r < r1; r++) {
-      const int64_t b = c.isInt ? BinOf(static_cast<const int32_t*>(c.data)[r], c.up, c.nb) : BinOf(static_cast<const float*>(c.data)[r], c.up, c.nb);
+      const int64_t b = c.isInt ? c.Bin(static_cast<const int32_t*>(c.data)[r]) : c.Bin(static_cast<const float*>(c.data)[r]);
       const Slot s = static_cast<Slot>(c.offset + b);
       out[r] = s;
       rowMajor[r * F + f] = s;
@@ -351,6 +589,7 @@ napi_value GbdtBin(napi_env env, napi_callback_info info) {
     const int64_t off = static_cast<const int32_t*>(offP)[f];
     if (off < 0 || (local ? 0 : off) + upLen + 1 > maxSlot) return Throw(env, fn, 'R', "feature " + std::to_string(f) + "'s slots do not fit the slot matrix type");
     cols[f] = BinColumn{ptr, type == napi_int32_array, static_cast<const float*>(upP), upLen, local ? 0 : off};
+    cols[f].BuildGuide();
   }
   constexpr int64_t kBlock = 2048;  // rows per task: a block of the row-major matrix stays in cache
   const int64_t blocks = (n + kBlock - 1) / kBlock;
@@ -403,6 +642,129 @@ napi_value GbdtSortFloats(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+
+// e^x for the logistic gradients, the twin of src/gbdt/exp.ts (the same IEEE operations in the
+// same order, so both round identically; the addon is built with -ffp-contract=off): x is
+// clamped to [−700, 700]; k = ⌊x·64/ln 2 + ½⌋, r = x − k·(ln 2/64) (in two parts, Cody–Waite),
+// e^x = 2^(k >> 6) · 2^((k & 63)/64) · (1 + r + r²/2 + r³/6 + r⁴/24 + r⁵/120), |r| ≤ ln 2/128
+// (truncation below 4·10⁻¹⁷ relative).
+constexpr double kExpTable[64] = {
+    1.0, 1.0108892860517005, 1.0218971486541166, 1.0330248790212284,
+    1.0442737824274138, 1.0556451783605572, 1.0671404006768237, 1.0787607977571199,
+    1.0905077326652577, 1.102382583307841, 1.1143867425958924, 1.1265216186082418,
+    1.1387886347566916, 1.1511892299529827, 1.1637248587775775, 1.1763969916502812,
+    1.189207115002721, 1.202156731452703, 1.215247359980469, 1.22848053610687,
+    1.241857812073484, 1.255380757024691, 1.2690509571917332, 1.2828700160787783,
+    1.2968395546510096, 1.3109612115247644, 1.3252366431597413, 1.339667524053303,
+    1.3542555469368927, 1.3690024229745905, 1.383909881963832, 1.3989796725383112,
+    1.4142135623730951, 1.42961333839197, 1.4451808069770467, 1.460917794180647,
+    1.4768261459394993, 1.4929077282912648, 1.5091644275934228, 1.5255981507445384,
+    1.5422108254079407, 1.559004400237837, 1.5759808451078865, 1.593142151342267,
+    1.6104903319492543, 1.6280274218573478, 1.645755478153965, 1.6636765803267364,
+    1.681792830507429, 1.7001063537185235, 1.718619298122478, 1.7373338352737062,
+    1.7562521603732995, 1.7753764925265212, 1.7947090750031072, 1.8142521755003989,
+    1.8340080864093424, 1.8539791250833855, 1.8741676341103, 1.8945759815869656,
+    1.9152065613971474, 1.9360617934922943, 1.9571441241754002, 1.978456026387951,
+};
+constexpr double kInvLn2x64 = 92.33248261689366;
+constexpr double kLn2d64Hi = 0.010830424695086549;  // 32 significant bits: k·hi is exact
+constexpr double kLn2d64Lo = 1.162596423439437e-12;
+
+struct Pow2Table {
+  double v[2048];
+  Pow2Table() {
+    for (int i = 0; i < 2048; i++) v[i] = std::ldexp(1.0, i - 1024);
+  }
+};
+const Pow2Table kPow2;
+
+inline double DeterministicExp(double x) {
+  if (x != x) return x;
+  x = x < -700.0 ? -700.0 : x > 700.0 ? 700.0 : x;
+  const double kd = std::floor(x * kInvLn2x64 + 0.5);
+  const int32_t k = static_cast<int32_t>(kd);
+  const double r = (x - kd * kLn2d64Hi) - kd * kLn2d64Lo;
+  const double p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0)))));
+  return kPow2.v[(k >> 6) + 1024] * kExpTable[k & 63] * p;
+}
+
+constexpr double kMinHess = 1e-16;
+
+// Rows per task of the row-parallel loops (gradients, leaf values).
+constexpr int64_t kRowBlock = 1 << 14;
+
+napi_value GbdtLogisticGradients(napi_env env, napi_callback_info info) {
+  const char* fn = "gbdtLogisticGradients";
+  napi_value a[6];
+  if (!GetArgs(env, info, fn, 6, a)) return nullptr;
+  void *mP, *yP, *wP = nullptr, *gP, *hP;
+  int64_t mLen, yLen, wLen = 0, gLen, hLen, threads;
+  if (!GetArray(env, fn, a[0], "margin", napi_float64_array, "Float64Array", &mP, &mLen)) return nullptr;
+  if (!GetArray(env, fn, a[1], "y", napi_float32_array, "Float32Array", &yP, &yLen)) return nullptr;
+  if (!IsNullish(env, a[2]) && !GetArray(env, fn, a[2], "weight", napi_float64_array, "Float64Array (or null)", &wP, &wLen)) return nullptr;
+  if (!GetArray(env, fn, a[3], "g", napi_float32_array, "Float32Array", &gP, &gLen)) return nullptr;
+  if (!GetArray(env, fn, a[4], "h", napi_float32_array, "Float32Array", &hP, &hLen)) return nullptr;
+  if (!GetInt(env, fn, a[5], "threads", 1, 1024, &threads)) return nullptr;
+  if (yLen != mLen || gLen != mLen || hLen != mLen || (wP != nullptr && wLen != mLen))
+    return Throw(env, fn, 'R', "margin, y, g, h (and weight) need the same length");
+  const double* m = static_cast<const double*>(mP);
+  const float* y = static_cast<const float*>(yP);
+  const double* w = static_cast<const double*>(wP);
+  float* g = static_cast<float*>(gP);
+  float* h = static_cast<float*>(hP);
+  const int64_t blocks = (mLen + kRowBlock - 1) / kRowBlock;
+  threads = std::max<int64_t>(1, std::min(threads, blocks));
+  ParallelFor(threads, [&](int64_t t) {
+    const int64_t i0 = std::min(mLen, blocks * t / threads * kRowBlock), i1 = std::min(mLen, blocks * (t + 1) / threads * kRowBlock);
+    for (int64_t i = i0; i < i1; i++) {
+      const double p = 1.0 / (1.0 + DeterministicExp(-m[i]));
+      const double hess = std::max(p * (1.0 - p), kMinHess);
+      if (w == nullptr) {
+        g[i] = static_cast<float>(p - static_cast<double>(y[i]));
+        h[i] = static_cast<float>(hess);
+      } else {
+        g[i] = static_cast<float>(w[i] * (p - static_cast<double>(y[i])));
+        h[i] = static_cast<float>(w[i] * hess);
+      }
+    }
+  });
+  return nullptr;
+}
+
+napi_value GbdtAddLeafValues(napi_env env, napi_callback_info info) {
+  const char* fn = "gbdtAddLeafValues";
+  napi_value a[6];
+  if (!GetArgs(env, info, fn, 6, a)) return nullptr;
+  void *mP, *rowsP, *sP, *eP, *vP;
+  int64_t mLen, rowsLen, sLen, eLen, vLen, threads;
+  if (!GetArray(env, fn, a[0], "margin", napi_float64_array, "Float64Array", &mP, &mLen)) return nullptr;
+  if (!GetArray(env, fn, a[1], "rows", napi_int32_array, "Int32Array", &rowsP, &rowsLen)) return nullptr;
+  if (!GetArray(env, fn, a[2], "leafStart", napi_int32_array, "Int32Array", &sP, &sLen)) return nullptr;
+  if (!GetArray(env, fn, a[3], "leafEnd", napi_int32_array, "Int32Array", &eP, &eLen)) return nullptr;
+  if (!GetArray(env, fn, a[4], "values", napi_float64_array, "Float64Array", &vP, &vLen)) return nullptr;
+  if (!GetInt(env, fn, a[5], "threads", 1, 1024, &threads)) return nullptr;
+  if (sLen != vLen || eLen != vLen) return Throw(env, fn, 'R', "leafStart, leafEnd and values need one entry per leaf");
+  const int32_t* rows = static_cast<const int32_t*>(rowsP);
+  const int32_t* ls = static_cast<const int32_t*>(sP);
+  const int32_t* le = static_cast<const int32_t*>(eP);
+  for (int64_t i = 0; i < vLen; i++)
+    if (ls[i] < 0 || ls[i] > le[i] || le[i] > rowsLen) return Throw(env, fn, 'R', "leaf " + std::to_string(i) + "'s row range is outside rows");
+  for (int64_t k = 0; k < rowsLen; k++)
+    if (rows[k] < 0 || rows[k] >= mLen) return Throw(env, fn, 'R', "rows[" + std::to_string(k) + "] is outside margin");
+  double* margin = static_cast<double*>(mP);
+  const double* values = static_cast<const double*>(vP);
+  // Leaves in contiguous blocks, one per thread (a row is in one leaf: no two threads touch it).
+  threads = std::max<int64_t>(1, std::min(threads, std::max<int64_t>(vLen, 1)));
+  if (rowsLen < kMinParallelRows) threads = 1;
+  ParallelFor(threads, [&](int64_t t) {
+    for (int64_t i = vLen * t / threads; i < vLen * (t + 1) / threads; i++) {
+      const double v = values[i];
+      for (int64_t k = ls[i]; k < le[i]; k++) margin[rows[k]] += v;
+    }
+  });
+  return nullptr;
+}
+
 }  // namespace
 
 void RegisterGbdtKernels(Napi::Env env, Napi::Object exports) {
@@ -410,4 +772,6 @@ void RegisterGbdtKernels(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "gbdtPartition", GbdtPartition);
   Export(env, exports, "gbdtBin", GbdtBin);
   Export(env, exports, "gbdtSortFloats", GbdtSortFloats);
+  Export(env, exports, "gbdtLogisticGradients", GbdtLogisticGradients);
+  Export(env, exports, "gbdtAddLeafValues", GbdtAddLeafValues);
 }

@@ -4,11 +4,12 @@
  * train_seconds (wall), train_cpu_seconds (user + system CPU of the process), test_auc, test_logloss, trees, leaves, peak_rss_bytes and phase_seconds (where
  * the fit's time went: binning, gradients, histograms, split finding, partition, margin update).
  *
- *   node dist/bench/gbdt/finerank_gbdt.js --dir DIR --n-estimators 100 --max-depth 6 --learning-rate 0.3 --max-bin 256 [--n-jobs 1] [--max-rows N]
+ *   node dist/bench/gbdt/finerank_gbdt.js --dir DIR --n-estimators 100 --max-depth 6 --learning-rate 0.3 --max-bin 256 [--n-jobs 1] [--max-rows N] [--phase-clock wall|cpu]
  */
 import { parseArgs, intOption } from '../common/args.js';
 import { peakRssBytes } from '../common/rss.js';
 import { Booster } from '../../src/gbdt/booster.js';
+import { setPhaseClock } from '../../src/gbdt/grow.js';
 import { auc, logloss } from '../../src/metrics/index.js';
 import { readSplit } from './matrix-files.js';
 
@@ -20,6 +21,7 @@ const opts = parseArgs(process.argv.slice(2), {
   'max-bin': 'string',
   'max-rows': 'string',
   'n-jobs': 'string',
+  'phase-clock': 'string',
 });
 if (typeof opts.dir !== 'string') throw new Error('--dir is required');
 const full = readSplit(opts.dir, 'train');
@@ -30,6 +32,10 @@ const train =
     ? full
     : { m: { ...full.m, rows: maxRows, columns: full.m.columns.map((c) => c.subarray(0, maxRows)) }, y: full.y.subarray(0, maxRows) };
 const test = readSplit(opts.dir, 'test');
+// --phase-clock cpu: phase_seconds in process CPU time instead of wall time (steadier under load).
+const phaseClock = opts['phase-clock'] ?? 'wall';
+if (phaseClock !== 'wall' && phaseClock !== 'cpu') throw new Error(`--phase-clock must be wall or cpu, got '${String(phaseClock)}'`);
+setPhaseClock(phaseClock);
 const t0 = performance.now();
 const c0 = process.cpuUsage();
 const { booster, report } = Booster.fit(
@@ -55,6 +61,7 @@ console.log(
     trees: booster.numTrees,
     leaves: booster.leafCounts.reduce((s, x) => s + x, 0),
     peak_rss_bytes: peakRssBytes(),
+    phase_clock: phaseClock,
     phase_seconds: Object.fromEntries(Object.entries(report.phases).map(([k, v]) => [k, Math.round(v * 100) / 100])),
   }),
 );

@@ -19,6 +19,7 @@
  * Options: --rows N  --seed S  --n-estimators 100  --max-depth 6  --learning-rate 0.3
  *          --max-bin 256  --threads 1 (finerank's n_jobs, XGBoost's n_jobs)  --epochs 3 and --lr-rate 0.01 (Adam, for LR and GBDT+LR's LR;
  *          validation after every epoch, best epoch kept)  --skip-hybrid
+ *          --phase-clock wall|cpu (finerank's phase_seconds in wall time, the default, or process CPU time)
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,6 +41,7 @@ const opts = parseArgs(process.argv.slice(2), {
   'learning-rate': 'string',
   'max-bin': 'string',
   threads: 'string',
+  'phase-clock': 'string',
   epochs: 'string',
   'lr-rate': 'string',
   'skip-hybrid': 'flag',
@@ -103,7 +105,7 @@ async function side(label: string, command: string, args: string[]) {
   requireSuccess(label, command, args, r);
   const j = lastJsonLine(r.stdout, label);
   return {
-    ...(typeof j.phase_seconds === 'object' ? { phase_seconds: j.phase_seconds } : {}),
+    ...(typeof j.phase_seconds === 'object' ? { phase_clock: j.phase_clock, phase_seconds: j.phase_seconds } : {}),
     train_seconds: numberField(j, 'train_seconds', label),
     train_cpu_seconds: numberField(j, 'train_cpu_seconds', label),
     test_auc: numberField(j, 'test_auc', label),
@@ -119,6 +121,8 @@ const fr = await side('finerank', process.execPath, [
   ...common,
   '--n-jobs',
   String(threads),
+  '--phase-clock',
+  typeof opts['phase-clock'] === 'string' ? opts['phase-clock'] : 'wall',
 ]);
 const xg = await side('xgboost', '/usr/bin/python3', [join(root, 'bench', 'gbdt', 'xgb_ref.py'), ...common, '--threads', String(threads)]);
 

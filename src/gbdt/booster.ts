@@ -2,7 +2,7 @@ import { Rng } from '../engine/random.js';
 import { auc } from '../metrics/auc.js';
 import { logloss } from '../metrics/logloss.js';
 import { BinMapper } from './binning.js';
-import { TreeGrower, addTreeToMargin, lap, newPhases, type PhaseSeconds } from './grow.js';
+import { TreeGrower, addTreeToMargin, lap, newPhases, phaseNow, type PhaseSeconds } from './grow.js';
 import { checkMatrix, type FeatureMatrix } from './matrix.js';
 import { objectiveOf } from './objective.js';
 import { resolveBoosterOptions, type BoosterOptions } from './options.js';
@@ -184,11 +184,14 @@ export class Booster {
     const higherBetter = metric === 'auc';
 
     const phases = newPhases();
-    let tp = performance.now();
+    let tp = phaseNow();
     const bins = BinMapper.fit(train, o.max_bin);
     const binned = bins.transform(train, o.n_jobs);
     lap(phases, 'binning', tp);
     const base = obj.baseMargin(targets.y, targets.weight);
+    // Labels and weights as typed arrays for the gradient kernels (0/1 labels are exact in float32).
+    const y = o.objective === 'binary:logistic' ? Float32Array.from(targets.y) : Float64Array.from(targets.y);
+    const weight = targets.weight === undefined ? undefined : Float64Array.from(targets.weight);
     const margin = new Float64Array(n).fill(base);
     const g = new Float32Array(n),
       h = new Float32Array(n);
@@ -220,8 +223,8 @@ export class Booster {
       stoppedEarly = false;
 
     for (let t = 0; t < o.n_estimators; t++) {
-      tp = performance.now();
-      obj.gradients(margin, targets.y, targets.weight, g, h);
+      tp = phaseNow();
+      obj.gradients(margin, y, weight, g, h, o.n_jobs);
       lap(phases, 'gradients', tp);
       let rows = allRows;
       if (o.subsample < 1) {
@@ -237,8 +240,8 @@ export class Booster {
         features = perm.subarray(0, nCols).sort();
       }
       const tree = grower.grow(g, h, rows, features);
-      tp = performance.now();
-      addTreeToMargin(tree, binned, bins, margin, o.subsample === 1);
+      tp = phaseNow();
+      addTreeToMargin(tree, binned, bins, margin, o.subsample === 1, o.n_jobs);
       tp = lap(phases, 'marginUpdate', tp);
       trees.push(tree.nodes);
       leafCounts.push(tree.leaves);

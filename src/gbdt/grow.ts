@@ -13,7 +13,7 @@ export interface GrowParams extends SplitParams {
   policy: 'depthwise' | 'lossguide';
   /** Shrinkage multiplied into every leaf value. */
   learningRate: number;
-  /** Threads of the native histogram kernel (n_jobs). */
+  /** Threads of the native histogram and partition kernels (n_jobs). */
   threads: number;
 }
 
@@ -46,9 +46,26 @@ export function newPhases(): PhaseSeconds {
   return { binning: 0, gradients: 0, histograms: 0, splitFinding: 0, partition: 0, marginUpdate: 0, validation: 0 };
 }
 
-/** Adds the seconds since `t0` (a performance.now() value) to a phase; returns now. */
+let cpuClock = false;
+
+/**
+ * Selects the clock of the phase timings: wall time (the default) or the process's CPU time
+ * (user + system, process.cpuUsage()), which moves less on a loaded machine.
+ */
+export function setPhaseClock(clock: 'wall' | 'cpu'): void {
+  cpuClock = clock === 'cpu';
+}
+
+/** Now on the phase clock, in milliseconds. */
+export function phaseNow(): number {
+  if (!cpuClock) return performance.now();
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** Adds the seconds since `t0` (a phaseNow() value) to a phase; returns now. */
 export function lap(phases: PhaseSeconds, key: keyof PhaseSeconds, t0: number): number {
-  const t = performance.now();
+  const t = phaseNow();
   phases[key] += (t - t0) / 1000;
   return t;
 }
@@ -98,13 +115,15 @@ export class TreeGrower {
   grow(g: Float32Array, h: Float32Array, rows: Int32Array, features: Int32Array | null): GrownTree {
     const p = this.p;
     const feats = features ?? Int32Array.from({ length: this.F }, (_, i) => i);
-    const slots2 = this.bins.totalSlots * 2;
+    // 8-bit local bins: 256 spare slots after the last feature's, so that every slot an 8-bit
+    // entry can name lies inside the histogram and the native loop drops its per-entry check.
+    const slots2 = (this.bins.totalSlots + (this.binned.offsets === null ? 0 : 256)) * 2;
     const nodes: number[][] = [];
     const splitBins: number[] = [];
     const canSplit = (depth: number) => p.maxDepth === 0 || depth < p.maxDepth;
     const ph = this.phases;
     const open = (id: number, depth: number, start: number, end: number, G: number, H: number, hist: Float64Array): OpenNode => {
-      const t0 = performance.now();
+      const t0 = phaseNow();
       const split = hist.length > 0 && canSplit(depth) && end - start >= 2 ? findBestSplit(hist, this.bins, feats, G, H, p) : null;
       lap(ph, 'splitFinding', t0);
       return { id, depth, start, end, G, H, hist, split };
@@ -122,7 +141,7 @@ export class TreeGrower {
       H += h[rows[k]!]!;
     }
     const rootHist = new Float64Array(slots2);
-    let t0 = performance.now();
+    let t0 = phaseNow();
     buildHistogram(rootHist, this.binned.rowMajor, this.binned.offsets, this.F, rows, 0, rows.length, g, h, features, p.threads);
     lap(ph, 'histograms', t0);
     nodes.push([]);
@@ -141,7 +160,7 @@ export class TreeGrower {
         finished.push(node);
         continue;
       }
-      t0 = performance.now();
+      t0 = phaseNow();
       const mid = this.partition(rows, node.start, node.end, s);
       t0 = lap(ph, 'partition', t0);
       const leftId = nodes.length,
@@ -201,28 +220,25 @@ export class TreeGrower {
       s.bin,
       s.defaultLeft,
       this.tmp,
+      this.p.threads,
     );
   }
 }
 
 /**
  * Adds a grown tree's leaf values to `margin`: for the rows the tree was grown on, from the
- * leaf row ranges; with `allRows` false (row subsampling) every row of the binned matrix is
- * routed through the split bins instead.
+ * leaf row ranges (the addLeafValues kernel, on `threads` threads); with `allRows` false (row
+ * subsampling) every row of the binned matrix is routed through the split bins instead.
  */
-export function addTreeToMargin(tree: GrownTree, data: BinnedData, bins: BinMapper, margin: Float64Array, allRows: boolean): void {
+export function addTreeToMargin(tree: GrownTree, data: BinnedData, bins: BinMapper, margin: Float64Array, allRows: boolean, threads = 1): void {
   const nodes = tree.nodes;
   if (allRows) {
-    for (let n = 0, leaf = 0; n < nodes.length / NODE_FIELDS; n++) {
+    const values = new Float64Array(tree.leaves);
+    for (let n = 0; n < nodes.length / NODE_FIELDS; n++) {
       if (nodes[n * NODE_FIELDS + F_FEATURE]! >= 0) continue;
-      const v = nodes[n * NODE_FIELDS + F_VALUE]!;
-      leaf = nodes[n * NODE_FIELDS + F_LEFT]! | 0;
-      const rows = tree.rows;
-      for (let k = tree.leafStart[leaf]!, e = tree.leafEnd[leaf]!; k < e; k++) {
-        const r = rows[k]!;
-        margin[r] = margin[r]! + v;
-      }
+      values[nodes[n * NODE_FIELDS + F_LEFT]! | 0] = nodes[n * NODE_FIELDS + F_VALUE]!;
     }
+    gbdtKernels().addLeafValues(margin, tree.rows, tree.leafStart, tree.leafEnd, values, threads);
     return;
   }
   const F = bins.offsets.length;

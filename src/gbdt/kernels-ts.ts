@@ -1,3 +1,4 @@
+import { deterministicExp } from './exp.js';
 import type { BinnedMatrix, GbdtKernels } from './kernels.js';
 import type { FeatureColumn } from './matrix.js';
 
@@ -51,6 +52,7 @@ function partition(
   bin: number,
   defaultLeft: boolean,
   tmp: Int32Array,
+  _threads: number,
 ): number {
   let nl = start,
     nr = 0;
@@ -98,5 +100,56 @@ function sortFloats(values: Float32Array): void {
   values.sort();
 }
 
+/** Smallest Hessian used for logloss (XGBoost's kRtEps-style floor keeps H + λ > 0). */
+const MIN_HESS = 1e-16;
+
+/** Logloss gradients (see GbdtKernels.logisticGradients); one thread. */
+function logisticGradients(
+  margin: Float64Array,
+  y: Float32Array,
+  weight: Float64Array | null,
+  g: Float32Array,
+  h: Float32Array,
+  _threads: number,
+): void {
+  for (let i = 0; i < margin.length; i++) {
+    const p = 1 / (1 + deterministicExp(-margin[i]!));
+    const hess = Math.max(p * (1 - p), MIN_HESS);
+    if (weight === null) {
+      g[i] = p - y[i]!;
+      h[i] = hess;
+    } else {
+      g[i] = weight[i]! * (p - y[i]!);
+      h[i] = weight[i]! * hess;
+    }
+  }
+}
+
+/** Margin update from leaf row ranges (see GbdtKernels.addLeafValues); one thread. */
+function addLeafValues(
+  margin: Float64Array,
+  rows: Int32Array,
+  leafStart: Int32Array,
+  leafEnd: Int32Array,
+  values: Float64Array,
+  _threads: number,
+): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    for (let k = leafStart[i]!, e = leafEnd[i]!; k < e; k++) {
+      const r = rows[k]!;
+      margin[r] = margin[r]! + v;
+    }
+  }
+}
+
 /** The TypeScript twins of native/gbdt.cc (bit-identical results). */
-export const typescriptGbdtKernels: GbdtKernels = { name: 'typescript', histogram, partition, bin, sortFloats };
+export const typescriptGbdtKernels: GbdtKernels = {
+  name: 'typescript',
+  histogram,
+  partition,
+  bin,
+  sortFloats,
+  logisticGradients,
+  addLeafValues,
+};

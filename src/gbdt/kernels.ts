@@ -1,5 +1,6 @@
 /**
- * The hot loops of the booster — histogram building and row partitioning — behind one
+ * The hot loops of the booster — histogram building, row partitioning, logistic gradients and
+ * the margin update — behind one
  * interface with two backends: the native addon (native/gbdt.cc) and TypeScript twins
  * (./kernels-ts.ts) that give bit-identical results (float64 sums of float32 gradients in
  * the same order). The backend follows the engine's, as the embedding kernels do:
@@ -61,7 +62,9 @@ export interface GbdtKernels {
   /**
    * Stable partition of rows[start, end): local bin b = binned[r·F + feature] − offset goes
    * left when (b = missingBin ? defaultLeft : b ≤ bin). `tmp` holds at least end − start
-   * values. Returns the first position of the right rows.
+   * values. Returns the first position of the right rows. Native: row blocks on `threads`
+   * threads from 32 768 rows (each block partitioned on its own, then the blocks' lefts and
+   * rights copied into place), the same order as on one thread.
    */
   partition(
     rows: Int32Array,
@@ -75,7 +78,20 @@ export interface GbdtKernels {
     bin: number,
     defaultLeft: boolean,
     tmp: Int32Array,
+    threads: number,
   ): number;
+  /**
+   * Logloss gradients of every row: p = 1/(1 + e^(−margin)) with e^x from exp.ts
+   * (deterministicExp, identical in both backends), g = w·(p − y), h = w·max(p(1 − p), 1e−16)
+   * (w = 1 without weights), stored as float32. Native: row blocks on `threads` threads.
+   */
+  logisticGradients(margin: Float64Array, y: Float32Array, weight: Float64Array | null, g: Float32Array, h: Float32Array, threads: number): void;
+  /**
+   * Margin update from a grown tree's leaf row ranges: margin[rows[k]] += values[i] for k in
+   * [leafStart[i], leafEnd[i]) (the ranges hold distinct rows). Native: blocks of leaves on
+   * `threads` threads from 32 768 rows.
+   */
+  addLeafValues(margin: Float64Array, rows: Int32Array, leafStart: Int32Array, leafEnd: Int32Array, values: Float64Array, threads: number): void;
 }
 
 interface GbdtAddon {
@@ -83,6 +99,8 @@ interface GbdtAddon {
   gbdtPartition: GbdtKernels['partition'];
   gbdtBin: GbdtKernels['bin'];
   gbdtSortFloats: GbdtKernels['sortFloats'];
+  gbdtLogisticGradients: GbdtKernels['logisticGradients'];
+  gbdtAddLeafValues: GbdtKernels['addLeafValues'];
 }
 
 let nativeCache: { kernels: GbdtKernels } | { error: string } | null = null;
@@ -97,12 +115,25 @@ export function loadNativeGbdtKernels(): { kernels: GbdtKernels } | { error: str
     typeof a.gbdtHistogram !== 'function' ||
     typeof a.gbdtPartition !== 'function' ||
     typeof a.gbdtBin !== 'function' ||
-    typeof a.gbdtSortFloats !== 'function'
+    typeof a.gbdtSortFloats !== 'function' ||
+    typeof a.gbdtLogisticGradients !== 'function' ||
+    typeof a.gbdtAddLeafValues !== 'function'
   ) {
-    return (nativeCache = { error: 'native addon lacks gbdtHistogram()/gbdtPartition()/gbdtBin()/gbdtSortFloats() (stale build? run npm rebuild)' });
+    return (nativeCache = {
+      error:
+        'native addon lacks gbdtHistogram()/gbdtPartition()/gbdtBin()/gbdtSortFloats()/gbdtLogisticGradients()/gbdtAddLeafValues() (stale build? run npm rebuild)',
+    });
   }
   return (nativeCache = {
-    kernels: { name: 'native', histogram: a.gbdtHistogram, partition: a.gbdtPartition, bin: a.gbdtBin, sortFloats: a.gbdtSortFloats },
+    kernels: {
+      name: 'native',
+      histogram: a.gbdtHistogram,
+      partition: a.gbdtPartition,
+      bin: a.gbdtBin,
+      sortFloats: a.gbdtSortFloats,
+      logisticGradients: a.gbdtLogisticGradients,
+      addLeafValues: a.gbdtAddLeafValues,
+    },
   });
 }
 

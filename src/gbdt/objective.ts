@@ -1,3 +1,4 @@
+import { gbdtKernels } from './kernels.js';
 import type { BoosterOptions } from './options.js';
 
 /** A boosting objective: first and second derivatives of the loss in the margin. */
@@ -5,17 +6,21 @@ export interface Objective {
   readonly name: BoosterOptions['objective'];
   /**
    * Writes g[i] = ∂ℓ/∂margin and h[i] = ∂²ℓ/∂margin² for every row (times the sample weight
-   * when `weight` is given).
+   * when `weight` is given), on up to `threads` threads.
    */
-  gradients(margin: Float64Array, y: ArrayLike<number>, weight: ArrayLike<number> | undefined, g: Float32Array, h: Float32Array): void;
+  gradients(
+    margin: Float64Array,
+    y: Float32Array | Float64Array,
+    weight: Float64Array | undefined,
+    g: Float32Array,
+    h: Float32Array,
+    threads: number,
+  ): void;
   /** Margin that best fits the labels with no trees (logit of the mean, or the mean). */
   baseMargin(y: ArrayLike<number>, weight: ArrayLike<number> | undefined): number;
   /** Prediction from a margin (probability for logistic). */
   transform(margin: number): number;
 }
-
-/** Smallest Hessian used for logloss (XGBoost's kRtEps-style floor keeps H + λ > 0). */
-const MIN_HESS = 1e-16;
 
 function weightedMean(y: ArrayLike<number>, w: ArrayLike<number> | undefined): number {
   let s = 0,
@@ -28,25 +33,13 @@ function weightedMean(y: ArrayLike<number>, w: ArrayLike<number> | undefined): n
   return sw > 0 ? s / sw : 0;
 }
 
-/** Logloss of σ(margin): g = p − y, h = p(1 − p). */
+/** Logloss of σ(margin): g = p − y, h = max(p(1 − p), 1e−16) (a floor that keeps H + λ > 0, as XGBoost's kRtEps). */
 export const LOGISTIC: Objective = {
   name: 'binary:logistic',
-  gradients(margin, y, weight, g, h) {
-    if (weight === undefined) {
-      // The unweighted loop on its own (the hot case): the same values as w = 1 below.
-      for (let i = 0; i < margin.length; i++) {
-        const p = 1 / (1 + Math.exp(-margin[i]!));
-        g[i] = p - y[i]!;
-        h[i] = Math.max(p * (1 - p), MIN_HESS);
-      }
-      return;
-    }
-    for (let i = 0; i < margin.length; i++) {
-      const p = 1 / (1 + Math.exp(-margin[i]!));
-      const w = weight[i]!;
-      g[i] = w * (p - y[i]!);
-      h[i] = w * Math.max(p * (1 - p), MIN_HESS);
-    }
+  gradients(margin, y, weight, g, h, threads) {
+    // The active kernels (native/gbdt.cc or its twin), e^x from exp.ts on both. Labels are
+    // 0/1 (checked by Booster.fit, which passes them as float32 already).
+    gbdtKernels().logisticGradients(margin, y instanceof Float32Array ? y : Float32Array.from(y), weight ?? null, g, h, threads);
   },
   baseMargin(y, weight) {
     const m = Math.min(Math.max(weightedMean(y, weight), 1e-6), 1 - 1e-6);

@@ -36,8 +36,9 @@ export interface BoosterOptions {
   /** Seed of row and column subsampling. Default 0. */
   random_state: number;
   /**
-   * Threads of the native kernels (histogram building over feature blocks, binning over row
-   * blocks); `nthread` (XGBoost's native name) is accepted as an alias. The trees do not
+   * Threads of the native kernels (histogram building over feature blocks; binning,
+   * partitioning and logloss gradients over row blocks; the margin update over leaves);
+   * `nthread` (XGBoost's native name) is accepted as an alias. The trees do not
    * depend on it. Default 1 (XGBoost's default is every core).
    */
   n_jobs: number;

@@ -310,9 +310,11 @@ test('options: XGBoost names in snake or camel case; unknown or invalid ones are
   assert.throws(() => booster.predict({ rows: 2, names: ['z'], columns: [Float32Array.from([1, 2])] }), /trained on \[x\]/);
 });
 
-test('n_jobs: trees trained on 1, 2 and 3 threads are identical (the histogram threads own disjoint features)', () => {
+test('n_jobs: trees trained on 1, 2 and 3 threads are identical (histograms, partitions, gradients and margin updates all threaded)', () => {
   const rng = new Rng(12);
-  const n = 20000;
+  // Enough rows that the native partition (from 32 768 rows), gradient (16 384-row blocks) and
+  // leaf-value kernels split their work, not only the histograms.
+  const n = 70000;
   const cols = Array.from({ length: 6 }, () => new Float32Array(n).map(() => (rng.next() < 0.05 ? NaN : rng.normal())));
   const y = Array.from(cols[0]!, (v, r) => (rng.next() < (v > 0.3 || cols[2]![r]! < -1 ? 0.7 : 0.2) ? 1 : 0));
   const m: FeatureMatrix = { rows: n, names: cols.map((_, i) => `x${i}`), columns: cols };

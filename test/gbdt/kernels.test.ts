@@ -10,6 +10,8 @@ import assert from 'node:assert/strict';
 import { Rng } from '../../src/engine/random.js';
 import { loadNativeGbdtKernels, setGbdtKernels, typescriptGbdtKernels, type GbdtKernels } from '../../src/gbdt/kernels.js';
 import { Booster } from '../../src/gbdt/booster.js';
+import { BinMapper } from '../../src/gbdt/binning.js';
+import { deterministicExp } from '../../src/gbdt/exp.js';
 import type { FeatureMatrix } from '../../src/gbdt/matrix.js';
 
 const loaded = loadNativeGbdtKernels();
@@ -37,14 +39,18 @@ test('histogram and partition: native equals TypeScript', { skip }, () => {
     const g = new Float32Array(n).map(() => rng.normal() * 10 ** rng.int(4));
     const h = new Float32Array(n).map(() => rng.next());
     const rows = rng.shuffle(Int32Array.from({ length: n }, (_, i) => i));
-    for (const features of [null, Int32Array.from([0, 3, 6])]) {
-      const b = new Float64Array(total * 2);
-      ts.histogram(b, binned, offsets, F, rows, 100, 4000, g, h, features, 1);
-      // 3900 rows × 7 features is below the kernel's parallel threshold: 20 000 rows are not.
-      for (const threads of [1, 2, 3]) {
-        const a = new Float64Array(total * 2).fill(7);
-        native!.histogram(a, binned, offsets, F, rows, 100, 4000, g, h, features, threads);
-        sameBits(a, b, `histogram ${width}-bit features=${features} threads=${threads}`);
+    // 8-bit: also with 256 spare slots (as the booster allocates), where every slot an entry
+    // can name is inside the histogram and the native loop runs unchecked and unrolled.
+    for (const spare of local ? [0, 256] : [0]) {
+      for (const features of [null, Int32Array.from([0, 3, 6])]) {
+        const b = new Float64Array((total + spare) * 2);
+        ts.histogram(b, binned, offsets, F, rows, 100, 4000, g, h, features, 1);
+        // 3900 rows × 7 features is below the kernel's parallel threshold: 20 000 rows are not.
+        for (const threads of [1, 2, 3]) {
+          const a = new Float64Array((total + spare) * 2).fill(7);
+          native!.histogram(a, binned, offsets, F, rows, 100, 4000, g, h, features, threads);
+          sameBits(a, b, `histogram ${width}-bit spare=${spare} features=${features} threads=${threads}`);
+        }
       }
     }
     for (const [feature, bin, defaultLeft] of [
@@ -55,8 +61,8 @@ test('histogram and partition: native equals TypeScript', { skip }, () => {
       const ra = rows.slice(),
         rb = rows.slice();
       const off = local ? 0 : feature * slotsPerF;
-      const na = native!.partition(ra, 50, 4500, binned, F, feature, off, slotsPerF - 1, bin, defaultLeft, new Int32Array(n));
-      const nb = ts.partition(rb, 50, 4500, binned, F, feature, off, slotsPerF - 1, bin, defaultLeft, new Int32Array(n));
+      const na = native!.partition(ra, 50, 4500, binned, F, feature, off, slotsPerF - 1, bin, defaultLeft, new Int32Array(n), 1);
+      const nb = ts.partition(rb, 50, 4500, binned, F, feature, off, slotsPerF - 1, bin, defaultLeft, new Int32Array(n), 1);
       assert.equal(na, nb);
       sameBits(ra, rb, `partition ${feature}/${bin}`);
     }
@@ -79,7 +85,7 @@ test('histogram and partition: native equals TypeScript', { skip }, () => {
     /gbdtHistogram: a row index or slot is out of range/,
   );
   assert.throws(
-    () => native!.partition(Int32Array.from([0, 9]), 0, 2, new Uint16Array(2), 1, 0, 0, 1, 0, true, new Int32Array(2)),
+    () => native!.partition(Int32Array.from([0, 9]), 0, 2, new Uint16Array(2), 1, 0, 0, 1, 0, true, new Int32Array(2), 1),
     /gbdtPartition: a row index is out of range/,
   );
   assert.throws(
@@ -122,6 +128,87 @@ test('histogram on many threads: every thread count gives the single-thread sums
   }
 });
 
+test('partition on many threads: every thread count gives the single-thread order (stable, by hand on a small case)', { skip }, () => {
+  // By hand: bins [3, 0, 5, 1, 9(missing), 2] split at bin ≤ 2, missing goes right → lefts 1, 3, 5 then rights 0, 2, 4.
+  const small = Int32Array.from([0, 1, 2, 3, 4, 5]);
+  const at = native!.partition(small, 0, 6, Uint8Array.from([3, 0, 5, 1, 9, 2]), 1, 0, 0, 9, 2, false, new Int32Array(6), 1);
+  assert.equal(at, 3);
+  assert.deepEqual(Array.from(small), [1, 3, 5, 0, 2, 4]);
+  const rng = new Rng(6);
+  const n = 100_000,
+    F = 3;
+  const binned = new Uint8Array(n * F).map(() => rng.int(20));
+  const rows = rng.shuffle(Int32Array.from({ length: n }, (_, i) => i));
+  const want = rows.slice();
+  const mid = ts.partition(want, 11, n - 5, binned, F, 1, 0, 19, 8, true, new Int32Array(n), 1);
+  for (const threads of [1, 2, 3, 8]) {
+    const got = rows.slice();
+    assert.equal(native!.partition(got, 11, n - 5, binned, F, 1, 0, 19, 8, true, new Int32Array(n), threads), mid);
+    sameBits(got, want, `partition threads=${threads}`);
+  }
+});
+
+test('logistic gradients and leaf-value margin updates: native equals TypeScript on any thread count; e^x within 2 ulp of Math.exp', { skip }, () => {
+  const rng = new Rng(7);
+  const n = 50_000;
+  // Margins over the whole range, the clamps (±700 and beyond) included.
+  const margin = new Float64Array(n).map((_, i) => (i < 4 ? [-800, 800, 700.5, -36][i]! : rng.normal() * 10 ** rng.int(3)));
+  const y = new Float32Array(n).map(() => (rng.next() < 0.3 ? 1 : 0));
+  const weight = new Float64Array(n).map(() => rng.next() * 3);
+  for (const w of [null, weight]) {
+    const gw = new Float32Array(n),
+      hw = new Float32Array(n);
+    ts.logisticGradients(margin, y, w, gw, hw, 1);
+    for (const threads of [1, 2, 5]) {
+      const g = new Float32Array(n),
+        h = new Float32Array(n);
+      native!.logisticGradients(margin, y, w, g, h, threads);
+      sameBits(g, gw, `g weighted=${w !== null} threads=${threads}`);
+      sameBits(h, hw, `h weighted=${w !== null} threads=${threads}`);
+    }
+    // Against the formula with Math.exp: float32 values within one float32 ulp-ish (relative 1e-6).
+    for (let i = 4; i < n; i += 97) {
+      const p = 1 / (1 + Math.exp(-margin[i]!));
+      const wi = w === null ? 1 : w[i]!;
+      assert.ok(Math.abs(gw[i]! - wi * (p - y[i]!)) <= 1e-6 * Math.max(1e-30, Math.abs(wi * (p - y[i]!))) + 1e-45, `g at ${i}`);
+      assert.ok(Math.abs(hw[i]! - wi * Math.max(p * (1 - p), 1e-16)) <= 1e-6 * wi * Math.max(p * (1 - p), 1e-16), `h at ${i}`);
+    }
+  }
+  for (let i = 0; i < 2000; i++) {
+    const x = (rng.next() - 0.5) * 1400;
+    const a = deterministicExp(x),
+      b = Math.exp(x);
+    assert.ok(Math.abs(a - b) <= 4.5e-16 * b, `exp(${x}): ${a} vs ${b}`);
+  }
+  assert.equal(deterministicExp(0), 1);
+  assert.equal(deterministicExp(-1000), deterministicExp(-700));
+  // Leaf values: rows split into 40 leaf ranges of a permutation.
+  const rows = rng.shuffle(Int32Array.from({ length: n }, (_, i) => i));
+  const cuts = Array.from({ length: 39 }, () => rng.int(n)).sort((a, b) => a - b);
+  const leafStart = Int32Array.from([0, ...cuts]),
+    leafEnd = Int32Array.from([...cuts, n]);
+  const values = new Float64Array(40).map(() => rng.normal());
+  const want = margin.slice();
+  ts.addLeafValues(want, rows, leafStart, leafEnd, values, 1);
+  for (const threads of [1, 3]) {
+    const got = margin.slice();
+    native!.addLeafValues(got, rows, leafStart, leafEnd, values, threads);
+    sameBits(got, want, `leaf values threads=${threads}`);
+  }
+  // By hand: row 9 is in exactly one range, so it moves by that leaf's value.
+  const k9 = rows.indexOf(9);
+  const leaf9 = leafStart.findIndex((s, i) => s <= k9 && k9 < leafEnd[i]!);
+  assert.equal(want[9], margin[9]! + values[leaf9]!);
+  assert.throws(
+    () => native!.addLeafValues(new Float64Array(2), Int32Array.from([0, 5]), Int32Array.from([0]), Int32Array.from([2]), new Float64Array(1), 1),
+    /gbdtAddLeafValues: rows\[1\] is outside margin/,
+  );
+  assert.throws(
+    () => native!.logisticGradients(new Float64Array(3), new Float32Array(2), null, new Float32Array(3), new Float32Array(3), 1),
+    /gbdtLogisticGradients: margin, y, g, h \(and weight\) need the same length/,
+  );
+});
+
 test('binning: native slots equal TypeScript ones (float and integer columns, NaN, values above every bound)', { skip }, () => {
   const rng = new Rng(5);
   for (const width of [8, 16, 32]) {
@@ -147,6 +234,44 @@ test('binning: native slots equal TypeScript ones (float and integer columns, Na
     () => native!.bin([new Float32Array(3)], [new Float32Array(0)], Int32Array.from([0xffff]), new Uint16Array(3), new Uint16Array(3), 1),
     /gbdtBin: feature 0's slots do not fit/,
   );
+});
+
+test('binning with many bins: the guided search and the integer table give the binary search bins', { skip }, () => {
+  // Fitted quantile bounds (up to 255 per feature) on columns that exercise each native path:
+  // integer ids with bounds crowded at small ids (integer table), spread floats (guide table),
+  // bounds crowded into a few buckets (binary search), negative and non-integer values inside
+  // an integer table's range, NaN, ±Infinity and values beyond every bound.
+  const rng = new Rng(9);
+  const n = 20_000;
+  const columns = [
+    new Float32Array(n).map(() => Math.floor(Math.exp(rng.next() * 10))),
+    new Float32Array(n).map(() => (rng.next() < 0.05 ? NaN : rng.normal() * 100)),
+    new Float32Array(n).map(() => (rng.next() < 0.9 ? rng.next() : rng.next() * 1e6)),
+    new Float32Array(n).map(() => (rng.next() < 0.5 ? rng.int(300) : rng.int(300) + 0.5)),
+    Int32Array.from({ length: n }, () => rng.int(5000) - 100),
+  ];
+  const m: FeatureMatrix = { rows: n, names: columns.map((_, i) => `c${i}`), columns };
+  const bins = BinMapper.fit(m, 255);
+  assert.ok(
+    bins.uppers.every((u) => u.length > 100),
+    'every feature has many bins',
+  );
+  // Bin other values than the fitted ones: shifted, scaled, extremes.
+  const probe = columns.map((c, f) =>
+    f === 4
+      ? Int32Array.from(c, (v) => v * 2 - 200)
+      : Float32Array.from(c, (v, i) => (i % 97 === 0 ? [Infinity, -Infinity, -0, 1e30][i % 4]! : i % 2 ? v * 1.5 - 3 : v)),
+  );
+  const uppers = bins.uppers;
+  const make = () => new Uint8Array(n * columns.length);
+  const [ca, ra, cb, rb] = [make(), make(), make(), make()];
+  native!.bin(probe, uppers, bins.offsets, ca, ra, 2);
+  ts.bin(probe, uppers, bins.offsets, cb, rb, 1);
+  sameBits(ca, cb, 'column-major, many bins');
+  sameBits(ra, rb, 'row-major, many bins');
+  // By hand, against BinMapper.binOf (the plain binary search).
+  for (let f = 0; f < probe.length; f++)
+    for (let r = 0; r < n; r += 13) assert.equal(cb[f * n + r], bins.binOf(f, probe[f]![r]!), `feature ${f} row ${r}`);
 });
 
 test('a booster trained with native kernels equals one trained with TypeScript kernels', { skip }, () => {
