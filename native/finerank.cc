@@ -30,6 +30,7 @@
 #include "gbdt.h"
 #include "gru.h"
 #include "dice.h"
+#include "attention.h"
 
 #include <cmath>
 #include <cstdint>
@@ -241,6 +242,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterGbdtKernels(env, exports);
   RegisterGruKernels(env, exports);
   RegisterDiceKernels(env, exports);
+  RegisterAttentionKernels(env, exports);
   return exports;
 }
 
