@@ -13,6 +13,15 @@
 //   headWeightedSumBackward(g, p, v, B, F, H, d, gp, gv)
 //       gp[b,h,i,j] = float(Σ_t g[b,i,h,t]·v[b,j,h,t]) (written),  gv[j] += Σ_i p_ij·g[i] (accumulated)
 //
+// AFM's attention scores over pair products, without the [R, A] hidden layer in memory:
+//   scoreMlp(v, W, b, h, R, D, A, s)
+//       z_a = b_a + Σ_d v[r,d]·W[d,a] (d ascending), s[r] = float(Σ_a h_a·max(0, z_a))
+//   scoreMlpBackward(gs, v, W, b, h, R, D, A, gv, gW, gb, gh)    (z recomputed; all accumulated)
+//       gz_a = gs_r·h_a·[z_a > 0];  gv[r,d] += Σ_a gz_a·W[d,a];  gW[d,a] += Σ_r v[r,d]·gz_a;
+//       gb_a += Σ_r gz_a;  gh_a += Σ_r gs_r·max(0, z_a)   (the Σ_r in double, one float store at the end)
+// A sum over a runs as four interleaved partial sums (a ≡ 0, 1, 2, 3 mod 4, each ascending)
+// combined as (p0 + p1) + (p2 + p3), which the twin does too.
+//
 // Every sum is a double accumulated in index order (t, j or i ascending) and each result is
 // one float store (an accumulated gradient: float(old + sum)); the exp is ExpD (expd.h). The
 // loops below vectorize across independent accumulators only, so the bits equal the
@@ -174,6 +183,66 @@ void WeightedSumBackward(const float* g, const float* p, const float* v, int64_t
   }
 }
 
+// Σ_a x[a]·y[a] as four interleaved partial sums, (p0 + p1) + (p2 + p3).
+inline double Dot4(const double* x, const double* y, int64_t n) {
+  double p[4] = {0.0, 0.0, 0.0, 0.0};
+  int64_t a = 0;
+  for (; a + 4 <= n; a += 4)
+    for (int l = 0; l < 4; l++) p[l] += x[a + l] * y[a + l];
+  for (int l = 0; a < n; a++, l++) p[l] += x[a] * y[a];
+  return (p[0] + p[1]) + (p[2] + p[3]);
+}
+
+// z[a] = b_a + Σ_d v_d·W[d,a] over one row (W, b as doubles).
+inline void Hidden(const float* v, const double* W, const double* b, int64_t D, int64_t A, double* z) {
+  for (int64_t a = 0; a < A; a++) z[a] = b[a];
+  for (int64_t d = 0; d < D; d++) {
+    const double vd = v[d];
+    const double* w = W + d * A;
+    for (int64_t a = 0; a < A; a++) z[a] += vd * w[a];
+  }
+}
+
+FR_ATT_CLONES
+void ScoreMlp(const float* v, const float* Wf, const float* bf, const float* hf, int64_t R, int64_t D, int64_t A, float* s) {
+  std::vector<double> W(Wf, Wf + D * A), b(static_cast<size_t>(A), 0.0), h(hf, hf + A), z(static_cast<size_t>(A));
+  if (bf != nullptr) b.assign(bf, bf + A);
+  for (int64_t r = 0; r < R; r++) {
+    Hidden(v + r * D, W.data(), b.data(), D, A, z.data());
+    for (int64_t a = 0; a < A; a++) z[a] = z[a] > 0.0 ? z[a] : 0.0;
+    s[r] = static_cast<float>(Dot4(h.data(), z.data(), A));
+  }
+}
+
+FR_ATT_CLONES
+void ScoreMlpBackward(const float* gs, const float* v, const float* Wf, const float* bf, const float* hf, int64_t R, int64_t D, int64_t A, float* gv,
+                      float* gW, float* gb, float* gh) {
+  std::vector<double> W(Wf, Wf + D * A), b(static_cast<size_t>(A), 0.0), h(hf, hf + A), z(static_cast<size_t>(A)), gz(static_cast<size_t>(A));
+  if (bf != nullptr) b.assign(bf, bf + A);
+  std::vector<double> aW(static_cast<size_t>(D * A), 0.0), ab(static_cast<size_t>(A), 0.0), ah(static_cast<size_t>(A), 0.0);
+  for (int64_t r = 0; r < R; r++) {
+    const float* vr = v + r * D;
+    Hidden(vr, W.data(), b.data(), D, A, z.data());
+    const double g = gs[r];
+    for (int64_t a = 0; a < A; a++) {
+      const bool on = z[a] > 0.0;
+      ah[a] += g * (on ? z[a] : 0.0);
+      gz[a] = on ? g * h[a] : 0.0;
+      ab[a] += gz[a];
+    }
+    for (int64_t d = 0; d < D; d++) {
+      const double vd = vr[d];
+      double* w = aW.data() + d * A;
+      for (int64_t a = 0; a < A; a++) w[a] += vd * gz[a];
+      gv[r * D + d] = static_cast<float>(static_cast<double>(gv[r * D + d]) + Dot4(gz.data(), W.data() + d * A, A));
+    }
+  }
+  for (int64_t i = 0; i < D * A; i++) gW[i] = static_cast<float>(static_cast<double>(gW[i]) + aW[i]);
+  if (gb != nullptr)
+    for (int64_t a = 0; a < A; a++) gb[a] = static_cast<float>(static_cast<double>(gb[a]) + ab[a]);
+  for (int64_t a = 0; a < A; a++) gh[a] = static_cast<float>(static_cast<double>(gh[a]) + ah[a]);
+}
+
 // B, F, H, d from a[i0 … i0 + 3], checked so that B·F·H·d and B·H·F·F stay below 2^31.
 bool GetShape(napi_env env, const char* fn, napi_value* a, int64_t* B, int64_t* F, int64_t* H, int64_t* d) {
   if (!GetSize(env, fn, a[0], "B", B) || !GetSize(env, fn, a[1], "F", F) || !GetSize(env, fn, a[2], "H", H) || !GetSize(env, fn, a[3], "d", d)) return false;
@@ -251,6 +320,45 @@ napi_value HeadWeightedSumBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// R, D, A of the score MLP, checked so that R·D and D·A stay below 2^31.
+bool GetMlpShape(napi_env env, const char* fn, napi_value* a, int64_t* R, int64_t* D, int64_t* A) {
+  if (!GetSize(env, fn, a[0], "R", R) || !GetSize(env, fn, a[1], "D", D) || !GetSize(env, fn, a[2], "A", A)) return false;
+  if (static_cast<double>(*R) * *D >= 2147483648.0 || static_cast<double>(*D) * *A >= 2147483648.0) {
+    Throw(env, fn, 'R', "R·D and D·A must be below 2^31");
+    return false;
+  }
+  return true;
+}
+
+napi_value ScoreMlpFn(napi_env env, napi_callback_info info) {
+  const char* fn = "scoreMlp";
+  napi_value a[8];
+  if (!GetArgs(env, info, fn, 8, a)) return nullptr;
+  int64_t R, D, A;
+  if (!GetMlpShape(env, fn, a + 4, &R, &D, &A)) return nullptr;
+  float *v, *W, *b, *h, *s;
+  if (!GetF32(env, fn, a[0], "v", R * D, false, &v) || !GetF32(env, fn, a[1], "W", D * A, false, &W) || !GetF32(env, fn, a[2], "b", A, true, &b) ||
+      !GetF32(env, fn, a[3], "h", A, false, &h) || !GetF32(env, fn, a[7], "s", R, false, &s))
+    return nullptr;
+  ScoreMlp(v, W, b, h, R, D, A, s);
+  return nullptr;
+}
+
+napi_value ScoreMlpBackwardFn(napi_env env, napi_callback_info info) {
+  const char* fn = "scoreMlpBackward";
+  napi_value a[12];
+  if (!GetArgs(env, info, fn, 12, a)) return nullptr;
+  int64_t R, D, A;
+  if (!GetMlpShape(env, fn, a + 5, &R, &D, &A)) return nullptr;
+  float *gs, *v, *W, *b, *h, *gv, *gW, *gb, *gh;
+  if (!GetF32(env, fn, a[0], "gs", R, false, &gs) || !GetF32(env, fn, a[1], "v", R * D, false, &v) || !GetF32(env, fn, a[2], "W", D * A, false, &W) ||
+      !GetF32(env, fn, a[3], "b", A, true, &b) || !GetF32(env, fn, a[4], "h", A, false, &h) || !GetF32(env, fn, a[8], "gv", R * D, false, &gv) ||
+      !GetF32(env, fn, a[9], "gW", D * A, false, &gW) || !GetF32(env, fn, a[10], "gb", A, true, &gb) || !GetF32(env, fn, a[11], "gh", A, false, &gh))
+    return nullptr;
+  ScoreMlpBackward(gs, v, W, b, h, R, D, A, gv, gW, gb, gh);
+  return nullptr;
+}
+
 }  // namespace
 
 void RegisterAttentionKernels(Napi::Env env, Napi::Object exports) {
@@ -258,4 +366,6 @@ void RegisterAttentionKernels(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "headScoresBackward", HeadScoresBackward);
   Export(env, exports, "headWeightedSum", HeadWeightedSum);
   Export(env, exports, "headWeightedSumBackward", HeadWeightedSumBackward);
+  Export(env, exports, "scoreMlp", ScoreMlpFn);
+  Export(env, exports, "scoreMlpBackward", ScoreMlpBackwardFn);
 }

@@ -2,5 +2,5 @@
 #pragma once
 #include <napi.h>
 
-/** Adds headScores / headScoresBackward / headWeightedSum / headWeightedSumBackward to the addon's exports. */
+/** Adds headScores, headWeightedSum, scoreMlp and their backwards to the addon's exports. */
 void RegisterAttentionKernels(Napi::Env env, Napi::Object exports);

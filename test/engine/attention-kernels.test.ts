@@ -1,13 +1,15 @@
 /**
  * Head-attention kernels and ops: the TypeScript twins against the naive float64 formula,
  * the native kernels bit for bit against the twins, and gradient checks of `headAttention`
- * and `headWeightedSum` (alone, chained through a dropout, q = k shared, one field).
+ * and `headWeightedSum` (alone, chained through a dropout, q = k shared, one field); the same
+ * for AFM's fused score MLP `reluMlpScore` (against linear → relu → linear).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/engine/random.js';
 import { loadNativeAttentionKernels, typescriptAttentionKernels, type AttentionKernels } from '../../src/engine/kernels/attention.js';
-import { dropout, headAttention, headWeightedSum } from '../../src/engine/ops/index.js';
+import { dropout, headAttention, headWeightedSum, linear, relu, reluMlpScore, reshape } from '../../src/engine/ops/index.js';
+import { noGrad } from '../../src/engine/tensor.js';
 import { gradcheck, randTensor } from '../support/gradcheck.js';
 
 const loaded = loadNativeAttentionKernels();
@@ -114,4 +116,86 @@ test('headAttention / headWeightedSum: gradient checks, through a dropout, with 
   gradcheck(([a, c]) => headWeightedSum(headAttention(a!, a!, 2, 1), c!, 2), [one, randTensor(rng, [3, 1, 4])]);
   assert.throws(() => headAttention(q, randTensor(rng, [B, F + 1, H * d]), H, 1), /q \[2,4,6\] and k \[2,5,6\] differ/);
   assert.throws(() => headWeightedSum(alpha, v, 3), /width 6 is not a multiple of heads|weights must be/);
+});
+
+function mlpInputs(seed: number, R: number, D: number, A: number) {
+  const rng = new Rng(seed);
+  const r = (n: number) => Float32Array.from({ length: n }, () => rng.uniform(-1, 1));
+  return { v: r(R * D), W: r(D * A), b: r(A), h: r(A), gs: r(R), gv0: r(R * D), gW0: r(D * A), gb0: r(A), gh0: r(A) };
+}
+
+function runMlp(K: AttentionKernels, R: number, D: number, A: number, m: ReturnType<typeof mlpInputs>, withBias: boolean) {
+  const s = new Float32Array(R);
+  const gv = m.gv0.slice(),
+    gW = m.gW0.slice(),
+    gb = m.gb0.slice(),
+    gh = m.gh0.slice();
+  const b = withBias ? m.b : null;
+  K.scoreMlp(m.v, m.W, b, m.h, R, D, A, s);
+  K.scoreMlpBackward(m.gs, m.v, m.W, b, m.h, R, D, A, gv, gW, withBias ? gb : null, gh);
+  return { s, gv, gW, gb, gh };
+}
+
+test('scoreMlp kernels (TypeScript): s = hᵀReLU(Wv + b) and its gradients equal the float64 formula', () => {
+  const [R, D, A] = [6, 3, 7];
+  const m = mlpInputs(4, R, D, A);
+  const r = runMlp(typescriptAttentionKernels, R, D, A, m, true);
+  const close = (a: number, e: number, what: string) => assert.ok(Math.abs(a - e) <= 1e-5 * Math.max(1, Math.abs(e)), `${what}: ${a} vs naive ${e}`);
+  const gW = new Array<number>(D * A).fill(0),
+    gb = new Array<number>(A).fill(0),
+    gh = new Array<number>(A).fill(0);
+  for (let i = 0; i < R; i++) {
+    const z = Array.from({ length: A }, (_, a) => m.b[a]! + Array.from({ length: D }, (_, d) => m.v[i * D + d]! * m.W[d * A + a]!).reduce((x, y) => x + y));
+    close(r.s[i]!, z.reduce((acc, za, a) => acc + m.h[a]! * Math.max(0, za), 0), `s[${i}]`);
+    const gz = z.map((za, a) => (za > 0 ? m.gs[i]! * m.h[a]! : 0));
+    for (let d = 0; d < D; d++) {
+      close(r.gv[i * D + d]! - m.gv0[i * D + d]!, gz.reduce((acc, g, a) => acc + g * m.W[d * A + a]!, 0), 'gv');
+      for (let a = 0; a < A; a++) gW[d * A + a]! += m.v[i * D + d]! * gz[a]!;
+    }
+    for (let a = 0; a < A; a++) {
+      gb[a]! += gz[a]!;
+      gh[a]! += m.gs[i]! * Math.max(0, z[a]!);
+    }
+  }
+  for (let i = 0; i < D * A; i++) close(r.gW[i]! - m.gW0[i]!, gW[i]!, 'gW');
+  for (let a = 0; a < A; a++) {
+    close(r.gb[a]! - m.gb0[a]!, gb[a]!, 'gb');
+    close(r.gh[a]! - m.gh0[a]!, gh[a]!, 'gh');
+  }
+});
+
+test('scoreMlp kernels: native equals TypeScript bit for bit', { skip }, () => {
+  for (const [R, D, A] of [
+    [1, 1, 1],
+    [9, 3, 7],
+    [180, 10, 128],
+    [33, 16, 6],
+  ] as const) {
+    for (const withBias of [true, false]) {
+      const m = mlpInputs(R * 7 + A, R, D, A);
+      const t = runMlp(typescriptAttentionKernels, R, D, A, m, withBias);
+      const n = runMlp(native!, R, D, A, m, withBias);
+      for (const key of ['s', 'gv', 'gW', 'gb', 'gh'] as const)
+        assert.deepEqual(new Uint32Array(n[key].buffer), new Uint32Array(t[key].buffer), `${key} (R ${R}, D ${D}, A ${A}, bias ${withBias})`);
+    }
+  }
+  const f = (n: number) => new Float32Array(n);
+  assert.throws(() => native!.scoreMlp(f(6), f(5), null, f(3), 3, 2, 3, f(3)), /scoreMlp: W has 5 elements, needs 6/);
+});
+
+test('reluMlpScore: equals linear → relu → linear and passes gradient checks (with and without bias)', () => {
+  const rng = new Rng(12);
+  const [B, P, D, A] = [3, 4, 5, 6];
+  const v = randTensor(rng, [B, P, D]),
+    w = randTensor(rng, [D, A]),
+    b = randTensor(rng, [A]),
+    h = randTensor(rng, [A, 1]);
+  const fused = noGrad(() => reluMlpScore(v, w, b, h));
+  const composed = noGrad(() => linear(relu(linear(reshape(v, [B * P, D]), w, b)), h, null));
+  assert.deepEqual(fused.shape, [B, P]);
+  for (let i = 0; i < B * P; i++) assert.ok(Math.abs(fused.data[i]! - composed.data[i]!) < 1e-5, `row ${i}: ${fused.data[i]} vs ${composed.data[i]}`);
+  gradcheck(([x, ww, bb, hh]) => reluMlpScore(x!, ww!, bb!, hh!), [v, w, b, h]);
+  gradcheck(([x, ww, hh]) => reluMlpScore(x!, ww!, null, hh!), [v, w, h]);
+  assert.throws(() => reluMlpScore(v, randTensor(rng, [D + 1, A]), b, h), /expected v \[..., D\] and W \[D, A\]/);
+  assert.throws(() => reluMlpScore(v, w, b, randTensor(rng, [A + 1])), /h must be \[6\] or \[6, 1\]/);
 });

@@ -6,6 +6,9 @@
  * backends give identical bits. Chosen like the engine's kernels: native when the engine
  * backend is native and the addon exports them.
  *
+ * Also AFM's attention scores s = hᵀ ReLU(W v + b) per pair product (`scoreMlp`), without the
+ * [rows, A] hidden layer in memory (recomputed in the backward).
+ *
  * Layout: q, k, v and the weighted sum [B, F, H·d] row-major (head h in columns h·d …
  * h·d + d − 1, as the Linear projections write them: no head split or merge copies), the
  * attention weights p [B, H, F, F].
@@ -51,6 +54,61 @@ export interface AttentionKernels {
     gp: Float32Array,
     gv: Float32Array,
   ): void;
+  /**
+   * s[r] = float(Σ_a h_a·max(0, z_a)), z_a = b_a + Σ_d v[r,d]·W[d,a], for v [R, D], W [D, A], b [A]
+   * (or null: 0), h [A]; the sum over a as four interleaved partial sums (see `dot4`).
+   */
+  scoreMlp(v: Float32Array, W: Float32Array, b: Float32Array | null, h: Float32Array, R: number, D: number, A: number, s: Float32Array): void;
+  /**
+   * With gz_a = gs_r·h_a·[z_a > 0] (z recomputed): gv[r,d] += Σ_a gz_a·W[d,a], gW[d,a] += Σ_r v[r,d]·gz_a,
+   * gb_a += Σ_r gz_a (gb may be null), gh_a += Σ_r gs_r·max(0, z_a) (all accumulated).
+   */
+  scoreMlpBackward(
+    gs: Float32Array,
+    v: Float32Array,
+    W: Float32Array,
+    b: Float32Array | null,
+    h: Float32Array,
+    R: number,
+    D: number,
+    A: number,
+    gv: Float32Array,
+    gW: Float32Array,
+    gb: Float32Array | null,
+    gh: Float32Array,
+  ): void;
+}
+
+/**
+ * Σ_a x[xo + a]·y[yo + a] for a < n as four interleaved partial sums (a ≡ 0, 1, 2, 3 mod 4,
+ * each ascending) combined as (p0 + p1) + (p2 + p3): Dot4 in native/attention.cc.
+ */
+function dot4(x: ArrayLike<number>, xo: number, y: ArrayLike<number>, yo: number, n: number): number {
+  let p0 = 0,
+    p1 = 0,
+    p2 = 0,
+    p3 = 0,
+    a = 0;
+  for (; a + 4 <= n; a += 4) {
+    p0 += x[xo + a]! * y[yo + a]!;
+    p1 += x[xo + a + 1]! * y[yo + a + 1]!;
+    p2 += x[xo + a + 2]! * y[yo + a + 2]!;
+    p3 += x[xo + a + 3]! * y[yo + a + 3]!;
+  }
+  if (a < n) p0 += x[xo + a]! * y[yo + a]!;
+  if (a + 1 < n) p1 += x[xo + a + 1]! * y[yo + a + 1]!;
+  if (a + 2 < n) p2 += x[xo + a + 2]! * y[yo + a + 2]!;
+  return p0 + p1 + (p2 + p3);
+}
+
+/** z[a] = b_a + Σ_d v[vo + d]·W[d, a] (d ascending). */
+function hidden(v: Float32Array, vo: number, W: Float32Array, b: Float32Array | null, D: number, A: number, z: Float64Array): void {
+  for (let a = 0; a < A; a++) z[a] = b === null ? 0 : b[a]!;
+  for (let d = 0; d < D; d++) {
+    const vd = v[vo + d]!,
+      w = d * A;
+    for (let a = 0; a < A; a++) z[a] = z[a]! + vd * W[w + a]!;
+  }
 }
 
 /** The TypeScript twins of native/attention.cc. */
@@ -172,6 +230,40 @@ export const typescriptAttentionKernels: AttentionKernels = {
       }
     }
   },
+  scoreMlp(v, W, b, h, R, D, A, s) {
+    const z = new Float64Array(A);
+    for (let r = 0; r < R; r++) {
+      hidden(v, r * D, W, b, D, A, z);
+      for (let a = 0; a < A; a++) z[a] = z[a]! > 0 ? z[a]! : 0;
+      s[r] = dot4(h, 0, z, 0, A);
+    }
+  },
+  scoreMlpBackward(gs, v, W, b, h, R, D, A, gv, gW, gb, gh) {
+    const z = new Float64Array(A),
+      gz = new Float64Array(A),
+      aW = new Float64Array(D * A),
+      ab = new Float64Array(A),
+      ah = new Float64Array(A);
+    for (let r = 0; r < R; r++) {
+      hidden(v, r * D, W, b, D, A, z);
+      const g = gs[r]!;
+      for (let a = 0; a < A; a++) {
+        const on = z[a]! > 0;
+        ah[a] = ah[a]! + g * (on ? z[a]! : 0);
+        gz[a] = on ? g * h[a]! : 0;
+        ab[a] = ab[a]! + gz[a]!;
+      }
+      for (let d = 0; d < D; d++) {
+        const vd = v[r * D + d]!,
+          w = d * A;
+        for (let a = 0; a < A; a++) aW[w + a] = aW[w + a]! + vd * gz[a]!;
+        gv[r * D + d] = gv[r * D + d]! + dot4(gz, 0, W, w, A);
+      }
+    }
+    for (let i = 0; i < D * A; i++) gW[i] = gW[i]! + aW[i]!;
+    if (gb !== null) for (let a = 0; a < A; a++) gb[a] = gb[a]! + ab[a]!;
+    for (let a = 0; a < A; a++) gh[a] = gh[a]! + ah[a]!;
+  },
 };
 
 interface AttentionAddon {
@@ -179,6 +271,8 @@ interface AttentionAddon {
   headScoresBackward: AttentionKernels['scoresBackward'];
   headWeightedSum: AttentionKernels['weightedSum'];
   headWeightedSumBackward: AttentionKernels['weightedSumBackward'];
+  scoreMlp: AttentionKernels['scoreMlp'];
+  scoreMlpBackward: AttentionKernels['scoreMlpBackward'];
 }
 
 let nativeCache: { kernels: AttentionKernels } | { error: string } | null = null;
@@ -193,9 +287,11 @@ export function loadNativeAttentionKernels(): { kernels: AttentionKernels } | { 
     typeof a.headScores !== 'function' ||
     typeof a.headScoresBackward !== 'function' ||
     typeof a.headWeightedSum !== 'function' ||
-    typeof a.headWeightedSumBackward !== 'function'
+    typeof a.headWeightedSumBackward !== 'function' ||
+    typeof a.scoreMlp !== 'function' ||
+    typeof a.scoreMlpBackward !== 'function'
   ) {
-    return (nativeCache = { error: 'native addon lacks headScores()/headWeightedSum() and their backwards (stale build? run npm rebuild)' });
+    return (nativeCache = { error: 'native addon lacks headScores()/headWeightedSum()/scoreMlp() and their backwards (stale build? run npm rebuild)' });
   }
   return (nativeCache = {
     kernels: {
@@ -204,6 +300,8 @@ export function loadNativeAttentionKernels(): { kernels: AttentionKernels } | { 
       scoresBackward: a.headScoresBackward,
       weightedSum: a.headWeightedSum,
       weightedSumBackward: a.headWeightedSumBackward,
+      scoreMlp: a.scoreMlp,
+      scoreMlpBackward: a.scoreMlpBackward,
     },
   });
 }

@@ -1,6 +1,7 @@
 /**
- * Multi-head attention over a few fields in two fused ops (AutoInt's interacting layer):
- * the per-head weights from q and k, and the per-head weighted sum of v. Heads stay in the
+ * Attention in fused ops: multi-head attention over a few fields (AutoInt's interacting
+ * layer) as the per-head weights from q and k and the per-head weighted sum of v, and AFM's
+ * attention-network score hᵀ ReLU(W v + b) of every pair product. Heads stay in the
  * columns of the [B, F, H·d] projections (head h in columns h·d … h·d + d − 1), so no head
  * split or merge copies exist; the weights are [B·H, F, F] (sample-major, then head), so a
  * dropout on them is the plain `dropout` op. Kernels: ../kernels/attention.ts.
@@ -81,3 +82,40 @@ export function headWeightedSum(alpha: Tensor, v: Tensor, heads: number): Tensor
     { releasesGrad: true },
   );
 }
+
+/**
+ * AFM's attention score of every row of v [..., D]: s = hᵀ ReLU(v·W + b) for W [D, A], b [A]
+ * (or null), h [A] or [A, 1]; result v's shape without its last axis. Fused: the [rows, A]
+ * hidden layer is never stored (the backward recomputes it), sums in float64. Same values as
+ * `linear(relu(linear(v, W, b)), h, null)` up to float rounding. Backward: gz = g·h·[z > 0],
+ * dv = gz·Wᵀ, dW = vᵀ·gz, db = Σ gz, dh = Σ g·ReLU(z).
+ */
+export function reluMlpScore(v: Tensor, w: Tensor, b: Tensor | null, h: Tensor): Tensor {
+  const D = v.shape[v.rank - 1] ?? 0;
+  if (v.rank < 1 || w.rank !== 2 || w.shape[0] !== D) throw new Error(`reluMlpScore: expected v [..., D] and W [D, A], got [${v.shape}] and [${w.shape}]`);
+  const A = w.shape[1]!;
+  if (b !== null && (b.rank !== 1 || b.shape[0] !== A)) throw new Error(`reluMlpScore: bias must be [${A}], got [${b.shape}]`);
+  if (h.size !== A || h.shape[0] !== A) throw new Error(`reluMlpScore: h must be [${A}] or [${A}, 1], got [${h.shape}]`);
+  const R = v.shape.slice(0, -1).reduce((a, c) => a * c, 1);
+  const K = attentionKernels();
+  const s = allocFloat32(R);
+  K.scoreMlp(v.data, w.data, b?.data ?? null, h.data, R, D, A, s);
+  return fromOp(
+    s,
+    v.shape.slice(0, -1),
+    b !== null ? [v, w, b, h] : [v, w, h],
+    (g) => {
+      const gv = accumulator(v),
+        gw = accumulator(w),
+        gb = b === null ? null : accumulator(b),
+        gh = accumulator(h);
+      K.scoreMlpBackward(g, v.data, w.data, b?.data ?? null, h.data, R, D, A, gv, gw, gb, gh);
+      done(v, gv);
+      done(w, gw);
+      if (b !== null) done(b, gb!);
+      done(h, gh);
+    },
+    { releasesGrad: true },
+  );
+}
+
