@@ -31,6 +31,7 @@
 #include "gru.h"
 #include "dice.h"
 #include "attention.h"
+#include "rows.h"
 
 #include <cmath>
 #include <cstdint>
@@ -243,6 +244,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterGruKernels(env, exports);
   RegisterDiceKernels(env, exports);
   RegisterAttentionKernels(env, exports);
+  RegisterRowKernels(env, exports);
   return exports;
 }
 

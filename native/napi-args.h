@@ -1,4 +1,4 @@
-// Argument handling shared by the addon's kernel files (dense.cc, embedding.cc, gbdt.cc, gru.cc, dice.cc, attention.cc): plain
+// Argument handling shared by the addon's kernel files (dense.cc, embedding.cc, gbdt.cc, gru.cc, dice.cc, attention.cc, rows.cc): plain
 // Node-API calls, since these functions run tens of times per training step; every error is
 // a JS exception whose message starts with the kernel's name.
 #pragma once
