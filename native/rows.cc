@@ -5,6 +5,9 @@
 //   unfoldRows(x, N, H, C, k, pad, out)    out[n, h, t·C + c] = x[n, h + t − pad, c] (0 outside [0, H)),
 //                                          out [N, Ho, k·C], Ho = H + 2·pad − k + 1
 //   foldRowsAdd(g, N, H, C, k, pad, gx)    gx[n, h + t − pad, c] += g[n, h, t·C + c] (h, then t·C + c ascending)
+//   maxPoolRows(x, N, H, C, k, pad, Ho, out, arg)
+//       window i = rows [i·k − pad, i·k − pad + k) ∩ [0, H): out[n, i, c] = its maximum,
+//       arg[n, i, c] = the flat x index of the first maximum (rows ascending)
 //
 // Copies and single float additions in the twin's order, TanhD as the twin's tanhD: the bits
 // equal TypeScript's (test/engine/row-kernels.test.ts).
@@ -12,6 +15,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <string>
 
 #include "expd.h"
 #include "napi-args.h"
@@ -65,6 +69,30 @@ void FoldAdd(const float* g, int64_t N, int64_t H, int64_t C, int64_t k, int64_t
       const float* s = src + t0 * C;
       const int64_t len = (t1 - t0) * C;
       for (int64_t j = 0; j < len; j++) dst[j] += s[j];
+    }
+  }
+}
+
+void MaxPool(const float* x, int64_t N, int64_t H, int64_t C, int64_t k, int64_t pad, int64_t Ho, float* out, int32_t* arg) {
+  for (int64_t n = 0; n < N; n++) {
+    for (int64_t i = 0; i < Ho; i++) {
+      const int64_t r0 = i * k - pad > 0 ? i * k - pad : 0, r1 = i * k - pad + k < H ? i * k - pad + k : H;
+      float* o = out + (n * Ho + i) * C;
+      int32_t* a = arg + (n * Ho + i) * C;
+      const float* first = x + (n * H + r0) * C;
+      for (int64_t c = 0; c < C; c++) {
+        o[c] = first[c];
+        a[c] = static_cast<int32_t>((n * H + r0) * C + c);
+      }
+      for (int64_t r = r0 + 1; r < r1; r++) {
+        const float* row = x + (n * H + r) * C;
+        for (int64_t c = 0; c < C; c++) {
+          if (row[c] > o[c]) {
+            o[c] = row[c];
+            a[c] = static_cast<int32_t>((n * H + r) * C + c);
+          }
+        }
+      }
     }
   }
 }
@@ -123,10 +151,36 @@ napi_value FoldRowsAdd(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+napi_value MaxPoolRows(napi_env env, napi_callback_info info) {
+  const char* fn = "maxPoolRows";
+  napi_value a[9];
+  if (!GetArgs(env, info, fn, 9, a)) return nullptr;
+  int64_t s[5], Ho;
+  const char* names[5] = {"N", "H", "C", "k", "pad"};
+  for (int i = 0; i < 5; i++)
+    if (!GetSize(env, fn, a[1 + i], names[i], s + i)) return nullptr;
+  if (!GetSize(env, fn, a[6], "Ho", &Ho)) return nullptr;
+  const int64_t N = s[0], H = s[1], C = s[2], k = s[3], pad = s[4];
+  if (k < 1 || pad >= k || Ho < 1 || (Ho - 1) * k - pad >= H)
+    return Throw(env, fn, 'R', "every pooling window must hold at least one row");
+  if (static_cast<double>(N) * H * C >= 2147483648.0) return Throw(env, fn, 'R', "N·H·C must be below 2^31");
+  float *x, *out;
+  if (!GetF32(env, fn, a[0], "x", N * H * C, false, &x) || !GetF32(env, fn, a[7], "out", N * Ho * C, false, &out)) return nullptr;
+  napi_typedarray_type type;
+  size_t len = 0;
+  void* ptr = nullptr;
+  if (napi_get_typedarray_info(env, a[8], &type, &len, &ptr, nullptr, nullptr) != napi_ok || type != napi_int32_array)
+    return Throw(env, fn, 'T', "arg must be an Int32Array");
+  if (static_cast<int64_t>(len) < N * Ho * C) return Throw(env, fn, 'R', "arg has " + std::to_string(len) + " elements, needs " + std::to_string(N * Ho * C));
+  MaxPool(x, N, H, C, k, pad, Ho, out, static_cast<int32_t*>(ptr));
+  return nullptr;
+}
+
 }  // namespace
 
 void RegisterRowKernels(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "tanhForward", TanhForward);
   Export(env, exports, "unfoldRows", UnfoldRows);
   Export(env, exports, "foldRowsAdd", FoldRowsAdd);
+  Export(env, exports, "maxPoolRows", MaxPoolRows);
 }

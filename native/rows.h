@@ -2,5 +2,5 @@
 #pragma once
 #include <napi.h>
 
-/** Adds tanhForward / unfoldRows / foldRowsAdd to the addon's exports. */
+/** Adds tanhForward / unfoldRows / foldRowsAdd / maxPoolRows to the addon's exports. */
 void RegisterRowKernels(Napi::Env env, Napi::Object exports);

@@ -1,5 +1,5 @@
 /**
- * Row kernels (FGCNN's tanh and im2col / col2im): the TypeScript twins against Math.tanh and
+ * Row kernels (FGCNN's tanh, im2col / col2im and max pooling): the TypeScript twins against Math.tanh and
  * an explicit-index reference, and the native kernels bit for bit against the twins.
  */
 import { test } from 'node:test';
@@ -31,7 +31,15 @@ function run(K: RowKernels, seed: number, [N, H, C, k, pad]: readonly number[]) 
   K.foldRowsAdd(g, N!, H!, C!, k!, pad!, gx);
   const t = new Float32Array(x.length);
   K.tanhForward(x, x.length, t);
-  return { x, g, out, gx, t, Ho };
+  // pooling with window k' = 2 and padding H mod 2 (FGCNN's layout), on x with ties
+  const kp = 2,
+    pp = H! % 2,
+    Hp = Math.floor((H! + 2 * pp - kp) / kp) + 1;
+  const xt = Float32Array.from(x, (v) => Math.round(v));
+  const pool = new Float32Array(N! * Hp * C!),
+    arg = new Int32Array(pool.length);
+  K.maxPoolRows(xt, N!, H!, C!, kp, pp, Hp, pool, arg);
+  return { x, g, out, gx, t, Ho, xt, pool, arg, Hp, pp };
 }
 
 test('row kernels (TypeScript): im2col / col2im equal the index formula, tanh equals Math.tanh', () => {
@@ -51,6 +59,16 @@ test('row kernels (TypeScript): im2col / col2im equal the index formula, tanh eq
           }
     assert.deepEqual(r.gx, want, `gx (shape ${shape})`);
     for (let i = 0; i < r.x.length; i++) assert.ok(Math.abs(r.t[i]! - Math.tanh(r.x[i]!)) < 1e-7, `tanh(${r.x[i]})`);
+    for (let n = 0; n < N; n++)
+      for (let i = 0; i < r.Hp; i++)
+        for (let c = 0; c < C; c++) {
+          const rows = [2 * i - r.pp, 2 * i - r.pp + 1].filter((q) => q >= 0 && q < H);
+          const vals = rows.map((q) => r.xt[(n * H + q) * C + c]!);
+          const best = vals.indexOf(Math.max(...vals));
+          const o = (n * r.Hp + i) * C + c;
+          assert.equal(r.pool[o], vals[best], `pool[${o}]`);
+          assert.equal(r.arg[o], (n * H + rows[best]!) * C + c, `arg[${o}] (first maximum)`);
+        }
   }
   const tiny = Float32Array.of(1e-6, -3e-5, 0, -0, 20, -20, 1e-30),
     out = new Float32Array(tiny.length);
@@ -63,10 +81,11 @@ test('row kernels: native equals TypeScript bit for bit', { skip }, () => {
   for (const shape of SHAPES) {
     const t = run(typescriptRowKernels, 11, shape),
       n = run(native!, 11, shape);
-    for (const key of ['out', 'gx', 't'] as const)
+    for (const key of ['out', 'gx', 't', 'pool', 'arg'] as const)
       assert.deepEqual(new Uint32Array(n[key].buffer), new Uint32Array(t[key].buffer), `${key} (shape ${shape})`);
   }
   const f = (n: number) => new Float32Array(n);
   assert.throws(() => native!.unfoldRows(f(5), 2, 3, 1, 3, 1, f(18)), /unfoldRows: x has 5 elements, needs 6/);
   assert.throws(() => native!.foldRowsAdd(f(6), 1, 2, 1, 5, 1, f(2)), /foldRowsAdd: needs k ≥ 1 and H \+ 2·pad − k \+ 1 ≥ 1/);
+  assert.throws(() => native!.maxPoolRows(f(4), 1, 4, 1, 2, 2, 3, f(3), new Int32Array(3)), /maxPoolRows: every pooling window must hold at least one row/);
 });

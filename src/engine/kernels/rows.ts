@@ -1,7 +1,7 @@
 /**
- * Kernels of FGCNN's convolution over fields (ops `tanh` in ops/activation.ts and `unfoldRows`
- * in ops/conv.ts): the tanh activation (`tanhD`) and the im2col / col2im along the position
- * axis, native (native/rows.cc) and TypeScript twins giving identical bits (copies, single
+ * Kernels of FGCNN's convolution over fields (ops `tanh` in ops/activation.ts, `unfoldRows` and
+ * `maxPoolRows` in ops/conv.ts): the tanh activation (`tanhD`), the im2col / col2im and the
+ * max pooling along the position axis, native (native/rows.cc) and TypeScript twins giving identical bits (copies, single
  * float additions in the same order, the same tanhD). Chosen like the engine's kernels:
  * native when the engine backend is native and the addon exports them.
  */
@@ -22,6 +22,12 @@ export interface RowKernels {
   unfoldRows(x: Float32Array, N: number, H: number, C: number, k: number, pad: number, out: Float32Array): void;
   /** col2im: gx[n, h + t − pad, c] += g[n, h, t·C + c] (h, then t·C + c ascending). */
   foldRowsAdd(g: Float32Array, N: number, H: number, C: number, k: number, pad: number, gx: Float32Array): void;
+  /**
+   * Max pooling along the positions, window i = rows [i·k − pad, i·k − pad + k) ∩ [0, H) (each
+   * must hold a row): out[n, i, c] = its maximum, arg[n, i, c] = the flat x index of the first
+   * maximum (rows ascending), for i < Ho.
+   */
+  maxPoolRows(x: Float32Array, N: number, H: number, C: number, k: number, pad: number, Ho: number, out: Float32Array, arg: Int32Array): void;
 }
 
 /** Kernel offsets [t0, t1) of output row h that fall inside the H input rows. */
@@ -62,12 +68,36 @@ export const typescriptRowKernels: RowKernels = {
       }
     }
   },
+  maxPoolRows(x, N, H, C, k, pad, Ho, out, arg) {
+    for (let n = 0; n < N; n++) {
+      for (let i = 0; i < Ho; i++) {
+        const r0 = Math.max(0, i * k - pad),
+          r1 = Math.min(H, i * k - pad + k);
+        const o = (n * Ho + i) * C,
+          first = (n * H + r0) * C;
+        for (let c = 0; c < C; c++) {
+          out[o + c] = x[first + c]!;
+          arg[o + c] = first + c;
+        }
+        for (let r = r0 + 1; r < r1; r++) {
+          const row = (n * H + r) * C;
+          for (let c = 0; c < C; c++) {
+            if (x[row + c]! > out[o + c]!) {
+              out[o + c] = x[row + c]!;
+              arg[o + c] = row + c;
+            }
+          }
+        }
+      }
+    }
+  },
 };
 
 interface RowAddon {
   tanhForward: RowKernels['tanhForward'];
   unfoldRows: RowKernels['unfoldRows'];
   foldRowsAdd: RowKernels['foldRowsAdd'];
+  maxPoolRows: RowKernels['maxPoolRows'];
 }
 
 let nativeCache: { kernels: RowKernels } | { error: string } | null = null;
@@ -78,10 +108,12 @@ export function loadNativeRowKernels(): { kernels: RowKernels } | { error: strin
   const loaded = loadNativeAddon();
   if ('error' in loaded) return (nativeCache = { error: loaded.error });
   const a = loaded.addon as unknown as Partial<RowAddon>;
-  if (typeof a.tanhForward !== 'function' || typeof a.unfoldRows !== 'function' || typeof a.foldRowsAdd !== 'function') {
-    return (nativeCache = { error: 'native addon lacks tanhForward()/unfoldRows()/foldRowsAdd() (stale build? run npm rebuild)' });
+  if (typeof a.tanhForward !== 'function' || typeof a.unfoldRows !== 'function' || typeof a.foldRowsAdd !== 'function' || typeof a.maxPoolRows !== 'function') {
+    return (nativeCache = { error: 'native addon lacks tanhForward()/unfoldRows()/foldRowsAdd()/maxPoolRows() (stale build? run npm rebuild)' });
   }
-  return (nativeCache = { kernels: { name: 'native', tanhForward: a.tanhForward, unfoldRows: a.unfoldRows, foldRowsAdd: a.foldRowsAdd } });
+  return (nativeCache = {
+    kernels: { name: 'native', tanhForward: a.tanhForward, unfoldRows: a.unfoldRows, foldRowsAdd: a.foldRowsAdd, maxPoolRows: a.maxPoolRows },
+  });
 }
 
 let chosenFor: Kernels | null = null;

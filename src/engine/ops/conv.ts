@@ -50,23 +50,7 @@ export function maxPoolRows(x: Tensor, k: number, pad: number): Tensor {
   }
   const out = allocFloat32(N * Ho * C);
   const arg = new Int32Array(N * Ho * C);
-  const xd = x.data;
-  for (let n = 0; n < N; n++) {
-    for (let i = 0; i < Ho; i++) {
-      const r0 = Math.max(0, i * k - pad),
-        r1 = Math.min(H, i * k - pad + k);
-      const o = (n * Ho + i) * C;
-      for (let c = 0; c < C; c++) {
-        let best = (n * H + r0) * C + c;
-        for (let r = r0 + 1; r < r1; r++) {
-          const j = (n * H + r) * C + c;
-          if (xd[j]! > xd[best]!) best = j;
-        }
-        out[o + c] = xd[best]!;
-        arg[o + c] = best;
-      }
-    }
-  }
+  rowKernels().maxPoolRows(x.data, N, H, C, k, pad, Ho, out, arg);
   return fromOp(out, [N, Ho, C], [x], (g) => {
     const gx = x.gradBuffer();
     for (let j = 0; j < g.length; j++) gx[arg[j]!]! += g[j]!;
