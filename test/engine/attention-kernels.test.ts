@@ -50,7 +50,10 @@ test('attention kernels (TypeScript): scores, weighted sum and both backwards eq
     for (let h = 0; h < H; h++) {
       const P: number[][] = [];
       for (let i = 0; i < F; i++) {
-        const sc = Array.from({ length: F }, (_, j) => scale * Array.from({ length: d }, (_, t) => at(s.q, b, i, h, t) * at(s.k, b, j, h, t)).reduce((x, y) => x + y));
+        const sc = Array.from(
+          { length: F },
+          (_, j) => scale * Array.from({ length: d }, (_, t) => at(s.q, b, i, h, t) * at(s.k, b, j, h, t)).reduce((x, y) => x + y),
+        );
         const z = sc.reduce((x, y) => x + Math.exp(y), 0);
         P.push(sc.map((x) => Math.exp(x) / z));
       }
@@ -58,11 +61,23 @@ test('attention kernels (TypeScript): scores, weighted sum and both backwards eq
       for (let i = 0; i < F; i++) {
         for (let j = 0; j < F; j++) {
           close(r.p[pIdx(i, j)]!, P[i]![j]!, `p[${b},${h},${i},${j}]`);
-          close(r.gp[pIdx(i, j)]!, Array.from({ length: d }, (_, t) => at(s.g, b, i, h, t) * at(s.v, b, j, h, t)).reduce((x, y) => x + y), 'gp');
+          close(
+            r.gp[pIdx(i, j)]!,
+            Array.from({ length: d }, (_, t) => at(s.g, b, i, h, t) * at(s.v, b, j, h, t)).reduce((x, y) => x + y),
+            'gp',
+          );
         }
         for (let t = 0; t < d; t++) {
-          close(at(r.out, b, i, h, t), P[i]!.reduce((acc, pij, j) => acc + pij * at(s.v, b, j, h, t), 0), 'out');
-          close(at(r.gv, b, i, h, t) - at(s.gv0, b, i, h, t), P.reduce((acc, row, ii) => acc + row[i]! * at(s.g, b, ii, h, t), 0), 'gv');
+          close(
+            at(r.out, b, i, h, t),
+            P[i]!.reduce((acc, pij, j) => acc + pij * at(s.v, b, j, h, t), 0),
+            'out',
+          );
+          close(
+            at(r.gv, b, i, h, t) - at(s.gv0, b, i, h, t),
+            P.reduce((acc, row, ii) => acc + row[i]! * at(s.g, b, ii, h, t), 0),
+            'gv',
+          );
         }
       }
       // softmax backward through p (the kernel reads its float p, as the naive does here)
@@ -74,8 +89,16 @@ test('attention kernels (TypeScript): scores, weighted sum and both backwards eq
       });
       for (let i = 0; i < F; i++)
         for (let t = 0; t < d; t++) {
-          close(at(r.gq, b, i, h, t) - at(s.gq0, b, i, h, t), ds[i]!.reduce((acc, w, j) => acc + w * at(s.k, b, j, h, t), 0), 'gq');
-          close(at(r.gk, b, i, h, t) - at(s.gk0, b, i, h, t), ds.reduce((acc, row, ii) => acc + row[i]! * at(s.q, b, ii, h, t), 0), 'gk');
+          close(
+            at(r.gq, b, i, h, t) - at(s.gq0, b, i, h, t),
+            ds[i]!.reduce((acc, w, j) => acc + w * at(s.k, b, j, h, t), 0),
+            'gq',
+          );
+          close(
+            at(r.gk, b, i, h, t) - at(s.gk0, b, i, h, t),
+            ds.reduce((acc, row, ii) => acc + row[i]! * at(s.q, b, ii, h, t), 0),
+            'gk',
+          );
         }
     }
 });
@@ -145,11 +168,22 @@ test('scoreMlp kernels (TypeScript): s = hᵀReLU(Wv + b) and its gradients equa
     gb = new Array<number>(A).fill(0),
     gh = new Array<number>(A).fill(0);
   for (let i = 0; i < R; i++) {
-    const z = Array.from({ length: A }, (_, a) => m.b[a]! + Array.from({ length: D }, (_, d) => m.v[i * D + d]! * m.W[d * A + a]!).reduce((x, y) => x + y));
-    close(r.s[i]!, z.reduce((acc, za, a) => acc + m.h[a]! * Math.max(0, za), 0), `s[${i}]`);
+    const z = Array.from(
+      { length: A },
+      (_, a) => m.b[a]! + Array.from({ length: D }, (_, d) => m.v[i * D + d]! * m.W[d * A + a]!).reduce((x, y) => x + y),
+    );
+    close(
+      r.s[i]!,
+      z.reduce((acc, za, a) => acc + m.h[a]! * Math.max(0, za), 0),
+      `s[${i}]`,
+    );
     const gz = z.map((za, a) => (za > 0 ? m.gs[i]! * m.h[a]! : 0));
     for (let d = 0; d < D; d++) {
-      close(r.gv[i * D + d]! - m.gv0[i * D + d]!, gz.reduce((acc, g, a) => acc + g * m.W[d * A + a]!, 0), 'gv');
+      close(
+        r.gv[i * D + d]! - m.gv0[i * D + d]!,
+        gz.reduce((acc, g, a) => acc + g * m.W[d * A + a]!, 0),
+        'gv',
+      );
       for (let a = 0; a < A; a++) gW[d * A + a]! += m.v[i * D + d]! * gz[a]!;
     }
     for (let a = 0; a < A; a++) {

@@ -87,5 +87,8 @@ test('row kernels: native equals TypeScript bit for bit', { skip }, () => {
   const f = (n: number) => new Float32Array(n);
   assert.throws(() => native!.unfoldRows(f(5), 2, 3, 1, 3, 1, f(18)), /unfoldRows: x has 5 elements, needs 6/);
   assert.throws(() => native!.foldRowsAdd(f(6), 1, 2, 1, 5, 1, f(2)), /foldRowsAdd: needs k ≥ 1 and H \+ 2·pad − k \+ 1 ≥ 1/);
-  assert.throws(() => native!.maxPoolRows(f(4), 1, 4, 1, 2, 2, 3, f(3), new Int32Array(3)), /maxPoolRows: every pooling window must hold at least one row/);
+  assert.throws(
+    () => native!.maxPoolRows(f(4), 1, 4, 1, 2, 2, 3, f(3), new Int32Array(3)),
+    /maxPoolRows: every pooling window must hold at least one row/,
+  );
 });

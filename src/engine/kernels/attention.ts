@@ -291,7 +291,9 @@ export function loadNativeAttentionKernels(): { kernels: AttentionKernels } | { 
     typeof a.scoreMlp !== 'function' ||
     typeof a.scoreMlpBackward !== 'function'
   ) {
-    return (nativeCache = { error: 'native addon lacks headScores()/headWeightedSum()/scoreMlp() and their backwards (stale build? run npm rebuild)' });
+    return (nativeCache = {
+      error: 'native addon lacks headScores()/headWeightedSum()/scoreMlp() and their backwards (stale build? run npm rebuild)',
+    });
   }
   return (nativeCache = {
     kernels: {

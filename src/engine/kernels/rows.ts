@@ -108,7 +108,12 @@ export function loadNativeRowKernels(): { kernels: RowKernels } | { error: strin
   const loaded = loadNativeAddon();
   if ('error' in loaded) return (nativeCache = { error: loaded.error });
   const a = loaded.addon as unknown as Partial<RowAddon>;
-  if (typeof a.tanhForward !== 'function' || typeof a.unfoldRows !== 'function' || typeof a.foldRowsAdd !== 'function' || typeof a.maxPoolRows !== 'function') {
+  if (
+    typeof a.tanhForward !== 'function' ||
+    typeof a.unfoldRows !== 'function' ||
+    typeof a.foldRowsAdd !== 'function' ||
+    typeof a.maxPoolRows !== 'function'
+  ) {
     return (nativeCache = { error: 'native addon lacks tanhForward()/unfoldRows()/foldRowsAdd()/maxPoolRows() (stale build? run npm rebuild)' });
   }
   return (nativeCache = {

@@ -92,7 +92,8 @@ export function headWeightedSum(alpha: Tensor, v: Tensor, heads: number): Tensor
  */
 export function reluMlpScore(v: Tensor, w: Tensor, b: Tensor | null, h: Tensor): Tensor {
   const D = v.shape[v.rank - 1] ?? 0;
-  if (v.rank < 1 || w.rank !== 2 || w.shape[0] !== D) throw new Error(`reluMlpScore: expected v [..., D] and W [D, A], got [${v.shape}] and [${w.shape}]`);
+  if (v.rank < 1 || w.rank !== 2 || w.shape[0] !== D)
+    throw new Error(`reluMlpScore: expected v [..., D] and W [D, A], got [${v.shape}] and [${w.shape}]`);
   const A = w.shape[1]!;
   if (b !== null && (b.rank !== 1 || b.shape[0] !== A)) throw new Error(`reluMlpScore: bias must be [${A}], got [${b.shape}]`);
   if (h.size !== A || h.shape[0] !== A) throw new Error(`reluMlpScore: h must be [${A}] or [${A}, 1], got [${h.shape}]`);
@@ -118,4 +119,3 @@ export function reluMlpScore(v: Tensor, w: Tensor, b: Tensor | null, h: Tensor):
     { releasesGrad: true },
   );
 }
-
