@@ -382,21 +382,6 @@ std::string Num(double d) {
   return buf;
 }
 
-// A non-negative integer below 2^31 (sizes), as the sgemm binding requires.
-bool GetSize(napi_env env, const char* fn, napi_value v, const char* name, int64_t* out) {
-  double d;
-  if (napi_get_value_double(env, v, &d) != napi_ok) {
-    Throw(env, fn, 'T', std::string(name) + " must be a number");
-    return false;
-  }
-  if (!(d >= 0.0 && d <= 2147483647.0) || d != std::floor(d)) {
-    Throw(env, fn, 'R', std::string(name) + " must be an integer in [0, 2^31), got " + Num(d));
-    return false;
-  }
-  *out = static_cast<int64_t>(d);
-  return true;
-}
-
 // An integer in [lo, hi] (seeds, thresholds).
 bool GetInteger(napi_env env, const char* fn, napi_value v, const char* name, double lo, double hi, double* out) {
   double d;

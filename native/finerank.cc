@@ -30,6 +30,8 @@
 #include "gbdt.h"
 #include "gru.h"
 #include "dice.h"
+#include "attention.h"
+#include "rows.h"
 
 #include <cmath>
 #include <cstdint>
@@ -241,6 +243,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterGbdtKernels(env, exports);
   RegisterGruKernels(env, exports);
   RegisterDiceKernels(env, exports);
+  RegisterAttentionKernels(env, exports);
+  RegisterRowKernels(env, exports);
   return exports;
 }
 

@@ -121,26 +121,6 @@ void Backward(int64_t B, int64_t H, int mode, const float* dh, const float* gate
   }
 }
 
-bool GetF32(napi_env env, const char* fn, napi_value v, const char* name, int64_t need, bool nullable, float** out) {
-  if (nullable && IsNullish(env, v)) {
-    *out = nullptr;
-    return true;
-  }
-  napi_typedarray_type type;
-  size_t len = 0;
-  void* ptr = nullptr;
-  if (napi_get_typedarray_info(env, v, &type, &len, &ptr, nullptr, nullptr) != napi_ok || type != napi_float32_array) {
-    Throw(env, fn, 'T', std::string(name) + (nullable ? " must be a Float32Array or null" : " must be a Float32Array"));
-    return false;
-  }
-  if (static_cast<int64_t>(len) < need) {
-    Throw(env, fn, 'R', std::string(name) + " has " + std::to_string(len) + " elements, needs " + std::to_string(need));
-    return false;
-  }
-  *out = static_cast<float*>(ptr);
-  return true;
-}
-
 bool GetValid(napi_env env, const char* fn, napi_value v, int64_t need, uint8_t** out) {
   if (IsNullish(env, v)) {
     *out = nullptr;

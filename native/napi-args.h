@@ -1,9 +1,10 @@
-// Argument handling shared by the addon's kernel files (dense.cc, embedding.cc, gbdt.cc, gru.cc, dice.cc): plain
+// Argument handling shared by the addon's kernel files (dense.cc, embedding.cc, gbdt.cc, gru.cc, dice.cc, attention.cc, rows.cc): plain
 // Node-API calls, since these functions run tens of times per training step; every error is
 // a JS exception whose message starts with the kernel's name.
 #pragma once
 #include <node_api.h>
 
+#include <cstdint>
 #include <string>
 
 namespace finerank_napi {
@@ -43,6 +44,42 @@ inline bool GetArgs(napi_env env, napi_callback_info info, const char* fn, size_
 inline bool IsNullish(napi_env env, napi_value v) {
   napi_valuetype t;
   return napi_typeof(env, v, &t) == napi_ok && (t == napi_null || t == napi_undefined);
+}
+
+/** A Float32Array argument with at least `need` elements (null/undefined → nullptr when `nullable`), or throws. */
+inline bool GetF32(napi_env env, const char* fn, napi_value v, const char* name, int64_t need, bool nullable, float** out) {
+  if (nullable && IsNullish(env, v)) {
+    *out = nullptr;
+    return true;
+  }
+  napi_typedarray_type type;
+  size_t len = 0;
+  void* ptr = nullptr;
+  if (napi_get_typedarray_info(env, v, &type, &len, &ptr, nullptr, nullptr) != napi_ok || type != napi_float32_array) {
+    Throw(env, fn, 'T', std::string(name) + (nullable ? " must be a Float32Array or null" : " must be a Float32Array"));
+    return false;
+  }
+  if (static_cast<int64_t>(len) < need) {
+    Throw(env, fn, 'R', std::string(name) + " has " + std::to_string(len) + " elements, needs " + std::to_string(need));
+    return false;
+  }
+  *out = static_cast<float*>(ptr);
+  return true;
+}
+
+/** An integer argument in [0, 2^31), or throws. */
+inline bool GetSize(napi_env env, const char* fn, napi_value v, const char* name, int64_t* out) {
+  double d = 0;
+  if (napi_get_value_double(env, v, &d) != napi_ok) {
+    Throw(env, fn, 'T', std::string(name) + " must be a number");
+    return false;
+  }
+  if (!(d >= 0 && d < 2147483648.0) || d != static_cast<double>(static_cast<int64_t>(d))) {
+    Throw(env, fn, 'R', std::string(name) + " must be an integer in [0, 2^31), got " + std::to_string(d));
+    return false;
+  }
+  *out = static_cast<int64_t>(d);
+  return true;
 }
 
 }  // namespace finerank_napi

@@ -1,6 +1,6 @@
 import { Tensor } from '../../engine/tensor.js';
 import { Rng } from '../../engine/random.js';
-import { gather, mul, relu, reshape, softmax, sum } from '../../engine/ops/index.js';
+import { gather, mul, reluMlpScore, reshape, softmax, sum } from '../../engine/ops/index.js';
 import { Dropout } from '../../nn/dropout.js';
 import { Linear } from '../../nn/linear.js';
 import { Module } from '../../nn/module.js';
@@ -54,9 +54,8 @@ export class AttentionalPooling extends Module {
 
   /** Attention weights a [B, P] of pair products v [B, P, D] (before dropout). */
   weights(v: Tensor): Tensor {
-    const [B, P] = v.shape as [number, number, number];
-    const scores = this.projection.forward(relu(this.attention.forward(v))); // [B, P, 1]
-    return softmax(reshape(scores, [B, P]), 1);
+    // hᵀ ReLU(W v + b) per pair, fused: the [B, P, A] hidden layer is never stored.
+    return softmax(reluMlpScore(v, this.attention.weight, this.attention.bias, this.projection.weight), 1);
   }
 
   /** v [B, P, D] → [B, 1]. */

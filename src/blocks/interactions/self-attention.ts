@@ -1,6 +1,6 @@
 import { Tensor } from '../../engine/tensor.js';
 import { Rng } from '../../engine/random.js';
-import { add, matmul, relu, reshape, scale, softmax, transpose } from '../../engine/ops/index.js';
+import { add, headAttention, headWeightedSum, relu } from '../../engine/ops/index.js';
 import { Dropout } from '../../nn/dropout.js';
 import { LayerNorm } from '../../nn/layernorm.js';
 import { Linear } from '../../nn/linear.js';
@@ -32,6 +32,8 @@ export interface InteractingLayerOptions {
  * with W_Q, W_K, W_V [In, attentionDim] (no bias), d = attentionDim / H, W_res
  * [In, attentionDim] only when In ≠ attentionDim (else the identity), dropout also on α.
  * Parameters: 3·In·A (+ In·A for W_res) (+ 2·A with LayerNorm).
+ * The heads stay in the projections' columns: `headAttention` and `headWeightedSum` (fused
+ * kernels) read and write them there, so no per-head split, transpose or merge is copied.
  */
 export class InteractingLayer extends Module {
   private readonly wq: Linear;
@@ -65,25 +67,15 @@ export class InteractingLayer extends Module {
     this.dropOutput = this.child('output_dropout', new Dropout(opts.dropout, rng));
   }
 
-  /** [B, F, H·d] → [B·H, F, d]. */
-  private splitHeads(x: Tensor, B: number, F: number): Tensor {
-    return reshape(transpose(reshape(x, [B, F, this.heads, this.headDim]), [0, 2, 1, 3]), [B * this.heads, F, this.headDim]);
-  }
-
   /** The attention weights α [B·H, F, F] (head-major within a row) of x [B, F, In]. */
   weights(x: Tensor): Tensor {
-    const [B, F] = x.shape as [number, number, number];
-    const scores = matmul(this.splitHeads(this.wq.forward(x), B, F), this.splitHeads(this.wk.forward(x), B, F), { transB: true });
-    return softmax(this.useScale ? scale(scores, 1 / Math.sqrt(this.headDim)) : scores, 2);
+    return headAttention(this.wq.forward(x), this.wk.forward(x), this.heads, this.useScale ? 1 / Math.sqrt(this.headDim) : 1);
   }
 
   /** x [B, F, In] → [B, F, attentionDim]. */
   forward(x: Tensor): Tensor {
-    const [B, F] = x.shape as [number, number, number];
     const alpha = this.dropAttention.forward(this.weights(x));
-    const heads = matmul(alpha, this.splitHeads(this.wv.forward(x), B, F)); // [B·H, F, d]
-    let y = reshape(transpose(reshape(heads, [B, this.heads, F, this.headDim]), [0, 2, 1, 3]), [B, F, this.heads * this.headDim]);
-    y = this.dropOutput.forward(y);
+    let y = this.dropOutput.forward(headWeightedSum(alpha, this.wv.forward(x), this.heads)); // heads merged in place
     if (this.useResidual) y = add(y, this.wres === null ? x : this.wres.forward(x));
     if (this.norm !== null) y = this.norm.forward(y);
     return relu(y);

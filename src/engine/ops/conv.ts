@@ -1,4 +1,5 @@
-import { Tensor, fromOp } from '../tensor.js';
+import { Tensor, fromOp, allocFloat32 } from '../tensor.js';
+import { rowKernels } from '../kernels/rows.js';
 
 function checkRows(op: string, x: Tensor): [number, number, number] {
   if (x.rank !== 3) throw new Error(`${op}: expected [N, H, C] (rows × positions × channels), got [${x.shape}]`);
@@ -12,6 +13,7 @@ function checkRows(op: string, x: Tensor): [number, number, number] {
  * H_out = H + 2·pad − k + 1. A convolution of C → C' channels is then out · W [k·C, C'] + b
  * (torch's Conv2d with kernel (k, 1) over [N, C, H, ·], its weight W'[c', c, t] = W[t·C + c, c']).
  * Backward: each output gradient added back to the input position it was copied from (col2im).
+ * Kernels: ../kernels/rows.ts (native memcpy runs, TypeScript twin).
  */
 export function unfoldRows(x: Tensor, k: number, pad: number): Tensor {
   const [N, H, C] = checkRows('unfoldRows', x);
@@ -20,35 +22,10 @@ export function unfoldRows(x: Tensor, k: number, pad: number): Tensor {
   const Ho = H + 2 * pad - k + 1;
   if (Ho < 1) throw new Error(`unfoldRows: kernel height ${k} with padding ${pad} leaves no output row for ${H} input rows`);
   const W = k * C;
-  const out = new Float32Array(N * Ho * W);
-  const xd = x.data;
-  for (let n = 0; n < N; n++) {
-    for (let h = 0; h < Ho; h++) {
-      const o = (n * Ho + h) * W;
-      for (let t = 0; t < k; t++) {
-        const r = h + t - pad;
-        if (r < 0 || r >= H) continue;
-        const src = (n * H + r) * C,
-          dst = o + t * C;
-        for (let c = 0; c < C; c++) out[dst + c] = xd[src + c]!;
-      }
-    }
-  }
-  return fromOp(out, [N, Ho, W], [x], (g) => {
-    const gx = x.gradBuffer();
-    for (let n = 0; n < N; n++) {
-      for (let h = 0; h < Ho; h++) {
-        const o = (n * Ho + h) * W;
-        for (let t = 0; t < k; t++) {
-          const r = h + t - pad;
-          if (r < 0 || r >= H) continue;
-          const dst = (n * H + r) * C,
-            src = o + t * C;
-          for (let c = 0; c < C; c++) gx[dst + c]! += g[src + c]!;
-        }
-      }
-    }
-  });
+  const K = rowKernels();
+  const out = allocFloat32(N * Ho * W);
+  K.unfoldRows(x.data, N, H, C, k, pad, out);
+  return fromOp(out, [N, Ho, W], [x], (g) => K.foldRowsAdd(g, N, H, C, k, pad, x.gradBuffer()));
 }
 
 /** Output height of `maxPoolRows`: ⌊(H + 2·pad − k)/k⌋ + 1 (torch's MaxPool2d, stride = kernel). */
@@ -71,25 +48,9 @@ export function maxPoolRows(x: Tensor, k: number, pad: number): Tensor {
   if (Ho < 1 || pad >= k || (Ho - 1) * k - pad >= H) {
     throw new Error(`maxPoolRows: pooling size ${k} with padding ${pad} over ${H} rows leaves a window with no row`);
   }
-  const out = new Float32Array(N * Ho * C);
+  const out = allocFloat32(N * Ho * C);
   const arg = new Int32Array(N * Ho * C);
-  const xd = x.data;
-  for (let n = 0; n < N; n++) {
-    for (let i = 0; i < Ho; i++) {
-      const r0 = Math.max(0, i * k - pad),
-        r1 = Math.min(H, i * k - pad + k);
-      const o = (n * Ho + i) * C;
-      for (let c = 0; c < C; c++) {
-        let best = (n * H + r0) * C + c;
-        for (let r = r0 + 1; r < r1; r++) {
-          const j = (n * H + r) * C + c;
-          if (xd[j]! > xd[best]!) best = j;
-        }
-        out[o + c] = xd[best]!;
-        arg[o + c] = best;
-      }
-    }
-  }
+  rowKernels().maxPoolRows(x.data, N, H, C, k, pad, Ho, out, arg);
   return fromOp(out, [N, Ho, C], [x], (g) => {
     const gx = x.gradBuffer();
     for (let j = 0; j < g.length; j++) gx[arg[j]!]! += g[j]!;

@@ -27,8 +27,8 @@ function around(shape: readonly number[], axis: number): [number, number, number
 
 /**
  * The same values under a new shape with the same element count; one entry may be −1
- * (inferred). Shares x's data. Backward: the gradient passes through unchanged (copied into a
- * fresh gradient buffer, added to an existing one).
+ * (inferred). Shares x's data. Backward: the gradient passes through unchanged (handed over
+ * as x's gradient when x has none yet, else added to it).
  */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const target = shape.slice();
@@ -49,9 +49,13 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   }
   if (shapeSize(target) !== x.size) throw new Error(`reshape: cannot reshape ${fmt(x.shape)} (${x.size} elements) into ${fmt(shape)}`);
   return fromOp(x.data, target, [x], (g) => {
-    const { grad, overwrite } = x.gradForWrite();
-    if (overwrite) grad.set(g);
-    else for (let i = 0; i < g.length; i++) grad[i]! += g[i]!;
+    // The result's gradient is not read again once this ran (backward() drops it, and
+    // reshape does not recycle it): when x has none yet, x takes over the array itself.
+    if (x.grad === null) x.grad = g;
+    else {
+      const grad = x.grad;
+      for (let i = 0; i < g.length; i++) grad[i]! += g[i]!;
+    }
   });
 }
 

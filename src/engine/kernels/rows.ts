@@ -1,0 +1,136 @@
+/**
+ * Kernels of FGCNN's convolution over fields (ops `tanh` in ops/activation.ts, `unfoldRows` and
+ * `maxPoolRows` in ops/conv.ts): the tanh activation (`tanhD`), the im2col / col2im and the
+ * max pooling along the position axis, native (native/rows.cc) and TypeScript twins giving identical bits (copies, single
+ * float additions in the same order, the same tanhD). Chosen like the engine's kernels:
+ * native when the engine backend is native and the addon exports them.
+ */
+import { tanhD } from './expd.js';
+import { kernels } from './index.js';
+import { loadNativeAddon } from './native.js';
+import type { Kernels } from './types.js';
+
+/** Row kernels over row-major arrays. */
+export interface RowKernels {
+  readonly name: 'native' | 'typescript';
+  /** out[i] = float32(tanhD(x[i])) (out may be x). */
+  tanhForward(x: Float32Array, n: number, out: Float32Array): void;
+  /**
+   * im2col: out[n, h, t·C + c] = x[n, h + t − pad, c] (0 outside [0, H)) for x [N, H, C],
+   * out [N, Ho, k·C], Ho = H + 2·pad − k + 1 (written).
+   */
+  unfoldRows(x: Float32Array, N: number, H: number, C: number, k: number, pad: number, out: Float32Array): void;
+  /** col2im: gx[n, h + t − pad, c] += g[n, h, t·C + c] (h, then t·C + c ascending). */
+  foldRowsAdd(g: Float32Array, N: number, H: number, C: number, k: number, pad: number, gx: Float32Array): void;
+  /**
+   * Max pooling along the positions, window i = rows [i·k − pad, i·k − pad + k) ∩ [0, H) (each
+   * must hold a row): out[n, i, c] = its maximum, arg[n, i, c] = the flat x index of the first
+   * maximum (rows ascending), for i < Ho.
+   */
+  maxPoolRows(x: Float32Array, N: number, H: number, C: number, k: number, pad: number, Ho: number, out: Float32Array, arg: Int32Array): void;
+}
+
+/** Kernel offsets [t0, t1) of output row h that fall inside the H input rows. */
+function window(h: number, H: number, k: number, pad: number): [number, number] {
+  const t0 = Math.max(0, pad - h);
+  return [t0, Math.max(t0, Math.min(k, H + pad - h))];
+}
+
+/** The TypeScript twins of native/rows.cc. */
+export const typescriptRowKernels: RowKernels = {
+  name: 'typescript',
+  tanhForward(x, n, out) {
+    for (let i = 0; i < n; i++) out[i] = tanhD(x[i]!);
+  },
+  unfoldRows(x, N, H, C, k, pad, out) {
+    const Ho = H + 2 * pad - k + 1,
+      W = k * C;
+    for (let n = 0; n < N; n++) {
+      for (let h = 0; h < Ho; h++) {
+        const o = (n * Ho + h) * W;
+        const [t0, t1] = window(h, H, k, pad);
+        const src = (n * H + h - pad) * C; // x index of out[o + j] is src + j inside the window
+        for (let j = 0; j < t0 * C; j++) out[o + j] = 0;
+        for (let j = t0 * C; j < t1 * C; j++) out[o + j] = x[src + j]!;
+        for (let j = t1 * C; j < W; j++) out[o + j] = 0;
+      }
+    }
+  },
+  foldRowsAdd(g, N, H, C, k, pad, gx) {
+    const Ho = H + 2 * pad - k + 1,
+      W = k * C;
+    for (let n = 0; n < N; n++) {
+      for (let h = 0; h < Ho; h++) {
+        const o = (n * Ho + h) * W;
+        const [t0, t1] = window(h, H, k, pad);
+        const dst = (n * H + h - pad) * C;
+        for (let j = t0 * C; j < t1 * C; j++) gx[dst + j]! += g[o + j]!;
+      }
+    }
+  },
+  maxPoolRows(x, N, H, C, k, pad, Ho, out, arg) {
+    for (let n = 0; n < N; n++) {
+      for (let i = 0; i < Ho; i++) {
+        const r0 = Math.max(0, i * k - pad),
+          r1 = Math.min(H, i * k - pad + k);
+        const o = (n * Ho + i) * C,
+          first = (n * H + r0) * C;
+        for (let c = 0; c < C; c++) {
+          out[o + c] = x[first + c]!;
+          arg[o + c] = first + c;
+        }
+        for (let r = r0 + 1; r < r1; r++) {
+          const row = (n * H + r) * C;
+          for (let c = 0; c < C; c++) {
+            if (x[row + c]! > out[o + c]!) {
+              out[o + c] = x[row + c]!;
+              arg[o + c] = row + c;
+            }
+          }
+        }
+      }
+    }
+  },
+};
+
+interface RowAddon {
+  tanhForward: RowKernels['tanhForward'];
+  unfoldRows: RowKernels['unfoldRows'];
+  foldRowsAdd: RowKernels['foldRowsAdd'];
+  maxPoolRows: RowKernels['maxPoolRows'];
+}
+
+let nativeCache: { kernels: RowKernels } | { error: string } | null = null;
+
+/** The native row kernels, or why they are unavailable. Loaded once. */
+export function loadNativeRowKernels(): { kernels: RowKernels } | { error: string } {
+  if (nativeCache !== null) return nativeCache;
+  const loaded = loadNativeAddon();
+  if ('error' in loaded) return (nativeCache = { error: loaded.error });
+  const a = loaded.addon as unknown as Partial<RowAddon>;
+  if (
+    typeof a.tanhForward !== 'function' ||
+    typeof a.unfoldRows !== 'function' ||
+    typeof a.foldRowsAdd !== 'function' ||
+    typeof a.maxPoolRows !== 'function'
+  ) {
+    return (nativeCache = { error: 'native addon lacks tanhForward()/unfoldRows()/foldRowsAdd()/maxPoolRows() (stale build? run npm rebuild)' });
+  }
+  return (nativeCache = {
+    kernels: { name: 'native', tanhForward: a.tanhForward, unfoldRows: a.unfoldRows, foldRowsAdd: a.foldRowsAdd, maxPoolRows: a.maxPoolRows },
+  });
+}
+
+let chosenFor: Kernels | null = null;
+let chosen: RowKernels = typescriptRowKernels;
+
+/** The active row kernels: native with the native engine backend (when the addon has them), else TypeScript. */
+export function rowKernels(): RowKernels {
+  const engine = kernels();
+  if (engine !== chosenFor) {
+    chosenFor = engine;
+    const n = engine.name === 'native' ? loadNativeRowKernels() : null;
+    chosen = n !== null && 'kernels' in n ? n.kernels : typescriptRowKernels;
+  }
+  return chosen;
+}
