@@ -1,6 +1,6 @@
 import { Tensor } from '../../engine/tensor.js';
 import { Rng } from '../../engine/random.js';
-import { add, linear, maskedFill, matmul, mul, reshape, slice, softmax, sub } from '../../engine/ops/index.js';
+import { activationUnitFirstLayer, maskedFill, matmul, reshape, softmax } from '../../engine/ops/index.js';
 import { Module } from '../../nn/module.js';
 import type { MLP } from '../../nn/mlp.js';
 import { dnn } from '../towers/dnn-tower.js';
@@ -49,24 +49,10 @@ export class TargetAttention extends Module {
     return this.useSoftmax ? softmax(scores, -1, padding) : maskedFill(scores, padding, 0);
   }
 
-  /**
-   * The activation unit's first Linear over [q, k_l, q − k_l, q ⊙ k_l] for every position, [B·L, H],
-   * without building the [B·L, 4D] features: with W = [W_q; W_k; W_d; W_p] (row blocks of D),
-   * [q, k, q − k, q ⊙ k]·W = q·(W_q + W_d) + k·(W_k − W_d) + (q ⊙ k)·W_p, and the first term
-   * (with the bias) is computed once per row of the batch instead of once per position.
-   */
+  /** The activation unit's first Linear over [q, k_l, q − k_l, q ⊙ k_l], [B·L, H], factored (see `activationUnitFirstLayer`). */
   private firstLayer(query: Tensor, keys: Tensor): Tensor {
-    const [B, L, D] = keys.shape as [number, number, number];
     const first = this.unit.firstLinear()!;
-    const w = first.weight;
-    const H = w.shape[1]!;
-    const [wq, wk, wd, wp] = [0, 1, 2, 3].map((i) => slice(w, 0, i * D, (i + 1) * D)) as [Tensor, Tensor, Tensor, Tensor];
-    const perRow = reshape(linear(query, add(wq, wd), first.bias), [B, 1, H]);
-    const q = reshape(query, [B, 1, D]);
-    const flatKeys = reshape(keys, [B * L, D]);
-    const products = reshape(mul(q, keys), [B * L, D]);
-    const perPosition = reshape(add(matmul(flatKeys, sub(wk, wd)), matmul(products, wp)), [B, L, H]);
-    return reshape(add(perPosition, perRow), [B * L, H]);
+    return activationUnitFirstLayer(query, keys, first.weight, first.bias);
   }
 
   /** The pooled history Σ_l a(q, k_l)·k_l, [B, D]. */

@@ -32,3 +32,4 @@ export * from './loss.js';
 export * from './matmul.js';
 export * from './norm.js';
 export * from './conv.js';
+export * from './activation-unit.js';
