@@ -6,7 +6,7 @@
  * logloss against the oracle's, ending with one JSON line.
  *
  *   npm run bench:learn -- [--rows N] [--preset criteo|criteo-small|sequence] [--models lr,fm,deepfm,dcn,din] [--epochs N]
- *                          [--embedding-init-std S (default 0.01)]
+ *                          [--embedding-init-std S (default 0.01)] [--lr R (Adam, default 2e-3)]
  *
  * On the `sequence` preset DIN attends over both histories (hist_item_id, hist_cate_id); the other
  * models take them mean-pooled.
@@ -30,6 +30,7 @@ const { values } = parseArgs({
     epochs: { type: 'string', default: '6' },
     seed: { type: 'string', default: '2019' },
     'embedding-init-std': { type: 'string', default: '0.01' },
+    lr: { type: 'string', default: '2e-3' },
   },
 });
 const rows = Number(values.rows),
@@ -68,7 +69,7 @@ for (const model of values.models!.split(',')) {
         ...TRAIN_DEFAULTS,
         epochs: Number(values.epochs),
         batchSize: 2048,
-        optimizer: { type: 'adam', lr: 2e-3 },
+        optimizer: { type: 'adam', lr: Number(values.lr) },
         embeddingL2: 1e-4,
         embeddingL2Mode: 'batch',
         seed,
@@ -100,6 +101,7 @@ console.log(
     preset: values.preset,
     rows,
     embedding_init_std: MODEL.embeddingInitStd,
+    lr: Number(values.lr),
     oracle_auc: oracle.auc,
     oracle_logloss: oracle.logloss,
     models: results,

@@ -114,7 +114,11 @@ export class MLPLayer extends Module {
       // Without autograd, columns shared by every row (a rank request's context) are multiplied once.
       return this.act instanceof ReLU ? linearSharedRows(x, wt, bs, true) : this.act.forward(linearSharedRows(x, wt, bs, false));
     }
-    let h = this.linear.forward(x);
+    return this.activate(this.linear.forward(x));
+  }
+
+  /** The layer after its Linear: h (= x·W + b, [..., out]) → batch norm? → activation → dropout?. */
+  activate(h: Tensor): Tensor {
     if (this.bn !== null && this.act instanceof ReLU) {
       const d = this.dropout;
       if (d !== null && d.training && this.bn.training) return this.bn.forwardRelu(h, { p: d.p, rng: d.rng });
@@ -194,6 +198,22 @@ export class MLP extends Module {
     }
     let h = x;
     for (const layer of this.layers) h = layer.forward(h);
+    return this.out !== null ? this.out.forward(h) : h;
+  }
+
+  /** The first Linear (of the first hidden layer, else the output layer); null for an MLP with neither. */
+  firstLinear(): Linear | null {
+    return this.layers[0]?.linear ?? this.out;
+  }
+
+  /**
+   * The rest of the MLP given the first Linear's result h (= x·W + b, computed by the caller,
+   * e.g. from a factored input): the first layer's activation onward. Same result as `forward(x)`.
+   */
+  forwardAfterFirstLinear(h: Tensor): Tensor {
+    if (this.layers.length === 0) return h;
+    h = this.layers[0]!.activate(h);
+    for (let i = 1; i < this.layers.length; i++) h = this.layers[i]!.forward(h);
     return this.out !== null ? this.out.forward(h) : h;
   }
 }

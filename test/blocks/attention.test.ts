@@ -85,3 +85,36 @@ test('DIN attention with Dice in the activation unit: gradient check in training
   const k = randTensor(new Rng(6), [B, L, D]);
   gradcheck(([qq, kk]) => att.forward(qq!, kk!, padding()), [q, k, ...att.parameters()] as Tensor[], { tol: 5e-3 });
 });
+
+test('DIN attention: the factored first layer equals the activation unit over the explicit [q, k, q − k, q ⊙ k] features (0, 1 and 2 hidden layers, Dice in eval mode)', () => {
+  for (const hiddenUnits of [[], [H], [H, 3]]) {
+    const att = new TargetAttention(D, { hiddenUnits, activation: 'dice', dropout: 0, useSoftmax: false, rng: new Rng(7) });
+    att.eval();
+    for (const v of att.stateDict().values()) if (v.length > 0 && v.every((x) => x === 0)) v.fill(0.3); // non-zero biases and alphas
+    const q = randTensor(new Rng(8), [B, D]);
+    const k = randTensor(new Rng(9), [B, L, D]);
+    const w = noGrad(() => att.weights(q, k, new Uint8Array(B * L))).data;
+    const features = new Float32Array(B * L * 4 * D);
+    for (let b = 0; b < B; b++)
+      for (let l = 0; l < L; l++)
+        for (let d = 0; d < D; d++) {
+          const qv = q.data[b * D + d]!,
+            kv = k.data[(b * L + l) * D + d]!;
+          const o = (b * L + l) * 4 * D;
+          features[o + d] = qv;
+          features[o + D + d] = kv;
+          features[o + 2 * D + d] = qv - kv;
+          features[o + 3 * D + d] = qv * kv;
+        }
+    const unit = att['unit'];
+    const expected = noGrad(() => unit.forward(new Tensor(features, [B * L, 4 * D]))).data;
+    for (let i = 0; i < B * L; i++) assert.ok(Math.abs(w[i]! - expected[i]!) < 1e-5, `[${hiddenUnits}] w[${i}] ${w[i]} vs ${expected[i]}`);
+  }
+});
+
+test('DIN attention with a linear activation unit (attention_hidden_units: []): gradient check', () => {
+  const att = new TargetAttention(D, { hiddenUnits: [], activation: 'relu', dropout: 0, useSoftmax: false, rng: new Rng(1) });
+  const q = randTensor(new Rng(5), [B, D]);
+  const k = randTensor(new Rng(6), [B, L, D]);
+  gradcheck(([qq, kk]) => att.forward(qq!, kk!, padding()), [q, k, ...att.parameters()] as Tensor[]);
+});

@@ -1,6 +1,6 @@
 import { Tensor } from '../../engine/tensor.js';
 import { Rng } from '../../engine/random.js';
-import { broadcastTo, concat, maskedFill, matmul, mul, reshape, softmax, sub } from '../../engine/ops/index.js';
+import { activationUnitFirstLayer, maskedFill, matmul, reshape, softmax } from '../../engine/ops/index.js';
 import { Module } from '../../nn/module.js';
 import type { MLP } from '../../nn/mlp.js';
 import { dnn } from '../towers/dnn-tower.js';
@@ -45,10 +45,14 @@ export class TargetAttention extends Module {
     if (query.rank !== 2 || query.shape[0] !== B || query.shape[1] !== D)
       throw new Error(`TargetAttention: query [${query.shape}] does not match keys [${keys.shape}]`);
     if (padding.length !== B * L) throw new Error(`TargetAttention: padding mask has ${padding.length} entries, keys have ${B}×${L} positions`);
-    const q = broadcastTo(reshape(query, [B, 1, D]), [B, L, D]);
-    const features = concat([q, keys, sub(q, keys), mul(q, keys)], 2);
-    const scores = reshape(this.unit.forward(reshape(features, [B * L, 4 * D])), [B, L]);
+    const scores = reshape(this.unit.forwardAfterFirstLinear(this.firstLayer(query, keys)), [B, L]);
     return this.useSoftmax ? softmax(scores, -1, padding) : maskedFill(scores, padding, 0);
+  }
+
+  /** The activation unit's first Linear over [q, k_l, q − k_l, q ⊙ k_l], [B·L, H], factored (see `activationUnitFirstLayer`). */
+  private firstLayer(query: Tensor, keys: Tensor): Tensor {
+    const first = this.unit.firstLinear()!;
+    return activationUnitFirstLayer(query, keys, first.weight, first.bias);
   }
 
   /** The pooled history Σ_l a(q, k_l)·k_l, [B, D]. */

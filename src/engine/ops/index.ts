@@ -33,3 +33,4 @@ export * from './matmul.js';
 export * from './norm.js';
 export * from './conv.js';
 export * from './attention.js';
+export * from './activation-unit.js';
