@@ -152,7 +152,7 @@ export function linearRelu(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
     y.parents,
     (g) => {
       const gm = allocFloat32(n);
-      for (let i = 0; i < n; i++) gm[i] = out[i]! > 0 ? g[i]! : 0;
+      denseKernels().reluBackward(out, g, n, false, gm);
       linearBackward(gm);
       releaseFloat32(gm);
     },
