@@ -23,6 +23,8 @@
  *          --data-file PATH (read the pool from PATH when it exists, else generate it and
  *          write it there, for the PyTorch side to train on the very same batches; format in
  *          `writePool`)
+ *          --dense-init-file PATH (the same for the dense weights: read them from PATH when it
+ *          exists, else write the freshly initialised ones there; `denseLinears` gives the order)
  *          --phases (adds `phases_cpu_ms`: process CPU ms per timed training step and per
  *          inference batch, by phase; the timers add a few process.cpuUsage() calls per step)
  */
@@ -128,6 +130,48 @@ function readPool(path: string, batch: number): PoolBatch[] {
   return pool;
 }
 
+/**
+ * Dense initial weights: u32 magic 'FRDI', u32 layer count, then per layer u32 in, u32 out,
+ * float32 weight [in, out], float32 bias [out]. Written when the file does not exist, read
+ * (shapes checked) when it does; torch_deepfm_mini.py --dense-init-file reads it.
+ */
+function syncDenseInit(path: string, linears: Linear[]): void {
+  if (!existsSync(path)) {
+    const floats = linears.reduce((n, l) => n + l.inDim * l.outDim + l.outDim, 0);
+    const buf = new ArrayBuffer(8 + 8 * linears.length + 4 * floats);
+    const u = new Uint32Array(buf, 0, 2 + 2 * linears.length);
+    u[0] = 0x49445246; // 'FRDI'
+    u[1] = linears.length;
+    let off = 8 + 8 * linears.length;
+    linears.forEach((l, i) => {
+      u[2 + 2 * i] = l.inDim;
+      u[3 + 2 * i] = l.outDim;
+      new Float32Array(buf, off, l.inDim * l.outDim).set(l.weight.data);
+      off += 4 * l.inDim * l.outDim;
+      new Float32Array(buf, off, l.outDim).set(l.bias!.data);
+      off += 4 * l.outDim;
+    });
+    writeFileAtomic(path, new Uint8Array(buf));
+    return;
+  }
+  const bytes = readFileSync(path);
+  const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  const head = new Uint32Array(buf, 0, 2);
+  if (head[0] !== 0x49445246 || head[1] !== linears.length)
+    throw new Error(`${path}: not a DeepFM-mini dense-init file for ${linears.length} layers`);
+  const dims = new Uint32Array(buf, 8, 2 * linears.length);
+  let off = 8 + 8 * linears.length;
+  linears.forEach((l, i) => {
+    if (dims[2 * i] !== l.inDim || dims[2 * i + 1] !== l.outDim)
+      throw new Error(`${path}: layer ${i} is ${dims[2 * i]}→${dims[2 * i + 1]}, expected ${l.inDim}→${l.outDim}`);
+    l.weight.data.set(new Float32Array(buf.slice(off, off + 4 * l.inDim * l.outDim)));
+    off += 4 * l.inDim * l.outDim;
+    l.bias!.data.set(new Float32Array(buf.slice(off, off + 4 * l.outDim)));
+    off += 4 * l.outDim;
+  });
+  if (off !== buf.byteLength) throw new Error(`${path}: ${buf.byteLength} bytes, expected ${off}`);
+}
+
 /** DeepFM-mini: FM first + second order and an MLP over shared field embeddings. */
 class DeepFMMini {
   readonly emb: EmbeddingTable[];
@@ -144,6 +188,14 @@ class DeepFMMini {
 
   tables(): EmbeddingTable[] {
     return [...this.emb, ...this.first];
+  }
+
+  /**
+   * The dense layers in a fixed order (dense Linear, MLP hidden layers, MLP output): the
+   * order of --dense-init-file, whose weights are stored [in, out] as finerank holds them.
+   */
+  denseLinears(): Linear[] {
+    return [this.denseLinear, ...this.mlp.layers.map((l) => l.linear), this.mlp.out!];
   }
 
   denseParameters(): Tensor[] {
@@ -176,12 +228,15 @@ class DeepFMMini {
  */
 class PhaseTimer {
   readonly ms = new Map<string, number>();
+  /** CPU ms inside sgemm calls, counted within whichever phase made them (`tally`). */
+  gemmMs = 0;
   private last = process.cpuUsage();
   private nested = 0;
 
   /** Starts timing from now (drops what ran since construction). */
   start(): void {
     this.ms.clear();
+    this.gemmMs = 0;
     this.last = process.cpuUsage();
     this.nested = 0;
   }
@@ -208,7 +263,16 @@ class PhaseTimer {
     this.nested = 0;
   }
 
-  /** Per-step averages, rounded to 0.1 ms. */
+  /** Runs fn and adds its CPU time to `gemmMs` (not to any phase: the enclosing phase keeps it). */
+  tally<T>(fn: () => T): T {
+    const a = process.cpuUsage();
+    const r = fn();
+    const d = process.cpuUsage(a);
+    this.gemmMs += (d.user + d.system) / 1000;
+    return r;
+  }
+
+  /** Per-step averages, rounded to 0.1 ms; `of_which_sgemm` is the part of the total spent in sgemm. */
   perStep(steps: number): Record<string, number> {
     const out: Record<string, number> = {};
     let total = 0;
@@ -217,6 +281,7 @@ class PhaseTimer {
       total += v;
     }
     out.total = Math.round((total / steps) * 10) / 10;
+    out.of_which_sgemm = Math.round((this.gemmMs / steps) * 10) / 10;
     return out;
   }
 }
@@ -245,6 +310,7 @@ function main(): void {
     seed: 'string',
     phases: 'flag',
     'data-file': 'string',
+    'dense-init-file': 'string',
   });
   const threads = intOption(opts, 'threads', 1);
   const steps = intOption(opts, 'steps', 30);
@@ -269,12 +335,21 @@ function main(): void {
     if (dataFile !== null) writePool(dataFile, pool, batch);
   }
   const model = new DeepFMMini(Rng.derive(seed, 'init'));
+  const denseInitFile = typeof opts['dense-init-file'] === 'string' ? opts['dense-init-file'] : null;
+  if (denseInitFile !== null) syncDenseInit(denseInitFile, model.denseLinears());
   const tables = model.tables();
   const sparseOpt = new LazyAdam({ lr: 1e-3 });
   const denseOpt = new Adam(model.denseParameters(), { lr: 1e-3 });
 
   let phases: PhaseTimer | undefined;
+  let inferTimer: PhaseTimer | undefined;
   if (opts.phases === true) {
+    const sgemm = k.sgemm;
+    k.sgemm = (...a: Parameters<typeof sgemm>): void => {
+      const p = phases ?? inferTimer;
+      if (p === undefined) sgemm(...a);
+      else p.tally(() => sgemm(...a));
+    };
     for (const t of tables) {
       const merge = t.accumulateGradStrided.bind(t);
       t.accumulateGradStrided = (...a: Parameters<typeof merge>): void => {
@@ -332,6 +407,7 @@ function main(): void {
     c0 = process.cpuUsage();
     const ip = inferPhases;
     ip?.start();
+    inferTimer = ip;
     for (let i = 0; i < inferSteps; i++) {
       const b = pool[i % pool.length]!;
       ip?.mark('other');
@@ -341,6 +417,7 @@ function main(): void {
     }
     inferS = (performance.now() - t0) / 1000;
     inferCpu = cpuSeconds(process.cpuUsage(c0));
+    inferTimer = undefined;
 
     const b0 = pool[0]!;
     const rowIds = VOCABS.map(() => new Int32Array(1));
@@ -369,7 +446,7 @@ function main(): void {
     final_loss: finalLoss,
     train_samples_per_cpu_sec: (steps * batch) / trainCpu,
     infer_samples_per_cpu_sec: (inferSteps * batch) / inferCpu,
-    detail: { backend: k.name, sparse_optimizer: 'LazyAdam', zipf, infer_checksum: checksum, data_file: dataFile },
+    detail: { backend: k.name, sparse_optimizer: 'LazyAdam', zipf, infer_checksum: checksum, data_file: dataFile, dense_init_file: denseInitFile },
     ...(trainPhases && inferPhases
       ? { phases_cpu_ms: { train_step: trainPhases.perStep(steps), infer_batch: inferPhases.perStep(inferSteps) } }
       : {}),

@@ -50,6 +50,9 @@ def parse_args(argv):
     p.add_argument("--data-file", default=None,
                    help="train and infer on the pool written by finerank_deepfm_mini.js "
                         "--data-file (the very same batches) instead of generating one")
+    p.add_argument("--dense-init-file", default=None,
+                   help="start from the dense weights written by finerank_deepfm_mini.js "
+                        "--dense-init-file (stored [in, out]; transposed here)")
     p.add_argument("--phases", action="store_true",
                    help="add phases_cpu_ms: process CPU ms per timed training step and per "
                         "inference batch, by phase (gather = the embedding lookups)")
@@ -224,6 +227,31 @@ def read_pool(path, batch):
     return pool
 
 
+def load_dense_init(path, model):
+    """Copies the dense initial weights written by finerank_deepfm_mini.ts (syncDenseInit):
+    u32 magic 'FRDI', u32 layers, per layer u32 in, u32 out; then per layer float32 weight
+    [in, out] and bias [out]. Order: dense_linear, then the MLP's Linear layers."""
+    raw = np.fromfile(path, dtype=np.uint8)
+    head = raw[:8].view("<u4")
+    linears = [model.dense_linear] + [m for m in model.mlp if isinstance(m, nn.Linear)]
+    if head[0] != 0x49445246 or head[1] != len(linears):
+        raise SystemExit(f"{path}: not a DeepFM-mini dense-init file for {len(linears)} layers")
+    dims = raw[8:8 + 8 * len(linears)].view("<u4").reshape(-1, 2)
+    off = 8 + 8 * len(linears)
+    with torch.no_grad():
+        for (fan_in, fan_out), lin in zip(dims.tolist(), linears):
+            if lin.weight.shape != (fan_out, fan_in):
+                raise SystemExit(f"{path}: layer {fan_in}->{fan_out} does not fit {tuple(lin.weight.shape)}")
+            w = raw[off:off + 4 * fan_in * fan_out].view("<f4").reshape(fan_in, fan_out)
+            off += 4 * fan_in * fan_out
+            b = raw[off:off + 4 * fan_out].view("<f4")
+            off += 4 * fan_out
+            lin.weight.copy_(torch.from_numpy(w.T.copy()))
+            lin.bias.copy_(torch.from_numpy(b.copy()))
+    if off != raw.size:
+        raise SystemExit(f"{path}: {raw.size} bytes, expected {off}")
+
+
 def main():
     a = ARGS
     torch.set_num_threads(INTRA)
@@ -232,6 +260,8 @@ def main():
     pool = read_pool(a.data_file, a.batch) if a.data_file else make_pool(rng, a.pool, a.batch, a.zipf)
 
     model = DeepFMMini(VOCABS, NUM_DENSE, EMB_DIM, HIDDEN, a.fused_tables)
+    if a.dense_init_file:
+        load_dense_init(a.dense_init_file, model)
     sparse_opt = torch.optim.SparseAdam(model.sparse_parameters(), lr=1e-3)
     dense_opt = torch.optim.Adam(model.dense_parameters(), lr=1e-3)
     loss_fn = nn.BCEWithLogitsLoss()
@@ -324,6 +354,7 @@ def main():
             "zipf": a.zipf,
             "infer_checksum": checksum,
             "data_file": a.data_file,
+            "dense_init_file": a.dense_init_file,
         },
     }
     if a.phases:
