@@ -21,6 +21,13 @@
 //   addColumnSums(g, rows, c, out)
 //       out[j] += Σ_i g[i, j] (float64 sum, one rounding).
 //   relu(x, n, out)                                          out[i] = (x[i] + |x[i]|)/2 (out may be x)
+//   reluBackward(x, g, n, accumulate, gx)                    gx[i] (+)= x[i] > 0 ? g[i] : 0
+//   fmSecondOrder(x, rows, fields, dim, out, s)
+//       s[b, d] = Σ_f x[b, f, d] (float sums in field order), out[b] = ½(Σ_d s² − Σ_{f,d} x²)
+//       (double sums in (f, d) order, one rounding).
+//   fmSecondOrderBackward(x, s, g, rows, fields, dim, accumulate, gx)
+//       gx[b, f, d] (+)= g[b]·(s[b, d] − x[b, f, d]) in double, one rounding; rows with
+//       g[b] = 0 are skipped (left unchanged, or +0 when overwriting).
 //
 // Dropout mask: factor(i) = scale (a float) when mix(mix(i ⊕ seed) + mix(seed ⊕ 0x9e3779b9))
 // ≥ threshold, else 0, for the flat (row-major) index i; mix is the lowbias32 integer hash.
@@ -314,6 +321,67 @@ void Relu(const float* x, int64_t n, float* out) {
   }
 }
 
+// The relu gradient as a select (torch's threshold_backward): masked positions get exactly
+// +0 (or leave gx unchanged), whatever g holds; x is the relu's input or its output (the
+// same mask). A select, not a branch: compilers vectorize it (a branch on mixed signs
+// mispredicts half the time).
+FR_CLONES
+void ReluBackward(const float* __restrict x, const float* __restrict g, int64_t n, bool accumulate, float* __restrict gx) {
+  if (accumulate) {
+    for (int64_t i = 0; i < n; i++) gx[i] += x[i] > 0.0f ? g[i] : 0.0f;
+  } else {
+    for (int64_t i = 0; i < n; i++) gx[i] = x[i] > 0.0f ? g[i] : 0.0f;
+  }
+}
+
+// FM second order over [rows, fields, dim] x. The same operations in the same order as the
+// TypeScript twin (float sums for s, double sums for the squares), so the bits agree.
+FR_CLONES
+void FmSecondOrder(const float* __restrict x, int64_t rows, int64_t fields, int64_t dim, float* __restrict out,
+                   float* __restrict s) {
+  for (int64_t b = 0; b < rows; b++) {
+    const float* xb = x + b * fields * dim;
+    float* sb = s + b * dim;
+    for (int64_t d = 0; d < dim; d++) sb[d] = 0.0f;
+    double sq = 0;
+    for (int64_t f = 0; f < fields; f++) {
+      const float* o = xb + f * dim;
+      for (int64_t d = 0; d < dim; d++) sb[d] += o[d];
+      for (int64_t d = 0; d < dim; d++) sq += static_cast<double>(o[d]) * static_cast<double>(o[d]);
+    }
+    double ss = 0;
+    for (int64_t d = 0; d < dim; d++) ss += static_cast<double>(sb[d]) * static_cast<double>(sb[d]);
+    out[b] = static_cast<float>(0.5 * (ss - sq));
+  }
+}
+
+FR_CLONES
+void FmSecondOrderBackward(const float* __restrict x, const float* __restrict s, const float* __restrict g, int64_t rows,
+                           int64_t fields, int64_t dim, bool accumulate, float* __restrict gx) {
+  const int64_t row = fields * dim;
+  for (int64_t b = 0; b < rows; b++) {
+    const double gb = g[b];
+    float* o = gx + b * row;
+    if (gb == 0) {
+      if (!accumulate)
+        for (int64_t i = 0; i < row; i++) o[i] = 0.0f;
+      continue;
+    }
+    const float* xb = x + b * row;
+    const float* sb = s + b * dim;
+    for (int64_t f = 0; f < fields; f++) {
+      const float* xf = xb + f * dim;
+      float* of = o + f * dim;
+      if (accumulate) {
+        for (int64_t d = 0; d < dim; d++)
+          of[d] = static_cast<float>(static_cast<double>(of[d]) + gb * (static_cast<double>(sb[d]) - static_cast<double>(xf[d])));
+      } else {
+        for (int64_t d = 0; d < dim; d++) of[d] = static_cast<float>(gb * (static_cast<double>(sb[d]) - static_cast<double>(xf[d])));
+      }
+    }
+  }
+}
+
 FR_CLONES
 void AddColumnSums(const float* __restrict g, int64_t rows, int64_t c, float* __restrict out, double* __restrict acc) {
   for (int64_t j = 0; j < c; j++) acc[j] = 0;
@@ -572,6 +640,61 @@ napi_value JsRelu(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// reluBackward(x, g, n, accumulate, gx)
+napi_value JsReluBackward(napi_env env, napi_callback_info info) {
+  const char* fn = "reluBackward";
+  napi_value a[5];
+  if (!GetArgs(env, info, fn, 5, a)) return nullptr;
+  int64_t n;
+  bool accumulate;
+  float *x, *g, *gx;
+  if (!GetSize(env, fn, a[2], "n", &n) || !GetBool(env, fn, a[3], "accumulate", &accumulate)) return nullptr;
+  if (!GetF32(env, fn, a[0], "x", n, &x) || !GetF32(env, fn, a[1], "g", n, &g) || !GetF32(env, fn, a[4], "gx", n, &gx)) return nullptr;
+  if (n > 0 && (gx == g || gx == x)) return Throw(env, fn, 'E', "gx must not alias an input");
+  ReluBackward(x, g, n, accumulate, gx);
+  return nullptr;
+}
+
+// fmSecondOrder(x, rows, fields, dim, out, s)
+napi_value JsFmSecondOrder(napi_env env, napi_callback_info info) {
+  const char* fn = "fmSecondOrder";
+  napi_value a[6];
+  if (!GetArgs(env, info, fn, 6, a)) return nullptr;
+  int64_t rows, fields, dim;
+  float *x, *out, *s;
+  if (!GetSize(env, fn, a[1], "rows", &rows) || !GetSize(env, fn, a[2], "fields", &fields) || !GetSize(env, fn, a[3], "dim", &dim)) {
+    return nullptr;
+  }
+  if (!GetF32(env, fn, a[0], "x", Count(Count(rows, fields), dim), &x) || !GetF32(env, fn, a[4], "out", rows, &out) ||
+      !GetF32(env, fn, a[5], "s", Count(rows, dim), &s)) {
+    return nullptr;
+  }
+  FmSecondOrder(x, rows, fields, dim, out, s);
+  return nullptr;
+}
+
+// fmSecondOrderBackward(x, s, g, rows, fields, dim, accumulate, gx)
+napi_value JsFmSecondOrderBackward(napi_env env, napi_callback_info info) {
+  const char* fn = "fmSecondOrderBackward";
+  napi_value a[8];
+  if (!GetArgs(env, info, fn, 8, a)) return nullptr;
+  int64_t rows, fields, dim;
+  bool accumulate;
+  float *x, *s, *g, *gx;
+  if (!GetSize(env, fn, a[3], "rows", &rows) || !GetSize(env, fn, a[4], "fields", &fields) || !GetSize(env, fn, a[5], "dim", &dim) ||
+      !GetBool(env, fn, a[6], "accumulate", &accumulate)) {
+    return nullptr;
+  }
+  const int64_t n = Count(Count(rows, fields), dim);
+  if (!GetF32(env, fn, a[0], "x", n, &x) || !GetF32(env, fn, a[1], "s", Count(rows, dim), &s) || !GetF32(env, fn, a[2], "g", rows, &g) ||
+      !GetF32(env, fn, a[7], "gx", n, &gx)) {
+    return nullptr;
+  }
+  if (n > 0 && (gx == x || gx == s || gx == g)) return Throw(env, fn, 'E', "gx must not alias an input");
+  FmSecondOrderBackward(x, s, g, rows, fields, dim, accumulate, gx);
+  return nullptr;
+}
+
 // addColumnSums(g, rows, c, out)
 napi_value JsAddColumnSums(napi_env env, napi_callback_info info) {
   const char* fn = "addColumnSums";
@@ -597,4 +720,7 @@ void RegisterDenseKernels(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "dropoutBackward", JsDropoutBackward);
   Export(env, exports, "addColumnSums", JsAddColumnSums);
   Export(env, exports, "relu", JsRelu);
+  Export(env, exports, "reluBackward", JsReluBackward);
+  Export(env, exports, "fmSecondOrder", JsFmSecondOrder);
+  Export(env, exports, "fmSecondOrderBackward", JsFmSecondOrderBackward);
 }

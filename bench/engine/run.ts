@@ -10,12 +10,18 @@
  * finerank/PyTorch ratios (at one thread each, and each at its best thread count), the
  * samples/s, batch-1 latency and peak RSS of each, and the thread counts.
  *
+ * Both sides train on the same batches from the same dense initial weights (finerank runs
+ * first and writes them to a temporary folder; see --data-file / --dense-init-file of the two
+ * programs), so their final losses differ only by the embedding tables' random draws.
+ *
  * Options: --threads 1,2  --steps 30  --warmup 5  --batch 4096  --repeat 1 (best of N)
+ *          --phases (per-phase CPU ms per training step / inference batch of each side)
  *          --only finerank|pytorch  --record (write the results into reference.json)
  *          --torch-fused-tables (PyTorch with one concatenated table instead of 26+26)
  *          --torch-intra-threads K (PyTorch's OpenMP threads; BLAS keeps N; default N)
  */
-import { existsSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, writeFileSync, renameSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, intOption, intListOption } from '../common/args.js';
 import { runProcess, requireSuccess, lastJsonLine } from '../common/process.js';
@@ -29,10 +35,19 @@ import { machineInfo } from '../common/machine.js';
 
 type Impl = 'finerank' | 'pytorch';
 
-/** Targets of issue 2 (finerank / PyTorch; latency and RSS are "lower than"). */
-const TARGETS = { train_1t: 1.0, train_best: 1.5, infer_1t: 1.0, infer_best: 1.0, latency_b1: 1.0, peak_rss: 1.0 };
+/** Targets of issue 15 (finerank / PyTorch; latency and RSS are "lower than"). */
+const TARGETS = { train_1t: 1.3, train_best: 1.5, infer_1t: 1.0, infer_best: 1.0, latency_b1: 1.0, peak_rss: 1.0 };
 
-async function runOne(impl: Impl, threads: number, common: string[], torchExtra: string[]): Promise<EngineResult> {
+/** Per-phase CPU ms (`--phases`) of the last run of each side and thread count ("impl/threads"). */
+const phasesOf = new Map<string, unknown>();
+
+/** Where finerank writes (and PyTorch then reads) the batches and the dense initial weights. */
+interface SharedFiles {
+  data: string;
+  denseInit: string;
+}
+
+async function runOne(impl: Impl, threads: number, common: string[], torchExtra: string[], shared: SharedFiles): Promise<EngineResult> {
   const root = repoRoot();
   let command: string;
   let args: string[];
@@ -43,16 +58,21 @@ async function runOne(impl: Impl, threads: number, common: string[], torchExtra:
       throw new Error(`finerank side not built: ${script} is missing (write bench/engine/finerank_deepfm_mini.ts and run tsc)`);
     }
     command = process.execPath;
-    args = [script, '--threads', String(threads), ...common];
+    args = [script, '--threads', String(threads), ...common, '--data-file', shared.data, '--dense-init-file', shared.denseInit];
   } else {
     command = torchPython();
     args = [join(root, 'bench', 'engine', 'torch_deepfm_mini.py'), '--threads', String(threads), ...common, ...torchExtra];
+    // The batches and dense initial weights the finerank side wrote, when it ran first.
+    if (existsSync(shared.data)) args.push('--data-file', shared.data);
+    if (existsSync(shared.denseInit)) args.push('--dense-init-file', shared.denseInit);
   }
   const label = `${impl} (${threads} thread${threads > 1 ? 's' : ''})`;
   process.stderr.write(`[bench:engine] running ${label} …\n`);
   const r = await runProcess(command, args, { cwd: root, env, timeoutMs: 15 * 60_000 });
   requireSuccess(label, command, args, r);
-  const res = parseEngineResult(lastJsonLine(r.stdout, label), label);
+  const raw = lastJsonLine(r.stdout, label);
+  const res = parseEngineResult(raw, label);
+  if (raw.phases_cpu_ms !== undefined) phasesOf.set(`${impl}/${threads}`, raw.phases_cpu_ms);
   process.stderr.write(
     `[bench:engine] ${label}: train ${fmt(res.train_samples_per_sec)}/s, infer ${fmt(res.infer_samples_per_sec)}/s, ` +
       `b1 ${fmt(res.latency_b1_ms, 3)} ms, RSS ${fmt(toMiB(res.peak_rss_bytes), 0)} MiB\n`,
@@ -121,6 +141,7 @@ async function main(): Promise<void> {
     record: 'flag',
     'torch-fused-tables': 'flag',
     'torch-intra-threads': 'string',
+    phases: 'flag',
   });
   const threadList = intListOption(opts, 'threads', [1, 2]);
   const steps = intOption(opts, 'steps', 30);
@@ -133,6 +154,7 @@ async function main(): Promise<void> {
   const impls: Impl[] = only === undefined ? ['finerank', 'pytorch'] : [only];
   const loadBefore = machineInfo().load_avg_1m;
   const common = ['--steps', String(steps), '--warmup', String(warmup), '--batch', String(batch)];
+  if (opts.phases === true) common.push('--phases');
   const torchExtra = opts['torch-fused-tables'] === true ? ['--fused-tables'] : [];
   if (opts['torch-intra-threads'] !== undefined) torchExtra.push('--intra-threads', String(intOption(opts, 'torch-intra-threads', 1)));
 
@@ -140,12 +162,18 @@ async function main(): Promise<void> {
     finerank: { byThreads: new Map(), error: null },
     pytorch: { byThreads: new Map(), error: null },
   };
+  // Both sides train on the same batches from the same dense initial weights (the embedding
+  // tables, 119M values, are drawn by each side from the same law): finerank runs first and
+  // writes both here.
+  const dataDir = mkdtempSync(join(tmpdir(), 'finerank-bench-engine-'));
+  const shared: SharedFiles = { data: join(dataDir, 'pool.bin'), denseInit: join(dataDir, 'dense-init.bin') };
+  process.on('exit', () => rmSync(dataDir, { recursive: true, force: true }));
   for (const t of threadList) {
     for (const impl of impls) {
       if (sides[impl].error !== null) continue;
       try {
         const rs: EngineResult[] = [];
-        for (let k = 0; k < repeat; k++) rs.push(await runOne(impl, t, common, torchExtra));
+        for (let k = 0; k < repeat; k++) rs.push(await runOne(impl, t, common, torchExtra, shared));
         sides[impl].byThreads.set(t, bestOf(rs));
       } catch (e) {
         sides[impl].error = (e as Error).message;
@@ -286,6 +314,10 @@ async function main(): Promise<void> {
       peak_rss_mb: perThreads(fr, threadList, (r) => toMiB(rss(r)), 1),
       train_samples_per_cpu_sec: perThreads(fr, threadList, trainCpu, 0),
       infer_samples_per_cpu_sec: perThreads(fr, threadList, inferCpu, 0),
+      final_loss: perThreads(fr, threadList, (r) => r.final_loss ?? NaN, 4),
+      ...(opts.phases === true
+        ? { phases_cpu_ms: Object.fromEntries(threadList.map((t) => [String(t), phasesOf.get(`finerank/${t}`) ?? null])) }
+        : {}),
       error: fr.error,
     },
     pytorch: {
@@ -295,6 +327,10 @@ async function main(): Promise<void> {
       peak_rss_mb: perThreads(pt, threadList, (r) => toMiB(rss(r)), 1),
       train_samples_per_cpu_sec: perThreads(pt, threadList, trainCpu, 0),
       infer_samples_per_cpu_sec: perThreads(pt, threadList, inferCpu, 0),
+      final_loss: perThreads(pt, threadList, (r) => r.final_loss ?? NaN, 4),
+      ...(opts.phases === true
+        ? { phases_cpu_ms: Object.fromEntries(threadList.map((t) => [String(t), phasesOf.get(`pytorch/${t}`) ?? null])) }
+        : {}),
       error: pt.error,
     },
   };

@@ -47,6 +47,15 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=2024)
     p.add_argument("--intra-threads", type=int, default=None,
                    help="torch intra-op (OpenMP) threads; default --threads. BLAS keeps --threads")
+    p.add_argument("--data-file", default=None,
+                   help="train and infer on the pool written by finerank_deepfm_mini.js "
+                        "--data-file (the very same batches) instead of generating one")
+    p.add_argument("--dense-init-file", default=None,
+                   help="start from the dense weights written by finerank_deepfm_mini.js "
+                        "--dense-init-file (stored [in, out]; transposed here)")
+    p.add_argument("--phases", action="store_true",
+                   help="add phases_cpu_ms: process CPU ms per timed training step and per "
+                        "inference batch, by phase (gather = the embedding lookups)")
     p.add_argument("--fused-tables", action="store_true",
                    help="one concatenated table per embedding kind with per-field offsets "
                         "(one lookup) instead of one nn.Embedding per field")
@@ -128,8 +137,10 @@ class DeepFMMini(nn.Module):
         sparse = {id(p) for p in self.sparse_parameters()}
         return [p for p in self.parameters() if id(p) not in sparse]
 
-    def forward(self, ids, dense):
+    def forward(self, ids, dense, phases=None):
         """ids: int64 [B, 26]; dense: float32 [B, 13] -> logits [B]."""
+        if phases is not None:
+            phases.mark("dense_forward")
         if self.fused:
             gids = ids + self.offsets
             v = self.emb(gids)                        # [B, F, D]
@@ -137,11 +148,35 @@ class DeepFMMini(nn.Module):
         else:
             v = torch.stack([e(ids[:, f]) for f, e in enumerate(self.embs)], dim=1)
             first = torch.cat([e(ids[:, f]) for f, e in enumerate(self.firsts)], dim=1).sum(1)
+        if phases is not None:
+            phases.mark("gather")
         first = first + self.dense_linear(dense).squeeze(1)
         s = v.sum(dim=1)
         second = 0.5 * (s * s - (v * v).sum(dim=1)).sum(dim=1)
         deep = self.mlp(torch.cat([v.flatten(1), dense], dim=1)).squeeze(1)
         return first + second + deep
+
+
+class PhaseTimer:
+    """Process CPU time per phase: mark(name) charges the CPU time since the last mark to name."""
+
+    def __init__(self):
+        self.ms = {}
+        self.last = time.process_time()
+
+    def start(self):
+        self.ms = {}
+        self.last = time.process_time()
+
+    def mark(self, name):
+        now = time.process_time()
+        self.ms[name] = self.ms.get(name, 0.0) + (now - self.last) * 1e3
+        self.last = now
+
+    def per_step(self, steps):
+        out = {k: round(v / steps, 1) for k, v in self.ms.items()}
+        out["total"] = round(sum(self.ms.values()) / steps, 1)
+        return out
 
 
 def zipf_sampler(vocab, s):
@@ -163,47 +198,125 @@ def make_pool(rng, n_batches, batch, s):
     return pool
 
 
+POOL_MAGIC = 0x50445246  # 'FRDP' little-endian
+
+
+def read_pool(path, batch):
+    """The pool written by finerank_deepfm_mini.ts (writePool): a header of six u32 (magic,
+    version 1, batches, batch, fields, dense), then per batch int32 ids [fields][batch],
+    float32 dense [batch][dense], float32 labels [batch]."""
+    raw = np.fromfile(path, dtype=np.uint8)
+    head = raw[:24].view("<u4")
+    if len(head) < 6 or head[0] != POOL_MAGIC or head[1] != 1:
+        raise SystemExit(f"{path}: not a DeepFM-mini pool file")
+    n, b, f, d = (int(x) for x in head[2:6])
+    if b != batch or f != len(VOCABS) or d != NUM_DENSE:
+        raise SystemExit(f"{path}: pool of batch {b}, {f} fields, {d} dense; this run needs "
+                         f"{batch}, {len(VOCABS)}, {NUM_DENSE}")
+    per = f * b + b * d + b
+    if raw.size != 24 + 4 * per * n:
+        raise SystemExit(f"{path}: {raw.size} bytes, expected {24 + 4 * per * n} (truncated?)")
+    body = raw[24:]
+    pool = []
+    for k in range(n):
+        chunk = body[4 * per * k: 4 * per * (k + 1)]
+        ids = chunk[: 4 * f * b].view("<i4").reshape(f, b).T.astype(np.int64)
+        dense = chunk[4 * f * b: 4 * (f * b + b * d)].view("<f4").reshape(b, d).copy()
+        label = chunk[4 * (f * b + b * d):].view("<f4").copy()
+        pool.append((torch.from_numpy(np.ascontiguousarray(ids)), torch.from_numpy(dense), torch.from_numpy(label)))
+    return pool
+
+
+def load_dense_init(path, model):
+    """Copies the dense initial weights written by finerank_deepfm_mini.ts (syncDenseInit):
+    u32 magic 'FRDI', u32 layers, per layer u32 in, u32 out; then per layer float32 weight
+    [in, out] and bias [out]. Order: dense_linear, then the MLP's Linear layers."""
+    raw = np.fromfile(path, dtype=np.uint8)
+    head = raw[:8].view("<u4")
+    linears = [model.dense_linear] + [m for m in model.mlp if isinstance(m, nn.Linear)]
+    if head[0] != 0x49445246 or head[1] != len(linears):
+        raise SystemExit(f"{path}: not a DeepFM-mini dense-init file for {len(linears)} layers")
+    dims = raw[8:8 + 8 * len(linears)].view("<u4").reshape(-1, 2)
+    off = 8 + 8 * len(linears)
+    with torch.no_grad():
+        for (fan_in, fan_out), lin in zip(dims.tolist(), linears):
+            if lin.weight.shape != (fan_out, fan_in):
+                raise SystemExit(f"{path}: layer {fan_in}->{fan_out} does not fit {tuple(lin.weight.shape)}")
+            w = raw[off:off + 4 * fan_in * fan_out].view("<f4").reshape(fan_in, fan_out)
+            off += 4 * fan_in * fan_out
+            b = raw[off:off + 4 * fan_out].view("<f4")
+            off += 4 * fan_out
+            lin.weight.copy_(torch.from_numpy(w.T.copy()))
+            lin.bias.copy_(torch.from_numpy(b.copy()))
+    if off != raw.size:
+        raise SystemExit(f"{path}: {raw.size} bytes, expected {off}")
+
+
 def main():
     a = ARGS
     torch.set_num_threads(INTRA)
     torch.manual_seed(a.seed)
     rng = np.random.default_rng(a.seed)
-    pool = make_pool(rng, a.pool, a.batch, a.zipf)
+    pool = read_pool(a.data_file, a.batch) if a.data_file else make_pool(rng, a.pool, a.batch, a.zipf)
 
     model = DeepFMMini(VOCABS, NUM_DENSE, EMB_DIM, HIDDEN, a.fused_tables)
+    if a.dense_init_file:
+        load_dense_init(a.dense_init_file, model)
     sparse_opt = torch.optim.SparseAdam(model.sparse_parameters(), lr=1e-3)
     dense_opt = torch.optim.Adam(model.dense_parameters(), lr=1e-3)
     loss_fn = nn.BCEWithLogitsLoss()
 
+    phases = None
+
     def train_step(i):
         ids, dense, label = pool[i % len(pool)]
+        if phases is not None:
+            phases.mark("other")
         sparse_opt.zero_grad(set_to_none=True)
         dense_opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(ids, dense), label)
-        loss.backward()
-        sparse_opt.step()
+        if phases is not None:
+            phases.mark("zero_grad")
+        loss = loss_fn(model(ids, dense, phases), label)
+        if phases is not None:
+            phases.mark("dense_forward")
+        loss.backward()  # the embeddings' sparse COO gradients are built here
+        if phases is not None:
+            phases.mark("backward")
+        sparse_opt.step()  # coalesces each sparse gradient, then the row update
+        if phases is not None:
+            phases.mark("sparse_optimizer")
         dense_opt.step()
+        if phases is not None:
+            phases.mark("dense_optimizer")
         return loss
 
     model.train()
     for i in range(a.warmup):
         train_step(i)
+    train_phases = PhaseTimer() if a.phases else None
+    phases = train_phases
     t0, c0 = time.perf_counter(), time.process_time()
     loss = None
     for i in range(a.steps):
         loss = train_step(a.warmup + i)
     final_loss = float(loss.item())
     train_s, train_cpu = time.perf_counter() - t0, time.process_time() - c0
+    phases = None
 
     model.eval()
     with torch.inference_mode():
         for i in range(2):  # warm-up
             torch.sigmoid(model(pool[i % len(pool)][0], pool[i % len(pool)][1]))
+        infer_phases = PhaseTimer() if a.phases else None
         t0, c0 = time.perf_counter(), time.process_time()
         checksum = 0.0
         for i in range(a.infer_steps):
             ids, dense, _ = pool[i % len(pool)]
-            checksum += float(torch.sigmoid(model(ids, dense))[0])
+            if infer_phases is not None:
+                infer_phases.mark("other")
+            checksum += float(torch.sigmoid(model(ids, dense, infer_phases))[0])
+            if infer_phases is not None:
+                infer_phases.mark("dense_forward")
         infer_s, infer_cpu = time.perf_counter() - t0, time.process_time() - c0
 
         times = []
@@ -240,8 +353,13 @@ def main():
             "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
             "zipf": a.zipf,
             "infer_checksum": checksum,
+            "data_file": a.data_file,
+            "dense_init_file": a.dense_init_file,
         },
     }
+    if a.phases:
+        result["phases_cpu_ms"] = {"train_step": train_phases.per_step(a.steps),
+                                   "infer_batch": infer_phases.per_step(a.infer_steps)}
     print(json.dumps(result))
 
 

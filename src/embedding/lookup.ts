@@ -9,8 +9,10 @@
  * its gradient is zero (e.g. a non-maximal row of max pooling) — the same rows torch's
  * nn.Embedding(sparse=True) reports. Padding ids give zero vectors and no gradient.
  * Ids are copied when the graph is recorded, so callers may reuse their id buffers.
+ * Results are allocated from the engine's buffer pool (`allocFloat32`), so inside a `tidy`
+ * scope (the trainer's step, the scorer) they reuse the previous batch's memory.
  */
-import { Tensor, fromOp, isGradEnabled } from '../engine/tensor.js';
+import { Tensor, fromOp, isGradEnabled, allocFloat32, allocZeroedFloat32 } from '../engine/tensor.js';
 import type { PaddedIds } from '../features/batch.js';
 import type { EmbeddingTable } from './table.js';
 import { embeddingKernels } from './kernels.js';
@@ -65,7 +67,7 @@ function checkPadded(op: string, table: EmbeddingTable, p: PaddedIds): number {
 export function embeddingLookup(table: EmbeddingTable, ids: Int32Array): Tensor {
   const n = ids.length,
     dim = table.dim;
-  const out = new Float32Array(n * dim);
+  const out = allocFloat32(n * dim); // every row is written (or the range error thrown)
   gatherRows(table, ids, 0, n, out, 0, dim);
   if (!recording([table])) return new Tensor(out, [n, dim]);
   const saved = ids.slice();
@@ -93,7 +95,7 @@ export function embedFields(tables: readonly EmbeddingTable[], ids: readonly Int
     }
     if (ids[f]!.length !== B) throw new Error(`embedFields: field ${f} has ${ids[f]!.length} ids, field 0 has ${B}`);
   }
-  const out = new Float32Array(B * F * D);
+  const out = allocFloat32(B * F * D); // every row is written (or the range error thrown)
   const rowStride = F * D;
   const weights = new Array<Float32Array>(F);
   for (let f = 0; f < F; f++) weights[f] = tables[f]!.weight;
@@ -125,7 +127,7 @@ export function embedPooled(table: EmbeddingTable, padded: PaddedIds, mode: Pool
   const B = checkPadded('embedPooled', table, padded);
   const L = padded.maxLen,
     D = table.dim;
-  const out = new Float32Array(B * D);
+  const out = allocZeroedFloat32(B * D);
   const arg = mode === 'max' ? new Int32Array(B * D) : null;
   const bad = embeddingKernels().pool(table.weight, D, padded.ids, padded.lengths, L, mode === 'sum' ? 0 : mode === 'mean' ? 1 : 2, out, arg);
   if (bad >= 0) table.rangeError(padded.ids[bad]!);
@@ -157,7 +159,7 @@ export function embedSequence(table: EmbeddingTable, padded: PaddedIds): Tensor 
   const B = checkPadded('embedSequence', table, padded);
   const L = padded.maxLen,
     D = table.dim;
-  const out = new Float32Array(B * L * D);
+  const out = allocZeroedFloat32(B * L * D);
   const bad = embeddingKernels().gatherPadded(table.weight, D, padded.ids, padded.lengths, L, out);
   if (bad >= 0) table.rangeError(padded.ids[bad]!);
   if (!recording([table])) return new Tensor(out, [B, L, D]);

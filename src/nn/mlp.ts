@@ -1,6 +1,7 @@
 import { Tensor } from '../engine/tensor.js';
 import { Rng } from '../engine/random.js';
 import { linearSharedRows } from '../engine/ops/linear-shared.js';
+import { linearRelu } from '../engine/ops/matmul.js';
 import { Module } from './module.js';
 import { Linear, type LinearInit } from './linear.js';
 import { BatchNorm } from './batchnorm.js';
@@ -113,6 +114,11 @@ export class MLPLayer extends Module {
       const bs = this.folded !== null ? this.folded.bias : this.linear.bias;
       // Without autograd, columns shared by every row (a rank request's context) are multiplied once.
       return this.act instanceof ReLU ? linearSharedRows(x, wt, bs, true) : this.act.forward(linearSharedRows(x, wt, bs, false));
+    }
+    if (this.bn === null && this.act instanceof ReLU && x.rank === 2 && x.shape[1] === this.linear.inDim) {
+      // Training without batch norm: Linear and ReLU fused (one result buffer, the mask-and-GEMM backward).
+      const h = linearRelu(x, this.linear.weight, this.linear.bias);
+      return this.dropout !== null ? this.dropout.forward(h) : h;
     }
     return this.activate(this.linear.forward(x));
   }

@@ -336,6 +336,84 @@ test('relu: max(0, x) in place or into another array; native agrees bit for bit'
   }
 });
 
+test('reluBackward: gx (+)= x > 0 ? g : 0 as a select (masked positions exactly +0 or unchanged); native agrees bit for bit', () => {
+  const rng = new Rng(11);
+  for (const n of [0, 1, 7, 33, 4001]) {
+    const x = rand(rng, n, 3, true);
+    const g = rand(rng, n, 2, true);
+    if (n > 4) {
+      x[2] = NaN; // NaN input: masked (NaN > 0 is false)
+      g[4] = NaN;
+      x[4] = -1; // a NaN gradient at a masked position gives +0, not NaN
+    }
+    const start = rand(rng, n, 1);
+    for (const accumulate of [false, true]) {
+      const b = start.slice();
+      ts.reluBackward(x, g, n, accumulate, b);
+      for (let i = 0; i < n; i++) {
+        const sel = x[i]! > 0 ? g[i]! : 0;
+        const want = Math.fround(accumulate ? start[i]! + sel : sel);
+        assert.ok(Object.is(b[i], want) || (Number.isNaN(want) && Number.isNaN(b[i])), `reluBackward ${i}: ${b[i]} vs ${want}`);
+      }
+      if (!accumulate) for (let i = 0; i < n; i++) if (!(x[i]! > 0)) assert.ok(Object.is(b[i], 0), `masked ${i} is +0`);
+      if (native !== null) {
+        const a = start.slice();
+        nat().reluBackward(x, g, n, accumulate, a);
+        sameBits(a, b, `reluBackward ${n} accumulate=${accumulate}`);
+      }
+    }
+  }
+});
+
+test('fmSecondOrder and its backward: the formula in float64 (TypeScript); native agrees bit for bit', () => {
+  const rng = new Rng(12);
+  for (const [B, F, D] of [
+    [1, 1, 1],
+    [3, 2, 5],
+    [17, 26, 16],
+    [5, 7, 3],
+  ] as const) {
+    const x = rand(rng, B * F * D, 1);
+    const g = rand(rng, B, 1);
+    if (B > 2) g[1] = 0; // a zero row gradient is skipped
+    const out = new Float32Array(B),
+      s = new Float32Array(B * D).fill(7); // stale contents must be overwritten
+    ts.fmSecondOrder(x, B, F, D, out, s);
+    for (let b = 0; b < B; b++) {
+      let pairs = 0; // Σ_{f<h} ⟨x_f, x_h⟩, FM's definition (not the ½[(Σ)² − Σ²] shortcut)
+      for (let f = 0; f < F; f++)
+        for (let h = f + 1; h < F; h++) for (let d = 0; d < D; d++) pairs += x[(b * F + f) * D + d]! * x[(b * F + h) * D + d]!;
+      assert.ok(Math.abs(out[b]! - pairs) <= 1e-5 * Math.max(1, Math.abs(pairs)), `fm ${B}x${F}x${D} row ${b}: ${out[b]} vs ${pairs}`);
+      for (let d = 0; d < D; d++) {
+        let sum = 0;
+        for (let f = 0; f < F; f++) sum = Math.fround(sum + x[(b * F + f) * D + d]!);
+        assert.equal(s[b * D + d], sum, `s[${b}, ${d}]`);
+      }
+    }
+    const start = rand(rng, B * F * D, 1);
+    for (const accumulate of [false, true]) {
+      const gb = start.slice();
+      ts.fmSecondOrderBackward(x, s, g, B, F, D, accumulate, gb);
+      for (let i = 0; i < B * F * D; i++) {
+        const b = Math.floor(i / (F * D)),
+          d = i % D;
+        const want = g[b] === 0 ? (accumulate ? start[i]! : 0) : Math.fround((accumulate ? start[i]! : 0) + g[b]! * (s[b * D + d]! - x[i]!));
+        assert.ok(Object.is(gb[i], want), `fm backward ${B}x${F}x${D} [${i}] accumulate=${accumulate}: ${gb[i]} vs ${want}`);
+      }
+      if (native !== null) {
+        const o2 = new Float32Array(B),
+          s2 = new Float32Array(B * D).fill(-3);
+        nat().fmSecondOrder(x, B, F, D, o2, s2);
+        sameBits(o2, out, `fmSecondOrder ${B}x${F}x${D}`);
+        sameBits(s2, s, `fmSecondOrder sums ${B}x${F}x${D}`);
+        const ga = start.slice();
+        nat().fmSecondOrderBackward(x, s, g, B, F, D, accumulate, ga);
+        sameBits(ga, gb, `fmSecondOrderBackward ${B}x${F}x${D} accumulate=${accumulate}`);
+      }
+    }
+  }
+});
+
 test('dense kernels reject bad arguments with the same messages on both backends', () => {
   const backends: Array<[string, DenseKernels]> = [['typescript', ts]];
   if (native !== null) backends.push(['native', nat()]);
@@ -376,5 +454,13 @@ test('dense kernels reject bad arguments with the same messages on both backends
     assert.throws(() => K.dropoutBackward(g, 6, 0, 1, 1, true, g), /^Error: dropoutBackward: gx must not alias g$/, name);
     assert.throws(() => K.addColumnSums(f(6), 2, 3, f(2)), /^RangeError: addColumnSums: out has 2 elements, needs at least 3$/, name);
     assert.throws(() => K.relu(f(4), 5, f(5)), /^RangeError: relu: x has 4 elements, needs at least 5$/, name);
+    assert.throws(() => K.reluBackward(f(5), f(4), 5, false, f(5)), /^RangeError: reluBackward: g has 4 elements, needs at least 5$/, name);
+    assert.throws(() => K.reluBackward(g, f(6), 6, true, g), /^Error: reluBackward: gx must not alias an input$/, name);
+    assert.throws(() => K.fmSecondOrder(f(11), 2, 2, 3, f(2), f(6)), /^RangeError: fmSecondOrder: x has 11 elements, needs at least 12$/, name);
+    assert.throws(
+      () => K.fmSecondOrderBackward(f(12), f(6), f(2), 2, 2, 3, false, f(11)),
+      /^RangeError: fmSecondOrderBackward: gx has 11 elements, needs at least 12$/,
+      name,
+    );
   }
 });

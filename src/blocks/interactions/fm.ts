@@ -1,48 +1,30 @@
 import { Tensor, fromOp, isGradEnabled } from '../../engine/tensor.js';
 import { sharedFieldsOf } from '../../engine/ops/linear-shared.js';
+import { denseKernels } from '../../engine/kernels/index.js';
 
 /**
  * FM second-order term of Rendle (2010) on field embeddings e [B, F, D]:
  *   y_b = ½ Σ_d [ (Σ_f e_{bfd})² − Σ_f e_{bfd}² ]  = Σ_{f<g} ⟨e_f, e_g⟩,   output [B].
- * Fused in one pass; backward: ∂y_b/∂e_{bfd} = S_{bd} − e_{bfd} with S = Σ_f e.
- * Without autograd (serving) no gradient state is kept, and the fields marked the same on
- * every row (`markSharedFields`: a rank request's context) are summed once, from row 0.
+ * Fused in one pass (the `fmSecondOrder` dense kernel, native or TypeScript); backward:
+ * ∂y_b/∂e_{bfd} = S_{bd} − e_{bfd} with S = Σ_f e (`fmSecondOrderBackward`).
+ * Without autograd (serving), when fields are marked the same on every row
+ * (`markSharedFields`: a rank request's context), those are summed once, from row 0, by a
+ * path that keeps no gradient state; otherwise the kernel runs (no graph is recorded).
  */
 export function fmSecondOrder(e: Tensor): Tensor {
   if (e.rank !== 3) throw new Error(`fmSecondOrder: expected [B, F, D], got [${e.shape}]`);
-  if (!isGradEnabled()) return fmSecondOrderInference(e, sharedFieldsOf(e));
+  if (!isGradEnabled()) {
+    const shared = sharedFieldsOf(e);
+    if (shared !== undefined) return fmSecondOrderInference(e, shared);
+  }
   const [B, F, D] = e.shape as [number, number, number];
   const x = e.data;
   const out = new Float32Array(B);
   const s = new Float32Array(B * D);
-  for (let b = 0; b < B; b++) {
-    const base = b * F * D,
-      sb = b * D;
-    let sq = 0;
-    for (let f = 0; f < F; f++) {
-      const o = base + f * D;
-      for (let d = 0; d < D; d++) {
-        const v = x[o + d]!;
-        s[sb + d]! += v;
-        sq += v * v;
-      }
-    }
-    let ss = 0;
-    for (let d = 0; d < D; d++) ss += s[sb + d]! * s[sb + d]!;
-    out[b] = 0.5 * (ss - sq);
-  }
+  denseKernels().fmSecondOrder(x, B, F, D, out, s);
   return fromOp(out, [B], [e], (g) => {
-    const ge = e.gradBuffer();
-    for (let b = 0; b < B; b++) {
-      const gb = g[b]!;
-      if (gb === 0) continue;
-      const base = b * F * D,
-        sb = b * D;
-      for (let f = 0; f < F; f++) {
-        const o = base + f * D;
-        for (let d = 0; d < D; d++) ge[o + d]! += gb * (s[sb + d]! - x[o + d]!);
-      }
-    }
+    const { grad, overwrite } = e.gradForWrite();
+    denseKernels().fmSecondOrderBackward(x, s, g, B, F, D, !overwrite, grad);
   });
 }
 

@@ -62,6 +62,9 @@ export function denseKernels(): DenseKernels {
       dropoutBackward: k.dropoutBackward ?? denseKernelsTS.dropoutBackward,
       addColumnSums: k.addColumnSums ?? denseKernelsTS.addColumnSums,
       relu: k.relu ?? denseKernelsTS.relu,
+      reluBackward: k.reluBackward ?? denseKernelsTS.reluBackward,
+      fmSecondOrder: k.fmSecondOrder ?? denseKernelsTS.fmSecondOrder,
+      fmSecondOrderBackward: k.fmSecondOrderBackward ?? denseKernelsTS.fmSecondOrderBackward,
     };
   }
   return activeDense;

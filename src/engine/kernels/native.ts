@@ -80,6 +80,9 @@ export const DENSE_KERNEL_NAMES: readonly (keyof DenseKernels)[] = [
   'dropoutBackward',
   'addColumnSums',
   'relu',
+  'reluBackward',
+  'fmSecondOrder',
+  'fmSecondOrderBackward',
 ];
 
 /** The addon's fused dense kernels that it exports (an older build may lack some). */

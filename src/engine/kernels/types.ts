@@ -84,6 +84,32 @@ export interface DenseKernels {
   addColumnSums(g: Float32Array, rows: number, c: number, out: Float32Array): void;
   /** out[i] = max(0, x[i]) as (x[i] + |x[i]|)/2 for i < n (NaN stays NaN); out may be x (in place). */
   relu(x: Float32Array, n: number, out: Float32Array): void;
+  /**
+   * The relu gradient: gx[i] (+)= x[i] > 0 ? g[i] : 0 for i < n (a select: masked positions
+   * get exactly +0, or leave gx unchanged with accumulate), x the relu's input or output;
+   * gx must not alias x or g.
+   */
+  reluBackward(x: Float32Array, g: Float32Array, n: number, accumulate: boolean, gx: Float32Array): void;
+  /**
+   * FM second order (Rendle 2010) over x [rows, fields, dim]: s[b, d] = Σ_f x[b, f, d]
+   * (float32 sums in field order) and out[b] = ½(Σ_d s[b, d]² − Σ_{f,d} x[b, f, d]²) (float64
+   * sums in (f, d) order, rounded once). s [rows, dim] is written (kept for the backward).
+   */
+  fmSecondOrder(x: Float32Array, rows: number, fields: number, dim: number, out: Float32Array, s: Float32Array): void;
+  /**
+   * Its gradient: gx[b, f, d] (+)= g[b]·(s[b, d] − x[b, f, d]) in float64, rounded once; rows
+   * with g[b] = 0 are skipped (left as they are, or +0 when overwriting); gx must not alias an input.
+   */
+  fmSecondOrderBackward(
+    x: Float32Array,
+    s: Float32Array,
+    g: Float32Array,
+    rows: number,
+    fields: number,
+    dim: number,
+    accumulate: boolean,
+    gx: Float32Array,
+  ): void;
 }
 
 /**

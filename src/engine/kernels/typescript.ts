@@ -699,6 +699,84 @@ function reluTS(x: Float32Array, n: number, out: Float32Array): void {
   }
 }
 
+function reluBackwardTS(x: Float32Array, g: Float32Array, n: number, accumulate: boolean, gx: Float32Array): void {
+  const fn = 'reluBackward';
+  checkSize(fn, 'n', n);
+  checkBool(fn, 'accumulate', accumulate);
+  checkArray(fn, 'x', x, n);
+  checkArray(fn, 'g', g, n);
+  checkArray(fn, 'gx', gx, n);
+  if (n > 0 && (gx === g || gx === x)) throw new Error(`${fn}: gx must not alias an input`);
+  if (accumulate) for (let i = 0; i < n; i++) gx[i]! += x[i]! > 0 ? g[i]! : 0;
+  else for (let i = 0; i < n; i++) gx[i] = x[i]! > 0 ? g[i]! : 0;
+}
+
+function fmSecondOrderTS(x: Float32Array, rows: number, fields: number, dim: number, out: Float32Array, s: Float32Array): void {
+  const fn = 'fmSecondOrder';
+  checkSize(fn, 'rows', rows);
+  checkSize(fn, 'fields', fields);
+  checkSize(fn, 'dim', dim);
+  checkArray(fn, 'x', x, rows * fields * dim);
+  checkArray(fn, 'out', out, rows);
+  checkArray(fn, 's', s, rows * dim);
+  const F = fields,
+    D = dim;
+  for (let b = 0; b < rows; b++) {
+    const base = b * F * D,
+      sb = b * D;
+    s.fill(0, sb, sb + D);
+    let sq = 0;
+    for (let f = 0; f < F; f++) {
+      const o = base + f * D;
+      for (let d = 0; d < D; d++) s[sb + d]! += x[o + d]!;
+      for (let d = 0; d < D; d++) sq += x[o + d]! * x[o + d]!;
+    }
+    let ss = 0;
+    for (let d = 0; d < D; d++) ss += s[sb + d]! * s[sb + d]!;
+    out[b] = 0.5 * (ss - sq);
+  }
+}
+
+function fmSecondOrderBackwardTS(
+  x: Float32Array,
+  s: Float32Array,
+  g: Float32Array,
+  rows: number,
+  fields: number,
+  dim: number,
+  accumulate: boolean,
+  gx: Float32Array,
+): void {
+  const fn = 'fmSecondOrderBackward';
+  checkSize(fn, 'rows', rows);
+  checkSize(fn, 'fields', fields);
+  checkSize(fn, 'dim', dim);
+  checkBool(fn, 'accumulate', accumulate);
+  const n = rows * fields * dim;
+  checkArray(fn, 'x', x, n);
+  checkArray(fn, 's', s, rows * dim);
+  checkArray(fn, 'g', g, rows);
+  checkArray(fn, 'gx', gx, n);
+  if (n > 0 && (gx === x || gx === s || gx === g)) throw new Error(`${fn}: gx must not alias an input`);
+  const F = fields,
+    D = dim,
+    row = F * D;
+  for (let b = 0; b < rows; b++) {
+    const gb = g[b]!;
+    const base = b * row,
+      sb = b * D;
+    if (gb === 0) {
+      if (!accumulate) gx.fill(0, base, base + row);
+      continue;
+    }
+    for (let f = 0; f < F; f++) {
+      const o = base + f * D;
+      if (accumulate) for (let d = 0; d < D; d++) gx[o + d]! += gb * (s[sb + d]! - x[o + d]!);
+      else for (let d = 0; d < D; d++) gx[o + d] = gb * (s[sb + d]! - x[o + d]!);
+    }
+  }
+}
+
 /** The TypeScript twins of the fused dense kernels (also the fallback of a backend lacking some). */
 export const denseKernelsTS: DenseKernels = {
   bnStats: bnStatsTS,
@@ -709,6 +787,9 @@ export const denseKernelsTS: DenseKernels = {
   dropoutBackward: dropoutBackwardTS,
   addColumnSums: addColumnSumsTS,
   relu: reluTS,
+  reluBackward: reluBackwardTS,
+  fmSecondOrder: fmSecondOrderTS,
+  fmSecondOrderBackward: fmSecondOrderBackwardTS,
 };
 
 /** The portable TypeScript kernels (used when the native addon is absent or disabled). */

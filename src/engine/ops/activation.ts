@@ -4,6 +4,7 @@
  */
 import { Tensor, fromOp, allocFloat32 } from '../tensor.js';
 import { rowKernels } from '../kernels/rows.js';
+import { denseKernels } from '../kernels/index.js';
 
 /**
  * Logistic sigmoid σ(x) = 1 / (1 + e⁻ˣ), computed in float64 (e⁻ˣ overflowing to ∞ for
@@ -57,23 +58,21 @@ export function tanh(x: Tensor): Tensor {
 /**
  * max(x, 0), computed branch-free as (x + |x|)/2 (about 9× faster than a compare-and-branch
  * on mixed signs; NaN stays NaN, and −∞, which finite layers never produce, gives NaN).
- * Backward: dx = g·[x > 0] (0 at the kink).
+ * Backward: dx = x > 0 ? g : 0 (0 at the kink; a select, as torch's threshold_backward).
  */
 export function relu(x: Tensor): Tensor {
   const xd = x.data,
     n = xd.length;
   const out = allocFloat32(n);
-  for (let i = 0; i < n; i++) {
-    const v = xd[i]!;
-    out[i] = (v + Math.abs(v)) * 0.5;
-  }
+  denseKernels().relu(xd, n, out);
   return fromOp(
     out,
     x.shape,
     [x],
     (g) => {
-      const gx = x.gradBuffer();
-      for (let i = 0; i < n; i++) gx[i]! += g[i]! * +(xd[i]! > 0);
+      // A fresh gradient is written, an existing one added to (the `reluBackward` kernel).
+      const { grad, overwrite } = x.gradForWrite();
+      denseKernels().reluBackward(xd, g, n, !overwrite, grad);
     },
     { releasesGrad: true },
   );

@@ -3,7 +3,7 @@
  * split, slice, gather. Tensors are never mutated after creation, so reshape shares the
  * input's data (copy-free); every other op writes a fresh array.
  */
-import { Tensor, fromOp, shapeSize } from '../tensor.js';
+import { Tensor, fromOp, shapeSize, allocFloat32 } from '../tensor.js';
 import { broadcastInto, broadcastShapes, contiguousStrides, forEachRow, rowLayout, sumToShape } from './elementwise.js';
 
 const fmt = (s: readonly number[]): string => `[${s.join(', ')}]`;
@@ -201,7 +201,7 @@ export function concat(tensors: readonly Tensor[], axis: number): Tensor {
   const outShape = first.shape.slice();
   outShape[a] = total;
   const row = total * inner;
-  const out = new Float32Array(outer * row);
+  const out = allocFloat32(outer * row); // every element is written below
   const offsets: number[] = [];
   let off = 0;
   for (const t of tensors) {
@@ -214,9 +214,11 @@ export function concat(tensors: readonly Tensor[], axis: number): Tensor {
   return fromOp(out, outShape, tensors, (g) => {
     tensors.forEach((t, k) => {
       if (!t.requiresGrad) return;
-      const gt = t.gradBuffer();
+      // A fresh gradient is written (no zero-fill), an existing one added to.
+      const { grad: gt, overwrite } = t.gradForWrite();
       const chunk = t.shape[a]! * inner;
-      for (let o = 0; o < outer; o++) addRun(gt, o * chunk, g, o * row + offsets[k]!, chunk);
+      if (overwrite) for (let o = 0; o < outer; o++) copyRun(gt, o * chunk, g, o * row + offsets[k]!, chunk);
+      else for (let o = 0; o < outer; o++) addRun(gt, o * chunk, g, o * row + offsets[k]!, chunk);
     });
   });
 }
