@@ -156,10 +156,11 @@ if (!existsSync(join(dir, 'meta.json'))) {
 const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as Meta;
 const baseSchema = loadSchema(join(dir, 'schema.json'));
 
-type Variant = { name: string; alpha: number | null; weighted: boolean };
+type Variant = { name: string; alpha: number | null; weighted: boolean; recalibrate?: boolean };
 const variants: Variant[] = [
   { name: 'none (full labelled grid)', alpha: null, weighted: false },
   { name: `popularity_negatives k=${perPositive} alpha=0.75, weights`, alpha: 0.75, weighted: true },
+  { name: `popularity_negatives k=${perPositive} alpha=0.75, weights + recalibrate intercept`, alpha: 0.75, weighted: true, recalibrate: true },
   { name: `popularity_negatives k=${perPositive} alpha=0, weights`, alpha: 0, weighted: true },
   { name: `popularity_negatives k=${perPositive} alpha=1, weights`, alpha: 1, weighted: true },
   { name: `popularity_negatives k=${perPositive} alpha=0.75, weights ignored`, alpha: 0.75, weighted: false },
@@ -191,6 +192,7 @@ async function runSeeds(): Promise<Record<string, Run[]>> {
           patience: 2,
           seed,
           progress: false,
+          recalibrate: v.recalibrate === true ? 'intercept' : 'none',
         },
       };
       let cleanup = () => {};
