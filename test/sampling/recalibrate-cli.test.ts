@@ -55,6 +55,12 @@ test('train.recalibrate intercept: shift fitted on validation, stored in the art
     // Three epochs of Adam on the weighted sample leave the plain model off on validation; the recalibrated one is exact there.
     assert.ok(Math.abs(pv.meanPrediction / pv.positiveRate - 1) > 0.01, `plain model already calibrated: ${JSON.stringify(pv)}`);
     assert.ok(Math.abs(rv.meanPrediction / rv.positiveRate - 1) < 1e-4, JSON.stringify(rv));
+    // predict (the servers' scoreBatch path) applies it too: its scores average to the validation rate.
+    const pr = cli(['predict', join(dir, 'rec.frk'), '--data', join(dir, 'd', 'valid.csv')]);
+    assert.equal(pr.code, 0, pr.stderr);
+    const scores = pr.stdout.trim().split('\n').slice(1).map(Number);
+    const meanScore = scores.reduce((a, b) => a + b, 0) / scores.length;
+    assert.ok(Math.abs(meanScore / rv.positiveRate - 1) < 1e-4, `predict mean ${meanScore} vs ${rv.positiveRate}`);
     // Same sample, seed and training: the shift changes no ranking.
     const pt = evalOn('plain', 'test'),
       rt = evalOn('rec', 'test');
