@@ -7,11 +7,12 @@
  *
  * (c set so the mean rate is `--rate`). Period 1 gives the training file — its positives only
  * (what an implicit-feedback log holds) and, as the reference, the full labelled grid; periods 2
- * and 3 are independent draws over the grid (validation: a third of the pairs; test: all of them),
+ * and 3 are independent draws over the grid (validation: the pairs with (u + i) mod 3 = 0, a third of
+ * every user's items and of every item's users; test: all pairs),
  * i.e. the unsampled distribution the predictions must be calibrated on. Variants: FM trained on
  * the full grid ("none"); on the positives plus `popularity_negatives` (k per positive, α = 0,
- * 0.75, 1) with their importance weights; and α = 0.75 with the weights ignored (what the
- * correction buys). Reported per variant: test AUC, its drop against "none" of the same seed,
+ * 0.75, 1) with their importance weights, recalibrated by `recalibrate: intercept` (α = 0.75 also
+ * without it); and α = 0.75 with the weights ignored (what the correction buys). Reported per variant: test AUC, its drop against "none" of the same seed,
  * and mean prediction / observed rate on the test grid, mean ± sd over seeds (sampling,
  * initialization and batch order; the data are generated once).
  *
@@ -93,7 +94,7 @@ function intercept(z: Float64Array, rate: number): number {
   return (lo + hi) / 2;
 }
 
-const dir = join(repoRoot(), 'bench', 'out', `sampling-implicit-${U}x${I}-${targetRate}-${dataSeed}`);
+const dir = join(repoRoot(), 'bench', 'out', `sampling-implicit-v2-${U}x${I}-${targetRate}-${dataSeed}`);
 interface Meta {
   trainPositives: number;
   trainRows: number;
@@ -126,7 +127,8 @@ if (!existsSync(join(dir, 'meta.json'))) {
         pos.write(row + '1\n');
         positives++;
       }
-      if ((u * I + i) % 3 === 0) valid.write(row + y2 + '\n');
+      // A third of each user's items and of each item's users ((u·I + i) % 3 would be a third of the items when 3 divides I).
+      if ((u + i) % 3 === 0) valid.write(row + y2 + '\n');
       test.write(row + y3 + '\n');
       testP.push(q);
       testY.push(y3);
@@ -156,12 +158,13 @@ if (!existsSync(join(dir, 'meta.json'))) {
 const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as Meta;
 const baseSchema = loadSchema(join(dir, 'schema.json'));
 
-type Variant = { name: string; alpha: number | null; weighted: boolean };
+type Variant = { name: string; alpha: number | null; weighted: boolean; recalibrate?: boolean };
 const variants: Variant[] = [
   { name: 'none (full labelled grid)', alpha: null, weighted: false },
   { name: `popularity_negatives k=${perPositive} alpha=0.75, weights`, alpha: 0.75, weighted: true },
-  { name: `popularity_negatives k=${perPositive} alpha=0, weights`, alpha: 0, weighted: true },
-  { name: `popularity_negatives k=${perPositive} alpha=1, weights`, alpha: 1, weighted: true },
+  { name: `popularity_negatives k=${perPositive} alpha=0.75, weights + recalibrate intercept`, alpha: 0.75, weighted: true, recalibrate: true },
+  { name: `popularity_negatives k=${perPositive} alpha=0, weights + recalibrate intercept`, alpha: 0, weighted: true, recalibrate: true },
+  { name: `popularity_negatives k=${perPositive} alpha=1, weights + recalibrate intercept`, alpha: 1, weighted: true, recalibrate: true },
   { name: `popularity_negatives k=${perPositive} alpha=0.75, weights ignored`, alpha: 0.75, weighted: false },
 ];
 type Run = VariantRun;
@@ -191,6 +194,7 @@ async function runSeeds(): Promise<Record<string, Run[]>> {
           patience: 2,
           seed,
           progress: false,
+          recalibrate: v.recalibrate === true ? 'intercept' : 'none',
         },
       };
       let cleanup = () => {};

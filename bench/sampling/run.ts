@@ -75,15 +75,21 @@ if (minCount !== null) {
 const hot = (x: { t: number } | { cap: number }, correction: 'weight' | 'closed_form'): SamplingRule => ({ kind: 'hot_item', ...x, correction });
 const negClosed: SamplingRule = { kind: 'negative_downsample', rate: 0.25, correction: 'closed_form' };
 /** A variant: sampling rules, or a uniform subsample as large as another variant's sample. */
-type Variant = { name: string; rules: SamplingRule[] | null; uniformLike?: string };
+type Variant = { name: string; rules: SamplingRule[] | null; uniformLike?: string; recalibrate?: boolean };
 const CAP_W = 'hot_item cap=5000, weights';
 const allVariants: Variant[] = [
   { name: 'none', rules: null },
   { name: 'negative_downsample 0.25, closed form', rules: [negClosed] },
   { name: 'negative_downsample 0.25, weights', rules: [{ kind: 'negative_downsample', rate: 0.25, correction: 'weight' }] },
+  {
+    name: 'negative_downsample 0.25, weights + recalibrate intercept',
+    rules: [{ kind: 'negative_downsample', rate: 0.25, correction: 'weight' }],
+    recalibrate: true,
+  },
   { name: 'hot_item t=0.01, weights', rules: [hot({ t: 0.01 }, 'weight')] },
   { name: 'hot_item t=0.01, closed form (no weights)', rules: [hot({ t: 0.01 }, 'closed_form')] },
   { name: CAP_W, rules: [hot({ cap: 5000 }, 'weight')] },
+  { name: 'hot_item cap=5000, weights + recalibrate intercept', rules: [hot({ cap: 5000 }, 'weight')], recalibrate: true },
   { name: 'hot_item cap=5000, closed form (no weights)', rules: [hot({ cap: 5000 }, 'closed_form')] },
   { name: 'uniform subsample, as many rows as cap=5000', rules: null, uniformLike: CAP_W },
   { name: 'hot_item t=0.01 weights + negative_downsample 0.25 closed form', rules: [hot({ t: 0.01 }, 'weight'), negClosed] },
@@ -148,6 +154,7 @@ async function runSeeds(): Promise<Record<string, Run[]>> {
             patience: 2,
             seed,
             progress: false,
+            recalibrate: v.recalibrate === true ? 'intercept' : 'none',
           },
         };
         let cleanup = () => {};

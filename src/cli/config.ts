@@ -76,6 +76,7 @@ export function mergeTrainOptions(base: TrainOptions, overrides: Record<string, 
     throw new Error(`${where}: embeddingL2Mode must be 'table' or 'batch', got '${t.embeddingL2Mode}'`);
   if (!(t.negativeSampleRate > 0 && t.negativeSampleRate <= 1))
     throw new Error(`${where}: negativeSampleRate must be in (0, 1], got ${t.negativeSampleRate}`);
+  if (!['none', 'intercept'].includes(t.recalibrate)) throw new Error(`${where}: recalibrate must be 'none' or 'intercept', got '${t.recalibrate}'`);
   return t;
 }
 

@@ -73,6 +73,11 @@ export async function trainTreeModelOnFiles(job: TrainJob, hooks: TrainHooks = {
       'gbdt: negativeSampleRate is not supported (the trees train on every row, so predictions need no recalibration); use 1, or gbdt_lr, whose second model trains on the sampled rows',
     );
   }
+  if (name === 'gbdt' && job.train.recalibrate !== 'none') {
+    throw new Error(
+      "gbdt: recalibrate is not supported (the trees train on every row, unweighted sampling aside); use recalibrate: 'none', or gbdt_lr, whose second model is recalibrated by the trainer",
+    );
+  }
   const withSparse = name === 'gbdt_lr' && job.modelOptions.withSparse === true;
   const multi = spec.fields.filter((f) => f.kind === 'varlen' || f.kind === 'sequence');
   if (multi.length > 0 && !withSparse) {

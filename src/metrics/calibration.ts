@@ -54,13 +54,17 @@ export function calibrationOfRows(
 
 /**
  * Turns logits into probabilities with the negative-downsampling correction of
- * DESIGN.md §5: p = p′ / (p′ + (1 − p′)/w) for sampling rate w (w = 1: plain sigmoid).
+ * DESIGN.md §5: p = p′ / (p′ + (1 − p′)/w) for sampling rate w (w = 1: plain sigmoid), which is
+ * σ(z + ln w); `logitOffset` δ (the intercept shift of `recalibrate: intercept`,
+ * src/train/recalibrate.ts) is added to the logit as well: p = σ(z + ln w + δ).
  */
-export function calibratedProbabilities(logits: Float32Array, negativeSampleRate = 1): Float32Array {
+export function calibratedProbabilities(logits: Float32Array, negativeSampleRate = 1, logitOffset = 0): Float32Array {
   const out = new Float32Array(logits.length);
+  // p′ / (p′ + (1 − p′)/c) with c = w·e^δ, the form the closed-form correction always had.
+  const c = negativeSampleRate * Math.exp(logitOffset);
   for (let i = 0; i < logits.length; i++) {
     const p = 1 / (1 + Math.exp(-logits[i]!));
-    out[i] = negativeSampleRate === 1 ? p : p / (p + (1 - p) / negativeSampleRate);
+    out[i] = c === 1 ? p : p / (p + (1 - p) / c);
   }
   return out;
 }

@@ -32,6 +32,8 @@ export interface SampleReport {
   usersWithoutNegatives: number;
   /** Σ weights of the output (≈ rowsIn for downsampling: an unbiasedness check). */
   weightSum: number;
+  /** The largest weight written (1 without weights). */
+  maxWeight: number;
   /**
    * The negative downsampling rate the trainer must recalibrate with (closed form), or 1
    * when every rule is corrected by importance weights.
@@ -179,7 +181,8 @@ export async function sampleFile(spec: SamplingSpec, input: string, output: stri
   const dropped: Record<string, number> = Object.fromEntries(spec.rules.filter((r) => r.kind !== 'popularity_negatives').map((r) => [r.kind, 0]));
   let rowsOut = 0,
     generated = 0,
-    weightSum = 0;
+    weightSum = 0,
+    maxWeight = 1;
   const noNegUsers = new Set<string>();
   const userMass = new Map<string, number>();
 
@@ -201,6 +204,7 @@ export async function sampleFile(spec: SamplingSpec, input: string, output: stri
         writer.write(fields.map((f) => csvField(f)).join(',') + '\n');
         rowsOut++;
         weightSum += w;
+        if (w > maxWeight) maxWeight = w;
       };
       for (let r = 0; r < chunk.length; r++) {
         const row = parseRow(chunk, r, c, false);
@@ -272,6 +276,7 @@ export async function sampleFile(spec: SamplingSpec, input: string, output: stri
     generatedNegatives: generated,
     usersWithoutNegatives: noNegUsers.size,
     weightSum,
+    maxWeight,
     negativeSampleRate: neg && neg.correction === 'closed_form' ? neg.rate : 1,
     weighted: (hot !== undefined && hot.correction === 'weight') || pop !== undefined || (neg !== undefined && neg.correction === 'weight'),
     badRows: log.summary(),

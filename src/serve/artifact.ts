@@ -28,6 +28,11 @@ export interface ArtifactMeta {
   featureMap: FeatureMapJSON | null;
   /** Negative-downsampling rate used in training (predictions are recalibrated). */
   negativeSampleRate: number;
+  /**
+   * δ added to each output's logit after training (`recalibrate: intercept`,
+   * src/train/recalibrate.ts), by output name; absent (older artifacts) or missing names: 0.
+   */
+  logitOffset?: Record<string, number>;
   /** Free-form training facts: options, metrics, timestamps. */
   training: Record<string, unknown>;
 }
@@ -69,6 +74,11 @@ export function loadArtifactBytes(bytes: Uint8Array, path: string): LoadedArtifa
     throw new Error(`${path}: unsupported model format ${String(m.format)} v${String(m.version)}`);
   m.inputSpec = featureSpecFromStored(m.inputSpec);
   m.tasks = artifactTasks(m);
+  if (m.logitOffset !== undefined) {
+    const o = m.logitOffset as unknown;
+    if (typeof o !== 'object' || o === null || Array.isArray(o) || Object.values(o).some((v) => typeof v !== 'number' || !Number.isFinite(v)))
+      throw new Error(`${path}: logitOffset must map output names to finite numbers, got ${JSON.stringify(o)}`);
+  }
   const model = createModel(m.model, { spec: m.inputSpec, rng: new Rng(0), tasks: m.tasks.map((t) => t.name) }, m.modelOptions);
   const state = new Map<string, Float32Array>();
   for (const [k, v] of arrays) {

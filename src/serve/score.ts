@@ -30,7 +30,8 @@ export interface FileScores {
 export function scoreBatch(art: LoadedArtifact, batch: Batch): Record<string, Float32Array> {
   const logits = noGrad(() => art.model.forwardOutputs(batch));
   const out: Record<string, Float32Array> = {};
-  for (const t of art.model.outputNames()) out[t] = calibratedProbabilities(logits[t]!.data, art.meta.negativeSampleRate);
+  for (const t of art.model.outputNames())
+    out[t] = calibratedProbabilities(logits[t]!.data, art.meta.negativeSampleRate, art.meta.logitOffset?.[t] ?? 0);
   return out;
 }
 

@@ -60,6 +60,12 @@ export interface TrainOptions {
    * step per batch (docs/streaming.md, "Data-parallel training").
    */
   threads: number;
+  /**
+   * Recalibration after training: 'intercept' fits one logit shift per task on the validation
+   * split so its mean prediction equals its observed rate (src/train/recalibrate.ts; stored in
+   * the artifact as `logitOffset`); 'none' leaves the model as trained.
+   */
+  recalibrate: 'none' | 'intercept';
 }
 
 /** General-purpose defaults: Adam 1e-3 everywhere, lazy Adam on tables. */
@@ -87,6 +93,7 @@ export const TRAIN_DEFAULTS: TrainOptions = {
   progress: true,
   negativeSampleRate: 1,
   threads: 1,
+  recalibrate: 'none',
 };
 
 /**

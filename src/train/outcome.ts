@@ -41,8 +41,8 @@ export async function finishTraining(run: TrainedRun): Promise<TrainOutcome> {
   const { job, model, tasks, result, valid, test, badRows } = run;
   const evalBatch = Math.max(job.train.batchSize, 4096);
   const judged = outputTaskDefs(model, tasks);
-  const validTasks = valid === null ? null : await evaluateTasks(model, valid, judged, evalBatch, job.train.negativeSampleRate);
-  const testTasks = test === null ? null : await evaluateTasks(model, test, judged, evalBatch, job.train.negativeSampleRate);
+  const validTasks = valid === null ? null : await evaluateTasks(model, valid, judged, evalBatch, job.train.negativeSampleRate, result.logitOffset);
+  const testTasks = test === null ? null : await evaluateTasks(model, test, judged, evalBatch, job.train.negativeSampleRate, result.logitOffset);
   const first = tasks[0]!.name;
   const validReport = validTasks?.[first] ?? null;
   const testReport = testTasks?.[first] ?? null;

@@ -16,6 +16,7 @@ import { DataParallelGroup, type ParallelTimings } from './parallel/data-paralle
 import { shareModelStorage, type SharedModelStorage } from './parallel/shared-storage.js';
 import type { ModelRecipe } from './parallel/protocol.js';
 import { threadCpuSeconds } from '../util/thread-cpu.js';
+import { fitInterceptShifts } from './recalibrate.js';
 
 /** One validation result in the training history. */
 export interface EvalLog {
@@ -61,6 +62,8 @@ export interface TrainResult {
   trainCpuSeconds?: number | null;
   /** Where the training thread's step time went with `threads` > 1 (seconds); null with one thread. */
   parallel?: (ParallelTimings & { threads: number }) | null;
+  /** δ added to each task's logit by `recalibrate: intercept` (by output name; absent or empty: none). */
+  logitOffset?: Record<string, number>;
 }
 
 /**
@@ -91,7 +94,13 @@ export interface Predictions {
 }
 
 /** Probabilities of a model for every row of a data source, in order (eval mode, no graph), one array per task and extra output. */
-export async function predict(model: RankingModel, data: DataSource, batchSize = 4096, negativeSampleRate = 1): Promise<Predictions> {
+export async function predict(
+  model: RankingModel,
+  data: DataSource,
+  batchSize = 4096,
+  negativeSampleRate = 1,
+  logitOffset: Readonly<Record<string, number>> = {},
+): Promise<Predictions> {
   const outputs = model.outputNames();
   const probParts = new Map<string, Float32Array[]>(outputs.map((t) => [t, []]));
   const labelParts = new Map<string, Float32Array[]>();
@@ -101,7 +110,7 @@ export async function predict(model: RankingModel, data: DataSource, batchSize =
   try {
     for await (const batch of data.batches({ batchSize, shuffle: false, seed: 0, epoch: 0 })) {
       const logits = noGrad(() => model.forwardOutputs(batch));
-      for (const t of outputs) probParts.get(t)!.push(calibratedProbabilities(logits[t]!.data, negativeSampleRate));
+      for (const t of outputs) probParts.get(t)!.push(calibratedProbabilities(logits[t]!.data, negativeSampleRate, logitOffset[t] ?? 0));
       for (const [k, v] of Object.entries(batch.labels)) {
         if (!labelParts.has(k)) labelParts.set(k, []);
         labelParts.get(k)!.push(v);
@@ -161,8 +170,9 @@ export async function evaluateTasks(
   tasks: readonly TaskDef[],
   batchSize = 4096,
   negativeSampleRate = 1,
+  logitOffset: Readonly<Record<string, number>> = {},
 ): Promise<Record<string, EvalReport>> {
-  const p = await predict(model, data, batchSize, negativeSampleRate);
+  const p = await predict(model, data, batchSize, negativeSampleRate, logitOffset);
   const out: Record<string, EvalReport> = {};
   for (const t of tasks) out[t.name] = taskReport(p, t);
   return out;
@@ -324,6 +334,8 @@ export class Trainer {
   private async fitWith(train: DataSource, valid: DataSource | null, group: DataParallelGroup | null): Promise<TrainResult> {
     const o = this.opts;
     const log = this.hooks.log ?? (() => {});
+    if (o.recalibrate === 'intercept' && valid === null)
+      throw new Error("recalibrate: 'intercept' fits the shift on the validation split; give a validation file or use recalibrate: 'none'");
     let state: TrainState = {
       epoch: 0,
       stepInEpoch: 0,
@@ -441,7 +453,18 @@ export class Trainer {
       save();
     }
     if (o.restoreBest && best !== null) this.model.loadStateDict(best);
+    const logitOffset: Record<string, number> = {};
+    if (o.recalibrate === 'intercept') {
+      const shifts = await fitInterceptShifts(this.model, valid!, this.tasks, o.negativeSampleRate, Math.max(o.batchSize, 4096));
+      for (const [t, s] of Object.entries(shifts)) {
+        logitOffset[t] = s.offset;
+        log(
+          `recalibrate intercept${this.tasks.length > 1 ? ` [${t}]` : ''}: logit shift ${s.offset.toFixed(4)} on ${s.rows} validation rows (mean prediction ${s.meanBefore.toFixed(4)} → ${s.meanAfter.toFixed(4)}, observed ${s.observed.toFixed(4)})`,
+        );
+      }
+    }
     return {
+      logitOffset,
       history: state.history,
       steps: state.globalStep,
       epochs: state.epoch,

@@ -150,6 +150,7 @@ const TREES = { n_estimators: 3, max_depth: 2, min_child_weight: 0, learning_rat
 interface Variant {
   editSpec?: (spec: FeatureSpec) => void;
   negativeSampleRate?: number;
+  logitOffset?: Record<string, number>;
 }
 
 async function checkParity(name: string, multiTask: boolean, opts0: Record<string, unknown>, variant: Variant = {}): Promise<void> {
@@ -165,13 +166,16 @@ async function checkParity(name: string, multiTask: boolean, opts0: Record<strin
   if (model.parameters().length > 0) trainFewSteps(model, batch, 5);
   else model.eval();
   const w = variant.negativeSampleRate ?? 1;
-  const { bytes } = onnxModelBytes(model, spec, resolveModelOptions(name, opts), { negativeSampleRate: w });
+  const { bytes } = onnxModelBytes(model, spec, resolveModelOptions(name, opts), {
+    negativeSampleRate: w,
+    ...(variant.logitOffset !== undefined ? { logitOffset: variant.logitOffset } : {}),
+  });
   const session = await ort.InferenceSession.create(bytes);
   const result = await session.run(feeds(batch, spec, session.inputNames));
   const logits = noGrad(() => model.forwardOutputs(batch));
   assert.deepEqual(session.outputNames, model.outputNames());
   for (const out of model.outputNames()) {
-    const want = calibratedProbabilities(logits[out]!.data, w);
+    const want = calibratedProbabilities(logits[out]!.data, w, variant.logitOffset?.[out] ?? 0);
     const got = result[out]!.data as Float32Array;
     assert.equal(got.length, batch.size, `${name}/${out}: ${got.length} probabilities for ${batch.size} rows`);
     let maxDiff = 0;
@@ -221,6 +225,12 @@ const VARIANTS: Array<{ title: string; model: string; opts: Record<string, unkno
     model: 'widedeep',
     opts: { embeddingDim: 4, dnnHiddenUnits: [5], hiddenActivations: 'prelu' },
     variant: { negativeSampleRate: 0.1 },
+  },
+  {
+    title: 'negative sampling rate 0.25 and the logit offset of recalibrate: intercept',
+    model: 'deepfm',
+    opts: { embeddingDim: 4, dnnHiddenUnits: [5] },
+    variant: { negativeSampleRate: 0.25, logitOffset: { click: -0.7 } },
   },
   {
     title: 'leaky ReLU, numeric fields embedded',

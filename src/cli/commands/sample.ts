@@ -29,6 +29,7 @@ export async function run(args: string[]): Promise<number> {
       `negatives drawn    ${r.generatedNegatives}${r.usersWithoutNegatives ? ` (${r.usersWithoutNegatives} users had no item left to draw)` : ''}`,
     );
   console.log(`sum of weights     ${r.weightSum.toFixed(1)} (column "${cfg.weight}")`);
+  if (r.weighted) console.log(`largest weight     ${r.maxWeight.toFixed(2)}`);
   if (r.negativeSampleRate !== 1)
     console.log(`recalibrate with   negative_sample_rate: ${r.negativeSampleRate} (closed form; set it in the train config)`);
   if (r.badRows.skipped > 0)

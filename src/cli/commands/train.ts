@@ -74,6 +74,7 @@ export async function run(args: string[]): Promise<number> {
   if (cfg.sampling !== null) {
     const s = await applySampling(cfg, cfg.sampling);
     cleanup = s.cleanup;
+    for (const w of s.warnings) console.error(`warning: ${w}`);
     log(
       `sampling: ${s.report.rowsIn} → ${s.report.rowsOut} training rows; Σ weights ${s.report.weightSum.toFixed(1)}${cfg.train.negativeSampleRate !== 1 ? `; recalibrating with negative_sample_rate ${cfg.train.negativeSampleRate}` : ''}`,
     );
@@ -92,6 +93,9 @@ export async function run(args: string[]): Promise<number> {
       tasks: outcome.tasks,
       featureMap: outcome.featureMap.toJSON(),
       negativeSampleRate: cfg.train.negativeSampleRate,
+      ...(outcome.result.logitOffset !== undefined && Object.keys(outcome.result.logitOffset).length > 0
+        ? { logitOffset: outcome.result.logitOffset }
+        : {}),
       training: { preset: cfg.preset, options: cfg.train, summary: outcome.summary, createdAt: new Date().toISOString() },
     });
     log(`model written to ${cfg.output}`);

@@ -26,6 +26,8 @@ export { exportableModels } from './models/index.js';
 export interface OnnxExportOptions {
   /** Negative-downsampling rate w the model was trained with (1: none); the outputs are recalibrated. */
   negativeSampleRate?: number;
+  /** δ added to each output's logit (`recalibrate: intercept`), by output name. */
+  logitOffset?: Record<string, number>;
   /** Extra key/value metadata stored in the ONNX model. */
   metadata?: Record<string, string>;
 }
@@ -54,14 +56,21 @@ export function onnxModelBytes(
   for (const name of outputs) {
     const out = logits[name];
     if (out === undefined) throw new Error(`ONNX export of '${model.modelName}' gave no output '${name}'`);
-    g.output(probability(g, out, w), name);
+    // σ(z + ln w + δ) = p / (p + (1 − p)/(w·e^δ)): the offset folds into the rate of the closed form.
+    g.output(probability(g, out, w * Math.exp(opts.logitOffset?.[name] ?? 0)), name);
   }
   g.orderInputs(cx.inputOrder());
   const inputs = g.graphInputs().map((v) => ({ name: v.name, type: v.type, shape: v.shape.map((d) => (d < 0 ? ('batch' as const) : d)) }));
   const bytes = g.toBytes({
     graphName: model.modelName,
     docString: `finerank model '${model.modelName}': inputs are encoded field ids (int64), numeric values (float) and padded ids with lengths; outputs are probabilities per task`,
-    metadata: { model: model.modelName, outputs: outputs.join(','), negative_sample_rate: String(w), ...(opts.metadata ?? {}) },
+    metadata: {
+      model: model.modelName,
+      outputs: outputs.join(','),
+      negative_sample_rate: String(w),
+      ...(opts.logitOffset !== undefined ? { logit_offset: JSON.stringify(opts.logitOffset) } : {}),
+      ...(opts.metadata ?? {}),
+    },
   });
   return { bytes, summary: { bytes: bytes.length, opset: ONNX_OPSET, inputs, outputs } };
 }
@@ -79,6 +88,7 @@ export function exportOnnx(artifact: LoadedArtifact, outFile: string, opts: Onnx
   artifact.model.eval();
   const { bytes, summary } = onnxModelBytes(artifact.model, artifact.meta.inputSpec, artifact.meta.modelOptions, {
     negativeSampleRate: artifact.meta.negativeSampleRate,
+    ...(artifact.meta.logitOffset !== undefined ? { logitOffset: artifact.meta.logitOffset } : {}),
     ...opts,
   });
   writeFileAtomic(outFile, bytes);

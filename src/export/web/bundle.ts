@@ -76,6 +76,7 @@ export function webModelBytes(art: LoadedArtifact): Uint8Array {
       inputSpec: art.meta.inputSpec,
       tasks: art.meta.tasks!.map((t) => t.name),
       negativeSampleRate: art.meta.negativeSampleRate,
+      ...(art.meta.logitOffset !== undefined ? { logitOffset: art.meta.logitOffset } : {}),
       featureMap: portableFeatureMap(art.featureMap),
     },
     state,

@@ -26,6 +26,8 @@ export interface WebModelHeader {
   tasks: string[];
   /** Negative-downsampling rate of training (probabilities are recalibrated). */
   negativeSampleRate: number;
+  /** δ added to each output's logit (`recalibrate: intercept`); absent: none. */
+  logitOffset?: Record<string, number>;
   /** How raw values become the model's inputs. */
   featureMap: PortableFeatureMap;
   /** Every weight (parameters and buffers) by state-dict name. */

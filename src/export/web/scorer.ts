@@ -46,7 +46,8 @@ export class WebScorer {
     const probs = tidy(() => {
       const logits = noGrad(() => this.model.forwardOutputs(batch));
       const out: Record<string, Float32Array> = {};
-      for (const t of this.outputs) out[t] = calibratedProbabilities(logits[t]!.data, this.header.negativeSampleRate);
+      for (const t of this.outputs)
+        out[t] = calibratedProbabilities(logits[t]!.data, this.header.negativeSampleRate, this.header.logitOffset?.[t] ?? 0);
       return out;
     });
     return rows.map((_, i) => {
