@@ -44,10 +44,10 @@ const specOverrides = JSON.parse(values.spec!) as Partial<MultitaskSpec>;
 const specTag = Object.entries(specOverrides)
   .map(([k, v]) => `-${k}${String(v)}`)
   .join('');
-const dir = join(repoRoot(), 'bench', 'out', `multitask-${rows}-${seed}${specTag}`);
+const dir = join(repoRoot(), 'bench', 'out', `multitask-v2-${rows}-${seed}${specTag}`);
 let meta: SynthMeta;
 const cached = existsSync(join(dir, 'meta.json')) ? (JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as SynthMeta) : null;
-if (cached !== null && cached.splits.test.diagnostics?.ctcvrAucWithoutUserItemMatch !== undefined) {
+if (cached !== null && cached.splits.test.diagnostics?.impressionsOnItemsWithUnder5Clicks !== undefined) {
   meta = cached;
 } else {
   process.stderr.write(`generating multitask (${rows} rows, with truth) into ${dir}\n`);

@@ -31,7 +31,7 @@ test('two tasks through the CLI: train with tasks (one masked by where), per-tas
         { name: 'ctr', label: 'click' },
         { name: 'cvr', label: 'conversion', where: 'click', weight: 0.5 },
       ],
-      train: { epochs: 2, batch_size: 256, monitor_task: 'mean' },
+      train: { epochs: 2, batch_size: 256, monitor_task: 'mean', optimizer: { type: 'adam', lr: 0.005 } },
       output: 'mt.frk',
     };
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config));

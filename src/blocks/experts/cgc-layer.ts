@@ -1,8 +1,8 @@
 import type { Tensor } from '../../engine/tensor.js';
 import type { Rng } from '../../engine/random.js';
-import { stack } from '../../engine/ops/index.js';
+import { concat, gateMix } from '../../engine/ops/index.js';
 import { Module } from '../../nn/module.js';
-import { ExpertBank, SoftmaxGate, mixExperts, type ExpertLayerOptions } from './mixture.js';
+import { ExpertBank, SoftmaxGate, fusedExperts, type ExpertGroup, type ExpertLayerOptions } from './mixture.js';
 
 /** Options of a CGC layer (FuxiCTR's CGC_Layer arguments, camelCased). */
 export interface CGCLayerOptions extends ExpertLayerOptions {
@@ -70,10 +70,62 @@ export class CGCLayer extends Module {
     if (inputs.length !== this.numTasks + 1)
       throw new Error(`CGC layer: expects ${this.numTasks + 1} inputs (one per task, then the shared one), got ${inputs.length}`);
     const sharedX = inputs[this.numTasks]!;
-    const sharedOut = this.shared.outputs(sharedX);
+    if (this.training && this.shared.fusable && this.specific.every((b) => b.fusable)) return this.forwardFused(inputs);
+    // Module by module: every expert output side by side [B, (T·m_s + m_sh)·H] (task 0's, …, then
+    // the shared ones), each gate's softmax and weighted sum one gateMix over its columns.
+    const h = this.outputDim;
     const specificOut = this.specific.map((bank, t) => bank.outputs(inputs[t]!));
-    const out = specificOut.map((own, t) => mixExperts(this.gates[t]!.forward(inputs[t]!), stack([...own, ...sharedOut], 1)));
-    if (this.sharedGate !== null) out.push(mixExperts(this.sharedGate.forward(sharedX), stack([...specificOut.flat(), ...sharedOut], 1)));
+    const all = concat([...specificOut.flat(), ...this.shared.outputs(sharedX)], 1);
+    const ms = this.specific[0]!.count;
+    const sharedCols = Array.from({ length: this.shared.count }, (_, k) => (this.numTasks * ms + k) * h);
+    const out = this.specific.map((_, t) =>
+      gateMix(
+        this.gates[t]!.logits(inputs[t]!),
+        0,
+        this.gates[t]!.count,
+        all,
+        [...Array.from({ length: ms }, (_, k) => (t * ms + k) * h), ...sharedCols],
+        h,
+      ),
+    );
+    if (this.sharedGate !== null) {
+      const cols = Array.from({ length: this.numTasks * ms + this.shared.count }, (_, k) => k * h);
+      out.push(gateMix(this.sharedGate.logits(sharedX), 0, this.sharedGate.count, all, cols, h));
+    }
+    return out;
+  }
+
+  /**
+   * The fused path (training, Linear → ReLU experts): the branches reading the same input
+   * tensor (all of them in a PLE's first layer) share one first-layer GEMM (`fusedExperts`),
+   * and each gate's softmax and weighted sum is one `gateMix`. Same values as `forward`'s
+   * module-by-module path.
+   */
+  private forwardFused(inputs: readonly Tensor[]): Tensor[] {
+    const T = this.numTasks;
+    const sharedX = inputs[T]!;
+    const groups: ExpertGroup[] = [];
+    const groupOf = (x: Tensor): ExpertGroup => {
+      let g = groups.find((e) => e.x === x);
+      if (g === undefined) groups.push((g = { x, banks: [], gates: [] }));
+      return g;
+    };
+    for (let t = 0; t < T; t++) {
+      const g = groupOf(inputs[t]!);
+      (g.banks as ExpertBank[]).push(this.specific[t]!);
+      (g.gates as SoftmaxGate[]).push(this.gates[t]!);
+    }
+    const sg = groupOf(sharedX);
+    (sg.banks as ExpertBank[]).push(this.shared);
+    if (this.sharedGate !== null) (sg.gates as SoftmaxGate[]).push(this.sharedGate);
+    const f = fusedExperts(groups);
+    const sharedCols = f.cols.get(this.shared)!;
+    const mix = (gate: SoftmaxGate, cols: number[]) => {
+      const { logits, off } = f.gates.get(gate)!;
+      return gateMix(logits, off, gate.count, f.experts, cols, f.h);
+    };
+    const out = this.specific.map((bank, t) => mix(this.gates[t]!, [...f.cols.get(bank)!, ...sharedCols]));
+    if (this.sharedGate !== null) out.push(mix(this.sharedGate, [...this.specific.flatMap((b) => f.cols.get(b)!), ...sharedCols]));
     return out;
   }
 }

@@ -1,9 +1,13 @@
 import type { Tensor } from '../../engine/tensor.js';
 import type { Rng } from '../../engine/random.js';
-import { mul, softmax, stack, sum, unsqueeze } from '../../engine/ops/index.js';
+import { blockLinearRelu, concat, linearConcat, mul, softmax, stack, sum, unsqueeze } from '../../engine/ops/index.js';
 import { Module } from '../../nn/module.js';
 import type { MLP } from '../../nn/mlp.js';
+import type { Linear } from '../../nn/linear.js';
+import { ReLU } from '../../nn/activations.js';
 import { dnn, type DnnOptions } from '../towers/dnn-tower.js';
+
+const EXPERT_FUSION = process.env.FINERANK_EXPERT_FUSION !== 'off';
 
 /** Layer options shared by experts and gates (FuxiCTR's `hidden_activations`, `net_dropout`, `batch_norm`). */
 export type ExpertLayerOptions = Omit<DnnOptions, 'hiddenUnits'>;
@@ -28,6 +32,23 @@ export class ExpertBank extends Module {
     this.count = count;
     for (let k = 0; k < count; k++) this.experts.push(this.child(String(k), dnn(inputDim, { ...layer, hiddenUnits: expertHiddenUnits }, rng, 0)));
     this.outputDim = this.experts[0]!.outputDim;
+  }
+
+  /** The experts' MLPs (for the fused path, `fusedExperts`). */
+  get mlps(): readonly MLP[] {
+    return this.experts;
+  }
+
+  /**
+   * Whether every expert layer is Linear → ReLU (no batch norm, no dropout): what
+   * `fusedExperts` computes. False everywhere with FINERANK_EXPERT_FUSION=off (for A/B
+   * measurements against the module-by-module path).
+   */
+  get fusable(): boolean {
+    return (
+      EXPERT_FUSION &&
+      this.experts.every((m) => m.out === null && m.layers.every((l) => l.bn === null && l.dropout === null && l.act instanceof ReLU))
+    );
   }
 
   /** The outputs of every expert as a list, each [B, H]. */
@@ -58,6 +79,16 @@ export class SoftmaxGate extends Module {
     this.net = this.child('net', dnn(inputDim, { ...layer, hiddenUnits: gateHiddenUnits }, rng, count));
   }
 
+  /** The gate's one Linear when it has no hidden layers (`gate_hidden_units: []`), else null. */
+  get linearOnly(): Linear | null {
+    return this.net.layers.length === 0 ? this.net.out : null;
+  }
+
+  /** x [B, in] → the K gate logits [B, K] (before the softmax). */
+  logits(x: Tensor): Tensor {
+    return this.net.forward(x);
+  }
+
   /** x [B, in] → gate weights [B, K]. */
   forward(x: Tensor): Tensor {
     return softmax(this.net.forward(x), -1);
@@ -70,4 +101,79 @@ export function mixExperts(gate: Tensor, experts: Tensor): Tensor {
     throw new Error(`mixExperts: expects gate [B, K] and experts [B, K, H], got [${gate.shape}] and [${experts.shape}]`);
   }
   return sum(mul(unsqueeze(gate, 2), experts), 1);
+}
+
+/** One input with the expert banks and gates that read it (see `fusedExperts`). */
+export interface ExpertGroup {
+  x: Tensor;
+  banks: readonly ExpertBank[];
+  gates: readonly SoftmaxGate[];
+}
+
+/** Where `fusedExperts` put each bank's experts and each gate's logits. */
+export interface FusedExperts {
+  /** Every bank's expert outputs side by side (plus columns to skip): [B, W]. */
+  experts: Tensor;
+  /** Width H of each expert output. */
+  h: number;
+  /** Column offset of each expert of a bank in `experts`. */
+  cols: Map<ExpertBank, number[]>;
+  /** Each gate's logits: the tensor and the column of its first logit. */
+  gates: Map<SoftmaxGate, { logits: Tensor; off: number }>;
+}
+
+/**
+ * The fused forward of expert banks (all `fusable`, all with the same layer widths) and
+ * softmax gates, grouped by the input they read: per group, the first layer of every expert
+ * and every linear gate (`gate_hidden_units: []`) is ONE GEMM over the concatenated weights
+ * (`linearConcat`; a gate with hidden layers runs its own MLP), each deeper expert layer one
+ * `blockLinearRelu` over the column blocks; groups are then concatenated. Same values as the
+ * experts' and gates' own forward (to float32 rounding); mix with `gateMix`.
+ */
+export function fusedExperts(groups: readonly ExpertGroup[]): FusedExperts {
+  const cols = new Map<ExpertBank, number[]>();
+  const gates = new Map<SoftmaxGate, { logits: Tensor; off: number }>();
+  const parts: Tensor[] = [];
+  let base = 0,
+    h = 0;
+  for (const grp of groups) {
+    const mlps = grp.banks.flatMap((b) => [...b.mlps]);
+    const first = mlps.map((m) => m.layers[0]!.linear);
+    const h1 = first[0]!.outDim;
+    const linearGates = grp.gates.filter((g) => g.linearOnly !== null);
+    const gl = linearGates.map((g) => g.linearOnly!);
+    const z = linearConcat(
+      grp.x,
+      [...first.map((l) => l.weight), ...gl.map((l) => l.weight)],
+      [...first.map((l) => l.bias), ...gl.map((l) => l.bias)],
+      mlps.length * h1,
+    );
+    let off = mlps.length * h1;
+    for (const g of linearGates) {
+      gates.set(g, { logits: z, off });
+      off += g.count;
+    }
+    for (const g of grp.gates) if (g.linearOnly === null) gates.set(g, { logits: g.logits(grp.x), off: 0 });
+    let e = z;
+    const depth = mlps[0]!.layers.length;
+    for (let l = 1; l < depth; l++) {
+      e = blockLinearRelu(
+        e,
+        mlps.map((m) => m.layers[l]!.linear.weight),
+        mlps.map((m) => m.layers[l]!.linear.bias),
+      );
+    }
+    h = mlps[0]!.outputDim;
+    let q = 0;
+    for (const b of grp.banks) {
+      cols.set(
+        b,
+        Array.from({ length: b.count }, (_, i) => base + (q + i) * h),
+      );
+      q += b.count;
+    }
+    parts.push(e);
+    base += e.shape[1]!;
+  }
+  return { experts: parts.length === 1 ? parts[0]! : concat(parts, 1), h, cols, gates };
 }

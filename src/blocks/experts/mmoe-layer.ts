@@ -1,7 +1,8 @@
 import type { Tensor } from '../../engine/tensor.js';
 import type { Rng } from '../../engine/random.js';
 import { Module } from '../../nn/module.js';
-import { ExpertBank, SoftmaxGate, mixExperts, type ExpertLayerOptions } from './mixture.js';
+import { concat, gateMix } from '../../engine/ops/index.js';
+import { ExpertBank, SoftmaxGate, fusedExperts, type ExpertLayerOptions } from './mixture.js';
 
 /** Options of an MMoE layer (FuxiCTR's MMoE_Layer arguments, camelCased). */
 export interface MMoELayerOptions extends ExpertLayerOptions {
@@ -38,9 +39,25 @@ export class MMoELayer extends Module {
     this.outputDim = this.experts.outputDim;
   }
 
-  /** x [B, in] → one [B, H] mixture per gate. */
+  /**
+   * x [B, in] → one [B, H] mixture per gate. In training with Linear → ReLU experts the
+   * fused path runs (`fusedExperts`, then `gateMix` per gate; same values); otherwise (and in
+   * eval, which keeps the MLPs' serving fast path) the experts and gates run one by one and
+   * each gate mixes with `gateMix`.
+   */
   forward(x: Tensor): Tensor[] {
-    const e = this.experts.forward(x);
-    return this.gates.map((g) => mixExperts(g.forward(x), e));
+    if (this.training && this.experts.fusable) {
+      const f = fusedExperts([{ x, banks: [this.experts], gates: this.gates }]);
+      const cols = f.cols.get(this.experts)!;
+      return this.gates.map((g) => {
+        const { logits, off } = f.gates.get(g)!;
+        return gateMix(logits, off, g.count, f.experts, cols, f.h);
+      });
+    }
+    // Module by module; the experts side by side [B, K·H], each gate's softmax and sum one gateMix.
+    const h = this.outputDim;
+    const e = concat(this.experts.outputs(x), 1);
+    const cols = Array.from({ length: this.experts.count }, (_, k) => k * h);
+    return this.gates.map((g) => gateMix(g.logits(x), 0, g.count, e, cols, h));
   }
 }

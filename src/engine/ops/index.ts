@@ -34,3 +34,4 @@ export * from './norm.js';
 export * from './conv.js';
 export * from './attention.js';
 export * from './activation-unit.js';
+export * from './experts.js';
