@@ -2,8 +2,9 @@
  * Multi-task learnability benchmark (issue 10): on `finerank gen multitask` data (click →
  * conversion with selection bias, true pCTR/pCVR known), trains ESMM and the models that
  * learn CVR on clicked rows only (Shared-Bottom, MMoE, MoE, PLE with tasks ctr→click and
- * cvr→conversion where click; `cvr_only`: Shared-Bottom's bottom and tower with the one task
- * cvr→conversion where click, a CVR model with its own embeddings), and prints per model: CTR AUC, CVR AUC on clicked rows, CVR
+ * cvr→conversion where click; `cvr_only`: the paper's BASE, ESMM's CVR tower — embeddings,
+ * then the tower — with its own embeddings and the one task cvr→conversion where click, i.e.
+ * Shared-Bottom without a bottom), and prints per model: CTR AUC, CVR AUC on clicked rows, CVR
  * AUC over all impressions against the generator's true pCVR (soft-label AUC), CTCVR AUC
  * (ESMM: its pCTCVR output; the others: pCTR·pCVR), each against the oracle (the true
  * probabilities) and the oracle without the user–item match term (the generator's
@@ -29,7 +30,7 @@ import { formatTable } from '../common/table.js';
 
 const { values } = parseArgs({
   options: {
-    rows: { type: 'string', default: '200000' },
+    rows: { type: 'string', default: '400000' },
     models: { type: 'string', default: 'esmm,cvr_only,shared_bottom,mmoe,moe,ple' },
     'batch-size': { type: 'string', default: '512' },
     'embedding-l2': { type: 'string', default: '0' },
@@ -89,7 +90,8 @@ for (const name of values.models!.split(',')) {
       label: null,
       tasks: esmm ? ESMM_TASKS : cvrOnly ? CLICK_TASKS.slice(1) : CLICK_TASKS,
       model,
-      modelOptions: resolveModelOptions(model, acceptedOptions(model, MODEL)),
+      // cvr_only is the paper's BASE: ESMM's CVR tower (embeddings → tower) alone, no bottom.
+      modelOptions: resolveModelOptions(model, acceptedOptions(model, cvrOnly ? { ...MODEL, bottomHiddenUnits: [] } : MODEL)),
       train: {
         ...TRAIN_DEFAULTS,
         epochs: Number(values.epochs),

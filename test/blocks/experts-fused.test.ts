@@ -12,6 +12,7 @@ import { Tensor } from '../../src/engine/tensor.js';
 import { add, blockLinearRelu, gateMix, linearConcat, mul, scale, sum } from '../../src/engine/ops/index.js';
 import { loadNativeGateMixKernels, typescriptGateMixKernels, type GateMixKernels } from '../../src/engine/kernels/gate-mix.js';
 import { MMoELayer } from '../../src/blocks/experts/mmoe-layer.js';
+import { setExpertFusion } from '../../src/blocks/experts/mixture.js';
 import { CGCLayer } from '../../src/blocks/experts/cgc-layer.js';
 import type { Module } from '../../src/nn/module.js';
 import { gradcheck, randTensor } from '../support/gradcheck.js';
@@ -169,12 +170,12 @@ test('linearConcat and blockLinearRelu: explicit loops and gradient checks', () 
   assert.throws(() => blockLinearRelu(randTensor(rng, [5, 5], 1), w2, b2), /need 6/);
 });
 
-/** Fused (training) against module-by-module (eval; no dropout or batch norm, so the same function): outputs and every gradient. */
+/** Fused against module-by-module (both in training mode): outputs and every gradient. */
 function compareFused(m: Module, x: Tensor[], forward: (xs: Tensor[]) => Tensor[]) {
   const rng = new Rng(9);
   for (const v of m.stateDict().values()) for (let i = 0; i < v.length; i++) v[i] = rng.uniform(-0.5, 0.5);
-  const pass = (training: boolean) => {
-    m.train(training);
+  const pass = (fused: boolean) => {
+    setExpertFusion(fused);
     for (const p of m.parameters()) p.grad = null;
     for (const t of x) t.grad = null;
     const outs = forward(x);
@@ -185,6 +186,7 @@ function compareFused(m: Module, x: Tensor[], forward: (xs: Tensor[]) => Tensor[
   };
   const fused = pass(true),
     plain = pass(false);
+  setExpertFusion(false);
   assert.equal(fused.outs.length, plain.outs.length);
   fused.outs.forEach((o, i) =>
     o.forEach((v, j) => assert.ok(Math.abs(v - plain.outs[i]![j]!) < 1e-5, `output ${i}[${j}]: ${v} vs ${plain.outs[i]![j]}`)),

@@ -96,7 +96,7 @@ export class CGCLayer extends Module {
   }
 
   /**
-   * The fused path (training, Linear → ReLU experts): the branches reading the same input
+   * The opt-in fused path (training, `setExpertFusion(true)`, Linear → ReLU experts): the branches reading the same input
    * tensor (all of them in a PLE's first layer) share one first-layer GEMM (`fusedExperts`),
    * and each gate's softmax and weighted sum is one `gateMix`. Same values as `forward`'s
    * module-by-module path.

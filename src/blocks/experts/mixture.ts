@@ -7,7 +7,18 @@ import type { Linear } from '../../nn/linear.js';
 import { ReLU } from '../../nn/activations.js';
 import { dnn, type DnnOptions } from '../towers/dnn-tower.js';
 
-const EXPERT_FUSION = process.env.FINERANK_EXPERT_FUSION !== 'off';
+/**
+ * The fused expert path (`fusedExperts`) is opt-in: measured (session 4, CPU time per
+ * forward + backward at batch 1024) it was no faster than the module-by-module path with
+ * `gateMix` (MMoE 25.0 vs 22.0 ms, PLE 45.6 vs 34.4 ms; docs/native.md), so the layers use it
+ * only with FINERANK_EXPERT_FUSION=on or after `setExpertFusion(true)`.
+ */
+let expertFusion = process.env.FINERANK_EXPERT_FUSION === 'on';
+
+/** Turns the fused expert path on or off (default off; FINERANK_EXPERT_FUSION=on starts with it on). For A/B measurements and tests. */
+export function setExpertFusion(on: boolean): void {
+  expertFusion = on;
+}
 
 /** Layer options shared by experts and gates (FuxiCTR's `hidden_activations`, `net_dropout`, `batch_norm`). */
 export type ExpertLayerOptions = Omit<DnnOptions, 'hiddenUnits'>;
@@ -41,13 +52,12 @@ export class ExpertBank extends Module {
 
   /**
    * Whether every expert layer is Linear → ReLU (no batch norm, no dropout): what
-   * `fusedExperts` computes. False everywhere with FINERANK_EXPERT_FUSION=off (for A/B
-   * measurements against the module-by-module path).
+   * `fusedExperts` computes; false everywhere unless the fused path is switched on
+   * (`setExpertFusion`, FINERANK_EXPERT_FUSION=on).
    */
   get fusable(): boolean {
     return (
-      EXPERT_FUSION &&
-      this.experts.every((m) => m.out === null && m.layers.every((l) => l.bn === null && l.dropout === null && l.act instanceof ReLU))
+      expertFusion && this.experts.every((m) => m.out === null && m.layers.every((l) => l.bn === null && l.dropout === null && l.act instanceof ReLU))
     );
   }
 

@@ -40,10 +40,10 @@ export class MMoELayer extends Module {
   }
 
   /**
-   * x [B, in] → one [B, H] mixture per gate. In training with Linear → ReLU experts the
-   * fused path runs (`fusedExperts`, then `gateMix` per gate; same values); otherwise (and in
-   * eval, which keeps the MLPs' serving fast path) the experts and gates run one by one and
-   * each gate mixes with `gateMix`.
+   * x [B, in] → one [B, H] mixture per gate: the experts and gates run one by one (the MLPs'
+   * own fast paths) and each gate's softmax and weighted sum is one `gateMix`. In training,
+   * with the opt-in fused path switched on (`setExpertFusion`) and Linear → ReLU experts,
+   * `fusedExperts` runs instead (same values).
    */
   forward(x: Tensor): Tensor[] {
     if (this.training && this.experts.fusable) {

@@ -76,7 +76,7 @@ export interface MultitaskSpec {
 
 /** Defaults of the 'multitask' preset. */
 export const MULTITASK_DEFAULTS: MultitaskSpec = {
-  users: 2000,
+  users: 1000,
   items: 1000,
   categories: 20,
   hiddenDim: 8,
