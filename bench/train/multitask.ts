@@ -3,7 +3,7 @@
  * model (bench/train/torch_mtl.py: same experts, gates, towers, inputs, batch, optimizer).
  *
  * 1. Dataset: `finerank gen multitask` (click → conversion), generated once into
- *    bench/out/train-mtl-<rows>-<seed>/ and reused.
+ *    bench/out/train-mtl-v2-<rows>-<seed>/ and reused (v2: the session-4 generator).
  * 2. For each model: `node dist/src/cli/main.js train --config <generated> --json` (tasks ctr on
  *    click, cvr on conversion where click; FINERANK_THREADS=N) and
  *    `<python with torch> bench/train/torch_mtl.py --model M …`, each in its own process, for
@@ -57,7 +57,7 @@ const OPTIONS: Record<string, Record<string, unknown>> = {
 const COMMON = { embedding_dim: 16, embedding_init_std: 1e-4, expert_hidden_units: [128, 64], gate_hidden_units: [], tower_hidden_units: [64, 32] };
 
 const root = repoRoot();
-const dir = join(root, 'bench', 'out', `train-mtl-${rows}-${seed}`);
+const dir = join(root, 'bench', 'out', `train-mtl-v2-${rows}-${seed}`);
 const before = machineInfo();
 if (!existsSync(join(dir, 'meta.json'))) {
   const args = ['dist/src/cli/main.js', 'gen', 'multitask', '--out', dir, '--rows', String(rows), '--seed', String(seed)];
