@@ -11,11 +11,12 @@ import { dnn, type DnnOptions } from '../towers/dnn-tower.js';
  * The fused expert path (`fusedExperts`) is opt-in: measured (session 4, CPU time per
  * forward + backward at batch 1024) it was no faster than the module-by-module path with
  * `gateMix` (MMoE 25.0 vs 22.0 ms, PLE 45.6 vs 34.4 ms; docs/native.md), so the layers use it
- * only with FINERANK_EXPERT_FUSION=on or after `setExpertFusion(true)`.
+ * only after `setExpertFusion(true)` (no environment switch: this module also runs in the
+ * browser bundle of `finerank export --format web`).
  */
-let expertFusion = process.env.FINERANK_EXPERT_FUSION === 'on';
+let expertFusion = false;
 
-/** Turns the fused expert path on or off (default off; FINERANK_EXPERT_FUSION=on starts with it on). For A/B measurements and tests. */
+/** Turns the fused expert path on or off (default off). For A/B measurements and tests. */
 export function setExpertFusion(on: boolean): void {
   expertFusion = on;
 }
@@ -53,7 +54,7 @@ export class ExpertBank extends Module {
   /**
    * Whether every expert layer is Linear → ReLU (no batch norm, no dropout): what
    * `fusedExperts` computes; false everywhere unless the fused path is switched on
-   * (`setExpertFusion`, FINERANK_EXPERT_FUSION=on).
+   * (`setExpertFusion`).
    */
   get fusable(): boolean {
     return (
