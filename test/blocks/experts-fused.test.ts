@@ -186,6 +186,13 @@ function compareFused(m: Module, x: Tensor[], forward: (xs: Tensor[]) => Tensor[
   };
   const fused = pass(true),
     plain = pass(false);
+  // The fused path really ran: its banks report fusable only while it is switched on.
+  const bank =
+    (m as unknown as { experts?: { fusable: boolean }; shared?: { fusable: boolean } }).experts ??
+    (m as unknown as { shared: { fusable: boolean } }).shared;
+  assert.equal(bank.fusable, false);
+  setExpertFusion(true);
+  assert.equal(bank.fusable, true);
   setExpertFusion(false);
   assert.equal(fused.outs.length, plain.outs.length);
   fused.outs.forEach((o, i) =>
