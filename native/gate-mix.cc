@@ -81,40 +81,6 @@ void Backward(const float* g, const float* w, int64_t rows, int64_t k, int64_t h
   }
 }
 
-bool GetF32(napi_env env, const char* fn, napi_value v, const char* name, int64_t need, bool nullable, float** out) {
-  if (nullable && IsNullish(env, v)) {
-    *out = nullptr;
-    return true;
-  }
-  napi_typedarray_type type;
-  size_t len = 0;
-  void* ptr = nullptr;
-  if (napi_get_typedarray_info(env, v, &type, &len, &ptr, nullptr, nullptr) != napi_ok || type != napi_float32_array) {
-    Throw(env, fn, 'T', std::string(name) + (nullable ? " must be a Float32Array or null" : " must be a Float32Array"));
-    return false;
-  }
-  if (static_cast<int64_t>(len) < need) {
-    Throw(env, fn, 'R', std::string(name) + " has " + std::to_string(len) + " elements, needs " + std::to_string(need));
-    return false;
-  }
-  *out = static_cast<float*>(ptr);
-  return true;
-}
-
-bool GetSize(napi_env env, const char* fn, napi_value v, const char* name, int64_t* out) {
-  double d = 0;
-  if (napi_get_value_double(env, v, &d) != napi_ok) {
-    Throw(env, fn, 'T', std::string(name) + " must be a number");
-    return false;
-  }
-  if (!(d >= 0 && d < 2147483648.0) || d != static_cast<double>(static_cast<int64_t>(d))) {
-    Throw(env, fn, 'R', std::string(name) + " must be an integer in [0, 2^31), got " + std::to_string(d));
-    return false;
-  }
-  *out = static_cast<int64_t>(d);
-  return true;
-}
-
 // The expert column offsets: an Int32Array of k entries, each with cols[e] + h ≤ ew.
 bool GetCols(napi_env env, const char* fn, napi_value v, int64_t k, int64_t h, int64_t ew, int32_t** out) {
   napi_typedarray_type type;

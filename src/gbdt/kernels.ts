@@ -7,10 +7,9 @@
  * FINERANK_BACKEND=typescript selects the twins; otherwise the addon's functions are used
  * when the addon loaded and has them.
  */
-import { kernels, type Kernels } from '../engine/kernels/index.js';
-import { loadNativeAddon } from '../engine/kernels/native.js';
 import { typescriptGbdtKernels } from './kernels-ts.js';
 import type { FeatureColumn } from './matrix.js';
+import { nativeKernelFamily } from '../engine/kernels/native-family.js';
 
 /**
  * A bin matrix from BinMapper.transform (row-major [rows × features] or column-major
@@ -94,71 +93,25 @@ export interface GbdtKernels {
   addLeafValues(margin: Float64Array, rows: Int32Array, leafStart: Int32Array, leafEnd: Int32Array, values: Float64Array, threads: number): void;
 }
 
-interface GbdtAddon {
-  gbdtHistogram: GbdtKernels['histogram'];
-  gbdtPartition: GbdtKernels['partition'];
-  gbdtBin: GbdtKernels['bin'];
-  gbdtSortFloats: GbdtKernels['sortFloats'];
-  gbdtLogisticGradients: GbdtKernels['logisticGradients'];
-  gbdtAddLeafValues: GbdtKernels['addLeafValues'];
-}
-
-let nativeCache: { kernels: GbdtKernels } | { error: string } | null = null;
+const family = nativeKernelFamily<GbdtKernels>(
+  {
+    histogram: 'gbdtHistogram',
+    partition: 'gbdtPartition',
+    bin: 'gbdtBin',
+    sortFloats: 'gbdtSortFloats',
+    logisticGradients: 'gbdtLogisticGradients',
+    addLeafValues: 'gbdtAddLeafValues',
+  },
+  typescriptGbdtKernels,
+);
 
 /** The native gradient-boosting kernels, or why they are unavailable. Loaded once. */
-export function loadNativeGbdtKernels(): { kernels: GbdtKernels } | { error: string } {
-  if (nativeCache !== null) return nativeCache;
-  const loaded = loadNativeAddon();
-  if ('error' in loaded) return (nativeCache = { error: loaded.error });
-  const a = loaded.addon as unknown as Partial<GbdtAddon>;
-  if (
-    typeof a.gbdtHistogram !== 'function' ||
-    typeof a.gbdtPartition !== 'function' ||
-    typeof a.gbdtBin !== 'function' ||
-    typeof a.gbdtSortFloats !== 'function' ||
-    typeof a.gbdtLogisticGradients !== 'function' ||
-    typeof a.gbdtAddLeafValues !== 'function'
-  ) {
-    return (nativeCache = {
-      error:
-        'native addon lacks gbdtHistogram()/gbdtPartition()/gbdtBin()/gbdtSortFloats()/gbdtLogisticGradients()/gbdtAddLeafValues() (stale build? run npm rebuild)',
-    });
-  }
-  return (nativeCache = {
-    kernels: {
-      name: 'native',
-      histogram: a.gbdtHistogram,
-      partition: a.gbdtPartition,
-      bin: a.gbdtBin,
-      sortFloats: a.gbdtSortFloats,
-      logisticGradients: a.gbdtLogisticGradients,
-      addLeafValues: a.gbdtAddLeafValues,
-    },
-  });
-}
+export const loadNativeGbdtKernels = family.load;
 
-let forced: GbdtKernels | null = null;
-let chosenFor: Kernels | null = null;
-let chosen: GbdtKernels = typescriptGbdtKernels;
-
-/** The active kernels: forced by `setGbdtKernels`, else native with the native engine backend, else TypeScript. */
-export function gbdtKernels(): GbdtKernels {
-  if (forced !== null) return forced;
-  const engine = kernels();
-  if (engine !== chosenFor) {
-    chosenFor = engine;
-    if (engine.name === 'typescript') chosen = typescriptGbdtKernels;
-    else {
-      const n = loadNativeGbdtKernels();
-      chosen = 'kernels' in n ? n.kernels : typescriptGbdtKernels;
-    }
-  }
-  return chosen;
-}
+/** The active kernels: forced by `setGbdtKernels`, else native with the native engine backend (when the addon has them), else TypeScript. */
+export const gbdtKernels = family.active;
 
 /** Forces a kernel set (tests compare backends; benchmarks switch them); null restores the automatic choice. */
-export function setGbdtKernels(k: GbdtKernels | null): void {
-  forced = k;
-}
+export const setGbdtKernels = family.force;
 
 export { typescriptGbdtKernels } from './kernels-ts.js';

@@ -5,8 +5,8 @@
  * one shared exp), so the two give identical bits. Chosen like the engine's kernels: native
  * when the engine backend is native and the addon exports them, TypeScript otherwise.
  */
-import { kernels, loadNativeAddon, type Kernels } from '../../engine/kernels/index.js';
 import { typescriptGruKernels } from './gru-kernels-ts.js';
+import { nativeKernelFamily } from '../../engine/kernels/native-family.js';
 
 /** 0 = GRU (w = u), 1 = AUGRU (w = a·u), 2 = AGRU (w = a). */
 export type GruModeCode = 0 | 1 | 2;
@@ -57,47 +57,15 @@ export interface GruKernels {
   ): void;
 }
 
-interface GruAddon {
-  gruStepForward: GruKernels['stepForward'];
-  gruStepBackward: GruKernels['stepBackward'];
-}
-
-let nativeCache: { kernels: GruKernels } | { error: string } | null = null;
+const family = nativeKernelFamily<GruKernels>({ stepForward: 'gruStepForward', stepBackward: 'gruStepBackward' }, typescriptGruKernels);
 
 /** The native GRU kernels, or why they are unavailable. Loaded once. */
-export function loadNativeGruKernels(): { kernels: GruKernels } | { error: string } {
-  if (nativeCache !== null) return nativeCache;
-  const loaded = loadNativeAddon();
-  if ('error' in loaded) return (nativeCache = { error: loaded.error });
-  const a = loaded.addon as unknown as Partial<GruAddon>;
-  if (typeof a.gruStepForward !== 'function' || typeof a.gruStepBackward !== 'function') {
-    return (nativeCache = { error: 'native addon lacks gruStepForward()/gruStepBackward() (stale build? run npm rebuild)' });
-  }
-  return (nativeCache = { kernels: { name: 'native', stepForward: a.gruStepForward, stepBackward: a.gruStepBackward } });
-}
+export const loadNativeGruKernels = family.load;
 
-let forced: GruKernels | null = null;
-let chosenFor: Kernels | null = null;
-let chosen: GruKernels = typescriptGruKernels;
-
-/** The active kernels: forced by `setGruKernels`, else native with the native engine backend, else TypeScript. */
-export function gruKernels(): GruKernels {
-  if (forced !== null) return forced;
-  const engine = kernels();
-  if (engine !== chosenFor) {
-    chosenFor = engine;
-    if (engine.name === 'typescript') chosen = typescriptGruKernels;
-    else {
-      const n = loadNativeGruKernels();
-      chosen = 'kernels' in n ? n.kernels : typescriptGruKernels;
-    }
-  }
-  return chosen;
-}
+/** The active kernels: forced by `setGruKernels`, else native with the native engine backend (when the addon has them), else TypeScript. */
+export const gruKernels = family.active;
 
 /** Forces a kernel set (tests compare backends; benchmarks switch them); null restores the automatic choice. */
-export function setGruKernels(k: GruKernels | null): void {
-  forced = k;
-}
+export const setGruKernels = family.force;
 
 export { typescriptGruKernels } from './gru-kernels-ts.js';

@@ -14,9 +14,7 @@
  * attention weights p [B, H, F, F].
  */
 import { expD } from './expd.js';
-import { kernels } from './index.js';
-import { loadNativeAddon } from './native.js';
-import type { Kernels } from './types.js';
+import { nativeKernelFamily } from './native-family.js';
 
 /** The four head-attention kernels over [B, F, H·d] inputs and [B, H, F, F] weights. */
 export interface AttentionKernels {
@@ -266,58 +264,20 @@ export const typescriptAttentionKernels: AttentionKernels = {
   },
 };
 
-interface AttentionAddon {
-  headScores: AttentionKernels['scores'];
-  headScoresBackward: AttentionKernels['scoresBackward'];
-  headWeightedSum: AttentionKernels['weightedSum'];
-  headWeightedSumBackward: AttentionKernels['weightedSumBackward'];
-  scoreMlp: AttentionKernels['scoreMlp'];
-  scoreMlpBackward: AttentionKernels['scoreMlpBackward'];
-}
-
-let nativeCache: { kernels: AttentionKernels } | { error: string } | null = null;
+const family = nativeKernelFamily<AttentionKernels>(
+  {
+    scores: 'headScores',
+    scoresBackward: 'headScoresBackward',
+    weightedSum: 'headWeightedSum',
+    weightedSumBackward: 'headWeightedSumBackward',
+    scoreMlp: 'scoreMlp',
+    scoreMlpBackward: 'scoreMlpBackward',
+  },
+  typescriptAttentionKernels,
+);
 
 /** The native attention kernels, or why they are unavailable. Loaded once. */
-export function loadNativeAttentionKernels(): { kernels: AttentionKernels } | { error: string } {
-  if (nativeCache !== null) return nativeCache;
-  const loaded = loadNativeAddon();
-  if ('error' in loaded) return (nativeCache = { error: loaded.error });
-  const a = loaded.addon as unknown as Partial<AttentionAddon>;
-  if (
-    typeof a.headScores !== 'function' ||
-    typeof a.headScoresBackward !== 'function' ||
-    typeof a.headWeightedSum !== 'function' ||
-    typeof a.headWeightedSumBackward !== 'function' ||
-    typeof a.scoreMlp !== 'function' ||
-    typeof a.scoreMlpBackward !== 'function'
-  ) {
-    return (nativeCache = {
-      error: 'native addon lacks headScores()/headWeightedSum()/scoreMlp() and their backwards (stale build? run npm rebuild)',
-    });
-  }
-  return (nativeCache = {
-    kernels: {
-      name: 'native',
-      scores: a.headScores,
-      scoresBackward: a.headScoresBackward,
-      weightedSum: a.headWeightedSum,
-      weightedSumBackward: a.headWeightedSumBackward,
-      scoreMlp: a.scoreMlp,
-      scoreMlpBackward: a.scoreMlpBackward,
-    },
-  });
-}
+export const loadNativeAttentionKernels = family.load;
 
-let chosenFor: Kernels | null = null;
-let chosen: AttentionKernels = typescriptAttentionKernels;
-
-/** The active attention kernels: native with the native engine backend (when the addon has them), else TypeScript. */
-export function attentionKernels(): AttentionKernels {
-  const engine = kernels();
-  if (engine !== chosenFor) {
-    chosenFor = engine;
-    const n = engine.name === 'native' ? loadNativeAttentionKernels() : null;
-    chosen = n !== null && 'kernels' in n ? n.kernels : typescriptAttentionKernels;
-  }
-  return chosen;
-}
+/** The active kernels: native with the native engine backend (when the addon has them), else TypeScript. */
+export const attentionKernels = family.active;

@@ -5,9 +5,7 @@
  * kernels: native when the engine backend is native and the addon exports them.
  */
 import { sigmoidD } from './expd.js';
-import { kernels } from './index.js';
-import { loadNativeAddon } from './native.js';
-import type { Kernels } from './types.js';
+import { nativeKernelFamily } from './native-family.js';
 
 /** Dice kernels over a row-major [rows, c] array (channels last). */
 export interface DiceKernels {
@@ -90,35 +88,10 @@ export const typescriptDiceKernels: DiceKernels = {
   },
 };
 
-interface DiceAddon {
-  diceForward: DiceKernels['forward'];
-  diceBackward: DiceKernels['backward'];
-}
-
-let nativeCache: { kernels: DiceKernels } | { error: string } | null = null;
+const family = nativeKernelFamily<DiceKernels>({ forward: 'diceForward', backward: 'diceBackward' }, typescriptDiceKernels);
 
 /** The native Dice kernels, or why they are unavailable. Loaded once. */
-export function loadNativeDiceKernels(): { kernels: DiceKernels } | { error: string } {
-  if (nativeCache !== null) return nativeCache;
-  const loaded = loadNativeAddon();
-  if ('error' in loaded) return (nativeCache = { error: loaded.error });
-  const a = loaded.addon as unknown as Partial<DiceAddon>;
-  if (typeof a.diceForward !== 'function' || typeof a.diceBackward !== 'function') {
-    return (nativeCache = { error: 'native addon lacks diceForward()/diceBackward() (stale build? run npm rebuild)' });
-  }
-  return (nativeCache = { kernels: { name: 'native', forward: a.diceForward, backward: a.diceBackward } });
-}
+export const loadNativeDiceKernels = family.load;
 
-let chosenFor: Kernels | null = null;
-let chosen: DiceKernels = typescriptDiceKernels;
-
-/** The active Dice kernels: native with the native engine backend (when the addon has them), else TypeScript. */
-export function diceKernels(): DiceKernels {
-  const engine = kernels();
-  if (engine !== chosenFor) {
-    chosenFor = engine;
-    const n = engine.name === 'native' ? loadNativeDiceKernels() : null;
-    chosen = n !== null && 'kernels' in n ? n.kernels : typescriptDiceKernels;
-  }
-  return chosen;
-}
+/** The active kernels: native with the native engine backend (when the addon has them), else TypeScript. */
+export const diceKernels = family.active;

@@ -10,9 +10,7 @@
  * at column cols[e] (so the experts of one gate may be any blocks of a wider array).
  */
 import { expD } from './expd.js';
-import { kernels } from './index.js';
-import { loadNativeAddon } from './native.js';
-import type { Kernels } from './types.js';
+import { nativeKernelFamily } from './native-family.js';
 
 /** Softmax-gated sums of expert outputs, forward and backward. */
 export interface GateMixKernels {
@@ -104,35 +102,10 @@ export const typescriptGateMixKernels: GateMixKernels = {
   },
 };
 
-interface GateMixAddon {
-  gateMixForward: GateMixKernels['forward'];
-  gateMixBackward: GateMixKernels['backward'];
-}
-
-let nativeCache: { kernels: GateMixKernels } | { error: string } | null = null;
+const family = nativeKernelFamily<GateMixKernels>({ forward: 'gateMixForward', backward: 'gateMixBackward' }, typescriptGateMixKernels);
 
 /** The native gate–mixture kernels, or why they are unavailable. Loaded once. */
-export function loadNativeGateMixKernels(): { kernels: GateMixKernels } | { error: string } {
-  if (nativeCache !== null) return nativeCache;
-  const loaded = loadNativeAddon();
-  if ('error' in loaded) return (nativeCache = { error: loaded.error });
-  const a = loaded.addon as unknown as Partial<GateMixAddon>;
-  if (typeof a.gateMixForward !== 'function' || typeof a.gateMixBackward !== 'function') {
-    return (nativeCache = { error: 'native addon lacks gateMixForward()/gateMixBackward() (stale build? run npm rebuild)' });
-  }
-  return (nativeCache = { kernels: { name: 'native', forward: a.gateMixForward, backward: a.gateMixBackward } });
-}
+export const loadNativeGateMixKernels = family.load;
 
-let chosenFor: Kernels | null = null;
-let chosen: GateMixKernels = typescriptGateMixKernels;
-
-/** The active gate–mixture kernels: native with the native engine backend (when the addon has them), else TypeScript. */
-export function gateMixKernels(): GateMixKernels {
-  const engine = kernels();
-  if (engine !== chosenFor) {
-    chosenFor = engine;
-    const n = engine.name === 'native' ? loadNativeGateMixKernels() : null;
-    chosen = n !== null && 'kernels' in n ? n.kernels : typescriptGateMixKernels;
-  }
-  return chosen;
-}
+/** The active kernels: native with the native engine backend (when the addon has them), else TypeScript. */
+export const gateMixKernels = family.active;

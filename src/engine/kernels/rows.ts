@@ -6,9 +6,7 @@
  * native when the engine backend is native and the addon exports them.
  */
 import { tanhD } from './expd.js';
-import { kernels } from './index.js';
-import { loadNativeAddon } from './native.js';
-import type { Kernels } from './types.js';
+import { nativeKernelFamily } from './native-family.js';
 
 /** Row kernels over row-major arrays. */
 export interface RowKernels {
@@ -93,44 +91,13 @@ export const typescriptRowKernels: RowKernels = {
   },
 };
 
-interface RowAddon {
-  tanhForward: RowKernels['tanhForward'];
-  unfoldRows: RowKernels['unfoldRows'];
-  foldRowsAdd: RowKernels['foldRowsAdd'];
-  maxPoolRows: RowKernels['maxPoolRows'];
-}
-
-let nativeCache: { kernels: RowKernels } | { error: string } | null = null;
+const family = nativeKernelFamily<RowKernels>(
+  { tanhForward: 'tanhForward', unfoldRows: 'unfoldRows', foldRowsAdd: 'foldRowsAdd', maxPoolRows: 'maxPoolRows' },
+  typescriptRowKernels,
+);
 
 /** The native row kernels, or why they are unavailable. Loaded once. */
-export function loadNativeRowKernels(): { kernels: RowKernels } | { error: string } {
-  if (nativeCache !== null) return nativeCache;
-  const loaded = loadNativeAddon();
-  if ('error' in loaded) return (nativeCache = { error: loaded.error });
-  const a = loaded.addon as unknown as Partial<RowAddon>;
-  if (
-    typeof a.tanhForward !== 'function' ||
-    typeof a.unfoldRows !== 'function' ||
-    typeof a.foldRowsAdd !== 'function' ||
-    typeof a.maxPoolRows !== 'function'
-  ) {
-    return (nativeCache = { error: 'native addon lacks tanhForward()/unfoldRows()/foldRowsAdd()/maxPoolRows() (stale build? run npm rebuild)' });
-  }
-  return (nativeCache = {
-    kernels: { name: 'native', tanhForward: a.tanhForward, unfoldRows: a.unfoldRows, foldRowsAdd: a.foldRowsAdd, maxPoolRows: a.maxPoolRows },
-  });
-}
+export const loadNativeRowKernels = family.load;
 
-let chosenFor: Kernels | null = null;
-let chosen: RowKernels = typescriptRowKernels;
-
-/** The active row kernels: native with the native engine backend (when the addon has them), else TypeScript. */
-export function rowKernels(): RowKernels {
-  const engine = kernels();
-  if (engine !== chosenFor) {
-    chosenFor = engine;
-    const n = engine.name === 'native' ? loadNativeRowKernels() : null;
-    chosen = n !== null && 'kernels' in n ? n.kernels : typescriptRowKernels;
-  }
-  return chosen;
-}
+/** The active kernels: native with the native engine backend (when the addon has them), else TypeScript. */
+export const rowKernels = family.active;
