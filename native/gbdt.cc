@@ -264,10 +264,19 @@ bool HistogramFeatures(double* hist, uint64_t slots, const Slot* binned, const i
   return true;
 }
 
-// The histogram on `threads` threads, each owning a contiguous block of features: every slot is
-// summed by one thread in row order, so the result is the same for any thread count. 8-bit
-// local bins whose every possible slot (largest offset + 255) lies inside hist run without the
-// per-entry slot check (the booster pads its histograms for this).
+// Rows per block of a histogram (kernels-ts.ts has the same constant): a node of more rows is
+// summed block by block into partial histograms, which are then added in block order. The
+// blocks do not depend on the thread count, so neither does any sum.
+constexpr int64_t kHistogramBlockRows = 1 << 14;
+
+// The histogram of rows[start, end). One block (a node of at most kHistogramBlockRows rows):
+// straight into hist, on `threads` threads each owning a contiguous block of features. Several
+// blocks: block b into its own zeroed partial histogram (blocks spread over the threads, so
+// the row gathers — the cost of a deep node's scattered rows — are split between them, not
+// repeated), then hist[s] = ((0 + part_0[s]) + part_1[s]) + … in block order, slot ranges on
+// the threads. Either way every slot is summed in one fixed order, the same for any thread
+// count. 8-bit local bins whose every possible slot (largest offset + 255) lies inside hist run
+// without the per-entry slot check (the booster pads its histograms for this).
 template <typename Slot>
 bool Histogram(double* hist, int64_t histLen, const Slot* binned, const int32_t* offsets, int64_t F, int64_t nRows, const int32_t* rows,
                int64_t start, int64_t end, const float* g, const float* h, const int32_t* features, int64_t nf, int64_t threads) {
@@ -281,16 +290,43 @@ bool Histogram(double* hist, int64_t histLen, const Slot* binned, const int32_t*
     for (int64_t j = 0; j < F; j++) most = std::max<int64_t>(most, offsets[j]);
     checked = static_cast<uint64_t>(most) + 255 >= slots;
   }
-  if ((end - start) * cols < kMinParallelWork) threads = 1;
-  threads = std::max<int64_t>(1, std::min(threads, cols));
+  auto accumulate = [&](double* into, int64_t k0, int64_t k1, int64_t j0, int64_t j1) {
+    return checked ? HistogramFeatures<true>(into, slots, binned, offsets, F, nRows, rows, k0, k1, g, h, features, j0, j1)
+                   : HistogramFeatures<false>(into, slots, binned, offsets, F, nRows, rows, k0, k1, g, h, features, j0, j1);
+  };
   std::atomic<bool> ok{true};
-  ParallelFor(threads, [&](int64_t t) {
-    const int64_t j0 = cols * t / threads, j1 = cols * (t + 1) / threads;
-    const bool good = checked ? HistogramFeatures<true>(hist, slots, binned, offsets, F, nRows, rows, start, end, g, h, features, j0, j1)
-                              : HistogramFeatures<false>(hist, slots, binned, offsets, F, nRows, rows, start, end, g, h, features, j0, j1);
-    if (!good) ok = false;
+  const int64_t blocks = (end - start + kHistogramBlockRows - 1) / kHistogramBlockRows;
+  if (blocks <= 1) {
+    if ((end - start) * cols < kMinParallelWork) threads = 1;
+    threads = std::max<int64_t>(1, std::min(threads, cols));
+    ParallelFor(threads, [&](int64_t t) {
+      if (!accumulate(hist, start, end, cols * t / threads, cols * (t + 1) / threads)) ok = false;
+    });
+    return ok;
+  }
+  thread_local std::vector<double> partials;
+  const size_t need = static_cast<size_t>(blocks) * static_cast<size_t>(histLen);
+  if (partials.size() < need) partials.resize(need);
+  double* parts = partials.data();
+  const int64_t T = std::max<int64_t>(1, std::min(threads, blocks));
+  ParallelFor(T, [&](int64_t t) {
+    for (int64_t b = t; b < blocks; b += T) {
+      double* p = parts + b * histLen;
+      std::memset(p, 0, sizeof(double) * static_cast<size_t>(histLen));
+      const int64_t k0 = start + b * kHistogramBlockRows, k1 = std::min(end, k0 + kHistogramBlockRows);
+      if (!accumulate(p, k0, k1, 0, cols)) ok = false;
+    }
   });
-  return ok;
+  if (!ok) return false;
+  const int64_t R = std::max<int64_t>(1, std::min<int64_t>(threads, histLen / 4096 + 1));
+  ParallelFor(R, [&](int64_t t) {
+    const int64_t s0 = histLen * t / R, s1 = histLen * (t + 1) / R;
+    for (int64_t b = 0; b < blocks; b++) {
+      const double* p = parts + b * histLen;
+      for (int64_t s = s0; s < s1; s++) hist[s] += p[s];
+    }
+  });
+  return true;
 }
 
 napi_value GbdtHistogram(napi_env env, napi_callback_info info) {

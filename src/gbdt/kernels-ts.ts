@@ -6,7 +6,8 @@ import type { FeatureColumn } from './matrix.js';
  * Gradient histogram of the rows rows[start, end): hist is zeroed, then hist[2s] += g[r] and
  * hist[2s+1] += h[r] for every slot s of row r (all features, or only `features`); s is the
  * matrix entry, plus offsets[j] for a local-bin matrix. One pass over the rows, reading each
- * row's entries contiguously.
+ * row's entries contiguously; a node of more than HISTOGRAM_BLOCK_ROWS rows is summed block by
+ * block into partial histograms added in block order (the native kernel's order).
  */
 function histogram(
   hist: Float64Array,
@@ -25,19 +26,39 @@ function histogram(
   const feats = features ?? Int32Array.from({ length: F }, (_, j) => j);
   const off = offsets ?? new Int32Array(F);
   const nf = feats.length;
-  for (let k = start; k < end; k++) {
-    const r = rows[k]!;
-    const gi = g[r]!,
-      hi = h[r]!;
-    const base = r * F;
-    for (let j = 0; j < nf; j++) {
-      const f = feats[j]!;
-      const s = (off[f]! + binned[base + f]!) << 1;
-      hist[s] = hist[s]! + gi;
-      hist[s + 1] = hist[s + 1]! + hi;
+  const accumulate = (into: Float64Array, k0: number, k1: number) => {
+    for (let k = k0; k < k1; k++) {
+      const r = rows[k]!;
+      const gi = g[r]!,
+        hi = h[r]!;
+      const base = r * F;
+      for (let j = 0; j < nf; j++) {
+        const f = feats[j]!;
+        const s = (off[f]! + binned[base + f]!) << 1;
+        into[s] = into[s]! + gi;
+        into[s + 1] = into[s + 1]! + hi;
+      }
     }
+  };
+  if (end - start <= HISTOGRAM_BLOCK_ROWS) {
+    accumulate(hist, start, end);
+    return;
+  }
+  // Blocks of HISTOGRAM_BLOCK_ROWS rows into partial histograms, added in block order (as the native kernel).
+  const part = new Float64Array(hist.length);
+  for (let k0 = start; k0 < end; k0 += HISTOGRAM_BLOCK_ROWS) {
+    part.fill(0);
+    accumulate(part, k0, Math.min(end, k0 + HISTOGRAM_BLOCK_ROWS));
+    for (let s = 0; s < hist.length; s++) hist[s] = hist[s]! + part[s]!;
   }
 }
+
+/**
+ * Rows per histogram block (native/gbdt.cc's kHistogramBlockRows): a node of more rows is summed
+ * block by block into partial histograms added in block order, so that the native kernel can
+ * spread the blocks over threads and every sum is the same for any thread count.
+ */
+export const HISTOGRAM_BLOCK_ROWS = 1 << 14;
 
 /** Stable partition of rows[start, end) by one split (see GbdtKernels.partition); returns the first right position. */
 function partition(

@@ -13,6 +13,7 @@ import { Booster } from '../../src/gbdt/booster.js';
 import { BinMapper } from '../../src/gbdt/binning.js';
 import { deterministicExp } from '../../src/gbdt/exp.js';
 import type { FeatureMatrix } from '../../src/gbdt/matrix.js';
+import { HISTOGRAM_BLOCK_ROWS } from '../../src/gbdt/kernels-ts.js';
 
 const loaded = loadNativeGbdtKernels();
 const native: GbdtKernels | null = 'kernels' in loaded ? loaded.kernels : null;
@@ -107,23 +108,36 @@ test('histogram and partition: native equals TypeScript', { skip }, () => {
   );
 });
 
-test('histogram on many threads: every thread count gives the single-thread sums bit for bit', { skip }, () => {
+test('histogram on many threads: every thread count gives the single-thread sums bit for bit (one block and several)', { skip }, () => {
   const rng = new Rng(4);
-  const n = 30000,
-    F = 13,
+  const F = 13,
     slotsPerF = 100;
-  const binned = new Uint16Array(n * F);
-  for (let r = 0; r < n; r++) for (let f = 0; f < F; f++) binned[r * F + f] = f * slotsPerF + rng.int(slotsPerF);
-  const g = new Float32Array(n).map(() => rng.normal() * 10 ** rng.int(4));
-  const h = new Float32Array(n).map(() => rng.next());
-  const rows = rng.shuffle(Int32Array.from({ length: n }, (_, i) => i));
-  for (const features of [null, Int32Array.from([1, 2, 5, 8, 12])]) {
-    const want = new Float64Array(F * slotsPerF * 2);
-    ts.histogram(want, binned, null, F, rows, 7, n - 3, g, h, features, 1);
-    for (const threads of [1, 2, 4, 16]) {
-      const got = new Float64Array(F * slotsPerF * 2);
-      native!.histogram(got, binned, null, F, rows, 7, n - 3, g, h, features, threads);
-      sameBits(got, want, `threads=${threads} features=${features}`);
+  // 30,000 rows: one block (feature-parallel threads); 150,000: three blocks of HISTOGRAM_BLOCK_ROWS (row-parallel).
+  for (const n of [30000, 2 * HISTOGRAM_BLOCK_ROWS + 17000]) {
+    const binned = new Uint16Array(n * F);
+    for (let r = 0; r < n; r++) for (let f = 0; f < F; f++) binned[r * F + f] = f * slotsPerF + rng.int(slotsPerF);
+    const g = new Float32Array(n).map(() => rng.normal() * 10 ** rng.int(4));
+    const h = new Float32Array(n).map(() => rng.next());
+    const rows = rng.shuffle(Int32Array.from({ length: n }, (_, i) => i));
+    for (const features of [null, Int32Array.from([1, 2, 5, 8, 12])]) {
+      const want = new Float64Array(F * slotsPerF * 2);
+      ts.histogram(want, binned, null, F, rows, 7, n - 3, g, h, features, 1);
+      // The blocked sums against one plain float64 pass (equal up to the order of additions).
+      const plain = new Float64Array(want.length);
+      for (let k = 7; k < n - 3; k++) {
+        const r = rows[k]!;
+        for (const f of features ?? Array.from({ length: F }, (_, j) => j)) {
+          const s = binned[r * F + f]! * 2;
+          plain[s] = plain[s]! + g[r]!;
+          plain[s + 1] = plain[s + 1]! + h[r]!;
+        }
+      }
+      for (let s = 0; s < want.length; s++) assert.ok(Math.abs(want[s]! - plain[s]!) <= 1e-9 * (1 + Math.abs(plain[s]!)), `n=${n} slot ${s}`);
+      for (const threads of [1, 2, 4, 16]) {
+        const got = new Float64Array(F * slotsPerF * 2);
+        native!.histogram(got, binned, null, F, rows, 7, n - 3, g, h, features, threads);
+        sameBits(got, want, `n=${n} threads=${threads} features=${features}`);
+      }
     }
   }
 });
