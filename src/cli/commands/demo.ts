@@ -15,7 +15,7 @@ import { splitFiles } from '../../data/synth/common.js';
 const HELP = `usage: finerank demo [--model NAME] [--rows N] [--epochs N] [--seed N] [--out DIR] [--json]
 
 Generates the 'criteo-demo' synthetic dataset (13 numeric + 26 categorical fields, pairwise
-latent interactions, known click probabilities; 400k rows), trains a model on it (DeepFM by default)
+latent interactions, known click probabilities; 800k rows), trains a model on it (DeepFM by default)
 with validation, early stopping and best-weight restore, and prints test AUC and logloss
 next to the oracle AUC / logloss of the true probabilities — the ceiling any model can reach —
 and the learning curve: validation AUC per epoch against the validation oracle.`;
@@ -54,7 +54,7 @@ export async function run(args: string[]): Promise<number> {
     args,
     options: {
       model: { type: 'string', default: 'deepfm' },
-      rows: { type: 'string', default: '400000' },
+      rows: { type: 'string', default: '800000' },
       epochs: { type: 'string' },
       seed: { type: 'string', default: '2019' },
       out: { type: 'string' },

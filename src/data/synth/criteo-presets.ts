@@ -110,10 +110,10 @@ export const CRITEO_SMALL_DEFAULTS: CriteoPresetOptions = {
   targetRate: 0.22,
 };
 /**
- * Defaults of 'criteo-demo' (`finerank demo`, 400k rows): criteo-small with maxVocab 10, so
+ * Defaults of 'criteo-demo' (`finerank demo`, 800k rows): criteo-small with maxVocab 10, so
  * every field above 10 values is compressed to 10·(V/10)^0.25 (largest 317) — the same 26
  * Zipf fields, numeric effects and 28 interaction pairs, but few enough rare values that
- * DeepFM gets within about 0.01 of the oracle from 320k training rows (docs/synthetic.md).
+ * DeepFM gets within about 0.005 of the oracle from 640k training rows (docs/synthetic.md).
  */
 export const CRITEO_DEMO_DEFAULTS: CriteoPresetOptions = { ...CRITEO_SMALL_DEFAULTS, maxVocab: 10 };
 /** Defaults of 'criteo' (millions of rows). */
