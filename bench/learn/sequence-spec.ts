@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { generateSequence, SEQUENCE_DEFAULTS, type SynthMeta } from '../../src/data/synth/index.js';
 import { loadSchema } from '../../src/features/schema.js';
 import { resolveModelOptions, acceptedOptions } from '../../src/models/registry.js';
-import { TRAIN_DEFAULTS } from '../../src/train/options.js';
+import { learnTrainOptions } from './protocol.js';
 import { trainOnFiles } from '../../src/train/run.js';
 import { splitFiles } from '../../src/data/synth/common.js';
 
@@ -68,16 +68,7 @@ for (const model of values.models!.split(',')) {
       label: null,
       model,
       modelOptions: resolveModelOptions(model, acceptedOptions(model, options)),
-      train: {
-        ...TRAIN_DEFAULTS,
-        epochs: Number(values.epochs),
-        batchSize: 2048,
-        optimizer: { type: 'adam', lr: Number(values.lr) },
-        embeddingL2: 1e-4,
-        embeddingL2Mode: 'batch',
-        seed,
-        progress: false,
-      },
+      train: learnTrainOptions(Number(values.epochs), Number(values.lr), seed),
     },
     {
       log: (line) => {
