@@ -28,6 +28,8 @@ export interface TrainState {
   dataWaitCpuSeconds?: number;
   /** CPU seconds of the training thread itself inside optimizer steps (as above). */
   trainCpuSeconds?: number;
+  /** CPU seconds of the whole process (every thread: GC helpers, BLAS, workers) while waiting for batches and inside steps (absent in older checkpoints). */
+  trainProcessCpuSeconds?: number;
 }
 
 const MAGIC = 'FRNKCKPT';

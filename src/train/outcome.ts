@@ -71,6 +71,7 @@ export async function finishTraining(run: TrainedRun): Promise<TrainOutcome> {
     data_wait_seconds: Number(result.dataWaitSeconds.toFixed(2)),
     data_wait_cpu_seconds: result.dataWaitCpuSeconds == null ? null : Number(result.dataWaitCpuSeconds.toFixed(2)),
     train_cpu_seconds: result.trainCpuSeconds == null ? null : Number(result.trainCpuSeconds.toFixed(2)),
+    train_process_cpu_seconds: result.trainProcessCpuSeconds == null ? null : Number(result.trainProcessCpuSeconds.toFixed(3)),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
     backend: kernels().name,
     threads: kernels().getThreads(),

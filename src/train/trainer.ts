@@ -60,6 +60,12 @@ export interface TrainResult {
    */
   dataWaitCpuSeconds?: number | null;
   trainCpuSeconds?: number | null;
+  /**
+   * CPU seconds of the whole process (all threads: V8's GC helpers, BLAS and training
+   * workers) over the same spans (waiting for batches plus steps): what to compare with
+   * another framework's process CPU time.
+   */
+  trainProcessCpuSeconds?: number | null;
   /** Where the training thread's step time went with `threads` > 1 (seconds); null with one thread. */
   parallel?: (ParallelTimings & { threads: number }) | null;
   /** δ added to each task's logit by `recalibrate: intercept` (by output name; absent or empty: none). */
@@ -411,6 +417,7 @@ export class Trainer {
       // Resume: the source starts at the first batch not yet trained on.
       let asked = performance.now();
       let askedCpu = threadCpuSeconds();
+      let askedProcessCpu = process.cpuUsage();
       for await (const batch of train.batches({
         batchSize: o.batchSize,
         shuffle: true,
@@ -429,6 +436,8 @@ export class Trainer {
         state.trainSeconds += (performance.now() - t0) / 1000;
         const cpu1 = threadCpuSeconds();
         if (cpu0 !== null && cpu1 !== null) state.trainCpuSeconds = (state.trainCpuSeconds ?? 0) + (cpu1 - cpu0);
+        const processCpu = process.cpuUsage(askedProcessCpu);
+        state.trainProcessCpuSeconds = (state.trainProcessCpuSeconds ?? 0) + (processCpu.user + processCpu.system) / 1e6;
         state.trainRows += batch.size;
         state.lossSum += loss;
         state.lossCount++;
@@ -445,6 +454,7 @@ export class Trainer {
         }
         asked = performance.now();
         askedCpu = threadCpuSeconds();
+        askedProcessCpu = process.cpuUsage();
       }
       progress.done();
       if (!state.stopped && o.evalEverySteps === 0) await validate();
@@ -476,6 +486,7 @@ export class Trainer {
       dataWaitSeconds: state.dataWaitSeconds ?? 0,
       dataWaitCpuSeconds: state.dataWaitCpuSeconds ?? null,
       trainCpuSeconds: state.trainCpuSeconds ?? null,
+      trainProcessCpuSeconds: state.trainProcessCpuSeconds ?? null,
       parallel: group === null ? null : { threads: group.threads, ...group.timings },
     };
   }
