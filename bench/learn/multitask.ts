@@ -8,10 +8,15 @@
  * AUC over all impressions against the generator's true pCVR (soft-label AUC), CTCVR AUC
  * (ESMM: its pCTCVR output; the others: pCTR·pCVR), each against the oracle (the true
  * probabilities) and the oracle without the user–item match term (the generator's
- * diagnostic: what a model that does not learn ⟨p_u, q_i⟩ can reach), then one JSON line.
+ * diagnostic: what a model that does not learn ⟨p_u, q_i⟩ can reach), the CTCVR gap's standard
+ * error (paired Poisson bootstrap of AUC(oracle) − AUC(model) over the test rows, 200
+ * resamples: is the gap larger than the test set's noise?), then one JSON line. A model
+ * named `<model>+ctcvr` (shared_bottom, mmoe, moe, ple) gets a third task, ctcvr on the
+ * conversion label over all impressions (FuxiCTR's multitask setup: its labels click and
+ * conversion carry no masks), and its CTCVR AUC is that head's.
  * `--spec '{"users":1000,…}'` overrides generator parameters (MultitaskSpec; cached per setting). The data is cached under bench/out/multitask-*.
  *
- *   npm run bench:multitask -- [--rows N] [--models esmm,cvr_only,shared_bottom,mmoe,moe,ple] [--epochs N] [--batch-size N] [--embedding-l2 λ] [--seed S]
+ *   npm run bench:multitask -- [--rows N] [--models esmm,cvr_only,shared_bottom,mmoe,moe,ple,mmoe+ctcvr,…] [--epochs N] [--batch-size N] [--embedding-l2 λ] [--seed S]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,8 +27,10 @@ import { loadSchema } from '../../src/features/schema.js';
 import { resolveModelOptions, acceptedOptions } from '../../src/models/registry.js';
 import { TRAIN_DEFAULTS } from '../../src/train/options.js';
 import { trainOnFiles } from '../../src/train/run.js';
-import { evaluateClickConversion } from '../../src/train/click-conversion.js';
+import { predict } from '../../src/train/trainer.js';
+import { loadDataSource } from '../../src/data/load.js';
 import { clickConversionReport, type ClickConversionReport } from '../../src/metrics/click-conversion.js';
+import { bootstrapAucDiff, type AucDiffBootstrap } from '../../src/metrics/auc-bootstrap.js';
 import { repoRoot } from '../common/paths.js';
 import { machineInfo } from '../common/machine.js';
 import { formatTable } from '../common/table.js';
@@ -77,18 +84,37 @@ const CLICK_TASKS = [
   { name: 'ctr', label: 'click', weight: 1, where: null },
   { name: 'cvr', label: 'conversion', weight: 1, where: 'click' },
 ];
+/**
+ * `<model>+ctcvr`: a third head learns the conversion label over ALL impressions (CTCVR), as
+ * FuxiCTR's multitask MMoE / PLE / ShareBottom do with the labels click and conversion (no
+ * masks); its pCTCVR is judged directly instead of pCTR·pCVR, the CVR head stays on clicks.
+ */
+const CTCVR_TASK = { name: 'ctcvr', label: 'conversion', weight: 1, where: null };
 
-const reports: Record<string, ClickConversionReport & { samples_per_sec: number; epochs: number }> = {};
+const reports: Record<string, ClickConversionReport & { samples_per_sec: number; epochs: number; ctcvr_gap: AucDiffBootstrap }> = {};
+const testLabels = (() => {
+  const lines = readFileSync(file('test'), 'utf8').trim().split('\n');
+  const head = lines[0]!.split(',');
+  const ci = head.indexOf('click'),
+    vi = head.indexOf('conversion');
+  const cols = lines.slice(1).map((l) => l.split(','));
+  return { click: cols.map((c) => Number(c[ci])), conversion: cols.map((c) => Number(c[vi])) };
+})();
+const oraclePctcvr = Float64Array.from(truth.pctr, (p, i) => p * truth.pcvr[i]!);
 for (const name of values.models!.split(',')) {
-  const esmm = name === 'esmm';
-  const cvrOnly = name === 'cvr_only';
-  const model = cvrOnly ? 'shared_bottom' : name;
+  const ctcvrHead = name.endsWith('+ctcvr');
+  const base = ctcvrHead ? name.slice(0, -'+ctcvr'.length) : name;
+  const esmm = base === 'esmm';
+  const cvrOnly = base === 'cvr_only';
+  if (ctcvrHead && (esmm || cvrOnly))
+    throw new Error(`--models: '${name}': +ctcvr is for shared_bottom, mmoe, moe, ple (ESMM has its CTCVR task already)`);
+  const model = cvrOnly ? 'shared_bottom' : base;
   const out = await trainOnFiles(
     {
       data: { train: file('train'), valid: file('valid'), test: file('test'), onBadRow: 'error' },
       schema,
       label: null,
-      tasks: esmm ? ESMM_TASKS : cvrOnly ? CLICK_TASKS.slice(1) : CLICK_TASKS,
+      tasks: esmm ? ESMM_TASKS : cvrOnly ? CLICK_TASKS.slice(1) : ctcvrHead ? [...CLICK_TASKS, CTCVR_TASK] : CLICK_TASKS,
       model,
       // cvr_only is the paper's BASE: ESMM's CVR tower (embeddings → tower) alone, no bottom.
       modelOptions: resolveModelOptions(model, acceptedOptions(model, cvrOnly ? { ...MODEL, bottomHiddenUnits: [] } : MODEL)),
@@ -106,25 +132,20 @@ for (const name of values.models!.split(',')) {
     },
     { log: (l) => process.stderr.write(`[${name}] ${l}\n`) },
   );
-  const r = await evaluateClickConversion(
-    out.model,
-    out.featureMap,
-    file('test'),
-    { ...(cvrOnly ? {} : { ctr: 'ctr' }), cvr: 'cvr', ...(esmm ? { ctcvr: 'ctcvr' } : {}), click: 'click', conversion: 'conversion' },
-    truth.pcvr,
-  );
-  reports[name] = { ...r, samples_per_sec: Math.round(out.result.samplesPerSec), epochs: out.result.epochs };
+  const p = await predict(out.model, await loadDataSource(out.featureMap, file('test')));
+  const prob = (o: string) => p.probs[o]!;
+  const scores = {
+    ...(cvrOnly ? {} : { pctr: prob('ctr') }),
+    pcvr: prob('cvr'),
+    ...(esmm || ctcvrHead ? { pctcvr: prob('ctcvr') } : {}),
+  };
+  const r = clickConversionReport(scores, testLabels.click, testLabels.conversion, truth.pcvr);
+  const pctcvr = scores.pctcvr ?? (scores.pctr === undefined ? null : Float64Array.from(scores.pctr, (q, i) => q * scores.pcvr[i]!));
+  const gap = pctcvr === null ? { diff: NaN, se: NaN, resamples: 0 } : bootstrapAucDiff(oraclePctcvr, pctcvr, testLabels.conversion, 200, seed);
+  reports[name] = { ...r, samples_per_sec: Math.round(out.result.samplesPerSec), epochs: out.result.epochs, ctcvr_gap: gap };
 }
 // The oracle: the true probabilities judged the same way.
-const labels = await (async () => {
-  const cols = readFileSync(file('test'), 'utf8')
-    .trim()
-    .split('\n')
-    .slice(1)
-    .map((l) => l.split(','));
-  return { click: cols.map((c) => Number(c[0])), conversion: cols.map((c) => Number(c[1])) };
-})();
-const oracle = clickConversionReport({ pctr: truth.pctr, pcvr: truth.pcvr }, labels.click, labels.conversion, truth.pcvr);
+const oracle = clickConversionReport({ pctr: truth.pctr, pcvr: truth.pcvr }, testLabels.click, testLabels.conversion, truth.pcvr);
 const f = (x: number) => (Number.isNaN(x) ? '—' : x.toFixed(4));
 // The best a model that cannot learn the user–item match ⟨p_u, q_i⟩ can reach (the generator's diagnostic).
 const noMatch = {
@@ -138,15 +159,18 @@ const rowsOut = [...Object.entries(reports), ['oracle', oracle] as const].map(([
   f(r.cvrAucEntireSpace),
   f(r.ctcvrAuc),
   f(oracle.ctcvrAuc - r.ctcvrAuc),
+  'ctcvr_gap' in r ? f(r.ctcvr_gap.se) : '',
   'samples_per_sec' in r ? String(r.samples_per_sec) : '',
   'epochs' in r ? String(r.epochs) : '',
 ]);
-rowsOut.push(['oracle without match', f(noMatch.ctrAuc), '', '', f(noMatch.ctcvrAuc), f(oracle.ctcvrAuc - noMatch.ctcvrAuc), '', '']);
+rowsOut.push(['oracle without match', f(noMatch.ctrAuc), '', '', f(noMatch.ctcvrAuc), f(oracle.ctcvrAuc - noMatch.ctcvrAuc), '', '', '']);
 const machine = machineInfo();
 console.log(
-  `multitask, ${rows} rows (test ${oracle.rows} impressions, ${oracle.clicks} clicks), seed ${seed}, embedding L2 ${values['embedding-l2']}; load average ${machine.load_avg_1m} on ${machine.cores} cores (shared machine)`,
+  `multitask, ${rows} rows (test ${oracle.rows} impressions, ${oracle.clicks} clicks, ${testLabels.conversion.reduce((a, b) => a + b, 0)} conversions), seed ${seed}, embedding L2 ${values['embedding-l2']}; load average ${machine.load_avg_1m} on ${machine.cores} cores (shared machine)`,
 );
-console.log(formatTable(['model', 'CTR AUC', 'CVR AUC clicked', 'CVR AUC entire (truth)', 'CTCVR AUC', 'CTCVR gap', 'rows/s', 'epochs'], rowsOut));
+console.log(
+  formatTable(['model', 'CTR AUC', 'CVR AUC clicked', 'CVR AUC entire (truth)', 'CTCVR AUC', 'CTCVR gap', 'gap s.e.', 'rows/s', 'epochs'], rowsOut),
+);
 console.log(
   JSON.stringify({
     bench: 'multitask',

@@ -68,6 +68,13 @@ export interface TransformOptions {
    * caller encode values shared by every row once and broadcast them (serving's rank context).
    */
   onlyColumns?: ReadonlySet<string>;
+  /**
+   * Label, weight and group columns that are not in the chunk's columns at all are left out
+   * of the batch instead of refused (a column that is present is read and checked as usual).
+   * For scoring files that carry some or none of the labels (`finerank predict`, `finerank
+   * eval`, which judges only the outputs whose labels are there). Default false.
+   */
+  optionalLabels?: boolean;
 }
 
 /** Options for fitting. */
@@ -695,8 +702,11 @@ export class FeatureMap {
     const inputsOnly = opts.inputsOnly ?? false;
     const only = opts.onlyColumns;
     if (only !== undefined && !inputsOnly) throw new Error('transform: onlyColumns needs inputsOnly');
+    const optional = opts.optionalLabels === true;
+    const absent = (c: Feature) => optional && !chunk.columns.includes(c.source);
     if (!inputsOnly)
       for (const lr of this.labelReaders) {
+        if (absent(lr.f)) continue;
         const out = new Float32Array(n);
         readLabel(chunk, colIndex(chunk, lr.f), lr, out, bad);
         batch.labels[lr.f.name] = out;
@@ -732,6 +742,7 @@ export class FeatureMap {
             batch.weight = new Float32Array(n).fill(c.missing.value);
             break;
           }
+          if (absent(c)) break;
           const w = new Float64Array(n);
           readDense(chunk, colIndex(chunk, c), c, w, bad);
           checkWeights(w, c, bad);
@@ -739,7 +750,7 @@ export class FeatureMap {
           break;
         }
         case 'group':
-          if (inputsOnly) break;
+          if (inputsOnly || absent(c)) break;
           batch.group = this.groupIds(chunk, colIndex(chunk, c));
           break;
         case 'sparse':

@@ -1,5 +1,6 @@
 /** Evaluation metrics: exact AUC, logloss, gAUC / avgAUC, calibration, per-slice reports. */
 export { auc } from './auc.js';
+export { bootstrapAucDiff, type AucDiffBootstrap } from './auc-bootstrap.js';
 export { logloss, LOGLOSS_EPS } from './logloss.js';
 export { calibration, calibrationStats, calibratedProbabilities, type CalibrationStats } from './calibration.js';
 export { gauc, avgAuc, groupAuc, type GroupAucStats } from './gauc.js';

@@ -97,6 +97,23 @@ export function outputTaskDefs(model: RankingModel, tasks: readonly TaskDef[]): 
   ];
 }
 
+/** One output of a model as it is predicted and judged: a trained task or an extra output. */
+export interface OutputDef {
+  /** The column name in `finerank predict`, the key in eval reports, serving responses and ONNX outputs. */
+  name: string;
+  /** 'task': trained by a loss (weight > 0 or not); 'extra': predicted and judged only (ESMM's cvr). */
+  kind: 'task' | 'extra';
+  /** The label column it is judged (and, for a task, trained) against. */
+  label: string;
+  /** The label that must be 1 for a row to count; null: every row. */
+  where: string | null;
+}
+
+/** Every output of a model, in column order: its tasks, then its extra outputs (see `outputTaskDefs`). */
+export function modelOutputs(model: RankingModel, tasks: readonly TaskDef[]): OutputDef[] {
+  return outputTaskDefs(model, tasks).map((t, i) => ({ name: t.name, kind: i < tasks.length ? 'task' : 'extra', label: t.label, where: t.where }));
+}
+
 /** A model with one task: `forward` gives its [B] logits. */
 export abstract class SingleTaskModel extends RankingModel {
   constructor(ctx: ModelContext) {

@@ -60,7 +60,7 @@ export async function scoreFile(
     if (f === undefined || f.kind !== 'sparse') throw new Error(`slice column '${c}' must be a sparse feature of the schema`);
   }
   for await (const chunk of readRaw(path, { dataset: fm.schema.dataset, onBadRow: opts.onBadRow, badRows })) {
-    const batch: Batch = fm.transform(chunk, { onBadRow: opts.onBadRow, badRows });
+    const batch: Batch = fm.transform(chunk, { onBadRow: opts.onBadRow, badRows, optionalLabels: true });
     if (batch.size === 0) continue;
     const p = scoreBatch(art, batch);
     for (const t of tasks) for (const v of p[t]!) probs[t]!.push(v);
@@ -93,38 +93,65 @@ export async function scoreFile(
   };
 }
 
-/** Metrics of every task of a scored file (rows restricted by each task's `where`). */
-function taskReports(s: FileScores, tasks: TaskDef[], path: string): Record<string, EvalReport> {
-  const out: Record<string, EvalReport> = {};
+/**
+ * Metrics of every output of a scored file whose labels the file has (rows restricted by each
+ * output's `where`); the others, by name, with the label columns they lack.
+ */
+function taskReports(s: FileScores, tasks: TaskDef[]): { reports: Record<string, EvalReport>; notEvaluated: Record<string, string> } {
+  const reports: Record<string, EvalReport> = {};
+  const notEvaluated: Record<string, string> = {};
   for (const t of tasks) {
-    const y = s.labelColumns[t.label];
-    if (y === undefined) throw new Error(`${path}: has no values for label '${t.label}'${tasks.length > 1 ? ` (task '${t.name}')` : ''}`);
+    const lacking = [t.label, ...(t.where !== null ? [t.where] : [])].filter((l) => s.labelColumns[l] === undefined);
+    if (lacking.length > 0) {
+      notEvaluated[t.name] = `no label column ${lacking.map((l) => `'${l}'`).join(' or ')} in the data`;
+      continue;
+    }
     const rows = taskRows(
       t,
       (l) => s.labelColumns[l],
-      (l) => new Error(`${path}: has no values for label '${l}' (the where-column of task '${t.name}')`),
+      (l) => new Error(`no values for label '${l}' (the where-column of task '${t.name}')`),
     );
     const slices: Record<string, string[]> = {};
     for (const [k, v] of Object.entries(s.slices)) slices[k] = pickRows(v, rows);
-    out[t.name] = evaluate(pickRows(s.taskProbs[t.name]!, rows), pickRows(y, rows), {
+    reports[t.name] = evaluate(pickRows(s.taskProbs[t.name]!, rows), pickRows(s.labelColumns[t.label]!, rows), {
       ...(s.groups !== null ? { groups: pickRows(s.groups, rows) } : {}),
       ...(Object.keys(slices).length > 0 ? { slices } : {}),
     });
   }
-  return out;
+  return { reports, notEvaluated };
 }
 
-/** AUC, logloss, calibration, gAUC (with a group column) and per-slice metrics of a file: the first task's, plus every task's. */
+/**
+ * AUC, logloss, calibration, gAUC (with a group column) and per-slice metrics of a file, for
+ * every output (tasks, then extra outputs) whose label columns the file has: the first such
+ * output's report at the top level, every one under `tasks`, and under `notEvaluated` the
+ * outputs left out with the reason. A file with none of the labels is refused.
+ */
 export async function evaluateFile(
   art: LoadedArtifact,
   path: string,
   opts: { onBadRow?: BadRowPolicy; sliceColumns?: string[]; truthColumn?: string } = {},
-): Promise<EvalReport & { skipped: number; tasks: Record<string, EvalReport>; clickConversion?: FileClickConversion }> {
+): Promise<
+  EvalReport & { skipped: number; tasks: Record<string, EvalReport>; notEvaluated?: Record<string, string>; clickConversion?: FileClickConversion }
+> {
   const s = await scoreFile(art, path, opts);
   const tasks = outputTaskDefs(art.model, artifactTasks(art.meta));
-  const reports = taskReports(s, tasks, path);
+  const { reports, notEvaluated } = taskReports(s, tasks);
+  const judged = Object.keys(reports);
+  if (judged.length === 0) {
+    const needed = [...new Set(tasks.map((t) => t.label))];
+    throw new Error(
+      `${path}: has none of the model's label columns (${needed.join(', ')}); nothing to evaluate (finerank predict scores unlabelled files)`,
+    );
+  }
   const cc = fileClickConversion(art, s, tasks, path, opts.truthColumn);
-  return { ...reports[tasks[0]!.name]!, skipped: s.skipped, tasks: reports, ...(cc !== null ? { clickConversion: cc } : {}) };
+  return {
+    ...reports[judged[0]!]!,
+    skipped: s.skipped,
+    tasks: reports,
+    ...(Object.keys(notEvaluated).length > 0 ? { notEvaluated } : {}),
+    ...(cc !== null ? { clickConversion: cc } : {}),
+  };
 }
 
 /** A click → conversion model judged on a file: the report, the truth column used, or why it could not be computed. */
@@ -145,8 +172,10 @@ function fileClickConversion(art: LoadedArtifact, s: FileScores, tasks: TaskDef[
       );
     return null;
   }
-  const click = s.labelColumns[roles.click]!;
-  const conversion = s.labelColumns[roles.conversion]!;
+  const click = s.labelColumns[roles.click];
+  const conversion = s.labelColumns[roles.conversion];
+  if (click === undefined || conversion === undefined)
+    return { notComputed: `${path} lacks the label column '${click === undefined ? roles.click : roles.conversion}'` };
   const orphan = conversion.findIndex((v, i) => v !== 0 && click[i] !== 1);
   if (orphan >= 0) return { notComputed: `row ${orphan + 1} of ${path} has ${roles.conversion} without ${roles.click}` };
   const dataset = art.featureMap!.schema.dataset;

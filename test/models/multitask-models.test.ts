@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { noGrad } from '../../src/engine/tensor.js';
 import { Rng } from '../../src/engine/random.js';
 import { createModel, resolveModelOptions } from '../../src/models/registry.js';
-import { outputTaskDefs } from '../../src/models/base.js';
+import { modelOutputs, outputTaskDefs } from '../../src/models/base.js';
 import { loadArtifact, saveArtifact } from '../../src/serve/artifact.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,6 +50,17 @@ test('ESMM: σ(ctcvr logit) = σ(ctr)·σ(cvr) on every row; cvr is an extra out
     { name: 'ctcvr', label: 'buy', weight: 1, where: null },
   ]);
   assert.deepEqual(defs[2], { name: 'cvr', label: 'buy', weight: 0, where: 'click' });
+  assert.deepEqual(
+    modelOutputs(model, [
+      { name: 'ctr', label: 'click', weight: 1, where: null },
+      { name: 'ctcvr', label: 'buy', weight: 1, where: null },
+    ]),
+    [
+      { name: 'ctr', kind: 'task', label: 'click', where: null },
+      { name: 'ctcvr', kind: 'task', label: 'buy', where: null },
+      { name: 'cvr', kind: 'extra', label: 'buy', where: 'click' },
+    ],
+  );
   assert.throws(
     () =>
       model.validateTasks([

@@ -7,8 +7,10 @@ import type { EvalReport } from '../../metrics/index.js';
 const HELP = `usage: finerank eval MODEL_FILE --data FILE [--slice COLUMN]... [--truth-column COLUMN] [--skip-bad-rows] [--json]
 
 Scores the data file with the model and prints AUC, logloss, calibration (mean prediction /
-observed rate) and, when the schema has a group column, gAUC and avgAUC. --slice COLUMN
-repeats the metrics for every value of a sparse column (bias per user group).
+observed rate) and, when the schema has a group column, gAUC and avgAUC, for every output of
+the model (its tasks, then extra outputs such as ESMM's cvr) whose label columns the file has;
+the others are listed as not evaluated. --slice COLUMN repeats the metrics for every value of
+a sparse column (bias per user group).
 
 A click -> conversion model (ESMM, or tasks ctr on the click and cvr with where: click) also
 gets ESMM's evaluation: CTR AUC, CVR AUC on clicked rows, CVR AUC over all impressions against
@@ -43,17 +45,19 @@ export async function run(args: string[]): Promise<number> {
     sliceColumns: values.slice ?? [],
     ...(values['truth-column'] !== undefined ? { truthColumn: values['truth-column'] } : {}),
   });
-  const { tasks, clickConversion, ...first } = r;
+  const { tasks, clickConversion, notEvaluated, ...first } = r;
   const names = Object.keys(tasks);
+  const multi = art.model.outputNames().length > 1;
   if (values.json) {
-    // Single-task output is the first task's report, as before tasks existed; multi-task adds every task's.
-    console.log(JSON.stringify(names.length > 1 ? r : first));
+    // Single-output models print the one report, as before tasks existed; multi-output ones add every output's.
+    console.log(JSON.stringify(multi ? r : first));
     return 0;
   }
   for (const name of names) {
-    if (names.length > 1) console.log(`${name === names[0] ? '' : '\n'}task ${name}:`);
+    if (multi) console.log(`${name === names[0] ? '' : '\n'}task ${name}:`);
     printReport(tasks[name]!, name === names[0] ? { skipped: r.skipped } : {});
   }
+  for (const [name, why] of Object.entries(notEvaluated ?? {})) console.log(`\ntask ${name}: not evaluated (${why})`);
   if (clickConversion !== undefined) printClickConversion(clickConversion);
   return 0;
 }

@@ -5,7 +5,8 @@ import { kernels } from '../../engine/kernels/index.js';
 import { packageRoot } from '../../engine/kernels/native.js';
 import { listModels } from '../../models/registry.js';
 import { snakeCase } from '../../util/case.js';
-import { loadArtifact } from '../../serve/artifact.js';
+import { artifactTasks, loadArtifact } from '../../serve/artifact.js';
+import { modelOutputs, type OutputDef } from '../../models/base.js';
 import { GbdtModel } from '../../gbdt/model.js';
 import { AutoFIS } from '../../models/autofis.js';
 import { formatTreeReport, treeReport } from '../../gbdt/report.js';
@@ -31,10 +32,19 @@ export function infoReport(): Record<string, unknown> {
   };
 }
 
-/** What `finerank info MODEL_FILE` prints: the artifact's model, label and training summary, and for tree models the trees. */
+/**
+ * What `finerank info MODEL_FILE` prints: the artifact's model, label, outputs (the columns of
+ * `finerank predict`, each with the label it is judged against) and training summary, and for
+ * tree models the trees.
+ */
 export function modelReport(path: string, top: number): Record<string, unknown> {
   const art = loadArtifact(path);
-  const out: Record<string, unknown> = { model: art.meta.model, label: art.meta.label, summary: art.meta.training.summary ?? null };
+  const out: Record<string, unknown> = {
+    model: art.meta.model,
+    label: art.meta.label,
+    outputs: modelOutputs(art.model, artifactTasks(art.meta)),
+    summary: art.meta.training.summary ?? null,
+  };
   if (art.model instanceof GbdtModel) out.trees = treeReport(art.model.booster(), top);
   if (art.model instanceof AutoFIS) out.keptPairs = art.model.pairNames;
   return out;
@@ -49,7 +59,7 @@ export async function run(args: string[]): Promise<number> {
   });
   if (values.help) {
     console.log(
-      'usage: finerank info [MODEL_FILE] [--top N] [--json]\n\nPrints versions, the active kernel backend (FINERANK_BACKEND=native|typescript forces one; FINERANK_THREADS sets BLAS threads) and the registered models.\nWith a model file: its model, label and training summary; for autofis the interaction pairs its search kept; for gbdt / gbdt_lr also the tree count, depths, leaves and the N features with the most split gain (docs/gbdt.md).',
+      'usage: finerank info [MODEL_FILE] [--top N] [--json]\n\nPrints versions, the active kernel backend (FINERANK_BACKEND=native|typescript forces one; FINERANK_THREADS sets BLAS threads) and the registered models.\nWith a model file: its model, label, outputs (the columns finerank predict writes, each with the label that judges it) and training summary; for autofis the interaction pairs its search kept; for gbdt / gbdt_lr also the tree count, depths, leaves and the N features with the most split gain (docs/gbdt.md).',
     );
     return 0;
   }
@@ -64,6 +74,10 @@ export async function run(args: string[]): Promise<number> {
     }
     console.log(`model          ${String(r.model)}`);
     console.log(`label          ${String(r.label)}`);
+    const outputs = r.outputs as OutputDef[];
+    console.log(
+      `outputs        ${outputs.map((o) => `${o.name} (${o.kind === 'extra' ? 'extra output, ' : ''}${o.label}${o.where !== null ? ` where ${o.where}` : ''})`).join(', ')}`,
+    );
     if (r.keptPairs !== undefined) {
       const kept = r.keptPairs as string[];
       console.log(`kept pairs     ${kept.length}${kept.length > 0 ? `: ${kept.join(', ')}` : ''}`);

@@ -7,7 +7,8 @@ const HELP = `usage: finerank predict MODEL_FILE --data FILE [--out FILE] [--ski
 
 Writes the probabilities of every data row, in file order, as CSV to --out (atomically)
 or to standard output: one column 'score' for a single-task model, one column per task
-(named after the task) for a multi-task model, then one per extra output (ESMM: cvr).`;
+(named after the task) for a multi-task model, then one per extra output (ESMM: cvr). The
+file needs the input columns only: label, weight and group columns may be absent.`;
 
 /** `finerank predict`: scores of a model artifact for every row of a data file. */
 export async function run(args: string[]): Promise<number> {
