@@ -16,7 +16,7 @@
  * conversion carry no masks), and its CTCVR AUC is that head's.
  * `--spec '{"users":1000,…}'` overrides generator parameters (MultitaskSpec; cached per setting). The data is cached under bench/out/multitask-*.
  *
- *   npm run bench:multitask -- [--rows N] [--models esmm,cvr_only,shared_bottom,mmoe,moe,ple,mmoe+ctcvr,…] [--epochs N] [--batch-size N] [--embedding-l2 λ] [--seed S]
+ *   npm run bench:multitask -- [--rows N] [--models esmm,cvr_only,shared_bottom,mmoe,moe,ple,mmoe+ctcvr,…] [--epochs N] [--batch-size N] [--embedding-l2 λ] [--cvr-weight w] [--seed S]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,6 +42,7 @@ const { values } = parseArgs({
     'batch-size': { type: 'string', default: '512' },
     'embedding-l2': { type: 'string', default: '0' },
     epochs: { type: 'string', default: '4' },
+    'cvr-weight': { type: 'string', default: '1' },
     seed: { type: 'string', default: '2018' },
     spec: { type: 'string', default: '{}' },
   },
@@ -80,9 +81,12 @@ const ESMM_TASKS = [
   { name: 'ctr', label: 'click', weight: 1, where: null },
   { name: 'ctcvr', label: 'conversion', weight: 1, where: null },
 ];
+const cvrWeight = Number(values['cvr-weight']);
+if (!(cvrWeight > 0)) throw new Error(`--cvr-weight must be a positive number, got ${values['cvr-weight']}`);
+/** The clicks-only CVR task's loss (a mean over the batch's clicked rows) is weighted by --cvr-weight. */
 const CLICK_TASKS = [
   { name: 'ctr', label: 'click', weight: 1, where: null },
-  { name: 'cvr', label: 'conversion', weight: 1, where: 'click' },
+  { name: 'cvr', label: 'conversion', weight: cvrWeight, where: 'click' },
 ];
 /**
  * `<model>+ctcvr`: a third head learns the conversion label over ALL impressions (CTCVR), as
@@ -166,7 +170,7 @@ const rowsOut = [...Object.entries(reports), ['oracle', oracle] as const].map(([
 rowsOut.push(['oracle without match', f(noMatch.ctrAuc), '', '', f(noMatch.ctcvrAuc), f(oracle.ctcvrAuc - noMatch.ctcvrAuc), '', '', '']);
 const machine = machineInfo();
 console.log(
-  `multitask, ${rows} rows (test ${oracle.rows} impressions, ${oracle.clicks} clicks, ${testLabels.conversion.reduce((a, b) => a + b, 0)} conversions), seed ${seed}, embedding L2 ${values['embedding-l2']}; load average ${machine.load_avg_1m} on ${machine.cores} cores (shared machine)`,
+  `multitask, ${rows} rows (test ${oracle.rows} impressions, ${oracle.clicks} clicks, ${testLabels.conversion.reduce((a, b) => a + b, 0)} conversions), seed ${seed}, embedding L2 ${values['embedding-l2']}, CVR task weight ${cvrWeight}; load average ${machine.load_avg_1m} on ${machine.cores} cores (shared machine)`,
 );
 console.log(
   formatTable(['model', 'CTR AUC', 'CVR AUC clicked', 'CVR AUC entire (truth)', 'CTCVR AUC', 'CTCVR gap', 'gap s.e.', 'rows/s', 'epochs'], rowsOut),
@@ -177,6 +181,7 @@ console.log(
     rows,
     seed,
     embedding_l2: Number(values['embedding-l2']),
+    cvr_weight: cvrWeight,
     ...machine,
     oracle,
     oracle_without_user_item_match: noMatch,
