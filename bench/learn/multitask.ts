@@ -42,7 +42,7 @@ const { values } = parseArgs({
     'batch-size': { type: 'string', default: '512' },
     'embedding-l2': { type: 'string', default: '0' },
     epochs: { type: 'string', default: '4' },
-    'cvr-weight': { type: 'string', default: '1' },
+    'cvr-weight': { type: 'string', default: 'auto' },
     seed: { type: 'string', default: '2018' },
     spec: { type: 'string', default: '{}' },
   },
@@ -81,9 +81,17 @@ const ESMM_TASKS = [
   { name: 'ctr', label: 'click', weight: 1, where: null },
   { name: 'ctcvr', label: 'conversion', weight: 1, where: null },
 ];
-const cvrWeight = Number(values['cvr-weight']);
-if (!(cvrWeight > 0)) throw new Error(`--cvr-weight must be a positive number, got ${values['cvr-weight']}`);
-/** The clicks-only CVR task's loss (a mean over the batch's clicked rows) is weighted by --cvr-weight. */
+/**
+ * Weight of the clicks-only CVR task next to a CTR task. Its loss is a mean over the batch's
+ * clicked rows, so at weight 1 each clicked row pulls ~1/click-rate times harder on the shared
+ * embeddings than a row of the CTR loss; `auto` (the default) sets the weight to the training
+ * split's click rate, which makes it the masked mean over every impression, Σ_clicked BCE / B
+ * (one impression, one unit of loss in either task). A number sets it; the clicks-only
+ * `cvr_only` model has no other task and keeps weight 1.
+ */
+const cvrWeight =
+  values['cvr-weight'] === 'auto' ? (meta.splits.train.oracle?.click?.positiveRate ?? NaN) : Number(values['cvr-weight']);
+if (!(cvrWeight > 0)) throw new Error(`--cvr-weight must be 'auto' or a positive number, got ${values['cvr-weight']}`);
 const CLICK_TASKS = [
   { name: 'ctr', label: 'click', weight: 1, where: null },
   { name: 'cvr', label: 'conversion', weight: cvrWeight, where: 'click' },
@@ -118,7 +126,7 @@ for (const name of values.models!.split(',')) {
       data: { train: file('train'), valid: file('valid'), test: file('test'), onBadRow: 'error' },
       schema,
       label: null,
-      tasks: esmm ? ESMM_TASKS : cvrOnly ? CLICK_TASKS.slice(1) : ctcvrHead ? [...CLICK_TASKS, CTCVR_TASK] : CLICK_TASKS,
+      tasks: esmm ? ESMM_TASKS : cvrOnly ? [{ ...CLICK_TASKS[1]!, weight: 1 }] : ctcvrHead ? [...CLICK_TASKS, CTCVR_TASK] : CLICK_TASKS,
       model,
       // cvr_only is the paper's BASE: ESMM's CVR tower (embeddings → tower) alone, no bottom.
       modelOptions: resolveModelOptions(model, acceptedOptions(model, cvrOnly ? { ...MODEL, bottomHiddenUnits: [] } : MODEL)),
@@ -170,7 +178,7 @@ const rowsOut = [...Object.entries(reports), ['oracle', oracle] as const].map(([
 rowsOut.push(['oracle without match', f(noMatch.ctrAuc), '', '', f(noMatch.ctcvrAuc), f(oracle.ctcvrAuc - noMatch.ctcvrAuc), '', '', '']);
 const machine = machineInfo();
 console.log(
-  `multitask, ${rows} rows (test ${oracle.rows} impressions, ${oracle.clicks} clicks, ${testLabels.conversion.reduce((a, b) => a + b, 0)} conversions), seed ${seed}, embedding L2 ${values['embedding-l2']}, CVR task weight ${cvrWeight}; load average ${machine.load_avg_1m} on ${machine.cores} cores (shared machine)`,
+  `multitask, ${rows} rows (test ${oracle.rows} impressions, ${oracle.clicks} clicks, ${testLabels.conversion.reduce((a, b) => a + b, 0)} conversions), seed ${seed}, embedding L2 ${values['embedding-l2']}, CVR task weight ${cvrWeight}${values['cvr-weight'] === 'auto' ? ' (auto: the training click rate)' : ''}; load average ${machine.load_avg_1m} on ${machine.cores} cores (shared machine)`,
 );
 console.log(
   formatTable(['model', 'CTR AUC', 'CVR AUC clicked', 'CVR AUC entire (truth)', 'CTCVR AUC', 'CTCVR gap', 'gap s.e.', 'rows/s', 'epochs'], rowsOut),
