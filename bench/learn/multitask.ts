@@ -89,8 +89,7 @@ const ESMM_TASKS = [
  * (one impression, one unit of loss in either task). A number sets it; the clicks-only
  * `cvr_only` model has no other task and keeps weight 1.
  */
-const cvrWeight =
-  values['cvr-weight'] === 'auto' ? (meta.splits.train.oracle?.click?.positiveRate ?? NaN) : Number(values['cvr-weight']);
+const cvrWeight = values['cvr-weight'] === 'auto' ? (meta.splits.train.oracle?.click?.positiveRate ?? NaN) : Number(values['cvr-weight']);
 if (!(cvrWeight > 0)) throw new Error(`--cvr-weight must be 'auto' or a positive number, got ${values['cvr-weight']}`);
 const CLICK_TASKS = [
   { name: 'ctr', label: 'click', weight: 1, where: null },
