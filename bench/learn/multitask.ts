@@ -2,8 +2,8 @@
  * Multi-task learnability benchmark (issue 10): on `finerank gen multitask` data (click →
  * conversion with selection bias, true pCTR/pCVR known), trains ESMM and the models that
  * learn CVR on clicked rows only (Shared-Bottom, MMoE, MoE, PLE with tasks ctr→click and
- * cvr→conversion where click; `cvr_only`: the paper's BASE, ESMM's CVR tower — embeddings,
- * then the tower — with its own embeddings and the one task cvr→conversion where click, i.e.
+ * cvr→conversion where click, the latter weighted by the training click rate, `--cvr-weight`;
+ * `cvr_only`: the paper's BASE, ESMM's CVR tower — embeddings, then the tower — with its own embeddings and the one task cvr→conversion where click, i.e.
  * Shared-Bottom without a bottom), and prints per model: CTR AUC, CVR AUC on clicked rows, CVR
  * AUC over all impressions against the generator's true pCVR (soft-label AUC), CTCVR AUC
  * (ESMM: its pCTCVR output; the others: pCTR·pCVR), each against the oracle (the true
@@ -85,7 +85,7 @@ const ESMM_TASKS = [
  * Weight of the clicks-only CVR task next to a CTR task. Its loss is a mean over the batch's
  * clicked rows, so at weight 1 each clicked row pulls ~1/click-rate times harder on the shared
  * embeddings than a row of the CTR loss; `auto` (the default) sets the weight to the training
- * split's click rate, which makes it the masked mean over every impression, Σ_clicked BCE / B
+ * split's click rate, which makes it about the masked mean over every impression, Σ_clicked BCE / B
  * (one impression, one unit of loss in either task). A number sets it; the clicks-only
  * `cvr_only` model has no other task and keeps weight 1.
  */
