@@ -32,6 +32,7 @@
 #include "dice.h"
 #include "attention.h"
 #include "rows.h"
+#include "pairs.h"
 #include "gate-mix.h"
 
 #include <cmath>
@@ -246,6 +247,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterDiceKernels(env, exports);
   RegisterAttentionKernels(env, exports);
   RegisterRowKernels(env, exports);
+  RegisterPairKernels(env, exports);
   RegisterGateMixKernels(env, exports);
   return exports;
 }
