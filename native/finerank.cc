@@ -33,6 +33,7 @@
 #include "attention.h"
 #include "rows.h"
 #include "pairs.h"
+#include "layer-norm.h"
 #include "gate-mix.h"
 
 #include <cmath>
@@ -248,6 +249,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterAttentionKernels(env, exports);
   RegisterRowKernels(env, exports);
   RegisterPairKernels(env, exports);
+  RegisterLayerNormKernels(env, exports);
   RegisterGateMixKernels(env, exports);
   return exports;
 }

@@ -5,6 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/engine/random.js';
+import { hadamardPairs } from '../../src/engine/ops/index.js';
+import { gradcheck, randTensor } from '../support/gradcheck.js';
 import { loadNativePairKernels, typescriptPairKernels, type PairKernels } from '../../src/engine/kernels/pairs.js';
 
 const loaded = loadNativePairKernels();
@@ -141,4 +143,23 @@ test('pair kernels: native equals TypeScript bit for bit', { skip }, () => {
     () => native!.hadamardPairsBackward(f(2), 1, one, f(2), 1, one, 1, 1, 2, f(2), f(1), null),
     /hadamardPairsBackward: ga has 1 elements, needs 2/,
   );
+});
+
+test('hadamardPairs op: a[li[p]] ⊙ c[ri[p]] per row, gradients match finite differences (repeated indices)', () => {
+  const rng = new Rng(12);
+  const [B, FA, FC, D] = [2, 3, 4, 5];
+  const li = Int32Array.of(0, 2, 2, 1, 0),
+    ri = Int32Array.of(3, 0, 3, 3, 1);
+  const a = randTensor(rng, [B, FA, D], 1, false),
+    c = randTensor(rng, [B, FC, D], 1, false);
+  const out = hadamardPairs(a, li, c, ri);
+  assert.deepEqual(out.shape, [B, li.length, D]);
+  for (let b = 0; b < B; b++)
+    for (let p = 0; p < li.length; p++)
+      for (let d = 0; d < D; d++)
+        assert.equal(out.data[(b * li.length + p) * D + d], Math.fround(a.data[(b * FA + li[p]!) * D + d]! * c.data[(b * FC + ri[p]!) * D + d]!));
+  gradcheck(([x, y]) => hadamardPairs(x!, li, y!, ri), [randTensor(rng, [B, FA, D]), randTensor(rng, [B, FC, D])]);
+  gradcheck(([x]) => hadamardPairs(x!, li, c, ri), [randTensor(rng, [B, FA, D])]);
+  assert.throws(() => hadamardPairs(a, li, c, ri.subarray(1)), /hadamardPairs: 5 left and 4 right indices/);
+  assert.throws(() => hadamardPairs(a, li, randTensor(rng, [B, FC, D + 1]), ri), /expected a \[B, FA, D\] and c \[B, FC, D\]/);
 });

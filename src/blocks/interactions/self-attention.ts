@@ -1,6 +1,6 @@
 import { Tensor } from '../../engine/tensor.js';
 import { Rng } from '../../engine/random.js';
-import { add, headAttention, headWeightedSum, relu } from '../../engine/ops/index.js';
+import { add, addLayerNorm, headAttention, headWeightedSum, relu } from '../../engine/ops/index.js';
 import { Dropout } from '../../nn/dropout.js';
 import { LayerNorm } from '../../nn/layernorm.js';
 import { Linear } from '../../nn/linear.js';
@@ -76,8 +76,9 @@ export class InteractingLayer extends Module {
   forward(x: Tensor): Tensor {
     const alpha = this.dropAttention.forward(this.weights(x));
     let y = this.dropOutput.forward(headWeightedSum(alpha, this.wv.forward(x), this.heads)); // heads merged in place
-    if (this.useResidual) y = add(y, this.wres === null ? x : this.wres.forward(x));
-    if (this.norm !== null) y = this.norm.forward(y);
-    return relu(y);
+    const residual = this.useResidual ? (this.wres === null ? x : this.wres.forward(x)) : null;
+    // With layer norm: residual sum, LN and ReLU fused in one op (no sum / normalized tensors).
+    if (this.norm !== null) return addLayerNorm(y, residual, this.norm.gamma, this.norm.beta, { eps: this.norm.eps, relu: true });
+    return relu(residual === null ? y : add(y, residual));
   }
 }
