@@ -27,8 +27,11 @@
 #include "expd.h"
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define FR_ROWS_CLONES __attribute__((target_clones("avx2", "default")))
+// tanh is float64 throughout: 8 lanes instead of 4 halve its time where AVX-512 exists.
+#define FR_TANH_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define FR_ROWS_CLONES
+#define FR_TANH_CLONES
 #endif
 
 namespace {
@@ -36,12 +39,12 @@ namespace {
 using namespace finerank_napi;
 using finerank_expd::TanhD;
 
-FR_ROWS_CLONES
+FR_TANH_CLONES
 void Tanh(const float* x, int64_t n, float* out) {
   for (int64_t i = 0; i < n; i++) out[i] = static_cast<float>(TanhD(x[i]));
 }
 
-FR_ROWS_CLONES
+FR_TANH_CLONES
 void TanhBackward(const float* t, const float* g, int64_t n, float* gx) {
   for (int64_t i = 0; i < n; i++) {
     const double ti = t[i];
