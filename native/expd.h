@@ -32,7 +32,12 @@ inline double ExpD(double x) {
   p = p * r + 0.5;
   p = p * r + 1.0;
   p = p * r + 1.0;
-  const uint64_t bits = static_cast<uint64_t>(static_cast<int64_t>(k) + 1023) << 52;
+  // 2^k from its bits: k + 1.5·2^52 holds k in its low mantissa bits (|k| ≤ 1010, exact), so
+  // no double → int64 conversion (which only AVX-512 vectorizes).
+  const double shifted = k + 6755399441055744.0;
+  int64_t kbits;
+  std::memcpy(&kbits, &shifted, sizeof kbits);
+  const uint64_t bits = static_cast<uint64_t>(kbits - INT64_C(0x4338000000000000) + 1023) << 52;
   double scale;
   std::memcpy(&scale, &bits, sizeof scale);
   return p * scale;

@@ -32,6 +32,8 @@
 #include "dice.h"
 #include "attention.h"
 #include "rows.h"
+#include "pairs.h"
+#include "layer-norm.h"
 #include "gate-mix.h"
 
 #include <cmath>
@@ -246,6 +248,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterDiceKernels(env, exports);
   RegisterAttentionKernels(env, exports);
   RegisterRowKernels(env, exports);
+  RegisterPairKernels(env, exports);
+  RegisterLayerNormKernels(env, exports);
   RegisterGateMixKernels(env, exports);
   return exports;
 }

@@ -79,6 +79,8 @@ function readOracleAuc(path: string): number | null {
 /** What each side reports for one model. */
 interface TrainResult {
   samples_per_sec: number;
+  /** Training examples per second of the process's CPU time while training (both sides' `train_seconds` / `train_cpu_seconds`); null when a side does not report them. */
+  cpu_samples_per_sec: number | null;
   test_auc: number;
   test_logloss: number;
   peak_rss_bytes: number | null;
@@ -249,11 +251,20 @@ function rssBytes(obj: Record<string, unknown>, pick: (...k: string[]) => string
   return mb === null ? null : mb * 1048576;
 }
 
+/** samples/s of CPU time = samples_per_sec · train_seconds / train_cpu_seconds (null without both). */
+function cpuSamplesPerSec(obj: Record<string, unknown>, pick: (...k: string[]) => string, label: string): number | null {
+  const wall = optionalNumberField(obj, pick('train_seconds'), label);
+  const cpu = optionalNumberField(obj, pick('train_cpu_seconds'), label);
+  if (wall === null || cpu === null || !(cpu > 0)) return null;
+  return (numberField(obj, pick('samples_per_sec'), label) * wall) / cpu;
+}
+
 function parseTrainResult(obj: Record<string, unknown>, label: string, wallMs: number): TrainResult {
   const camel = (k: string) => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
   const pick = (...keys: string[]): string => keys.flatMap((k) => [k, camel(k)]).find((k) => obj[k] !== undefined && obj[k] !== null) ?? keys[0]!;
   return {
     samples_per_sec: numberField(obj, pick('samples_per_sec'), label),
+    cpu_samples_per_sec: cpuSamplesPerSec(obj, pick, label),
     test_auc: numberField(obj, pick('test_auc'), label),
     test_logloss: numberField(obj, pick('test_logloss'), label),
     peak_rss_bytes: rssBytes(obj, pick, label),
@@ -470,6 +481,7 @@ async function main(): Promise<void> {
     const r = get(impl, model);
     return {
       samples_per_sec: round(r?.samples_per_sec ?? null, 0),
+      cpu_samples_per_sec: round(r?.cpu_samples_per_sec ?? null, 0),
       test_auc: round(r?.test_auc ?? null, 6),
       test_logloss: round(r?.test_logloss ?? null, 6),
       peak_rss_mb: round(r?.peak_rss_bytes != null ? toMiB(r.peak_rss_bytes) : null, 1),
@@ -496,6 +508,7 @@ async function main(): Promise<void> {
         pytorch: side('pytorch', model),
         ratio: {
           samples_per_sec: round(ratio(f?.samples_per_sec ?? null, p?.samples_per_sec ?? null)),
+          cpu_samples_per_sec: round(ratio(f?.cpu_samples_per_sec ?? null, p?.cpu_samples_per_sec ?? null)),
           peak_rss: round(ratio(f?.peak_rss_bytes ?? null, p?.peak_rss_bytes ?? null)),
         },
         test_auc_diff: f && p ? round(f.test_auc - p.test_auc, 6) : null,

@@ -327,10 +327,10 @@ def main():
 
     gen = torch.Generator().manual_seed(seed)
     best_auc, best_state, bad, lr = -np.inf, None, 0, proto["learning_rate"]
-    train_s, trained, epochs = 0.0, 0, 0
+    train_s, train_cpu_s, trained, epochs = 0.0, 0.0, 0, 0
     for epoch in range(1, max_epochs + 1):
         model.train()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         perm = torch.randperm(len(y_tr), generator=gen) if proto.get("shuffle", True) else torch.arange(len(y_tr))
         loss_sum, n_batches = 0.0, 0
         for i in range(0, len(perm), batch):
@@ -347,6 +347,7 @@ def main():
             n_batches += 1
         dt = time.perf_counter() - t0
         train_s += dt
+        train_cpu_s += time.process_time() - c0
         trained += len(perm)
         epochs = epoch
         p_va = predict(model, x_va, batch)
@@ -376,6 +377,7 @@ def main():
         "threads": a.threads,
         "samples_per_sec": trained / train_s,
         "train_seconds": train_s,
+        "train_cpu_seconds": train_cpu_s,
         "epochs": epochs,
         "best_valid_auc": best_auc,
         "test_auc": float(roc_auc_score(y_te, p_te)),

@@ -39,7 +39,12 @@ function run(K: RowKernels, seed: number, [N, H, C, k, pad]: readonly number[]) 
   const pool = new Float32Array(N! * Hp * C!),
     arg = new Int32Array(pool.length);
   K.maxPoolRows(xt, N!, H!, C!, kp, pp, Hp, pool, arg);
-  return { x, g, out, gx, t, Ho, xt, pool, arg, Hp, pp };
+  const gt = Float32Array.from(x, (v) => v / 5); // tanh backward on top of an existing gradient
+  K.tanhBackward(t, gx, x.length, gt);
+  const gp = Float32Array.from(pool, (_, j) => (j % 7) - 3),
+    gpool = Float32Array.from(x, (v) => v / 3);
+  K.maxPoolRowsBackward(gp, arg, arg.length, gpool, gpool.length);
+  return { x, g, out, gx, t, Ho, xt, pool, arg, Hp, pp, gt, gp, gpool };
 }
 
 test('row kernels (TypeScript): im2col / col2im equal the index formula, tanh equals Math.tanh', () => {
@@ -59,6 +64,13 @@ test('row kernels (TypeScript): im2col / col2im equal the index formula, tanh eq
           }
     assert.deepEqual(r.gx, want, `gx (shape ${shape})`);
     for (let i = 0; i < r.x.length; i++) assert.ok(Math.abs(r.t[i]! - Math.tanh(r.x[i]!)) < 1e-7, `tanh(${r.x[i]})`);
+    for (let i = 0; i < r.x.length; i++) {
+      const want = r.x[i]! / 5 + r.gx[i]! * (1 - r.t[i]! * r.t[i]!);
+      assert.ok(Math.abs(r.gt[i]! - want) < 1e-6, `tanh backward [${i}]`);
+    }
+    const wantPool = Float64Array.from(r.x, (v) => Math.fround(v / 3));
+    r.arg.forEach((a, j) => (wantPool[a]! += r.gp[j]!));
+    wantPool.forEach((w, i) => assert.ok(Math.abs(r.gpool[i]! - w) < 1e-5, `max-pool backward [${i}]`));
     for (let n = 0; n < N; n++)
       for (let i = 0; i < r.Hp; i++)
         for (let c = 0; c < C; c++) {
@@ -81,9 +93,16 @@ test('row kernels: native equals TypeScript bit for bit', { skip }, () => {
   for (const shape of SHAPES) {
     const t = run(typescriptRowKernels, 11, shape),
       n = run(native!, 11, shape);
-    for (const key of ['out', 'gx', 't', 'pool', 'arg'] as const)
+    for (const key of ['out', 'gx', 't', 'pool', 'arg', 'gt', 'gpool'] as const)
       assert.deepEqual(new Uint32Array(n[key].buffer), new Uint32Array(t[key].buffer), `${key} (shape ${shape})`);
   }
+  // the vectorized native tanh on the series range, the limits and exp's clamp (|2x| > 700)
+  const edge = Float32Array.of(1e-6, -3e-5, 6.1e-5, 6.2e-5, 0, -0, 0.5, 20, -20, 400, -400, 1e-30, -1e-38);
+  const tn = new Float32Array(edge.length),
+    tt = new Float32Array(edge.length);
+  native!.tanhForward(edge, edge.length, tn);
+  typescriptRowKernels.tanhForward(edge, edge.length, tt);
+  assert.deepEqual(new Uint32Array(tn.buffer), new Uint32Array(tt.buffer), 'tanh at the edges');
   const f = (n: number) => new Float32Array(n);
   assert.throws(() => native!.unfoldRows(f(5), 2, 3, 1, 3, 1, f(18)), /unfoldRows: x has 5 elements, needs 6/);
   assert.throws(() => native!.foldRowsAdd(f(6), 1, 2, 1, 5, 1, f(2)), /foldRowsAdd: needs k ≥ 1 and H \+ 2·pad − k \+ 1 ≥ 1/);
@@ -91,4 +110,6 @@ test('row kernels: native equals TypeScript bit for bit', { skip }, () => {
     () => native!.maxPoolRows(f(4), 1, 4, 1, 2, 2, 3, f(3), new Int32Array(3)),
     /maxPoolRows: every pooling window must hold at least one row/,
   );
+  assert.throws(() => native!.maxPoolRowsBackward(f(2), Int32Array.of(0, 4), 2, f(4), 4), /maxPoolRowsBackward: arg\[1\] = 4 is outside \[0, 4\)/);
+  assert.throws(() => native!.tanhBackward(f(3), f(2), 3, f(3)), /tanhBackward: g has 2 elements, needs 3/);
 });

@@ -1,4 +1,5 @@
-import { Tensor, fromOp } from '../../engine/tensor.js';
+import { Tensor, fromOp, allocFloat32 } from '../../engine/tensor.js';
+import { pairKernels } from '../../engine/kernels/pairs.js';
 import { Rng } from '../../engine/random.js';
 import { xavierNormal } from '../../nn/init.js';
 import { Module } from '../../nn/module.js';
@@ -12,40 +13,17 @@ function checkFields(op: string, e: Tensor): [number, number, number] {
 /**
  * PNN's inner product layer (Qu et al. 2016, IPNN) on e [B, F, D]: one value per field pair,
  *   p_{b,(f,g)} = ⟨e_{bf}, e_{bg}⟩,   output [B, F(F−1)/2] in `fieldPairs` order
- * (FuxiCTR's InnerProductInteraction(output="inner_product")). Fused: no [B, P, D] product
- * tensor; backward ∂e_f += g·e_g, ∂e_g += g·e_f per pair.
+ * (FuxiCTR's InnerProductInteraction(output="inner_product")). Fused (the `innerProducts`
+ * kernels of engine/kernels/pairs.ts, native or TypeScript): no [B, P, D] product tensor;
+ * backward ∂e_f += Σ_{g≠f} ∂p_{(f,g)}·e_g.
  */
 export function innerProducts(e: Tensor): Tensor {
   const [B, F, D] = checkFields('innerProducts', e);
-  const { count: P, left, right } = fieldPairs(F);
-  const x = e.data;
-  const out = new Float32Array(B * P);
-  for (let b = 0; b < B; b++) {
-    const base = b * F * D;
-    for (let p = 0; p < P; p++) {
-      const oi = base + left[p]! * D,
-        oj = base + right[p]! * D;
-      let s = 0;
-      for (let d = 0; d < D; d++) s += x[oi + d]! * x[oj + d]!;
-      out[b * P + p] = s;
-    }
-  }
-  return fromOp(out, [B, P], [e], (g) => {
-    const ge = e.gradBuffer();
-    for (let b = 0; b < B; b++) {
-      const base = b * F * D;
-      for (let p = 0; p < P; p++) {
-        const gp = g[b * P + p]!;
-        if (gp === 0) continue;
-        const oi = base + left[p]! * D,
-          oj = base + right[p]! * D;
-        for (let d = 0; d < D; d++) {
-          ge[oi + d]! += gp * x[oj + d]!;
-          ge[oj + d]! += gp * x[oi + d]!;
-        }
-      }
-    }
-  });
+  const P = (F * (F - 1)) / 2;
+  const K = pairKernels();
+  const out = allocFloat32(B * P);
+  K.innerProducts(e.data, B, F, D, out);
+  return fromOp(out, [B, P], [e], (g) => K.innerProductsBackward(e.data, g, B, F, D, e.gradBuffer()));
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Tensor } from '../../engine/tensor.js';
 import { Rng } from '../../engine/random.js';
-import { add, headAttention, headWeightedSum, relu } from '../../engine/ops/index.js';
+import { add, addLayerNorm, headAttention, headWeightedSum, relu, reshape } from '../../engine/ops/index.js';
 import { Dropout } from '../../nn/dropout.js';
 import { LayerNorm } from '../../nn/layernorm.js';
 import { Linear } from '../../nn/linear.js';
@@ -69,15 +69,34 @@ export class InteractingLayer extends Module {
 
   /** The attention weights α [B·H, F, F] (head-major within a row) of x [B, F, In]. */
   weights(x: Tensor): Tensor {
-    return headAttention(this.wq.forward(x), this.wk.forward(x), this.heads, this.useScale ? 1 / Math.sqrt(this.headDim) : 1);
+    const rows = this.rows(x);
+    return this.scores(this.project(this.wq, rows, x), this.project(this.wk, rows, x));
+  }
+
+  /** x [B, F, In] as one [B·F, In] node that every projection reads (their GEMMs add their gradients straight into it). */
+  private rows(x: Tensor): Tensor {
+    return reshape(x, [x.size / x.shape[x.rank - 1]!, x.shape[x.rank - 1]!]);
+  }
+
+  /** A projection of the [B·F, In] rows, as [B, F, out]. */
+  private project(w: Linear, rows: Tensor, x: Tensor): Tensor {
+    const y = w.forward(rows);
+    return reshape(y, [x.shape[0]!, x.shape[1]!, y.shape[1]!]);
+  }
+
+  private scores(q: Tensor, k: Tensor): Tensor {
+    return headAttention(q, k, this.heads, this.useScale ? 1 / Math.sqrt(this.headDim) : 1);
   }
 
   /** x [B, F, In] → [B, F, attentionDim]. */
   forward(x: Tensor): Tensor {
-    const alpha = this.dropAttention.forward(this.weights(x));
-    let y = this.dropOutput.forward(headWeightedSum(alpha, this.wv.forward(x), this.heads)); // heads merged in place
-    if (this.useResidual) y = add(y, this.wres === null ? x : this.wres.forward(x));
-    if (this.norm !== null) y = this.norm.forward(y);
-    return relu(y);
+    if (x.rank !== 3) throw new Error(`interacting layer: expected fields [B, F, In], got [${x.shape}]`);
+    const rows = this.rows(x);
+    const alpha = this.dropAttention.forward(this.scores(this.project(this.wq, rows, x), this.project(this.wk, rows, x)));
+    const y = this.dropOutput.forward(headWeightedSum(alpha, this.project(this.wv, rows, x), this.heads)); // heads merged in place
+    const residual = this.useResidual ? (this.wres === null ? x : this.project(this.wres, rows, x)) : null;
+    // With layer norm: residual sum, LN and ReLU fused in one op (no sum / normalized tensors).
+    if (this.norm !== null) return addLayerNorm(y, residual, this.norm.gamma, this.norm.beta, { eps: this.norm.eps, relu: true });
+    return relu(residual === null ? y : add(y, residual));
   }
 }

@@ -1,6 +1,6 @@
 import { Tensor } from '../../engine/tensor.js';
 import { Rng } from '../../engine/random.js';
-import { gather, linear, matmul, mean, mul, relu, reshape, transpose, unsqueeze } from '../../engine/ops/index.js';
+import { gather, hadamardPairs, linear, matmul, mean, mul, relu, reshape, transpose, unsqueeze } from '../../engine/ops/index.js';
 import { xavierNormal } from '../../nn/init.js';
 import { Linear } from '../../nn/linear.js';
 import { Module } from '../../nn/module.js';
@@ -43,12 +43,15 @@ export const BILINEAR_TYPES = ['field_all', 'field_each', 'field_interaction'] a
  * BilinearInteractionLayer: for every pair f < g,
  *   p_{fg} = (e_f · W) ⊙ e_g,   W shared (field_all), W_f (field_each) or W_{fg} (field_interaction),
  * each W [D, D] without bias (Xavier-normal); output [B, F(F−1)/2, D] in `fieldPairs` order.
- * Parameters: D², F·D² or P·D². Gathers and (batched) GEMMs, so backward comes from the ops.
+ * Parameters: D², F·D² or P·D². The transforms are one GEMM (field_all) or batched GEMMs, the
+ * pair products one fused op (`hadamardPairs`: no gathered copies of either side).
  */
 export class BilinearInteraction extends Module {
   readonly type: (typeof BILINEAR_TYPES)[number];
   private readonly pairs: FieldPairs;
   private readonly weight: Tensor;
+  /** 0 … P − 1: field_interaction's per-pair transforms are already in pair order. */
+  private readonly pairIndex: Int32Array;
 
   constructor(numFields: number, dim: number, type: string, rng: Rng) {
     super();
@@ -56,6 +59,7 @@ export class BilinearInteraction extends Module {
       throw new Error(`bilinear_type must be one of ${BILINEAR_TYPES.join(', ')}, got '${type}'`);
     this.type = type as (typeof BILINEAR_TYPES)[number];
     this.pairs = fieldPairs(numFields);
+    this.pairIndex = Int32Array.from({ length: this.pairs.count }, (_, p) => p);
     const count = this.type === 'field_all' ? 1 : this.type === 'field_each' ? numFields : this.pairs.count;
     const w = Tensor.zeros([count, dim, dim]);
     xavierNormal(w, rng, dim, dim);
@@ -65,16 +69,16 @@ export class BilinearInteraction extends Module {
   /** e [B, F, D] → [B, P, D]. */
   forward(e: Tensor): Tensor {
     const [B, F, D] = e.shape as [number, number, number];
-    const right = gather(e, this.pairs.right, 1);
-    let left: Tensor;
+    const { left, right } = this.pairs;
     if (this.type === 'field_all') {
-      // Transform every field once (B·F·D² work), then pick each pair's first field.
-      left = gather(reshape(linear(reshape(e, [B * F, D]), reshape(this.weight, [D, D]), null), [B, F, D]), this.pairs.left, 1);
-    } else if (this.type === 'field_each') {
-      left = gather(transpose(matmul(transpose(e, [1, 0, 2]), this.weight), [1, 0, 2]), this.pairs.left, 1); // e_f·W_f per field
-    } else {
-      left = transpose(matmul(transpose(gather(e, this.pairs.left, 1), [1, 0, 2]), this.weight), [1, 0, 2]); // e_f·W_fg per pair
+      // Transform every field once (one GEMM, B·F·D² work), then the fused pair products.
+      return hadamardPairs(reshape(linear(reshape(e, [B * F, D]), reshape(this.weight, [D, D]), null), [B, F, D]), left, e, right);
     }
-    return mul(left, right);
+    if (this.type === 'field_each') {
+      const transformed = transpose(matmul(transpose(e, [1, 0, 2]), this.weight), [1, 0, 2]); // e_f·W_f per field, [B, F, D]
+      return hadamardPairs(transformed, left, e, right);
+    }
+    const perPair = transpose(matmul(transpose(gather(e, left, 1), [1, 0, 2]), this.weight), [1, 0, 2]); // e_f·W_fg per pair, [B, P, D]
+    return hadamardPairs(perPair, this.pairIndex, e, right);
   }
 }

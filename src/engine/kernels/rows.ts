@@ -13,6 +13,8 @@ export interface RowKernels {
   readonly name: 'native' | 'typescript';
   /** out[i] = float32(tanhD(x[i])) (out may be x). */
   tanhForward(x: Float32Array, n: number, out: Float32Array): void;
+  /** gx[i] = float32(gx[i] + g[i]·(1 − t[i]²)), the tanh backward from its output t (in float64). */
+  tanhBackward(t: Float32Array, g: Float32Array, n: number, gx: Float32Array): void;
   /**
    * im2col: out[n, h, t·C + c] = x[n, h + t − pad, c] (0 outside [0, H)) for x [N, H, C],
    * out [N, Ho, k·C], Ho = H + 2·pad − k + 1 (written).
@@ -26,6 +28,8 @@ export interface RowKernels {
    * maximum (rows ascending), for i < Ho.
    */
   maxPoolRows(x: Float32Array, N: number, H: number, C: number, k: number, pad: number, Ho: number, out: Float32Array, arg: Int32Array): void;
+  /** The max-pooling backward: gx[arg[j]] += g[j] for j < n, ascending (every arg[j] in [0, nx)). */
+  maxPoolRowsBackward(g: Float32Array, arg: Int32Array, n: number, gx: Float32Array, nx: number): void;
 }
 
 /** Kernel offsets [t0, t1) of output row h that fall inside the H input rows. */
@@ -39,6 +43,12 @@ export const typescriptRowKernels: RowKernels = {
   name: 'typescript',
   tanhForward(x, n, out) {
     for (let i = 0; i < n; i++) out[i] = tanhD(x[i]!);
+  },
+  tanhBackward(t, g, n, gx) {
+    for (let i = 0; i < n; i++) {
+      const ti = t[i]!;
+      gx[i]! += g[i]! * (1 - ti * ti);
+    }
   },
   unfoldRows(x, N, H, C, k, pad, out) {
     const Ho = H + 2 * pad - k + 1,
@@ -89,10 +99,24 @@ export const typescriptRowKernels: RowKernels = {
       }
     }
   },
+  maxPoolRowsBackward(g, arg, n, gx, nx) {
+    for (let j = 0; j < n; j++) {
+      const a = arg[j]!;
+      if (a < 0 || a >= nx) throw new RangeError(`maxPoolRowsBackward: arg[${j}] = ${a} is outside [0, ${nx})`);
+      gx[a]! += g[j]!;
+    }
+  },
 };
 
 const family = nativeKernelFamily<RowKernels>(
-  { tanhForward: 'tanhForward', unfoldRows: 'unfoldRows', foldRowsAdd: 'foldRowsAdd', maxPoolRows: 'maxPoolRows' },
+  {
+    tanhForward: 'tanhForward',
+    tanhBackward: 'tanhBackward',
+    unfoldRows: 'unfoldRows',
+    foldRowsAdd: 'foldRowsAdd',
+    maxPoolRows: 'maxPoolRows',
+    maxPoolRowsBackward: 'maxPoolRowsBackward',
+  },
   typescriptRowKernels,
 );
 

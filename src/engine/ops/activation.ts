@@ -33,26 +33,15 @@ export function sigmoid(x: Tensor): Tensor {
 /**
  * Hyperbolic tangent in float64 as `tanhD`: sign(x)·(1 − e)/(1 + e), e = exp(−2|x|) (exact
  * limits ±1), and its series below |x| < 2⁻¹⁴; native (vectorized) or TypeScript kernel with
- * identical bits (../kernels/rows.ts). Backward: dx = g·(1 − tanh²).
+ * identical bits (../kernels/rows.ts). Backward: dx = g·(1 − tanh²) (the `tanhBackward` kernel).
  */
 export function tanh(x: Tensor): Tensor {
   const xd = x.data,
     n = xd.length;
   const out = allocFloat32(n);
-  rowKernels().tanhForward(xd, n, out);
-  return fromOp(
-    out,
-    x.shape,
-    [x],
-    (g) => {
-      const gx = x.gradBuffer();
-      for (let i = 0; i < n; i++) {
-        const t = out[i]!;
-        gx[i]! += g[i]! * (1 - t * t);
-      }
-    },
-    { releasesGrad: true },
-  );
+  const K = rowKernels();
+  K.tanhForward(xd, n, out);
+  return fromOp(out, x.shape, [x], (g) => K.tanhBackward(out, g, n, x.gradBuffer()), { releasesGrad: true });
 }
 
 /**

@@ -50,9 +50,7 @@ export function maxPoolRows(x: Tensor, k: number, pad: number): Tensor {
   }
   const out = allocFloat32(N * Ho * C);
   const arg = new Int32Array(N * Ho * C);
-  rowKernels().maxPoolRows(x.data, N, H, C, k, pad, Ho, out, arg);
-  return fromOp(out, [N, Ho, C], [x], (g) => {
-    const gx = x.gradBuffer();
-    for (let j = 0; j < g.length; j++) gx[arg[j]!]! += g[j]!;
-  });
+  const K = rowKernels();
+  K.maxPoolRows(x.data, N, H, C, k, pad, Ho, out, arg);
+  return fromOp(out, [N, Ho, C], [x], (g) => K.maxPoolRowsBackward(g, arg, arg.length, x.gradBuffer(), x.size));
 }

@@ -35,3 +35,5 @@ export * from './conv.js';
 export * from './attention.js';
 export * from './activation-unit.js';
 export * from './experts.js';
+export * from './pairs.js';
+export * from './norm-fused.js';
