@@ -8,8 +8,9 @@
 //       hist: Float64Array (zeroed here), offsets: Int32Array or null, rows: Int32Array, g/h:
 //       Float32Array, features: Int32Array or null. For k in [start, end): r = rows[k]; for each
 //       feature j: s = binned[r·F + j] (+ offsets[j]); hist[2s] += g[r], hist[2s+1] += h[r].
-//       `threads` threads each own a contiguous block of features (every slot is summed by one
-//       thread in row order: the result does not depend on the thread count).
+//       Over kHistogramBlockRows rows: fixed row blocks into partial histograms (blocks on the
+//       threads), added in block order; else row order (features split between the threads).
+//       Every slot is summed in one fixed order: the result does not depend on the thread count.
 //   gbdtPartition(rows, start, end, binned, F, feature, offset, missingBin, bin, defaultLeft, tmp, threads)
 //       Stable partition of rows[start, end): local bin b = binned[r·F + feature] − offset goes
 //       left when b == missingBin ? defaultLeft : b ≤ bin. Returns the first right position.
@@ -576,9 +577,12 @@ int64_t PartitionBlock(int32_t* rows, int64_t start, int64_t end, const Slot* bi
 constexpr int64_t kMinParallelRows = 1 << 15;
 
 // The stable partition on `threads` threads: each partitions a contiguous block of the rows
-// into its block of tmp (lefts from the block's front, rights after them), then every block
-// copies its lefts and rights to their final places (prefix sums of the block counts). The
-// result is the single-thread one for any thread count.
+// as one thread would (its lefts compacted in place at the block's front, its rights into
+// tmp at the block's offset), then the blocks' lefts are moved down to their final places in
+// block order (each block's lefts only move towards `start`, so in order every move reads
+// rows no earlier move overwrote; one memmove per block) and the rights copied from tmp (the
+// blocks in parallel: tmp is not rows). The result is the single-thread one for any thread
+// count, without scratch allocation.
 template <typename Slot>
 int64_t Partition(int32_t* rows, int64_t start, int64_t end, const Slot* binned, int64_t F, int64_t nRows, int64_t feature, int64_t offset,
                   int64_t missing, int64_t bin, bool defLeft, int32_t* tmp, int64_t threads) {
@@ -593,29 +597,27 @@ int64_t Partition(int32_t* rows, int64_t start, int64_t end, const Slot* binned,
   }
   std::vector<int64_t> nls(threads), nrs(threads);
   std::atomic<bool> ok{true};
-  // Block t: rows[b0, b1) → lefts at tmp[b0 − start …), rights into a scratch of its own.
-  std::vector<std::vector<int32_t>> rights(threads);
   ParallelFor(threads, [&](int64_t t) {
     const int64_t b0 = start + len * t / threads, b1 = start + len * (t + 1) / threads;
-    rights[t].resize(static_cast<size_t>(b1 - b0));
     int64_t nr = 0;
-    const int64_t nl = PartitionBlock(rows, b0, b1, binned, F, nRows, feature, offset, missing, bin, defLeft, tmp + (b0 - start), rights[t].data(), &nr);
+    const int64_t nl = PartitionBlock(rows, b0, b1, binned, F, nRows, feature, offset, missing, bin, defLeft, rows + b0, tmp + (b0 - start), &nr);
     if (nl < 0) ok = false;
     nls[t] = nl;
     nrs[t] = nr;
   });
   if (!ok) return -1;
-  int64_t totalLeft = 0;
-  for (int64_t t = 0; t < threads; t++) totalLeft += nls[t];
-  ParallelFor(threads, [&](int64_t t) {
-    int64_t l = start, r = start + totalLeft;
-    for (int64_t u = 0; u < t; u++) {
-      l += nls[u];
-      r += nrs[u];
-    }
+  int64_t l = start;
+  for (int64_t t = 0; t < threads; t++) {
     const int64_t b0 = start + len * t / threads;
-    std::memcpy(rows + l, tmp + (b0 - start), sizeof(int32_t) * static_cast<size_t>(nls[t]));
-    std::memcpy(rows + r, rights[t].data(), sizeof(int32_t) * static_cast<size_t>(nrs[t]));
+    if (l != b0) std::memmove(rows + l, rows + b0, sizeof(int32_t) * static_cast<size_t>(nls[t]));
+    l += nls[t];
+  }
+  const int64_t totalLeft = l - start;
+  ParallelFor(threads, [&](int64_t t) {
+    int64_t r = start + totalLeft;
+    for (int64_t u = 0; u < t; u++) r += nrs[u];
+    const int64_t b0 = start + len * t / threads;
+    std::memcpy(rows + r, tmp + (b0 - start), sizeof(int32_t) * static_cast<size_t>(nrs[t]));
   });
   return start + totalLeft;
 }

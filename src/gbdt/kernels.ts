@@ -24,10 +24,11 @@ export interface GbdtKernels {
   /**
    * Zeroes `hist`, then for k in [start, end), r = rows[k], and every feature j (or j in
    * `features`): s = binned[r·F + j] (+ offsets[j] when `offsets` is given: a local-bin
-   * matrix); hist[2s] += g[r]; hist[2s+1] += h[r]. The native kernel
-   * splits the features into `threads` contiguous blocks, one thread each (one thread below
-   * 65 536 slot updates); every slot is still summed in row order by one thread, so the result
-   * does not depend on the thread count.
+   * matrix); hist[2s] += g[r]; hist[2s+1] += h[r]. More than
+   * HISTOGRAM_BLOCK_ROWS (16 384) rows are summed in fixed row blocks into partial histograms
+   * added in block order (native: blocks on the threads); fewer in row order (native: the
+   * features split between the threads from 65 536 slot updates). Every slot is summed in one
+   * fixed order, so the result does not depend on the thread count.
    */
   histogram(
     hist: Float64Array,
