@@ -8,8 +8,9 @@
 //       hist: Float64Array (zeroed here), offsets: Int32Array or null, rows: Int32Array, g/h:
 //       Float32Array, features: Int32Array or null. For k in [start, end): r = rows[k]; for each
 //       feature j: s = binned[r·F + j] (+ offsets[j]); hist[2s] += g[r], hist[2s+1] += h[r].
-//       `threads` threads each own a contiguous block of features (every slot is summed by one
-//       thread in row order: the result does not depend on the thread count).
+//       Over kHistogramBlockRows rows: fixed row blocks into partial histograms (blocks on the
+//       threads), added in block order; else row order (features split between the threads).
+//       Every slot is summed in one fixed order: the result does not depend on the thread count.
 //   gbdtPartition(rows, start, end, binned, F, feature, offset, missingBin, bin, defaultLeft, tmp, threads)
 //       Stable partition of rows[start, end): local bin b = binned[r·F + feature] − offset goes
 //       left when b == missingBin ? defaultLeft : b ≤ bin. Returns the first right position.
@@ -24,11 +25,23 @@
 //       h = w·max(p(1 − p), 1e−16), row blocks on `threads` threads.
 //   gbdtAddLeafValues(margin, rows, leafStart, leafEnd, values, threads)
 //       margin[rows[k]] += values[i] for k in [leafStart[i], leafEnd[i]) (distinct rows).
+//   gbdtHistograms(hists, binned, offsets, F, rows, starts, ends, g, h, features, threads)
+//       gbdtHistogram of every node i (rows[starts[i], ends[i]) into hists[i]) in two pool jobs:
+//       small nodes and the row blocks of large ones are units the threads take in turn (the
+//       same sums as one call per node, for any thread count).
+//   gbdtPartitions(rows, starts, ends, columns, n, features, offsets, missingBins, bins, defaultLeft, tmp, mids, threads)
+//       gbdtPartition of every node i (disjoint ranges) on column features[i] of the
+//       column-major matrix `columns` ([F × n]) in one pool job, node i's first right position
+//       into mids[i]; one node per unit (one node alone: its row blocks on the threads).
+//   gbdtPoolStats(out)
+//       out[0…3) = the worker pool's jobs so far, seconds the calling thread waited for the
+//       workers after its own task, seconds the workers spent in tasks (phase accounting).
 // Every index is checked (rows, slots, features); a violation throws a RangeError.
 #include "gbdt.h"
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <functional>
@@ -128,14 +141,29 @@ class WorkerPool {
       pending_ = threads - 1;
       generation_++;
     }
+    jobs_.fetch_add(1, std::memory_order_relaxed);
     wake_.notify_all();
     fn(0);
+    const int64_t ownDone = NowNs();
     std::unique_lock<std::mutex> lk(m_);
     done_.wait(lk, [this] { return pending_ == 0; });
     job_ = nullptr;
+    mainWaitNs_.fetch_add(NowNs() - ownDone, std::memory_order_relaxed);
+  }
+
+  // Counters since the process started: pool jobs (round trips), nanoseconds the calling thread
+  // waited for the workers after its own task, nanoseconds the workers spent in tasks.
+  void Stats(double* out) const {
+    out[0] = static_cast<double>(jobs_.load(std::memory_order_relaxed));
+    out[1] = static_cast<double>(mainWaitNs_.load(std::memory_order_relaxed)) * 1e-9;
+    out[2] = static_cast<double>(workerBusyNs_.load(std::memory_order_relaxed)) * 1e-9;
   }
 
  private:
+  static int64_t NowNs() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  }
+
   void Work(int64_t index) {
     uint64_t seen;
     {
@@ -151,7 +179,9 @@ class WorkerPool {
         if (index >= jobThreads_) continue;
         job = job_;
       }
+      const int64_t t0 = NowNs();
       (*job)(index);
+      workerBusyNs_.fetch_add(NowNs() - t0, std::memory_order_relaxed);
       std::lock_guard<std::mutex> lk(m_);
       if (--pending_ == 0) done_.notify_one();
     }
@@ -163,6 +193,7 @@ class WorkerPool {
   int64_t jobThreads_ = 0, pending_ = 0;
   uint64_t generation_ = 0;
   size_t started_ = 0;
+  std::atomic<int64_t> jobs_{0}, mainWaitNs_{0}, workerBusyNs_{0};
 };
 
 // Never destroyed: its detached workers sleep until the process exits.
@@ -363,6 +394,154 @@ napi_value GbdtHistogram(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// Runs fn(u) for every u in [0, units) on up to `threads` threads, each taking the next unit
+// from a shared counter (units of uneven size balance themselves; which thread runs a unit
+// changes nothing in its result).
+template <typename Fn>
+void ForEachUnit(int64_t units, int64_t threads, Fn fn) {
+  std::atomic<int64_t> next{0};
+  const int64_t T = std::max<int64_t>(1, std::min(threads, units));
+  ParallelFor(T, [&](int64_t) {
+    for (int64_t u = next.fetch_add(1); u < units; u = next.fetch_add(1)) fn(u);
+  });
+}
+
+// The histograms of several nodes (one depth level) in two pool jobs, each node summed exactly
+// as Histogram sums it alone: a node of at most kHistogramBlockRows rows is one unit (its whole
+// histogram accumulated in row order by one thread), a larger node one unit per row block
+// (into its own partial histogram). The units, largest first, go to the threads from a shared
+// counter; then the partials of each multi-block node are added in block order (slot ranges of
+// the nodes on the threads). So every sum is the one Histogram and the TypeScript twin compute,
+// for any thread count, while small nodes no longer need feature-parallel passes in which every
+// thread walks every row.
+template <typename Slot>
+bool HistogramBatch(double* const* hists, int64_t histLen, const Slot* binned, const int32_t* offsets, int64_t F, int64_t nRows,
+                    const int32_t* rows, const int32_t* starts, const int32_t* ends, int64_t nodes, const float* g, const float* h,
+                    const int32_t* features, int64_t nf, int64_t threads) {
+  const uint64_t slots = static_cast<uint64_t>(histLen / 2);
+  const int64_t cols = features == nullptr ? F : nf;
+  bool checked = true;
+  if (sizeof(Slot) == 1 && offsets != nullptr) {
+    int64_t most = 0;
+    for (int64_t j = 0; j < F; j++) most = std::max<int64_t>(most, offsets[j]);
+    checked = static_cast<uint64_t>(most) + 255 >= slots;
+  }
+  struct Unit {
+    int64_t node, k0, k1;
+    double* into;
+  };
+  std::vector<Unit> units;
+  std::vector<int64_t> partBase(static_cast<size_t>(nodes), -1), blocksOf(static_cast<size_t>(nodes), 0);
+  int64_t partCount = 0;
+  for (int64_t i = 0; i < nodes; i++) {
+    const int64_t len = ends[i] - starts[i];
+    const int64_t blocks = (len + kHistogramBlockRows - 1) / kHistogramBlockRows;
+    if (blocks > 1) {
+      partBase[i] = partCount;
+      blocksOf[i] = blocks;
+      partCount += blocks;
+    }
+  }
+  thread_local std::vector<double> partials;
+  const size_t need = static_cast<size_t>(partCount) * static_cast<size_t>(histLen);
+  if (partials.size() < need) partials.resize(need);
+  // The calling thread's buffer (a worker naming `partials` would get its own, empty one).
+  double* const parts = partials.data();
+  for (int64_t i = 0; i < nodes; i++) {
+    if (blocksOf[i] == 0) {
+      units.push_back({i, starts[i], ends[i], hists[i]});
+      continue;
+    }
+    for (int64_t b = 0; b < blocksOf[i]; b++) {
+      const int64_t k0 = starts[i] + b * kHistogramBlockRows;
+      units.push_back({i, k0, std::min<int64_t>(ends[i], k0 + kHistogramBlockRows), parts + (partBase[i] + b) * histLen});
+    }
+  }
+  std::stable_sort(units.begin(), units.end(), [](const Unit& a, const Unit& b) { return a.k1 - a.k0 > b.k1 - b.k0; });
+  std::atomic<bool> ok{true};
+  ForEachUnit(static_cast<int64_t>(units.size()), threads, [&](int64_t u) {
+    const Unit& w = units[u];
+    std::memset(w.into, 0, sizeof(double) * static_cast<size_t>(histLen));
+    if (cols == 0 || w.k1 <= w.k0) return;
+    const bool good = checked ? HistogramFeatures<true>(w.into, slots, binned, offsets, F, nRows, rows, w.k0, w.k1, g, h, features, 0, cols)
+                              : HistogramFeatures<false>(w.into, slots, binned, offsets, F, nRows, rows, w.k0, w.k1, g, h, features, 0, cols);
+    if (!good) ok = false;
+  });
+  if (!ok) return false;
+  // Reduction: slot ranges of 4096 doubles of every multi-block node.
+  constexpr int64_t kRange = 4096;
+  std::vector<std::pair<int64_t, int64_t>> ranges;
+  for (int64_t i = 0; i < nodes; i++)
+    if (blocksOf[i] > 0)
+      for (int64_t s0 = 0; s0 < histLen; s0 += kRange) ranges.push_back({i, s0});
+  ForEachUnit(static_cast<int64_t>(ranges.size()), threads, [&](int64_t u) {
+    const int64_t i = ranges[u].first, s0 = ranges[u].second, s1 = std::min(histLen, s0 + kRange);
+    double* hist = hists[i];
+    std::memset(hist + s0, 0, sizeof(double) * static_cast<size_t>(s1 - s0));
+    for (int64_t b = 0; b < blocksOf[i]; b++) {
+      const double* p = parts + (partBase[i] + b) * histLen;
+      for (int64_t s = s0; s < s1; s++) hist[s] += p[s];
+    }
+  });
+  return true;
+}
+
+napi_value GbdtHistograms(napi_env env, napi_callback_info info) {
+  const char* fn = "gbdtHistograms";
+  napi_value a[11];
+  if (!GetArgs(env, info, fn, 11, a)) return nullptr;
+  bool isArr = false;
+  napi_is_array(env, a[0], &isArr);
+  if (!isArr) return Throw(env, fn, 'T', "hists must be an array of Float64Array");
+  uint32_t nodes = 0;
+  napi_get_array_length(env, a[0], &nodes);
+  void *binnedP, *offP = nullptr, *rowsP, *sP, *eP, *gP, *hP, *featP = nullptr;
+  int64_t binnedLen, offLen = 0, rowsLen, sLen, eLen, gLen, hLen, nf = 0, F, threads;
+  int bytes;
+  if (!GetBinned(env, fn, a[1], &binnedP, &binnedLen, &bytes)) return nullptr;
+  if (!IsNullish(env, a[2]) && !GetArray(env, fn, a[2], "offsets", napi_int32_array, "Int32Array (or null)", &offP, &offLen)) return nullptr;
+  if (!GetInt(env, fn, a[3], "F", 1, 1 << 24, &F)) return nullptr;
+  if (!GetArray(env, fn, a[4], "rows", napi_int32_array, "Int32Array", &rowsP, &rowsLen)) return nullptr;
+  if (!GetArray(env, fn, a[5], "starts", napi_int32_array, "Int32Array", &sP, &sLen)) return nullptr;
+  if (!GetArray(env, fn, a[6], "ends", napi_int32_array, "Int32Array", &eP, &eLen)) return nullptr;
+  if (!GetArray(env, fn, a[7], "g", napi_float32_array, "Float32Array", &gP, &gLen)) return nullptr;
+  if (!GetArray(env, fn, a[8], "h", napi_float32_array, "Float32Array", &hP, &hLen)) return nullptr;
+  if (!IsNullish(env, a[9]) && !GetArray(env, fn, a[9], "features", napi_int32_array, "Int32Array (or null)", &featP, &nf)) return nullptr;
+  if (!GetInt(env, fn, a[10], "threads", 1, 1024, &threads)) return nullptr;
+  if (sLen != nodes || eLen != nodes) return Throw(env, fn, 'R', "starts and ends need one entry per histogram");
+  if (binnedLen % F != 0) return Throw(env, fn, 'R', "binned length is not a multiple of F");
+  if (offP != nullptr && offLen != F) return Throw(env, fn, 'R', "offsets needs one entry per feature");
+  const int32_t* offsets = static_cast<const int32_t*>(offP);
+  for (int64_t j = 0; j < offLen; j++) if (offsets[j] < 0) return Throw(env, fn, 'R', "offsets holds a negative slot");
+  const int64_t nRows = binnedLen / F;
+  if (gLen < nRows || hLen < nRows) return Throw(env, fn, 'R', "g and h need one value per binned row");
+  const int32_t* features = static_cast<const int32_t*>(featP);
+  for (int64_t j = 0; j < nf; j++) if (features[j] < 0 || features[j] >= F) return Throw(env, fn, 'R', "features holds a feature outside [0, F)");
+  const int32_t* starts = static_cast<const int32_t*>(sP);
+  const int32_t* ends = static_cast<const int32_t*>(eP);
+  std::vector<double*> hists(nodes);
+  int64_t histLen = -1;
+  for (uint32_t i = 0; i < nodes; i++) {
+    if (starts[i] < 0 || starts[i] > ends[i] || ends[i] > rowsLen)
+      return Throw(env, fn, 'R', "node " + std::to_string(i) + "'s row range is outside rows");
+    napi_value v;
+    napi_get_element(env, a[0], i, &v);
+    void* p;
+    int64_t len;
+    if (!GetArray(env, fn, v, "hists[i]", napi_float64_array, "Float64Array", &p, &len)) return nullptr;
+    if (histLen >= 0 && len != histLen) return Throw(env, fn, 'R', "every histogram needs the same length");
+    histLen = len;
+    hists[i] = static_cast<double*>(p);
+  }
+  if (nodes == 0) return nullptr;
+  const bool ok = WithSlotType(bytes, binnedP, [&](auto* binned) {
+    return HistogramBatch(hists.data(), histLen, binned, offsets, F, nRows, static_cast<const int32_t*>(rowsP), starts, ends, nodes,
+                          static_cast<const float*>(gP), static_cast<const float*>(hP), features, nf, threads);
+  });
+  if (!ok) return Throw(env, fn, 'R', "a row index or slot is out of range");
+  return nullptr;
+}
+
 // Stable partition of rows[start, end) with every row written to both rows[nl] and tmp[nr] and
 // the counters advanced by the comparison: no branch on the (unpredictable) direction. Not
 // inlined: inside the N-API entry point the counters were kept in memory (a store-to-load
@@ -398,9 +577,12 @@ int64_t PartitionBlock(int32_t* rows, int64_t start, int64_t end, const Slot* bi
 constexpr int64_t kMinParallelRows = 1 << 15;
 
 // The stable partition on `threads` threads: each partitions a contiguous block of the rows
-// into its block of tmp (lefts from the block's front, rights after them), then every block
-// copies its lefts and rights to their final places (prefix sums of the block counts). The
-// result is the single-thread one for any thread count.
+// as one thread would (its lefts compacted in place at the block's front, its rights into
+// tmp at the block's offset), then the blocks' lefts are moved down to their final places in
+// block order (each block's lefts only move towards `start`, so in order every move reads
+// rows no earlier move overwrote; one memmove per block) and the rights copied from tmp (the
+// blocks in parallel: tmp is not rows). The result is the single-thread one for any thread
+// count, without scratch allocation.
 template <typename Slot>
 int64_t Partition(int32_t* rows, int64_t start, int64_t end, const Slot* binned, int64_t F, int64_t nRows, int64_t feature, int64_t offset,
                   int64_t missing, int64_t bin, bool defLeft, int32_t* tmp, int64_t threads) {
@@ -415,29 +597,27 @@ int64_t Partition(int32_t* rows, int64_t start, int64_t end, const Slot* binned,
   }
   std::vector<int64_t> nls(threads), nrs(threads);
   std::atomic<bool> ok{true};
-  // Block t: rows[b0, b1) → lefts at tmp[b0 − start …), rights into a scratch of its own.
-  std::vector<std::vector<int32_t>> rights(threads);
   ParallelFor(threads, [&](int64_t t) {
     const int64_t b0 = start + len * t / threads, b1 = start + len * (t + 1) / threads;
-    rights[t].resize(static_cast<size_t>(b1 - b0));
     int64_t nr = 0;
-    const int64_t nl = PartitionBlock(rows, b0, b1, binned, F, nRows, feature, offset, missing, bin, defLeft, tmp + (b0 - start), rights[t].data(), &nr);
+    const int64_t nl = PartitionBlock(rows, b0, b1, binned, F, nRows, feature, offset, missing, bin, defLeft, rows + b0, tmp + (b0 - start), &nr);
     if (nl < 0) ok = false;
     nls[t] = nl;
     nrs[t] = nr;
   });
   if (!ok) return -1;
-  int64_t totalLeft = 0;
-  for (int64_t t = 0; t < threads; t++) totalLeft += nls[t];
-  ParallelFor(threads, [&](int64_t t) {
-    int64_t l = start, r = start + totalLeft;
-    for (int64_t u = 0; u < t; u++) {
-      l += nls[u];
-      r += nrs[u];
-    }
+  int64_t l = start;
+  for (int64_t t = 0; t < threads; t++) {
     const int64_t b0 = start + len * t / threads;
-    std::memcpy(rows + l, tmp + (b0 - start), sizeof(int32_t) * static_cast<size_t>(nls[t]));
-    std::memcpy(rows + r, rights[t].data(), sizeof(int32_t) * static_cast<size_t>(nrs[t]));
+    if (l != b0) std::memmove(rows + l, rows + b0, sizeof(int32_t) * static_cast<size_t>(nls[t]));
+    l += nls[t];
+  }
+  const int64_t totalLeft = l - start;
+  ParallelFor(threads, [&](int64_t t) {
+    int64_t r = start + totalLeft;
+    for (int64_t u = 0; u < t; u++) r += nrs[u];
+    const int64_t b0 = start + len * t / threads;
+    std::memcpy(rows + r, tmp + (b0 - start), sizeof(int32_t) * static_cast<size_t>(nrs[t]));
   });
   return start + totalLeft;
 }
@@ -474,6 +654,85 @@ napi_value GbdtPartition(napi_env env, napi_callback_info info) {
   napi_value out;
   napi_create_int64(env, nl, &out);
   return out;
+}
+
+// Stable partitions of several nodes (one depth level) in one pool job: node i's rows
+// [starts[i], ends[i]) split on column features[i] of the column-major [F × n] matrix
+// `columns` with (offsets[i], missing[i], bins[i], defaultLeft[i])
+// as Partition does it; mids[i] receives its first right position. One node alone uses
+// Partition's row blocks on the threads; several are units (largest first) taken by the
+// threads from a shared counter, each partitioned in one pass by one thread with
+// tmp[starts[i] …) as its scratch. The result is the single-thread one either way.
+template <typename Slot>
+bool PartitionBatch(int32_t* rows, const int32_t* starts, const int32_t* ends, int64_t nodes, const Slot* columns, int64_t n, const int32_t* feats,
+                    const int32_t* offs, const int32_t* miss, const int32_t* bins, const uint8_t* defLeft, int32_t* tmp, int32_t* mids, int64_t threads) {
+  auto one = [&](int64_t i, int32_t* scratch, int64_t T) {
+    const Slot* column = columns + static_cast<int64_t>(feats[i]) * n;
+    const int64_t m = Partition(rows, starts[i], ends[i], column, 1, n, 0, offs[i], miss[i], bins[i], defLeft[i] != 0, scratch, T);
+    mids[i] = static_cast<int32_t>(m);
+    return m >= 0;
+  };
+  if (nodes == 1) return one(0, tmp, threads);
+  std::vector<int64_t> order(static_cast<size_t>(nodes));
+  for (int64_t i = 0; i < nodes; i++) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return ends[a] - starts[a] > ends[b] - starts[b]; });
+  std::atomic<bool> ok{true};
+  ForEachUnit(nodes, threads, [&](int64_t u) {
+    const int64_t i = order[u];
+    if (!one(i, tmp + starts[i], 1)) ok = false;
+  });
+  return ok;
+}
+
+napi_value GbdtPartitions(napi_env env, napi_callback_info info) {
+  const char* fn = "gbdtPartitions";
+  napi_value a[13];
+  if (!GetArgs(env, info, fn, 13, a)) return nullptr;
+  void *rowsP, *sP, *eP, *binnedP, *fP, *oP, *mP, *bP, *dP, *tmpP, *midP;
+  int64_t rowsLen, sLen, eLen, binnedLen, fLen, oLen, mLen, bLen, dLen, tmpLen, midLen, n, threads;
+  int bytes;
+  if (!GetArray(env, fn, a[0], "rows", napi_int32_array, "Int32Array", &rowsP, &rowsLen)) return nullptr;
+  if (!GetArray(env, fn, a[1], "starts", napi_int32_array, "Int32Array", &sP, &sLen)) return nullptr;
+  if (!GetArray(env, fn, a[2], "ends", napi_int32_array, "Int32Array", &eP, &eLen)) return nullptr;
+  if (!GetBinned(env, fn, a[3], &binnedP, &binnedLen, &bytes)) return nullptr;
+  if (!GetInt(env, fn, a[4], "n", 1, INT32_MAX, &n)) return nullptr;
+  if (!GetArray(env, fn, a[5], "features", napi_int32_array, "Int32Array", &fP, &fLen)) return nullptr;
+  if (!GetArray(env, fn, a[6], "offsets", napi_int32_array, "Int32Array", &oP, &oLen)) return nullptr;
+  if (!GetArray(env, fn, a[7], "missingBins", napi_int32_array, "Int32Array", &mP, &mLen)) return nullptr;
+  if (!GetArray(env, fn, a[8], "bins", napi_int32_array, "Int32Array", &bP, &bLen)) return nullptr;
+  if (!GetArray(env, fn, a[9], "defaultLeft", napi_uint8_array, "Uint8Array", &dP, &dLen)) return nullptr;
+  if (!GetArray(env, fn, a[10], "tmp", napi_int32_array, "Int32Array", &tmpP, &tmpLen)) return nullptr;
+  if (!GetArray(env, fn, a[11], "mids", napi_int32_array, "Int32Array", &midP, &midLen)) return nullptr;
+  if (!GetInt(env, fn, a[12], "threads", 1, 1024, &threads)) return nullptr;
+  const int64_t nodes = sLen;
+  if (eLen != nodes || fLen != nodes || oLen != nodes || mLen != nodes || bLen != nodes || dLen != nodes || midLen != nodes)
+    return Throw(env, fn, 'R', "starts, ends, features, offsets, missingBins, bins, defaultLeft and mids need one entry per node");
+  if (binnedLen % n != 0) return Throw(env, fn, 'R', "columns length is not a multiple of n");
+  const int64_t F = binnedLen / n;
+  if (tmpLen < rowsLen) return Throw(env, fn, 'R', "tmp is shorter than rows");
+  const int32_t* starts = static_cast<const int32_t*>(sP);
+  const int32_t* ends = static_cast<const int32_t*>(eP);
+  const int32_t* feats = static_cast<const int32_t*>(fP);
+  const int32_t* offs = static_cast<const int32_t*>(oP);
+  const int32_t* miss = static_cast<const int32_t*>(mP);
+  const int32_t* bins = static_cast<const int32_t*>(bP);
+  // Ranges inside rows and pairwise disjoint (each node's scratch is its own slice of tmp).
+  std::vector<std::pair<int32_t, int32_t>> spans;
+  for (int64_t i = 0; i < nodes; i++) {
+    if (starts[i] < 0 || starts[i] > ends[i] || ends[i] > rowsLen) return Throw(env, fn, 'R', "node " + std::to_string(i) + "'s row range is outside rows");
+    if (feats[i] < 0 || feats[i] >= F) return Throw(env, fn, 'R', "node " + std::to_string(i) + "'s feature is outside [0, F)");
+    if (offs[i] < 0 || miss[i] < 0 || bins[i] < -1) return Throw(env, fn, 'R', "node " + std::to_string(i) + " has a negative offset, missing bin or bin below -1");
+    spans.push_back({starts[i], ends[i]});
+  }
+  std::sort(spans.begin(), spans.end());
+  for (size_t i = 1; i < spans.size(); i++)
+    if (spans[i].first < spans[i - 1].second) return Throw(env, fn, 'R', "node row ranges overlap");
+  const bool ok = WithSlotType(bytes, binnedP, [&](auto* binned) {
+    return PartitionBatch(static_cast<int32_t*>(rowsP), starts, ends, nodes, binned, n, feats, offs, miss, bins,
+                          static_cast<const uint8_t*>(dP), static_cast<int32_t*>(tmpP), static_cast<int32_t*>(midP), threads);
+  });
+  if (!ok) return Throw(env, fn, 'R', "a row index is out of range");
+  return nullptr;
 }
 
 // Local bin of v: the first b with v ≤ up[b] (nb when above every bound), nb + 1 for NaN.
@@ -801,6 +1060,18 @@ napi_value GbdtAddLeafValues(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+napi_value GbdtPoolStats(napi_env env, napi_callback_info info) {
+  const char* fn = "gbdtPoolStats";
+  napi_value a[1];
+  if (!GetArgs(env, info, fn, 1, a)) return nullptr;
+  void* p;
+  int64_t n;
+  if (!GetArray(env, fn, a[0], "out", napi_float64_array, "Float64Array", &p, &n)) return nullptr;
+  if (n < 3) return Throw(env, fn, 'R', "out needs 3 entries");
+  Pool().Stats(static_cast<double*>(p));
+  return nullptr;
+}
+
 }  // namespace
 
 void RegisterGbdtKernels(Napi::Env env, Napi::Object exports) {
@@ -810,4 +1081,7 @@ void RegisterGbdtKernels(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "gbdtSortFloats", GbdtSortFloats);
   Export(env, exports, "gbdtLogisticGradients", GbdtLogisticGradients);
   Export(env, exports, "gbdtAddLeafValues", GbdtAddLeafValues);
+  Export(env, exports, "gbdtPoolStats", GbdtPoolStats);
+  Export(env, exports, "gbdtHistograms", GbdtHistograms);
+  Export(env, exports, "gbdtPartitions", GbdtPartitions);
 }

@@ -2,7 +2,7 @@ import { Rng } from '../engine/random.js';
 import { auc } from '../metrics/auc.js';
 import { logloss } from '../metrics/logloss.js';
 import { BinMapper } from './binning.js';
-import { TreeGrower, addTreeToMargin, lap, newPhases, phaseNow, type PhaseSeconds } from './grow.js';
+import { PhaseTimer, TreeGrower, addTreeToMargin } from './grow.js';
 import { checkMatrix, type FeatureMatrix } from './matrix.js';
 import { objectiveOf } from './objective.js';
 import { resolveBoosterOptions, type BoosterOptions } from './options.js';
@@ -29,8 +29,8 @@ export interface FitReport {
   metric: 'logloss' | 'auc' | 'rmse';
   stoppedEarly: boolean;
   seconds: number;
-  /** Where the time went. */
-  phases: PhaseSeconds;
+  /** Where the time went: per phase wall, CPU, pool wait and worker time (PhaseTimer). */
+  phases: PhaseTimer;
 }
 
 /** Per-feature importance: splits using it, total and mean gain, total cover. */
@@ -183,11 +183,11 @@ export class Booster {
     const metric = o.eval_metric !== '' ? o.eval_metric : o.objective === 'binary:logistic' ? 'logloss' : 'rmse';
     const higherBetter = metric === 'auc';
 
-    const phases = newPhases();
-    let tp = phaseNow();
+    const phases = new PhaseTimer();
+    phases.start();
     const bins = BinMapper.fit(train, o.max_bin);
     const binned = bins.transform(train, o.n_jobs);
-    lap(phases, 'binning', tp);
+    phases.lap('binning');
     const base = obj.baseMargin(targets.y, targets.weight);
     // Labels and weights as typed arrays for the gradient kernels (0/1 labels are exact in float32).
     const y = o.objective === 'binary:logistic' ? Float32Array.from(targets.y) : Float64Array.from(targets.y);
@@ -223,9 +223,9 @@ export class Booster {
       stoppedEarly = false;
 
     for (let t = 0; t < o.n_estimators; t++) {
-      tp = phaseNow();
+      phases.start();
       obj.gradients(margin, y, weight, g, h, o.n_jobs);
-      lap(phases, 'gradients', tp);
+      phases.lap('gradients');
       let rows = allRows;
       if (o.subsample < 1) {
         const picked: number[] = [];
@@ -240,9 +240,9 @@ export class Booster {
         features = perm.subarray(0, nCols).sort();
       }
       const tree = grower.grow(g, h, rows, features);
-      tp = phaseNow();
+      phases.start();
       addTreeToMargin(tree, binned, bins, margin, o.subsample === 1, o.n_jobs);
-      tp = lap(phases, 'marginUpdate', tp);
+      phases.lap('marginUpdate');
       trees.push(tree.nodes);
       leafCounts.push(tree.leaves);
 
@@ -252,7 +252,7 @@ export class Booster {
         for (let r = 0; r < valid.matrix.rows; r++)
           validMargin[r] = validMargin[r]! + tree.nodes[leafNode(tree.nodes, 0, cols, r) * NODE_FIELDS + F_VALUE]!;
         score = evalMetric(metric, validMargin, valid.targets, obj.transform);
-        lap(phases, 'validation', tp);
+        phases.lap('validation');
         if (higherBetter ? score > bestScore : score < bestScore) {
           bestScore = score;
           best = t;

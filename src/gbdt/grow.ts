@@ -15,6 +15,12 @@ export interface GrowParams extends SplitParams {
   learningRate: number;
   /** Threads of the native histogram and partition kernels (n_jobs). */
   threads: number;
+  /**
+   * Depth-wise trees level by level, each level's partitions and histograms as one kernel
+   * batch (true, the default), or node by node through the queue (false: the reference the
+   * tests compare the batches with; the trees are the same).
+   */
+  levelBatches?: boolean;
 }
 
 /**
@@ -30,44 +36,65 @@ export interface GrownTree {
   leafEnd: Int32Array;
 }
 
-/** Seconds spent in each phase of fitting (where the time goes). */
-export interface PhaseSeconds {
-  binning: number;
-  gradients: number;
-  histograms: number;
-  splitFinding: number;
-  partition: number;
-  marginUpdate: number;
-  validation: number;
-}
+/** The phases of fitting that the booster times (where the time goes). */
+export const PHASES = ['binning', 'gradients', 'histograms', 'splitFinding', 'partition', 'marginUpdate', 'validation'] as const;
+
+/** One of PHASES. */
+export type Phase = (typeof PHASES)[number];
+
+/** Seconds per phase. */
+export type PhaseSeconds = Record<Phase, number>;
 
 /** A zeroed PhaseSeconds. */
 export function newPhases(): PhaseSeconds {
   return { binning: 0, gradients: 0, histograms: 0, splitFinding: 0, partition: 0, marginUpdate: 0, validation: 0 };
 }
 
-let cpuClock = false;
-
 /**
- * Selects the clock of the phase timings: wall time (the default) or the process's CPU time
- * (user + system, process.cpuUsage()), which moves less on a loaded machine.
+ * Time per phase of a fit on four clocks at once: `wall` (performance.now()), `cpu` (the
+ * process's user + system CPU, all threads: process.cpuUsage()), `poolWait` (the calling
+ * thread waiting for the native worker pool after its own share of a job) and `workerBusy`
+ * (the pool's workers inside tasks); `poolJobs` counts the pool round trips. On a loaded
+ * machine wall time moves with the load; CPU per phase, compared across thread counts, shows
+ * what parallel overhead costs, and with T threads a phase's worker idle time is
+ * (T − 1)·wall − workerBusy. Usage: start() before a phase, lap(phase) after it (lap also
+ * starts the next interval).
  */
-export function setPhaseClock(clock: 'wall' | 'cpu'): void {
-  cpuClock = clock === 'cpu';
-}
+export class PhaseTimer {
+  readonly wall = newPhases();
+  readonly cpu = newPhases();
+  readonly poolWait = newPhases();
+  readonly workerBusy = newPhases();
+  readonly poolJobs = newPhases();
+  private wall0 = 0;
+  private cpu0 = 0;
+  private readonly pool0 = new Float64Array(3);
+  private readonly pool1 = new Float64Array(3);
 
-/** Now on the phase clock, in milliseconds. */
-export function phaseNow(): number {
-  if (!cpuClock) return performance.now();
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-}
+  /** Marks the start of an interval. */
+  start(): void {
+    this.wall0 = performance.now();
+    const u = process.cpuUsage();
+    this.cpu0 = u.user + u.system;
+    gbdtKernels().poolStats(this.pool0);
+  }
 
-/** Adds the seconds since `t0` (a phaseNow() value) to a phase; returns now. */
-export function lap(phases: PhaseSeconds, key: keyof PhaseSeconds, t0: number): number {
-  const t = phaseNow();
-  phases[key] += (t - t0) / 1000;
-  return t;
+  /** Adds the interval since the last start()/lap() to `phase` and starts the next one. */
+  lap(phase: Phase): void {
+    const w = performance.now();
+    const u = process.cpuUsage();
+    const c = u.user + u.system;
+    const p = this.pool1;
+    gbdtKernels().poolStats(p);
+    this.wall[phase] += (w - this.wall0) / 1000;
+    this.cpu[phase] += (c - this.cpu0) / 1e6;
+    this.poolJobs[phase] += p[0]! - this.pool0[0]!;
+    this.poolWait[phase] += p[1]! - this.pool0[1]!;
+    this.workerBusy[phase] += p[2]! - this.pool0[2]!;
+    this.wall0 = w;
+    this.cpu0 = c;
+    this.pool0.set(p);
+  }
 }
 
 const NO_HISTOGRAM = new Float64Array(0);
@@ -102,7 +129,7 @@ export class TreeGrower {
     rows: number,
     private readonly p: GrowParams,
     /** Accumulates the time of histograms, split finding and partitioning. */
-    readonly phases: PhaseSeconds = newPhases(),
+    readonly phases: PhaseTimer = new PhaseTimer(),
   ) {
     this.F = bins.offsets.length;
     this.tmp = new Int32Array(rows);
@@ -123,9 +150,9 @@ export class TreeGrower {
     const canSplit = (depth: number) => p.maxDepth === 0 || depth < p.maxDepth;
     const ph = this.phases;
     const open = (id: number, depth: number, start: number, end: number, G: number, H: number, hist: Float64Array): OpenNode => {
-      const t0 = phaseNow();
+      ph.start();
       const split = hist.length > 0 && canSplit(depth) && end - start >= 2 ? findBestSplit(hist, this.bins, feats, G, H, p) : null;
-      lap(ph, 'splitFinding', t0);
+      ph.lap('splitFinding');
       return { id, depth, start, end, G, H, hist, split };
     };
     const makeLeaf = (n: OpenNode, leafIndex: number) => {
@@ -141,13 +168,89 @@ export class TreeGrower {
       H += h[rows[k]!]!;
     }
     const rootHist = new Float64Array(slots2);
-    let t0 = phaseNow();
+    ph.start();
     buildHistogram(rootHist, this.binned.rowMajor, this.binned.offsets, this.F, rows, 0, rows.length, g, h, features, p.threads);
-    lap(ph, 'histograms', t0);
+    ph.lap('histograms');
     nodes.push([]);
     const queue: OpenNode[] = [open(0, 0, 0, rows.length, G, H, rootHist)];
     let leaves = 1;
     const finished: OpenNode[] = [];
+    // Depth-wise: one level at a time — the same decisions, node ids and sums as the queue
+    // below (which visits a level's nodes in this order), but each level's partitions and its
+    // children's histograms go to the kernels as one batch (one pool job or two), so the
+    // threads share a level's nodes instead of splitting every node's rows between them.
+    let level = p.policy === 'depthwise' && p.levelBatches !== false ? queue.splice(0) : [];
+    while (level.length > 0) {
+      const splitting: { node: OpenNode; s: SplitCandidate; leftId: number; needHist: boolean }[] = [];
+      for (const node of level) {
+        const s = node.split;
+        if (s === null || (p.maxLeaves > 0 && leaves >= p.maxLeaves)) {
+          node.hist = NO_HISTOGRAM;
+          finished.push(node);
+          continue;
+        }
+        const leftId = nodes.length;
+        nodes.push([], []);
+        nodes[node.id] = [s.feature, s.threshold, s.defaultLeft ? 1 : 0, leftId, leftId + 1, 0, s.gain, node.H];
+        splitBins[node.id] = s.bin;
+        leaves++;
+        const needHist = canSplit(node.depth + 1) && !(p.maxLeaves > 0 && leaves >= p.maxLeaves);
+        splitting.push({ node, s, leftId, needHist });
+      }
+      ph.start();
+      const mids = this.partitionLevel(
+        rows,
+        splitting.map((x) => x.node),
+        splitting.map((x) => x.s),
+      );
+      ph.lap('partition');
+      const small: Float64Array[] = [];
+      const starts: number[] = [],
+        ends: number[] = [];
+      splitting.forEach((x, i) => {
+        if (!x.needHist) return;
+        const mid = mids[i]!;
+        const leftSmaller = mid - x.node.start <= x.node.end - mid;
+        small.push(new Float64Array(slots2));
+        starts.push(leftSmaller ? x.node.start : mid);
+        ends.push(leftSmaller ? mid : x.node.end);
+      });
+      if (small.length > 0) {
+        gbdtKernels().histograms(
+          small,
+          this.binned.rowMajor,
+          this.binned.offsets,
+          this.F,
+          rows,
+          Int32Array.from(starts),
+          Int32Array.from(ends),
+          g,
+          h,
+          features,
+          p.threads,
+        );
+      }
+      let k = 0;
+      const next: OpenNode[] = [];
+      splitting.forEach((x, i) => {
+        const { node, s, leftId } = x;
+        const mid = mids[i]!;
+        let leftHist: Float64Array = NO_HISTOGRAM,
+          rightHist: Float64Array = NO_HISTOGRAM;
+        if (x.needHist) {
+          const sm = small[k++]!;
+          subtractHistogram(node.hist, sm);
+          const leftSmaller = mid - node.start <= node.end - mid;
+          leftHist = leftSmaller ? sm : node.hist;
+          rightHist = leftSmaller ? node.hist : sm;
+        }
+        node.hist = NO_HISTOGRAM;
+        ph.lap('histograms');
+        next.push(open(leftId, node.depth + 1, node.start, mid, s.GL, s.HL, leftHist));
+        next.push(open(leftId + 1, node.depth + 1, mid, node.end, s.GR, s.HR, rightHist));
+      });
+      level = next;
+    }
     while (queue.length > 0) {
       let pick = 0;
       if (p.policy === 'lossguide') {
@@ -160,9 +263,9 @@ export class TreeGrower {
         finished.push(node);
         continue;
       }
-      t0 = phaseNow();
+      ph.start();
       const mid = this.partition(rows, node.start, node.end, s);
-      t0 = lap(ph, 'partition', t0);
+      ph.lap('partition');
       const leftId = nodes.length,
         rightId = leftId + 1;
       nodes.push([], []);
@@ -183,7 +286,7 @@ export class TreeGrower {
       if (leftSmaller) buildHistogram(small, this.binned.rowMajor, this.binned.offsets, this.F, rows, node.start, mid, g, h, features, p.threads);
       else buildHistogram(small, this.binned.rowMajor, this.binned.offsets, this.F, rows, mid, node.end, g, h, features, p.threads);
       subtractHistogram(node.hist, small);
-      lap(ph, 'histograms', t0);
+      ph.lap('histograms');
       const leftHist = leftSmaller ? small : node.hist;
       const rightHist = leftSmaller ? node.hist : small;
       queue.push(open(leftId, node.depth + 1, node.start, mid, s.GL, s.HL, leftHist));
@@ -202,6 +305,30 @@ export class TreeGrower {
       leafStart: Int32Array.from(finished, (n) => n.start),
       leafEnd: Int32Array.from(finished, (n) => n.end),
     };
+  }
+
+  /** Stable partitions of the nodes' row ranges by their splits (one batch); returns each node's boundary. */
+  private partitionLevel(rows: Int32Array, level: OpenNode[], splits: SplitCandidate[]): Int32Array {
+    const m = level.length;
+    const mids = new Int32Array(m);
+    if (m === 0) return mids;
+    const local = this.binned.offsets !== null;
+    gbdtKernels().partitions(
+      rows,
+      Int32Array.from(level, (x) => x.start),
+      Int32Array.from(level, (x) => x.end),
+      this.binned.columnMajor,
+      this.tmp.length,
+      Int32Array.from(splits, (s) => s.feature),
+      Int32Array.from(splits, (s) => (local ? 0 : this.bins.offsets[s.feature]!)),
+      Int32Array.from(splits, (s) => this.bins.bins(s.feature)),
+      Int32Array.from(splits, (s) => s.bin),
+      Uint8Array.from(splits, (s) => (s.defaultLeft ? 1 : 0)),
+      this.tmp,
+      mids,
+      this.p.threads,
+    );
+    return mids;
   }
 
   /** Stable partition of rows[start, end) into left (returned boundary) and right rows. */

@@ -164,13 +164,76 @@ function addLeafValues(
   }
 }
 
+/** Histograms of several nodes (see GbdtKernels.histograms): one `histogram` per node. */
+function histograms(
+  hists: Float64Array[],
+  binned: BinnedMatrix,
+  offsets: Int32Array | null,
+  F: number,
+  rows: Int32Array,
+  starts: Int32Array,
+  ends: Int32Array,
+  g: Float32Array,
+  h: Float32Array,
+  features: Int32Array | null,
+  _threads: number,
+): void {
+  if (starts.length !== hists.length || ends.length !== hists.length) throw new RangeError('starts and ends need one entry per histogram');
+  for (let i = 0; i < hists.length; i++) histogram(hists[i]!, binned, offsets, F, rows, starts[i]!, ends[i]!, g, h, features, 1);
+}
+
+/** Partitions of several nodes (see GbdtKernels.partitions): one `partition` per node, tmp[starts[i] …) as its scratch. */
+function partitions(
+  rows: Int32Array,
+  starts: Int32Array,
+  ends: Int32Array,
+  columns: BinnedMatrix,
+  n: number,
+  features: Int32Array,
+  offsets: Int32Array,
+  missingBins: Int32Array,
+  bins: Int32Array,
+  defaultLeft: Uint8Array,
+  tmp: Int32Array,
+  mids: Int32Array,
+  _threads: number,
+): void {
+  for (let i = 0; i < starts.length; i++) {
+    const f = features[i]!;
+    if (!(f >= 0 && (f + 1) * n <= columns.length)) throw new RangeError(`node ${i}'s feature ${f} is outside the column matrix`);
+    const column = columns.subarray(f * n, (f + 1) * n);
+    mids[i] = partition(
+      rows,
+      starts[i]!,
+      ends[i]!,
+      column,
+      1,
+      0,
+      offsets[i]!,
+      missingBins[i]!,
+      bins[i]!,
+      defaultLeft[i] !== 0,
+      tmp.subarray(starts[i]!),
+      1,
+    );
+  }
+}
+
+/** Pool counters (see GbdtKernels.poolStats): the twins run on the calling thread, so all zero. */
+function poolStats(out: Float64Array): void {
+  out.fill(0, 0, 3);
+}
+
 /** The TypeScript twins of native/gbdt.cc (bit-identical results). */
 export const typescriptGbdtKernels: GbdtKernels = {
   name: 'typescript',
   histogram,
   partition,
+  histograms,
+  partitions,
   bin,
   sortFloats,
   logisticGradients,
   addLeafValues,
+  poolStats,
 };

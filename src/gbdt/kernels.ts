@@ -24,10 +24,11 @@ export interface GbdtKernels {
   /**
    * Zeroes `hist`, then for k in [start, end), r = rows[k], and every feature j (or j in
    * `features`): s = binned[r·F + j] (+ offsets[j] when `offsets` is given: a local-bin
-   * matrix); hist[2s] += g[r]; hist[2s+1] += h[r]. The native kernel
-   * splits the features into `threads` contiguous blocks, one thread each (one thread below
-   * 65 536 slot updates); every slot is still summed in row order by one thread, so the result
-   * does not depend on the thread count.
+   * matrix); hist[2s] += g[r]; hist[2s+1] += h[r]. More than
+   * HISTOGRAM_BLOCK_ROWS (16 384) rows are summed in fixed row blocks into partial histograms
+   * added in block order (native: blocks on the threads); fewer in row order (native: the
+   * features split between the threads from 65 536 slot updates). Every slot is summed in one
+   * fixed order, so the result does not depend on the thread count.
    */
   histogram(
     hist: Float64Array,
@@ -37,6 +38,26 @@ export interface GbdtKernels {
     rows: Int32Array,
     start: number,
     end: number,
+    g: Float32Array,
+    h: Float32Array,
+    features: Int32Array | null,
+    threads: number,
+  ): void;
+  /**
+   * `histogram` of several nodes: node i's rows rows[starts[i], ends[i]) into hists[i] (all of
+   * one length), each sum exactly as one `histogram` call computes it. Native: in two pool jobs
+   * (small nodes and the row blocks of large ones are units the threads take in turn, then the
+   * blocks' partial histograms are added in block order), so the nodes of a depth level share
+   * the threads without each walking every row.
+   */
+  histograms(
+    hists: Float64Array[],
+    binned: BinnedMatrix,
+    offsets: Int32Array | null,
+    F: number,
+    rows: Int32Array,
+    starts: Int32Array,
+    ends: Int32Array,
     g: Float32Array,
     h: Float32Array,
     features: Int32Array | null,
@@ -80,6 +101,29 @@ export interface GbdtKernels {
     threads: number,
   ): number;
   /**
+   * `partition` of several nodes with disjoint row ranges on a column-major [F × n] bin matrix:
+   * node i splits rows[starts[i], ends[i]) on column features[i] (columns[features[i]·n + r])
+   * with (offsets[i], missingBins[i], bins[i], defaultLeft[i] ≠ 0) and
+   * tmp[starts[i] …) as scratch (tmp at least rows.length); mids[i] receives the first right
+   * position. Native: one pool job, one node per unit (largest first; one node alone uses
+   * partition's row blocks), the single-thread order every time.
+   */
+  partitions(
+    rows: Int32Array,
+    starts: Int32Array,
+    ends: Int32Array,
+    columns: BinnedMatrix,
+    n: number,
+    features: Int32Array,
+    offsets: Int32Array,
+    missingBins: Int32Array,
+    bins: Int32Array,
+    defaultLeft: Uint8Array,
+    tmp: Int32Array,
+    mids: Int32Array,
+    threads: number,
+  ): void;
+  /**
    * Logloss gradients of every row: p = 1/(1 + e^(−margin)) with e^x from exp.ts
    * (deterministicExp, identical in both backends), g = w·(p − y), h = w·max(p(1 − p), 1e−16)
    * (w = 1 without weights), stored as float32. Native: row blocks on `threads` threads.
@@ -91,16 +135,25 @@ export interface GbdtKernels {
    * `threads` threads from 32 768 rows.
    */
   addLeafValues(margin: Float64Array, rows: Int32Array, leafStart: Int32Array, leafEnd: Int32Array, values: Float64Array, threads: number): void;
+  /**
+   * The worker pool's counters since the process started, into out[0…3): jobs handed to the
+   * pool (round trips), seconds the calling thread waited for the workers after finishing its
+   * own task, seconds the workers spent in tasks. The TypeScript twins have no pool: zeros.
+   */
+  poolStats(out: Float64Array): void;
 }
 
 const family = nativeKernelFamily<GbdtKernels>(
   {
     histogram: 'gbdtHistogram',
     partition: 'gbdtPartition',
+    histograms: 'gbdtHistograms',
+    partitions: 'gbdtPartitions',
     bin: 'gbdtBin',
     sortFloats: 'gbdtSortFloats',
     logisticGradients: 'gbdtLogisticGradients',
     addLeafValues: 'gbdtAddLeafValues',
+    poolStats: 'gbdtPoolStats',
   },
   typescriptGbdtKernels,
 );

@@ -9,6 +9,7 @@ import { Booster } from '../../src/gbdt/booster.js';
 import { resolveBoosterOptions } from '../../src/gbdt/options.js';
 import type { FeatureMatrix } from '../../src/gbdt/matrix.js';
 import { F_DEFAULT_LEFT, F_FEATURE, F_THRESHOLD, NODE_FIELDS } from '../../src/gbdt/tree.js';
+import { TreeGrower } from '../../src/gbdt/grow.js';
 
 const close = (a: number, b: number, tol = 1e-9, what = '') => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
 
@@ -328,4 +329,50 @@ test('a corrupt (or never loaded) tree buffer is refused instead of looping', ()
   const zeroed = new Booster(new Float32Array(3 * NODE_FIELDS), [2], 0, ['x'], 'binary:logistic');
   assert.throws(() => zeroed.predict(m), /corrupt tree: node 0 points back to node 0/);
   assert.throws(() => new Booster(new Float32Array(2 * NODE_FIELDS), [2], 0, ['x'], 'binary:logistic'), /leaf counts imply 3/);
+});
+
+test('depth-wise trees grown level by level (batched kernels) equal the node-by-node queue: nodes, split bins, row order and leaf ranges', () => {
+  const rng = new Rng(14);
+  const n = 60000; // the root's children span several histogram blocks
+  const cols = Array.from({ length: 7 }, (_, j) => new Float32Array(n).map(() => (rng.next() < 0.04 ? NaN : j === 6 ? rng.int(300) : rng.normal())));
+  const m: FeatureMatrix = { rows: n, names: cols.map((_, i) => `x${i}`), columns: cols };
+  const g = new Float32Array(n).map((_, r) => (cols[0]![r]! > 0.2 ? 0.6 : -0.3) + (cols[6]![r]! % 7 === 0 ? 0.5 : 0) + rng.normal() * 0.2);
+  const h = new Float32Array(n).map(() => 0.2 + rng.next() * 0.05);
+  for (const maxBin of [256, 1000]) {
+    // 256 bins: 8-bit local bins; 1000: 16-bit global slots.
+    const bins = BinMapper.fit(m, maxBin);
+    const binned = bins.transform(m, 2);
+    for (const [maxDepth, maxLeaves, features, threads] of [
+      [5, 0, null, 1],
+      [5, 0, null, 2],
+      [6, 11, null, 3],
+      [4, 0, Int32Array.from([0, 2, 6]), 2],
+    ] as const) {
+      const grow = (levelBatches: boolean) =>
+        new TreeGrower(binned, bins, n, {
+          lambda: 1,
+          gamma: 0,
+          minChildWeight: 1,
+          maxDepth,
+          maxLeaves,
+          policy: 'depthwise',
+          learningRate: 0.3,
+          threads,
+          levelBatches,
+        }).grow(
+          g,
+          h,
+          Int32Array.from({ length: n }, (_, i) => i),
+          features,
+        );
+      const a = grow(true),
+        b = grow(false);
+      const what = `max_bin ${maxBin} depth ${maxDepth} leaves ${maxLeaves} features ${features} threads ${threads}`;
+      assert.ok(a.leaves > 4, `${what}: a real tree (${a.leaves} leaves)`);
+      assert.deepEqual(Array.from(a.nodes), Array.from(b.nodes), what);
+      assert.deepEqual(Array.from(a.splitBins), Array.from(b.splitBins), what);
+      assert.deepEqual(Array.from(a.rows), Array.from(b.rows), what);
+      assert.deepEqual([Array.from(a.leafStart), Array.from(a.leafEnd)], [Array.from(b.leafStart), Array.from(b.leafEnd)], what);
+    }
+  }
 });

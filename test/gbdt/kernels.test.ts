@@ -304,3 +304,134 @@ test('a booster trained with native kernels equals one trained with TypeScript k
   };
   sameBits(fit(native!).nodes, fit(ts).nodes, 'packed trees');
 });
+
+test('histograms of a depth level in one call: native on 1/2/4/16 threads equals one TypeScript histogram per node, bit for bit', { skip }, () => {
+  const rng = new Rng(8);
+  const F = 11,
+    slotsPerF = 60;
+  const B = HISTOGRAM_BLOCK_ROWS;
+  // Empty, tiny, one block exactly, one row over a block, several blocks (partials + reduction).
+  const sizes = [0, 7, 900, B, B + 1, 2 * B + 5000, 3];
+  const n = sizes.reduce((s, x) => s + x, 0) + 11;
+  const offsets = Int32Array.from({ length: F }, (_, f) => f * slotsPerF);
+  const binned = new Uint8Array(n * F).map(() => rng.int(slotsPerF));
+  const g = new Float32Array(n).map(() => rng.normal() * 10 ** rng.int(4));
+  const h = new Float32Array(n).map(() => rng.next());
+  const rows = rng.shuffle(Int32Array.from({ length: n }, (_, i) => i));
+  const starts = new Int32Array(sizes.length),
+    ends = new Int32Array(sizes.length);
+  let at = 5;
+  sizes.forEach((s, i) => {
+    starts[i] = at;
+    ends[i] = at + s;
+    at += s;
+  });
+  const len = (F * slotsPerF + 256) * 2; // 8-bit local bins with the 256 spare slots: the unchecked loop
+  for (const features of [null, Int32Array.from([0, 3, 4, 10])]) {
+    const want = sizes.map(() => new Float64Array(len));
+    sizes.forEach((_, i) => ts.histogram(want[i]!, binned, offsets, F, rows, starts[i]!, ends[i]!, g, h, features, 1));
+    const tsBatch = sizes.map(() => new Float64Array(len).fill(7));
+    ts.histograms(tsBatch, binned, offsets, F, rows, starts, ends, g, h, features, 1);
+    tsBatch.forEach((x, i) => sameBits(x, want[i]!, `TypeScript batch node ${i}`));
+    for (const threads of [1, 2, 4, 16]) {
+      const got = sizes.map(() => new Float64Array(len).fill(7)); // stale values must be overwritten
+      native!.histograms(got, binned, offsets, F, rows, starts, ends, g, h, features, threads);
+      got.forEach((x, i) => sameBits(x, want[i]!, `native batch threads=${threads} node ${i} (${sizes[i]} rows) features=${features}`));
+    }
+  }
+  assert.throws(
+    () => native!.histograms([new Float64Array(len)], binned, offsets, F, rows, Int32Array.from([5]), Int32Array.from([n + 1]), g, h, null, 2),
+    /row range is outside rows/,
+  );
+});
+
+test('partitions of a depth level in one call: by hand, and native on 1/2/3/8 threads equals one TypeScript partition per node', { skip }, () => {
+  // By hand: column-major 2 features × 6 rows. Node 0 = rows[0, 3) on feature 1 (bin ≤ 0 left),
+  // node 1 = rows[3, 6) on feature 0 (bin ≤ 1 left, missing bin 9 left).
+  const cols = Uint8Array.from([/* f0 */ 0, 0, 0, 9, 2, 1, /* f1 */ 1, 0, 1, 0, 0, 0]);
+  const small = Int32Array.from([0, 1, 2, 3, 4, 5]);
+  const mids = new Int32Array(2);
+  for (const k of [native!, ts]) {
+    const r = small.slice();
+    k.partitions(
+      r,
+      Int32Array.from([0, 3]),
+      Int32Array.from([3, 6]),
+      cols,
+      6,
+      Int32Array.from([1, 0]),
+      Int32Array.from([0, 0]),
+      Int32Array.from([9, 9]),
+      Int32Array.from([0, 1]),
+      Uint8Array.from([0, 1]),
+      new Int32Array(6),
+      mids,
+      2,
+    );
+    assert.deepEqual(Array.from(mids), [1, 5], k.name);
+    assert.deepEqual(Array.from(r), [1, 0, 2, 3, 5, 4], k.name);
+  }
+  const rng = new Rng(9);
+  const n = 120_000,
+    F = 4;
+  const columns = new Uint16Array(n * F).map(() => rng.int(20));
+  const rows = rng.shuffle(Int32Array.from({ length: n }, (_, i) => i));
+  for (const cuts of [
+    [0, 70_000],
+    [3, 40_000, 40_001, 41_000, 119_990],
+  ]) {
+    const m = cuts.length - 1;
+    const starts = Int32Array.from(cuts.slice(0, m)),
+      ends = Int32Array.from(cuts.slice(1));
+    const feats = Int32Array.from({ length: m }, () => rng.int(F));
+    const offs = new Int32Array(m),
+      miss = Int32Array.from({ length: m }, () => 19),
+      bins = Int32Array.from({ length: m }, () => rng.int(18)),
+      defLeft = Uint8Array.from({ length: m }, () => rng.int(2));
+    const want = rows.slice();
+    const wantMids = new Int32Array(m);
+    for (let i = 0; i < m; i++)
+      wantMids[i] = ts.partition(
+        want,
+        starts[i]!,
+        ends[i]!,
+        columns.subarray(feats[i]! * n, (feats[i]! + 1) * n),
+        1,
+        0,
+        0,
+        19,
+        bins[i]!,
+        defLeft[i] === 1,
+        new Int32Array(n),
+        1,
+      );
+    for (const threads of [1, 2, 3, 8]) {
+      for (const k of [native!, ts]) {
+        const got = rows.slice();
+        const gotMids = new Int32Array(m);
+        k.partitions(got, starts, ends, columns, n, feats, offs, miss, bins, defLeft, new Int32Array(n), gotMids, threads);
+        sameBits(gotMids, wantMids, `${k.name} mids threads=${threads} nodes=${m}`);
+        sameBits(got, want, `${k.name} rows threads=${threads} nodes=${m}`);
+      }
+    }
+  }
+  assert.throws(
+    () =>
+      native!.partitions(
+        rows.slice(),
+        Int32Array.from([0, 10]),
+        Int32Array.from([20, 30]),
+        columns,
+        n,
+        Int32Array.from([0, 1]),
+        new Int32Array(2),
+        Int32Array.from([19, 19]),
+        Int32Array.from([3, 3]),
+        new Uint8Array(2),
+        new Int32Array(n),
+        new Int32Array(2),
+        2,
+      ),
+    /overlap/,
+  );
+});
