@@ -84,6 +84,7 @@ for (const model of values.models!.split(',')) {
       log: (line) => {
         const m = /valid AUC ([0-9.]+)/.exec(line);
         if (m) valid.push(Number(m[1]));
+        process.stderr.write(`[${model}] ${line}\n`);
       },
     },
   );
