@@ -6,8 +6,8 @@
  * [256, 128], batch 2048, Adam, embedding L2 1e-4, DIN/DIEN attending over both histories)
  * and prints its per-epoch valid AUC, test AUC and process CPU seconds.
  *
- *   node dist/bench/learn/sequence-spec.js --tag T [--rows 30000] [--spec '{"maxInterests":12}']
- *        [--model-options '{"dinUseSoftmax":true}'] [--models deepfm,din] [--epochs 3] [--lr 2e-3]
+ *   node dist/bench/learn/sequence-spec.js --tag T [--generator sequence|sequence-match] [--rows 30000] [--spec '{"maxInterests":12}']
+ *        [--model-options '{"dinUseSoftmax":true}'] [--models deepfm,din] [--epochs 3] [--lr 2e-3] [--batch-size 2048]
  *
  * Ends with one JSON line (tag, spec overrides, oracle, test AUC and CPU seconds per model).
  */
@@ -15,7 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
-import { generateSequence, SEQUENCE_DEFAULTS, type SynthMeta } from '../../src/data/synth/index.js';
+import { generateSequence, generateSequenceMatch, SEQUENCE_DEFAULTS, SEQUENCE_MATCH_DEFAULTS, type SynthMeta } from '../../src/data/synth/index.js';
 import { loadSchema } from '../../src/features/schema.js';
 import { resolveModelOptions, acceptedOptions } from '../../src/models/registry.js';
 import { learnTrainOptions } from './protocol.js';
@@ -25,27 +25,37 @@ import { splitFiles } from '../../src/data/synth/common.js';
 const { values } = parseArgs({
   options: {
     tag: { type: 'string', default: 'default' },
+    generator: { type: 'string', default: 'sequence' },
     rows: { type: 'string', default: '30000' },
     spec: { type: 'string', default: '{}' },
     'model-options': { type: 'string', default: '{}' },
     models: { type: 'string', default: 'deepfm,din' },
     epochs: { type: 'string', default: '3' },
     lr: { type: 'string', default: '2e-3' },
+    'batch-size': { type: 'string', default: '2048' },
     seed: { type: 'string', default: '2019' },
   },
 });
+const GENERATORS = {
+  sequence: { defaults: SEQUENCE_DEFAULTS, generate: generateSequence },
+  'sequence-match': { defaults: SEQUENCE_MATCH_DEFAULTS, generate: generateSequenceMatch },
+} as const;
+const generator = GENERATORS[values.generator as keyof typeof GENERATORS];
+if (generator === undefined) throw new Error(`--generator: '${values.generator}' is not one of ${Object.keys(GENERATORS).join(', ')}`);
 const overrides = JSON.parse(values.spec!) as Record<string, unknown>;
 for (const key of Object.keys(overrides))
-  if (!(key in SEQUENCE_DEFAULTS)) throw new Error(`--spec: unknown parameter '${key}' (known: ${Object.keys(SEQUENCE_DEFAULTS).join(', ')})`);
-const spec = { ...SEQUENCE_DEFAULTS, ...overrides };
+  if (!(key in generator.defaults)) throw new Error(`--spec: unknown parameter '${key}' (known: ${Object.keys(generator.defaults).join(', ')})`);
+const spec = { ...generator.defaults, ...overrides };
 const rows = Number(values.rows),
   seed = Number(values.seed);
-const dir = join(tmpdir(), 'finerank-seq-spec', `${values.tag}-${rows}-${seed}`);
+const dir = join(tmpdir(), 'finerank-seq-spec', `${values.generator}-${values.tag}-${rows}-${seed}`);
 // A cached dataset is reused only when it was generated from the same parameters.
 const cached = existsSync(join(dir, 'meta.json')) ? (JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as SynthMeta) : null;
 const same =
   cached !== null && Object.entries(spec).every(([k, v]) => JSON.stringify((cached.params as Record<string, unknown>)[k]) === JSON.stringify(v));
-const meta = same ? cached : generateSequence(spec, { outDir: dir, rows, seed });
+const meta = same
+  ? cached
+  : (generator.generate as (s: typeof spec, o: { outDir: string; rows: number; seed: number }) => SynthMeta)(spec, { outDir: dir, rows, seed });
 const oracle = Object.values(meta.splits.test.oracle)[0]!.auc;
 console.log(`${values.tag}: oracle test AUC ${oracle.toFixed(4)}, diagnostics ${JSON.stringify(meta.splits.test.diagnostics)}`);
 const schema = loadSchema(join(dir, meta.schemaFile));
@@ -68,12 +78,13 @@ for (const model of values.models!.split(',')) {
       label: null,
       model,
       modelOptions: resolveModelOptions(model, acceptedOptions(model, options)),
-      train: learnTrainOptions(Number(values.epochs), Number(values.lr), seed),
+      train: { ...learnTrainOptions(Number(values.epochs), Number(values.lr), seed), batchSize: Number(values['batch-size']) },
     },
     {
       log: (line) => {
         const m = /valid AUC ([0-9.]+)/.exec(line);
         if (m) valid.push(Number(m[1]));
+        process.stderr.write(`[${model}] ${line}\n`);
       },
     },
   );
@@ -86,10 +97,12 @@ for (const model of values.models!.split(',')) {
 console.log(
   JSON.stringify({
     bench: 'learn-sequence-spec',
+    generator: values.generator,
     tag: values.tag,
     rows,
     spec: overrides,
     lr: Number(values.lr),
+    batch_size: Number(values['batch-size']),
     oracle_auc: oracle,
     models: results,
   }),

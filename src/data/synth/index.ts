@@ -20,6 +20,13 @@ export {
   type FrappePresetOptions,
 } from './criteo-presets.js';
 export { generateSequence, SequenceModel, SEQUENCE_DEFAULTS, type SequenceSpec, type SequenceRow } from './sequence.js';
+export {
+  generateSequenceMatch,
+  SequenceMatchModel,
+  SEQUENCE_MATCH_DEFAULTS,
+  type SequenceMatchSpec,
+  type SequenceMatchRow,
+} from './sequence-match.js';
 export { generateMultitask, MultitaskModel, MULTITASK_DEFAULTS, type MultitaskSpec, type MultitaskRow } from './multitask.js';
 export { OracleAccumulator, type OracleStats } from './oracle.js';
 export { SPLITS, type GenerateOptions, type SynthFormat, type SynthMeta, type SplitMeta, type SplitName } from './common.js';

@@ -7,6 +7,7 @@ import { CRITEO_DEFAULTS, CRITEO_DEMO_DEFAULTS, CRITEO_SMALL_DEFAULTS, criteoSpe
 import type { GenerateOptions, SynthFormat, SynthMeta } from './common.js';
 import { generateMultitask, MULTITASK_DEFAULTS } from './multitask.js';
 import { generateSequence, SEQUENCE_DEFAULTS } from './sequence.js';
+import { generateSequenceMatch, SEQUENCE_MATCH_DEFAULTS } from './sequence-match.js';
 
 /** A named dataset. */
 export interface SynthPreset {
@@ -61,6 +62,15 @@ export const SYNTH_PRESETS: Readonly<Record<string, SynthPreset>> = {
     formats: ['csv'],
     defaultFormat: 'csv',
     generate: (o) => generateSequence(SEQUENCE_DEFAULTS, o),
+  },
+  'sequence-match': {
+    name: 'sequence-match',
+    description:
+      "User behaviour histories over many diverse interests; click depends on whether the candidate's category occurs among the behaviours (DIN), plus the current interest (DIEN)",
+    defaultRows: 100_000,
+    formats: ['csv'],
+    defaultFormat: 'csv',
+    generate: (o) => generateSequenceMatch(SEQUENCE_MATCH_DEFAULTS, o),
   },
   multitask: {
     name: 'multitask',

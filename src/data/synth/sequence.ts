@@ -284,7 +284,7 @@ export function generateSequence(spec: SequenceSpec, opts: GenerateOptions, pres
     const rng = Rng.derive(opts.seed, `sequence:rows:${split}`);
     const file = `${split}.csv`;
     const out = new ByteWriter(join(opts.outDir, file));
-    out.ascii('label,user_id,item_id,cate_id,hist_item_id,hist_cate_id' + (opts.withTruth ? ',p_true' : '') + '\n');
+    out.ascii(SEQUENCE_HEADER + (opts.withTruth ? ',p_true' : '') + '\n');
     const n = sizes[si]!;
     const oracle = new OracleAccumulator();
     // Diagnostics on up to 200k rows: AUC of r alone, of mean similarity, of biases alone.
@@ -308,25 +308,7 @@ export function generateSequence(spec: SequenceSpec, opts: GenerateOptions, pres
         catMean[r] = spec.relevanceWeight * row.catMeanSim + biasOnly[r]!;
         labels[r] = y;
       }
-      out.byte(y === 1 ? DIGIT_1 : DIGIT_0);
-      out.byte(COMMA);
-      out.uint(row.user + 1);
-      out.byte(COMMA);
-      out.uint(row.cand + 1);
-      out.byte(COMMA);
-      out.uint(model.itemCat[row.cand]! + 1);
-      out.byte(COMMA);
-      for (let j = 0; j < row.len; j++) {
-        if (j > 0) out.byte(PIPE);
-        out.uint(row.hist[j]! + 1);
-      }
-      out.byte(COMMA);
-      for (let j = 0; j < row.len; j++) {
-        if (j > 0) out.byte(PIPE);
-        out.uint(model.itemCat[row.hist[j]!]! + 1);
-      }
-      if (opts.withTruth) out.ascii(',' + fmtProb(p));
-      out.byte(NEWLINE);
+      writeSequenceRow(out, y, row.user, row.cand, row.hist, row.len, model.itemCat, opts.withTruth ? p : null);
     }
     out.close();
     splits[split] = {
@@ -344,19 +326,7 @@ export function generateSequence(spec: SequenceSpec, opts: GenerateOptions, pres
     };
     opts.onSplit?.(split, n);
   });
-  const schema: SchemaInput = {
-    dataset: { format: 'csv', header: true },
-    columns: [
-      { name: 'label', role: 'label' },
-      { name: 'user_id', role: 'sparse', tag: 'user' },
-      { name: 'item_id', role: 'sparse', tag: 'item' },
-      { name: 'cate_id', role: 'sparse', tag: 'item' },
-      // Mean pooling: what every registered model consumes; a sequence model (DIN) will ask for pooling 'attention'.
-      { name: 'hist_item_id', role: 'sequence', sep: '|', maxLen: spec.maxLen, shareWith: 'item_id', pooling: 'mean', tag: 'user' },
-      { name: 'hist_cate_id', role: 'sequence', sep: '|', maxLen: spec.maxLen, shareWith: 'cate_id', pooling: 'mean', tag: 'user' },
-      { name: 'user_id', role: 'group' },
-    ],
-  };
+  const schema = sequenceSchema(spec.maxLen);
   return finishDataset(opts, {
     preset,
     generator: 'sequence (src/data/synth/sequence.ts)',
@@ -368,4 +338,56 @@ export function generateSequence(spec: SequenceSpec, opts: GenerateOptions, pres
     params: { ...spec, bias: model.bias },
     started,
   });
+}
+
+/** CSV header of the sequence generators (histories oldest first, `|`-joined). */
+export const SEQUENCE_HEADER = 'label,user_id,item_id,cate_id,hist_item_id,hist_cate_id';
+
+/** Writes one CSV row of a sequence dataset: ids 0-based in, 1-based out (0 stays free for padding). */
+export function writeSequenceRow(
+  out: ByteWriter,
+  label: number,
+  user: number,
+  cand: number,
+  hist: Int32Array,
+  len: number,
+  itemCat: Int32Array,
+  pTrue: number | null,
+): void {
+  out.byte(label === 1 ? DIGIT_1 : DIGIT_0);
+  out.byte(COMMA);
+  out.uint(user + 1);
+  out.byte(COMMA);
+  out.uint(cand + 1);
+  out.byte(COMMA);
+  out.uint(itemCat[cand]! + 1);
+  out.byte(COMMA);
+  for (let j = 0; j < len; j++) {
+    if (j > 0) out.byte(PIPE);
+    out.uint(hist[j]! + 1);
+  }
+  out.byte(COMMA);
+  for (let j = 0; j < len; j++) {
+    if (j > 0) out.byte(PIPE);
+    out.uint(itemCat[hist[j]!]! + 1);
+  }
+  if (pTrue !== null) out.ascii(',' + fmtProb(pTrue));
+  out.byte(NEWLINE);
+}
+
+/** Schema of the sequence generators' CSV: both histories share their target's table, mean-pooled by default. */
+export function sequenceSchema(maxLen: number): SchemaInput {
+  return {
+    dataset: { format: 'csv', header: true },
+    columns: [
+      { name: 'label', role: 'label' },
+      { name: 'user_id', role: 'sparse', tag: 'user' },
+      { name: 'item_id', role: 'sparse', tag: 'item' },
+      { name: 'cate_id', role: 'sparse', tag: 'item' },
+      // Mean pooling: what every registered model consumes; a sequence model (DIN) will ask for pooling 'attention'.
+      { name: 'hist_item_id', role: 'sequence', sep: '|', maxLen, shareWith: 'item_id', pooling: 'mean', tag: 'user' },
+      { name: 'hist_cate_id', role: 'sequence', sep: '|', maxLen, shareWith: 'cate_id', pooling: 'mean', tag: 'user' },
+      { name: 'user_id', role: 'group' },
+    ],
+  };
 }
