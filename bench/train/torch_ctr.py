@@ -21,7 +21,8 @@ DESIGN.md §5 states the protocol:
     1e-6) and one more bad epoch; else save the weights. Stop after 2 bad epochs in a
     row; restore the best weights; report test AUC and logloss (p clipped to [1e-7, 1-1e-7]).
 
-Prints one line per epoch, then one JSON line (last line of stdout): model, samples/s
+Prints one line per epoch (train loss = the mean BCE over the epoch's batches, as finerank
+reports it, with the L2 penalty beside it), then one JSON line (last line of stdout): model, samples/s
 (training examples per second of training time, evaluation excluded), epochs, best valid
 AUC, test AUC, test logloss, peak RSS.
 """
@@ -332,18 +333,20 @@ def main():
         model.train()
         t0 = time.perf_counter()
         perm = torch.randperm(len(y_tr), generator=gen) if proto.get("shuffle", True) else torch.arange(len(y_tr))
-        loss_sum, n_batches = 0.0, 0
+        loss_sum, penalty_sum, n_batches = 0.0, 0.0, 0
         for i in range(0, len(perm), batch):
             idx = perm[i:i + batch]
             xb, yb = x_tr[idx], y_tr_t[idx]
             optimizer.zero_grad(set_to_none=True)
             loss = bce(model(xb), yb)
+            loss_sum += float(loss.detach())  # the mean BCE alone, as finerank's 'train loss'
             if lam > 0:
-                loss = loss + (lam / 2) * sum((w * w).sum() for w in tables)
+                penalty = (lam / 2) * sum((w * w).sum() for w in tables)
+                penalty_sum += float(penalty.detach())
+                loss = loss + penalty
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), clip)
             optimizer.step()
-            loss_sum += float(loss.detach())
             n_batches += 1
         dt = time.perf_counter() - t0
         train_s += dt
@@ -363,7 +366,7 @@ def main():
             best_auc = auc
             best_state = copy.deepcopy(model.state_dict())
             note = "best"
-        print(f"[torch_ctr] epoch {epoch}: train loss {loss_sum / n_batches:.6f}, valid AUC {auc:.6f}, "
+        print(f"[torch_ctr] epoch {epoch}: train loss {loss_sum / n_batches:.6f} (+ L2 penalty {penalty_sum / n_batches:.6f}), valid AUC {auc:.6f}, "
               f"logloss {ll:.6f}, {len(perm) / dt:,.0f} samples/s ({dt:.1f}s) — {note}", flush=True)
         if bad >= proto["patience"]:
             print(f"[torch_ctr] early stop at epoch {epoch}", flush=True)
