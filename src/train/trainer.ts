@@ -351,26 +351,16 @@ export class Trainer {
       dataWaitSeconds: 0,
     };
     let best: Map<string, Float32Array> | null = null;
+    const groupOptimizers = this.groups.map((g) => g.optimizer);
     if (this.checkpointer !== null) {
-      const restored = this.checkpointer.load(
-        this.model,
-        this.optim,
-        this.groups.map((g) => g.optimizer),
-      );
+      const restored = this.checkpointer.load(this.model, this.optim, groupOptimizers);
       if (restored !== null) {
         state = restored.state;
         best = restored.best;
         log(`resumed from checkpoint at epoch ${state.epoch + 1}, step ${state.globalStep}`);
       }
     }
-    const save = () =>
-      this.checkpointer?.save(
-        this.model,
-        this.optim,
-        state,
-        best,
-        this.groups.map((g) => g.optimizer),
-      );
+    const save = () => this.checkpointer?.save(this.model, this.optim, state, best, groupOptimizers);
     const better = (v: number) => (o.monitor === 'logloss' ? v < state.bestMetric - o.minDelta : v > state.bestMetric + o.minDelta);
 
     const validate = async (): Promise<void> => {
