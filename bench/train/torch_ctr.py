@@ -21,7 +21,8 @@ DESIGN.md §5 states the protocol:
     1e-6) and one more bad epoch; else save the weights. Stop after 2 bad epochs in a
     row; restore the best weights; report test AUC and logloss (p clipped to [1e-7, 1-1e-7]).
 
-Prints one line per epoch, then one JSON line (last line of stdout): model, samples/s
+Prints one line per epoch (train loss = the mean BCE over the epoch's batches, as finerank
+reports it, with the L2 penalty beside it), then one JSON line (last line of stdout): model, samples/s
 (training examples per second of training time, evaluation excluded), epochs, best valid
 AUC, test AUC, test logloss, peak RSS.
 """
@@ -72,7 +73,7 @@ from torch import nn  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 
 sys.path.insert(0, HERE)
-from torch_zoo import ZOO  # noqa: E402
+from torch_zoo import GRDA, ZOO  # noqa: E402
 
 
 class InputError(Exception):
@@ -279,6 +280,67 @@ def predict(model, x, batch):
     return np.concatenate(out)
 
 
+def fit(model, params, gate_optimizer, max_epochs, lam, gen, x_tr, y_tr_t, x_va, y_va, proto, batch, eps):
+    """The BARS protocol on `params` (Adam, clipping, schedule, early stopping, best weights
+    restored); `gate_optimizer` (AutoFIS's GRDA) steps its own parameters after Adam."""
+    optimizer = torch.optim.Adam(params, lr=proto["learning_rate"])
+    tables = [t.weight for t in model.embedding_tables()]
+    bce = nn.BCEWithLogitsLoss()
+    clip = float(proto["clip_grad_norm"])
+    best_auc, best_state, bad, lr = -np.inf, None, 0, proto["learning_rate"]
+    train_s, train_cpu_s, trained, epochs = 0.0, 0.0, 0, 0
+    for epoch in range(1, max_epochs + 1):
+        model.train()
+        t0, c0 = time.perf_counter(), time.process_time()
+        perm = torch.randperm(len(y_tr_t), generator=gen) if proto.get("shuffle", True) else torch.arange(len(y_tr_t))
+        loss_sum, penalty_sum, n_batches = 0.0, 0.0, 0
+        for i in range(0, len(perm), batch):
+            idx = perm[i:i + batch]
+            xb, yb = x_tr[idx], y_tr_t[idx]
+            optimizer.zero_grad(set_to_none=True)
+            if gate_optimizer is not None:
+                gate_optimizer.zero_grad()
+            loss = bce(model(xb), yb)
+            loss_sum += float(loss.detach())  # the mean BCE alone, as finerank's 'train loss'
+            if lam > 0:
+                penalty = (lam / 2) * sum((w * w).sum() for w in tables)
+                penalty_sum += float(penalty.detach())
+                loss = loss + penalty
+            loss.backward()
+            nn.utils.clip_grad_norm_(params, clip)
+            optimizer.step()
+            if gate_optimizer is not None:
+                gate_optimizer.step()
+            n_batches += 1
+        dt = time.perf_counter() - t0
+        train_s += dt
+        train_cpu_s += time.process_time() - c0
+        trained += len(perm)
+        epochs = epoch
+        p_va = predict(model, x_va, batch)
+        auc = float(roc_auc_score(y_va, p_va))
+        ll = logloss(y_va, p_va, eps)
+        if auc < best_auc + proto.get("min_delta", 1e-6):
+            bad += 1
+            lr = max(lr * proto["reduce_lr_factor"], proto["min_lr"])
+            for g in optimizer.param_groups:
+                g["lr"] = lr
+            note = f"no improvement ({bad}), lr -> {lr:g}"
+        else:
+            bad = 0
+            best_auc = auc
+            best_state = copy.deepcopy(model.state_dict())
+            note = "best"
+        print(f"[torch_ctr] epoch {epoch}: train loss {loss_sum / n_batches:.6f} (+ L2 penalty {penalty_sum / n_batches:.6f}), "
+              f"valid AUC {auc:.6f}, logloss {ll:.6f}, {len(perm) / dt:,.0f} samples/s ({dt:.1f}s) — {note}", flush=True)
+        if bad >= proto["patience"]:
+            print(f"[torch_ctr] early stop at epoch {epoch}", flush=True)
+            break
+    model.load_state_dict(best_state)
+    return {"best_auc": best_auc, "epochs": epochs, "samples_per_sec": trained / train_s, "train_seconds": train_s,
+            "train_cpu_seconds": train_cpu_s}
+
+
 def main():
     a = ARGS
     with open(a.config) as f:
@@ -307,77 +369,58 @@ def main():
     sizes = [len(v) + 2 for v in vocabs]
     load_s = time.perf_counter() - t_load
 
-    if a.model in ("deepfm", "dcn"):
-        model = (DeepFM if a.model == "deepfm" else DCN)(sizes, opt)
-    elif a.model in ZOO:
-        model = ZOO[a.model](sizes, opt, FeatureEmbedding)
-    else:
-        raise InputError(f"unknown model '{a.model}' (deepfm, dcn, {', '.join(ZOO)})")
-    init_weights(model, proto["embedding_init_std"])
-    n_params = sum(p.numel() for p in model.parameters())
-    optimizer = torch.optim.Adam(model.parameters(), lr=proto["learning_rate"])
-    lam = float(opt.get("embedding_regularizer", proto["embedding_regularizer"]))
-    tables = [t.weight for t in model.embedding_tables()]
-    bce = nn.BCEWithLogitsLoss()
-    clip = float(proto["clip_grad_norm"])
+    lam_default = proto["embedding_regularizer"]
+    lam = float(opt.get("embedding_regularizer", lam_default))
     eps = float(proto.get("logloss_eps", 1e-7))
-    print(f"[torch_ctr] {a.model}: train {len(y_tr)} / valid {len(y_va)} / test {len(y_te)} rows, "
-          f"vocab {sum(sizes)} rows, {n_params} parameters, threads {a.threads}, load {load_s:.1f}s",
-          flush=True)
+
+    def build(**kw):
+        if a.model in ("deepfm", "dcn"):
+            m = (DeepFM if a.model == "deepfm" else DCN)(sizes, opt)
+        elif a.model in ZOO:
+            m = ZOO[a.model](sizes, opt, FeatureEmbedding, **kw)
+        else:
+            raise InputError(f"unknown model '{a.model}' (deepfm, dcn, {', '.join(ZOO)})")
+        init_weights(m, proto["embedding_init_std"])
+        if hasattr(m, "reset_gates"):
+            m.reset_gates()
+        return m
+
+    def log_model(m, stage=""):
+        n = sum(p.numel() for p in m.parameters())
+        print(f"[torch_ctr] {a.model}{stage}: train {len(y_tr)} / valid {len(y_va)} / test {len(y_te)} rows, "
+              f"vocab {sum(sizes)} rows, {n} parameters, threads {a.threads}, load {load_s:.1f}s", flush=True)
+        return n
 
     gen = torch.Generator().manual_seed(seed)
-    best_auc, best_state, bad, lr = -np.inf, None, 0, proto["learning_rate"]
-    train_s, train_cpu_s, trained, epochs = 0.0, 0.0, 0, 0
-    for epoch in range(1, max_epochs + 1):
-        model.train()
-        t0, c0 = time.perf_counter(), time.process_time()
-        perm = torch.randperm(len(y_tr), generator=gen) if proto.get("shuffle", True) else torch.arange(len(y_tr))
-        loss_sum, n_batches = 0.0, 0
-        for i in range(0, len(perm), batch):
-            idx = perm[i:i + batch]
-            xb, yb = x_tr[idx], y_tr_t[idx]
-            optimizer.zero_grad(set_to_none=True)
-            loss = bce(model(xb), yb)
-            if lam > 0:
-                loss = loss + (lam / 2) * sum((w * w).sum() for w in tables)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), clip)
-            optimizer.step()
-            loss_sum += float(loss.detach())
-            n_batches += 1
-        dt = time.perf_counter() - t0
-        train_s += dt
-        train_cpu_s += time.process_time() - c0
-        trained += len(perm)
-        epochs = epoch
-        p_va = predict(model, x_va, batch)
-        auc = float(roc_auc_score(y_va, p_va))
-        ll = logloss(y_va, p_va, eps)
-        if auc < best_auc + proto.get("min_delta", 1e-6):
-            bad += 1
-            lr = max(lr * proto["reduce_lr_factor"], proto["min_lr"])
-            for g in optimizer.param_groups:
-                g["lr"] = lr
-            note = f"no improvement ({bad}), lr -> {lr:g}"
-        else:
-            bad = 0
-            best_auc = auc
-            best_state = copy.deepcopy(model.state_dict())
-            note = "best"
-        print(f"[torch_ctr] epoch {epoch}: train loss {loss_sum / n_batches:.6f}, valid AUC {auc:.6f}, "
-              f"logloss {ll:.6f}, {len(perm) / dt:,.0f} samples/s ({dt:.1f}s) — {note}", flush=True)
-        if bad >= proto["patience"]:
-            print(f"[torch_ctr] early stop at epoch {epoch}", flush=True)
-            break
-    model.load_state_dict(best_state)
+    extra = {}
+    if a.model == "autofis":
+        # Search stage (finerank's src/train/autofis-search.ts): search_epochs epochs of the same
+        # protocol with the gates under GRDA, outside Adam, clipping and the schedule; the pairs
+        # whose gate ends exactly 0 are dropped, and a fresh model over the kept pairs is retrained.
+        search = build()
+        log_model(search, " search stage")
+        gates = [search.gates] if search.gates is not None else []
+        grda = GRDA(gates, opt.get("grda_lr", 1.0), opt.get("grda_c", 0.0005), opt.get("grda_mu", 0.8))
+        others = [p for p in search.parameters() if all(p is not g for g in gates)]
+        s = fit(search, others, grda, opt.get("search_epochs", 1), lam, gen, x_tr, y_tr_t, x_va, y_va, proto, batch, eps)
+        kept = [] if search.gates is None else torch.nonzero(search.gates.detach() != 0).flatten().tolist()
+        print(f"[torch_ctr] search kept {len(kept)} of {0 if search.gates is None else search.gates.numel()} pairs "
+              f"({s['epochs']} epoch(s), {s['samples_per_sec']:,.0f} samples/s); retrain stage", flush=True)
+        extra = {"kept_pairs": len(kept), "search_samples_per_sec": s["samples_per_sec"]}
+        model = build(kept=kept)
+    else:
+        model = build()
+    n_params = log_model(model)
+    r = fit(model, list(model.parameters()), None, max_epochs, lam, gen, x_tr, y_tr_t, x_va, y_va, proto, batch, eps)
+    best_auc, epochs = r["best_auc"], r["epochs"]
     p_te = predict(model, x_te, batch)
     result = {
         "impl": "pytorch",
         "model": a.model,
         "threads": a.threads,
-        "samples_per_sec": trained / train_s,
-        "train_seconds": train_s,
-        "train_cpu_seconds": train_cpu_s,
+        "samples_per_sec": r["samples_per_sec"],
+        "train_seconds": r["train_seconds"],
+        "train_cpu_seconds": r["train_cpu_seconds"],
         "epochs": epochs,
         "best_valid_auc": best_auc,
         "test_auc": float(roc_auc_score(y_te, p_te)),
@@ -386,6 +429,7 @@ def main():
         "params": n_params,
         "seed": seed,
         "torch": torch.__version__,
+        **extra,
     }
     print(json.dumps(result), flush=True)
 

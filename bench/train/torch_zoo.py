@@ -315,5 +315,70 @@ class FFM(Shallow):
         return y
 
 
+class GRDA:
+    """Generalized regularized dual averaging for AutoFIS's gates, as the authors' gRDA code and
+    finerank's GRDA (src/train/optim.ts): the accumulator starts at w0 and sums -lr*g; the L1
+    threshold grows by c*lr^(1/2+mu)*(n^mu - (n-1)^mu) per step n; w = soft-threshold(a, threshold),
+    so a gate whose accumulated gradient stays inside the threshold is exactly 0."""
+
+    def __init__(self, params, lr, c, mu):
+        self.params = list(params)
+        self.lr, self.c, self.mu = lr, c, mu
+        self.acc = [p.detach().clone() for p in self.params]
+        self.threshold, self.n = 0.0, 0
+
+    @torch.no_grad()
+    def step(self):
+        self.n += 1
+        self.threshold += self.c * self.lr ** (0.5 + self.mu) * (self.n ** self.mu - (self.n - 1) ** self.mu)
+        for p, a in zip(self.params, self.acc):
+            if p.grad is None:
+                continue
+            a.add_(p.grad, alpha=-self.lr)
+            p.copy_(a.sign() * (a.abs() - self.threshold).clamp_min(0))
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = None
+
+
+class AutoFIS(Shallow):
+    """AutoFIS over DeepFM (finerank's src/models/autofis.ts): logit = first order (no bias with a
+    DNN) + sum_p alpha_p * BN(<e_i, e_j>)_p over the gated pairs p (BN without scale and shift) +
+    DNN(flatten e) -> 1. `kept` None: the search stage (every pair gated); else the indices of the
+    kept pairs among the F(F-1)/2 (the retrain stage). Gates start uniform in weight_base +- 0.001."""
+
+    def __init__(self, sizes, opt, embedding, kept=None):
+        super().__init__()
+        self.setup(sizes, opt, embedding)
+        i, j = torch.triu_indices(self.f, self.f, offset=1)
+        idx = torch.arange(i.numel()) if kept is None else torch.as_tensor(sorted(kept), dtype=torch.long)
+        self.i, self.j = i[idx], j[idx]
+        p = idx.numel()
+        self.gates = nn.Parameter(torch.empty(p)) if p > 0 else None
+        self.norm = nn.BatchNorm1d(p, affine=False) if p > 0 else None
+        hidden = opt.get("hidden_units", [])
+        self.dnn = dnn_of(opt, self.f * self.dim)[0] if hidden else None
+        self.bias = None if hidden else nn.Parameter(torch.zeros(1))
+        self.weight_base = opt.get("weight_base", 0.6)
+
+    def reset_gates(self):
+        """Called after the generic Linear / embedding init."""
+        if self.gates is not None:
+            with torch.no_grad():
+                self.gates.uniform_(self.weight_base - 0.001, self.weight_base + 0.001)
+
+    def forward(self, x):
+        e = self.embedding(x)
+        y = self.linear(x)
+        if self.bias is not None:
+            y = y + self.bias
+        if self.gates is not None:
+            products = (e[:, self.i] * e[:, self.j]).sum(dim=2)
+            y = y + self.norm(products) @ self.gates
+        return y if self.dnn is None else y + self.dnn(e.flatten(1)).squeeze(1)
+
+
 ZOO = {"fgcnn": FGCNN, "nfm": NFM, "pnn": PNN, "xdeepfm": XDeepFM, "dcnv2": DCNv2, "autoint": AutoInt,
-       "autoint_plus": AutoInt, "fibinet": FiBiNET, "afm": AFM, "ffm": FFM}
+       "autoint_plus": AutoInt, "fibinet": FiBiNET, "afm": AFM, "ffm": FFM,
+       "autofis": AutoFIS}

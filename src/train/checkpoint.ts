@@ -5,6 +5,7 @@ import type { RankingModel } from '../models/base.js';
 import { decodeContainer, encodeContainer, packState, unpackState, type StoredArray } from '../util/container.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { OptimizerPair } from './optimizers.js';
+import type { Optimizer } from './optim.js';
 import type { EvalLog } from './trainer.js';
 
 /** The trainer's position and bookkeeping, enough to continue exactly where it stopped. */
@@ -54,8 +55,17 @@ export class Checkpointer {
     return join(this.dir, FILE);
   }
 
-  /** Writes the checkpoint. */
-  save(model: RankingModel, optim: OptimizerPair, state: TrainState, best: Map<string, Float32Array> | null): void {
+  /**
+   * Writes the checkpoint. `groups`: the optimizers of separately optimized parameter groups
+   * (AutoFIS's gates under GRDA), saved in order.
+   */
+  save(
+    model: RankingModel,
+    optim: OptimizerPair,
+    state: TrainState,
+    best: Map<string, Float32Array> | null,
+    groups: readonly Optimizer[] = [],
+  ): void {
     mkdirSync(this.dir, { recursive: true });
     const arrays = new Map<string, StoredArray>();
     for (const [k, v] of model.stateDict()) arrays.set(`model/${k}`, v);
@@ -64,18 +74,29 @@ export class Checkpointer {
       model: model.modelName,
       state: packState(state, arrays, 'state'),
       optimizer: packState(optim.stateDict(), arrays, 'optim'),
+      groups: groups.map((g) => packState(g.stateDict(), arrays, 'group')),
       rngs: this.rngs.map((r) => packState(r.getState(), arrays, 'rng')),
       hasBest: best !== null,
     };
     writeFileAtomic(this.path, encodeContainer(MAGIC, meta, arrays));
   }
 
-  /** Restores model, optimizer and generators; returns the state, or null without a checkpoint. */
-  load(model: RankingModel, optim: OptimizerPair): { state: TrainState; best: Map<string, Float32Array> | null } | null {
+  /**
+   * Restores model, optimizers (the pair and the `groups` saved with it) and generators;
+   * returns the state, or null without a checkpoint.
+   */
+  load(
+    model: RankingModel,
+    optim: OptimizerPair,
+    groups: readonly Optimizer[] = [],
+  ): { state: TrainState; best: Map<string, Float32Array> | null } | null {
     if (!existsSync(this.path)) return null;
     const { meta, arrays } = decodeContainer(readFileSync(this.path), MAGIC, this.path);
-    const m = meta as { model: string; state: unknown; optimizer: unknown; rngs: unknown[]; hasBest: boolean };
+    const m = meta as { model: string; state: unknown; optimizer: unknown; groups?: unknown[]; rngs: unknown[]; hasBest: boolean };
     if (m.model !== model.modelName) throw new Error(`${this.path}: checkpoint is of model '${m.model}', not '${model.modelName}'`);
+    const savedGroups = m.groups ?? []; // checkpoints written before groups were saved have none
+    if (savedGroups.length !== groups.length)
+      throw new Error(`${this.path}: checkpoint has ${savedGroups.length} separately optimized parameter groups, trainer has ${groups.length}`);
     const pick = (prefix: string): Map<string, Float32Array> => {
       const out = new Map<string, Float32Array>();
       for (const [k, v] of arrays) if (k.startsWith(prefix)) out.set(k.slice(prefix.length), v as Float32Array);
@@ -83,6 +104,7 @@ export class Checkpointer {
     };
     model.loadStateDict(pick('model/'));
     optim.loadStateDict(unpackState(m.optimizer, arrays));
+    savedGroups.forEach((g, i) => groups[i]!.loadStateDict(unpackState(g, arrays) as ReturnType<Optimizer['stateDict']>));
     if (m.rngs.length !== this.rngs.length)
       throw new Error(`${this.path}: checkpoint has ${m.rngs.length} generators, trainer has ${this.rngs.length}`);
     m.rngs.forEach((s, i) => this.rngs[i]!.setState(unpackState(s, arrays) as number[]));

@@ -75,8 +75,7 @@ export interface TrainResult {
 /**
  * Parameters a model trains with their own optimizer (AutoFIS's gates with GRDA): left out
  * of the configured dense optimizer, its penalties, clipping and learning-rate schedule, and
- * stepped after it; their optimizer state is not checkpointed (a trainer given groups
- * refuses `checkpointDir`).
+ * stepped after it; checkpoints save and restore their optimizers' state beside the others.
  */
 export interface ParamGroup {
   params: Tensor[];
@@ -281,7 +280,6 @@ export class Trainer {
     this.storage = threads > 1 ? shareModelStorage(model) : null;
     this.optim = buildOptimizers(this.params, this.tables, opts);
     this.groups = groups.slice();
-    if (groups.length > 0 && opts.checkpointDir !== '') throw new Error('training with separately optimized parameter groups cannot be checkpointed');
     this.checkpointer = opts.checkpointDir === '' ? null : new Checkpointer(opts.checkpointDir, rngs);
   }
 
@@ -359,15 +357,16 @@ export class Trainer {
       dataWaitSeconds: 0,
     };
     let best: Map<string, Float32Array> | null = null;
+    const groupOptimizers = this.groups.map((g) => g.optimizer);
     if (this.checkpointer !== null) {
-      const restored = this.checkpointer.load(this.model, this.optim);
+      const restored = this.checkpointer.load(this.model, this.optim, groupOptimizers);
       if (restored !== null) {
         state = restored.state;
         best = restored.best;
         log(`resumed from checkpoint at epoch ${state.epoch + 1}, step ${state.globalStep}`);
       }
     }
-    const save = () => this.checkpointer?.save(this.model, this.optim, state, best);
+    const save = () => this.checkpointer?.save(this.model, this.optim, state, best, groupOptimizers);
     const better = (v: number) => (o.monitor === 'logloss' ? v < state.bestMetric - o.minDelta : v > state.bestMetric + o.minDelta);
 
     const validate = async (): Promise<void> => {
