@@ -18,6 +18,7 @@ import { openApiDocument } from './openapi.js';
 import type { TaskScores } from './scorer.js';
 import { quickRankCheck, quickScoreCheck } from './fast-validate.js';
 import { scoredResponseJson } from './response-json.js';
+import { rankOrder } from './rank-order.js';
 
 /** Who may call POST /admin/reload: loopback clients (default), anyone, or no one. */
 export type AdminAccess = 'loopback' | 'any' | 'off';
@@ -268,17 +269,3 @@ export function createScoringServer(opts: ServeOptions): ScoringServer {
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
-
-/** Row indices by decreasing score, ties in row order (a NaN score, which a sound model never gives, ranks last). */
-export function rankOrder(scores: Float32Array): Uint32Array {
-  const order = new Uint32Array(scores.length);
-  for (let i = 0; i < order.length; i++) order[i] = i;
-  return order.sort((a, b) => {
-    const x = scores[a]!,
-      y = scores[b]!;
-    if (x > y) return -1;
-    if (x < y) return 1;
-    if (x === y) return a - b;
-    return Number.isNaN(x) ? (Number.isNaN(y) ? a - b : 1) : -1;
-  });
-}

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/engine/random.js';
 import { scoredResponseJson } from '../../src/serve/response-json.js';
-import { rankOrder } from '../../src/serve/server.js';
+import { rankOrder } from '../../src/serve/rank-order.js';
 import type { ServedModel } from '../../src/serve/model-slot.js';
 import type { TaskScores } from '../../src/serve/scorer.js';
 
