@@ -155,9 +155,11 @@ function quantile(xs: number[], q: number): number {
 
 async function main(): Promise<void> {
   const load0 = loadavg()[0]!;
-  process.stderr.write(`bench:serve:phases; load average ${loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ')} (shared machine)\n`);
+  process.stderr.write(
+    `bench:serve:phases; load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')} (shared machine)\n`,
+  );
   const dir = mkdtempSync(join(tmpdir(), 'finerank-bench-phases-'));
   try {
     const { path } = await writeFrappeArtifact(dir);
