@@ -20,6 +20,8 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { loadServedModel, type ServedModel } from '../../src/serve/model-slot.js';
 import { scoreServed } from '../../src/serve/scorer.js';
+import { SERVING_POOL_MIN_LENGTH } from '../../src/serve/server.js';
+import { setPoolMinLength } from '../../src/engine/tensor.js';
 import { encodeRankRows } from '../../src/serve/encode-request.js';
 import { quickRankCheck } from '../../src/serve/fast-validate.js';
 import { scoredResponseJson } from '../../src/serve/response-json.js';
@@ -163,6 +165,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'finerank-bench-phases-'));
   try {
     const { path } = await writeFrappeArtifact(dir);
+    setPoolMinLength(SERVING_POOL_MIN_LENGTH); // as the server does
     const served = loadServedModel(path, 1);
     const inproc = SIZES.map((n) => ({ candidates: n, cpu_ms: inProcessPhases(served, n) }));
     const server: Array<Record<string, number>> = [];

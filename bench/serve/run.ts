@@ -21,6 +21,8 @@ import { kernels } from '../../src/engine/kernels/index.js';
 import { noGrad } from '../../src/engine/tensor.js';
 import { loadServedModel, type ServedModel } from '../../src/serve/model-slot.js';
 import { scoreServed } from '../../src/serve/scorer.js';
+import { SERVING_POOL_MIN_LENGTH } from '../../src/serve/server.js';
+import { setPoolMinLength } from '../../src/engine/tensor.js';
 import { encodeRankRows } from '../../src/serve/encode-request.js';
 import { parseArgs, intOption, intListOption } from '../common/args.js';
 import { machineInfo } from '../common/machine.js';
@@ -261,6 +263,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'finerank-bench-serve-'));
   try {
     const { path } = await writeFrappeArtifact(dir);
+    setPoolMinLength(SERVING_POOL_MIN_LENGTH); // as the server does
     const served = loadServedModel(path, 1);
     const plain = loadServedModel(path, 1);
     plain.artifact.model.train();
