@@ -22,6 +22,7 @@ import { loadServedModel, type ServedModel } from '../../src/serve/model-slot.js
 import { scoreServed } from '../../src/serve/scorer.js';
 import { SERVING_POOL_MIN_LENGTH } from '../../src/serve/server.js';
 import { setPoolMinLength } from '../../src/engine/tensor.js';
+import { servingNodeFlags } from '../../src/serve/node-flags.js';
 import { encodeRankRows } from '../../src/serve/encode-request.js';
 import { quickRankCheck } from '../../src/serve/fast-validate.js';
 import { scoredResponseJson } from '../../src/serve/response-json.js';
@@ -46,7 +47,7 @@ const SIZES = intListOption(opts, 'candidates', [100, 1000]);
 const REQUESTS = intOption(opts, 'requests', 400);
 const DURATION = intOption(opts, 'duration', 3);
 const CONNECTIONS = intOption(opts, 'connections', 16);
-/** Extra node flags of the server process (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, `--trace-gc`). */
+/** Extra node flags of the server process (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, `--trace-gc`); the serving young-generation flags are added unless given. */
 const SERVER_NODE_ARGS = typeof opts['server-node-args'] === 'string' ? opts['server-node-args'].split(' ').filter((a) => a !== '') : [];
 const MAIN = join(repoRoot(), 'dist', 'src', 'cli', 'main.js');
 
@@ -101,7 +102,9 @@ function procCpuSec(pid: number): number {
 }
 
 async function startServer(path: string): Promise<{ pid: number; url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [...SERVER_NODE_ARGS, MAIN, 'serve', path, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...servingNodeFlags(SERVER_NODE_ARGS), MAIN, 'serve', path, '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let buf = '';
     child.stdout!.on('data', (d: Buffer) => {

@@ -23,6 +23,7 @@ import { loadServedModel, type ServedModel } from '../../src/serve/model-slot.js
 import { scoreServed } from '../../src/serve/scorer.js';
 import { SERVING_POOL_MIN_LENGTH } from '../../src/serve/server.js';
 import { setPoolMinLength } from '../../src/engine/tensor.js';
+import { servingNodeFlags } from '../../src/serve/node-flags.js';
 import { encodeRankRows } from '../../src/serve/encode-request.js';
 import { parseArgs, intOption, intListOption } from '../common/args.js';
 import { machineInfo } from '../common/machine.js';
@@ -157,7 +158,10 @@ interface ServerProc {
 }
 
 async function startServer(path: string, extra: string[]): Promise<ServerProc> {
-  const child = spawn(process.execPath, [MAIN, 'serve', path, '--port', '0', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // The node flags docs/serving.md recommends for a serving process (a larger young generation).
+  const child = spawn(process.execPath, [...servingNodeFlags([]), MAIN, 'serve', path, '--port', '0', ...extra], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const ready = await new Promise<{ url: string; pids?: number[]; workers?: number }>((resolve, reject) => {
     let buf = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -337,6 +341,7 @@ async function main(): Promise<void> {
       load_avg_1m_before: Math.round(loadBefore * 100) / 100,
       load_avg_1m_after: Math.round(loadavg()[0]! * 100) / 100,
       threads: kernels().getThreads(),
+      server_node_flags: servingNodeFlags([]),
       kernels: kernels().detail,
       gemm_bound: {
         rows: 1000,

@@ -51,3 +51,14 @@ test('scoredResponseJson: byte for byte what JSON.stringify writes (one and thre
     assert.ok(JSON.parse(scoredResponseJson(m, s, order)));
   }
 });
+
+test('scoredResponseJson: non-ASCII task names and a large answer', () => {
+  const rng = new Rng(9);
+  const m = fakeModel(['点击', 'conv€rsion']);
+  const n = 5000;
+  const probs = { 点击: Float32Array.from({ length: n }, () => rng.next()), 'conv€rsion': Float32Array.from({ length: n }, () => rng.next()) };
+  const s: TaskScores = { tasks: m.tasks, probs };
+  const order = rankOrder(probs['点击']);
+  assert.equal(scoredResponseJson(m, s, order), reference(m, s, Array.from(order)));
+  assert.equal(scoredResponseJson(m, s, null), reference(m, s, null));
+});
