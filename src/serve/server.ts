@@ -145,14 +145,17 @@ export function createScoringServer(opts: ServeOptions): ScoringServer {
   // While draining, every response closes its connection, so keep-alive sockets that were
   // busy when shutdown began do not hold the process until their idle timeout.
   const workerHeader = opts.cluster === undefined ? null : String(opts.cluster.workerId);
-  app.addHook('onSend', async (_req, reply) => {
+  // Callback-style hooks: no promise per request and hook.
+  app.addHook('onSend', (_req, reply, payload, done) => {
     if (workerHeader !== null) void reply.header('x-finerank-worker', workerHeader);
     if (closing) void reply.header('connection', 'close');
+    done(null, payload);
   });
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.requests.inc({ route, code: String(reply.statusCode) });
     metrics.latency.observe({ route }, reply.elapsedTime / 1000);
+    done();
   });
 
   app.setErrorHandler((err: FastifyError | ApiError, req: FastifyRequest, reply: FastifyReply) => {
