@@ -96,9 +96,15 @@ function inProcessPhases(served: ServedModel, n: number): Record<Phase | 'total'
 
 /** user + system CPU seconds of a process so far (/proc/<pid>/stat, clock ticks of 10 ms). */
 function procCpuSec(pid: number): number {
+  const { user, system } = procCpuSplit(pid);
+  return user + system;
+}
+
+/** User and system (kernel: sockets, epoll, page faults) CPU seconds of a process so far. */
+function procCpuSplit(pid: number): { user: number; system: number } {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(rest[11]) + Number(rest[12])) / 100;
+  return { user: Number(rest[11]) / 100, system: Number(rest[12]) / 100 };
 }
 
 async function startServer(path: string): Promise<{ pid: number; url: string; stop: () => Promise<void> }> {
@@ -179,17 +185,19 @@ async function main(): Promise<void> {
         for (const n of SIZES) {
           const body = JSON.stringify(rankRequest(n, 11));
           await sequential(srv.url, body, 50); // warm-up
-          const s0 = procCpuSec(srv.pid);
+          const s0 = procCpuSplit(srv.pid);
           const c0 = process.cpuUsage();
           const lat = await sequential(srv.url, body, REQUESTS);
           const c = process.cpuUsage(c0);
-          const perReq = ((procCpuSec(srv.pid) - s0) * 1000) / REQUESTS;
+          const s1 = procCpuSplit(srv.pid);
+          const perReq = ((s1.user + s1.system - s0.user - s0.system) * 1000) / REQUESTS;
           const ip = inproc.find((r) => r.candidates === n)!.cpu_ms.total;
           server.push({
             candidates: n,
             server_cpu_ms_per_request: round3(perReq),
             in_process_cpu_ms: round3(ip),
             http_and_framework_cpu_ms: round3(perReq - ip),
+            server_system_cpu_ms_per_request: round3(((s1.system - s0.system) * 1000) / REQUESTS),
             client_cpu_ms_per_request: round3((c.user + c.system) / 1000 / REQUESTS),
             latency_p50_ms: round3(quantile(lat, 0.5)),
             latency_p99_ms: round3(quantile(lat, 0.99)),
@@ -239,10 +247,11 @@ async function main(): Promise<void> {
       console.log(`server, ${REQUESTS} sequential requests on one connection (CPU ms per request; wall-clock latency ms):`);
       console.log(
         formatTable(
-          ['candidates', 'server', 'in-process phases', 'HTTP + fastify', 'client', 'latency p50', 'p99', 'p99.9'],
+          ['candidates', 'server', 'of it kernel', 'in-process phases', 'HTTP + fastify', 'client', 'latency p50', 'p99', 'p99.9'],
           server.map((r) => [
             String(r.candidates),
             fmt(r.server_cpu_ms_per_request!, 3),
+            fmt(r.server_system_cpu_ms_per_request!, 3),
             fmt(r.in_process_cpu_ms!, 3),
             fmt(r.http_and_framework_cpu_ms!, 3),
             fmt(r.client_cpu_ms_per_request!, 3),
