@@ -7,7 +7,7 @@
  * 2. The server: `finerank serve` in a child process answering `--requests` sequential
  *    requests on one keep-alive connection; its CPU time per request (from /proc/<pid>/stat)
  *    minus the in-process phases is what HTTP and fastify cost.
- * 3. The load generator: autocannon (in this process) at `--connections` connections for
+ * 3. The load generator: autocannon (its own process, load-gen.ts) at `--connections` connections for
  *    `--duration` seconds; its CPU time next to the server's, so that a throughput target can
  *    be set against the cores the server really has.
  * The last stdout line is one JSON object.
@@ -17,7 +17,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request, Agent } from 'node:http';
 import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
 import { loadServedModel, type ServedModel } from '../../src/serve/model-slot.js';
 import { scoreServed } from '../../src/serve/scorer.js';
 import { SERVING_POOL_MIN_LENGTH } from '../../src/serve/server.js';
@@ -32,6 +31,7 @@ import { parseArgs, intOption, intListOption } from '../common/args.js';
 import { repoRoot } from '../common/paths.js';
 import { formatTable, fmt } from '../common/table.js';
 import { writeFrappeArtifact, rankRequest } from './frappe-model.js';
+import { runLoadGen } from './load-gen.js';
 
 const opts = parseArgs(process.argv.slice(2), {
   iters: 'string',
@@ -205,31 +205,21 @@ async function main(): Promise<void> {
           });
         }
         if (SIZES.includes(100)) {
-          const body = JSON.stringify(rankRequest(100, 11));
           const s0 = procCpuSec(srv.pid);
-          const c0 = process.cpuUsage();
-          const r = await autocannon({
-            url: `${srv.url}/v1/rank`,
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body,
-            connections: CONNECTIONS,
-            duration: DURATION,
-          });
-          const c = process.cpuUsage(c0);
+          const r = await runLoadGen({ url: srv.url, candidates: 100, connections: CONNECTIONS, duration: DURATION });
           const serverSec = procCpuSec(srv.pid) - s0;
-          const clientSec = (c.user + c.system) / 1e6;
+          const clientSec = r.cpu_s;
           generator = {
             candidates: 100,
             connections: CONNECTIONS,
             duration_s: DURATION,
-            requests: r.requests.total,
-            req_per_sec: Math.round(r.requests.average),
+            requests: r.requests,
+            req_per_sec: Math.round(r.req_per_sec),
             server_cpu_s: round3(serverSec),
             autocannon_cpu_s: round3(clientSec),
             autocannon_share_of_cpu: round3(clientSec / (clientSec + serverSec)),
-            server_cpu_ms_per_request: round3((serverSec * 1000) / r.requests.total),
-            autocannon_cpu_ms_per_request: round3((clientSec * 1000) / r.requests.total),
+            server_cpu_ms_per_request: round3((serverSec * 1000) / r.requests),
+            autocannon_cpu_ms_per_request: round3((clientSec * 1000) / r.requests),
           };
         }
       } finally {

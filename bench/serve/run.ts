@@ -16,7 +16,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, loadavg, availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
 import { kernels } from '../../src/engine/kernels/index.js';
 import { noGrad } from '../../src/engine/tensor.js';
 import { loadServedModel, type ServedModel } from '../../src/serve/model-slot.js';
@@ -32,6 +31,7 @@ import { torchPython } from '../common/python.js';
 import { runProcess, lastJsonLine } from '../common/process.js';
 import { formatTable, fmt } from '../common/table.js';
 import { writeFrappeArtifact, rankRequest } from './frappe-model.js';
+import { runLoadGen } from './load-gen.js';
 
 const opts = parseArgs(process.argv.slice(2), {
   duration: 'string',
@@ -213,45 +213,31 @@ async function batchStats(url: string): Promise<[number, number]> {
 
 async function load(srv: ServerProc, n: number, connections: number) {
   const url = srv.url;
-  const body = JSON.stringify(rankRequest(n, 11));
   const [s0, c0] = await batchStats(url);
-  // CPU time of the load generator (autocannon runs in this process) and of the server, during the run.
-  const gen0 = process.cpuUsage();
+  // autocannon runs in a child process (load-gen.ts): its CPU time is its own, and this
+  // process's heap (models, data) cannot add GC pauses to the measured latencies.
   const srv0 = serverCpuSec(srv.pids);
-  const wall0 = performance.now();
-  const r = await autocannon({
-    url: `${url}/v1/rank`,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body,
-    connections,
-    duration: DURATION,
-  });
-  const wallSec = (performance.now() - wall0) / 1000;
-  const gen = process.cpuUsage(gen0);
+  const r = await runLoadGen({ url, candidates: n, connections, duration: DURATION });
   const serverCpu = serverCpuSec(srv.pids) - srv0;
-  const genCpu = (gen.user + gen.system) / 1e6;
   return {
     candidates: n,
     connections,
     workers: srv.workers,
-    req_per_sec: Math.round(r.requests.average * 10) / 10,
-    p50_ms: r.latency.p50,
-    p99_ms: r.latency.p99,
-    p99_9_ms: (r.latency as unknown as Record<string, number>).p99_9 ?? null,
-    ok_2xx: r['2xx'],
-    non_2xx: r.non2xx,
+    req_per_sec: r.req_per_sec,
+    p50_ms: r.p50_ms,
+    p99_ms: r.p99_ms,
+    p99_9_ms: r.p99_9_ms,
+    ok_2xx: r.ok_2xx,
+    non_2xx: r.non_2xx,
     errors: r.errors,
     timeouts: r.timeouts,
-    status_codes: Object.fromEntries(
-      Object.entries((r as unknown as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {}).map(([k, v]) => [k, v.count]),
-    ),
+    status_codes: r.status_codes,
     server_peak_rss_mib: peakRssMiB(srv.pids),
-    /** Cores' worth of CPU the server and the load generator (autocannon, this process) used during the run. */
-    server_cores_used: round3(serverCpu / wallSec),
-    autocannon_cores_used: round3(genCpu / wallSec),
+    /** Cores' worth of CPU the server and the load generator (autocannon's process) used during the run. */
+    server_cores_used: round3(serverCpu / r.wall_s),
+    autocannon_cores_used: round3(r.cpu_s / r.wall_s),
     /** Server CPU time per answered request (ms). */
-    server_cpu_ms_per_request: r.requests.total > 0 ? round3((serverCpu * 1000) / r.requests.total) : null,
+    server_cpu_ms_per_request: r.requests > 0 ? round3((serverCpu * 1000) / r.requests) : null,
     requests_per_batch: await batchStats(url).then(([s1, c1]) => Math.round(((s1 - s0) / (c1 - c0)) * 100) / 100),
   };
 }
