@@ -58,8 +58,20 @@ export type BackwardFn = (gradOut: Float32Array) => void;
  * (beyond that a released array is simply left to the garbage collector).
  */
 
-/** Smallest pooled length (elements): smaller arrays are cheap to allocate. */
-const POOL_MIN_LENGTH = 1 << 15;
+/** Smallest pooled length (elements) by default: smaller arrays are cheap to allocate. */
+export const DEFAULT_POOL_MIN_LENGTH = 1 << 15;
+let POOL_MIN_LENGTH = DEFAULT_POOL_MIN_LENGTH;
+
+/**
+ * Sets the smallest pooled length (elements, ≥ 16). A scoring server lowers it: its forward
+ * passes at a few hundred rows allocate many arrays below the default, and each fresh one
+ * is an external allocation that pushes V8 towards a garbage collection (a pause in some
+ * request's latency). Arrays already pooled stay.
+ */
+export function setPoolMinLength(n: number): void {
+  if (!Number.isInteger(n) || n < 16) throw new Error(`setPoolMinLength: length must be an integer ≥ 16, got ${n}`);
+  POOL_MIN_LENGTH = n;
+}
 /** Pooled (idle) bytes at most. */
 let poolLimitBytes = 256 * 1024 * 1024;
 const pool = new Map<number, Float32Array[]>();

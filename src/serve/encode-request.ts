@@ -42,6 +42,24 @@ export function encodeScoreRows(fm: FeatureMap, rows: readonly RawRow[]): Batch 
  */
 export function encodeRankRows(fm: FeatureMap, context: RawRow, candidates: readonly RawRow[]): Batch {
   const ctxCols = new Set(Object.keys(context).filter((k) => context[k] !== undefined));
+  if (ctxCols.size > 0 && candidates.some((c) => repeatsContext(c, ctxCols))) throw invalidRequest(repeatedContextIssues(ctxCols, candidates));
+  const candPointer = (r: number, col: string) => jsonPointer(['candidates', r, col]);
+  if (ctxCols.size === 0) return encodeRows(fm, candidates, candPointer);
+  const candCols = new Set(fm.inputColumns.filter((c) => !ctxCols.has(c)));
+  const ctx = encodeRows(fm, [context], (_r, col) => jsonPointer(['context', col]), ctxCols);
+  const batch = encodeRows(fm, candidates, candPointer, candCols);
+  broadcastRow(ctx, batch);
+  return batch;
+}
+
+/** True when the candidate gives a field of the context (its own few keys are checked, not every context field). */
+function repeatsContext(candidate: RawRow, ctxCols: ReadonlySet<string>): boolean {
+  for (const k in candidate) if (ctxCols.has(k) && candidate[k] !== undefined) return true;
+  return false;
+}
+
+/** One issue per context field repeated in a candidate (candidates in order, then context fields in order), at most MAX_ISSUES. */
+function repeatedContextIssues(ctxCols: ReadonlySet<string>, candidates: readonly RawRow[]): ApiIssue[] {
   const issues: ApiIssue[] = [];
   for (let i = 0; i < candidates.length && issues.length < MAX_ISSUES; i++) {
     const c = candidates[i]!;
@@ -50,14 +68,7 @@ export function encodeRankRows(fm: FeatureMap, context: RawRow, candidates: read
         issues.push({ pointer: jsonPointer(['candidates', i, k]), reason: `field '${k}' is also given in /context; give it in one place` });
     }
   }
-  if (issues.length > 0) throw invalidRequest(issues);
-  const candPointer = (r: number, col: string) => jsonPointer(['candidates', r, col]);
-  if (ctxCols.size === 0) return encodeRows(fm, candidates, candPointer);
-  const candCols = new Set(fm.inputColumns.filter((c) => !ctxCols.has(c)));
-  const ctx = encodeRows(fm, [context], (_r, col) => jsonPointer(['context', col]), ctxCols);
-  const batch = encodeRows(fm, candidates, candPointer, candCols);
-  broadcastRow(ctx, batch);
-  return batch;
+  return issues;
 }
 
 /** Adds every field of the one-row batch `row` to `into`, repeated for each of its rows, and marks them shared. */

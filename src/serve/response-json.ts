@@ -46,8 +46,9 @@ export function scoredResponseJson(m: ServedModel, s: TaskScores, order: ArrayLi
     const i = order === null ? r : order[r]!;
     out += r === 0 ? '{' : ',{';
     if (order !== null) out += `"index":${i},`;
-    out += `"score":${num(first[i]!)},"probabilities":{`;
-    for (let t = 0; t < cols.length; t++) out += `${t === 0 ? '' : ','}${taskKeys[t]}${num(cols[t]![i]!)}`;
+    const score = num(first[i]!); // written twice (score and the first task's probability): formatted once
+    out += `"score":${score},"probabilities":{${taskKeys[0]}${score}`;
+    for (let t = 1; t < cols.length; t++) out += `,${taskKeys[t]}${num(cols[t]![i]!)}`;
     out += '}}';
   }
   return `${out}]}`;

@@ -18,6 +18,8 @@ import { openApiDocument } from './openapi.js';
 import type { TaskScores } from './scorer.js';
 import { quickRankCheck, quickScoreCheck } from './fast-validate.js';
 import { scoredResponseJson } from './response-json.js';
+import { rankOrder } from './rank-order.js';
+import { setPoolMinLength } from '../engine/tensor.js';
 
 /** Who may call POST /admin/reload: loopback clients (default), anyone, or no one. */
 export type AdminAccess = 'loopback' | 'any' | 'off';
@@ -75,6 +77,14 @@ export interface ScoringServer {
   /** Graceful shutdown: refuses new requests, lets in-flight ones finish, closes connections. */
   close(): Promise<void>;
 }
+
+/**
+ * Smallest pooled array length (elements) of a serving process (`setPoolMinLength`): the
+ * forward of a rank request reuses its arrays of 1,000 elements and more across requests
+ * instead of allocating them anew (each fresh one is external memory that brings the next
+ * garbage collection, a pause in some request's latency, closer).
+ */
+export const SERVING_POOL_MIN_LENGTH = 1024;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
 
@@ -135,14 +145,17 @@ export function createScoringServer(opts: ServeOptions): ScoringServer {
   // While draining, every response closes its connection, so keep-alive sockets that were
   // busy when shutdown began do not hold the process until their idle timeout.
   const workerHeader = opts.cluster === undefined ? null : String(opts.cluster.workerId);
-  app.addHook('onSend', async (_req, reply) => {
+  // Callback-style hooks: no promise per request and hook.
+  app.addHook('onSend', (_req, reply, payload, done) => {
     if (workerHeader !== null) void reply.header('x-finerank-worker', workerHeader);
     if (closing) void reply.header('connection', 'close');
+    done(null, payload);
   });
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.requests.inc({ route, code: String(reply.statusCode) });
     metrics.latency.observe({ route }, reply.elapsedTime / 1000);
+    done();
   });
 
   app.setErrorHandler((err: FastifyError | ApiError, req: FastifyRequest, reply: FastifyReply) => {
@@ -234,6 +247,7 @@ export function createScoringServer(opts: ServeOptions): ScoringServer {
       return batcher.queuedRows;
     },
     async start() {
+      setPoolMinLength(SERVING_POOL_MIN_LENGTH);
       const url = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
       server.reload(opts.modelPath);
       return url;
@@ -268,17 +282,3 @@ export function createScoringServer(opts: ServeOptions): ScoringServer {
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
-
-/** Row indices by decreasing score, ties in row order (a NaN score, which a sound model never gives, ranks last). */
-export function rankOrder(scores: Float32Array): Uint32Array {
-  const order = new Uint32Array(scores.length);
-  for (let i = 0; i < order.length; i++) order[i] = i;
-  return order.sort((a, b) => {
-    const x = scores[a]!,
-      y = scores[b]!;
-    if (x > y) return -1;
-    if (x < y) return 1;
-    if (x === y) return a - b;
-    return Number.isNaN(x) ? (Number.isNaN(y) ? a - b : 1) : -1;
-  });
-}

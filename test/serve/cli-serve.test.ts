@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFixtureArtifact, tempDir } from './serve-fixture.js';
 import { get, post } from './http-client.js';
+import { SERVING_SEMI_SPACE_MIB, servingNodeFlags } from '../../src/serve/node-flags.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 let dir: string;
@@ -150,6 +151,13 @@ test('finerank serve --workers 2: both workers answer; admin reload, SIGHUP and 
     const url = ready.url as string;
     assert.equal(ready.workers, 2);
     assert.equal((ready.pids as number[]).length, 2);
+    for (const pid of ready.pids as number[]) {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      assert.ok(
+        argv.includes(`--min-semi-space-size=${SERVING_SEMI_SPACE_MIB}`),
+        `worker ${pid} runs with the serving young generation: ${argv.join(' ')}`,
+      );
+    }
     const rows = [{ user: 'u1', item: 'i3', price: 4 }];
     const score = () => answersByWorker(`${url}/v1/score`, { rows }, 2);
     const v1 = await score();
@@ -250,4 +258,14 @@ test('finerank serve: a missing or corrupt model, or a bad flag, exits 1 with a 
   const usage = run([]);
   assert.equal(usage.status, 2);
   assert.match(usage.stderr, /usage: finerank serve MODEL_FILE/);
+});
+
+test('servingNodeFlags: adds the young-generation flags, keeps an operator-given size', () => {
+  assert.deepEqual(servingNodeFlags(['--enable-source-maps']), [
+    '--enable-source-maps',
+    `--min-semi-space-size=${SERVING_SEMI_SPACE_MIB}`,
+    `--max-semi-space-size=${SERVING_SEMI_SPACE_MIB}`,
+  ]);
+  assert.deepEqual(servingNodeFlags(['--max-semi-space-size=8']), ['--max-semi-space-size=8']);
+  assert.deepEqual(servingNodeFlags(['--min_semi_space_size=4', '--trace-gc']), ['--min_semi_space_size=4', '--trace-gc']);
 });

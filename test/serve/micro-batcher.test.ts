@@ -1,7 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { MicroBatcher, QueueFullError } from '../../src/serve/micro-batcher.js';
+import { MicroBatcher, QueueFullError, SCORE_ALONE_ROWS } from '../../src/serve/micro-batcher.js';
+import { encodeRankRows } from '../../src/serve/encode-request.js';
 import { loadServedModel, type ServedModel } from '../../src/serve/model-slot.js';
 import { scoreServed } from '../../src/serve/scorer.js';
 import { writeFixtureArtifact, tempDir, fixtureRows } from './serve-fixture.js';
@@ -66,4 +67,31 @@ test('micro-batcher: past maxQueueRows submit rejects with QueueFullError; a req
   assert.deepEqual(seen, [6, 2]);
   assert.throws(() => new MicroBatcher({ maxBatchRows: 0, maxWaitMs: 1, maxQueueRows: 1 }), /maxBatchRows must be a positive integer/);
   assert.throws(() => new MicroBatcher({ maxBatchRows: 1, maxWaitMs: -1, maxQueueRows: 1 }), /maxWaitMs must be a number ≥ 0/);
+});
+
+test('micro-batcher: rank requests of SCORE_ALONE_ROWS candidates and more get a forward pass of their own (their context computed once); smaller ones are joined', async () => {
+  const rank = (n: number, seed: number) => {
+    const rows = fixtureRows(n, seed);
+    const context = { user: rows[0]!.user, hour: rows[0]!.hour };
+    const candidates = rows.map(({ item, category, price, tags }) => ({ item, category, price, tags }));
+    return encodeRankRows(m1.featureMap, context, candidates);
+  };
+  const seen: Array<[number, number]> = [];
+  const b = new MicroBatcher({ maxBatchRows: 4096, maxWaitMs: 30, maxQueueRows: 8192 }, (rows, requests) => seen.push([rows, requests]));
+  const big = SCORE_ALONE_ROWS;
+  const batches = [rank(5, 1), rank(big, 2), rank(7, 3), rank(big + 10, 4), encode(m1, 3, 5)];
+  const res = await Promise.all(batches.map((x) => b.submit(m1, x)));
+  // The three small ones (5 + 7 + 3 rows) in one pass, then each large rank request alone.
+  assert.deepEqual(seen, [
+    [15, 3],
+    [big, 1],
+    [big + 10, 1],
+  ]);
+  res.forEach((r, i) => {
+    const alone = scoreServed(m1, batches[i]!).probs.click!;
+    const got = r.probs.click!;
+    assert.equal(got.length, batches[i]!.size);
+    for (let k = 0; k < got.length; k++) assert.ok(Math.abs(got[k]! - alone[k]!) <= 1e-5, `job ${i} row ${k}`);
+  });
+  await b.whenIdle();
 });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/engine/random.js';
 import { scoredResponseJson } from '../../src/serve/response-json.js';
-import { rankOrder } from '../../src/serve/server.js';
+import { rankOrder } from '../../src/serve/rank-order.js';
 import type { ServedModel } from '../../src/serve/model-slot.js';
 import type { TaskScores } from '../../src/serve/scorer.js';
 
@@ -50,4 +50,15 @@ test('scoredResponseJson: byte for byte what JSON.stringify writes (one and thre
     assert.equal(scoredResponseJson(m, s, order.subarray(0, 5)), reference(m, s, naiveOrder.slice(0, 5)));
     assert.ok(JSON.parse(scoredResponseJson(m, s, order)));
   }
+});
+
+test('scoredResponseJson: non-ASCII task names and a large answer', () => {
+  const rng = new Rng(9);
+  const m = fakeModel(['点击', 'conv€rsion']);
+  const n = 5000;
+  const probs = { 点击: Float32Array.from({ length: n }, () => rng.next()), 'conv€rsion': Float32Array.from({ length: n }, () => rng.next()) };
+  const s: TaskScores = { tasks: m.tasks, probs };
+  const order = rankOrder(probs['点击']);
+  assert.equal(scoredResponseJson(m, s, order), reference(m, s, Array.from(order)));
+  assert.equal(scoredResponseJson(m, s, null), reference(m, s, null));
 });

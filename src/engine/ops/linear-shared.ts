@@ -1,6 +1,6 @@
 import { Tensor, fromOp, allocFloat32, releaseFloat32, isGradEnabled } from '../tensor.js';
 import { kernels, denseKernels } from '../kernels/index.js';
-import { linear, linearRelu } from './matmul.js';
+import { fillRows, linear, linearRelu } from './matmul.js';
 
 /**
  * Fewest rows for which the split pays: below it the gathers and the extra GEMM call cost
@@ -85,7 +85,7 @@ export function linearSharedRows(x: Tensor, w: Tensor, b: Tensor | null, relu: b
     releaseFloat32(ws);
   }
   const out = allocFloat32(rows * outDim);
-  for (let r = 0; r < rows; r++) out.set(c, r * outDim);
+  fillRows(out, c, rows, outDim);
   const nv = varying.length;
   if (nv > 0) {
     const xv = allocFloat32(rows * nv);

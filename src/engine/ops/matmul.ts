@@ -97,7 +97,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
  * Writes `row` (length n) into each of the `rows` rows of out: one copy, then doubling
  * `copyWithin`s (a dozen memmoves for 4096 rows instead of one `set` call per row).
  */
-function fillRows(out: Float32Array, row: Float32Array, rows: number, n: number): void {
+export function fillRows(out: Float32Array, row: Float32Array, rows: number, n: number): void {
   if (rows === 0 || n === 0) return;
   out.set(row.subarray(0, n), 0);
   const total = rows * n;
