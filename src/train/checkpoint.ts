@@ -26,6 +26,8 @@ export interface TrainState {
   dataWaitSeconds?: number;
   /** CPU seconds of the training thread itself while it waited for batches (absent in older checkpoints or off Linux). */
   dataWaitCpuSeconds?: number;
+  /** The part of `dataWaitSeconds` spent before the first batch of each epoch (absent in older checkpoints: 0). */
+  dataWaitFirstBatchSeconds?: number;
   /** CPU seconds of the training thread itself inside optimizer steps (as above). */
   trainCpuSeconds?: number;
 }

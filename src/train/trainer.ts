@@ -59,6 +59,8 @@ export interface TrainResult {
    * thread CPU time is not available (src/util/thread-cpu.ts).
    */
   dataWaitCpuSeconds?: number | null;
+  /** The part of `dataWaitSeconds` spent waiting for the first batch of each epoch (a streaming text pass parses its first shuffle window then). */
+  dataWaitFirstBatchSeconds?: number;
   trainCpuSeconds?: number | null;
   /** Where the training thread's step time went with `threads` > 1 (seconds); null with one thread. */
   parallel?: (ParallelTimings & { threads: number }) | null;
@@ -411,6 +413,7 @@ export class Trainer {
       // Resume: the source starts at the first batch not yet trained on.
       let asked = performance.now();
       let askedCpu = threadCpuSeconds();
+      let firstOfPass = true;
       for await (const batch of train.batches({
         batchSize: o.batchSize,
         shuffle: true,
@@ -423,6 +426,8 @@ export class Trainer {
         else if (o.warmupSteps > 0 && state.globalStep === o.warmupSteps) this.optim.setLrScale(state.lr / o.optimizer.lr);
         const t0 = performance.now();
         state.dataWaitSeconds = (state.dataWaitSeconds ?? 0) + (t0 - asked) / 1000;
+        if (firstOfPass) state.dataWaitFirstBatchSeconds = (state.dataWaitFirstBatchSeconds ?? 0) + (t0 - asked) / 1000;
+        firstOfPass = false;
         const cpu0 = threadCpuSeconds();
         if (cpu0 !== null && askedCpu !== null) state.dataWaitCpuSeconds = (state.dataWaitCpuSeconds ?? 0) + (cpu0 - askedCpu);
         const loss = group === null ? this.step(batch) : await this.stepParallel(group, batch);
@@ -475,6 +480,7 @@ export class Trainer {
       trainSeconds: state.trainSeconds,
       dataWaitSeconds: state.dataWaitSeconds ?? 0,
       dataWaitCpuSeconds: state.dataWaitCpuSeconds ?? null,
+      dataWaitFirstBatchSeconds: state.dataWaitFirstBatchSeconds ?? 0,
       trainCpuSeconds: state.trainCpuSeconds ?? null,
       parallel: group === null ? null : { threads: group.threads, ...group.timings },
     };
