@@ -356,6 +356,9 @@ export class Trainer {
     };
     let best: Map<string, Float32Array> | null = null;
     if (this.checkpointer !== null) {
+      this.checkpointer.attachWorkers(
+        group === null ? null : { threads: group.threads, get: () => group.workerRngStates(), set: (s) => group.setWorkerRngStates(s) },
+      );
       const restored = this.checkpointer.load(this.model, this.optim);
       if (restored !== null) {
         state = restored.state;
