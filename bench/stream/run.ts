@@ -181,9 +181,11 @@ async function main(): Promise<void> {
     int('vocab-min-count', 10),
     int('shuffle-buffer', 0),
   );
+  console.error(`bench:stream: ${rows} rows: ${JSON.stringify(small)}`);
   const result: Json = { ...small };
   if (large > 0) {
     const big = await dataPath(large, parent, a.keep === true, [], 0, 0);
+    console.error(`bench:stream: ${large} rows: ${JSON.stringify(big)}`);
     for (const [k, v] of Object.entries(big)) result[`large_${k}`] = v;
     const ratio = (k: string) => Math.round((Number(big[k]) / Number(small[k])) * 100) / 100;
     result.rss_ratio_large_vs_small = ratio('cache_peak_rss_mb');
