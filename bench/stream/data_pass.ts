@@ -15,7 +15,8 @@
  *               the same thread (WORKER=0): with overlap the pass takes about max(parse,
  *               compute) instead of their sum
  *
- * Prints one JSON line: rows, seconds, rows_per_s, peak_rss_mb (and cache_bytes, origin).
+ * Prints one JSON line: rows, seconds, rows_per_s, peak_rss_mb (and for text/cache: cache_bytes,
+ * origin, cpu_seconds = the process's CPU time over the pass, all threads, rows_per_cpu_s).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -104,6 +105,7 @@ async function main(): Promise<void> {
   const cacheDir = join(dir, 'cache');
   const src = new StreamingDataSource(train, fm, { cacheDir });
   const t1 = performance.now();
+  const cpu1 = process.cpuUsage();
   let rows = 0;
   let batches = 0;
   for await (const b of src.batches({ batchSize: 4096, shuffle: true, seed: 1, epoch: 0 })) {
@@ -111,6 +113,8 @@ async function main(): Promise<void> {
     batches++;
   }
   const seconds = (performance.now() - t1) / 1000;
+  const cpu = process.cpuUsage(cpu1);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const expected = mode === 'text' ? 'text' : 'cache';
   if (src.lastOrigin !== expected) throw new Error(`pass read from ${src.lastOrigin}, expected ${expected} (${src.cacheMiss})`);
   console.log(
@@ -120,6 +124,8 @@ async function main(): Promise<void> {
       batches,
       seconds: round(seconds),
       rows_per_s: Math.round(rows / seconds),
+      cpu_seconds: round(cpuSeconds),
+      rows_per_cpu_s: Math.round(rows / cpuSeconds),
       peak_rss_mb: toMiB(peakRssBytes()),
       cache_bytes: statSync(cachePath(cacheDir, train)).size,
       origin: src.lastOrigin,

@@ -79,7 +79,9 @@ async function dataPath(
         vocab_same_map: 1,
       });
     }
+    const loadText = machineInfo().load_avg_1m;
     const text = await node('text pass', [pass, 'text', dir]);
+    const loadCache = machineInfo().load_avg_1m;
     const cache = await node('cache pass', [pass, 'cache', dir]);
     const out: Json = {
       rows: text.json.rows!,
@@ -89,6 +91,11 @@ async function dataPath(
       text_peak_rss_mb: text.json.peak_rss_mb!,
       cache_rows_per_s: cache.json.rows_per_s!,
       cache_peak_rss_mb: cache.json.peak_rss_mb!,
+      text_cpu_s: text.json.cpu_seconds!,
+      cache_cpu_s: cache.json.cpu_seconds!,
+      cache_speedup_cpu: Math.round((Number(text.json.cpu_seconds) / Number(cache.json.cpu_seconds)) * 100) / 100,
+      load_avg_1m_text_pass: loadText,
+      load_avg_1m_cache_pass: loadCache,
       cache_mb: Math.round(Number(text.json.cache_bytes) / 2 ** 20),
       cache_speedup: Math.round((Number(cache.json.rows_per_s) / Number(text.json.rows_per_s)) * 100) / 100,
       ...vocab,
@@ -120,11 +127,13 @@ async function dataPath(
           train: { epochs: 1, batch_size: 4096, seed: 1 },
         }),
       );
+      out[`${streaming ? 'train_stream' : 'train_memory'}_load_avg_1m`] = machineInfo().load_avg_1m;
       const t = await node(`train (streaming ${streaming})`, [cli, 'train', '--config', cfg, '--json', '--quiet']);
       const k = streaming ? 'train_stream' : 'train_memory';
       out[`${k}_test_auc`] = t.json.test_auc!;
       out[`${k}_samples_per_s`] = t.json.samples_per_sec!;
       out[`${k}_data_wait_s`] = t.json.data_wait_seconds!;
+      out[`${k}_data_wait_first_batch_s`] = t.json.data_wait_first_batch_seconds ?? NaN;
       out[`${k}_data_wait_cpu_s`] = t.json.data_wait_cpu_seconds ?? NaN;
       out[`${k}_train_cpu_s`] = t.json.train_cpu_seconds ?? NaN;
       if (streaming) out[`${k}_parse_worker_cpu_s`] = t.json.train_parse_worker_cpu_seconds ?? NaN;
@@ -172,14 +181,23 @@ async function main(): Promise<void> {
     int('vocab-min-count', 10),
     int('shuffle-buffer', 0),
   );
+  console.error(`bench:stream: ${rows} rows: ${JSON.stringify(small)}`);
   const result: Json = { ...small };
   if (large > 0) {
     const big = await dataPath(large, parent, a.keep === true, [], 0, 0);
+    console.error(`bench:stream: ${large} rows: ${JSON.stringify(big)}`);
     for (const [k, v] of Object.entries(big)) result[`large_${k}`] = v;
-    result.rss_ratio_large_vs_small = Math.round((Number(big.cache_peak_rss_mb) / Number(small.cache_peak_rss_mb)) * 100) / 100;
+    const ratio = (k: string) => Math.round((Number(big[k]) / Number(small[k])) * 100) / 100;
+    result.rss_ratio_large_vs_small = ratio('cache_peak_rss_mb');
+    result.text_rss_ratio_large_vs_small = ratio('text_peak_rss_mb');
+    result.fit_rss_ratio_large_vs_small = ratio('fit_peak_rss_mb');
   }
   const after = machineInfo();
-  result.peak_rss_mb = Math.max(Number(small.text_peak_rss_mb), Number(small.cache_peak_rss_mb));
+  result.peak_rss_mb = Math.max(
+    Number(small.text_peak_rss_mb),
+    Number(small.cache_peak_rss_mb),
+    ...(large > 0 ? [Number(result.large_text_peak_rss_mb), Number(result.large_cache_peak_rss_mb)] : []),
+  );
   result.load_avg_1m_start = before.load_avg_1m;
   result.load_avg_1m_end = after.load_avg_1m;
   result.machine = `${after.machine} (shared: other jobs may compete for the cores)`;

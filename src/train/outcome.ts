@@ -69,6 +69,7 @@ export async function finishTraining(run: TrainedRun): Promise<TrainOutcome> {
     samples_per_sec: Math.round(result.samplesPerSec),
     train_seconds: Number(result.trainSeconds.toFixed(2)),
     data_wait_seconds: Number(result.dataWaitSeconds.toFixed(2)),
+    data_wait_first_batch_seconds: Number((result.dataWaitFirstBatchSeconds ?? 0).toFixed(2)),
     data_wait_cpu_seconds: result.dataWaitCpuSeconds == null ? null : Number(result.dataWaitCpuSeconds.toFixed(2)),
     train_cpu_seconds: result.trainCpuSeconds == null ? null : Number(result.trainCpuSeconds.toFixed(2)),
     train_process_cpu_seconds: result.trainProcessCpuSeconds == null ? null : Number(result.trainProcessCpuSeconds.toFixed(3)),

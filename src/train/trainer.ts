@@ -59,6 +59,8 @@ export interface TrainResult {
    * thread CPU time is not available (src/util/thread-cpu.ts).
    */
   dataWaitCpuSeconds?: number | null;
+  /** The part of `dataWaitSeconds` spent waiting for the first batch of each epoch (a streaming text pass parses its first shuffle window then). */
+  dataWaitFirstBatchSeconds?: number;
   trainCpuSeconds?: number | null;
   /**
    * CPU seconds of the whole process (all threads: V8's GC helpers, BLAS and training
@@ -359,6 +361,9 @@ export class Trainer {
     let best: Map<string, Float32Array> | null = null;
     const groupOptimizers = this.groups.map((g) => g.optimizer);
     if (this.checkpointer !== null) {
+      this.checkpointer.attachWorkers(
+        group === null ? null : { threads: group.threads, get: () => group.workerRngStates(), set: (s) => group.setWorkerRngStates(s) },
+      );
       const restored = this.checkpointer.load(this.model, this.optim, groupOptimizers);
       if (restored !== null) {
         state = restored.state;
@@ -417,6 +422,7 @@ export class Trainer {
       let asked = performance.now();
       let askedCpu = threadCpuSeconds();
       let askedProcessCpu = process.cpuUsage();
+      let firstOfPass = true;
       for await (const batch of train.batches({
         batchSize: o.batchSize,
         shuffle: true,
@@ -429,6 +435,8 @@ export class Trainer {
         else if (o.warmupSteps > 0 && state.globalStep === o.warmupSteps) this.optim.setLrScale(state.lr / o.optimizer.lr);
         const t0 = performance.now();
         state.dataWaitSeconds = (state.dataWaitSeconds ?? 0) + (t0 - asked) / 1000;
+        if (firstOfPass) state.dataWaitFirstBatchSeconds = (state.dataWaitFirstBatchSeconds ?? 0) + (t0 - asked) / 1000;
+        firstOfPass = false;
         const cpu0 = threadCpuSeconds();
         if (cpu0 !== null && askedCpu !== null) state.dataWaitCpuSeconds = (state.dataWaitCpuSeconds ?? 0) + (cpu0 - askedCpu);
         const loss = group === null ? this.step(batch) : await this.stepParallel(group, batch);
@@ -484,6 +492,7 @@ export class Trainer {
       trainSeconds: state.trainSeconds,
       dataWaitSeconds: state.dataWaitSeconds ?? 0,
       dataWaitCpuSeconds: state.dataWaitCpuSeconds ?? null,
+      dataWaitFirstBatchSeconds: state.dataWaitFirstBatchSeconds ?? 0,
       trainCpuSeconds: state.trainCpuSeconds ?? null,
       trainProcessCpuSeconds: state.trainProcessCpuSeconds ?? null,
       parallel: group === null ? null : { threads: group.threads, ...group.timings },

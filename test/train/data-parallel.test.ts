@@ -162,6 +162,43 @@ test('data-parallel training: two 2-thread runs give identical weights; 2 thread
   }
 });
 
+test("a killed 2-thread run with dropout resumes exactly: the workers' dropout generators are in the checkpoint", async () => {
+  const { dir, fm, train, valid } = await fixture();
+  try {
+    const withDropout = { ...MODEL_OPTS, dnnDropout: 0.3 };
+    const run = async (initSeed: number, opts: TrainOptions, afterStep?: (s: number) => void) => {
+      const rng = new Rng(initSeed);
+      const m = createModel('deepfm', { spec: fm.featureSpec(), rng }, withDropout);
+      const t = new Trainer(m, opts, 'click', afterStep ? { afterStep } : {}, [rng], [], recipe(fm, withDropout));
+      const res = await t.fit(await loadDataSource(fm, train), await loadDataSource(fm, valid));
+      return { state: m.stateDict(), res };
+    };
+    const base: TrainOptions = { ...OPTS, threads: 2 };
+    const full = await run(5, base);
+    const ckpt = join(dir, 'ckpt');
+    const opts: TrainOptions = { ...base, checkpointDir: ckpt, checkpointEverySteps: 5 };
+    // 8 steps per epoch: killed at step 12 of epoch 2, after the checkpoint at step 10.
+    await assert.rejects(
+      run(5, opts, (s) => {
+        if (s === 12) throw new Error('simulated crash');
+      }),
+      /simulated crash/,
+    );
+    // Another thread count cannot continue the run exactly: refused, checkpoint untouched.
+    await assert.rejects(run(999, { ...opts, threads: 1 }), /written by a run with threads 2, this run has threads 1.*--threads 2/);
+    await assert.rejects(run(999, { ...opts, threads: 3 }), /written by a run with threads 2, this run has threads 3/);
+    const resumed = await run(999, opts); // a fresh process: another init seed, fresh workers
+    assert.equal(resumed.res.steps, full.res.steps);
+    for (const [k, v] of full.state) assert.deepEqual(resumed.state.get(k), v, `weights of ${k} differ after resume`);
+    assert.deepEqual(
+      resumed.res.history.map((h) => h.valid?.auc),
+      full.res.history.map((h) => h.valid?.auc),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('data-parallel training refuses what it cannot do, with the reason', async () => {
   const { dir, fm } = await fixture();
   try {

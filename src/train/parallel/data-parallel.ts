@@ -22,7 +22,7 @@ import { threadCpuSeconds } from '../../util/thread-cpu.js';
 import { sliceBatch } from '../../data/batcher.js';
 import { backwardBatchLoss, shardScales } from './batch-loss.js';
 import { gradientLayout, type SharedModelStorage } from './shared-storage.js';
-import type { ModelRecipe, StepReply, StepRequest, WorkerInit, WorkerMessage } from './protocol.js';
+import type { ModelRecipe, SetRngRequest, StepReply, StepRequest, WorkerInit, WorkerMessage } from './protocol.js';
 
 /** Time spent by the training thread in the parts of a data-parallel step (seconds, summed). */
 export interface ParallelTimings {
@@ -76,6 +76,8 @@ export class DataParallelGroup {
   private readonly offsets: number[];
   private readonly blasThreads: number;
   private closed = false;
+  /** Per worker (index 1 … threads − 1): its model generator's state after its last shard. */
+  private readonly rngStates: number[][];
 
   private constructor(model: RankingModel, tasks: readonly TaskDef[], workers: WorkerHandle[], blasThreads: number) {
     this.model = model;
@@ -86,6 +88,7 @@ export class DataParallelGroup {
     this.tables = model.namedEmbeddings().map(([, t]) => t as EmbeddingTable);
     this.offsets = gradientLayout(this.params).offsets;
     this.blasThreads = blasThreads;
+    this.rngStates = workers.map(() => []);
   }
 
   /**
@@ -132,7 +135,8 @@ export class DataParallelGroup {
     }
     const group = new DataParallelGroup(model, tasks, handles, blasThreads);
     try {
-      await Promise.all(handles.map((h, i) => group.receive(h, i + 1, 'ready')));
+      const ready = await Promise.all(handles.map((h, i) => group.receive(h, i + 1, 'ready')));
+      ready.forEach((m, i) => (group.rngStates[i] = m.rngState));
     } catch (e) {
       await group.close();
       throw e;
@@ -169,7 +173,7 @@ export class DataParallelGroup {
       if (rows === 0) return null;
       const reply = this.receive(h, k, 'done');
       const shard = sliceBatch(batch, bounds[k]!, rows);
-      const req: StepRequest = { batch: shard, scales: scales[k]! };
+      const req: StepRequest = { type: 'step', batch: shard, scales: scales[k]! };
       h.worker.postMessage(req, transferables(shard));
       return reply;
     });
@@ -202,6 +206,7 @@ export class DataParallelGroup {
       const r = (s as PromiseFulfilledResult<StepReply | null>).value;
       if (r === null) return;
       loss += this.merge(this.workers[i]!, r);
+      this.rngStates[i] = r.rngState;
       if (r.cpuSeconds !== null) slowest = Math.max(slowest, r.cpuSeconds);
     });
     this.timings.merge += (performance.now() - t) / 1000;
@@ -232,6 +237,29 @@ export class DataParallelGroup {
       table.accumulateGrad(s.ids, s.values, s.ids.length);
     });
     return r.loss;
+  }
+
+  /**
+   * The workers' model generator states (dropout masks), worker 1 first, as of the last
+   * completed step: what a checkpoint needs so that a resumed run draws the same masks.
+   */
+  workerRngStates(): number[][] {
+    return this.rngStates.map((s) => s.slice());
+  }
+
+  /**
+   * Restores the workers' generators from `workerRngStates()` of an earlier run with the same
+   * thread count (before the first step: the messages reach each worker ahead of its next shard).
+   */
+  setWorkerRngStates(states: readonly (readonly number[])[]): void {
+    if (this.closed) throw new Error('data-parallel group is closed');
+    if (states.length !== this.workers.length)
+      throw new Error(`data-parallel: ${states.length} worker generator states for ${this.workers.length} workers`);
+    states.forEach((s, i) => {
+      const req: SetRngRequest = { type: 'set-rng', state: s.slice() };
+      this.workers[i]!.worker.postMessage(req);
+      this.rngStates[i] = s.slice();
+    });
   }
 
   /** Stops the workers and restores the BLAS thread count. */

@@ -32,9 +32,19 @@ export interface WorkerInit {
 
 /** One step: the worker's shard of the batch and its loss multipliers. */
 export interface StepRequest {
+  type: 'step';
   batch: Batch;
   scales: ShardScales;
 }
+
+/** Sets the worker's model generator (dropout masks) to a state from a checkpoint; no reply. */
+export interface SetRngRequest {
+  type: 'set-rng';
+  state: number[];
+}
+
+/** Any message to a worker. */
+export type WorkerRequest = StepRequest | SetRngRequest;
 
 /** A worker's reply to a step (dense gradients are in its gradient buffer). */
 export type StepReply = {
@@ -47,10 +57,12 @@ export type StepReply = {
   sparse: Array<{ ids: Int32Array; values: Float32Array } | null>;
   /** CPU seconds of the worker's thread for this shard (forward, backward, copying the gradients out); null when unknown. */
   cpuSeconds: number | null;
+  /** The worker's model generator after the shard (`Rng.getState`), kept by the training thread for checkpoints. */
+  rngState: number[];
 };
 
 /** Any message from a worker. */
-export type WorkerMessage = StepReply | { type: 'ready' } | { type: 'error'; message: string };
+export type WorkerMessage = StepReply | { type: 'ready'; rngState: number[] } | { type: 'error'; message: string };
 
 /**
  * The purpose string of worker `index`'s model generator (`Rng.derive(seed, purpose)`): its

@@ -4,6 +4,8 @@
  * for every step message runs forward and backward on its shard of the batch: dense
  * gradients go into its own shared gradient buffer, the tables' row gradients (unique ids and
  * summed rows) back in the reply, transferred without copying. It never writes a weight.
+ * Each reply carries the state of its model generator (dropout masks), which the training
+ * thread checkpoints; a `set-rng` message restores it on resume.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Rng } from '../../engine/random.js';
@@ -13,7 +15,7 @@ import type { Batch } from '../../features/batch.js';
 import { threadCpuSeconds } from '../../util/thread-cpu.js';
 import { adoptSharedStorage, gradientLayout } from './shared-storage.js';
 import { backwardBatchLoss, type ShardScales } from './batch-loss.js';
-import { workerRngPurpose, type StepReply, type StepRequest, type WorkerInit } from './protocol.js';
+import { workerRngPurpose, type StepReply, type WorkerInit, type WorkerRequest } from './protocol.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -44,11 +46,15 @@ try {
     model.zeroGrad();
     for (const t of tables) t.zeroGrad();
     const c1 = threadCpuSeconds();
-    return { type: 'done', loss, hasGrad, sparse, cpuSeconds: c0 === null || c1 === null ? null : c1 - c0 };
+    return { type: 'done', loss, hasGrad, sparse, cpuSeconds: c0 === null || c1 === null ? null : c1 - c0, rngState: rng.getState() };
   };
 
-  port.on('message', (m: StepRequest) => {
+  port.on('message', (m: WorkerRequest) => {
     try {
+      if (m.type === 'set-rng') {
+        rng.setState(m.state);
+        return;
+      }
       const reply = step(m.batch, m.scales);
       const transfer: ArrayBuffer[] = [];
       for (const s of reply.sparse) if (s !== null) transfer.push(s.ids.buffer as ArrayBuffer, s.values.buffer as ArrayBuffer);
@@ -57,7 +63,7 @@ try {
       port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) });
     }
   });
-  port.postMessage({ type: 'ready' });
+  port.postMessage({ type: 'ready', rngState: rng.getState() });
 } catch (e) {
   port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) });
 }
