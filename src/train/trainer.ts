@@ -293,7 +293,7 @@ export class Trainer {
   /** `step` with the forward/backward split over the threads of `group` (data-parallel). */
   private async stepParallel(group: DataParallelGroup, batch: Batch): Promise<number> {
     const loss = await group.backward(batch);
-    this.update();
+    group.timeUpdate(() => this.update());
     return loss;
   }
 

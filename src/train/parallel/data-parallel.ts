@@ -34,13 +34,15 @@ export interface ParallelTimings {
   wait: number;
   /** Adding the workers' dense and row gradients. */
   merge: number;
+  /** The update after the merge, on the training thread alone: penalties, clipping, the optimizer steps, zeroing (`timeUpdate`). */
+  optimizer: number;
   /**
    * CPU seconds of the training thread itself in split, own shard, wait and merge, and the sum
    * over steps of the slowest shard's CPU seconds (training thread or worker, each its own
    * thread's time): load-independent figures from which the step time with a free core per
    * thread follows (bench/parallel). Null where thread CPU time is not available.
    */
-  cpu: { split: number; ownShard: number; wait: number; merge: number; slowestShard: number } | null;
+  cpu: { split: number; ownShard: number; wait: number; merge: number; optimizer: number; slowestShard: number } | null;
 }
 
 interface WorkerHandle {
@@ -66,7 +68,8 @@ export class DataParallelGroup {
     ownShard: 0,
     wait: 0,
     merge: 0,
-    cpu: threadCpuSeconds() === null ? null : { split: 0, ownShard: 0, wait: 0, merge: 0, slowestShard: 0 },
+    optimizer: 0,
+    cpu: threadCpuSeconds() === null ? null : { split: 0, ownShard: 0, wait: 0, merge: 0, optimizer: 0, slowestShard: 0 },
   };
   private readonly model: RankingModel;
   private readonly tasks: readonly TaskDef[];
@@ -215,6 +218,19 @@ export class DataParallelGroup {
       cpu.slowestShard += slowest;
     }
     return loss;
+  }
+
+  /**
+   * Runs `update` (the serial optimizer step that follows `backward`) and charges its wall and
+   * training-thread CPU time to `timings.optimizer`.
+   */
+  timeUpdate(update: () => void): void {
+    const t = performance.now();
+    const c0 = threadCpuSeconds();
+    update();
+    this.timings.optimizer += (performance.now() - t) / 1000;
+    const c1 = threadCpuSeconds();
+    if (this.timings.cpu !== null && c0 !== null && c1 !== null) this.timings.cpu.optimizer += c1 - c0;
   }
 
   /** Adds one worker's gradients to the training thread's; returns its loss part. */
