@@ -157,6 +157,7 @@ async function child(shapeName: string, threads: number, steps: number, warmup: 
           wait: par1.wait - p0.wait,
           merge: par1.merge - p0.merge,
           optimizer: par1.optimizer - p0.optimizer,
+          optimizerSplit: par1.optimizerSplit,
           cpu:
             par1.cpu === null || p0.cpu === null
               ? null

@@ -32,8 +32,24 @@ export interface WorkerInit {
 
 /** One step: the worker's shard of the batch and its loss multipliers. */
 export interface StepRequest {
+  type: 'step';
   batch: Batch;
   scales: ShardScales;
+}
+
+/**
+ * The worker's part of a LazyAdam step (`DataParallelGroup.splitRowUpdates`): per table (by
+ * index in `namedEmbeddings()` order) its share of the merged row gradient and the shared
+ * state arrays. The worker updates those rows of the shared weights, then stores 1 (or −1 on
+ * an error, which it also posts) into `done` and notifies it; no reply message.
+ */
+export interface RowsRequest {
+  type: 'rows';
+  beta1: number;
+  beta2: number;
+  eps: number;
+  jobs: Array<{ table: number; ids: Int32Array; values: Float32Array; m: Float32Array; v: Float32Array; stepSize: number }>;
+  done: Int32Array;
 }
 
 /** A worker's reply to a step (dense gradients are in its gradient buffer). */

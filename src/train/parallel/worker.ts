@@ -3,7 +3,9 @@
  * the training thread's recipe, points it at the shared parameter and table storage, and then
  * for every step message runs forward and backward on its shard of the batch: dense
  * gradients go into its own shared gradient buffer, the tables' row gradients (unique ids and
- * summed rows) back in the reply, transferred without copying. It never writes a weight.
+ * summed rows) back in the reply, transferred without copying. Between steps, while the
+ * training thread waits for it, it may update its share of a LazyAdam step's rows (the only
+ * weights it writes; `RowsRequest`).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Rng } from '../../engine/random.js';
@@ -13,7 +15,8 @@ import type { Batch } from '../../features/batch.js';
 import { threadCpuSeconds } from '../../util/thread-cpu.js';
 import { adoptSharedStorage, gradientLayout } from './shared-storage.js';
 import { backwardBatchLoss, type ShardScales } from './batch-loss.js';
-import { workerRngPurpose, type StepReply, type StepRequest, type WorkerInit } from './protocol.js';
+import { embeddingKernels } from '../../embedding/kernels.js';
+import { workerRngPurpose, type RowsRequest, type StepReply, type StepRequest, type WorkerInit } from './protocol.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -47,7 +50,27 @@ try {
     return { type: 'done', loss, hasGrad, sparse, cpuSeconds: c0 === null || c1 === null ? null : c1 - c0 };
   };
 
-  port.on('message', (m: StepRequest) => {
+  const rows = (m: RowsRequest): void => {
+    const k = embeddingKernels();
+    for (const j of m.jobs) {
+      const t = tables[j.table]!;
+      k.lazyAdam(j.ids, j.values, t.weight, j.m, j.v, t.dim, m.beta1, m.beta2, m.eps, j.stepSize);
+    }
+  };
+
+  port.on('message', (m: StepRequest | RowsRequest) => {
+    if (m.type === 'rows') {
+      let status = 1;
+      try {
+        rows(m);
+      } catch (e) {
+        status = -1;
+        port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) });
+      }
+      Atomics.store(m.done, 0, status);
+      Atomics.notify(m.done, 0);
+      return;
+    }
     try {
       const reply = step(m.batch, m.scales);
       const transfer: ArrayBuffer[] = [];
