@@ -8,7 +8,8 @@
  * then adds the workers' dense gradients to its own in worker order and merges their
  * tables' row gradients into its accumulators in worker order (a row touched by several
  * shards gets the sum of their rows: no update is lost), and the caller runs one optimizer
- * step; only the training thread writes weights, and only while no worker reads them.
+ * step; weights are written only then, while no thread reads them (by the training thread
+ * alone, or with LazyAdam by all threads on disjoint rows: `splitRowUpdates`).
  * The summation order is fixed, so a run is reproducible for a fixed thread count.
  */
 import { Worker } from 'node:worker_threads';
