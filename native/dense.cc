@@ -20,6 +20,9 @@
 //   dropoutBackward(g, n, seed, threshold, scale, accumulate, gx)   gx[i] (+)= g[i]·factor(i)
 //   addColumnSums(g, rows, c, out)
 //       out[j] += Σ_i g[i, j] (float64 sum, one rounding).
+//   copyRows(src, srcOffset, srcStride, rows, n, dst, dstOffset, dstStride)
+//       dst[dstOffset + r·dstStride + j] = src[srcOffset + r·srcStride + j], r < rows, j < n
+//       (one memcpy per row; src and dst must not overlap).
 //   relu(x, n, out)                                          out[i] = (x[i] + |x[i]|)/2 (out may be x)
 //   reluBackward(x, g, n, accumulate, gx)                    gx[i] (+)= x[i] > 0 ? g[i] : 0
 //   fmSecondOrder(x, rows, fields, dim, out, s)
@@ -627,6 +630,27 @@ napi_value JsDropoutBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// copyRows(src, srcOffset, srcStride, rows, n, dst, dstOffset, dstStride)
+napi_value JsCopyRows(napi_env env, napi_callback_info info) {
+  const char* fn = "copyRows";
+  napi_value a[8];
+  if (!GetArgs(env, info, fn, 8, a)) return nullptr;
+  int64_t so, ss, rows, n, dof, ds;
+  if (!GetSize(env, fn, a[1], "srcOffset", &so) || !GetSize(env, fn, a[2], "srcStride", &ss) ||
+      !GetSize(env, fn, a[3], "rows", &rows) || !GetSize(env, fn, a[4], "n", &n) ||
+      !GetSize(env, fn, a[6], "dstOffset", &dof) || !GetSize(env, fn, a[7], "dstStride", &ds))
+    return nullptr;
+  const bool empty = rows == 0 || n == 0;
+  float *src, *dst;
+  if (!GetF32(env, fn, a[0], "src", empty ? 0 : so + (rows - 1) * ss + n, &src) ||
+      !GetF32(env, fn, a[5], "dst", empty ? 0 : dof + (rows - 1) * ds + n, &dst))
+    return nullptr;
+  if (empty) return nullptr;
+  const size_t bytes = static_cast<size_t>(n) * sizeof(float);
+  for (int64_t r = 0; r < rows; r++) std::memcpy(dst + dof + r * ds, src + so + r * ss, bytes);
+  return nullptr;
+}
+
 // relu(x, n, out)
 napi_value JsRelu(napi_env env, napi_callback_info info) {
   const char* fn = "relu";
@@ -719,6 +743,7 @@ void RegisterDenseKernels(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "dropoutForward", JsDropoutForward);
   Export(env, exports, "dropoutBackward", JsDropoutBackward);
   Export(env, exports, "addColumnSums", JsAddColumnSums);
+  Export(env, exports, "copyRows", JsCopyRows);
   Export(env, exports, "relu", JsRelu);
   Export(env, exports, "reluBackward", JsReluBackward);
   Export(env, exports, "fmSecondOrder", JsFmSecondOrder);

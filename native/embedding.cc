@@ -20,6 +20,10 @@
 //       TypeScript grows them and calls again from the returned position; reason 2: the id
 //       at the returned position is out of range; reason 3: the hash refers to an entry that
 //       does not exist (corrupted arrays). Layout: AccumulatorArrays in src/embedding/kernels.ts.
+//   embAdviseHugePages(array) -> bool
+//       madvise(MADV_HUGEPAGE) over the 2 MiB-aligned interior of the typed array's memory
+//       (Linux; elsewhere, or for arrays under 2 MiB, false and nothing done). A hint only:
+//       values are untouched; pages faulted in afterwards may be transparent huge pages.
 //   embSgd, embAdagrad, embLazyAdam, embFtrl, embTableAdam: row-wise optimizer updates of
 //       the rows in a sparse gradient (ids unique), formulas in src/embedding/sparse-optim.ts.
 //
@@ -39,6 +43,9 @@
 #include <cstring>
 #include <string>
 #include <vector>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -902,6 +909,44 @@ napi_value TableAdam(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// embAdviseHugePages(array) -> bool (see the file comment).
+napi_value AdviseHugePages(napi_env env, napi_callback_info info) {
+  const char* fn = "embAdviseHugePages";
+  size_t argc = 1;
+  napi_value a[1];
+  if (napi_get_cb_info(env, info, &argc, a, nullptr, nullptr) != napi_ok || argc < 1) {
+    Throw(env, fn, 'T', "expects 1 argument (a typed array)");
+    return nullptr;
+  }
+  napi_typedarray_type type;
+  size_t len = 0;
+  void* ptr = nullptr;
+  napi_value buffer;
+  size_t byteOffset = 0;
+  if (napi_get_typedarray_info(env, a[0], &type, &len, &ptr, &buffer, &byteOffset) != napi_ok) {
+    Throw(env, fn, 'T', "array must be a typed array");
+    return nullptr;
+  }
+  bool ok = false;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  size_t elem = 1;
+  switch (type) {
+    case napi_int16_array: case napi_uint16_array: elem = 2; break;
+    case napi_int32_array: case napi_uint32_array: case napi_float32_array: elem = 4; break;
+    case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: elem = 8; break;
+    default: elem = 1;
+  }
+  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(ptr);
+  const uintptr_t start = (begin + kHuge - 1) & ~(kHuge - 1);
+  const uintptr_t end = (begin + len * elem) & ~(kHuge - 1);
+  if (ptr != nullptr && end > start) ok = madvise(reinterpret_cast<void*>(start), end - start, MADV_HUGEPAGE) == 0;
+#endif
+  napi_value r;
+  napi_get_boolean(env, ok, &r);
+  return r;
+}
+
 }  // namespace
 
 void RegisterEmbeddingKernels(Napi::Env env, Napi::Object exports) {
@@ -915,4 +960,5 @@ void RegisterEmbeddingKernels(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "embLazyAdam", LazyAdam);
   Export(env, exports, "embFtrl", Ftrl);
   Export(env, exports, "embTableAdam", TableAdam);
+  Export(env, exports, "embAdviseHugePages", AdviseHugePages);
 }

@@ -207,17 +207,27 @@ class DeepFMMini {
     this.mlp.train(on);
   }
 
-  /** Logits [B]; `phases`, when given, times the gathers apart from the rest. */
+  /**
+   * Logits [B]; `phases`, when given, charges the forward's parts to `gather`, `fm_first`,
+   * `fm_second`, `concat`, `mlp` and `combine` (the same marks as the PyTorch side's).
+   */
   forward(ids: Int32Array[], dense: Tensor, phases?: PhaseTimer): Tensor {
     const B = dense.shape[0]!;
-    phases?.mark('dense_forward');
+    phases?.mark('other');
     const v = embedFields(this.emb, ids); // [B, F, D]
     const w = embedFields(this.first, ids); // [B, F, 1]
     phases?.mark('gather');
     const first = add(sum(w, [1, 2]), reshape(this.denseLinear.forward(dense), [B]));
+    phases?.mark('fm_first');
     const second = fmSecondOrder(v);
-    const deep = reshape(this.mlp.forward(concat([reshape(v, [B, VOCABS.length * EMB_DIM]), dense], 1)), [B]);
-    return add(add(first, second), deep);
+    phases?.mark('fm_second');
+    const x = concat([reshape(v, [B, VOCABS.length * EMB_DIM]), dense], 1);
+    phases?.mark('concat');
+    const deep = reshape(this.mlp.forward(x), [B]);
+    phases?.mark('mlp');
+    const logit = add(add(first, second), deep);
+    phases?.mark('combine');
+    return logit;
   }
 }
 
@@ -368,7 +378,7 @@ function main(): void {
     // the next step computes into recycled activation buffers instead of fresh allocations.
     const loss = tidy(() => {
       const l = bceWithLogits(model.forward(b.ids, b.dense, phases), b.labels);
-      phases?.mark('dense_forward');
+      phases?.mark('loss');
       l.backward();
       return l;
     });
@@ -412,8 +422,12 @@ function main(): void {
       const b = pool[i % pool.length]!;
       ip?.mark('other');
       // As the scorer (src/serve/scorer.ts): one tidy scope per batch recycles the activations.
-      checksum += tidy(() => sigmoid(model.forward(b.ids, b.dense, ip)).data[0]!);
-      ip?.mark('dense_forward');
+      checksum += tidy(() => {
+        const p = sigmoid(model.forward(b.ids, b.dense, ip));
+        ip?.mark('sigmoid');
+        return p.data[0]!;
+      });
+      ip?.mark('other');
     }
     inferS = (performance.now() - t0) / 1000;
     inferCpu = cpuSeconds(process.cpuUsage(c0));

@@ -140,7 +140,7 @@ class DeepFMMini(nn.Module):
     def forward(self, ids, dense, phases=None):
         """ids: int64 [B, 26]; dense: float32 [B, 13] -> logits [B]."""
         if phases is not None:
-            phases.mark("dense_forward")
+            phases.mark("other")
         if self.fused:
             gids = ids + self.offsets
             v = self.emb(gids)                        # [B, F, D]
@@ -151,10 +151,22 @@ class DeepFMMini(nn.Module):
         if phases is not None:
             phases.mark("gather")
         first = first + self.dense_linear(dense).squeeze(1)
+        if phases is not None:
+            phases.mark("fm_first")
         s = v.sum(dim=1)
         second = 0.5 * (s * s - (v * v).sum(dim=1)).sum(dim=1)
-        deep = self.mlp(torch.cat([v.flatten(1), dense], dim=1)).squeeze(1)
-        return first + second + deep
+        if phases is not None:
+            phases.mark("fm_second")
+        x = torch.cat([v.flatten(1), dense], dim=1)
+        if phases is not None:
+            phases.mark("concat")
+        deep = self.mlp(x).squeeze(1)
+        if phases is not None:
+            phases.mark("mlp")
+        logit = first + second + deep
+        if phases is not None:
+            phases.mark("combine")
+        return logit
 
 
 class PhaseTimer:
@@ -278,7 +290,7 @@ def main():
             phases.mark("zero_grad")
         loss = loss_fn(model(ids, dense, phases), label)
         if phases is not None:
-            phases.mark("dense_forward")
+            phases.mark("loss")
         loss.backward()  # the embeddings' sparse COO gradients are built here
         if phases is not None:
             phases.mark("backward")
@@ -314,9 +326,12 @@ def main():
             ids, dense, _ = pool[i % len(pool)]
             if infer_phases is not None:
                 infer_phases.mark("other")
-            checksum += float(torch.sigmoid(model(ids, dense, infer_phases))[0])
+            p = torch.sigmoid(model(ids, dense, infer_phases))
             if infer_phases is not None:
-                infer_phases.mark("dense_forward")
+                infer_phases.mark("sigmoid")
+            checksum += float(p[0])
+            if infer_phases is not None:
+                infer_phases.mark("other")
         infer_s, infer_cpu = time.perf_counter() - t0, time.process_time() - c0
 
         times = []

@@ -16,7 +16,8 @@
  * warm-up ones: samples per second, samples per CPU-second of the process (all threads), the
  * training thread's own CPU time, peak RSS, and with N > 1 where the training thread's step
  * time went (own shard, waiting for the workers, merging their gradients, splitting the
- * batch; the rest of a step is the serial optimizer), in wall time and in its CPU time.
+ * batch, the optimizer update, the rest), in wall time and in its CPU time, and the critical
+ * path per step in thread CPU ms with its serial fraction (`criticalPath`).
  * From each thread's own CPU time it also predicts the speed-up with a free core per thread
  * (`predictedSpeedup`), a figure that the machine's load does not change. The load average is
  * printed with the numbers: on a shared machine the wall-clock ratio is not meaningful;
@@ -155,6 +156,8 @@ async function child(shapeName: string, threads: number, steps: number, warmup: 
           ownShard: par1.ownShard - p0.ownShard,
           wait: par1.wait - p0.wait,
           merge: par1.merge - p0.merge,
+          optimizer: par1.optimizer - p0.optimizer,
+          optimizerSplit: par1.optimizerSplit,
           cpu:
             par1.cpu === null || p0.cpu === null
               ? null
@@ -163,6 +166,7 @@ async function child(shapeName: string, threads: number, steps: number, warmup: 
                   ownShard: par1.cpu.ownShard - p0.cpu.ownShard,
                   wait: par1.cpu.wait - p0.cpu.wait,
                   merge: par1.cpu.merge - p0.cpu.merge,
+                  optimizer: par1.cpu.optimizer - p0.cpu.optimizer,
                   slowestShard: par1.cpu.slowestShard - p0.cpu.slowestShard,
                 },
         };
@@ -191,13 +195,43 @@ async function child(shapeName: string, threads: number, steps: number, warmup: 
  * not slow each other down (memory bandwidth, caches): a quiet-machine run checks it.
  */
 function predictedSpeedup(one: Record<string, unknown>, many: Record<string, unknown>): number | null {
-  const p = many.parallel as { cpu: { split: number; ownShard: number; wait: number; merge: number; slowestShard: number } | null } | null;
+  const p = many.parallel as {
+    cpu: { split: number; ownShard: number; wait: number; merge: number; optimizer: number; slowestShard: number } | null;
+  } | null;
   const c1 = one.train_cpu_seconds as number | null,
     c2 = many.train_cpu_seconds as number | null;
   if (p === null || p.cpu === null || c1 === null || c2 === null) return null;
   const rest = c2 - p.cpu.split - p.cpu.ownShard - p.cpu.wait - p.cpu.merge;
   const critical = p.cpu.split + p.cpu.slowestShard + p.cpu.merge + rest;
   return c1 / (one.steps as number) / (critical / (many.steps as number));
+}
+
+/**
+ * The N-thread step's critical path in training-thread CPU ms per step: split, the slowest
+ * shard, merge, the optimizer update (penalties, clipping, steps, zeroing) and the rest of the
+ * step (batches, loss bookkeeping); `serial_fraction` is the share of that path that runs on
+ * one thread while the others wait (everything but the slowest shard). Null without thread CPU times.
+ */
+function criticalPath(many: Record<string, unknown>): Record<string, number> | null {
+  const p = many.parallel as {
+    cpu: { split: number; ownShard: number; wait: number; merge: number; optimizer: number; slowestShard: number } | null;
+  } | null;
+  const c = many.train_cpu_seconds as number | null;
+  if (p === null || p.cpu === null || c === null) return null;
+  const n = many.steps as number;
+  const ms = (x: number) => Math.round((x / n) * 1e4) / 10;
+  const rest = c - p.cpu.split - p.cpu.ownShard - p.cpu.wait - p.cpu.merge - p.cpu.optimizer;
+  const total = p.cpu.split + p.cpu.slowestShard + p.cpu.merge + p.cpu.optimizer + rest;
+  return {
+    split: ms(p.cpu.split),
+    slowest_shard: ms(p.cpu.slowestShard),
+    own_shard: ms(p.cpu.ownShard),
+    merge: ms(p.cpu.merge),
+    optimizer: ms(p.cpu.optimizer),
+    rest: ms(rest),
+    total: ms(total),
+    serial_fraction: Math.round((1 - p.cpu.slowestShard / total) * 1000) / 1000,
+  };
 }
 
 function main(): void {
@@ -229,11 +263,18 @@ function main(): void {
       if (r.status !== 0) throw new Error(`${s} at ${n} threads failed: ${r.stderr}`);
       const line = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
       runs.push(line);
-      const p = line.parallel as { ownShard: number; wait: number; merge: number; split: number; cpu: Record<string, number> | null } | null;
+      const p = line.parallel as {
+        ownShard: number;
+        wait: number;
+        merge: number;
+        split: number;
+        optimizer: number;
+        cpu: Record<string, number> | null;
+      } | null;
       const split =
         p === null
           ? ''
-          : `; step time ${(line.train_seconds as number).toFixed(1)} s = own shard ${p.ownShard.toFixed(1)} + wait for workers ${p.wait.toFixed(1)} + merge ${p.merge.toFixed(1)} + split ${p.split.toFixed(1)} + optimizer/rest ${((line.train_seconds as number) - p.ownShard - p.wait - p.merge - p.split).toFixed(1)}${p.cpu === null ? '' : `; training-thread CPU: own shard ${p.cpu.ownShard!.toFixed(2)} s, slowest shard Σ ${p.cpu.slowestShard!.toFixed(2)} s, merge ${p.cpu.merge!.toFixed(2)} s, split ${p.cpu.split!.toFixed(2)} s, wait ${p.cpu.wait!.toFixed(2)} s`}`;
+          : `; step time ${(line.train_seconds as number).toFixed(1)} s = own shard ${p.ownShard.toFixed(1)} + wait for workers ${p.wait.toFixed(1)} + merge ${p.merge.toFixed(1)} + split ${p.split.toFixed(1)} + optimizer ${p.optimizer.toFixed(1)} + rest ${((line.train_seconds as number) - p.ownShard - p.wait - p.merge - p.split - p.optimizer).toFixed(1)}${p.cpu === null ? '' : `; training-thread CPU: own shard ${p.cpu.ownShard!.toFixed(2)} s, slowest shard Σ ${p.cpu.slowestShard!.toFixed(2)} s, merge ${p.cpu.merge!.toFixed(2)} s, split ${p.cpu.split!.toFixed(2)} s, optimizer ${p.cpu.optimizer!.toFixed(2)} s, wait ${p.cpu.wait!.toFixed(2)} s, rest ${((line.train_cpu_seconds as number) - p.cpu.split! - p.cpu.ownShard! - p.cpu.wait! - p.cpu.merge! - p.cpu.optimizer!).toFixed(2)} s`}`;
       process.stdout.write(
         `${s} ${n} thread(s): ${Math.round(line.samples_per_sec as number)} samples/s (wall), ${Math.round(line.samples_per_cpu_sec as number)} samples/CPU-s, training-thread CPU in steps ${line.train_cpu_seconds === null ? '?' : (line.train_cpu_seconds as number).toFixed(2)} s, peak RSS ${String(line.peak_rss_mb)} MB${split}  [load ${machineInfo().load_avg_1m.toFixed(1)}]\n`,
       );
@@ -243,6 +284,9 @@ function main(): void {
     results[s] = {
       runs,
       predicted_speedup_free_cores: predicted,
+      critical_path_cpu_ms_per_step: criticalPath(many!),
+      one_thread_step_cpu_ms:
+        one!.train_cpu_seconds === null ? null : Math.round(((one!.train_cpu_seconds as number) / (one!.steps as number)) * 1e4) / 10,
       speedup: (many!.samples_per_sec as number) / (one!.samples_per_sec as number),
       cpu_efficiency: (many!.samples_per_cpu_sec as number) / (one!.samples_per_cpu_sec as number),
     };

@@ -17,6 +17,16 @@ import type { PaddedIds } from '../features/batch.js';
 import type { EmbeddingTable } from './table.js';
 import { embeddingKernels } from './kernels.js';
 
+/**
+ * A result outside the graph (no recording): made through `fromOp` with no parents, so a
+ * `tidy` scope (the scorer, eval loops) recycles its pooled array like any op result's;
+ * a plain `new Tensor` would leave a fresh multi-megabyte array to the garbage collector
+ * every batch (page faults on the next batch's first touch).
+ */
+function untracked(out: Float32Array, shape: number[]): Tensor {
+  return fromOp(out, shape, [], () => {});
+}
+
 /** Whether an op over these tables will record the graph. */
 function recording(tables: readonly EmbeddingTable[]): boolean {
   if (!isGradEnabled()) return false;
@@ -69,7 +79,7 @@ export function embeddingLookup(table: EmbeddingTable, ids: Int32Array): Tensor 
     dim = table.dim;
   const out = allocFloat32(n * dim); // every row is written (or the range error thrown)
   gatherRows(table, ids, 0, n, out, 0, dim);
-  if (!recording([table])) return new Tensor(out, [n, dim]);
+  if (!recording([table])) return untracked(out, [n, dim]);
   const saved = ids.slice();
   return fromOp(out, [n, dim], [table.anchor], (g) => {
     if (table.trainable) table.accumulateGradStrided(saved, 0, n, g, 0, dim, 1);
@@ -101,7 +111,7 @@ export function embedFields(tables: readonly EmbeddingTable[], ids: readonly Int
   for (let f = 0; f < F; f++) weights[f] = tables[f]!.weight;
   const bad = embeddingKernels().gatherFields(weights, ids, D, out);
   if (bad >= 0) tables[Math.floor(bad / B)]!.rangeError(ids[Math.floor(bad / B)]![bad % B]!);
-  if (!recording(tables)) return new Tensor(out, [B, F, D]);
+  if (!recording(tables)) return untracked(out, [B, F, D]);
   const saved = new Int32Array(F * B);
   for (let f = 0; f < F; f++) saved.set(ids[f]!, f * B);
   const tablesCopy = tables.slice();
@@ -131,7 +141,7 @@ export function embedPooled(table: EmbeddingTable, padded: PaddedIds, mode: Pool
   const arg = mode === 'max' ? new Int32Array(B * D) : null;
   const bad = embeddingKernels().pool(table.weight, D, padded.ids, padded.lengths, L, mode === 'sum' ? 0 : mode === 'mean' ? 1 : 2, out, arg);
   if (bad >= 0) table.rangeError(padded.ids[bad]!);
-  if (!recording([table])) return new Tensor(out, [B, D]);
+  if (!recording([table])) return untracked(out, [B, D]);
   const saved: PaddedIds = { ids: padded.ids.slice(), lengths: padded.lengths.slice(), maxLen: L };
   return fromOp(out, [B, D], [table.anchor], (g) => {
     if (!table.trainable) return;
@@ -162,7 +172,7 @@ export function embedSequence(table: EmbeddingTable, padded: PaddedIds): Tensor 
   const out = allocZeroedFloat32(B * L * D);
   const bad = embeddingKernels().gatherPadded(table.weight, D, padded.ids, padded.lengths, L, out);
   if (bad >= 0) table.rangeError(padded.ids[bad]!);
-  if (!recording([table])) return new Tensor(out, [B, L, D]);
+  if (!recording([table])) return untracked(out, [B, L, D]);
   const saved: PaddedIds = { ids: padded.ids.slice(), lengths: padded.lengths.slice(), maxLen: L };
   return fromOp(out, [B, L, D], [table.anchor], (g) => {
     if (table.trainable) table.accumulateGradPadded(saved, g, 0, D, 'position');

@@ -59,6 +59,24 @@ function checkNumber(kind: string, name: string, v: number, min: number, strictM
 abstract class TableOptimizerBase implements SparseOptimizer {
   abstract lr: number;
   protected readonly states = new Map<string, LiveState>();
+  /** Allocates a zeroed state array of n floats (`useSlotAllocator`). */
+  private allocSlot: (n: number) => Float32Array = (n) => new Float32Array(n);
+
+  /**
+   * Allocates state arrays (existing and future ones, and those `loadStateDict` restores)
+   * with `alloc` (which must return n zeros): data-parallel training puts them in
+   * SharedArrayBuffers so that worker threads can update rows. Values are kept.
+   */
+  useSlotAllocator(alloc: (n: number) => Float32Array): void {
+    this.allocSlot = alloc;
+    for (const st of this.states.values()) {
+      for (const [k, a] of Object.entries(st.slots)) {
+        const b = alloc(a.length);
+        b.set(a);
+        st.slots[k] = b;
+      }
+    }
+  }
   /** Optimizer kind, stored in state dicts. */
   protected abstract readonly kind: string;
   /** Names of the accumulators of one table and their initial value. */
@@ -81,12 +99,12 @@ abstract class TableOptimizerBase implements SparseOptimizer {
     }
   }
 
-  private stateOf(t: EmbeddingTable): LiveState {
+  protected stateOf(t: EmbeddingTable): LiveState {
     let st = this.states.get(t.name);
     if (st === undefined) {
       const slots: Record<string, Float32Array> = {};
       for (const [k, v] of Object.entries(this.slotInit())) {
-        const a = new Float32Array(t.rows * t.dim);
+        const a = this.allocSlot(t.rows * t.dim);
         if (v !== 0) a.fill(v);
         slots[k] = a;
       }
@@ -135,7 +153,9 @@ abstract class TableOptimizerBase implements SparseOptimizer {
         if (!(a instanceof Float32Array) || a.length !== ts.rows * ts.dim) {
           throw new Error(`${this.kind}.loadStateDict: table '${name}' slot '${k}' must be a Float32Array of ${ts.rows}×${ts.dim} values`);
         }
-        slots[k] = a.slice();
+        const copy = this.allocSlot(a.length);
+        copy.set(a);
+        slots[k] = copy;
       }
       const live = this.states.get(name);
       next.set(name, { table: live?.table ?? null, step: ts.step, slots, rows: ts.rows, dim: ts.dim });
@@ -301,14 +321,49 @@ abstract class RowAdamBase extends TableOptimizerBase {
  */
 export class LazyAdam extends RowAdamBase {
   protected readonly kind = 'LazyAdam';
+  /**
+   * When set, `step` hands the row updates of all tables to it in one call instead of running
+   * them (data-parallel training splits them over its threads). Each row's update depends only
+   * on that row and the table's step size, so any split gives the serial step's values bit for bit.
+   */
+  rowSplitter: ((jobs: LazyAdamRowJob[], beta1: number, beta2: number, eps: number) => void) | null = null;
   constructor(opts: RowAdamOptions = {}) {
     super('LazyAdam', opts);
   }
+  override step(tables: readonly EmbeddingTable[]): void {
+    const split = this.rowSplitter;
+    if (split === null) return super.step(tables);
+    const jobs: LazyAdamRowJob[] = [];
+    const seen = new Set<EmbeddingTable>();
+    for (const t of tables) {
+      if (seen.has(t)) continue;
+      seen.add(t);
+      if (!t.hasGrad()) continue;
+      const st = this.stateOf(t);
+      st.step += 1;
+      const { ids, values } = rowGrad(this.kind, t);
+      jobs.push({ table: t, ids, values, m: st.slots.m!, v: st.slots.v!, stepSize: this.stepSize(st.step) });
+    }
+    if (jobs.length > 0) split(jobs, this.beta1, this.beta2, this.eps);
+  }
+  /** lr·√(1−β₂ᵗ)/(1−β₁ᵗ) for the table's step count t. */
+  private stepSize(step: number): number {
+    return (this.lr * Math.sqrt(1 - Math.pow(this.beta2, step))) / (1 - Math.pow(this.beta1, step));
+  }
   protected update(t: EmbeddingTable, st: LiveState): void {
     const { ids, values } = rowGrad(this.kind, t);
-    const stepSize = (this.lr * Math.sqrt(1 - Math.pow(this.beta2, st.step))) / (1 - Math.pow(this.beta1, st.step));
-    embeddingKernels().lazyAdam(ids, values, t.weight, st.slots.m!, st.slots.v!, t.dim, this.beta1, this.beta2, this.eps, stepSize);
+    embeddingKernels().lazyAdam(ids, values, t.weight, st.slots.m!, st.slots.v!, t.dim, this.beta1, this.beta2, this.eps, this.stepSize(st.step));
   }
+}
+
+/** The row updates of one table in a `LazyAdam` step: unique ids, their gradient rows, the table's state and step size. */
+export interface LazyAdamRowJob {
+  table: EmbeddingTable;
+  ids: Int32Array;
+  values: Float32Array;
+  m: Float32Array;
+  v: Float32Array;
+  stepSize: number;
 }
 
 /**

@@ -14,6 +14,7 @@ import type { EmbeddingLike } from '../nn/module.js';
 import type { PaddedIds } from '../features/batch.js';
 import { fillNormal, fillUniform, fillXavierNormal } from '../nn/init.js';
 import { embeddingKernels, type AccumulatorArrays, type RowMode } from './kernels.js';
+import { adviseHugePages } from './huge-pages.js';
 
 /** Initial distribution of a table's values. */
 export type EmbeddingInit = 'normal' | 'uniform' | 'xavier' | 'zeros';
@@ -113,6 +114,8 @@ export class EmbeddingTable implements EmbeddingLike {
     const init = opts.init ?? 'normal';
     const std = opts.std ?? 1e-4;
     if (init !== 'zeros') {
+      // Written in full right below: large tables ask for huge pages first (fewer TLB misses per lookup).
+      adviseHugePages(this.weight);
       if (opts.rng === undefined) throw new Error(`embedding table '${name}': init '${init}' needs an rng (one seed controls all randomness)`);
       if (init === 'normal') fillNormal(this.weight, std, opts.rng);
       else if (init === 'uniform') fillUniform(this.weight, -std * Math.sqrt(3), std * Math.sqrt(3), opts.rng);

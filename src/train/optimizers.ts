@@ -12,6 +12,8 @@ import type { TrainOptions } from './options.js';
  * clipping, one step, one learning-rate scale.
  */
 export interface OptimizerPair {
+  /** The optimizer of the embedding tables (data-parallel training splits LazyAdam's row updates). */
+  readonly sparse: SparseOptimizer;
   /** Adds the L2 penalties' gradients (the penalty values themselves are not computed). */
   applyPenalties(): void;
   /** Global gradient-norm clipping over dense and table gradients; returns the norm. */
@@ -72,6 +74,7 @@ export function buildOptimizers(params: Tensor[], tables: EmbeddingTable[], o: T
   }
   const weights = params.filter(isWeightMatrix);
   return {
+    sparse,
     applyPenalties: () => {
       if (o.embeddingL2 > 0) embeddingL2(tables, o.embeddingL2, o.embeddingL2Mode, { penalty: false });
       if (o.denseL2 > 0) denseL2(weights, o.denseL2);

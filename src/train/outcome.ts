@@ -83,6 +83,8 @@ export async function finishTraining(run: TrainedRun): Promise<TrainOutcome> {
           parallel_own_shard_seconds: Number(result.parallel.ownShard.toFixed(2)),
           parallel_wait_seconds: Number(result.parallel.wait.toFixed(2)),
           parallel_merge_seconds: Number(result.parallel.merge.toFixed(2)),
+          parallel_optimizer_seconds: Number(result.parallel.optimizer.toFixed(2)),
+          parallel_optimizer_split: result.parallel.optimizerSplit ? 1 : 0,
         }
       : {}),
     skipped_rows: badRows.count,

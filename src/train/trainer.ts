@@ -6,6 +6,7 @@ import type { Batch } from '../features/batch.js';
 import { pickRows, singleTask, taskRows, type TaskDef } from '../features/tasks.js';
 import type { RankingModel } from '../models/base.js';
 import type { EmbeddingTable } from '../embedding/table.js';
+import { LazyAdam } from '../embedding/sparse-optim.js';
 import type { DataSource } from '../data/data-source.js';
 import type { TrainOptions } from './options.js';
 import { buildOptimizers, type OptimizerPair } from './optimizers.js';
@@ -299,7 +300,7 @@ export class Trainer {
   /** `step` with the forward/backward split over the threads of `group` (data-parallel). */
   private async stepParallel(group: DataParallelGroup, batch: Batch): Promise<number> {
     const loss = await group.backward(batch);
-    this.update();
+    group.timeUpdate(() => this.update());
     return loss;
   }
 
@@ -323,6 +324,7 @@ export class Trainer {
     if (this.storage === null) return this.fitWith(train, valid, null);
     const group = await DataParallelGroup.start(this.model, this.storage, this.recipe!, this.tasks, this.opts.threads ?? 1);
     this.group = group;
+    if (this.optim.sparse instanceof LazyAdam) group.splitRowUpdates(this.optim.sparse);
     try {
       return await this.fitWith(train, valid, group);
     } finally {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor, noGrad } from '../../src/engine/tensor.js';
+import { Tensor, noGrad, tidy, resetBufferPool, bufferPoolStats } from '../../src/engine/tensor.js';
 import { Rng } from '../../src/engine/random.js';
 import { matmul } from '../../src/engine/ops/matmul.js';
 import { EmbeddingTable } from '../../src/embedding/table.js';
@@ -193,4 +193,40 @@ test('no graph in noGrad or for frozen tables; ids may be reused after forward',
   ids[0] = 4; // caller reuses its buffer before backward
   out.backward(Float32Array.of(1, 1, 1, 1));
   assert.deepEqual([...t.sparseGrad().ids], [1, 2]);
+});
+
+test('lookups outside the graph are recycled by tidy: the next batch reuses the arrays, values stay right', () => {
+  resetBufferPool();
+  const rng = new Rng(5);
+  const B = 2048,
+    D = 16;
+  const tables = [new EmbeddingTable('a', 50, D, { rng }), new EmbeddingTable('b', 70, D, { rng })];
+  const ids = [Int32Array.from({ length: B }, (_, i) => 1 + (i % 49)), Int32Array.from({ length: B }, (_, i) => 1 + ((i * 7) % 69))];
+  const seqIds = Int32Array.from({ length: B }, (_, i) => (i * 3) % 50);
+  const run = () =>
+    noGrad(() =>
+      tidy(() => {
+        const e = embedFields(tables, ids); // [B, 2, 16]: 65,536 floats, a pooled length
+        const l = embeddingLookup(tables[0]!, seqIds); // [B, 16]: 32,768 floats
+        const p = embedPooled(tables[1]!, { ids: ids[1]!, lengths: new Int32Array(B).fill(1), maxLen: 1 }, 'sum');
+        // the values are still those of the tables (a recycled array is fully overwritten)
+        for (const b of [0, 1, B - 1]) {
+          for (let d = 0; d < D; d++) {
+            assert.equal(e.data[(b * 2 + 1) * D + d], tables[1]!.weight[ids[1]![b]! * D + d]);
+            assert.equal(l.data[b * D + d], tables[0]!.weight[seqIds[b]! * D + d]);
+            assert.equal(p.data[b * D + d], tables[1]!.weight[ids[1]![b]! * D + d]);
+          }
+        }
+        return [e.data, l.data, p.data];
+      }),
+    );
+  // The arrays a tidy scope returns inside a plain array are not tensors: all three are recycled.
+  const first = run();
+  const misses = bufferPoolStats().misses;
+  const second = run();
+  assert.equal(bufferPoolStats().misses, misses, 'the second batch allocates no new pooled arrays');
+  assert.ok(
+    second.every((a) => first.includes(a)),
+    'the same arrays come back',
+  );
 });

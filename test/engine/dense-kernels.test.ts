@@ -464,3 +464,41 @@ test('dense kernels reject bad arguments with the same messages on both backends
     );
   }
 });
+
+test('copyRows: strided row copies equal a per-element reference, native = TypeScript, bounds checked', { skip: skipNative }, () => {
+  const rng = new Rng(31);
+  // [rows, n] blocks: short rows (the element loop), long rows (set / memcpy), empty, offsets and gaps.
+  const cases: Array<[number, number, number, number, number, number]> = [
+    // rows, n, srcOffset, srcStride, dstOffset, dstStride
+    [7, 13, 416, 429, 3, 13],
+    [5, 416, 0, 429, 0, 416],
+    [4, 64, 2, 70, 5, 100],
+    [1, 3, 1, 3, 0, 3],
+    [0, 9, 0, 9, 0, 9],
+    [3, 0, 0, 4, 0, 4],
+  ];
+  for (const [rows, n, so, ss, dof, ds] of cases) {
+    const src = rand(rng, rows === 0 || n === 0 ? 4 : so + (rows - 1) * ss + n, 1, true);
+    const size = rows === 0 || n === 0 ? 4 : dof + (rows - 1) * ds + n;
+    const expected = rand(rng, size);
+    const start = expected.slice();
+    for (let r = 0; r < rows; r++) for (let j = 0; j < n; j++) expected[dof + r * ds + j] = src[so + r * ss + j]!;
+    for (const [name, K] of [
+      ['typescript', ts],
+      ['native', nat()],
+    ] as const) {
+      const dst = start.slice();
+      K.copyRows(src, so, ss, rows, n, dst, dof, ds);
+      sameBits(dst, expected, `${name} copyRows ${rows}x${n}`);
+    }
+  }
+  for (const [name, K] of [
+    ['typescript', ts],
+    ['native', nat()],
+  ] as const) {
+    const f = (k: number) => new Float32Array(k);
+    assert.throws(() => K.copyRows(f(10), 0, 5, 3, 5, f(15), 0, 5), /^RangeError: copyRows: src has 10 elements, needs at least 15$/, name);
+    assert.throws(() => K.copyRows(f(15), 0, 5, 3, 5, f(14), 0, 5), /^RangeError: copyRows: dst has 14 elements, needs at least 15$/, name);
+    assert.throws(() => K.copyRows(f(15), -1, 5, 3, 5, f(15), 0, 5), /copyRows: srcOffset must be an integer/, name);
+  }
+});

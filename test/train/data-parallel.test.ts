@@ -199,6 +199,28 @@ test("a killed 2-thread run with dropout resumes exactly: the workers' dropout g
   }
 });
 
+test('LazyAdam row updates split over the threads give the serial step bit for bit (2 and 3 threads)', async () => {
+  const { dir, fm, train, valid } = await fixture();
+  const prev = process.env.FINERANK_SPLIT_OPTIMIZER;
+  try {
+    assert.equal(OPTS.embeddingOptimizer.type, 'lazy_adam');
+    for (const threads of [2, 3]) {
+      delete process.env.FINERANK_SPLIT_OPTIMIZER;
+      const split = await fitWith(fm, train, valid, threads);
+      process.env.FINERANK_SPLIT_OPTIMIZER = '0';
+      const serial = await fitWith(fm, train, valid, threads);
+      assert.equal(split.res.parallel?.optimizerSplit, true, `${threads} threads: the split ran`);
+      assert.equal(serial.res.parallel?.optimizerSplit, false, `${threads} threads: FINERANK_SPLIT_OPTIMIZER=0 keeps the serial step`);
+      assert.ok(split.res.parallel!.optimizer > 0, 'the update is timed');
+      for (const [k, v] of serial.state) assert.deepEqual(split.state.get(k), v, `${threads} threads, split vs serial step: ${k}`);
+    }
+  } finally {
+    if (prev === undefined) delete process.env.FINERANK_SPLIT_OPTIMIZER;
+    else process.env.FINERANK_SPLIT_OPTIMIZER = prev;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('data-parallel training refuses what it cannot do, with the reason', async () => {
   const { dir, fm } = await fixture();
   try {

@@ -61,6 +61,7 @@ export function denseKernels(): DenseKernels {
       dropoutForward: k.dropoutForward ?? denseKernelsTS.dropoutForward,
       dropoutBackward: k.dropoutBackward ?? denseKernelsTS.dropoutBackward,
       addColumnSums: k.addColumnSums ?? denseKernelsTS.addColumnSums,
+      copyRows: k.copyRows ?? denseKernelsTS.copyRows,
       relu: k.relu ?? denseKernelsTS.relu,
       reluBackward: k.reluBackward ?? denseKernelsTS.reluBackward,
       fmSecondOrder: k.fmSecondOrder ?? denseKernelsTS.fmSecondOrder,

@@ -79,6 +79,7 @@ export const DENSE_KERNEL_NAMES: readonly (keyof DenseKernels)[] = [
   'dropoutForward',
   'dropoutBackward',
   'addColumnSums',
+  'copyRows',
   'relu',
   'reluBackward',
   'fmSecondOrder',

@@ -82,6 +82,21 @@ export interface DenseKernels {
   dropoutBackward(g: Float32Array, n: number, seed: number, threshold: number, scale: number, accumulate: boolean, gx: Float32Array): void;
   /** out[j] += Σ_i g[i, j] over the [rows, c] g, summed in float64 and rounded once (bias gradients). */
   addColumnSums(g: Float32Array, rows: number, c: number, out: Float32Array): void;
+  /**
+   * Strided row copy: dst[dstOffset + r·dstStride + j] = src[srcOffset + r·srcStride + j]
+   * for r < rows, j < n (concat and slice along a last axis: one call instead of one per row).
+   * src and dst must not overlap.
+   */
+  copyRows(
+    src: Float32Array,
+    srcOffset: number,
+    srcStride: number,
+    rows: number,
+    n: number,
+    dst: Float32Array,
+    dstOffset: number,
+    dstStride: number,
+  ): void;
   /** out[i] = max(0, x[i]) as (x[i] + |x[i]|)/2 for i < n (NaN stays NaN); out may be x (in place). */
   relu(x: Float32Array, n: number, out: Float32Array): void;
   /**

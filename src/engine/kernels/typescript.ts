@@ -688,6 +688,41 @@ function addColumnSumsTS(g: Float32Array, rows: number, c: number, out: Float32A
   for (let j = 0; j < c; j++) out[j]! += acc[j]!;
 }
 
+/** The furthest element (exclusive) a strided [rows, n] block touches: offset + (rows − 1)·stride + n (0 when empty). */
+function stridedExtent(offset: number, stride: number, rows: number, n: number): number {
+  return rows === 0 || n === 0 ? 0 : offset + (rows - 1) * stride + n;
+}
+
+function copyRowsTS(
+  src: Float32Array,
+  srcOffset: number,
+  srcStride: number,
+  rows: number,
+  n: number,
+  dst: Float32Array,
+  dstOffset: number,
+  dstStride: number,
+): void {
+  const fn = 'copyRows';
+  for (const [name, v] of [
+    ['srcOffset', srcOffset],
+    ['srcStride', srcStride],
+    ['rows', rows],
+    ['n', n],
+    ['dstOffset', dstOffset],
+    ['dstStride', dstStride],
+  ] as const)
+    checkSize(fn, name, v);
+  checkArray(fn, 'src', src, stridedExtent(srcOffset, srcStride, rows, n));
+  checkArray(fn, 'dst', dst, stridedExtent(dstOffset, dstStride, rows, n));
+  for (let r = 0; r < rows; r++) {
+    const s = srcOffset + r * srcStride,
+      d = dstOffset + r * dstStride;
+    if (n < 64) for (let j = 0; j < n; j++) dst[d + j] = src[s + j]!;
+    else dst.set(src.subarray(s, s + n), d);
+  }
+}
+
 function reluTS(x: Float32Array, n: number, out: Float32Array): void {
   const fn = 'relu';
   checkSize(fn, 'n', n);
@@ -786,6 +821,7 @@ export const denseKernelsTS: DenseKernels = {
   dropoutForward: dropoutForwardTS,
   dropoutBackward: dropoutBackwardTS,
   addColumnSums: addColumnSumsTS,
+  copyRows: copyRowsTS,
   relu: reluTS,
   reluBackward: reluBackwardTS,
   fmSecondOrder: fmSecondOrderTS,

@@ -4,6 +4,7 @@
  * input's data (copy-free); every other op writes a fresh array.
  */
 import { Tensor, fromOp, shapeSize, allocFloat32 } from '../tensor.js';
+import { denseKernels } from '../kernels/index.js';
 import { broadcastInto, broadcastShapes, contiguousStrides, forEachRow, rowLayout, sumToShape } from './elementwise.js';
 
 const fmt = (s: readonly number[]): string => `[${s.join(', ')}]`;
@@ -208,7 +209,7 @@ export function concat(tensors: readonly Tensor[], axis: number): Tensor {
     offsets.push(off);
     const chunk = t.shape[a]! * inner;
     if (outer === 1) out.set(t.data, off);
-    else for (let o = 0; o < outer; o++) copyRun(out, o * row + off, t.data, o * chunk, chunk);
+    else denseKernels().copyRows(t.data, 0, chunk, outer, chunk, out, off, row);
     off += chunk;
   }
   return fromOp(out, outShape, tensors, (g) => {
@@ -217,7 +218,7 @@ export function concat(tensors: readonly Tensor[], axis: number): Tensor {
       // A fresh gradient is written (no zero-fill), an existing one added to.
       const { grad: gt, overwrite } = t.gradForWrite();
       const chunk = t.shape[a]! * inner;
-      if (overwrite) for (let o = 0; o < outer; o++) copyRun(gt, o * chunk, g, o * row + offsets[k]!, chunk);
+      if (overwrite) denseKernels().copyRows(g, offsets[k]!, row, outer, chunk, gt, 0, chunk);
       else for (let o = 0; o < outer; o++) addRun(gt, o * chunk, g, o * row + offsets[k]!, chunk);
     });
   });
@@ -259,7 +260,7 @@ export function slice(x: Tensor, axis: number, start: number, end?: number): Ten
     row = dim * inner,
     base = s * inner;
   const out = new Float32Array(outer * chunk);
-  for (let o = 0; o < outer; o++) copyRun(out, o * chunk, x.data, o * row + base, chunk);
+  denseKernels().copyRows(x.data, base, row, outer, chunk, out, 0, chunk);
   return fromOp(out, outShape, [x], (g) => {
     const gx = x.gradBuffer();
     for (let o = 0; o < outer; o++) addRun(gx, o * row + base, g, o * chunk, chunk);

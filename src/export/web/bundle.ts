@@ -51,8 +51,13 @@ export async function bundleScorer(): Promise<{ code: string; metafile: Metafile
     legalComments: 'none',
     logLevel: 'silent',
     plugins: [substitutes],
-    // The kernel choice reads these; in the browser the TypeScript backend is the only one.
-    define: { 'process.env.FINERANK_BACKEND': '"typescript"', 'process.env.FINERANK_THREADS': '"1"' },
+    // The kernel choice reads these; in the browser the TypeScript backend is the only one
+    // (and there are no huge pages to ask for: src/embedding/huge-pages.ts).
+    define: {
+      'process.env.FINERANK_BACKEND': '"typescript"',
+      'process.env.FINERANK_THREADS': '"1"',
+      'process.env.FINERANK_HUGE_PAGES': '"0"',
+    },
   });
   return { code: r.outputFiles[0]!.text, metafile: r.metafile };
 }

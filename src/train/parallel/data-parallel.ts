@@ -8,7 +8,8 @@
  * then adds the workers' dense gradients to its own in worker order and merges their
  * tables' row gradients into its accumulators in worker order (a row touched by several
  * shards gets the sum of their rows: no update is lost), and the caller runs one optimizer
- * step; only the training thread writes weights, and only while no worker reads them.
+ * step; weights are written only then, while no thread reads them (by the training thread
+ * alone, or with LazyAdam by all threads on disjoint rows: `splitRowUpdates`).
  * The summation order is fixed, so a run is reproducible for a fixed thread count.
  */
 import { Worker } from 'node:worker_threads';
@@ -22,7 +23,9 @@ import { threadCpuSeconds } from '../../util/thread-cpu.js';
 import { sliceBatch } from '../../data/batcher.js';
 import { backwardBatchLoss, shardScales } from './batch-loss.js';
 import { gradientLayout, type SharedModelStorage } from './shared-storage.js';
-import type { ModelRecipe, SetRngRequest, StepReply, StepRequest, WorkerInit, WorkerMessage } from './protocol.js';
+import type { ModelRecipe, RowsRequest, SetRngRequest, StepReply, StepRequest, WorkerInit, WorkerMessage } from './protocol.js';
+import type { LazyAdam, LazyAdamRowJob } from '../../embedding/sparse-optim.js';
+import { embeddingKernels } from '../../embedding/kernels.js';
 
 /** Time spent by the training thread in the parts of a data-parallel step (seconds, summed). */
 export interface ParallelTimings {
@@ -34,13 +37,17 @@ export interface ParallelTimings {
   wait: number;
   /** Adding the workers' dense and row gradients. */
   merge: number;
+  /** The update after the merge: penalties, clipping, the optimizer steps, zeroing (`timeUpdate`). */
+  optimizer: number;
+  /** Whether LazyAdam's row updates are split over the threads (`splitRowUpdates`). */
+  optimizerSplit: boolean;
   /**
    * CPU seconds of the training thread itself in split, own shard, wait and merge, and the sum
    * over steps of the slowest shard's CPU seconds (training thread or worker, each its own
    * thread's time): load-independent figures from which the step time with a free core per
    * thread follows (bench/parallel). Null where thread CPU time is not available.
    */
-  cpu: { split: number; ownShard: number; wait: number; merge: number; slowestShard: number } | null;
+  cpu: { split: number; ownShard: number; wait: number; merge: number; optimizer: number; slowestShard: number } | null;
 }
 
 interface WorkerHandle {
@@ -66,7 +73,9 @@ export class DataParallelGroup {
     ownShard: 0,
     wait: 0,
     merge: 0,
-    cpu: threadCpuSeconds() === null ? null : { split: 0, ownShard: 0, wait: 0, merge: 0, slowestShard: 0 },
+    optimizer: 0,
+    optimizerSplit: false,
+    cpu: threadCpuSeconds() === null ? null : { split: 0, ownShard: 0, wait: 0, merge: 0, optimizer: 0, slowestShard: 0 },
   };
   private readonly model: RankingModel;
   private readonly tasks: readonly TaskDef[];
@@ -78,6 +87,8 @@ export class DataParallelGroup {
   private closed = false;
   /** Per worker (index 1 … threads − 1): its model generator's state after its last shard. */
   private readonly rngStates: number[][];
+  /** The optimizer whose row updates are split (`splitRowUpdates`), or null. */
+  private split: LazyAdam | null = null;
 
   private constructor(model: RankingModel, tasks: readonly TaskDef[], workers: WorkerHandle[], blasThreads: number) {
     this.model = model;
@@ -222,6 +233,75 @@ export class DataParallelGroup {
     return loss;
   }
 
+  /**
+   * Runs `update` (the serial optimizer step that follows `backward`) and charges its wall and
+   * training-thread CPU time to `timings.optimizer`.
+   */
+  timeUpdate(update: () => void): void {
+    const t = performance.now();
+    const c0 = threadCpuSeconds();
+    update();
+    this.timings.optimizer += (performance.now() - t) / 1000;
+    const c1 = threadCpuSeconds();
+    if (this.timings.cpu !== null && c0 !== null && c1 !== null) this.timings.cpu.optimizer += c1 - c0;
+  }
+
+  /**
+   * Splits `opt`'s row updates over the threads from now on: its state moves into
+   * SharedArrayBuffers, and each step the merged rows of every table are cut into N
+   * contiguous ranges of its unique ids, range 0 updated on the training thread and range k
+   * by worker k, while the training thread blocks (Atomics.wait) until all are done — the
+   * caller's optimizer step stays synchronous. Rows are disjoint and each row's update reads
+   * only its own gradient, state and the table's step size, so the weights and state are
+   * those of the serial step bit for bit. `FINERANK_SPLIT_OPTIMIZER=0` leaves the step serial.
+   * Returns whether the split is on. Undone by `close`.
+   */
+  splitRowUpdates(opt: LazyAdam): boolean {
+    if (this.closed || process.env.FINERANK_SPLIT_OPTIMIZER === '0') return false;
+    opt.useSlotAllocator((n) => new Float32Array(new SharedArrayBuffer(n * 4)));
+    const index = new Map(this.tables.map((t, i) => [t, i]));
+    const flags = this.workers.map(() => new Int32Array(new SharedArrayBuffer(4)));
+    opt.rowSplitter = (jobs: LazyAdamRowJob[], beta1: number, beta2: number, eps: number) => {
+      const n = this.threads;
+      this.workers.forEach((h, w) => {
+        const part = w + 1;
+        const req: RowsRequest = { type: 'rows', beta1, beta2, eps, done: flags[w]!, jobs: [] };
+        const transfer: ArrayBuffer[] = [];
+        for (const j of jobs) {
+          const dim = j.table.dim,
+            count = j.ids.length;
+          const a = Math.floor((part * count) / n),
+            b = Math.floor(((part + 1) * count) / n);
+          if (b === a) continue;
+          const ids = j.ids.slice(a, b),
+            values = j.values.slice(a * dim, b * dim);
+          transfer.push(ids.buffer as ArrayBuffer, values.buffer as ArrayBuffer);
+          req.jobs.push({ table: index.get(j.table)!, ids, values, m: j.m, v: j.v, stepSize: j.stepSize });
+        }
+        Atomics.store(flags[w]!, 0, 0);
+        h.worker.postMessage(req, transfer);
+      });
+      const k = embeddingKernels();
+      for (const j of jobs) {
+        const dim = j.table.dim,
+          b = Math.floor(j.ids.length / n);
+        if (b > 0) k.lazyAdam(j.ids.subarray(0, b), j.values.subarray(0, b * dim), j.table.weight, j.m, j.v, dim, beta1, beta2, eps, j.stepSize);
+      }
+      flags.forEach((f, w) => {
+        // The worker is idle between steps, so it answers at once; the bound only guards a dead worker.
+        const deadline = Date.now() + 120_000;
+        while (Atomics.load(f, 0) === 0) {
+          if (Atomics.wait(f, 0, 0, 1000) === 'timed-out' && Date.now() > deadline)
+            throw new Error(`data-parallel worker ${w + 1} did not finish its share of the optimizer step`);
+        }
+        if (Atomics.load(f, 0) !== 1) throw new Error(`data-parallel worker ${w + 1} failed its share of the optimizer step`);
+      });
+    };
+    this.split = opt;
+    this.timings.optimizerSplit = true;
+    return true;
+  }
+
   /** Adds one worker's gradients to the training thread's; returns its loss part. */
   private merge(h: WorkerHandle, r: StepReply): number {
     this.params.forEach((p, i) => {
@@ -262,10 +342,12 @@ export class DataParallelGroup {
     });
   }
 
-  /** Stops the workers and restores the BLAS thread count. */
+  /** Stops the workers and restores the BLAS thread count (and the serial optimizer step). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.split !== null) this.split.rowSplitter = null;
+    this.split = null;
     for (const h of this.workers) h.worker.removeAllListeners('exit');
     await Promise.all(this.workers.map((h) => h.worker.terminate()));
     kernels().setThreads(this.blasThreads);

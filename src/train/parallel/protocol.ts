@@ -37,6 +37,21 @@ export interface StepRequest {
   scales: ShardScales;
 }
 
+/**
+ * The worker's part of a LazyAdam step (`DataParallelGroup.splitRowUpdates`): per table (by
+ * index in `namedEmbeddings()` order) its share of the merged row gradient and the shared
+ * state arrays. The worker updates those rows of the shared weights, then stores 1 (or −1 on
+ * an error, which it also posts) into `done` and notifies it; no reply message.
+ */
+export interface RowsRequest {
+  type: 'rows';
+  beta1: number;
+  beta2: number;
+  eps: number;
+  jobs: Array<{ table: number; ids: Int32Array; values: Float32Array; m: Float32Array; v: Float32Array; stepSize: number }>;
+  done: Int32Array;
+}
+
 /** Sets the worker's model generator (dropout masks) to a state from a checkpoint; no reply. */
 export interface SetRngRequest {
   type: 'set-rng';
@@ -44,7 +59,7 @@ export interface SetRngRequest {
 }
 
 /** Any message to a worker. */
-export type WorkerRequest = StepRequest | SetRngRequest;
+export type WorkerRequest = StepRequest | SetRngRequest | RowsRequest;
 
 /** A worker's reply to a step (dense gradients are in its gradient buffer). */
 export type StepReply = {

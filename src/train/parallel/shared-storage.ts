@@ -9,6 +9,7 @@
 import type { Tensor } from '../../engine/tensor.js';
 import type { EmbeddingTable } from '../../embedding/table.js';
 import type { RankingModel } from '../../models/base.js';
+import { adviseHugePages } from '../../embedding/huge-pages.js';
 
 /** The shared buffers of a model, in `namedParameters()` / `namedEmbeddings()` order. */
 export interface SharedModelStorage {
@@ -21,9 +22,15 @@ export interface SharedModelStorage {
 type Swappable = { data: Float32Array };
 type SwappableTable = { weight: Float32Array };
 
+/**
+ * `values` in a SharedArrayBuffer of its own (itself when it already is one). Large arrays
+ * (embedding tables) ask for transparent huge pages before the copy first writes them, as
+ * `EmbeddingTable` does for its own weights (src/embedding/huge-pages.ts).
+ */
 function toShared(values: Float32Array): Float32Array {
   if (values.buffer instanceof SharedArrayBuffer && values.byteOffset === 0 && values.byteLength === values.buffer.byteLength) return values;
   const shared = new Float32Array(new SharedArrayBuffer(values.byteLength));
+  adviseHugePages(shared);
   shared.set(values);
   return shared;
 }

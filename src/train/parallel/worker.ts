@@ -3,9 +3,10 @@
  * the training thread's recipe, points it at the shared parameter and table storage, and then
  * for every step message runs forward and backward on its shard of the batch: dense
  * gradients go into its own shared gradient buffer, the tables' row gradients (unique ids and
- * summed rows) back in the reply, transferred without copying. It never writes a weight.
- * Each reply carries the state of its model generator (dropout masks), which the training
- * thread checkpoints; a `set-rng` message restores it on resume.
+ * summed rows) back in the reply, transferred without copying. Between steps, while the
+ * training thread waits for it, it may update its share of a LazyAdam step's rows (the only
+ * weights it writes; `RowsRequest`). Each reply carries the state of its model generator
+ * (dropout masks), which the training thread checkpoints; a `set-rng` message restores it on resume.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Rng } from '../../engine/random.js';
@@ -15,7 +16,8 @@ import type { Batch } from '../../features/batch.js';
 import { threadCpuSeconds } from '../../util/thread-cpu.js';
 import { adoptSharedStorage, gradientLayout } from './shared-storage.js';
 import { backwardBatchLoss, type ShardScales } from './batch-loss.js';
-import { workerRngPurpose, type StepReply, type WorkerInit, type WorkerRequest } from './protocol.js';
+import { embeddingKernels } from '../../embedding/kernels.js';
+import { workerRngPurpose, type RowsRequest, type StepReply, type WorkerInit, type WorkerRequest } from './protocol.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -49,7 +51,27 @@ try {
     return { type: 'done', loss, hasGrad, sparse, cpuSeconds: c0 === null || c1 === null ? null : c1 - c0, rngState: rng.getState() };
   };
 
+  const rows = (m: RowsRequest): void => {
+    const k = embeddingKernels();
+    for (const j of m.jobs) {
+      const t = tables[j.table]!;
+      k.lazyAdam(j.ids, j.values, t.weight, j.m, j.v, t.dim, m.beta1, m.beta2, m.eps, j.stepSize);
+    }
+  };
+
   port.on('message', (m: WorkerRequest) => {
+    if (m.type === 'rows') {
+      let status = 1;
+      try {
+        rows(m);
+      } catch (e) {
+        status = -1;
+        port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) });
+      }
+      Atomics.store(m.done, 0, status);
+      Atomics.notify(m.done, 0);
+      return;
+    }
     try {
       if (m.type === 'set-rng') {
         rng.setState(m.state);
