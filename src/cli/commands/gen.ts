@@ -13,8 +13,9 @@ function help(): string {
     '',
     'presets:',
   ];
+  const width = Math.max(...Object.values(SYNTH_PRESETS).map((p) => p.name.length));
   for (const p of Object.values(SYNTH_PRESETS)) {
-    lines.push(`  ${p.name.padEnd(13)} ${p.description} [${p.defaultRows} rows; ${p.formats.join('/')}]`);
+    lines.push(`  ${p.name.padEnd(width)}  ${p.description} [${p.defaultRows} rows; ${p.formats.join('/')}]`);
   }
   lines.push(
     '',
