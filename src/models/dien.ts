@@ -31,6 +31,19 @@ export interface DIENOptions extends EmbeddingOptions {
   batchNorm: boolean;
 }
 
+/**
+ * The attention's bilinear form W [D, D] (a_t ∝ exp(h_t·W·e_a)), initialized to the identity as
+ * FuxiCTR's `bilinear_attention` (`nn.Parameter(torch.eye(model_dim))`): training starts from
+ * the inner product ⟨h_t, e_a⟩ instead of a random bilinear form. The Xavier draw is still
+ * made (and overwritten) so that every later parameter gets the same initial values as before.
+ */
+export function identityBilinear(d: number, ctx: ModelContext): Linear {
+  const w = new Linear(d, d, { rng: ctx.rng, bias: false });
+  w.weight.data.fill(0);
+  for (let i = 0; i < d; i++) w.weight.data[i * d + i] = 1;
+  return w;
+}
+
 /** The interest-evolution GRU of each `gru_type`: step mode, AIGRU input scaling, whether it attends. */
 export const GRU_TYPES: Record<string, { mode: GruMode; scaleInput: boolean; attention: boolean }> = {
   augru: { mode: 'augru', scaleInput: false, attention: true },
@@ -49,6 +62,7 @@ export const GRU_TYPES: Record<string, { mode: GruMode; scaleInput: boolean; att
  * states is the paper's bilinear form a_t = softmax_t(h_t·W·e_a) (eq. 3) over the valid steps;
  * the interest evolving GRU (AUGRU by default; AGRU, AIGRU, or a plain GRU) gives the final
  * interest, which joins every other field embedding in one flat vector before the DNN.
+ * W starts at the identity, as FuxiCTR's (see `identityBilinear`).
  * Choices where FuxiCTR differs: the auxiliary network is the paper's inner product (FuxiCTR
  * uses an MLP); no `enable_sum_pooling`. Empty histories end in the zero state.
  */
@@ -90,7 +104,7 @@ export class DIEN extends SingleTaskModel {
       return this.embedding.tableNamed(f.table ?? f.name);
     });
     this.extractor = this.child('extractor', new GRU(d, d, ctx.rng));
-    this.bilinear = gru.attention ? this.child('attention', new Linear(d, d, { rng: ctx.rng, bias: false })) : null;
+    this.bilinear = gru.attention ? this.child('attention', identityBilinear(d, ctx)) : null;
     this.evolution = this.child('evolution', new GRU(d, d, ctx.rng));
     const tower = {
       hiddenUnits: opts.dnnHiddenUnits,

@@ -136,3 +136,19 @@ test('DIEN: unknown gru_type refused; AGRU, AIGRU and GRU variants run', () => {
     assert.ok(out.data.every(Number.isFinite), gru_type);
   }
 });
+
+test("DIEN: the attention's bilinear form starts at the identity (FuxiCTR's bilinear_attention), then trains", () => {
+  const { spec, batch } = data();
+  const model = createModel('dien', { spec, rng: new Rng(3) }, OPTS);
+  const w = Float32Array.from(model.stateDict().get('attention.weight')!);
+  assert.equal(w.length, D * D);
+  for (let i = 0; i < D; i++) for (let j = 0; j < D; j++) assert.equal(w[i * D + j], i === j ? 1 : 0, `W[${i}][${j}]`);
+  const trainer = new Trainer(model, { ...TRAIN_DEFAULTS, optimizer: { type: 'sgd', lr: 0.5 }, clipNorm: 0 }, 'click');
+  model.train();
+  trainer.step(batch);
+  const after = model.stateDict().get('attention.weight')!;
+  assert.ok(
+    after.some((v, i) => v !== w[i]),
+    'W receives a gradient',
+  );
+});
