@@ -6,7 +6,7 @@
   "targets": [
     {
       "target_name": "finerank_native",
-      "sources": ["native/finerank.cc", "native/dense.cc", "native/embedding.cc", "native/gbdt.cc", "native/gru.cc", "native/dice.cc", "native/attention.cc", "native/rows.cc", "native/pairs.cc", "native/layer-norm.cc", "native/gate-mix.cc"],
+      "sources": ["native/finerank.cc", "native/dense.cc", "native/embedding.cc", "native/gbdt.cc", "native/gru.cc", "native/dice.cc", "native/attention.cc", "native/rows.cc", "native/pairs.cc", "native/layer-norm.cc", "native/gate-mix.cc", "native/cin.cc"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<!@(node scripts/build-native.mjs --print include_dirs)"

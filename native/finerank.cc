@@ -35,6 +35,7 @@
 #include "pairs.h"
 #include "layer-norm.h"
 #include "gate-mix.h"
+#include "cin.h"
 
 #include <cmath>
 #include <cstdint>
@@ -251,6 +252,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterPairKernels(env, exports);
   RegisterLayerNormKernels(env, exports);
   RegisterGateMixKernels(env, exports);
+  RegisterCinKernels(env, exports);
   return exports;
 }
 

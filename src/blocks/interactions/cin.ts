@@ -1,6 +1,6 @@
 import { Tensor } from '../../engine/tensor.js';
 import { Rng } from '../../engine/random.js';
-import { concat, mul, reshape, slice, sum, transpose, unsqueeze } from '../../engine/ops/index.js';
+import { add, cinDots, cinOuter, concat, linear, reshape, scale, slice, sum, type CinMapLayout } from '../../engine/ops/index.js';
 import { Linear } from '../../nn/linear.js';
 import { Module } from '../../nn/module.js';
 
@@ -14,7 +14,14 @@ import { Module } from '../../nn/module.js';
  * paper's §3.2 variant, DeepCTR's `split_half`): each layer but the last sends its first
  * H_k/2 feature maps to the next layer and pools the other H_k/2 into the output (H_k even).
  * Parameters: Σ_k (F·H'_{k−1} + 1)·H_k with H'₀ = F and H'_k = H_k (direct) or H_k/2
- * (split), plus (Σ_k pooled_k + 1)·outDim. Works in a [B, D, ·] layout so each layer is one GEMM.
+ * (split), plus (Σ_k pooled_k + 1)·outDim.
+ *
+ * Computation (same values up to float rounding): a layer whose maps feed the next layer
+ * builds its Hadamard products as one [B·D, F·H_k] array (`cinOuter`, straight from the
+ * [B, F, D] embeddings and the previous layer's [B, D, H_k] output, no transposes) and runs
+ * the convolution as one GEMM. The last layer's maps are only sum-pooled, and the pooling is
+ * linear: Σ_d (z_d·W + b) = (Σ_d z_d)·W + D·b, so it computes Σ_d z [B, F·H] directly
+ * (`cinDots`) and a GEMM D times smaller, never storing its [B·D, F·H] products.
  */
 export class CIN extends Module {
   private readonly layers: Linear[] = [];
@@ -49,15 +56,22 @@ export class CIN extends Module {
   forward(e: Tensor): Tensor {
     const [B, F, D] = e.shape as [number, number, number];
     if (e.rank !== 3 || F !== this.numFields) throw new Error(`CIN: expected [B, ${this.numFields}, D], got [${e.shape}]`);
-    const x0 = unsqueeze(transpose(e, [0, 2, 1]), 3); // [B, D, F, 1]
-    let xk = transpose(e, [0, 2, 1]); // [B, D, H_k]
+    let xk = e; // layer 0: X⁰ itself, [B, F, D]
+    let layout: CinMapLayout = 'fields';
     const pooled: Tensor[] = [];
+    const L = this.layers.length;
     this.layers.forEach((layer, k) => {
-      const H = xk.shape[2]!;
-      const z = reshape(mul(x0, unsqueeze(xk, 2)), [B * D, F * H]); // Hadamard products, channel i·H + j
-      const out = reshape(layer.forward(z), [B, D, layer.outDim]);
-      if (this.splitHalf && k < this.layers.length - 1) {
-        const half = layer.outDim / 2;
+      const units = layer.outDim;
+      if (k === L - 1) {
+        // Only pooled: (Σ_d z)·W + D·b, channel i·H + j as in z.
+        const zsum = cinDots(e, xk, layout);
+        pooled.push(add(linear(zsum, layer.weight, null), scale(layer.bias!, D)));
+        return;
+      }
+      const out = reshape(layer.forward(cinOuter(e, xk, layout)), [B, D, units]); // [B, D, H_{k+1}]
+      layout = 'dims';
+      if (this.splitHalf) {
+        const half = units / 2;
         xk = slice(out, 2, 0, half); // first half: the next layer's input
         pooled.push(sum(slice(out, 2, half), 1)); // second half: sum-pooled into the output
       } else {

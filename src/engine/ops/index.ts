@@ -37,3 +37,4 @@ export * from './activation-unit.js';
 export * from './experts.js';
 export * from './pairs.js';
 export * from './norm-fused.js';
+export * from './cin.js';
