@@ -107,8 +107,9 @@ export interface DenseKernels {
   reluBackward(x: Float32Array, g: Float32Array, n: number, accumulate: boolean, gx: Float32Array): void;
   /**
    * FM second order (Rendle 2010) over x [rows, fields, dim]: s[b, d] = Σ_f x[b, f, d]
-   * (float32 sums in field order) and out[b] = ½(Σ_d s[b, d]² − Σ_{f,d} x[b, f, d]²) (float64
-   * sums in (f, d) order, rounded once). s [rows, dim] is written (kept for the backward).
+   * (float32 sums in field order) and out[b] = ½(Σ_d s[b, d]² − Σ_d Σ_f x[b, f, d]²) (float64
+   * sums: Σ_d s² in d order; the squares over f per d, then over d; rounded once). s [rows, dim]
+   * is written (kept for the backward).
    */
   fmSecondOrder(x: Float32Array, rows: number, fields: number, dim: number, out: Float32Array, s: Float32Array): void;
   /**

@@ -756,16 +756,21 @@ function fmSecondOrderTS(x: Float32Array, rows: number, fields: number, dim: num
   checkArray(fn, 's', s, rows * dim);
   const F = fields,
     D = dim;
+  // Squares summed per coordinate over the fields, then over the coordinates (the native
+  // kernel's order, which vectorises there).
+  const q = new Float64Array(D);
   for (let b = 0; b < rows; b++) {
     const base = b * F * D,
       sb = b * D;
     s.fill(0, sb, sb + D);
-    let sq = 0;
+    q.fill(0);
     for (let f = 0; f < F; f++) {
       const o = base + f * D;
       for (let d = 0; d < D; d++) s[sb + d]! += x[o + d]!;
-      for (let d = 0; d < D; d++) sq += x[o + d]! * x[o + d]!;
+      for (let d = 0; d < D; d++) q[d]! += x[o + d]! * x[o + d]!;
     }
+    let sq = 0;
+    for (let d = 0; d < D; d++) sq += q[d]!;
     let ss = 0;
     for (let d = 0; d < D; d++) ss += s[sb + d]! * s[sb + d]!;
     out[b] = 0.5 * (ss - sq);
