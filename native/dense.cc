@@ -23,6 +23,8 @@
 //   copyRows(src, srcOffset, srcStride, rows, n, dst, dstOffset, dstStride)
 //       dst[dstOffset + r·dstStride + j] = src[srcOffset + r·srcStride + j], r < rows, j < n
 //       (one memcpy per row; src and dst must not overlap).
+//   fillRows(row, rows, n, out)                              out[r·n + j] = row[j], r < rows, j < n
+//       (the bias rows of a linear layer before its GEMM; one memcpy per row from a row in L1).
 //   relu(x, n, out)                                          out[i] = (x[i] + |x[i]|)/2 (out may be x)
 //   reluBackward(x, g, n, accumulate, gx)                    gx[i] (+)= x[i] > 0 ? g[i] : 0
 //   fmSecondOrder(x, rows, fields, dim, out, s)
@@ -658,6 +660,22 @@ napi_value JsCopyRows(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// fillRows(row, rows, n, out)
+napi_value JsFillRows(napi_env env, napi_callback_info info) {
+  const char* fn = "fillRows";
+  napi_value a[4];
+  if (!GetArgs(env, info, fn, 4, a)) return nullptr;
+  int64_t rows, n;
+  if (!GetSize(env, fn, a[1], "rows", &rows) || !GetSize(env, fn, a[2], "n", &n)) return nullptr;
+  float *row, *out;
+  if (!GetF32(env, fn, a[0], "row", n, &row) || !GetF32(env, fn, a[3], "out", Count(rows, n), &out)) return nullptr;
+  if (rows == 0 || n == 0) return nullptr;
+  if (out < row + n && row < out + rows * n) return Throw(env, fn, 'E', "out must not overlap row");
+  const size_t bytes = static_cast<size_t>(n) * sizeof(float);
+  for (int64_t r = 0; r < rows; r++) std::memcpy(out + r * n, row, bytes);
+  return nullptr;
+}
+
 // relu(x, n, out)
 napi_value JsRelu(napi_env env, napi_callback_info info) {
   const char* fn = "relu";
@@ -751,6 +769,7 @@ void RegisterDenseKernels(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "dropoutBackward", JsDropoutBackward);
   Export(env, exports, "addColumnSums", JsAddColumnSums);
   Export(env, exports, "copyRows", JsCopyRows);
+  Export(env, exports, "fillRows", JsFillRows);
   Export(env, exports, "relu", JsRelu);
   Export(env, exports, "reluBackward", JsReluBackward);
   Export(env, exports, "fmSecondOrder", JsFmSecondOrder);

@@ -502,3 +502,39 @@ test('copyRows: strided row copies equal a per-element reference, native = TypeS
     assert.throws(() => K.copyRows(f(15), -1, 5, 3, 5, f(15), 0, 5), /copyRows: srcOffset must be an integer/, name);
   }
 });
+
+test('fillRows: the row repeated in every row, native = TypeScript, bounds and overlap checked', { skip: skipNative }, () => {
+  const rng = new Rng(32);
+  // rows × n: the MLP's 4096 × 400, odd sizes (the doubling copies' last partial step), one row, empty.
+  for (const [rows, n] of [
+    [4096, 400],
+    [7, 13],
+    [1, 5],
+    [0, 3],
+    [3, 0],
+  ] as const) {
+    const row = rand(rng, Math.max(n, 1), 1, true);
+    const start = rand(rng, Math.max(rows * n, 1) + 2);
+    const expected = start.slice();
+    for (let r = 0; r < rows; r++) for (let j = 0; j < n; j++) expected[r * n + j] = row[j]!;
+    for (const [name, K] of [
+      ['typescript', ts],
+      ['native', nat()],
+    ] as const) {
+      const out = start.slice();
+      K.fillRows(row, rows, n, out);
+      sameBits(out, expected, `${name} fillRows ${rows}x${n}`); // the two elements past rows·n untouched
+    }
+  }
+  for (const [name, K] of [
+    ['typescript', ts],
+    ['native', nat()],
+  ] as const) {
+    const f = (k: number) => new Float32Array(k);
+    assert.throws(() => K.fillRows(f(4), 3, 5, f(15)), /^RangeError: fillRows: row has 4 elements, needs at least 5$/, name);
+    assert.throws(() => K.fillRows(f(5), 3, 5, f(14)), /^RangeError: fillRows: out has 14 elements, needs at least 15$/, name);
+    assert.throws(() => K.fillRows(f(5), -1, 5, f(15)), /fillRows: rows must be an integer/, name);
+    const shared = f(20);
+    assert.throws(() => K.fillRows(shared.subarray(0, 5), 3, 5, shared.subarray(3)), /^Error: fillRows: out must not overlap row$/, name);
+  }
+});

@@ -80,6 +80,7 @@ export const DENSE_KERNEL_NAMES: readonly (keyof DenseKernels)[] = [
   'dropoutBackward',
   'addColumnSums',
   'copyRows',
+  'fillRows',
   'relu',
   'reluBackward',
   'fmSecondOrder',

@@ -97,6 +97,11 @@ export interface DenseKernels {
     dstOffset: number,
     dstStride: number,
   ): void;
+  /**
+   * Row broadcast: out[r·n + j] = row[j] for r < rows, j < n (a linear layer's bias rows, filled
+   * before its GEMM adds x·W). out must not overlap row.
+   */
+  fillRows(row: Float32Array, rows: number, n: number, out: Float32Array): void;
   /** out[i] = max(0, x[i]) as (x[i] + |x[i]|)/2 for i < n (NaN stays NaN); out may be x (in place). */
   relu(x: Float32Array, n: number, out: Float32Array): void;
   /**

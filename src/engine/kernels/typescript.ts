@@ -693,6 +693,26 @@ function stridedExtent(offset: number, stride: number, rows: number, n: number):
   return rows === 0 || n === 0 ? 0 : offset + (rows - 1) * stride + n;
 }
 
+/** fillRows: one copy of the row, then doubling `copyWithin`s (a dozen memmoves for 4096 rows). */
+function fillRowsTS(row: Float32Array, rows: number, n: number, out: Float32Array): void {
+  const fn = 'fillRows';
+  checkSize(fn, 'rows', rows);
+  checkSize(fn, 'n', n);
+  checkArray(fn, 'row', row, n);
+  checkArray(fn, 'out', out, rows * n);
+  if (rows === 0 || n === 0) return;
+  if (out.buffer === row.buffer && out.byteOffset < row.byteOffset + 4 * n && row.byteOffset < out.byteOffset + 4 * rows * n) {
+    throw new Error(`${fn}: out must not overlap row`);
+  }
+  out.set(row.subarray(0, n), 0);
+  const total = rows * n;
+  for (let filled = n; filled < total;) {
+    const len = Math.min(filled, total - filled);
+    out.copyWithin(filled, 0, len);
+    filled += len;
+  }
+}
+
 function copyRowsTS(
   src: Float32Array,
   srcOffset: number,
@@ -827,6 +847,7 @@ export const denseKernelsTS: DenseKernels = {
   dropoutBackward: dropoutBackwardTS,
   addColumnSums: addColumnSumsTS,
   copyRows: copyRowsTS,
+  fillRows: fillRowsTS,
   relu: reluTS,
   reluBackward: reluBackwardTS,
   fmSecondOrder: fmSecondOrderTS,
