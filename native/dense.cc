@@ -25,6 +25,9 @@
 //       (one memcpy per row; src and dst must not overlap).
 //   fillRows(row, rows, n, out)                              out[r·n + j] = row[j], r < rows, j < n
 //       (the bias rows of a linear layer before its GEMM; one memcpy per row from a row in L1).
+//   adamUpdate(w, g, m, v, n, b1, b2, a, e, l2)
+//       dense Adam step in double, one rounding per store: gi = g + l2·w; m = b1·m + (1−b1)·gi;
+//       v = b2·v + (1−b2)·gi·gi; w = w − a·m/(√v + e) (m, v unrounded in the w update).
 //   relu(x, n, out)                                          out[i] = (x[i] + |x[i]|)/2 (out may be x)
 //   reluBackward(x, g, n, accumulate, gx)                    gx[i] (+)= x[i] > 0 ? g[i] : 0
 //   fmSecondOrder(x, rows, fields, dim, out, s)
@@ -58,6 +61,9 @@
 #include <cstring>
 #include <string>
 #include <vector>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #if defined(__clang__)
 #pragma clang fp contract(off)
@@ -404,6 +410,39 @@ void AddColumnSums(const float* __restrict g, int64_t rows, int64_t c, float* __
   for (int64_t j = 0; j < c; j++) out[j] = static_cast<float>(static_cast<double>(out[j]) + acc[j]);
 }
 
+// The dense Adam step of src/train/optim.ts (AdamBase.adamUpdate), the same double operations
+// in the same order as the TypeScript twin, so the bits agree; pairs of elements in SSE2
+// registers (sqrt and division dominate; -O3 alone keeps them scalar because of errno).
+void AdamUpdate(float* __restrict w, const float* __restrict g, float* __restrict m, float* __restrict v, int64_t n,
+                double b1, double b2, double a, double e, double l2) {
+  const double c1 = 1 - b1, c2 = 1 - b2;
+  int64_t i = 0;
+#if defined(__SSE2__)
+  const __m128d B1 = _mm_set1_pd(b1), C1 = _mm_set1_pd(c1), B2 = _mm_set1_pd(b2), C2 = _mm_set1_pd(c2);
+  const __m128d A = _mm_set1_pd(a), E = _mm_set1_pd(e), L2 = _mm_set1_pd(l2);
+  auto load2 = [](const float* p) { return _mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)))); };
+  auto store2 = [](float* p, __m128d x) { _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_castps_si128(_mm_cvtpd_ps(x))); };
+  for (; i + 2 <= n; i += 2) {
+    const __m128d wi = load2(w + i);
+    const __m128d gi = _mm_add_pd(load2(g + i), _mm_mul_pd(L2, wi));
+    const __m128d mi = _mm_add_pd(_mm_mul_pd(B1, load2(m + i)), _mm_mul_pd(C1, gi));
+    const __m128d vi = _mm_add_pd(_mm_mul_pd(B2, load2(v + i)), _mm_mul_pd(_mm_mul_pd(C2, gi), gi));
+    store2(m + i, mi);
+    store2(v + i, vi);
+    store2(w + i, _mm_sub_pd(wi, _mm_div_pd(_mm_mul_pd(A, mi), _mm_add_pd(_mm_sqrt_pd(vi), E))));
+  }
+#endif
+  for (; i < n; i++) {
+    const double wi = w[i];
+    const double gi = static_cast<double>(g[i]) + l2 * wi;
+    const double mi = b1 * static_cast<double>(m[i]) + c1 * gi;
+    const double vi = b2 * static_cast<double>(v[i]) + c2 * gi * gi;
+    m[i] = static_cast<float>(mi);
+    v[i] = static_cast<float>(vi);
+    w[i] = static_cast<float>(wi - a * mi / (std::sqrt(vi) + e));
+  }
+}
+
 }  // namespace finerank_dense
 
 namespace {
@@ -676,6 +715,27 @@ napi_value JsFillRows(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// adamUpdate(w, g, m, v, n, b1, b2, a, e, l2)
+napi_value JsAdamUpdate(napi_env env, napi_callback_info info) {
+  const char* fn = "adamUpdate";
+  napi_value a[10];
+  if (!GetArgs(env, info, fn, 10, a)) return nullptr;
+  int64_t n;
+  if (!GetSize(env, fn, a[4], "n", &n)) return nullptr;
+  float *w, *g, *m, *v;
+  if (!GetF32(env, fn, a[0], "w", n, &w) || !GetF32(env, fn, a[1], "g", n, &g) || !GetF32(env, fn, a[2], "m", n, &m) ||
+      !GetF32(env, fn, a[3], "v", n, &v))
+    return nullptr;
+  double h[5];
+  const char* names[5] = {"b1", "b2", "a", "e", "l2"};
+  for (int k = 0; k < 5; k++) {
+    if (napi_get_value_double(env, a[5 + k], &h[k]) != napi_ok) return Throw(env, fn, 'T', std::string(names[k]) + " must be a number");
+  }
+  if (n > 0 && (w == g || w == m || w == v || g == m || g == v || m == v)) return Throw(env, fn, 'E', "w, g, m and v must be distinct arrays");
+  AdamUpdate(w, g, m, v, n, h[0], h[1], h[2], h[3], h[4]);
+  return nullptr;
+}
+
 // relu(x, n, out)
 napi_value JsRelu(napi_env env, napi_callback_info info) {
   const char* fn = "relu";
@@ -770,6 +830,7 @@ void RegisterDenseKernels(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "addColumnSums", JsAddColumnSums);
   Export(env, exports, "copyRows", JsCopyRows);
   Export(env, exports, "fillRows", JsFillRows);
+  Export(env, exports, "adamUpdate", JsAdamUpdate);
   Export(env, exports, "relu", JsRelu);
   Export(env, exports, "reluBackward", JsReluBackward);
   Export(env, exports, "fmSecondOrder", JsFmSecondOrder);

@@ -81,6 +81,7 @@ export const DENSE_KERNEL_NAMES: readonly (keyof DenseKernels)[] = [
   'addColumnSums',
   'copyRows',
   'fillRows',
+  'adamUpdate',
   'relu',
   'reluBackward',
   'fmSecondOrder',

@@ -102,6 +102,24 @@ export interface DenseKernels {
    * before its GEMM adds x·W). out must not overlap row.
    */
   fillRows(row: Float32Array, rows: number, n: number, out: Float32Array): void;
+  /**
+   * The dense Adam step (torch.optim.Adam, bias correction folded into a and e by the caller),
+   * in float64 with one rounding per store, for i < n: gi = g[i] + l2·w[i];
+   * m[i] = b1·m[i] + (1−b1)·gi; v[i] = b2·v[i] + (1−b2)·gi·gi; w[i] −= a·m[i]/(√v[i] + e), the
+   * last with the unrounded m and v. w, g, m and v must be distinct arrays.
+   */
+  adamUpdate(
+    w: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    n: number,
+    b1: number,
+    b2: number,
+    a: number,
+    e: number,
+    l2: number,
+  ): void;
   /** out[i] = max(0, x[i]) as (x[i] + |x[i]|)/2 for i < n (NaN stays NaN); out may be x (in place). */
   relu(x: Float32Array, n: number, out: Float32Array): void;
   /**

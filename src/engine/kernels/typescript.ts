@@ -713,6 +713,40 @@ function fillRowsTS(row: Float32Array, rows: number, n: number, out: Float32Arra
   }
 }
 
+function adamUpdateTS(
+  w: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  n: number,
+  b1: number,
+  b2: number,
+  a: number,
+  e: number,
+  l2: number,
+): void {
+  const fn = 'adamUpdate';
+  checkSize(fn, 'n', n);
+  checkArray(fn, 'w', w, n);
+  checkArray(fn, 'g', g, n);
+  checkArray(fn, 'm', m, n);
+  checkArray(fn, 'v', v, n);
+  const hyper = { b1, b2, a, e, l2 };
+  for (const [name, x] of Object.entries(hyper)) if (typeof x !== 'number') throw new TypeError(`${fn}: ${name} must be a number`);
+  if (n > 0 && new Set([w, g, m, v]).size < 4) throw new Error(`${fn}: w, g, m and v must be distinct arrays`);
+  const c1 = 1 - b1,
+    c2 = 1 - b2;
+  for (let i = 0; i < n; i++) {
+    const wi = w[i]!,
+      gi = g[i]! + l2 * wi;
+    const mi = b1 * m[i]! + c1 * gi,
+      vi = b2 * v[i]! + c2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    w[i] = wi - (a * mi) / (Math.sqrt(vi) + e);
+  }
+}
+
 function copyRowsTS(
   src: Float32Array,
   srcOffset: number,
@@ -848,6 +882,7 @@ export const denseKernelsTS: DenseKernels = {
   addColumnSums: addColumnSumsTS,
   copyRows: copyRowsTS,
   fillRows: fillRowsTS,
+  adamUpdate: adamUpdateTS,
   relu: reluTS,
   reluBackward: reluBackwardTS,
   fmSecondOrder: fmSecondOrderTS,
