@@ -31,8 +31,8 @@
 //   relu(x, n, out)                                          out[i] = (x[i] + |x[i]|)/2 (out may be x)
 //   reluBackward(x, g, n, accumulate, gx)                    gx[i] (+)= x[i] > 0 ? g[i] : 0
 //   fmSecondOrder(x, rows, fields, dim, out, s)
-//       s[b, d] = Σ_f x[b, f, d] (float sums in field order), out[b] = ½(Σ_d s² − Σ_{f,d} x²)
-//       (double sums in (f, d) order, one rounding).
+//       s[b, d] = Σ_f x[b, f, d] (float sums in field order), out[b] = ½(Σ_d s² − Σ_d Σ_f x²)
+//       (double sums: the squares per coordinate over the fields, then over d; one rounding).
 //   fmSecondOrderBackward(x, s, g, rows, fields, dim, accumulate, gx)
 //       gx[b, f, d] (+)= g[b]·(s[b, d] − x[b, f, d]) in double, one rounding; rows with
 //       g[b] = 0 are skipped (left unchanged, or +0 when overwriting).
