@@ -23,11 +23,16 @@
 //   copyRows(src, srcOffset, srcStride, rows, n, dst, dstOffset, dstStride)
 //       dst[dstOffset + r·dstStride + j] = src[srcOffset + r·srcStride + j], r < rows, j < n
 //       (one memcpy per row; src and dst must not overlap).
+//   fillRows(row, rows, n, out)                              out[r·n + j] = row[j], r < rows, j < n
+//       (the bias rows of a linear layer before its GEMM; one memcpy per row from a row in L1).
+//   adamUpdate(w, g, m, v, n, b1, b2, a, e, l2)
+//       dense Adam step in double, one rounding per store: gi = g + l2·w; m = b1·m + (1−b1)·gi;
+//       v = b2·v + (1−b2)·gi·gi; w = w − a·m/(√v + e) (m, v unrounded in the w update).
 //   relu(x, n, out)                                          out[i] = (x[i] + |x[i]|)/2 (out may be x)
 //   reluBackward(x, g, n, accumulate, gx)                    gx[i] (+)= x[i] > 0 ? g[i] : 0
 //   fmSecondOrder(x, rows, fields, dim, out, s)
-//       s[b, d] = Σ_f x[b, f, d] (float sums in field order), out[b] = ½(Σ_d s² − Σ_{f,d} x²)
-//       (double sums in (f, d) order, one rounding).
+//       s[b, d] = Σ_f x[b, f, d] (float sums in field order), out[b] = ½(Σ_d s² − Σ_d Σ_f x²)
+//       (double sums: the squares per coordinate over the fields, then over d; one rounding).
 //   fmSecondOrderBackward(x, s, g, rows, fields, dim, accumulate, gx)
 //       gx[b, f, d] (+)= g[b]·(s[b, d] − x[b, f, d]) in double, one rounding; rows with
 //       g[b] = 0 are skipped (left unchanged, or +0 when overwriting).
@@ -56,6 +61,9 @@
 #include <cstring>
 #include <string>
 #include <vector>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #if defined(__clang__)
 #pragma clang fp contract(off)
@@ -338,20 +346,27 @@ void ReluBackward(const float* __restrict x, const float* __restrict g, int64_t 
 }
 
 // FM second order over [rows, fields, dim] x. The same operations in the same order as the
-// TypeScript twin (float sums for s, double sums for the squares), so the bits agree.
+// TypeScript twin (float sums for s; the squares summed in double per coordinate over the
+// fields, then over the coordinates), so the bits agree. Per-coordinate sums are dim
+// independent chains the compiler vectorises; one running sum over fields and coordinates
+// was a single dependent chain of fields·dim double adds per row (latency-bound).
 FR_CLONES
 void FmSecondOrder(const float* __restrict x, int64_t rows, int64_t fields, int64_t dim, float* __restrict out,
                    float* __restrict s) {
+  std::vector<double> qv(static_cast<size_t>(dim));
+  double* __restrict q = qv.data();
   for (int64_t b = 0; b < rows; b++) {
     const float* xb = x + b * fields * dim;
     float* sb = s + b * dim;
     for (int64_t d = 0; d < dim; d++) sb[d] = 0.0f;
-    double sq = 0;
+    for (int64_t d = 0; d < dim; d++) q[d] = 0.0;
     for (int64_t f = 0; f < fields; f++) {
       const float* o = xb + f * dim;
       for (int64_t d = 0; d < dim; d++) sb[d] += o[d];
-      for (int64_t d = 0; d < dim; d++) sq += static_cast<double>(o[d]) * static_cast<double>(o[d]);
+      for (int64_t d = 0; d < dim; d++) q[d] += static_cast<double>(o[d]) * static_cast<double>(o[d]);
     }
+    double sq = 0;
+    for (int64_t d = 0; d < dim; d++) sq += q[d];
     double ss = 0;
     for (int64_t d = 0; d < dim; d++) ss += static_cast<double>(sb[d]) * static_cast<double>(sb[d]);
     out[b] = static_cast<float>(0.5 * (ss - sq));
@@ -393,6 +408,39 @@ void AddColumnSums(const float* __restrict g, int64_t rows, int64_t c, float* __
     for (int64_t j = 0; j < c; j++) acc[j] += static_cast<double>(gr[j]);
   }
   for (int64_t j = 0; j < c; j++) out[j] = static_cast<float>(static_cast<double>(out[j]) + acc[j]);
+}
+
+// The dense Adam step of src/train/optim.ts (AdamBase.adamUpdate), the same double operations
+// in the same order as the TypeScript twin, so the bits agree; pairs of elements in SSE2
+// registers (sqrt and division dominate; -O3 alone keeps them scalar because of errno).
+void AdamUpdate(float* __restrict w, const float* __restrict g, float* __restrict m, float* __restrict v, int64_t n,
+                double b1, double b2, double a, double e, double l2) {
+  const double c1 = 1 - b1, c2 = 1 - b2;
+  int64_t i = 0;
+#if defined(__SSE2__)
+  const __m128d B1 = _mm_set1_pd(b1), C1 = _mm_set1_pd(c1), B2 = _mm_set1_pd(b2), C2 = _mm_set1_pd(c2);
+  const __m128d A = _mm_set1_pd(a), E = _mm_set1_pd(e), L2 = _mm_set1_pd(l2);
+  auto load2 = [](const float* p) { return _mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)))); };
+  auto store2 = [](float* p, __m128d x) { _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_castps_si128(_mm_cvtpd_ps(x))); };
+  for (; i + 2 <= n; i += 2) {
+    const __m128d wi = load2(w + i);
+    const __m128d gi = _mm_add_pd(load2(g + i), _mm_mul_pd(L2, wi));
+    const __m128d mi = _mm_add_pd(_mm_mul_pd(B1, load2(m + i)), _mm_mul_pd(C1, gi));
+    const __m128d vi = _mm_add_pd(_mm_mul_pd(B2, load2(v + i)), _mm_mul_pd(_mm_mul_pd(C2, gi), gi));
+    store2(m + i, mi);
+    store2(v + i, vi);
+    store2(w + i, _mm_sub_pd(wi, _mm_div_pd(_mm_mul_pd(A, mi), _mm_add_pd(_mm_sqrt_pd(vi), E))));
+  }
+#endif
+  for (; i < n; i++) {
+    const double wi = w[i];
+    const double gi = static_cast<double>(g[i]) + l2 * wi;
+    const double mi = b1 * static_cast<double>(m[i]) + c1 * gi;
+    const double vi = b2 * static_cast<double>(v[i]) + c2 * gi * gi;
+    m[i] = static_cast<float>(mi);
+    v[i] = static_cast<float>(vi);
+    w[i] = static_cast<float>(wi - a * mi / (std::sqrt(vi) + e));
+  }
 }
 
 }  // namespace finerank_dense
@@ -651,6 +699,43 @@ napi_value JsCopyRows(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// fillRows(row, rows, n, out)
+napi_value JsFillRows(napi_env env, napi_callback_info info) {
+  const char* fn = "fillRows";
+  napi_value a[4];
+  if (!GetArgs(env, info, fn, 4, a)) return nullptr;
+  int64_t rows, n;
+  if (!GetSize(env, fn, a[1], "rows", &rows) || !GetSize(env, fn, a[2], "n", &n)) return nullptr;
+  float *row, *out;
+  if (!GetF32(env, fn, a[0], "row", n, &row) || !GetF32(env, fn, a[3], "out", Count(rows, n), &out)) return nullptr;
+  if (rows == 0 || n == 0) return nullptr;
+  if (out < row + n && row < out + rows * n) return Throw(env, fn, 'E', "out must not overlap row");
+  const size_t bytes = static_cast<size_t>(n) * sizeof(float);
+  for (int64_t r = 0; r < rows; r++) std::memcpy(out + r * n, row, bytes);
+  return nullptr;
+}
+
+// adamUpdate(w, g, m, v, n, b1, b2, a, e, l2)
+napi_value JsAdamUpdate(napi_env env, napi_callback_info info) {
+  const char* fn = "adamUpdate";
+  napi_value a[10];
+  if (!GetArgs(env, info, fn, 10, a)) return nullptr;
+  int64_t n;
+  if (!GetSize(env, fn, a[4], "n", &n)) return nullptr;
+  float *w, *g, *m, *v;
+  if (!GetF32(env, fn, a[0], "w", n, &w) || !GetF32(env, fn, a[1], "g", n, &g) || !GetF32(env, fn, a[2], "m", n, &m) ||
+      !GetF32(env, fn, a[3], "v", n, &v))
+    return nullptr;
+  double h[5];
+  const char* names[5] = {"b1", "b2", "a", "e", "l2"};
+  for (int k = 0; k < 5; k++) {
+    if (napi_get_value_double(env, a[5 + k], &h[k]) != napi_ok) return Throw(env, fn, 'T', std::string(names[k]) + " must be a number");
+  }
+  if (n > 0 && (w == g || w == m || w == v || g == m || g == v || m == v)) return Throw(env, fn, 'E', "w, g, m and v must be distinct arrays");
+  AdamUpdate(w, g, m, v, n, h[0], h[1], h[2], h[3], h[4]);
+  return nullptr;
+}
+
 // relu(x, n, out)
 napi_value JsRelu(napi_env env, napi_callback_info info) {
   const char* fn = "relu";
@@ -744,6 +829,8 @@ void RegisterDenseKernels(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "dropoutBackward", JsDropoutBackward);
   Export(env, exports, "addColumnSums", JsAddColumnSums);
   Export(env, exports, "copyRows", JsCopyRows);
+  Export(env, exports, "fillRows", JsFillRows);
+  Export(env, exports, "adamUpdate", JsAdamUpdate);
   Export(env, exports, "relu", JsRelu);
   Export(env, exports, "reluBackward", JsReluBackward);
   Export(env, exports, "fmSecondOrder", JsFmSecondOrder);

@@ -224,6 +224,46 @@ int64_t Gather(const float* w, int64_t rows, int64_t dim, const int32_t* ids, in
   }
 }
 
+// out[b, f, :] = ws[f] row idp[f][b] for a [B, F, dim] out, sample by sample: each output row
+// of F·dim values is written once, front to back (the field-by-field order wrote every output
+// cache line F times, F·dim floats apart), and the rows of all fields kPrefetchSamples samples
+// ahead are prefetched. Returns false at the first id outside its table (out partly written).
+constexpr int64_t kPrefetchSamples = 4;
+
+template <int D>
+bool GatherFieldsRowsT(const float* const* ws, const int64_t* rows, const int32_t* const* idp, uint32_t F, int64_t B,
+                       int64_t dim, float* out) {
+  const int64_t dd = D > 0 ? D : dim;
+  for (int64_t b = 0; b < B; b++) {
+    if (b + kPrefetchSamples < B) {
+      for (uint32_t f = 0; f < F; f++) {
+        const uint32_t a = static_cast<uint32_t>(idp[f][b + kPrefetchSamples]);
+        if (a < static_cast<uint64_t>(rows[f])) PrefetchRowR(ws[f] + static_cast<int64_t>(a) * dd, dd);
+      }
+    }
+    float* o = out + b * static_cast<int64_t>(F) * dd;
+    for (uint32_t f = 0; f < F; f++) {
+      const uint32_t id = static_cast<uint32_t>(idp[f][b]);
+      if (id >= static_cast<uint64_t>(rows[f])) return false;
+      CopyRow<D>(o + f * dd, ws[f] + static_cast<int64_t>(id) * dd, dd);
+    }
+  }
+  return true;
+}
+
+bool GatherFieldsRows(const float* const* ws, const int64_t* rows, const int32_t* const* idp, uint32_t F, int64_t B,
+                      int64_t dim, float* out) {
+  switch (dim) {
+    case 1: return GatherFieldsRowsT<1>(ws, rows, idp, F, B, dim, out);
+    case 4: return GatherFieldsRowsT<4>(ws, rows, idp, F, B, dim, out);
+    case 8: return GatherFieldsRowsT<8>(ws, rows, idp, F, B, dim, out);
+    case 16: return GatherFieldsRowsT<16>(ws, rows, idp, F, B, dim, out);
+    case 32: return GatherFieldsRowsT<32>(ws, rows, idp, F, B, dim, out);
+    case 64: return GatherFieldsRowsT<64>(ws, rows, idp, F, B, dim, out);
+    default: return GatherFieldsRowsT<0>(ws, rows, idp, F, B, dim, out);
+  }
+}
+
 napi_value GatherFields(napi_env env, napi_callback_info info) {
   const char* fn = "embGatherFields";
   napi_value argv[4];
@@ -259,10 +299,12 @@ napi_value GatherFields(napi_env env, napi_callback_info info) {
     idp[f] = ids;
   }
   if (!CheckExtent(env, fn, "out", B * static_cast<int64_t>(F) * dim, outLen)) return nullptr;
-  const int64_t stride = static_cast<int64_t>(F) * dim;
+  if (GatherFieldsRows(ws.data(), rows.data(), idp.data(), F, B, dim, out)) return Int(env, -1);
+  // A bad id: report the first one in field-major order (f·B + i), as the TypeScript twin does.
   for (uint32_t f = 0; f < F; f++) {
-    const int64_t bad = Gather(ws[f], rows[f], dim, idp[f], B, out + f * dim, stride);
-    if (bad >= 0) return Int(env, static_cast<int64_t>(f) * B + bad);
+    for (int64_t i = 0; i < B; i++) {
+      if (static_cast<uint32_t>(idp[f][i]) >= static_cast<uint64_t>(rows[f])) return Int(env, static_cast<int64_t>(f) * B + i);
+    }
   }
   return Int(env, -1);
 }

@@ -6,6 +6,7 @@
  * optimizers (src/embedding/sparse-optim.ts).
  */
 import type { Tensor } from '../engine/tensor.js';
+import { denseKernels } from '../engine/kernels/index.js';
 
 /** Serializable optimizer state: hyper-parameters and per-parameter state (null = none yet). */
 export interface OptimizerState {
@@ -274,22 +275,13 @@ abstract class AdamBase extends DenseOptimizerBase {
       v = st.buffers.v!,
       n = w.length;
     const b1 = this.beta1,
-      b2 = this.beta2,
-      c1 = 1 - b1,
-      c2 = 1 - b2;
+      b2 = this.beta2;
     // lr/(1−β₁ᵗ) · m/(√v/√(1−β₂ᵗ) + eps) rewritten as a·m/(√v + e): one multiply fewer.
     const sqrtBc2 = Math.sqrt(1 - Math.pow(b2, st.step));
     const a = (this.lr / (1 - Math.pow(b1, st.step))) * sqrtBc2,
       e = this.eps * sqrtBc2;
-    for (let i = 0; i < n; i++) {
-      const wi = w[i]!,
-        gi = g[i]! + l2 * wi;
-      const mi = b1 * m[i]! + c1 * gi,
-        vi = b2 * v[i]! + c2 * gi * gi;
-      m[i] = mi;
-      v[i] = vi;
-      w[i] = wi - (a * mi) / (Math.sqrt(vi) + e);
-    }
+    // The `adamUpdate` dense kernel (native, or its TypeScript twin: the same float64 loop).
+    denseKernels().adamUpdate(w, g, m, v, n, b1, b2, a, e, l2);
   }
 }
 

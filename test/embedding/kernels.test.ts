@@ -95,6 +95,10 @@ test('gathers: fields, rows, padded sequences and pooling agree exactly; bad ids
     bad[2]![400] = rows;
     bad[2]![500] = -3;
     for (const k of [native!, ts]) assert.equal(k.gatherFields(weights, bad, dim, new Float32Array(777 * 3 * dim)), 2 * 777 + 400);
+    // The native kernel gathers sample by sample, yet still reports the first bad id in field
+    // order: field 0 at 600 (reached after field 2 at 400 sample-wise) is 0·B + 600.
+    bad[0]![600] = rows + 1;
+    for (const k of [native!, ts]) assert.equal(k.gatherFields(weights, bad, dim, new Float32Array(777 * 3 * dim)), 600);
 
     const w = weights[0]!,
       flat = ids[0]!;

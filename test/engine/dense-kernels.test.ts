@@ -502,3 +502,102 @@ test('copyRows: strided row copies equal a per-element reference, native = TypeS
     assert.throws(() => K.copyRows(f(15), -1, 5, 3, 5, f(15), 0, 5), /copyRows: srcOffset must be an integer/, name);
   }
 });
+
+test('fillRows: the row repeated in every row, native = TypeScript, bounds and overlap checked', { skip: skipNative }, () => {
+  const rng = new Rng(32);
+  // rows × n: the MLP's 4096 × 400, odd sizes (the doubling copies' last partial step), one row, empty.
+  for (const [rows, n] of [
+    [4096, 400],
+    [7, 13],
+    [1, 5],
+    [0, 3],
+    [3, 0],
+  ] as const) {
+    const row = rand(rng, Math.max(n, 1), 1, true);
+    const start = rand(rng, Math.max(rows * n, 1) + 2);
+    const expected = start.slice();
+    for (let r = 0; r < rows; r++) for (let j = 0; j < n; j++) expected[r * n + j] = row[j]!;
+    for (const [name, K] of [
+      ['typescript', ts],
+      ['native', nat()],
+    ] as const) {
+      const out = start.slice();
+      K.fillRows(row, rows, n, out);
+      sameBits(out, expected, `${name} fillRows ${rows}x${n}`); // the two elements past rows·n untouched
+    }
+  }
+  for (const [name, K] of [
+    ['typescript', ts],
+    ['native', nat()],
+  ] as const) {
+    const f = (k: number) => new Float32Array(k);
+    assert.throws(() => K.fillRows(f(4), 3, 5, f(15)), /^RangeError: fillRows: row has 4 elements, needs at least 5$/, name);
+    assert.throws(() => K.fillRows(f(5), 3, 5, f(14)), /^RangeError: fillRows: out has 14 elements, needs at least 15$/, name);
+    assert.throws(() => K.fillRows(f(5), -1, 5, f(15)), /fillRows: rows must be an integer/, name);
+    const shared = f(20);
+    assert.throws(() => K.fillRows(shared.subarray(0, 5), 3, 5, shared.subarray(3)), /^Error: fillRows: out must not overlap row$/, name);
+  }
+});
+
+test('adamUpdate: the torch Adam step in float64, native = TypeScript bit for bit, arguments checked', { skip: skipNative }, () => {
+  const rng = new Rng(33);
+  for (const [n, l2, step] of [
+    [1001, 0, 1],
+    [64, 0.01, 7],
+    [3, 0, 1000],
+    [0, 0, 1],
+  ] as const) {
+    const w0 = rand(rng, Math.max(n, 1), 1, true),
+      g = rand(rng, Math.max(n, 1), 1, true),
+      m0 = rand(rng, Math.max(n, 1), 0.1, true),
+      v0 = rand(rng, Math.max(n, 1), 0.1, true).map(Math.abs);
+    const b1 = 0.9,
+      b2 = 0.999,
+      lr = 1e-3,
+      eps = 1e-8;
+    const sqrtBc2 = Math.sqrt(1 - Math.pow(b2, step));
+    const a = (lr / (1 - Math.pow(b1, step))) * sqrtBc2,
+      e = eps * sqrtBc2;
+    // Reference: torch's formula as written, w − lr/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + eps), in float64.
+    const want = Array.from({ length: n }, (_, i) => {
+      const gi = g[i]! + l2 * w0[i]!;
+      const mi = b1 * m0[i]! + (1 - b1) * gi,
+        vi = b2 * v0[i]! + (1 - b2) * gi * gi;
+      return w0[i]! - ((lr / (1 - Math.pow(b1, step))) * mi) / (Math.sqrt(vi) / sqrtBc2 + eps);
+    });
+    const results = (
+      [
+        ['typescript', ts],
+        ['native', nat()],
+      ] as const
+    ).map(([name, K]) => {
+      const w = w0.slice(),
+        m = m0.slice(),
+        v = v0.slice();
+      K.adamUpdate(w, g, m, v, n, b1, b2, a, e, l2);
+      for (let i = 0; i < n; i++) {
+        assert.ok(Math.abs(w[i]! - want[i]!) <= 1e-6 * Math.max(1, Math.abs(want[i]!)), `${name} adamUpdate n=${n} [${i}]: ${w[i]} vs ${want[i]}`);
+        assert.equal(m[i], Math.fround(b1 * m0[i]! + (1 - b1) * (g[i]! + l2 * w0[i]!)), `${name} m[${i}]`);
+      }
+      return [w, m, v];
+    });
+    for (let k = 0; k < 3; k++) sameBits(results[1]![k]!, results[0]![k]!, `adamUpdate n=${n} array ${k}`);
+  }
+  for (const [name, K] of [
+    ['typescript', ts],
+    ['native', nat()],
+  ] as const) {
+    const f = (k: number) => new Float32Array(k);
+    assert.throws(
+      () => K.adamUpdate(f(4), f(5), f(5), f(5), 5, 0.9, 0.999, 1, 1, 0),
+      /^RangeError: adamUpdate: w has 4 elements, needs at least 5$/,
+      name,
+    );
+    const same = f(5);
+    assert.throws(
+      () => K.adamUpdate(same, f(5), same, f(5), 5, 0.9, 0.999, 1, 1, 0),
+      /^Error: adamUpdate: w, g, m and v must be distinct arrays$/,
+      name,
+    );
+  }
+});

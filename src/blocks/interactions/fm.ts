@@ -1,4 +1,4 @@
-import { Tensor, fromOp, isGradEnabled } from '../../engine/tensor.js';
+import { Tensor, fromOp, isGradEnabled, allocFloat32, releaseFloat32 } from '../../engine/tensor.js';
 import { sharedFieldsOf } from '../../engine/ops/linear-shared.js';
 import { denseKernels } from '../../engine/kernels/index.js';
 
@@ -19,9 +19,15 @@ export function fmSecondOrder(e: Tensor): Tensor {
   }
   const [B, F, D] = e.shape as [number, number, number];
   const x = e.data;
-  const out = new Float32Array(B);
-  const s = new Float32Array(B * D);
+  // Pooled arrays (the kernel writes every element): inside a `tidy` scope the result's is
+  // recycled, and S goes straight back to the pool when no backward will read it.
+  const out = allocFloat32(B);
+  const s = allocFloat32(B * D);
   denseKernels().fmSecondOrder(x, B, F, D, out, s);
+  if (!(isGradEnabled() && e.requiresGrad)) {
+    releaseFloat32(s);
+    return fromOp(out, [B], [e], () => {});
+  }
   return fromOp(out, [B], [e], (g) => {
     const { grad, overwrite } = e.gradForWrite();
     denseKernels().fmSecondOrderBackward(x, s, g, B, F, D, !overwrite, grad);

@@ -62,6 +62,8 @@ export function denseKernels(): DenseKernels {
       dropoutBackward: k.dropoutBackward ?? denseKernelsTS.dropoutBackward,
       addColumnSums: k.addColumnSums ?? denseKernelsTS.addColumnSums,
       copyRows: k.copyRows ?? denseKernelsTS.copyRows,
+      fillRows: k.fillRows ?? denseKernelsTS.fillRows,
+      adamUpdate: k.adamUpdate ?? denseKernelsTS.adamUpdate,
       relu: k.relu ?? denseKernelsTS.relu,
       reluBackward: k.reluBackward ?? denseKernelsTS.reluBackward,
       fmSecondOrder: k.fmSecondOrder ?? denseKernelsTS.fmSecondOrder,

@@ -80,6 +80,8 @@ export const DENSE_KERNEL_NAMES: readonly (keyof DenseKernels)[] = [
   'dropoutBackward',
   'addColumnSums',
   'copyRows',
+  'fillRows',
+  'adamUpdate',
   'relu',
   'reluBackward',
   'fmSecondOrder',

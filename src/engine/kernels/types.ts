@@ -97,6 +97,29 @@ export interface DenseKernels {
     dstOffset: number,
     dstStride: number,
   ): void;
+  /**
+   * Row broadcast: out[r·n + j] = row[j] for r < rows, j < n (a linear layer's bias rows, filled
+   * before its GEMM adds x·W). out must not overlap row.
+   */
+  fillRows(row: Float32Array, rows: number, n: number, out: Float32Array): void;
+  /**
+   * The dense Adam step (torch.optim.Adam, bias correction folded into a and e by the caller),
+   * in float64 with one rounding per store, for i < n: gi = g[i] + l2·w[i];
+   * m[i] = b1·m[i] + (1−b1)·gi; v[i] = b2·v[i] + (1−b2)·gi·gi; w[i] −= a·m[i]/(√v[i] + e), the
+   * last with the unrounded m and v. w, g, m and v must be distinct arrays.
+   */
+  adamUpdate(
+    w: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    n: number,
+    b1: number,
+    b2: number,
+    a: number,
+    e: number,
+    l2: number,
+  ): void;
   /** out[i] = max(0, x[i]) as (x[i] + |x[i]|)/2 for i < n (NaN stays NaN); out may be x (in place). */
   relu(x: Float32Array, n: number, out: Float32Array): void;
   /**
@@ -107,8 +130,9 @@ export interface DenseKernels {
   reluBackward(x: Float32Array, g: Float32Array, n: number, accumulate: boolean, gx: Float32Array): void;
   /**
    * FM second order (Rendle 2010) over x [rows, fields, dim]: s[b, d] = Σ_f x[b, f, d]
-   * (float32 sums in field order) and out[b] = ½(Σ_d s[b, d]² − Σ_{f,d} x[b, f, d]²) (float64
-   * sums in (f, d) order, rounded once). s [rows, dim] is written (kept for the backward).
+   * (float32 sums in field order) and out[b] = ½(Σ_d s[b, d]² − Σ_d Σ_f x[b, f, d]²) (float64
+   * sums: Σ_d s² in d order; the squares over f per d, then over d; rounded once). s [rows, dim]
+   * is written (kept for the backward).
    */
   fmSecondOrder(x: Float32Array, rows: number, fields: number, dim: number, out: Float32Array, s: Float32Array): void;
   /**

@@ -693,6 +693,60 @@ function stridedExtent(offset: number, stride: number, rows: number, n: number):
   return rows === 0 || n === 0 ? 0 : offset + (rows - 1) * stride + n;
 }
 
+/** fillRows: one copy of the row, then doubling `copyWithin`s (a dozen memmoves for 4096 rows). */
+function fillRowsTS(row: Float32Array, rows: number, n: number, out: Float32Array): void {
+  const fn = 'fillRows';
+  checkSize(fn, 'rows', rows);
+  checkSize(fn, 'n', n);
+  checkArray(fn, 'row', row, n);
+  checkArray(fn, 'out', out, rows * n);
+  if (rows === 0 || n === 0) return;
+  if (out.buffer === row.buffer && out.byteOffset < row.byteOffset + 4 * n && row.byteOffset < out.byteOffset + 4 * rows * n) {
+    throw new Error(`${fn}: out must not overlap row`);
+  }
+  out.set(row.subarray(0, n), 0);
+  const total = rows * n;
+  for (let filled = n; filled < total;) {
+    const len = Math.min(filled, total - filled);
+    out.copyWithin(filled, 0, len);
+    filled += len;
+  }
+}
+
+function adamUpdateTS(
+  w: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  n: number,
+  b1: number,
+  b2: number,
+  a: number,
+  e: number,
+  l2: number,
+): void {
+  const fn = 'adamUpdate';
+  checkSize(fn, 'n', n);
+  checkArray(fn, 'w', w, n);
+  checkArray(fn, 'g', g, n);
+  checkArray(fn, 'm', m, n);
+  checkArray(fn, 'v', v, n);
+  const hyper = { b1, b2, a, e, l2 };
+  for (const [name, x] of Object.entries(hyper)) if (typeof x !== 'number') throw new TypeError(`${fn}: ${name} must be a number`);
+  if (n > 0 && new Set([w, g, m, v]).size < 4) throw new Error(`${fn}: w, g, m and v must be distinct arrays`);
+  const c1 = 1 - b1,
+    c2 = 1 - b2;
+  for (let i = 0; i < n; i++) {
+    const wi = w[i]!,
+      gi = g[i]! + l2 * wi;
+    const mi = b1 * m[i]! + c1 * gi,
+      vi = b2 * v[i]! + c2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    w[i] = wi - (a * mi) / (Math.sqrt(vi) + e);
+  }
+}
+
 function copyRowsTS(
   src: Float32Array,
   srcOffset: number,
@@ -756,16 +810,21 @@ function fmSecondOrderTS(x: Float32Array, rows: number, fields: number, dim: num
   checkArray(fn, 's', s, rows * dim);
   const F = fields,
     D = dim;
+  // Squares summed per coordinate over the fields, then over the coordinates (the native
+  // kernel's order, which vectorises there).
+  const q = new Float64Array(D);
   for (let b = 0; b < rows; b++) {
     const base = b * F * D,
       sb = b * D;
     s.fill(0, sb, sb + D);
-    let sq = 0;
+    q.fill(0);
     for (let f = 0; f < F; f++) {
       const o = base + f * D;
       for (let d = 0; d < D; d++) s[sb + d]! += x[o + d]!;
-      for (let d = 0; d < D; d++) sq += x[o + d]! * x[o + d]!;
+      for (let d = 0; d < D; d++) q[d]! += x[o + d]! * x[o + d]!;
     }
+    let sq = 0;
+    for (let d = 0; d < D; d++) sq += q[d]!;
     let ss = 0;
     for (let d = 0; d < D; d++) ss += s[sb + d]! * s[sb + d]!;
     out[b] = 0.5 * (ss - sq);
@@ -822,6 +881,8 @@ export const denseKernelsTS: DenseKernels = {
   dropoutBackward: dropoutBackwardTS,
   addColumnSums: addColumnSumsTS,
   copyRows: copyRowsTS,
+  fillRows: fillRowsTS,
+  adamUpdate: adamUpdateTS,
   relu: reluTS,
   reluBackward: reluBackwardTS,
   fmSecondOrder: fmSecondOrderTS,
