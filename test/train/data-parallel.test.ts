@@ -212,6 +212,9 @@ test('LazyAdam row updates split over the threads give the serial step bit for b
       assert.equal(split.res.parallel?.optimizerSplit, true, `${threads} threads: the split ran`);
       assert.equal(serial.res.parallel?.optimizerSplit, false, `${threads} threads: FINERANK_SPLIT_OPTIMIZER=0 keeps the serial step`);
       assert.ok(split.res.parallel!.optimizer > 0, 'the update is timed');
+      // The training thread's share of the rows adapts away from the even 1/N cut, and any cut gives the same values.
+      const share = split.res.parallel!.rowShare;
+      assert.ok(share >= 0 && share <= 1 && share !== 1 / threads, `${threads} threads: row share ${share} adapted`);
       for (const [k, v] of serial.state) assert.deepEqual(split.state.get(k), v, `${threads} threads, split vs serial step: ${k}`);
     }
   } finally {
