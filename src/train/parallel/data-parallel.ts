@@ -97,15 +97,15 @@ export class DataParallelGroup {
   private split: LazyAdam | null = null;
   /** Per worker: its row-step completion flag (0 running, 1 done, −1 failed). */
   private readonly rowFlags: Int32Array[];
-  /** Per worker: the thread CPU seconds of its last row step (written by the worker). */
-  private readonly rowCpu: Float64Array;
+  /** Per worker: the milliseconds its last row step took (written by the worker). */
+  private readonly rowMs: Float64Array;
   /**
    * The training thread's share of each table's merged rows in a split row step (starts at
    * 1/N; `finishRows` adapts it). Any value gives the same results.
    */
   private rowShare: number;
   /** The split row step whose worker ranges may still run, or null. */
-  private rowsPending: { ownRows: number; workerRows: number; ownCpu: number | null; ownEnd: number | null } | null = null;
+  private rowsPending: { ownRows: number; workerRows: number; ownMs: number; ownEnd: number } | null = null;
 
   private constructor(model: RankingModel, tasks: readonly TaskDef[], workers: WorkerHandle[], blasThreads: number) {
     this.model = model;
@@ -118,7 +118,7 @@ export class DataParallelGroup {
     this.blasThreads = blasThreads;
     this.rngStates = workers.map(() => []);
     this.rowFlags = workers.map(() => new Int32Array(new SharedArrayBuffer(4)));
-    this.rowCpu = new Float64Array(new SharedArrayBuffer(Math.max(8, workers.length * 8)));
+    this.rowMs = new Float64Array(new SharedArrayBuffer(Math.max(8, workers.length * 8)));
     this.rowShare = 1 / this.threads;
   }
 
@@ -282,7 +282,7 @@ export class DataParallelGroup {
    * workers' rows; `finishRows` (at the end of `timeUpdate`, and before the next shard or
    * `close`) blocks (Atomics.wait) until every worker is done. Range 0's share of the rows
    * adapts step by step (`rowShare`) so that the training thread's rows plus the rest of its
-   * update take as long as a worker's rows, from each thread's own CPU time. Rows are
+   * update take as long as a worker's rows (timed on each thread per step). Rows are
    * disjoint and each row's update reads only its own gradient, state and the table's step
    * size, so the weights and state are those of the serial step bit for bit, whatever the
    * cut. `FINERANK_SPLIT_OPTIMIZER=0` leaves the step serial. Returns whether the split is
@@ -308,7 +308,7 @@ export class DataParallelGroup {
       let workerRows = 0;
       this.workers.forEach((h, w) => {
         const part = w + 1;
-        const req: RowsRequest = { type: 'rows', beta1, beta2, eps, done: this.rowFlags[w]!, cpu: this.rowCpu, jobs: [] };
+        const req: RowsRequest = { type: 'rows', beta1, beta2, eps, done: this.rowFlags[w]!, ms: this.rowMs, jobs: [] };
         const transfer: ArrayBuffer[] = [];
         jobs.forEach((j, i) => {
           const dim = j.table.dim,
@@ -324,7 +324,7 @@ export class DataParallelGroup {
         Atomics.store(this.rowFlags[w]!, 0, 0);
         h.worker.postMessage(req, transfer);
       });
-      const c0 = threadCpuSeconds();
+      const t0 = performance.now();
       const k = embeddingKernels();
       let ownRows = 0;
       jobs.forEach((j, i) => {
@@ -333,8 +333,8 @@ export class DataParallelGroup {
         ownRows += b;
         if (b > 0) k.lazyAdam(j.ids.subarray(0, b), j.values.subarray(0, b * dim), j.table.weight, j.m, j.v, dim, beta1, beta2, eps, j.stepSize);
       });
-      const c1 = threadCpuSeconds();
-      this.rowsPending = { ownRows, workerRows, ownCpu: c0 === null || c1 === null ? null : c1 - c0, ownEnd: c1 };
+      const t1 = performance.now();
+      this.rowsPending = { ownRows, workerRows, ownMs: t1 - t0, ownEnd: t1 };
     };
     this.split = opt;
     this.timings.optimizerSplit = true;
@@ -351,8 +351,8 @@ export class DataParallelGroup {
     const p = this.rowsPending;
     if (p === null) return;
     this.rowsPending = null;
-    const afterOwn = p.ownEnd === null ? null : (threadCpuSeconds() ?? p.ownEnd) - p.ownEnd;
     const t = performance.now();
+    const afterOwn = t - p.ownEnd;
     const c0 = threadCpuSeconds();
     this.rowFlags.forEach((f, w) => {
       // The worker is idle between steps, so it answers at once; the bound only guards a dead worker.
@@ -366,13 +366,14 @@ export class DataParallelGroup {
     const c1 = threadCpuSeconds();
     this.timings.rowsWait += (performance.now() - t) / 1000;
     if (this.timings.cpu !== null && c0 !== null && c1 !== null) this.timings.cpu.rowsWait += c1 - c0;
-    // Balance: per-row CPU of each side, and the training thread's work after its rows (D):
+    // Balance (in wall time: what the wait is made of): per-row time of each side, and the
+    // training thread's work after its rows (D):
     // own·cT + D = worker·cW with own = s·R and worker = (1 − s)·R / (N − 1).
-    let workerCpu = 0;
-    for (let w = 0; w < this.workers.length; w++) workerCpu = Math.max(workerCpu, this.rowCpu[w]!);
-    if (p.ownCpu === null || afterOwn === null || p.ownRows === 0 || p.workerRows === 0 || workerCpu <= 0) return;
-    const cT = p.ownCpu / p.ownRows,
-      cW = workerCpu / p.workerRows,
+    let workerMs = 0;
+    for (let w = 0; w < this.workers.length; w++) workerMs = Math.max(workerMs, this.rowMs[w]!);
+    if (p.ownRows === 0 || p.workerRows === 0 || workerMs <= 0) return;
+    const cT = p.ownMs / p.ownRows,
+      cW = workerMs / p.workerRows,
       R = p.ownRows + p.workerRows * (this.threads - 1),
       wk = cW / (this.threads - 1);
     const target = Math.min(1, Math.max(0, (R * wk - afterOwn) / (R * (cT + wk))));

@@ -52,14 +52,13 @@ try {
   };
 
   const rows = (m: RowsRequest): void => {
-    const c0 = threadCpuSeconds();
+    const t0 = performance.now();
     const k = embeddingKernels();
     for (const j of m.jobs) {
       const t = tables[j.table]!;
       k.lazyAdam(j.ids, j.values, t.weight, j.m, j.v, t.dim, m.beta1, m.beta2, m.eps, j.stepSize);
     }
-    const c1 = threadCpuSeconds();
-    m.cpu[init.index - 1] = c0 === null || c1 === null ? 0 : c1 - c0;
+    m.ms[init.index - 1] = performance.now() - t0;
   };
 
   port.on('message', (m: WorkerRequest) => {
