@@ -156,8 +156,10 @@ async function child(shapeName: string, threads: number, steps: number, warmup: 
     t0 = 0,
     main0: number | null = null,
     par0: ParallelTimings | null = null;
+  let firstStep = 0;
   const hooks = {
     afterStep: (step: number) => {
+      if (step === 1) firstStep = (performance.now() - fitStart) / 1000;
       if (step !== warmup) return;
       c0 = process.cpuUsage();
       t0 = performance.now();
@@ -165,6 +167,7 @@ async function child(shapeName: string, threads: number, steps: number, warmup: 
       par0 = trainer.parallelTimings();
     },
   };
+  const fitStart = performance.now();
   const trainer = new Trainer(model, opts, 'click', hooks, [], [], recipe);
   const res = await trainer.fit(new PoolSource(data, steps + warmup), null);
   const wall = (performance.now() - t0) / 1000;
@@ -225,6 +228,8 @@ async function child(shapeName: string, threads: number, steps: number, warmup: 
       train_cpu_seconds: m0 === null || main1 === null ? null : main1 - m0,
       parallel: window,
       peak_rss_mb: Math.round(peakRssBytes() / 2 ** 20),
+      // From building the trainer to the end of its first step (shared storage and the workers' start included).
+      first_step_seconds: firstStep,
       forward_backward_alone: alone,
     }) + '\n',
   );
@@ -339,7 +344,7 @@ function main(): void {
           ? ''
           : `; step time ${(line.train_seconds as number).toFixed(1)} s = own shard ${p.ownShard.toFixed(1)} + wait for workers ${p.wait.toFixed(1)} + merge ${p.merge.toFixed(1)} + split ${p.split.toFixed(1)} + optimizer ${p.optimizer.toFixed(1)} + rest ${((line.train_seconds as number) - p.ownShard - p.wait - p.merge - p.split - p.optimizer).toFixed(1)}${p.cpu === null ? '' : `; training-thread CPU: own shard ${p.cpu.ownShard!.toFixed(2)} s, slowest shard Σ ${p.cpu.slowestShard!.toFixed(2)} s, merge ${p.cpu.merge!.toFixed(2)} s, split ${p.cpu.split!.toFixed(2)} s, optimizer ${p.cpu.optimizer!.toFixed(2)} s, wait ${p.cpu.wait!.toFixed(2)} s, rest ${((line.train_cpu_seconds as number) - p.cpu.split! - p.cpu.ownShard! - p.cpu.wait! - p.cpu.merge! - p.cpu.optimizer!).toFixed(2)} s`}`;
       process.stdout.write(
-        `${s} ${n} thread(s): ${Math.round(line.samples_per_sec as number)} samples/s (wall), ${Math.round(line.samples_per_cpu_sec as number)} samples/CPU-s, training-thread CPU in steps ${line.train_cpu_seconds === null ? '?' : (line.train_cpu_seconds as number).toFixed(2)} s, peak RSS ${String(line.peak_rss_mb)} MB${split}  [load ${machineInfo().load_avg_1m.toFixed(1)}]\n`,
+        `${s} ${n} thread(s): ${Math.round(line.samples_per_sec as number)} samples/s (wall), ${Math.round(line.samples_per_cpu_sec as number)} samples/CPU-s, training-thread CPU in steps ${line.train_cpu_seconds === null ? '?' : (line.train_cpu_seconds as number).toFixed(2)} s, first step after ${(line.first_step_seconds as number).toFixed(1)} s, peak RSS ${String(line.peak_rss_mb)} MB${split}  [load ${machineInfo().load_avg_1m.toFixed(1)}]\n`,
       );
     }
     const [one, many] = runs;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Rng } from '../../src/engine/random.js';
 import { createModel } from '../../src/models/registry.js';
 import type { RankingModel } from '../../src/models/base.js';
-import type { EmbeddingTable } from '../../src/embedding/table.js';
+import { EmbeddingTable, withoutInitialValues } from '../../src/embedding/table.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { TRAIN_DEFAULTS, type TrainOptions } from '../../src/train/options.js';
 import { loadDataSource } from '../../src/data/load.js';
@@ -278,4 +278,20 @@ test('finerank train --threads 2: trains end to end, reports the threads; bad va
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('workers build their tables without initial values: zeros, no draws, no effect outside the call', () => {
+  const rng = new Rng(3),
+    ref = new Rng(3);
+  const t = withoutInitialValues(() => new EmbeddingTable('t', 50, 4, { std: 0.1, rng }));
+  assert.ok(
+    t.weight.every((v) => v === 0),
+    'all zeros',
+  );
+  assert.equal(rng.next(), ref.next(), 'the generator was not drawn from');
+  const u = new EmbeddingTable('u', 50, 4, { std: 0.1, rng: new Rng(3) });
+  assert.ok(
+    u.weight.some((v) => v !== 0),
+    'initialised again after the call',
+  );
 });
