@@ -366,17 +366,18 @@ export class DataParallelGroup {
     const c1 = threadCpuSeconds();
     this.timings.rowsWait += (performance.now() - t) / 1000;
     if (this.timings.cpu !== null && c0 !== null && c1 !== null) this.timings.cpu.rowsWait += c1 - c0;
-    // Balance (in wall time: what the wait is made of): per-row time of each side, and the
-    // training thread's work after its rows (D):
-    // own·cT + D = worker·cW with own = s·R and worker = (1 − s)·R / (N − 1).
+    // Balance (in wall time: what the wait is made of). A row costs the same c on every thread
+    // (same kernel, same memory), estimated from all rows timed this step; with R rows and
+    // D the training thread's work after its own rows, its share s solves
+    // s·R·c + D = (1 − s)·R·c / (N − 1), i.e. s = (1 − D·(N − 1)/(R·c)) / N. (A per-side
+    // estimate would get stuck at s = 0, where the training thread times no rows.)
     let workerMs = 0;
     for (let w = 0; w < this.workers.length; w++) workerMs = Math.max(workerMs, this.rowMs[w]!);
-    if (p.ownRows === 0 || p.workerRows === 0 || workerMs <= 0) return;
-    const cT = p.ownMs / p.ownRows,
-      cW = workerMs / p.workerRows,
-      R = p.ownRows + p.workerRows * (this.threads - 1),
-      wk = cW / (this.threads - 1);
-    const target = Math.min(1, Math.max(0, (R * wk - afterOwn) / (R * (cT + wk))));
+    const n = this.threads,
+      R = p.ownRows + p.workerRows * (n - 1);
+    if (p.workerRows === 0 || workerMs <= 0 || R === 0) return;
+    const c = (p.ownMs + workerMs * (n - 1)) / R;
+    const target = Math.min(1, Math.max(0, (1 - (afterOwn * (n - 1)) / (R * c)) / n));
     this.rowShare = 0.7 * this.rowShare + 0.3 * target;
     this.timings.rowShare = this.rowShare;
   }
