@@ -120,7 +120,6 @@ class PoolSource implements DataSource {
   }
 }
 
-/** One (shape, threads) measurement, in this process. */
 /**
  * Thread CPU ms per forward/backward (no update) of the first `rows` rows of the pool's
  * batches, over `steps` batches after 2 warm-up ones; the gradients are cleared after each.
@@ -128,6 +127,7 @@ class PoolSource implements DataSource {
 function forwardBackwardCpuMs(model: RankingModel, data: Batch[], rows: number, steps: number): number | null {
   const tasks = singleTask('click');
   const tables = model.namedEmbeddings().map(([, t]) => t as EmbeddingTable);
+  model.train();
   let total = 0;
   for (let i = 0; i < steps + 2; i++) {
     const b = sliceBatch(data[i % data.length]!, 0, rows);
@@ -142,6 +142,7 @@ function forwardBackwardCpuMs(model: RankingModel, data: Batch[], rows: number, 
   return Math.round((total / steps) * 1e4) / 10;
 }
 
+/** One (shape, threads) measurement, in this process. */
 async function child(shapeName: string, threads: number, steps: number, warmup: number, shardOf: number): Promise<void> {
   const shape = SHAPES[shapeName]!;
   const s = spec(shape);
@@ -263,7 +264,8 @@ function predictedSpeedup(one: Record<string, unknown>, many: Record<string, unk
  * (everything but the slowest shard). With the 1-thread run's forward/backward alone:
  * `shard_alone` (one shard's forward/backward with the other cores idle), `shard_slowdown`
  * (slowest shard / shard_alone: what running the shards side by side costs) and
- * `update_1_thread` (the 1-thread step minus its forward/backward). Null without thread CPU times.
+ * `update_1_thread` (the 1-thread step minus its forward/backward: a difference of two
+ * measurements, noisy where the update is small). Null without thread CPU times.
  */
 function criticalPath(one: Record<string, unknown>, many: Record<string, unknown>): Record<string, number> | null {
   const p = many.parallel as {
