@@ -40,6 +40,11 @@ import { BARS_PRESET, TRAIN_DEFAULTS, type TrainOptions } from '../../src/train/
 import type { Batch } from '../../src/features/batch.js';
 import type { FeatureSpec } from '../../src/features/fields.js';
 import type { DataSource, PassOptions } from '../../src/data/data-source.js';
+import type { RankingModel } from '../../src/models/base.js';
+import type { EmbeddingTable } from '../../src/embedding/table.js';
+import { sliceBatch } from '../../src/data/batcher.js';
+import { singleTask } from '../../src/features/tasks.js';
+import { backwardBatchLoss } from '../../src/train/parallel/batch-loss.js';
 
 interface Shape {
   vocabs: number[];
@@ -115,8 +120,30 @@ class PoolSource implements DataSource {
   }
 }
 
+/**
+ * Thread CPU ms per forward/backward (no update) of the first `rows` rows of the pool's
+ * batches, over `steps` batches after 2 warm-up ones; the gradients are cleared after each.
+ */
+function forwardBackwardCpuMs(model: RankingModel, data: Batch[], rows: number, steps: number): number | null {
+  const tasks = singleTask('click');
+  const tables = model.namedEmbeddings().map(([, t]) => t as EmbeddingTable);
+  model.train();
+  let total = 0;
+  for (let i = 0; i < steps + 2; i++) {
+    const b = sliceBatch(data[i % data.length]!, 0, rows);
+    const c0 = threadCpuSeconds();
+    backwardBatchLoss(model, tasks, b);
+    const c1 = threadCpuSeconds();
+    if (c0 === null || c1 === null) return null;
+    if (i >= 2) total += c1 - c0;
+    model.zeroGrad();
+    for (const t of tables) t.zeroGrad();
+  }
+  return Math.round((total / steps) * 1e4) / 10;
+}
+
 /** One (shape, threads) measurement, in this process. */
-async function child(shapeName: string, threads: number, steps: number, warmup: number): Promise<void> {
+async function child(shapeName: string, threads: number, steps: number, warmup: number, shardOf: number): Promise<void> {
   const shape = SHAPES[shapeName]!;
   const s = spec(shape);
   const data = pool(shape, 8, 2024);
@@ -130,8 +157,10 @@ async function child(shapeName: string, threads: number, steps: number, warmup: 
     t0 = 0,
     main0: number | null = null,
     par0: ParallelTimings | null = null;
+  let firstStep = 0;
   const hooks = {
     afterStep: (step: number) => {
+      if (step === 1) firstStep = (performance.now() - fitStart) / 1000;
       if (step !== warmup) return;
       c0 = process.cpuUsage();
       t0 = performance.now();
@@ -139,6 +168,7 @@ async function child(shapeName: string, threads: number, steps: number, warmup: 
       par0 = trainer.parallelTimings();
     },
   };
+  const fitStart = performance.now();
   const trainer = new Trainer(model, opts, 'click', hooks, [], [], recipe);
   const res = await trainer.fit(new PoolSource(data, steps + warmup), null);
   const wall = (performance.now() - t0) / 1000;
@@ -158,6 +188,8 @@ async function child(shapeName: string, threads: number, steps: number, warmup: 
           merge: par1.merge - p0.merge,
           optimizer: par1.optimizer - p0.optimizer,
           optimizerSplit: par1.optimizerSplit,
+          rowsWait: par1.rowsWait - p0.rowsWait,
+          rowShare: par1.rowShare,
           cpu:
             par1.cpu === null || p0.cpu === null
               ? null
@@ -167,10 +199,22 @@ async function child(shapeName: string, threads: number, steps: number, warmup: 
                   wait: par1.cpu.wait - p0.cpu.wait,
                   merge: par1.cpu.merge - p0.cpu.merge,
                   optimizer: par1.cpu.optimizer - p0.cpu.optimizer,
+                  rowsWait: par1.cpu.rowsWait - p0.cpu.rowsWait,
                   slowestShard: par1.cpu.slowestShard - p0.cpu.slowestShard,
                 },
         };
   const rows = steps * BATCH;
+  // 1 thread: the forward/backward alone (no update) of the whole batch and of one shard of
+  // `shardOf` (the other run's thread count), in this thread's CPU ms per step: the shard's
+  // cost with the other cores idle, against which the N-thread run's shard time shows what
+  // running the shards side by side costs (`shard_slowdown`).
+  const alone =
+    threads === 1 && shardOf > 1
+      ? {
+          batch_cpu_ms: forwardBackwardCpuMs(model, data, BATCH, steps),
+          shard_cpu_ms: forwardBackwardCpuMs(model, data, Math.floor(BATCH / shardOf), steps),
+        }
+      : null;
   process.stdout.write(
     JSON.stringify({
       shape: shapeName,
@@ -179,10 +223,15 @@ async function child(shapeName: string, threads: number, steps: number, warmup: 
       // Over the timed window (the steps after the warm-up ones; no evaluation, no data wait).
       samples_per_sec: rows / wall,
       samples_per_cpu_sec: rows / ((cpu.user + cpu.system) / 1e6),
+      // Kernel-mode share of the process CPU in the window (page faults, mmap/munmap, futexes).
+      system_cpu_share: cpu.system / (cpu.user + cpu.system),
       train_seconds: wall,
       train_cpu_seconds: m0 === null || main1 === null ? null : main1 - m0,
       parallel: window,
       peak_rss_mb: Math.round(peakRssBytes() / 2 ** 20),
+      // From building the trainer to the end of its first step (shared storage and the workers' start included).
+      first_step_seconds: firstStep,
+      forward_backward_alone: alone,
     }) + '\n',
   );
 }
@@ -196,7 +245,7 @@ async function child(shapeName: string, threads: number, steps: number, warmup: 
  */
 function predictedSpeedup(one: Record<string, unknown>, many: Record<string, unknown>): number | null {
   const p = many.parallel as {
-    cpu: { split: number; ownShard: number; wait: number; merge: number; optimizer: number; slowestShard: number } | null;
+    cpu: { split: number; ownShard: number; wait: number; merge: number; optimizer: number; rowsWait: number; slowestShard: number } | null;
   } | null;
   const c1 = one.train_cpu_seconds as number | null,
     c2 = many.train_cpu_seconds as number | null;
@@ -208,13 +257,19 @@ function predictedSpeedup(one: Record<string, unknown>, many: Record<string, unk
 
 /**
  * The N-thread step's critical path in training-thread CPU ms per step: split, the slowest
- * shard, merge, the optimizer update (penalties, clipping, steps, zeroing) and the rest of the
- * step (batches, loss bookkeeping); `serial_fraction` is the share of that path that runs on
- * one thread while the others wait (everything but the slowest shard). Null without thread CPU times.
+ * shard, merge, the optimizer update (penalties, clipping, steps, zeroing; `rows_wait` of it
+ * waiting for the workers' rows of a split LazyAdam step, `row_share` the training thread's
+ * share of those rows at the end) and the rest of the step (batches, loss bookkeeping);
+ * `serial_fraction` is the share of that path that runs on one thread while the others wait
+ * (everything but the slowest shard). With the 1-thread run's forward/backward alone:
+ * `shard_alone` (one shard's forward/backward with the other cores idle), `shard_slowdown`
+ * (slowest shard / shard_alone: what running the shards side by side costs) and
+ * `update_1_thread` (the 1-thread step minus its forward/backward: a difference of two
+ * measurements, noisy where the update is small). Null without thread CPU times.
  */
-function criticalPath(many: Record<string, unknown>): Record<string, number> | null {
+function criticalPath(one: Record<string, unknown>, many: Record<string, unknown>): Record<string, number> | null {
   const p = many.parallel as {
-    cpu: { split: number; ownShard: number; wait: number; merge: number; optimizer: number; slowestShard: number } | null;
+    cpu: { split: number; ownShard: number; wait: number; merge: number; optimizer: number; rowsWait: number; slowestShard: number } | null;
   } | null;
   const c = many.train_cpu_seconds as number | null;
   if (p === null || p.cpu === null || c === null) return null;
@@ -222,15 +277,26 @@ function criticalPath(many: Record<string, unknown>): Record<string, number> | n
   const ms = (x: number) => Math.round((x / n) * 1e4) / 10;
   const rest = c - p.cpu.split - p.cpu.ownShard - p.cpu.wait - p.cpu.merge - p.cpu.optimizer;
   const total = p.cpu.split + p.cpu.slowestShard + p.cpu.merge + p.cpu.optimizer + rest;
+  const alone = one.forward_backward_alone as { batch_cpu_ms: number | null; shard_cpu_ms: number | null } | null;
+  const oneStep = one.train_cpu_seconds === null ? null : ((one.train_cpu_seconds as number) / (one.steps as number)) * 1000;
+  const extra: Record<string, number> = {};
+  if (alone !== null && alone.shard_cpu_ms !== null && alone.batch_cpu_ms !== null && oneStep !== null) {
+    extra.shard_alone = alone.shard_cpu_ms;
+    extra.shard_slowdown = Math.round((p.cpu.slowestShard / n / (alone.shard_cpu_ms / 1000)) * 100) / 100;
+    extra.update_1_thread = Math.round((oneStep - alone.batch_cpu_ms) * 10) / 10;
+  }
   return {
     split: ms(p.cpu.split),
     slowest_shard: ms(p.cpu.slowestShard),
     own_shard: ms(p.cpu.ownShard),
     merge: ms(p.cpu.merge),
     optimizer: ms(p.cpu.optimizer),
+    rows_wait: ms(p.cpu.rowsWait),
+    row_share: Math.round(((many.parallel as { rowShare: number }).rowShare ?? 0) * 1000) / 1000,
     rest: ms(rest),
     total: ms(total),
     serial_fraction: Math.round((1 - p.cpu.slowestShard / total) * 1000) / 1000,
+    ...extra,
   };
 }
 
@@ -241,7 +307,7 @@ function main(): void {
   const threads = intOption(o, 'threads', 2, 2);
   if (typeof o.child === 'string') {
     const [shape, n] = o.child.split(':');
-    void child(shape!, Number(n), steps, warmup).catch((e: Error) => {
+    void child(shape!, Number(n), steps, warmup, threads).catch((e: Error) => {
       process.stderr.write(`bench:parallel child: ${e.stack ?? e.message}\n`);
       process.exit(1);
     });
@@ -255,11 +321,15 @@ function main(): void {
   for (const s of shapes) {
     const runs: Array<Record<string, unknown>> = [];
     for (const n of [1, threads]) {
-      const r = spawnSync(process.execPath, [script, '--child', `${s}:${n}`, '--steps', String(steps), '--warmup', String(warmup)], {
-        encoding: 'utf8',
-        env: { ...process.env, FINERANK_THREADS: '1' },
-        maxBuffer: 1 << 24,
-      });
+      const r = spawnSync(
+        process.execPath,
+        [script, '--child', `${s}:${n}`, '--steps', String(steps), '--warmup', String(warmup), '--threads', String(threads)],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, FINERANK_THREADS: '1' },
+          maxBuffer: 1 << 24,
+        },
+      );
       if (r.status !== 0) throw new Error(`${s} at ${n} threads failed: ${r.stderr}`);
       const line = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
       runs.push(line);
@@ -276,7 +346,7 @@ function main(): void {
           ? ''
           : `; step time ${(line.train_seconds as number).toFixed(1)} s = own shard ${p.ownShard.toFixed(1)} + wait for workers ${p.wait.toFixed(1)} + merge ${p.merge.toFixed(1)} + split ${p.split.toFixed(1)} + optimizer ${p.optimizer.toFixed(1)} + rest ${((line.train_seconds as number) - p.ownShard - p.wait - p.merge - p.split - p.optimizer).toFixed(1)}${p.cpu === null ? '' : `; training-thread CPU: own shard ${p.cpu.ownShard!.toFixed(2)} s, slowest shard Σ ${p.cpu.slowestShard!.toFixed(2)} s, merge ${p.cpu.merge!.toFixed(2)} s, split ${p.cpu.split!.toFixed(2)} s, optimizer ${p.cpu.optimizer!.toFixed(2)} s, wait ${p.cpu.wait!.toFixed(2)} s, rest ${((line.train_cpu_seconds as number) - p.cpu.split! - p.cpu.ownShard! - p.cpu.wait! - p.cpu.merge! - p.cpu.optimizer!).toFixed(2)} s`}`;
       process.stdout.write(
-        `${s} ${n} thread(s): ${Math.round(line.samples_per_sec as number)} samples/s (wall), ${Math.round(line.samples_per_cpu_sec as number)} samples/CPU-s, training-thread CPU in steps ${line.train_cpu_seconds === null ? '?' : (line.train_cpu_seconds as number).toFixed(2)} s, peak RSS ${String(line.peak_rss_mb)} MB${split}  [load ${machineInfo().load_avg_1m.toFixed(1)}]\n`,
+        `${s} ${n} thread(s): ${Math.round(line.samples_per_sec as number)} samples/s (wall), ${Math.round(line.samples_per_cpu_sec as number)} samples/CPU-s, training-thread CPU in steps ${line.train_cpu_seconds === null ? '?' : (line.train_cpu_seconds as number).toFixed(2)} s, first step after ${(line.first_step_seconds as number).toFixed(1)} s, peak RSS ${String(line.peak_rss_mb)} MB${split}  [load ${machineInfo().load_avg_1m.toFixed(1)}]\n`,
       );
     }
     const [one, many] = runs;
@@ -284,7 +354,7 @@ function main(): void {
     results[s] = {
       runs,
       predicted_speedup_free_cores: predicted,
-      critical_path_cpu_ms_per_step: criticalPath(many!),
+      critical_path_cpu_ms_per_step: criticalPath(one!, many!),
       one_thread_step_cpu_ms:
         one!.train_cpu_seconds === null ? null : Math.round(((one!.train_cpu_seconds as number) / (one!.steps as number)) * 1e4) / 10,
       speedup: (many!.samples_per_sec as number) / (one!.samples_per_sec as number),
@@ -293,6 +363,13 @@ function main(): void {
     process.stdout.write(
       `${s}: ${threads}-thread / 1-thread samples/s = ${((many!.samples_per_sec as number) / (one!.samples_per_sec as number)).toFixed(2)}× measured; ${predicted === null ? 'no thread CPU times' : `${predicted.toFixed(2)}× predicted from thread CPU times with a free core per thread`} (target ≥ 1.6× at 2 threads)\n`,
     );
+    const cp = (results[s] as { critical_path_cpu_ms_per_step: Record<string, number> | null }).critical_path_cpu_ms_per_step;
+    if (cp !== null)
+      process.stdout.write(
+        `${s}: critical path per ${threads}-thread step, thread CPU ms: ${Object.entries(cp)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}; 1-thread step ${String((results[s] as { one_thread_step_cpu_ms: number | null }).one_thread_step_cpu_ms)}\n`,
+      );
   }
   const m = machineInfo();
   process.stdout.write(

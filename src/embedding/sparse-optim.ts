@@ -323,8 +323,10 @@ export class LazyAdam extends RowAdamBase {
   protected readonly kind = 'LazyAdam';
   /**
    * When set, `step` hands the row updates of all tables to it in one call instead of running
-   * them (data-parallel training splits them over its threads). Each row's update depends only
-   * on that row and the table's step size, so any split gives the serial step's values bit for bit.
+   * them (data-parallel training splits them over its threads; its splitter may return while
+   * other threads still update their rows, and waits for them before the weights are next
+   * read). Each row's update depends only on that row and the table's step size, so any split
+   * gives the serial step's values bit for bit.
    */
   rowSplitter: ((jobs: LazyAdamRowJob[], beta1: number, beta2: number, eps: number) => void) | null = null;
   constructor(opts: RowAdamOptions = {}) {

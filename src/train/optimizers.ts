@@ -80,9 +80,12 @@ export function buildOptimizers(params: Tensor[], tables: EmbeddingTable[], o: T
       if (o.denseL2 > 0) denseL2(weights, o.denseL2);
     },
     clip: (maxNorm) => clipGradNorm(params, tables, maxNorm),
+    // Tables first: data-parallel training's split LazyAdam step (src/train/parallel/) leaves
+    // the workers' rows running while the dense step runs here. The two touch disjoint arrays,
+    // so the order changes no value.
     step: () => {
-      dense.step();
       sparse.step(tables);
+      dense.step();
     },
     zeroGrad: () => {
       for (const p of params) p.grad = null;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Rng } from '../../src/engine/random.js';
 import { createModel } from '../../src/models/registry.js';
 import type { RankingModel } from '../../src/models/base.js';
-import type { EmbeddingTable } from '../../src/embedding/table.js';
+import { EmbeddingTable, withoutInitialValues } from '../../src/embedding/table.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { TRAIN_DEFAULTS, type TrainOptions } from '../../src/train/options.js';
 import { loadDataSource } from '../../src/data/load.js';
@@ -212,6 +212,9 @@ test('LazyAdam row updates split over the threads give the serial step bit for b
       assert.equal(split.res.parallel?.optimizerSplit, true, `${threads} threads: the split ran`);
       assert.equal(serial.res.parallel?.optimizerSplit, false, `${threads} threads: FINERANK_SPLIT_OPTIMIZER=0 keeps the serial step`);
       assert.ok(split.res.parallel!.optimizer > 0, 'the update is timed');
+      // The training thread's share of the rows adapts away from the even 1/N cut, and any cut gives the same values.
+      const share = split.res.parallel!.rowShare;
+      assert.ok(share >= 0 && share <= 1 && share !== 1 / threads, `${threads} threads: row share ${share} adapted`);
       for (const [k, v] of serial.state) assert.deepEqual(split.state.get(k), v, `${threads} threads, split vs serial step: ${k}`);
     }
   } finally {
@@ -275,4 +278,20 @@ test('finerank train --threads 2: trains end to end, reports the threads; bad va
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('workers build their tables without initial values: zeros, no draws, no effect outside the call', () => {
+  const rng = new Rng(3),
+    ref = new Rng(3);
+  const t = withoutInitialValues(() => new EmbeddingTable('t', 50, 4, { std: 0.1, rng }));
+  assert.ok(
+    t.weight.every((v) => v === 0),
+    'all zeros',
+  );
+  assert.equal(rng.next(), ref.next(), 'the generator was not drawn from');
+  const u = new EmbeddingTable('u', 50, 4, { std: 0.1, rng: new Rng(3) });
+  assert.ok(
+    u.weight.some((v) => v !== 0),
+    'initialised again after the call',
+  );
 });

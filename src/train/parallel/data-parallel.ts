@@ -41,13 +41,17 @@ export interface ParallelTimings {
   optimizer: number;
   /** Whether LazyAdam's row updates are split over the threads (`splitRowUpdates`). */
   optimizerSplit: boolean;
+  /** Part of `optimizer`: waiting for the workers' rows after the training thread's own update work. */
+  rowsWait: number;
+  /** The training thread's share of the rows in the last split row step (`splitRowUpdates`; 0 when off). */
+  rowShare: number;
   /**
    * CPU seconds of the training thread itself in split, own shard, wait and merge, and the sum
    * over steps of the slowest shard's CPU seconds (training thread or worker, each its own
    * thread's time): load-independent figures from which the step time with a free core per
    * thread follows (bench/parallel). Null where thread CPU time is not available.
    */
-  cpu: { split: number; ownShard: number; wait: number; merge: number; optimizer: number; slowestShard: number } | null;
+  cpu: { split: number; ownShard: number; wait: number; merge: number; optimizer: number; rowsWait: number; slowestShard: number } | null;
 }
 
 interface WorkerHandle {
@@ -75,7 +79,9 @@ export class DataParallelGroup {
     merge: 0,
     optimizer: 0,
     optimizerSplit: false,
-    cpu: threadCpuSeconds() === null ? null : { split: 0, ownShard: 0, wait: 0, merge: 0, optimizer: 0, slowestShard: 0 },
+    rowsWait: 0,
+    rowShare: 0,
+    cpu: threadCpuSeconds() === null ? null : { split: 0, ownShard: 0, wait: 0, merge: 0, optimizer: 0, rowsWait: 0, slowestShard: 0 },
   };
   private readonly model: RankingModel;
   private readonly tasks: readonly TaskDef[];
@@ -89,6 +95,17 @@ export class DataParallelGroup {
   private readonly rngStates: number[][];
   /** The optimizer whose row updates are split (`splitRowUpdates`), or null. */
   private split: LazyAdam | null = null;
+  /** Per worker: its row-step completion flag (0 running, 1 done, −1 failed). */
+  private readonly rowFlags: Int32Array[];
+  /** Per worker: the milliseconds its last row step took (written by the worker). */
+  private readonly rowMs: Float64Array;
+  /**
+   * The training thread's share of each table's merged rows in a split row step (starts at
+   * 1/N; `finishRows` adapts it). Any value gives the same results.
+   */
+  private rowShare: number;
+  /** The split row step whose worker ranges may still run, or null. */
+  private rowsPending: { ownRows: number; workerRows: number; ownMs: number; ownEnd: number } | null = null;
 
   private constructor(model: RankingModel, tasks: readonly TaskDef[], workers: WorkerHandle[], blasThreads: number) {
     this.model = model;
@@ -100,6 +117,9 @@ export class DataParallelGroup {
     this.offsets = gradientLayout(this.params).offsets;
     this.blasThreads = blasThreads;
     this.rngStates = workers.map(() => []);
+    this.rowFlags = workers.map(() => new Int32Array(new SharedArrayBuffer(4)));
+    this.rowMs = new Float64Array(new SharedArrayBuffer(Math.max(8, workers.length * 8)));
+    this.rowShare = 1 / this.threads;
   }
 
   /**
@@ -174,6 +194,7 @@ export class DataParallelGroup {
    */
   async backward(batch: Batch): Promise<number> {
     if (this.closed) throw new Error('data-parallel group is closed');
+    this.finishRows();
     let t = performance.now();
     const c0 = threadCpuSeconds();
     const bounds = shardBounds(batch.size, this.threads);
@@ -234,13 +255,18 @@ export class DataParallelGroup {
   }
 
   /**
-   * Runs `update` (the serial optimizer step that follows `backward`) and charges its wall and
-   * training-thread CPU time to `timings.optimizer`.
+   * Runs `update` (the optimizer step that follows `backward`), waits for the workers' rows
+   * of a split row step (`finishRows`), and charges its wall and training-thread CPU time to
+   * `timings.optimizer`.
    */
   timeUpdate(update: () => void): void {
     const t = performance.now();
     const c0 = threadCpuSeconds();
-    update();
+    try {
+      update();
+    } finally {
+      this.finishRows();
+    }
     this.timings.optimizer += (performance.now() - t) / 1000;
     const c1 = threadCpuSeconds();
     if (this.timings.cpu !== null && c0 !== null && c1 !== null) this.timings.cpu.optimizer += c1 - c0;
@@ -250,56 +276,110 @@ export class DataParallelGroup {
    * Splits `opt`'s row updates over the threads from now on: its state moves into
    * SharedArrayBuffers, and each step the merged rows of every table are cut into N
    * contiguous ranges of its unique ids, range 0 updated on the training thread and range k
-   * by worker k, while the training thread blocks (Atomics.wait) until all are done — the
-   * caller's optimizer step stays synchronous. Rows are disjoint and each row's update reads
-   * only its own gradient, state and the table's step size, so the weights and state are
-   * those of the serial step bit for bit. `FINERANK_SPLIT_OPTIMIZER=0` leaves the step serial.
-   * Returns whether the split is on. Undone by `close`.
+   * by worker k. The workers' ranges are posted first; the training thread updates its own
+   * range and returns, so that the rest of the update (the dense optimizer step, zeroing the
+   * gradients: `OptimizerPair.step` runs the row step before the dense one) overlaps the
+   * workers' rows; `finishRows` (at the end of `timeUpdate`, and before the next shard or
+   * `close`) blocks (Atomics.wait) until every worker is done. Range 0's share of the rows
+   * adapts step by step (`rowShare`) so that the training thread's rows plus the rest of its
+   * update take as long as a worker's rows (timed on each thread per step). Rows are
+   * disjoint and each row's update reads only its own gradient, state and the table's step
+   * size, so the weights and state are those of the serial step bit for bit, whatever the
+   * cut. `FINERANK_SPLIT_OPTIMIZER=0` leaves the step serial. Returns whether the split is
+   * on. Undone by `close`.
    */
   splitRowUpdates(opt: LazyAdam): boolean {
     if (this.closed || process.env.FINERANK_SPLIT_OPTIMIZER === '0') return false;
     opt.useSlotAllocator((n) => new Float32Array(new SharedArrayBuffer(n * 4)));
     const index = new Map(this.tables.map((t, i) => [t, i]));
-    const flags = this.workers.map(() => new Int32Array(new SharedArrayBuffer(4)));
     opt.rowSplitter = (jobs: LazyAdamRowJob[], beta1: number, beta2: number, eps: number) => {
-      const n = this.threads;
+      this.finishRows();
+      const n = this.threads,
+        share = this.rowShare;
+      // Row r of a table's merged ids goes to range k when cut[k] ≤ r < cut[k + 1]:
+      // cut[1] = ⌊share·count⌋, the rest split evenly over the workers.
+      const cuts = (count: number): number[] => {
+        const own = Math.min(count, Math.max(0, Math.floor(share * count)));
+        const out = [0, own];
+        for (let k = 1; k < n; k++) out.push(own + Math.floor((k * (count - own)) / (n - 1)));
+        return out;
+      };
+      const jobCuts = jobs.map((j) => cuts(j.ids.length));
+      let workerRows = 0;
       this.workers.forEach((h, w) => {
         const part = w + 1;
-        const req: RowsRequest = { type: 'rows', beta1, beta2, eps, done: flags[w]!, jobs: [] };
+        const req: RowsRequest = { type: 'rows', beta1, beta2, eps, done: this.rowFlags[w]!, ms: this.rowMs, jobs: [] };
         const transfer: ArrayBuffer[] = [];
-        for (const j of jobs) {
+        jobs.forEach((j, i) => {
           const dim = j.table.dim,
-            count = j.ids.length;
-          const a = Math.floor((part * count) / n),
-            b = Math.floor(((part + 1) * count) / n);
-          if (b === a) continue;
+            a = jobCuts[i]![part]!,
+            b = jobCuts[i]![part + 1]!;
+          if (b === a) return;
           const ids = j.ids.slice(a, b),
             values = j.values.slice(a * dim, b * dim);
           transfer.push(ids.buffer as ArrayBuffer, values.buffer as ArrayBuffer);
           req.jobs.push({ table: index.get(j.table)!, ids, values, m: j.m, v: j.v, stepSize: j.stepSize });
-        }
-        Atomics.store(flags[w]!, 0, 0);
+          if (part === 1) workerRows += b - a;
+        });
+        Atomics.store(this.rowFlags[w]!, 0, 0);
         h.worker.postMessage(req, transfer);
       });
+      const t0 = performance.now();
       const k = embeddingKernels();
-      for (const j of jobs) {
+      let ownRows = 0;
+      jobs.forEach((j, i) => {
         const dim = j.table.dim,
-          b = Math.floor(j.ids.length / n);
+          b = jobCuts[i]![1]!;
+        ownRows += b;
         if (b > 0) k.lazyAdam(j.ids.subarray(0, b), j.values.subarray(0, b * dim), j.table.weight, j.m, j.v, dim, beta1, beta2, eps, j.stepSize);
-      }
-      flags.forEach((f, w) => {
-        // The worker is idle between steps, so it answers at once; the bound only guards a dead worker.
-        const deadline = Date.now() + 120_000;
-        while (Atomics.load(f, 0) === 0) {
-          if (Atomics.wait(f, 0, 0, 1000) === 'timed-out' && Date.now() > deadline)
-            throw new Error(`data-parallel worker ${w + 1} did not finish its share of the optimizer step`);
-        }
-        if (Atomics.load(f, 0) !== 1) throw new Error(`data-parallel worker ${w + 1} failed its share of the optimizer step`);
       });
+      const t1 = performance.now();
+      this.rowsPending = { ownRows, workerRows, ownMs: t1 - t0, ownEnd: t1 };
     };
     this.split = opt;
     this.timings.optimizerSplit = true;
+    this.timings.rowShare = this.rowShare;
     return true;
+  }
+
+  /**
+   * Waits until the workers have finished their ranges of the last split row step (nothing
+   * when none is pending), then moves `rowShare` towards the share that balances the
+   * training thread's rows plus the work it did after them against a worker's rows.
+   */
+  finishRows(): void {
+    const p = this.rowsPending;
+    if (p === null) return;
+    this.rowsPending = null;
+    const t = performance.now();
+    const afterOwn = t - p.ownEnd;
+    const c0 = threadCpuSeconds();
+    this.rowFlags.forEach((f, w) => {
+      // The worker is idle between steps, so it answers at once; the bound only guards a dead worker.
+      const deadline = Date.now() + 120_000;
+      while (Atomics.load(f, 0) === 0) {
+        if (Atomics.wait(f, 0, 0, 1000) === 'timed-out' && Date.now() > deadline)
+          throw new Error(`data-parallel worker ${w + 1} did not finish its share of the optimizer step`);
+      }
+      if (Atomics.load(f, 0) !== 1) throw new Error(`data-parallel worker ${w + 1} failed its share of the optimizer step`);
+    });
+    const c1 = threadCpuSeconds();
+    this.timings.rowsWait += (performance.now() - t) / 1000;
+    if (this.timings.cpu !== null && c0 !== null && c1 !== null) this.timings.cpu.rowsWait += c1 - c0;
+    // Balance (in wall time: what the wait is made of). A row costs the same c on every thread
+    // (same kernel, same memory), estimated from all rows timed this step; with R rows and
+    // D the training thread's work after its own rows, its share s solves
+    // s·R·c + D = (1 − s)·R·c / (N − 1), i.e. s = (1 − D·(N − 1)/(R·c)) / N. (A per-side
+    // estimate would get stuck at s = 0, where the training thread times no rows.)
+    let workerMs = 0;
+    for (let w = 0; w < this.workers.length; w++) workerMs = Math.max(workerMs, this.rowMs[w]!);
+    const n = this.threads,
+      R = p.ownRows + p.workerRows * (n - 1);
+    if (p.workerRows === 0 || workerMs <= 0 || R === 0) return;
+    const c = (p.ownMs + workerMs * (n - 1)) / R;
+    const target = Math.min(1, Math.max(0, (1 - (afterOwn * (n - 1)) / (R * c)) / n));
+    this.rowShare = 0.7 * this.rowShare + 0.3 * target;
+    this.timings.rowShare = this.rowShare;
   }
 
   /** Adds one worker's gradients to the training thread's; returns its loss part. */
@@ -346,6 +426,11 @@ export class DataParallelGroup {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    try {
+      this.finishRows();
+    } catch {
+      // A failed worker: terminated below either way.
+    }
     if (this.split !== null) this.split.rowSplitter = null;
     this.split = null;
     for (const h of this.workers) h.worker.removeAllListeners('exit');

@@ -40,8 +40,9 @@ export interface StepRequest {
 /**
  * The worker's part of a LazyAdam step (`DataParallelGroup.splitRowUpdates`): per table (by
  * index in `namedEmbeddings()` order) its share of the merged row gradient and the shared
- * state arrays. The worker updates those rows of the shared weights, then stores 1 (or −1 on
- * an error, which it also posts) into `done` and notifies it; no reply message.
+ * state arrays. The worker updates those rows of the shared weights, writes the milliseconds
+ * it took into `ms[index − 1]`, then stores 1 (or −1 on an error, which it also
+ * posts) into `done` and notifies it; no reply message.
  */
 export interface RowsRequest {
   type: 'rows';
@@ -50,6 +51,8 @@ export interface RowsRequest {
   eps: number;
   jobs: Array<{ table: number; ids: Int32Array; values: Float32Array; m: Float32Array; v: Float32Array; stepSize: number }>;
   done: Int32Array;
+  /** Per worker (shared): the milliseconds of its last row step, for the training thread's balancing. */
+  ms: Float64Array;
 }
 
 /** Sets the worker's model generator (dropout masks) to a state from a checkpoint; no reply. */

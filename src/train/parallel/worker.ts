@@ -1,6 +1,7 @@
 /**
  * The worker thread of data-parallel training (./data-parallel.ts). It builds the model from
- * the training thread's recipe, points it at the shared parameter and table storage, and then
+ * the training thread's recipe (tables without initial values: `withoutInitialValues`),
+ * points it at the shared parameter and table storage, and then
  * for every step message runs forward and backward on its shard of the batch: dense
  * gradients go into its own shared gradient buffer, the tables' row gradients (unique ids and
  * summed rows) back in the reply, transferred without copying. Between steps, while the
@@ -11,7 +12,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Rng } from '../../engine/random.js';
 import { createModel } from '../../models/registry.js';
-import type { EmbeddingTable } from '../../embedding/table.js';
+import { withoutInitialValues, type EmbeddingTable } from '../../embedding/table.js';
 import type { Batch } from '../../features/batch.js';
 import { threadCpuSeconds } from '../../util/thread-cpu.js';
 import { adoptSharedStorage, gradientLayout } from './shared-storage.js';
@@ -24,7 +25,10 @@ const port = parentPort!;
 
 try {
   const rng = Rng.derive(init.recipe.seed, workerRngPurpose(init.index));
-  const model = createModel(init.recipe.model, { spec: init.recipe.spec, rng, tasks: init.tasks.map((t) => t.name) }, init.recipe.modelOptions);
+  // The tables are the training thread's (adopted below): build them without initial values.
+  const model = withoutInitialValues(() =>
+    createModel(init.recipe.model, { spec: init.recipe.spec, rng, tasks: init.tasks.map((t) => t.name) }, init.recipe.modelOptions),
+  );
   adoptSharedStorage(model, init.storage);
   model.train();
   const params = model.parameters();
@@ -52,11 +56,13 @@ try {
   };
 
   const rows = (m: RowsRequest): void => {
+    const t0 = performance.now();
     const k = embeddingKernels();
     for (const j of m.jobs) {
       const t = tables[j.table]!;
       k.lazyAdam(j.ids, j.values, t.weight, j.m, j.v, t.dim, m.beta1, m.beta2, m.eps, j.stepSize);
     }
+    m.ms[init.index - 1] = performance.now() - t0;
   };
 
   port.on('message', (m: WorkerRequest) => {
