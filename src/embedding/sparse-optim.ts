@@ -88,6 +88,11 @@ abstract class TableOptimizerBase implements SparseOptimizer {
   protected abstract update(table: EmbeddingTable, st: LiveState): void;
 
   step(tables: readonly EmbeddingTable[]): void {
+    this.forEachStep(tables, (t, st) => this.update(t, st));
+  }
+
+  /** Calls `fn` once per distinct table of `tables` that has a gradient, after incrementing its `step`. */
+  protected forEachStep(tables: readonly EmbeddingTable[], fn: (table: EmbeddingTable, st: LiveState) => void): void {
     const seen = new Set<EmbeddingTable>();
     for (const t of tables) {
       if (seen.has(t)) continue;
@@ -95,7 +100,7 @@ abstract class TableOptimizerBase implements SparseOptimizer {
       if (!t.hasGrad()) continue;
       const st = this.stateOf(t);
       st.step += 1;
-      this.update(t, st);
+      fn(t, st);
     }
   }
 
@@ -336,16 +341,10 @@ export class LazyAdam extends RowAdamBase {
     const split = this.rowSplitter;
     if (split === null) return super.step(tables);
     const jobs: LazyAdamRowJob[] = [];
-    const seen = new Set<EmbeddingTable>();
-    for (const t of tables) {
-      if (seen.has(t)) continue;
-      seen.add(t);
-      if (!t.hasGrad()) continue;
-      const st = this.stateOf(t);
-      st.step += 1;
+    this.forEachStep(tables, (t, st) => {
       const { ids, values } = rowGrad(this.kind, t);
       jobs.push({ table: t, ids, values, m: st.slots.m!, v: st.slots.v!, stepSize: this.stepSize(st.step) });
-    }
+    });
     if (jobs.length > 0) split(jobs, this.beta1, this.beta2, this.eps);
   }
   /** lr·√(1−β₂ᵗ)/(1−β₁ᵗ) for the table's step count t. */
