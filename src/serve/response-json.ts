@@ -60,7 +60,8 @@ export function scoredResponseBytes(m: ServedModel, s: TaskScores, order: ArrayL
   const cols = s.tasks.map((t) => s.probs[t]!);
   const first = cols[0]!;
   const n = order === null ? first.length : order.length;
-  let rowBytes = 1 + RANK_ROW_OPEN.length + MAX_INDEX_BYTES + SCORE_KEY.length + MAX_NUMBER_BYTES + firstTaskKey.length + MAX_NUMBER_BYTES + ROW_CLOSE.length;
+  let rowBytes =
+    1 + RANK_ROW_OPEN.length + MAX_INDEX_BYTES + SCORE_KEY.length + MAX_NUMBER_BYTES + firstTaskKey.length + MAX_NUMBER_BYTES + ROW_CLOSE.length;
   for (const k of laterTaskKeys) rowBytes += k.length + MAX_NUMBER_BYTES;
   const capacity = head.length + n * rowBytes + TAIL.length;
   if (scratch.length < capacity) scratch = Buffer.allocUnsafeSlow(Math.max(capacity, 2 * scratch.length));

@@ -79,7 +79,10 @@ test('scoredResponseBytes: the longest number texts fit (17 digits in fixed nota
   const s = { tasks: m.tasks, probs: { a: first, b: second } } as unknown as TaskScores;
   for (const order of [null, [4, 3, 2, 1, 0]]) assert.equal(json(m, s, order), reference(m, s, order));
   const n = 12345;
-  const wide = { tasks: m.tasks, probs: { a: new Float64Array(n).fill(-1.2345678901234567e-6), b: new Float64Array(n).fill(-1.7976931348623157e308) } };
+  const wide = {
+    tasks: m.tasks,
+    probs: { a: new Float64Array(n).fill(-1.2345678901234567e-6), b: new Float64Array(n).fill(-1.7976931348623157e308) },
+  };
   const order = Array.from({ length: n }, (_, i) => n - 1 - i);
   assert.equal(json(m, wide as unknown as TaskScores, order), reference(m, wide as unknown as TaskScores, order));
 });
