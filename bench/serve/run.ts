@@ -480,19 +480,20 @@ function targetReport(
         `PyTorch takes ${r2(ceiling)}x the GEMM-bound time with the same kernels, so at equal FLOPs and precision no forward can be more than ${r2(ceiling)}x faster than PyTorch here; 1.5x would need ${r2(t / 1.5)} ms, ${ceiling < 1.5 ? 'below' : 'above'} the GEMM floor of ${r2(gemm.cpuMs)} ms`,
       );
     } else rows.push({ target: 'PyTorch rank 1000 / ours (same threads)', measured: 'not run', goal: '>= 1.5x', met: null });
-    // The same goal with PyTorch in bf16 (ours stays fp32: finerank serves fp32 only; see docs/serving.md).
+    // The same ratio with PyTorch in bf16 (ours stays fp32: finerank serves fp32 only; see docs/serving.md). Not a
+    // verdict on the goal: where PyTorch's bf16 is slower than its fp32, beating it says nothing, so the goal
+    // stays judged at equal precision (the row above) and this row is information.
     const tb = torchBf16 !== null && typeof torchBf16.cpu_p50_ms === 'number' ? torchBf16.cpu_p50_ms : null;
     const bf16Target = 'PyTorch bf16 (model.to(bfloat16)) rank 1000 / ours fp32 (same threads)';
+    const bf16Goal = 'information: the 1.5x goal is judged at equal precision (row above)';
     if (tb !== null) {
       const speedup = tb / k.rank_fast_ms.cpu_p50;
-      rows.push({
-        target: bf16Target,
-        measured: `${r2(tb)} / ${r2(k.rank_fast_ms.cpu_p50)} ms = ${r2(speedup)}x`,
-        goal: '>= 1.5x',
-        met: speedup >= 1.5,
-      });
-      if (t !== null) notes.push(`PyTorch in bf16 takes ${r2(tb / t)}x its fp32 time here (bench/engine/bf16_gemm.py times the bf16 GEMMs alone)`);
-    } else rows.push({ target: bf16Target, measured: 'not run', goal: '>= 1.5x', met: null });
+      rows.push({ target: bf16Target, measured: `${r2(tb)} / ${r2(k.rank_fast_ms.cpu_p50)} ms = ${r2(speedup)}x`, goal: bf16Goal, met: null });
+      if (t !== null)
+        notes.push(
+          `PyTorch in bf16 takes ${r2(tb / t)}x its fp32 time here (${tb > t ? 'slower' : 'faster'}; bench/engine/bf16_gemm.py times the bf16 GEMMs alone)`,
+        );
+    } else rows.push({ target: bf16Target, measured: 'not run', goal: bf16Goal, met: null });
   }
   const one = (n: number) => http.find((r) => r.candidates === n && r.connections === 1 && r.workers === 1);
   const h100 = one(100);
