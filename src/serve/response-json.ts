@@ -7,7 +7,7 @@ interface ResponseParts {
   head: Uint8Array;
   /** `,"<task>":` per output after the first, in order. */
   laterTaskKeys: Uint8Array[];
-  /** `"score":` … `,"probabilities":{"<first task>":` */
+  /** `,"probabilities":{"<first task>":` (after the row's score). */
   firstTaskKey: Uint8Array;
 }
 
@@ -37,7 +37,7 @@ const TAIL = utf8(']}');
 const MAX_NUMBER_BYTES = 25;
 /** Longest row index (a uint32). */
 const MAX_INDEX_BYTES = 10;
-/** Where answers are written before the copy at their exact length (grows to the largest answer's worst case). */
+/** Where answers are written before the copy at their exact length (grows to the largest answer's worst case, bounded by the request limits). */
 let scratch = Buffer.allocUnsafeSlow(1 << 16);
 
 /**
@@ -48,8 +48,8 @@ let scratch = Buffer.allocUnsafeSlow(1 << 16);
  * every row in order without `index` (score). Written as bytes rather than by string
  * concatenation because the concatenated string of a 1,000-row answer allocated ~0.4 MiB of
  * short-lived heap per request (cons strings, then the flat copy the socket write makes), most
- * of the server's young-generation garbage: each scavenge pauses the event loop for a few
- * milliseconds, and their frequency decided the HTTP p99. Now one short string per number
+ * of the server's young-generation garbage: each scavenge pauses the event loop (~0.5–1.5 ms
+ * on a quiet machine, more under load), and their frequency decided the HTTP p99. Now one short string per number
  * (`String(x)`, the shortest round-trip text, as JSON.stringify) is all the heap it takes:
  * the text is written into a scratch buffer reused across answers (sized for the worst case)
  * and copied out at its exact length, so each answer adds only its own size to the external
