@@ -4,10 +4,10 @@
  * 1. In-process: ranking N candidates (encode + forward + sort) with the plain eval forward
  *    and with the fast path (batch norm folded, fused Linear+ReLU), the GEMM-bound time of
  *    the same products alone, and the PyTorch twin (bench/serve/torch_rank.py) at the same
- *    thread count.
+ *    thread count, in fp32 and in bf16.
  * 2. Over HTTP: `finerank serve` in a child process, autocannon on loopback, rank requests
- *    of 100 and 1,000 candidates at increasing concurrency; requests/s, p50/p99/p99.9,
- *    errors, non-2xx, server peak RSS.
+ *    of 100 and 1,000 candidates at increasing concurrency; requests/s, p50/p99/p99.9
+ *    (sub-millisecond, see load-gen.ts), errors, non-2xx, server peak RSS.
  * 3. Overload: many more connections than the server sustains with a small queue: 503s
  *    beyond the queue, 0 crashes, bounded RSS.
  * The last stdout line is one JSON object.
@@ -433,7 +433,7 @@ interface TargetRow {
 /**
  * The issue's targets judged on this run's numbers. In process: CPU-time p50s of a whole
  * 1,000-candidate rank (encode + forward + sort; PyTorch's side is the forward alone) against
- * the GEMM-bound time and PyTorch. Over HTTP: autocannon's wall-clock percentiles. The
+ * the GEMM-bound time and PyTorch. Over HTTP: wall-clock percentiles of autocannon's answers. The
  * throughput limit is the GEMM-bound candidates per CPU second × the cores of the machine.
  */
 function targetReport(
