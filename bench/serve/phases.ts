@@ -24,7 +24,7 @@ import { setPoolMinLength } from '../../src/engine/tensor.js';
 import { servingNodeFlags } from '../../src/serve/node-flags.js';
 import { encodeRankRows } from '../../src/serve/encode-request.js';
 import { quickRankCheck } from '../../src/serve/fast-validate.js';
-import { scoredResponseJson } from '../../src/serve/response-json.js';
+import { scoredResponseBytes } from '../../src/serve/response-json.js';
 import { rankOrder } from '../../src/serve/rank-order.js';
 import { DEFAULT_LIMITS, type RankRequest } from '../../src/serve/api-schemas.js';
 import { parseArgs, intOption, intListOption } from '../common/args.js';
@@ -77,7 +77,7 @@ function inProcessPhases(served: ServedModel, n: number): Record<Phase | 'total'
       encode: () => (batch = encodeRankRows(served.featureMap, body.context ?? {}, body.candidates)),
       forward: () => (scores = scoreServed(served, batch!)),
       sort: () => (order = rankOrder(scores!.probs[scores!.tasks[0]!]!)),
-      respond: () => scoredResponseJson(served, scores!, order!),
+      respond: () => scoredResponseBytes(served, scores!, order!),
     };
     const t0 = process.cpuUsage();
     for (const p of PHASES) {
@@ -133,6 +133,16 @@ async function startServer(path: string): Promise<{ pid: number; url: string; st
   };
 }
 
+/**
+ * Young-generation collections (scavenges) of the server so far, from its /metrics
+ * (prom-client's `nodejs_gc_duration_seconds` count of kind "minor"); null when absent.
+ */
+async function serverScavenges(url: string): Promise<number | null> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = /^finerank_nodejs_gc_duration_seconds_count\{kind="minor"\} (\d+)/m.exec(text);
+  return m === null ? null : Number(m[1]);
+}
+
 /** Sends `count` requests one after the other on one keep-alive connection; returns each one's latency (ms). */
 async function sequential(url: string, body: string, count: number): Promise<number[]> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -185,11 +195,13 @@ async function main(): Promise<void> {
         for (const n of SIZES) {
           const body = JSON.stringify(rankRequest(n, 11));
           await sequential(srv.url, body, 50); // warm-up
+          const g0 = await serverScavenges(srv.url);
           const s0 = procCpuSplit(srv.pid);
           const c0 = process.cpuUsage();
           const lat = await sequential(srv.url, body, REQUESTS);
           const c = process.cpuUsage(c0);
           const s1 = procCpuSplit(srv.pid);
+          const g1 = await serverScavenges(srv.url);
           const perReq = ((s1.user + s1.system - s0.user - s0.system) * 1000) / REQUESTS;
           const ip = inproc.find((r) => r.candidates === n)!.cpu_ms.total;
           server.push({
@@ -202,6 +214,8 @@ async function main(): Promise<void> {
             latency_p50_ms: round3(quantile(lat, 0.5)),
             latency_p99_ms: round3(quantile(lat, 0.99)),
             latency_p99_9_ms: round3(quantile(lat, 0.999)),
+            // Each scavenge pauses the event loop, i.e. some request; more than 1 per 100 requests shows up in the p99.
+            ...(g0 !== null && g1 !== null ? { scavenges: g1 - g0, scavenges_per_1000_requests: round3(((g1 - g0) * 1000) / REQUESTS) } : {}),
           });
         }
         if (SIZES.includes(100)) {
@@ -237,7 +251,7 @@ async function main(): Promise<void> {
       console.log(`server, ${REQUESTS} sequential requests on one connection (CPU ms per request; wall-clock latency ms):`);
       console.log(
         formatTable(
-          ['candidates', 'server', 'of it kernel', 'in-process phases', 'HTTP + fastify', 'client', 'latency p50', 'p99', 'p99.9'],
+          ['candidates', 'server', 'of it kernel', 'in-process phases', 'HTTP + fastify', 'client', 'latency p50', 'p99', 'p99.9', 'scavenges'],
           server.map((r) => [
             String(r.candidates),
             fmt(r.server_cpu_ms_per_request!, 3),
@@ -248,6 +262,7 @@ async function main(): Promise<void> {
             fmt(r.latency_p50_ms!, 2),
             fmt(r.latency_p99_ms!, 2),
             fmt(r.latency_p99_9_ms!, 2),
+            r.scavenges === undefined ? 'n/a' : String(r.scavenges),
           ]),
         ),
       );

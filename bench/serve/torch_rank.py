@@ -11,6 +11,9 @@ statistics moved off (0, 1) by one training-mode batch.
 
 Timed: sigmoid(model(ids)) on a pre-built [N, 10] id tensor (N candidates), --iters calls
 after --warmup; wall-clock p50 / p99 and the p50 of process CPU time per call, in ms. The last stdout line is one JSON object.
+--dtype bfloat16 converts the model (weights, embeddings, BatchNorm statistics) with
+model.to(torch.bfloat16) after the statistics step: reduced-precision inference as PyTorch
+offers it on CPU (its bf16 matmuls go through oneDNN).
 """
 import argparse
 import json
@@ -27,6 +30,7 @@ def main(argv):
     p.add_argument("--candidates", type=int, default=1000)
     p.add_argument("--iters", type=int, default=200)
     p.add_argument("--warmup", type=int, default=20)
+    p.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
     a = p.parse_args(argv)
     for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[k] = str(a.threads)
@@ -62,6 +66,7 @@ def main(argv):
     with torch.no_grad():
         m(torch.stack([torch.randint(2, r, (4096,), generator=gen) for r in ROWS], 1))
     m.eval()
+    m.to(getattr(torch, a.dtype))
     times, cpu = [], []
     with torch.inference_mode():
         for i in range(a.warmup + a.iters):
@@ -76,7 +81,7 @@ def main(argv):
     times.sort()
     cpu.sort()
     q = lambda xs, f: xs[min(len(xs) - 1, int(f * len(xs)))]
-    print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "threads": a.threads, "candidates": a.candidates,
+    print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "threads": a.threads, "dtype": a.dtype, "candidates": a.candidates,
                       "p50_ms": round(q(times, 0.5), 3), "p99_ms": round(q(times, 0.99), 3),
                       "cpu_p50_ms": round(q(cpu, 0.5), 3), "iters": a.iters}))
 

@@ -95,6 +95,9 @@ test('POST /v1/rank: candidates joined with the context, sorted by score, top_k'
     );
     const r = await post(`${url}/v1/rank`, { context, candidates });
     assert.equal(r.status, 200);
+    // The answer goes out as bytes (src/serve/response-json.ts): still typed as JSON, with its exact length.
+    assert.equal(r.headers.get('content-type'), 'application/json; charset=utf-8');
+    assert.equal(Number(r.headers.get('content-length')), Buffer.byteLength(JSON.stringify(r.body)));
     const order = want
       .map((p, i) => [p, i] as const)
       .sort((a, b) => b[0] - a[0] || a[1] - b[1])
