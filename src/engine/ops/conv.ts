@@ -133,8 +133,16 @@ export function maxPoolRows(x: Tensor, k: number, pad: number): Tensor {
     throw new Error(`maxPoolRows: pooling size ${k} with padding ${pad} over ${H} rows leaves a window with no row`);
   }
   const out = allocFloat32(N * Ho * C);
-  const arg = new Int32Array(N * Ho * C);
+  // The argmax indices live in pooled float memory read as int32 (no fresh zero-filled array
+  // per call), handed back once the backward has used them, or at once when there is none.
+  const argMemory = allocFloat32(N * Ho * C);
+  const arg = new Int32Array(argMemory.buffer, argMemory.byteOffset, argMemory.length);
   const K = rowKernels();
   K.maxPoolRows(x.data, N, H, C, k, pad, Ho, out, arg);
-  return fromOp(out, [N, Ho, C], [x], (g) => K.maxPoolRowsBackward(g, arg, arg.length, x.gradBuffer(), x.size));
+  const y = fromOp(out, [N, Ho, C], [x], (g) => {
+    K.maxPoolRowsBackward(g, arg, arg.length, x.gradBuffer(), x.size);
+    releaseFloat32(argMemory);
+  });
+  if (!y.requiresGrad) releaseFloat32(argMemory);
+  return y;
 }
