@@ -61,6 +61,48 @@ export function formatFromExtension(path: string): DataFormat | undefined {
   }
 }
 
+/** Every input format, in the order error messages list them. */
+export const DATA_FORMATS: readonly DataFormat[] = ['csv', 'tsv', 'jsonl', 'parquet', 'libsvm', 'libfm'];
+
+/** Formats whose columns have names (a header line, JSON keys, Parquet's schema). */
+const NAMED_FORMATS: readonly DataFormat[] = ['csv', 'tsv', 'jsonl', 'parquet'];
+
+/**
+ * The layout to read `path` with when a model trained on files of layout `trained` scores it
+ * (`finerank predict` / `eval`). The format is `format` when given (`--format`), else the
+ * file's extension, else the training format. The training layout is kept as it is for a
+ * file in the training format. Any format whose columns have names (csv, tsv, jsonl, parquet)
+ * can stand in for another: CSV / TSV then need a header line naming the columns (a CSV
+ * layout without one keeps its column list for TSV and the other way round), and the feature
+ * map checks that the columns the model needs are there. libsvm / libfm carry no column names
+ * and stand in only for each other, with the training layout's fields; a model trained on
+ * them reads only them. Anything else is refused with the formats this model can read.
+ * Without a training layout (a schema with no `dataset`), the readers' own choice (undefined)
+ * or the plain layout of `format`.
+ */
+export function scoringLayout(trained: DatasetSpec | undefined, path: string, format?: string): DatasetSpec | undefined {
+  if (format !== undefined && !(DATA_FORMATS as readonly string[]).includes(format)) {
+    throw new Error(`unknown format '${format}': supported formats are ${DATA_FORMATS.join(', ')}`);
+  }
+  const named = (f: DataFormat): DatasetSpec => ({ format: f, header: true, separator: f === 'tsv' ? '\t' : ',', quote: '"' });
+  if (trained === undefined) return format === undefined ? undefined : named(format as DataFormat);
+  const want = (format as DataFormat | undefined) ?? formatFromExtension(path) ?? trained.format;
+  if (want === trained.format) return trained;
+  const positional = (f: DataFormat) => f === 'libsvm' || f === 'libfm';
+  const readable = positional(trained.format) ? ['libsvm', 'libfm'] : NAMED_FORMATS;
+  if (!readable.includes(want)) {
+    const why = positional(trained.format)
+      ? `this model was trained on ${trained.format} files, whose fields are feature-index ranges, not named columns`
+      : `a ${want} file has no column names, and this model was trained on ${trained.format} columns`;
+    throw new Error(`${path}: cannot score a ${want} file: ${why}; this model reads ${readable.join(', ')} (--format overrides the extension)`);
+  }
+  if (positional(want)) return { ...trained, format: want };
+  if ((want === 'csv' || want === 'tsv') && (trained.format === 'csv' || trained.format === 'tsv')) {
+    return { ...trained, format: want, separator: named(want).separator };
+  }
+  return named(want);
+}
+
 /** Streams a data file as raw chunks with the reader its format needs. */
 export function readRaw(path: string, opts: ReadOptions = {}): AsyncIterable<RawChunk> {
   const ds = opts.dataset;

@@ -1,4 +1,4 @@
-import { readRaw } from '../readers/index.js';
+import { readRaw, scoringLayout } from '../readers/index.js';
 import { BadRowLog, type BadRowPolicy } from '../readers/errors.js';
 import type { Batch } from '../features/batch.js';
 import { openSync, readSync, closeSync } from 'node:fs';
@@ -35,16 +35,23 @@ export function scoreBatch(art: LoadedArtifact, batch: Batch): Record<string, Fl
   return out;
 }
 
+/** Options of `scoreFile` / `evaluateFile`. */
+export interface ScoreFileOptions {
+  onBadRow?: BadRowPolicy;
+  sliceColumns?: string[];
+  batchSize?: number;
+  /** The file's format (`--format`); default: from its extension, else the training format (see `scoringLayout`). */
+  format?: string;
+}
+
 /**
  * Streams a data file through an artifact's feature map and model (eval mode, no graph):
  * probabilities of every task with the negative-sampling correction, plus labels / groups
- * when present.
+ * when present. The reader follows the file (`scoringLayout`): a model trained on CSV scores
+ * a JSONL or Parquet file too, the feature map naming any column the model needs that the
+ * file lacks.
  */
-export async function scoreFile(
-  art: LoadedArtifact,
-  path: string,
-  opts: { onBadRow?: BadRowPolicy; sliceColumns?: string[]; batchSize?: number } = {},
-): Promise<FileScores> {
+export async function scoreFile(art: LoadedArtifact, path: string, opts: ScoreFileOptions = {}): Promise<FileScores> {
   const fm = art.featureMap;
   if (fm === null) throw new Error('this model artifact has no feature map: it can only score pre-encoded batches');
   const badRows = new BadRowLog();
@@ -59,7 +66,8 @@ export async function scoreFile(
     const f = fm.fields().find((x) => x.name === c);
     if (f === undefined || f.kind !== 'sparse') throw new Error(`slice column '${c}' must be a sparse feature of the schema`);
   }
-  for await (const chunk of readRaw(path, { dataset: fm.schema.dataset, onBadRow: opts.onBadRow, badRows })) {
+  const dataset = scoringLayout(fm.schema.dataset, path, opts.format);
+  for await (const chunk of readRaw(path, { dataset, onBadRow: opts.onBadRow, badRows })) {
     const batch: Batch = fm.transform(chunk, { onBadRow: opts.onBadRow, badRows, optionalLabels: true });
     if (batch.size === 0) continue;
     const p = scoreBatch(art, batch);
@@ -130,7 +138,7 @@ function taskReports(s: FileScores, tasks: TaskDef[]): { reports: Record<string,
 export async function evaluateFile(
   art: LoadedArtifact,
   path: string,
-  opts: { onBadRow?: BadRowPolicy; sliceColumns?: string[]; truthColumn?: string } = {},
+  opts: ScoreFileOptions & { truthColumn?: string } = {},
 ): Promise<
   EvalReport & { skipped: number; tasks: Record<string, EvalReport>; notEvaluated?: Record<string, string>; clickConversion?: FileClickConversion }
 > {
@@ -144,7 +152,7 @@ export async function evaluateFile(
       `${path}: has none of the model's label columns (${needed.join(', ')}); nothing to evaluate (finerank predict scores unlabelled files)`,
     );
   }
-  const cc = fileClickConversion(art, s, tasks, path, opts.truthColumn);
+  const cc = fileClickConversion(art, s, tasks, path, opts.truthColumn, opts.format);
   return {
     ...reports[judged[0]!]!,
     skipped: s.skipped,
@@ -163,7 +171,14 @@ export type FileClickConversion = (ClickConversionReport & { truthColumn: string
  * (`truthColumn`, default the generator's `p_cvr` when the CSV has that column) and CTCVR AUC.
  * Null for other models; `notComputed` when the labels have a conversion without a click.
  */
-function fileClickConversion(art: LoadedArtifact, s: FileScores, tasks: TaskDef[], path: string, truthColumn?: string): FileClickConversion | null {
+function fileClickConversion(
+  art: LoadedArtifact,
+  s: FileScores,
+  tasks: TaskDef[],
+  path: string,
+  truthColumn?: string,
+  format?: string,
+): FileClickConversion | null {
   const roles = clickConversionTasks(tasks);
   if (roles === null) {
     if (truthColumn !== undefined)
@@ -178,14 +193,13 @@ function fileClickConversion(art: LoadedArtifact, s: FileScores, tasks: TaskDef[
     return { notComputed: `${path} lacks the label column '${click === undefined ? roles.click : roles.conversion}'` };
   const orphan = conversion.findIndex((v, i) => v !== 0 && click[i] !== 1);
   if (orphan >= 0) return { notComputed: `row ${orphan + 1} of ${path} has ${roles.conversion} without ${roles.click}` };
-  const dataset = art.featureMap!.schema.dataset;
-  const format = dataset?.format ?? (/\.csv$/i.test(path) ? 'csv' : 'not a CSV file');
-  const csv = format === 'csv' && dataset?.header !== false;
+  const dataset = scoringLayout(art.featureMap!.schema.dataset, path, format);
+  const shown = dataset?.format ?? (/\.csv$/i.test(path) ? 'csv' : 'not a CSV file');
+  const csv = shown === 'csv' && dataset?.header !== false;
   const column = truthColumn ?? (csv && csvHeader(path).includes('p_cvr') ? 'p_cvr' : undefined);
   let truth: Float64Array | undefined;
   if (column !== undefined) {
-    if (!csv)
-      throw new Error(`--truth-column reads a column of a headed CSV file; ${path} is ${format}${format === 'csv' ? ' without a header' : ''}`);
+    if (!csv) throw new Error(`--truth-column reads a column of a headed CSV file; ${path} is ${shown}${shown === 'csv' ? ' without a header' : ''}`);
     if (s.skipped > 0)
       throw new Error(`${path}: ${s.skipped} bad rows were skipped, so the truth column '${column}' no longer lines up with the scored rows`);
     truth = readTruthColumn(path, column);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Tensor } from '../../src/engine/tensor.js';
 import { Rng } from '../../src/engine/random.js';
-import { maxPoolRows, matmul, unfoldRows } from '../../src/engine/ops/index.js';
+import { convRows, maxPoolRows, matmul, unfoldRows } from '../../src/engine/ops/index.js';
 import { FeatureGeneration, generatedHeights, type FeatureGenerationOptions } from '../../src/blocks/interactions/feature-generation.js';
 import { gradcheck, randTensor } from '../support/gradcheck.js';
 import { gradcheckModule } from '../nn/helpers.js';
@@ -46,6 +46,63 @@ test('unfoldRows · W equals the convolution Σ_c Σ_t W[c′, c, t]·x[n, h + t
     assertClose(y.data, naive, 1e-5, `conv N=${N} H=${H} C=${C} k=${k}`);
   }
   assert.throws(() => unfoldRows(randTensor(rng, [1, 2, 1], 1, false), 5, 0), /leaves no output row/);
+});
+
+/** The convolution b[o] + Σ_c Σ_t W[t·C + c, o]·x[n, h + t − pad, c] over explicit loops (zero padding). */
+function naiveConv(x: Tensor, w: Tensor, b: Tensor | null, k: number, pad: number): number[] {
+  const [N, H, C] = x.shape as [number, number, number];
+  const Co = w.shape[1]!,
+    Ho = H + 2 * pad - k + 1;
+  const out: number[] = [];
+  for (let n = 0; n < N; n++) {
+    for (let h = 0; h < Ho; h++) {
+      for (let o = 0; o < Co; o++) {
+        let s = b === null ? 0 : b.data[o]!;
+        for (let t = 0; t < k; t++) {
+          const r = h + t - pad;
+          if (r < 0 || r >= H) continue;
+          for (let c = 0; c < C; c++) s += w.data[(t * C + c) * Co + o]! * x.data[(n * H + r) * C + c]!;
+        }
+        out.push(s);
+      }
+    }
+  }
+  return out;
+}
+
+test('convRows equals the naive convolution for one chunk, several chunks and a partial last chunk, with and without bias', () => {
+  const rng = new Rng(85);
+  for (const [N, H, C, Co, k, pad] of [
+    [7, 5, 1, 3, 3, 1],
+    [5, 4, 2, 2, 5, 2],
+    [3, 6, 3, 4, 3, 0],
+    [4, 2, 3, 2, 7, 3],
+  ] as const) {
+    const x = randTensor(rng, [N, H, C], 1, false);
+    const w = randTensor(rng, [k * C, Co], 1, false);
+    for (const b of [randTensor(rng, [Co], 1, false), null]) {
+      const want = naiveConv(x, w, b, k, pad);
+      const perRow = (H + 2 * pad - k + 1) * k * C;
+      // chunks of N rows (one GEMM), of 2 rows (N odd: partial last chunk) and of 1 row (a scratch smaller than one row)
+      for (const chunk of [1 << 18, 2 * perRow, 1]) {
+        const y = convRows(x, w, b, k, pad, chunk);
+        assert.deepEqual(y.shape, [N, H + 2 * pad - k + 1, Co]);
+        assertClose(y.data, want, 1e-5, `convRows N=${N} H=${H} C=${C} k=${k} pad=${pad} chunk=${chunk} bias=${b !== null}`);
+      }
+    }
+  }
+  const x = randTensor(rng, [2, 3, 2], 1, false);
+  assert.throws(() => convRows(x, randTensor(rng, [5, 2], 1, false), null, 3, 1), /weight must be \[6, out\]/);
+  assert.throws(() => convRows(x, randTensor(rng, [6, 2], 1, false), randTensor(rng, [3], 1, false), 3, 1), /bias must be \[2\]/);
+  assert.throws(() => convRows(x, randTensor(rng, [10, 2], 1, false), null, 5, 0), /leaves no output row/);
+});
+
+test('convRows: gradients of x, W and b match finite differences, over several chunks too', () => {
+  const rng = new Rng(86);
+  for (const chunk of [1 << 18, 30]) {
+    gradcheck(([x, w, b]) => convRows(x!, w!, b!, 3, 1, chunk), [randTensor(rng, [5, 4, 2]), randTensor(rng, [6, 3]), randTensor(rng, [3])]);
+    gradcheck(([x, w]) => convRows(x!, w!, null, 5, 2, chunk), [randTensor(rng, [3, 3, 1]), randTensor(rng, [5, 2])]);
+  }
 });
 
 test('maxPoolRows: windows [i·k − pad, i·k − pad + k) as torch MaxPool2d with padding; hand-computed cases', () => {

@@ -1,6 +1,6 @@
 import { Tensor } from '../../engine/tensor.js';
 import { Rng } from '../../engine/random.js';
-import { ACTIVATION_NAMES, activation, concat, maxPoolRows, pooledRows, reshape, transpose, unfoldRows } from '../../engine/ops/index.js';
+import { ACTIVATION_NAMES, activation, concat, convRows, maxPoolRows, pooledRows, reshape, transpose } from '../../engine/ops/index.js';
 import { BatchNorm } from '../../nn/batchnorm.js';
 import { Linear } from '../../nn/linear.js';
 import { Module } from '../../nn/module.js';
@@ -58,7 +58,8 @@ export function generatedHeights(numFields: number, opts: FeatureGenerationOptio
  *   recombination  activation(Linear(flatten) : H_i·D·C_i → H_i·D·R_i) read as H_i·R_i new
  *   fields of dimension D,
  * and the new fields of all layers are concatenated: [B, Σ_i H_i·R_i, D]. The convolution
- * runs as im2col (`unfoldRows`) and one GEMM per layer on a channels-last [B·D, H, C] layout;
+ * runs as im2col and GEMM (`convRows`, in chunks of rows: no full im2col matrix) with a
+ * (k·C → C') Linear's weight and bias, on a channels-last [B·D, H, C] layout;
  * the flattening order (d, h, c) differs from torch's (c, h, d) only by a fixed permutation
  * of the recombination weights. Choice: convolution weights are Xavier-normal with zero bias
  * like every Linear here (FuxiCTR leaves torch's Conv2d default). Parameters per layer:
@@ -107,7 +108,7 @@ export class FeatureGeneration extends Module {
       const k = this.opts.kernelHeights[i]!,
         H = x.shape[1]!,
         p = this.opts.poolingSizes[i]!;
-      let y = conv.forward(unfoldRows(x, k, (k - 1) / 2)); // [B·D, H, C_i]
+      let y = convRows(x, conv.weight, conv.bias, k, (k - 1) / 2); // [B·D, H, C_i]
       const bn = this.norms[i]!;
       if (bn !== null) y = bn.forward(y);
       x = maxPoolRows(activation(y, this.opts.activation), p, H % p); // [B·D, H_i, C_i]

@@ -4,13 +4,14 @@ import { evaluateFile, type FileClickConversion } from '../../serve/score.js';
 import { printTable } from '../format.js';
 import type { EvalReport } from '../../metrics/index.js';
 
-const HELP = `usage: finerank eval MODEL_FILE --data FILE [--slice COLUMN]... [--truth-column COLUMN] [--skip-bad-rows] [--json]
+const HELP = `usage: finerank eval MODEL_FILE --data FILE [--format FORMAT] [--slice COLUMN]... [--truth-column COLUMN] [--skip-bad-rows] [--json]
 
 Scores the data file with the model and prints AUC, logloss, calibration (mean prediction /
 observed rate) and, when the schema has a group column, gAUC and avgAUC, for every output of
 the model (its tasks, then extra outputs such as ESMM's cvr) whose label columns the file has;
 the others are listed as not evaluated. --slice COLUMN repeats the metrics for every value of
-a sparse column (bias per user group).
+a sparse column (bias per user group). The file is read in its own format (--format, else its
+extension, else the training format), as 'finerank predict --help' describes.
 
 A click -> conversion model (ESMM, or tasks ctr on the click and cvr with where: click) also
 gets ESMM's evaluation: CTR AUC, CVR AUC on clicked rows, CVR AUC over all impressions against
@@ -24,6 +25,7 @@ export async function run(args: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       data: { type: 'string' },
+      format: { type: 'string' },
       slice: { type: 'string', multiple: true },
       'truth-column': { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -43,6 +45,7 @@ export async function run(args: string[]): Promise<number> {
   const r = await evaluateFile(art, values.data, {
     onBadRow: values['skip-bad-rows'] ? 'skip' : 'error',
     sliceColumns: values.slice ?? [],
+    ...(values.format !== undefined ? { format: values.format } : {}),
     ...(values['truth-column'] !== undefined ? { truthColumn: values['truth-column'] } : {}),
   });
   const { tasks, clickConversion, notEvaluated, ...first } = r;

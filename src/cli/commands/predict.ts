@@ -3,12 +3,17 @@ import { loadArtifact } from '../../serve/artifact.js';
 import { scoreFile } from '../../serve/score.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 
-const HELP = `usage: finerank predict MODEL_FILE --data FILE [--out FILE] [--skip-bad-rows]
+const HELP = `usage: finerank predict MODEL_FILE --data FILE [--format FORMAT] [--out FILE] [--skip-bad-rows]
 
 Writes the probabilities of every data row, in file order, as CSV to --out (atomically)
 or to standard output: one column 'score' for a single-task model, one column per task
 (named after the task) for a multi-task model, then one per extra output (ESMM: cvr). The
-file needs the input columns only: label, weight and group columns may be absent.`;
+file needs the input columns only: label, weight and group columns may be absent.
+
+The file is read in its own format: --format (csv, tsv, jsonl, parquet, libsvm, libfm), else
+its extension (.csv, .tsv, .jsonl/.ndjson/.json, .parquet, .libsvm, .libfm), else the format
+the model was trained on. A model trained on named columns (csv, tsv, jsonl, parquet) scores
+any of these (CSV/TSV with a header line); one trained on libsvm/libfm scores those two.`;
 
 /** `finerank predict`: scores of a model artifact for every row of a data file. */
 export async function run(args: string[]): Promise<number> {
@@ -17,6 +22,7 @@ export async function run(args: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       data: { type: 'string' },
+      format: { type: 'string' },
       out: { type: 'string', short: 'o' },
       'skip-bad-rows': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
@@ -31,7 +37,10 @@ export async function run(args: string[]): Promise<number> {
     return 2;
   }
   const art = loadArtifact(positionals[0]!);
-  const s = await scoreFile(art, values.data, { onBadRow: values['skip-bad-rows'] ? 'skip' : 'error' });
+  const s = await scoreFile(art, values.data, {
+    onBadRow: values['skip-bad-rows'] ? 'skip' : 'error',
+    ...(values.format !== undefined ? { format: values.format } : {}),
+  });
   const tasks = Object.keys(s.taskProbs);
   const cols = tasks.map((t) => s.taskProbs[t]!);
   const lines = [tasks.length === 1 ? 'score' : tasks.join(',')];
