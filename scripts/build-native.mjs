@@ -170,9 +170,14 @@ const PRE_AVX2_CORES = new Set(
     .map((c) => c.toLowerCase()),
 );
 
-/** Faster kernel sets to try, best first, with the /proc/cpuinfo flags each needs. */
+/**
+ * Faster kernel sets to try, in order of preference, with the /proc/cpuinfo flags each needs.
+ * The first verified one wins (a deterministic choice: two sets that time alike but block their
+ * sums differently would otherwise be a coin flip between installs, and trained weights differ
+ * in their last bits between them). Cooperlake is not listed: its fp32 sgemm is SkylakeX's
+ * (it adds bf16 kernels, which finerank does not use), yet it blocks differently.
+ */
 const FASTER_CORES = [
-  { core: 'Cooperlake', requires: ['avx512f', 'avx512cd', 'avx512bw', 'avx512dq', 'avx512vl', 'avx512_bf16'] },
   { core: 'SkylakeX', requires: ['avx512f', 'avx512cd', 'avx512bw', 'avx512dq', 'avx512vl'] },
   { core: 'Haswell', requires: ['avx2', 'fma'] },
 ];
@@ -223,7 +228,10 @@ function chooseBlasCore() {
     if (!c.requires.every((f) => flags.has(f))) continue;
     const r = probeBlas(c.core);
     if (r === null || String(r.core).toLowerCase() !== c.core.toLowerCase() || !(r.maxError <= 1e-5)) continue;
-    if (r.gflops >= 1.25 * own.gflops && (best === null || r.gflops > best.gflops)) best = { ...c, ...r };
+    if (r.gflops >= 1.25 * own.gflops) {
+      best = { ...c, ...r };
+      break;
+    }
   }
   if (best === null) return `OpenBLAS kernels: ${own.core} (no faster verified set for this CPU)`;
   const record = {
