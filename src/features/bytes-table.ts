@@ -111,6 +111,22 @@ export class BytesTable {
     this.shared = null;
   }
 
+  /**
+   * Feeds the table's content to a hash: its keys' bytes in entry order, their lengths and
+   * the payloads — equal digests mean the same keys with the same entries and payloads.
+   */
+  hashInto(h: { update(data: Uint8Array): unknown }): void {
+    const n = this.size;
+    const bytes = (a: Int32Array | Float64Array | Uint8Array, len: number) =>
+      Buffer.from(new Uint8Array(a.buffer, a.byteOffset, len * a.BYTES_PER_ELEMENT)); // a copy: hashes take no shared memory
+    h.update(Buffer.from(Int32Array.of(n).buffer));
+    const lens = new Int32Array(n);
+    for (let i = 0; i < n; i++) lens[i] = this.meta[2 * i + 1]!;
+    h.update(new Uint8Array(lens.buffer));
+    h.update(bytes(this.arena, this.arenaLen));
+    h.update(bytes(this.payload, n));
+  }
+
   /** Entry of the key buf[s..e), or -1. */
   findBytes(buf: Uint8Array, s: number, e: number): number {
     const h = murmur3Bytes(buf, s, e, SEED) | 0;

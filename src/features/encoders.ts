@@ -210,6 +210,13 @@ export class VocabEncoder implements CategoricalEncoder {
     return { json, table: this.table.share() };
   }
 
+  /** Feeds the fitted vocabulary (settings, values in id order, counts) to a hash (`FeatureMap.contentSha256`). */
+  hashInto(h: { update(data: Uint8Array | string): unknown }): void {
+    if (!this.fitted) throw new Error('VocabEncoder.hashInto: call finish() after fitting first');
+    h.update(JSON.stringify({ minCount: this.spec.minCount, maxSize: this.spec.maxSize ?? null }));
+    this.table.hashInto(h);
+  }
+
   /** A fitted vocabulary over a table shared by `share` in another thread (same ids, no copy). */
   static fromShared(j: VocabJSON, table: SharedBytesTable): VocabEncoder {
     const spec: VocabEncoderSpec =

@@ -18,6 +18,7 @@
  * `onBadRow: 'skip'`, are removed from the output and counted in the `BadRowLog`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import type { Batch, PaddedIds } from './batch.js';
 import { OOV_ID } from './batch.js';
 import { BadRowLog, DataError, type BadRowPolicy } from '../readers/errors.js';
@@ -897,6 +898,24 @@ export class FeatureMap {
   /** The feature map of `share`, in another thread (no copy of the vocabularies). */
   static fromShared(s: SharedFeatureMap, file = '<shared featuremap>'): FeatureMap {
     return FeatureMap.fromJSON(s.json, file, s.tables);
+  }
+
+  /**
+   * SHA-256 of everything `toJSON` holds (schema, numeric statistics, hash encoders, every
+   * vocabulary's settings, values in id order and counts), computed from the tables' bytes
+   * without building the JSON: equal digests mean feature maps that encode alike. Used as the
+   * encoded cache's key (cache.ts).
+   */
+  contentSha256(): string {
+    const h = createHash('sha256');
+    h.update(JSON.stringify(this.toJSONWithout()));
+    for (const k of [...this.cats.keys()].sort()) {
+      const e = this.cats.get(k)!;
+      if (e.kind !== 'vocab') continue;
+      h.update(`\u0000vocabulary ${k}\u0000`);
+      e.hashInto(h);
+    }
+    return h.digest('hex');
   }
 
   /** `toJSON` with the vocabularies (filled in by `share`) left out. */

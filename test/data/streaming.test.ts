@@ -6,7 +6,7 @@ import { makeRows, tempDir, writeCsv } from './fixtures.js';
 import { defineSchema, dense, group, label, sparse, varlen, type Schema } from '../../src/features/schema.js';
 import { fitFeatureMap } from '../../src/data/stream.js';
 import type { Batch } from '../../src/features/batch.js';
-import type { FeatureMap } from '../../src/features/featuremap.js';
+import { FeatureMap } from '../../src/features/featuremap.js';
 import { loadDataSource } from '../../src/data/load.js';
 import type { DataSource, PassOptions } from '../../src/data/data-source.js';
 import { StreamingDataSource } from '../../src/data/streaming/source.js';
@@ -250,6 +250,24 @@ test('the default shuffle window: two windows ≤ half the file and ≤ half the
     writeFileSync(huge, 'abcdefghi\n'.repeat(2 ** 17));
     truncateSync(huge, 80_000_000);
     assert.equal(defaultShuffleWindow(huge, schema, 2 ** 40).rows, MAX_DEFAULT_WINDOW);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('FeatureMap.contentSha256 (the cache key): the same for a JSON round trip and a shared copy, different for another fit', async () => {
+  const { dir, path, fm } = await setup();
+  try {
+    const d = fm.contentSha256();
+    assert.match(d, /^[0-9a-f]{64}$/);
+    assert.equal(FeatureMap.fromJSON(JSON.parse(JSON.stringify(fm.toJSON()))).contentSha256(), d);
+    assert.equal(FeatureMap.fromShared(structuredClone(fm.share())).contentSha256(), d);
+    assert.equal(fm.contentSha256(), d, 'sharing does not change it');
+    assert.notEqual((await fitFeatureMap(path, schemaWithId(2))).contentSha256(), d, 'another minCount: other values');
+    const j = fm.toJSON();
+    const v = j.vocabularies.user as { counts: number[] };
+    v.counts[0]! += 1;
+    assert.notEqual(FeatureMap.fromJSON(j).contentSha256(), d, 'another count');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
