@@ -5,10 +5,12 @@
  *     training rows (and 10% + 10% valid/test) into a temporary folder (removed after unless
  *     --keep). Then, each in its own process (bench/stream/data_pass.ts): the feature-map fit,
  *     one shuffled pass of 4096-row batches from text (writing the encoded cache), and the
- *     same pass from the cache: rows/s, cache size, peak RSS. `--large-rows N` repeats (a) at
+ *     same pass from the cache (both with a 1 000 000-row window, StreamingDataSource's own
+ *     default): rows/s, process CPU, cache size, peak RSS. `--large-rows N` repeats (a) at
  *     a second size to show how peak RSS scales with the row count.
  * (b) Training: `finerank train` DeepFM for one epoch on the (a) dataset, in memory and
- *     streaming (window = default, cache on): test AUC, the trainer's samples/s (compute time
+ *     streaming (window = the training default, derived from the file: docs/streaming.md; cache
+ *     on): test AUC, the trainer's samples/s (compute time
  *     only), the seconds the trainer waited for batches (`data_wait_s`: parsing, cache reads
  *     and batch gathering not done ahead in the worker), the command's wall time, peak RSS.
  *     `--skip-train` leaves it out.
