@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { makeRows, tempDir, writeCsv } from './fixtures.js';
 import { defineSchema, dense, group, label, sparse, varlen, type Schema } from '../../src/features/schema.js';
 import { fitFeatureMap } from '../../src/data/stream.js';
@@ -250,6 +251,11 @@ test('the default shuffle window: two windows ≤ half the file and ≤ half the
     writeFileSync(huge, 'abcdefghi\n'.repeat(2 ** 17));
     truncateSync(huge, 80_000_000);
     assert.equal(defaultShuffleWindow(huge, schema, 2 ** 40).rows, MAX_DEFAULT_WINDOW);
+    // No estimate from compressed bytes: the file term is left out (here the cap decides).
+    const gz = join(dir, 'long.csv.gz');
+    writeFileSync(gz, gzipSync(readFileSync(long)));
+    assert.equal(estimateRows(gz, schema), null);
+    assert.equal(defaultShuffleWindow(gz, schema, 2 ** 40).rows, MAX_DEFAULT_WINDOW);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -9,7 +9,7 @@
  *   window = min(1 000 000, max(100 000, ⌈rows / 4⌉), max(10 000, ⌊budget / (4 · bytes per row)⌋))
  *
  * - `rows` is estimated from the file size and the mean line length of its first MiB (text
- *   formats; Parquet: no estimate, the file term is left out);
+ *   formats; Parquet or gzip: no estimate, the file term is left out);
  * - `bytes per row` is the encoded row's size: 4 bytes per sparse, dense, label, group and
  *   weight column, 4 · (maxLen + 1) per varlen or sequence column (Criteo: 40 columns, 160 bytes);
  * - the 100 000-row floor keeps files up to 100 000 rows in one window (the in-memory order,
@@ -30,7 +30,7 @@ export const MIN_BUDGET_WINDOW = 10_000;
 /** Bytes read from the start of a text file to estimate its mean line length. */
 const SAMPLE_BYTES = 2 ** 20;
 
-/** Estimated rows of a text data file: its size over the mean line length of its first MiB; null for Parquet or an empty sample. */
+/** Estimated rows of a text data file: its size over the mean line length of its first MiB; null for Parquet, gzip or a sample without a line end. */
 export function estimateRows(path: string, schema: Schema): number | null {
   if (schema.dataset?.format === 'parquet') return null;
   const size = statSync(path).size;
@@ -38,6 +38,7 @@ export function estimateRows(path: string, schema: Schema): number | null {
   try {
     const buf = Buffer.alloc(Math.min(SAMPLE_BYTES, size));
     const n = readSync(fd, buf, 0, buf.length, 0);
+    if (n >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) return null; // gzip: the compressed size says nothing about rows
     let lines = 0,
       end = 0; // bytes up to and including the sample's last newline
     for (let i = 0; i < n; i++)
