@@ -13,6 +13,22 @@ import { murmur3Bytes, murmur3String } from './hash.js';
 const SEED = 0x9747b28c;
 const utf8 = new TextEncoder();
 
+/**
+ * The arrays of a table in SharedArrayBuffers (`BytesTable.share`): posted to a worker thread
+ * they are views of the same memory, so the worker's table (`BytesTable.fromShared`) costs no
+ * copy of the keys.
+ */
+export interface SharedBytesTable {
+  size: number;
+  mask: number;
+  slots: Int32Array;
+  hashes: Int32Array;
+  meta: Int32Array;
+  arena: Uint8Array;
+  arenaLen: number;
+  payload: Float64Array;
+}
+
 export class BytesTable {
   /** Number of keys. */
   size = 0;
@@ -27,6 +43,8 @@ export class BytesTable {
   private arena: Uint8Array;
   private arenaLen = 0;
   private scratch = new Uint8Array(256);
+  /** The shared arrays this table currently uses (null: private ones); see `share`. */
+  private shared: SharedBytesTable | null = null;
 
   constructor(expected = 1024) {
     let cap = 16;
@@ -38,6 +56,75 @@ export class BytesTable {
     this.meta = new Int32Array(n * 2);
     this.payload = new Float64Array(n);
     this.arena = new Uint8Array(Math.max(1024, expected * 8));
+  }
+
+  /**
+   * Moves the table into SharedArrayBuffers trimmed to its entries (once; later calls return
+   * the same arrays) and returns them for a worker thread (`fromShared`). The table keeps
+   * working on them; inserting a key afterwards first copies them back into private arrays,
+   * so the shared memory never changes once handed out.
+   */
+  share(): SharedBytesTable {
+    if (this.shared !== null) return this.shared;
+    const n = Math.max(1, this.size);
+    const d: SharedBytesTable = {
+      size: this.size,
+      mask: this.mask,
+      slots: sharedCopy(this.slots, this.slots.length, Int32Array),
+      hashes: sharedCopy(this.hashes, n, Int32Array),
+      meta: sharedCopy(this.meta, 2 * n, Int32Array),
+      arena: sharedCopy(this.arena, Math.max(16, this.arenaLen), Uint8Array),
+      arenaLen: this.arenaLen,
+      payload: sharedCopy(this.payload, n, Float64Array),
+    };
+    this.adopt(d);
+    this.shared = d;
+    return d;
+  }
+
+  /** A read-only view of a table shared by `share` in another thread (no copy; inserting copies first). */
+  static fromShared(d: SharedBytesTable): BytesTable {
+    const t = new BytesTable(1);
+    t.adopt(d);
+    t.shared = d;
+    return t;
+  }
+
+  private adopt(d: SharedBytesTable): void {
+    this.size = d.size;
+    this.mask = d.mask;
+    this.slots = d.slots;
+    this.hashes = d.hashes;
+    this.meta = d.meta;
+    this.arena = d.arena;
+    this.arenaLen = d.arenaLen;
+    this.payload = d.payload;
+  }
+
+  /** Copies shared arrays back into private ones before the table changes (see `share`). */
+  private unshare(): void {
+    this.slots = this.slots.slice();
+    this.hashes = this.hashes.slice();
+    this.meta = this.meta.slice();
+    this.arena = this.arena.slice();
+    this.payload = this.payload.slice();
+    this.shared = null;
+  }
+
+  /**
+   * Feeds the table's content to a hash: its keys' bytes in entry order, their lengths and
+   * the payloads — equal digests mean the same keys with the same entries and payloads.
+   */
+  hashInto(h: { update(data: Uint8Array): unknown }): void {
+    const n = this.size;
+    const bytes = (a: Int32Array | Float64Array | Uint8Array, len: number) =>
+      Buffer.from(new Uint8Array(a.buffer, a.byteOffset, len * a.BYTES_PER_ELEMENT)); // a copy: hashes take no shared memory
+    h.update(Buffer.from(Int32Array.of(n).buffer));
+    const lens = new Int32Array(n);
+    for (let i = 0; i < n; i++) lens[i] = this.meta[2 * i + 1]!;
+    h.update(new Uint8Array(lens.buffer));
+    h.update(bytes(this.arena, this.arenaLen));
+    h.update(bytes(this.payload, n));
   }
 
   /** Entry of the key buf[s..e), or -1. */
@@ -160,6 +247,7 @@ export class BytesTable {
   }
 
   private add(buf: Uint8Array, s: number, e: number, h: number): number {
+    if (this.shared !== null) this.unshare();
     const ent = this.size;
     if (ent === this.hashes.length) this.growEntries();
     const n = e - s;
@@ -208,4 +296,15 @@ export class BytesTable {
     p.set(this.payload);
     this.payload = p;
   }
+}
+
+/** The first `n` elements of `a` (zero-padded) in a new SharedArrayBuffer. */
+function sharedCopy<T extends Int32Array | Uint8Array | Float64Array>(
+  a: T,
+  n: number,
+  Ctor: { new (b: SharedArrayBuffer, off: number, len: number): T; BYTES_PER_ELEMENT: number },
+): T {
+  const out = new Ctor(new SharedArrayBuffer(n * Ctor.BYTES_PER_ELEMENT), 0, n);
+  out.set(a.subarray(0, Math.min(n, a.length)) as never);
+  return out;
 }

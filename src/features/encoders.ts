@@ -21,7 +21,7 @@
  *   uniform reservoir sample (Vitter's algorithm R, default 100 000 values: bounded memory,
  *   rank error ≈ 1/√capacity).
  */
-import { BytesTable } from './bytes-table.js';
+import { BytesTable, type SharedBytesTable } from './bytes-table.js';
 import type { CountMinSketch } from './count-min.js';
 import { murmur3Bytes, murmur3String } from './hash.js';
 import { Rng } from '../engine/random.js';
@@ -196,6 +196,36 @@ export class VocabEncoder implements CategoricalEncoder {
     const j: VocabJSON = { type: 'vocab', minCount: this.spec.minCount, values: this.values(), counts };
     if (this.spec.maxSize !== undefined) j.maxSize = this.spec.maxSize;
     return j;
+  }
+
+  /**
+   * The settings of this vocabulary without its values (`values`/`counts` empty) and its
+   * table moved into shared memory (`BytesTable.share`): what a worker thread needs to encode
+   * with it (`fromShared`) without a copy of the values.
+   */
+  share(): { json: VocabJSON; table: SharedBytesTable } {
+    if (!this.fitted) throw new Error('VocabEncoder.share: call finish() after fitting first');
+    const json: VocabJSON = { type: 'vocab', minCount: this.spec.minCount, values: [], counts: [] };
+    if (this.spec.maxSize !== undefined) json.maxSize = this.spec.maxSize;
+    return { json, table: this.table.share() };
+  }
+
+  /** Feeds the fitted vocabulary (settings, values in id order, counts) to a hash (`FeatureMap.contentSha256`). */
+  hashInto(h: { update(data: Uint8Array | string): unknown }): void {
+    if (!this.fitted) throw new Error('VocabEncoder.hashInto: call finish() after fitting first');
+    h.update(JSON.stringify({ minCount: this.spec.minCount, maxSize: this.spec.maxSize ?? null }));
+    this.table.hashInto(h);
+  }
+
+  /** A fitted vocabulary over a table shared by `share` in another thread (same ids, no copy). */
+  static fromShared(j: VocabJSON, table: SharedBytesTable): VocabEncoder {
+    const spec: VocabEncoderSpec =
+      j.maxSize !== undefined ? { type: 'vocab', minCount: j.minCount, maxSize: j.maxSize } : { type: 'vocab', minCount: j.minCount };
+    const v = new VocabEncoder(spec);
+    v.table = BytesTable.fromShared(table);
+    v.counts = null;
+    v.fitted = true;
+    return v;
   }
 
   /** Rebuilds a fitted vocabulary; ids are those of the saved order. */

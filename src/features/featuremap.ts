@@ -18,6 +18,7 @@
  * `onBadRow: 'skip'`, are removed from the output and counted in the `BadRowLog`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import type { Batch, PaddedIds } from './batch.js';
 import { OOV_ID } from './batch.js';
 import { BadRowLog, DataError, type BadRowPolicy } from '../readers/errors.js';
@@ -34,6 +35,7 @@ import {
 } from './encoders.js';
 import { murmur3Bytes, murmur3String } from './hash.js';
 import { CountMinSketch } from './count-min.js';
+import type { SharedBytesTable } from './bytes-table.js';
 import type { FeatureSpec, FieldDef } from './fields.js';
 import {
   schemaToJSON,
@@ -89,6 +91,12 @@ export interface FitOptions extends TransformOptions {
    * result equals exact counting). Absent: one pass with an exact count per distinct value.
    */
   vocabSketchBytes?: number;
+}
+
+/** A feature map for a worker thread (`FeatureMap.share`): JSON without vocabulary values + the shared tables by name. */
+export interface SharedFeatureMap {
+  json: FeatureMapJSON;
+  tables: Record<string, SharedBytesTable>;
 }
 
 /** The persisted form. */
@@ -869,8 +877,61 @@ export class FeatureMap {
     return { format: 'finerank.featuremap', version: 1, schema: schemaToJSON(this.schema), vocabularies, numeric };
   }
 
-  /** Rebuilds a feature map saved with `toJSON`; checks that it matches its schema. */
-  static fromJSON(j: FeatureMapJSON, file = '<featuremap>'): FeatureMap {
+  /**
+   * This feature map for a worker thread: its JSON without the vocabularies' values, and the
+   * vocabularies' tables moved into shared memory (`VocabEncoder.share`). Posted to a worker,
+   * `FeatureMap.fromShared` there encodes exactly as this one does, and the values — the bulk
+   * of a feature map — exist once in the process instead of once per thread.
+   */
+  share(): SharedFeatureMap {
+    const j = this.toJSONWithout();
+    const tables: Record<string, SharedBytesTable> = {};
+    for (const [k, e] of this.cats) {
+      if (e.kind !== 'vocab') continue;
+      const s = e.share();
+      j.vocabularies[k] = s.json;
+      tables[k] = s.table;
+    }
+    return { json: j, tables };
+  }
+
+  /** The feature map of `share`, in another thread (no copy of the vocabularies). */
+  static fromShared(s: SharedFeatureMap, file = '<shared featuremap>'): FeatureMap {
+    return FeatureMap.fromJSON(s.json, file, s.tables);
+  }
+
+  /**
+   * SHA-256 of everything `toJSON` holds (schema, numeric statistics, hash encoders, every
+   * vocabulary's settings, values in id order and counts), computed from the tables' bytes
+   * without building the JSON: equal digests mean feature maps that encode alike. Used as the
+   * encoded cache's key (cache.ts).
+   */
+  contentSha256(): string {
+    const h = createHash('sha256');
+    h.update(JSON.stringify(this.toJSONWithout()));
+    for (const k of [...this.cats.keys()].sort()) {
+      const e = this.cats.get(k)!;
+      if (e.kind !== 'vocab') continue;
+      h.update(`\u0000vocabulary ${k}\u0000`);
+      e.hashInto(h);
+    }
+    return h.digest('hex');
+  }
+
+  /** `toJSON` with the vocabularies (filled in by `share`) left out. */
+  private toJSONWithout(): FeatureMapJSON {
+    const numeric: Record<string, NumericJSON> = {};
+    for (const [k, e] of this.nums) numeric[k] = e.toJSON();
+    const vocabularies: Record<string, VocabJSON | HashJSON> = {};
+    for (const [k, e] of this.cats) if (e.kind === 'hash') vocabularies[k] = e.toJSON();
+    return { format: 'finerank.featuremap', version: 1, schema: schemaToJSON(this.schema), vocabularies, numeric };
+  }
+
+  /**
+   * Rebuilds a feature map saved with `toJSON`; checks that it matches its schema. `tables`
+   * (from `share`) replaces the values of the vocabularies it names.
+   */
+  static fromJSON(j: FeatureMapJSON, file = '<featuremap>', tables: Record<string, SharedBytesTable> = {}): FeatureMap {
     if (!j || j.format !== 'finerank.featuremap' || j.version !== 1) {
       throw new Error(`${file}: not a finerank feature map (expected format "finerank.featuremap", version 1)`);
     }
@@ -884,7 +945,8 @@ export class FeatureMap {
         const v = j.vocabularies[root];
         if (!v) throw new Error(`${file}: vocabularies.${root} is missing`);
         if (v.type !== c.encoder.type) throw new Error(`${file}: vocabularies.${root} is a ${v.type} encoder but the schema says ${c.encoder.type}`);
-        cats.set(root, categoricalFromJSON(v));
+        const shared = tables[root];
+        cats.set(root, shared !== undefined && v.type === 'vocab' ? VocabEncoder.fromShared(v, shared) : categoricalFromJSON(v));
       } else if (c.role === 'dense') {
         const s = j.numeric[c.name];
         if (!s) throw new Error(`${file}: numeric.${c.name} is missing`);

@@ -27,6 +27,8 @@ export interface TrainedRun {
   streaming: boolean;
   /** CPU seconds of the training file's parse worker (streaming text passes), when measured. */
   parseWorkerCpuSeconds?: number;
+  /** Rows per shuffle window of the streamed training file. */
+  shuffleWindow?: number;
   /** Model options to store in the artifact (tree models: with the fitted leaf counts). */
   modelOptions?: Record<string, unknown>;
 }
@@ -90,6 +92,7 @@ export async function finishTraining(run: TrainedRun): Promise<TrainOutcome> {
     skipped_rows: badRows.count,
     streaming: run.streaming ? 1 : 0,
     ...(run.parseWorkerCpuSeconds !== undefined ? { train_parse_worker_cpu_seconds: Number(run.parseWorkerCpuSeconds.toFixed(2)) } : {}),
+    ...(run.shuffleWindow !== undefined ? { shuffle_buffer: run.shuffleWindow } : {}),
   };
   return {
     model,

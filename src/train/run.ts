@@ -121,6 +121,7 @@ export async function trainOnFiles(job: TrainJob, hooks: TrainHooks = {}): Promi
     badRows,
     streaming,
     ...(train instanceof StreamingDataSource && train.parseWorkerCpuSeconds > 0 ? { parseWorkerCpuSeconds: train.parseWorkerCpuSeconds } : {}),
+    ...(train instanceof StreamingDataSource ? { shuffleWindow: train.shuffleWindow } : {}),
     ...(modelOptions !== undefined ? { modelOptions } : {}),
   });
 }

@@ -10,7 +10,8 @@ import type { BadRowLog, BadRowPolicy } from '../readers/errors.js';
 import type { FeatureMap } from '../features/featuremap.js';
 import type { DataSource } from '../data/data-source.js';
 import { loadDataSource } from '../data/load.js';
-import { DEFAULT_SHUFFLE_WINDOW, StreamingDataSource } from '../data/streaming/source.js';
+import { StreamingDataSource } from '../data/streaming/source.js';
+import { defaultShuffleWindow } from '../data/streaming/default-window.js';
 
 /** Streaming settings of a training job (all optional). */
 export interface StreamingSettings {
@@ -18,7 +19,7 @@ export interface StreamingSettings {
   streaming?: boolean | 'auto';
   /** Bytes the in-memory splits may take (default: a quarter of the free RAM at start). */
   memoryBudget?: number;
-  /** Rows per shuffle window when streaming (default 1 000 000). */
+  /** Rows per shuffle window when streaming (default: `defaultShuffleWindow`, data/streaming/default-window.ts). */
   shuffleBuffer?: number;
   /** Write and use the encoded cache when streaming (default true). */
   cache?: boolean;
@@ -47,11 +48,16 @@ export function decideStreaming(paths: readonly string[], s: StreamingSettings =
   if (mode === true) return { stream: true, reason: 'data.streaming: true' };
   if (mode === false) return { stream: false, reason: 'data.streaming: false' };
   const bytes = paths.reduce((sum, p) => sum + statSync(p).size, 0);
-  const budget = s.memoryBudget ?? Math.floor(freemem() * DEFAULT_BUDGET_FRACTION);
+  const budget = memoryBudget(s);
   const mib = (x: number) => `${(x / 2 ** 20).toFixed(0)} MiB`;
   return bytes > budget
     ? { stream: true, reason: `data files ${mib(bytes)} > memory budget ${mib(budget)}` }
     : { stream: false, reason: `data files ${mib(bytes)} ≤ memory budget ${mib(budget)}` };
+}
+
+/** The memory budget in bytes: `memory_budget`, else a quarter of the free RAM now. */
+export function memoryBudget(s: StreamingSettings = {}): number {
+  return s.memoryBudget ?? Math.floor(freemem() * DEFAULT_BUDGET_FRACTION);
 }
 
 /** Parses a memory size: a number of bytes, or a string like "512MB", "2GiB", "1.5G". */
@@ -99,7 +105,13 @@ export async function openSplits(
     };
   }
   const cacheDir = s.cache === false ? null : (s.cacheDir ?? join(dirname(files.train), '.finerank-cache'));
-  const opts = { shuffleWindow: s.shuffleBuffer ?? DEFAULT_SHUFFLE_WINDOW, onBadRow: load.onBadRow, badRows: load.badRows, cacheDir, log };
+  let shuffleWindow = s.shuffleBuffer;
+  if (shuffleWindow === undefined) {
+    const d = defaultShuffleWindow(files.train, fm.schema, memoryBudget(s));
+    shuffleWindow = d.rows;
+    log(`data: ${d.reason}`);
+  }
+  const opts = { shuffleWindow, onBadRow: load.onBadRow, badRows: load.badRows, cacheDir, log };
   const open = (p: string | null) => (p === null ? null : new StreamingDataSource(p, fm, opts));
   return { train: new StreamingDataSource(files.train, fm, opts), valid: open(files.valid), test: open(files.test), streaming: true, reason };
 }

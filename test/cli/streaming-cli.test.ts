@@ -31,15 +31,23 @@ test('finerank train: streaming (window ≥ file, cache on) reproduces the in-me
       b = lastJson(str.stdout);
     assert.equal(a.streaming, 0);
     assert.equal(b.streaming, 1);
+    assert.equal(b.shuffle_buffer, 100_000);
+    assert.equal(a.shuffle_buffer, undefined);
     assert.equal(b.test_auc, a.test_auc);
     assert.equal(b.valid_logloss, a.valid_logloss);
     assert.match(str.stdout + str.stderr, /building encoded cache \(no cache yet\)/);
     assert.match(str.stdout + str.stderr, /using encoded cache/);
     assert.equal(readdirSync(join(dir, 'cache')).filter((f) => f.endsWith('.frkc')).length, 3, 'one cache per split');
     // A memory budget smaller than the files streams without being forced.
-    const auto = cli(['train', '--config', config({ memory_budget: '100KB', cache: false }), '--json', '--quiet']);
+    // Its default window comes from the budget (two windows ≤ half of it), floored at 10 000 rows.
+    const auto = cli(['train', '--config', config({ memory_budget: '100KB', cache: false }), '--json']);
     assert.equal(auto.code, 0, auto.stderr);
     assert.equal(lastJson(auto.stdout).streaming, 1);
+    assert.equal(lastJson(auto.stdout).shuffle_buffer, 10_000);
+    assert.match(
+      auto.stderr,
+      /default shuffle window 10000 rows \(a quarter of the memory budget at \d+ bytes per encoded row; set data.shuffle_buffer to choose\)/,
+    );
     const bad = cli(['train', '--config', config({ streaming: 'yes' }), '--json']);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /data\.streaming must be true, false or 'auto'/);

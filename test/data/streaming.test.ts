@@ -2,17 +2,25 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { makeRows, tempDir, writeCsv } from './fixtures.js';
 import { defineSchema, dense, group, label, sparse, varlen, type Schema } from '../../src/features/schema.js';
 import { fitFeatureMap } from '../../src/data/stream.js';
 import type { Batch } from '../../src/features/batch.js';
-import type { FeatureMap } from '../../src/features/featuremap.js';
+import { FeatureMap } from '../../src/features/featuremap.js';
 import { loadDataSource } from '../../src/data/load.js';
 import type { DataSource, PassOptions } from '../../src/data/data-source.js';
 import { StreamingDataSource } from '../../src/data/streaming/source.js';
 import { cachePath } from '../../src/data/streaming/cache.js';
 import { windowRng } from '../../src/data/streaming/window-shuffle.js';
 import { decideStreaming, parseBytes } from '../../src/train/streaming-choice.js';
+import {
+  defaultShuffleWindow,
+  encodedBytesPerRow,
+  estimateRows,
+  MAX_DEFAULT_WINDOW,
+  MIN_FILE_WINDOW,
+} from '../../src/data/streaming/default-window.js';
 
 const N = 1000;
 
@@ -213,6 +221,62 @@ test('the cache is rebuilt when the input, the schema or the feature map changes
   await rebuiltAfter(async ({ path }) => {
     return fitFeatureMap(path, schemaWithId(20));
   }, /stale: (schema|feature map) changed/);
+});
+
+test('the default shuffle window: two windows ≤ half the file and ≤ half the budget, a small file in one window', async () => {
+  const { dir, path } = await setup();
+  try {
+    const schema = schemaWithId();
+    // label, user, item, price, tags (maxLen 3 + length), group, ts: 10 values of 4 bytes.
+    assert.equal(encodedBytesPerRow(schema), 40);
+    const lines = readFileSync(path, 'utf8').trimEnd().split('\n').length; // header + N rows
+    assert.equal(estimateRows(path, schema), lines, 'a file under 1 MiB is counted exactly');
+    const big = defaultShuffleWindow(path, schema, 2 ** 40);
+    assert.equal(big.rows, MIN_FILE_WINDOW, 'a small file: one window (the in-memory order)');
+    assert.ok(big.rows >= N);
+    // 600 000 lines of 10 bytes (6 MB): estimated from the first MiB, a quarter of it.
+    const long = join(dir, 'long.csv');
+    writeFileSync(long, 'abcdefghi\n'.repeat(600_000));
+    assert.equal(estimateRows(long, schema), 600_000);
+    const q = defaultShuffleWindow(long, schema, 2 ** 40);
+    assert.equal(q.rows, 150_000);
+    assert.match(q.reason, /150000 rows \(a quarter of the ≈600000 rows of the file; set data.shuffle_buffer/);
+    // The budget: two windows within half of it (4 windows' bytes ≤ budget).
+    const byBudget = defaultShuffleWindow(long, schema, 40 * 4 * 20_000);
+    assert.equal(byBudget.rows, 20_000);
+    assert.match(byBudget.reason, /memory budget at 40 bytes per encoded row/);
+    assert.equal(defaultShuffleWindow(long, schema, 1).rows, 10_000, 'never below 10 000 rows');
+    // The cap: 8M estimated rows (a 1 MiB sample of 10-byte lines in an 80 MB sparse file).
+    const huge = join(dir, 'huge.csv');
+    writeFileSync(huge, 'abcdefghi\n'.repeat(2 ** 17));
+    truncateSync(huge, 80_000_000);
+    assert.equal(defaultShuffleWindow(huge, schema, 2 ** 40).rows, MAX_DEFAULT_WINDOW);
+    // No estimate from compressed bytes: the file term is left out (here the cap decides).
+    const gz = join(dir, 'long.csv.gz');
+    writeFileSync(gz, gzipSync(readFileSync(long)));
+    assert.equal(estimateRows(gz, schema), null);
+    assert.equal(defaultShuffleWindow(gz, schema, 2 ** 40).rows, MAX_DEFAULT_WINDOW);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('FeatureMap.contentSha256 (the cache key): the same for a JSON round trip and a shared copy, different for another fit', async () => {
+  const { dir, path, fm } = await setup();
+  try {
+    const d = fm.contentSha256();
+    assert.match(d, /^[0-9a-f]{64}$/);
+    assert.equal(FeatureMap.fromJSON(JSON.parse(JSON.stringify(fm.toJSON()))).contentSha256(), d);
+    assert.equal(FeatureMap.fromShared(structuredClone(fm.share())).contentSha256(), d);
+    assert.equal(fm.contentSha256(), d, 'sharing does not change it');
+    assert.notEqual((await fitFeatureMap(path, schemaWithId(2))).contentSha256(), d, 'another minCount: other values');
+    const j = fm.toJSON();
+    const v = j.vocabularies.user as { counts: number[] };
+    v.counts[0]! += 1;
+    assert.notEqual(FeatureMap.fromJSON(j).contentSha256(), d, 'another count');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('decideStreaming: forced either way, else file size against the budget; sizes parse with units', async () => {

@@ -42,6 +42,60 @@ test('BytesTable: string and byte keys find the same entries, across growth', ()
   assert.equal(t.findBytes(Buffer.from('a'), 0, 0), 5000);
 });
 
+test('BytesTable.share: the same entries from shared memory, in place; inserting afterwards leaves the shared arrays alone', () => {
+  const t = new BytesTable(4);
+  const keys = Array.from({ length: 3000 }, (_, i) => (i % 5 === 0 ? `é-${i}` : `v${i}`));
+  keys.forEach((k, i) => {
+    const e = t.insertString(k); // before reading t.payload: inserting may grow it
+    t.payload[e] = i * 2;
+  });
+  const d = t.share();
+  assert.equal(t.share(), d, 'sharing twice returns the same arrays');
+  for (const a of [d.slots, d.hashes, d.meta, d.arena, d.payload]) assert.ok(a.buffer instanceof SharedArrayBuffer);
+  const copy = structuredClone(d); // what a worker receives: views of the same memory
+  d.payload[7] = -1;
+  assert.equal(copy.payload[7], -1, 'a clone of shared arrays is the same memory');
+  d.payload[7] = 14;
+  const w = BytesTable.fromShared(copy);
+  assert.equal(w.size, 3000);
+  keys.forEach((k, i) => {
+    const b = Buffer.from(k);
+    assert.equal(w.findString(k), i);
+    assert.equal(w.findBytes(b, 0, b.length), i);
+    assert.equal(w.keyString(i), k);
+    assert.equal(w.payload[i], i * 2);
+    assert.equal(t.findString(k), i, 'the sharing table keeps working on the shared arrays');
+  });
+  assert.equal(w.findString('missing'), -1);
+  assert.equal(t.insertString('new key'), 3000);
+  assert.equal(t.findString('new key'), 3000);
+  assert.equal(w.findString('new key'), -1, 'an insert after sharing copies first');
+  assert.equal(w.size, 3000);
+  assert.equal(BytesTable.fromShared(structuredClone(d)).findString('new key'), -1);
+  const empty = new BytesTable(1);
+  const e = BytesTable.fromShared(empty.share());
+  assert.equal(e.findString('x'), -1);
+  assert.equal(e.insertString('x'), 0, 'a shared view can still grow (privately)');
+});
+
+test('VocabEncoder.share / fromShared: the same ids as the original and its JSON round trip, without the values in the JSON', () => {
+  const v = new VocabEncoder({ type: 'vocab', minCount: 2, maxSize: 50 });
+  const r = new Rng(5);
+  const data = Array.from({ length: 2000 }, () => `x${Math.floor(r.next() * r.next() * 300)}`);
+  data.forEach((x) => v.countString(x));
+  v.finish();
+  const s = v.share();
+  assert.deepEqual(s.json, { type: 'vocab', minCount: 2, maxSize: 50, values: [], counts: [] });
+  const w = VocabEncoder.fromShared(s.json, structuredClone(s.table));
+  const j = VocabEncoder.fromJSON(JSON.parse(JSON.stringify(v.toJSON())));
+  assert.equal(w.size, v.size);
+  for (const x of [...new Set(data), 'other']) {
+    assert.equal(w.lookupString(x), v.lookupString(x));
+    assert.equal(w.lookupString(x), j.lookupString(x));
+  }
+  assert.deepEqual(w.values(), v.values());
+});
+
 test('VocabEncoder: min count, order by (−count, value), OOV and padding, round trip', () => {
   const v = new VocabEncoder({ type: 'vocab', minCount: 2 });
   const data = ['b', 'a', 'c', 'a', 'b', 'd', 'a', 'c', 'é', 'é', 'z'];

@@ -45,7 +45,7 @@ export async function* encodeInWorker(path: string, fm: FeatureMap, o: WorkerEnc
   const ahead = o.aheadChunks ?? 3;
   const data: EncodeWorkerData = {
     path,
-    featureMap: fm.toJSON(),
+    featureMap: fm.share(),
     onBadRow: o.onBadRow ?? 'error',
     credits: ahead,
     aheadRows: o.aheadRows ?? 0,

@@ -10,7 +10,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { BadRowLog, DataError } from '../../readers/errors.js';
-import { FeatureMap, type FeatureMapJSON } from '../../features/featuremap.js';
+import { FeatureMap, type SharedFeatureMap } from '../../features/featuremap.js';
 import { rawChunks } from '../stream.js';
 import type { Batch } from '../../features/batch.js';
 import { threadCpuSeconds } from '../../util/thread-cpu.js';
@@ -18,7 +18,8 @@ import { threadCpuSeconds } from '../../util/thread-cpu.js';
 /** What the parent passes as `workerData`. */
 export interface EncodeWorkerData {
   path: string;
-  featureMap: FeatureMapJSON;
+  /** The parent's feature map, its vocabularies in shared memory (`FeatureMap.share`: no copy of the values). */
+  featureMap: SharedFeatureMap;
   onBadRow: 'error' | 'skip';
   blockBytes?: number;
   credits: number;
@@ -60,7 +61,7 @@ function transferables(b: Batch): ArrayBuffer[] {
 }
 
 async function run(): Promise<void> {
-  const fm = FeatureMap.fromJSON(data.featureMap, `${data.path} (feature map)`);
+  const fm = FeatureMap.fromShared(data.featureMap, `${data.path} (feature map)`);
   const badRows = new BadRowLog();
   const read = {
     dataset: fm.schema.dataset,

@@ -85,7 +85,7 @@ export class StreamingDataSource implements DataSource {
     return {
       input: inputKey(this.path),
       schemaSha256: sha256Json(this.fm.schema),
-      featureMapSha256: sha256Json(this.fm.toJSON()),
+      featureMapSha256: this.fm.contentSha256(),
       onBadRow: this.opts.onBadRow ?? 'error',
     };
   }

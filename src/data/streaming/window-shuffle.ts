@@ -18,8 +18,9 @@
  */
 import { Rng } from '../../engine/random.js';
 import type { Batch } from '../../features/batch.js';
-import { allocBatch, concatBatches, sliceBatch } from '../batcher.js';
-import { gatherBatch, viewRows } from '../data-source.js';
+import { concatBatches, sliceBatch } from '../batcher.js';
+import { viewRows } from '../data-source.js';
+import { RowWindow } from './row-window.js';
 
 /** Options of one windowed pass. */
 export interface WindowPassOptions {
@@ -60,12 +61,12 @@ export async function* windowBatches(rows: EncodedRows, o: WindowPassOptions): A
   const firstWindow = Math.floor(skipRows / W);
   let skipInWindow = skipRows - firstWindow * W; // permuted rows of the first window already trained on
   let w = firstWindow;
-  let buf: Batch | null = null;
-  let fill = 0;
+  let win: RowWindow | null = null; // the window's rows, row-major (row-window.ts)
   let carry: Batch | null = null; // rows of a batch begun in the previous window
 
   function* flush(): Generator<Batch> {
-    if (buf === null || fill === 0) return;
+    if (win === null || win.fill === 0) return;
+    const fill = win.fill;
     const order = new Int32Array(fill);
     for (let i = 0; i < fill; i++) order[i] = i;
     windowRng(o.seed, o.epoch, w).shuffle(order);
@@ -73,38 +74,30 @@ export async function* windowBatches(rows: EncodedRows, o: WindowPassOptions): A
     skipInWindow = 0;
     if (carry !== null && at < fill) {
       const take = Math.min(bs - carry.size, fill - at);
-      const joined = concatBatches([carry, gatherBatch(buf, order.subarray(at, at + take))]);
+      const joined = concatBatches([carry, win.gather(order.subarray(at, at + take))]);
       at += take;
       carry = null;
       if (joined.size === bs) yield joined;
       else carry = joined;
     }
-    for (; at + bs <= fill; at += bs) yield gatherBatch(buf, order.subarray(at, at + bs));
-    if (at < fill) carry = gatherBatch(buf, order.subarray(at, fill));
-    fill = 0;
+    for (; at + bs <= fill; at += bs) yield win.gather(order.subarray(at, at + bs));
+    if (at < fill) carry = win.gather(order.subarray(at, fill));
+    win.fill = 0;
     w++;
   }
 
   for await (const chunk of rows.chunks(firstWindow * W)) {
     let off = 0;
     while (off < chunk.size) {
-      const k = Math.min(W - fill, chunk.size - off);
-      if (buf === null || fill + k > buf.size) buf = grow(buf, fill, chunk, Math.min(W, Math.max(fill + k, 2 * (buf?.size ?? 0), 65_536)));
-      copyInto(buf, fill, viewRows(chunk, off, off + k));
-      fill += k;
+      win ??= new RowWindow(chunk, W, 65_536);
+      const k = Math.min(W - win.fill, chunk.size - off);
+      win.append(chunk, off, off + k);
       off += k;
-      if (fill === W) yield* flush();
+      if (win.fill === W) yield* flush();
     }
   }
   yield* flush();
   if (carry !== null) yield carry;
-}
-
-/** A window buffer of `size` rows holding the first `fill` rows of `old` (layout of `like`). */
-function grow(old: Batch | null, fill: number, like: Batch, size: number): Batch {
-  const b = allocBatch(like, size);
-  if (old !== null && fill > 0) copyInto(b, 0, viewRows(old, 0, fill));
-  return b;
 }
 
 /** Input order, re-cut into batches of `bs` rows. */
@@ -124,25 +117,4 @@ async function* inOrder(chunks: AsyncIterable<Batch>, bs: number): AsyncGenerato
     if (off < chunk.size) carry = sliceBatch(chunk, off, chunk.size - off);
   }
   if (carry !== null) yield carry;
-}
-
-/** Copies all rows of `src` into `dst` starting at row `at` (same layout). */
-function copyInto(dst: Batch, at: number, src: Batch): void {
-  const n = src.size;
-  for (const k in dst.sparse) dst.sparse[k]!.set(need(src.sparse[k], k), at);
-  for (const k in dst.dense) dst.dense[k]!.set(need(src.dense[k], k), at);
-  for (const k in dst.labels) dst.labels[k]!.set(need(src.labels[k], k), at);
-  for (const k in dst.varlen) {
-    const d = dst.varlen[k]!,
-      s = need(src.varlen[k], k);
-    d.ids.set(s.ids.subarray(0, n * s.maxLen), at * d.maxLen);
-    d.lengths.set(s.lengths, at);
-  }
-  if (dst.weight) dst.weight.set(need(src.weight, 'weight'), at);
-  if (dst.group) dst.group.set(need(src.group, 'group'), at);
-}
-
-function need<T>(x: T | undefined, k: string): T {
-  if (x === undefined) throw new Error(`streaming: encoded chunks differ in layout (no "${k}")`);
-  return x;
 }
