@@ -76,6 +76,10 @@ async function main(): Promise<void> {
     return;
   }
   const fm = FeatureMap.fromJSON(JSON.parse(readFileSync(join(dir, 'featuremap.json'), 'utf8')));
+  // The vocabulary grows with the rows (Zipf fields, minCount 1): what the map itself costs is
+  // read here, so that the data path's own working set (peak − this) can be compared across sizes.
+  const vocabEntries = Object.values(fm.vocabSizes()).reduce((a, b) => a + b, 0);
+  const rssWithMapMb = toMiB(process.memoryUsage().rss);
   if (mode === 'overlap') {
     const busy = Number(ms);
     const src = new StreamingDataSource(train, fm, { cacheDir: null, parseWorker: worker === '1' });
@@ -127,6 +131,8 @@ async function main(): Promise<void> {
       cpu_seconds: round(cpuSeconds),
       rows_per_cpu_s: Math.round(rows / cpuSeconds),
       peak_rss_mb: toMiB(peakRssBytes()),
+      vocab_entries: vocabEntries,
+      rss_with_feature_map_mb: rssWithMapMb,
       cache_bytes: statSync(cachePath(cacheDir, train)).size,
       origin: src.lastOrigin,
     }),

@@ -118,6 +118,9 @@ async function dataPasses(dir: string, pass: string, vocabMin: number, overlapMs
       text_peak_rss_mb: text.json.peak_rss_mb!,
       cache_rows_per_s: cache.json.rows_per_s!,
       cache_peak_rss_mb: cache.json.peak_rss_mb!,
+      vocab_entries: cache.json.vocab_entries!,
+      text_rss_above_feature_map_mb: Math.round((Number(text.json.peak_rss_mb) - Number(text.json.rss_with_feature_map_mb)) * 10) / 10,
+      cache_rss_above_feature_map_mb: Math.round((Number(cache.json.peak_rss_mb) - Number(cache.json.rss_with_feature_map_mb)) * 10) / 10,
       text_cpu_s: text.json.cpu_seconds!,
       cache_cpu_s: cache.json.cpu_seconds!,
       cache_speedup_cpu: Math.round((Number(text.json.cpu_seconds) / Number(cache.json.cpu_seconds)) * 100) / 100,
@@ -251,6 +254,11 @@ async function main(): Promise<void> {
     result.rss_ratio_large_vs_small = ratio('cache_peak_rss_mb');
     result.text_rss_ratio_large_vs_small = ratio('text_peak_rss_mb');
     result.fit_rss_ratio_large_vs_small = ratio('fit_peak_rss_mb');
+    // The feature map grows with the vocabulary, not with the rows passed: the data path's own
+    // working set is the peak above the RSS with the map loaded.
+    result.vocab_ratio_large_vs_small = ratio('vocab_entries');
+    result.cache_rss_above_map_ratio_large_vs_small = ratio('cache_rss_above_feature_map_mb');
+    result.text_rss_above_map_ratio_large_vs_small = ratio('text_rss_above_feature_map_mb');
   }
   const after = machineInfo();
   const peaks = [
