@@ -25,6 +25,11 @@ export interface DIENOptions extends EmbeddingOptions {
   useAttentionSoftmax: boolean;
   /** Weight α of the auxiliary loss (`aux_loss_alpha`); 0 disables it. */
   auxLossAlpha: number;
+  /**
+   * `enable_sum_pooling` (FuxiCTR; the paper's code): the DNN also reads the masked sum of the
+   * behaviours s = Σ_{t<length} e_t and its product with the candidate, e_a ⊙ s.
+   */
+  enableSumPooling: boolean;
   dnnHiddenUnits: number[];
   dnnActivations: string;
   netDropout: number;
@@ -63,8 +68,11 @@ export const GRU_TYPES: Record<string, { mode: GruMode; scaleInput: boolean; att
  * the interest evolving GRU (AUGRU by default; AGRU, AIGRU, or a plain GRU) gives the final
  * interest, which joins every other field embedding in one flat vector before the DNN.
  * W starts at the identity, as FuxiCTR's (see `identityBilinear`).
+ * With `enable_sum_pooling` (FuxiCTR's option, after the paper's code) the DNN input also holds
+ * s = Σ_t e_t, the sum of the behaviours over the valid steps, and e_a ⊙ s: DNN([flat e ‖ h_L ‖
+ * s ‖ e_a ⊙ s]) instead of DNN([flat e ‖ h_L]). Off by default, as in FuxiCTR.
  * Choices where FuxiCTR differs: the auxiliary network is the paper's inner product (FuxiCTR
- * uses an MLP); no `enable_sum_pooling`. Empty histories end in the zero state.
+ * uses an MLP). Empty histories end in the zero state (and a zero sum).
  */
 export class DIEN extends SingleTaskModel {
   readonly modelName = 'dien';
@@ -112,7 +120,7 @@ export class DIEN extends SingleTaskModel {
       netDropout: opts.netDropout,
       batchNorm: opts.batchNorm,
     };
-    this.dnn = this.child('dnn', dnn(this.embedding.flatWidth + d, tower, ctx.rng));
+    this.dnn = this.child('dnn', dnn(this.embedding.flatWidth + (opts.enableSumPooling ? 3 * d : d), tower, ctx.rng));
   }
 
   override forward(batch: Batch): Tensor {
@@ -128,16 +136,21 @@ export class DIEN extends SingleTaskModel {
       this.training && this.opts.auxLossAlpha > 0
         ? scale(this.auxiliaryLoss(states, behaviour, this.negativeBehaviour(batch), ids.lengths), this.opts.auxLossAlpha)
         : null;
+    const query = concatLast(this.pairs.map(([t]) => e.field(t)));
     let att: Tensor | undefined;
     if (this.bilinear !== null) {
       const [B, L, D] = states.shape as [number, number, number];
-      const query = concatLast(this.pairs.map(([t]) => e.field(t)));
       const hw = reshape(this.bilinear.forward(reshape(states, [B * L, D])), [B, L, D]);
       const logits = sum(mul(hw, broadcastTo(reshape(query, [B, 1, D]), [B, L, D])), 2);
       att = this.opts.useAttentionSoftmax ? softmax(logits, -1, seqs[0]!.padding) : logits;
     }
     const { last } = this.evolution.forward(states, ids.lengths, { mode: this.gru.mode, ...(att ? { att } : {}), scaleInput: this.gru.scaleInput });
-    return asLogit(this.dnn.forward(concat([e.flat(), last], 1)), batch);
+    const parts = [e.flat(), last];
+    if (this.opts.enableSumPooling) {
+      const pooled = sum(behaviour, 1); // padded steps hold zero vectors
+      parts.push(pooled, mul(query, pooled));
+    }
+    return asLogit(this.dnn.forward(concat(parts, 1)), batch);
   }
 
   override extraLoss(): Tensor | null {

@@ -176,6 +176,7 @@ const ENTRIES: ModelEntry[] = [
       gruType: 'AUGRU',
       useAttentionSoftmax: true,
       auxLossAlpha: 1,
+      enableSumPooling: false,
       dnnHiddenUnits: [200, 80],
       dnnActivations: 'relu',
       netDropout: 0,

@@ -10,6 +10,7 @@ import { createModel } from '../../src/models/registry.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { TRAIN_DEFAULTS } from '../../src/train/options.js';
 import { gradcheck } from '../support/gradcheck.js';
+import { modelGradcheck } from '../support/model-gradcheck.js';
 
 const B = 5,
   L = 4,
@@ -151,4 +152,42 @@ test("DIEN: the attention's bilinear form starts at the identity (FuxiCTR's bili
     after.some((v, i) => v !== w[i]),
     'W receives a gradient',
   );
+});
+
+test('DIEN enable_sum_pooling: the DNN also reads s = Σ_t e_t and e_a ⊙ s (naive reference); gradient check', () => {
+  const { spec, batch } = data();
+  // No hidden layer: the logit is linear in the DNN input [flat e ‖ h_L ‖ s ‖ e_a ⊙ s].
+  const opts = { ...OPTS, dnnHiddenUnits: [], auxLossAlpha: 0 };
+  const plain = createModel('dien', { spec, rng: new Rng(3) }, opts);
+  const pooled = createModel('dien', { spec, rng: new Rng(3) }, { ...opts, enable_sum_pooling: true });
+  const wPlain = plain.stateDict().get('dnn.out.weight')!;
+  const state = pooled.stateDict();
+  const w = state.get('dnn.out.weight')!;
+  assert.equal(w.length, wPlain.length + 2 * D, 'two more D-wide inputs');
+  // Same weights as the plain model, plus chosen ones for s and e_a ⊙ s.
+  const ws = [0.7, -1.3, 0.4],
+    wp = [-0.9, 0.5, 1.1];
+  const next = new Map([...plain.stateDict()].map(([k, v]) => [k, Float32Array.from(v)]));
+  next.set('dnn.out.weight', Float32Array.from([...wPlain, ...ws, ...wp]));
+  pooled.loadStateDict(next);
+  plain.eval();
+  pooled.eval();
+  const a = noGrad(() => plain.forwardTasks(batch).click!).data;
+  const b = noGrad(() => pooled.forwardTasks(batch).click!).data;
+  const table = next.get('embedding.item')!;
+  const hist = batch.varlen.hist!;
+  for (let r = 0; r < B; r++) {
+    let extra = 0;
+    for (let d = 0; d < D; d++) {
+      let sum = 0;
+      for (let t = 0; t < hist.lengths[r]!; t++) sum += table[hist.ids[r * L + t]! * D + d]!;
+      const q = table[batch.sparse.item![r]! * D + d]!;
+      extra += ws[d]! * sum + wp[d]! * q * sum;
+    }
+    assert.ok(Math.abs(b[r]! - (a[r]! + extra)) < 1e-5, `row ${r} (length ${hist.lengths[r]}): ${b[r]} vs ${a[r]! + extra}`);
+  }
+  // End to end, with the auxiliary loss and a hidden layer.
+  const full = createModel('dien', { spec, rng: new Rng(5) }, { ...OPTS, enable_sum_pooling: true });
+  full.train();
+  assert.ok(modelGradcheck(full, batch) > 10);
 });
