@@ -1,7 +1,7 @@
 import { Tensor } from '../engine/tensor.js';
 import { bceWithLogits, broadcastTo, concat, mul, reshape, scale, slice, softmax, sum } from '../engine/ops/index.js';
 import { Linear } from '../nn/linear.js';
-import type { MLP } from '../nn/mlp.js';
+import { MLP } from '../nn/mlp.js';
 import type { Batch, PaddedIds } from '../features/batch.js';
 import { embedSequence } from '../embedding/lookup.js';
 import type { EmbeddingTable } from '../embedding/table.js';
@@ -30,6 +30,13 @@ export interface DIENOptions extends EmbeddingOptions {
    * behaviours s = Σ_{t<length} e_t and its product with the candidate, e_a ⊙ s.
    */
   enableSumPooling: boolean;
+  /**
+   * Hidden layers of the auxiliary network (`aux_hidden_units`): [] = the paper's inner product
+   * ⟨h_t, e_{t+1}⟩ as the logit; FuxiCTR's [100, 50] = an MLP over [h_t ‖ e_{t+1}] → 1 logit.
+   */
+  auxHiddenUnits: number[];
+  /** Activation of the auxiliary MLP's hidden layers (`aux_activation`). */
+  auxActivation: string;
   dnnHiddenUnits: number[];
   dnnActivations: string;
   netDropout: number;
@@ -71,8 +78,9 @@ export const GRU_TYPES: Record<string, { mode: GruMode; scaleInput: boolean; att
  * With `enable_sum_pooling` (FuxiCTR's option, after the paper's code) the DNN input also holds
  * s = Σ_t e_t, the sum of the behaviours over the valid steps, and e_a ⊙ s: DNN([flat e ‖ h_L ‖
  * s ‖ e_a ⊙ s]) instead of DNN([flat e ‖ h_L]). Off by default, as in FuxiCTR.
- * Choices where FuxiCTR differs: the auxiliary network is the paper's inner product (FuxiCTR
- * uses an MLP). Empty histories end in the zero state (and a zero sum).
+ * The auxiliary network is the paper's inner product by default; `aux_hidden_units` (FuxiCTR's
+ * default [100, 50], ReLU, dropout `net_dropout`) scores MLP([h_t ‖ e_{t+1}]) instead, with the same
+ * loss and masks. Empty histories end in the zero state (and a zero sum).
  */
 export class DIEN extends SingleTaskModel {
   readonly modelName = 'dien';
@@ -81,6 +89,8 @@ export class DIEN extends SingleTaskModel {
   private readonly evolution: GRU;
   private readonly bilinear: Linear | null;
   private readonly dnn: MLP;
+  /** FuxiCTR's auxiliary MLP over [h_t ‖ e_{t+1}], or null for the inner product. */
+  private readonly auxNet: MLP | null;
   private readonly pairs: Array<[string, string]>;
   private readonly negatives: string[];
   private readonly gru: { mode: GruMode; scaleInput: boolean; attention: boolean };
@@ -121,6 +131,21 @@ export class DIEN extends SingleTaskModel {
       batchNorm: opts.batchNorm,
     };
     this.dnn = this.child('dnn', dnn(this.embedding.flatWidth + (opts.enableSumPooling ? 3 * d : d), tower, ctx.rng));
+    // Built last, so every other parameter draws the same initial values with or without it.
+    this.auxNet =
+      opts.auxHiddenUnits.length > 0 && opts.auxLossAlpha > 0
+        ? this.child(
+            'aux',
+            new MLP({
+              inputDim: 2 * d,
+              hiddenUnits: opts.auxHiddenUnits,
+              activation: opts.auxActivation.toLowerCase(),
+              dropout: opts.netDropout,
+              outputDim: 1,
+              rng: ctx.rng,
+            }),
+          )
+        : null;
   }
 
   override forward(batch: Batch): Tensor {
@@ -178,7 +203,12 @@ export class DIEN extends SingleTaskModel {
     const [B, L] = states.shape as [number, number, number];
     if (L < 2) return Tensor.zeros([]);
     const h = slice(states, 1, 0, L - 1);
-    const dot = (x: Tensor) => reshape(sum(mul(h, slice(x, 1, 1, L)), 2), [B * (L - 1)]);
+    const D = states.shape[2]!;
+    const auxNet = this.auxNet;
+    const dot =
+      auxNet === null
+        ? (x: Tensor) => reshape(sum(mul(h, slice(x, 1, 1, L)), 2), [B * (L - 1)])
+        : (x: Tensor) => reshape(auxNet.forward(reshape(concat([h, slice(x, 1, 1, L)], 2), [B * (L - 1), 2 * D])), [B * (L - 1)]);
     const w = new Float32Array(2 * B * (L - 1));
     const y = new Float32Array(2 * B * (L - 1));
     for (let b = 0; b < B; b++) {

@@ -177,6 +177,8 @@ const ENTRIES: ModelEntry[] = [
       useAttentionSoftmax: true,
       auxLossAlpha: 1,
       enableSumPooling: false,
+      auxHiddenUnits: [],
+      auxActivation: 'relu',
       dnnHiddenUnits: [200, 80],
       dnnActivations: 'relu',
       netDropout: 0,

@@ -48,8 +48,27 @@ function data(): { spec: FeatureSpec; batch: Batch } {
 
 const OPTS = { embeddingDim: D, embeddingInitStd: 0.5, dienNegSeqField: ['neg'], dnnHiddenUnits: [4], auxLossAlpha: 0.7 };
 
-/** −log σ(⟨h_t, e_{t+1}⟩) − log(1 − σ(⟨h_t, ê_{t+1}⟩)), averaged over t + 1 < length, in float64 from the model's own tables and a GRU with the extractor's weights. */
-function naiveAux(model: ReturnType<typeof createModel>, batch: Batch): number {
+/** A score of (h_t, e_{t+1}) from the model's state dict: the inner product unless given. */
+type AuxScore = (h: number[], x: number[]) => number;
+const innerProduct: AuxScore = (h, x) => h.reduce((acc, v, d) => acc + v * x[d]!, 0);
+
+/** FuxiCTR's auxiliary MLP in float64 from the state dict: ReLU(…ReLU([h ‖ x]·W₀ + b₀)…)·w_out + b_out (weights [in, out]). */
+function naiveAuxMlp(st: Map<string, Float32Array>, hidden: number[]): AuxScore {
+  const dense = (x: number[], w: Float32Array, b: Float32Array, out: number, relu: boolean) =>
+    Array.from({ length: out }, (_, j) => {
+      let z = b[j]!;
+      x.forEach((v, i) => (z += v * w[i * out + j]!));
+      return relu ? Math.max(0, z) : z;
+    });
+  return (h, x) => {
+    let a = [...h, ...x];
+    hidden.forEach((n, l) => (a = dense(a, st.get(`aux.layers.${l}.linear.weight`)!, st.get(`aux.layers.${l}.linear.bias`)!, n, true)));
+    return dense(a, st.get('aux.out.weight')!, st.get('aux.out.bias')!, 1, false)[0]!;
+  };
+}
+
+/** −log σ(s(h_t, e_{t+1})) − log(1 − σ(s(h_t, ê_{t+1}))), averaged over t + 1 < length, in float64 from the model's own tables and a GRU with the extractor's weights; s the inner product (the paper) unless given. */
+function naiveAux(model: ReturnType<typeof createModel>, batch: Batch, score: AuxScore = innerProduct): number {
   const st = model.stateDict();
   const table = st.get('embedding.item')!;
   const gru = new GRU(D, D, new Rng(0));
@@ -72,12 +91,10 @@ function naiveAux(model: ReturnType<typeof createModel>, batch: Batch): number {
     count = 0;
   for (let b = 0; b < B; b++) {
     for (let t = 0; t + 1 < hist.lengths[b]!; t++) {
-      let p = 0,
-        q = 0;
-      for (let d = 0; d < D; d++) {
-        p += states[(b * L + t) * D + d]! * e[(b * L + t + 1) * D + d]!;
-        q += states[(b * L + t) * D + d]! * n[(b * L + t + 1) * D + d]!;
-      }
+      const row = (x: Float32Array, s: number) => Array.from(x.subarray(s * D, s * D + D));
+      const h = row(states, b * L + t);
+      const p = score(h, row(e, b * L + t + 1)),
+        q = score(h, row(n, b * L + t + 1));
       total += Math.log1p(Math.exp(-p)) + Math.log1p(Math.exp(q));
       count++;
     }
@@ -97,6 +114,35 @@ test('DIEN auxiliary loss equals the next-behaviour formula (given negative hist
   model.eval();
   noGrad(() => model.forwardTasks(batch));
   assert.equal(model.extraLoss(), null);
+});
+
+test("DIEN aux_hidden_units (FuxiCTR's auxiliary MLP): the loss equals the formula over MLP([h_t ‖ e_{t+1}]); gradient check; same other weights", () => {
+  const { spec, batch } = data();
+  const model = createModel('dien', { spec, rng: new Rng(3) }, { ...OPTS, aux_hidden_units: [4, 2] });
+  const inner = createModel('dien', { spec, rng: new Rng(3) }, OPTS);
+  // The auxiliary MLP is built last: every other parameter starts as without it.
+  const st = model.stateDict();
+  for (const [k, v] of inner.stateDict()) assert.deepEqual(st.get(k), v, k);
+  assert.ok(st.has('aux.out.weight'));
+  model.train();
+  noGrad(() => model.forwardTasks(batch));
+  const expected = naiveAux(model, batch, naiveAuxMlp(st, [4, 2]));
+  assert.ok(Math.abs(model.extraLoss()!.item() - expected) < 1e-5, `aux ${model.extraLoss()!.item()} vs naive ${expected}`);
+  assert.ok(Math.abs(expected - naiveAux(model, batch)) > 1e-3, 'differs from the inner-product loss');
+  gradcheck(
+    () => {
+      model.forwardTasks(batch);
+      return model.extraLoss()!;
+    },
+    model
+      .namedParameters()
+      .filter(([k]) => k.startsWith('aux.'))
+      .map(([, p]) => p),
+    { maxCoords: 8 },
+  );
+  // α = 0: no auxiliary network at all (FuxiCTR builds none).
+  const off = createModel('dien', { spec, rng: new Rng(3) }, { ...OPTS, aux_hidden_units: [4, 2], auxLossAlpha: 0 });
+  assert.ok(![...off.stateDict().keys()].some((k) => k.startsWith('aux.')));
 });
 
 test('DIEN auxiliary loss: gradient matches finite differences; the trainer adds it to the task loss', () => {
