@@ -8,8 +8,16 @@
  *
  *   node dist/bench/learn/sequence-spec.js --tag T [--generator sequence|sequence-match] [--rows 30000] [--spec '{"maxInterests":12}']
  *        [--model-options '{"dinUseSoftmax":true}'] [--models deepfm,din] [--epochs 3] [--lr 2e-3] [--batch-size 2048]
+ *        [--seed 2019] [--train-seeds 2019,1,2] [--eval-every-steps 0]
  *
- * Ends with one JSON line (tag, spec overrides, oracle, test AUC and CPU seconds per model).
+ * `--seed` seeds the data; `--train-seeds` (default: the data seed) lists the seeds of model
+ * initialization, shuffling and negative draws: each model trains once per seed on the same
+ * data, and its line gives the mean [min, max] of the test AUC and of the best valid AUC.
+ * `--eval-every-steps N` evaluates every N steps instead of once per epoch (the learning rate
+ * is cut ×0.1 after each evaluation that does not improve, the best evaluation's weights are kept).
+ *
+ * Ends with one JSON line (tag, spec overrides, oracle, per model: mean test AUC and per-seed
+ * runs with their test AUC, valid AUCs and CPU seconds).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,6 +42,8 @@ const { values } = parseArgs({
     lr: { type: 'string', default: '2e-3' },
     'batch-size': { type: 'string', default: '2048' },
     seed: { type: 'string', default: '2019' },
+    'train-seeds': { type: 'string' },
+    'eval-every-steps': { type: 'string', default: '0' },
   },
 });
 const GENERATORS = {
@@ -59,7 +69,22 @@ const meta = same
 const oracle = Object.values(meta.splits.test.oracle)[0]!.auc;
 console.log(`${values.tag}: oracle test AUC ${oracle.toFixed(4)}, diagnostics ${JSON.stringify(meta.splits.test.diagnostics)}`);
 const schema = loadSchema(join(dir, meta.schemaFile));
-const results: Record<string, { test_auc: number; cpu_s: number; valid_auc: number[] }> = {};
+const trainSeeds = (values['train-seeds'] ?? String(seed)).split(',').map(Number);
+for (const s of trainSeeds)
+  if (!Number.isInteger(s) || s < 0) throw new Error(`--train-seeds: '${values['train-seeds']}' is not a list of non-negative integers`);
+const evalEverySteps = Number(values['eval-every-steps']);
+if (!Number.isInteger(evalEverySteps) || evalEverySteps < 0)
+  throw new Error(`--eval-every-steps: '${values['eval-every-steps']}' is not a non-negative integer`);
+interface SeedRun {
+  seed: number;
+  test_auc: number;
+  /** Valid AUC of each evaluation, in order. */
+  valid_auc: number[];
+  cpu_s: number;
+}
+const results: Record<string, { test_auc: number; test_auc_min: number; test_auc_max: number; best_valid_auc: number; runs: SeedRun[] }> = {};
+const spread = (xs: number[]): string =>
+  `${(xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(4)} [${Math.min(...xs).toFixed(4)}, ${Math.max(...xs).toFixed(4)}]`;
 for (const model of values.models!.split(',')) {
   const options = {
     embeddingDim: 16,
@@ -69,30 +94,44 @@ for (const model of values.models!.split(',')) {
     dienSequenceField: ['hist_item_id', 'hist_cate_id'],
     ...(JSON.parse(values['model-options']!) as Record<string, unknown>),
   };
-  const valid: number[] = [];
-  const t0 = process.cpuUsage();
-  const out = await trainOnFiles(
-    {
-      data: { ...splitFiles(dir, meta), onBadRow: 'error' },
-      schema,
-      label: null,
-      model,
-      modelOptions: resolveModelOptions(model, acceptedOptions(model, options)),
-      train: { ...learnTrainOptions(Number(values.epochs), Number(values.lr), seed), batchSize: Number(values['batch-size']) },
-    },
-    {
-      log: (line) => {
-        const m = /valid AUC ([0-9.]+)/.exec(line);
-        if (m) valid.push(Number(m[1]));
-        process.stderr.write(`[${model}] ${line}\n`);
+  const runs: SeedRun[] = [];
+  for (const trainSeed of trainSeeds) {
+    const valid: number[] = [];
+    const t0 = process.cpuUsage();
+    const out = await trainOnFiles(
+      {
+        data: { ...splitFiles(dir, meta), onBadRow: 'error' },
+        schema,
+        label: null,
+        model,
+        modelOptions: resolveModelOptions(model, acceptedOptions(model, options)),
+        train: { ...learnTrainOptions(Number(values.epochs), Number(values.lr), trainSeed), batchSize: Number(values['batch-size']), evalEverySteps },
       },
-    },
-  );
-  const cpu = process.cpuUsage(t0);
-  results[model] = { test_auc: out.test!.auc, cpu_s: Math.round((cpu.user + cpu.system) / 1e6), valid_auc: valid };
-  console.log(
-    `${values.tag} ${model.padEnd(7)} test AUC ${out.test!.auc.toFixed(4)}  valid ${valid.map((v) => v.toFixed(4)).join(' / ')}  (${results[model]!.cpu_s} CPU s)`,
-  );
+      {
+        log: (line) => {
+          const m = /valid AUC ([0-9.]+)/.exec(line);
+          if (m) valid.push(Number(m[1]));
+          process.stderr.write(`[${model} seed ${trainSeed}] ${line}\n`);
+        },
+      },
+    );
+    const cpu = process.cpuUsage(t0);
+    const run: SeedRun = { seed: trainSeed, test_auc: out.test!.auc, valid_auc: valid, cpu_s: Math.round((cpu.user + cpu.system) / 1e6) };
+    runs.push(run);
+    console.log(
+      `${values.tag} ${model.padEnd(7)} seed ${trainSeed}: test AUC ${run.test_auc.toFixed(4)}  valid ${valid.map((v) => v.toFixed(4)).join(' / ')}  (${run.cpu_s} CPU s)`,
+    );
+  }
+  const tests = runs.map((r) => r.test_auc);
+  const bestValids = runs.map((r) => Math.max(...r.valid_auc));
+  results[model] = {
+    test_auc: tests.reduce((a, b) => a + b, 0) / tests.length,
+    test_auc_min: Math.min(...tests),
+    test_auc_max: Math.max(...tests),
+    best_valid_auc: bestValids.reduce((a, b) => a + b, 0) / bestValids.length,
+    runs,
+  };
+  console.log(`${values.tag} ${model.padEnd(7)} over ${runs.length} seed(s): test AUC ${spread(tests)}, best valid AUC ${spread(bestValids)}`);
 }
 console.log(
   JSON.stringify({
@@ -103,6 +142,11 @@ console.log(
     spec: overrides,
     lr: Number(values.lr),
     batch_size: Number(values['batch-size']),
+    epochs: Number(values.epochs),
+    eval_every_steps: evalEverySteps,
+    data_seed: seed,
+    train_seeds: trainSeeds,
+    model_options: JSON.parse(values['model-options']!) as unknown,
     oracle_auc: oracle,
     models: results,
   }),

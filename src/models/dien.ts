@@ -1,7 +1,7 @@
 import { Tensor } from '../engine/tensor.js';
 import { bceWithLogits, broadcastTo, concat, mul, reshape, scale, slice, softmax, sum } from '../engine/ops/index.js';
 import { Linear } from '../nn/linear.js';
-import type { MLP } from '../nn/mlp.js';
+import { MLP } from '../nn/mlp.js';
 import type { Batch, PaddedIds } from '../features/batch.js';
 import { embedSequence } from '../embedding/lookup.js';
 import type { EmbeddingTable } from '../embedding/table.js';
@@ -25,6 +25,18 @@ export interface DIENOptions extends EmbeddingOptions {
   useAttentionSoftmax: boolean;
   /** Weight α of the auxiliary loss (`aux_loss_alpha`); 0 disables it. */
   auxLossAlpha: number;
+  /**
+   * `enable_sum_pooling` (FuxiCTR; the paper's code): the DNN also reads the masked sum of the
+   * behaviours s = Σ_{t<length} e_t and its product with the candidate, e_a ⊙ s.
+   */
+  enableSumPooling: boolean;
+  /**
+   * Hidden layers of the auxiliary network (`aux_hidden_units`): [] = the paper's inner product
+   * ⟨h_t, e_{t+1}⟩ as the logit; FuxiCTR's [100, 50] = an MLP over [h_t ‖ e_{t+1}] → 1 logit.
+   */
+  auxHiddenUnits: number[];
+  /** Activation of the auxiliary MLP's hidden layers (`aux_activation`). */
+  auxActivation: string;
   dnnHiddenUnits: number[];
   dnnActivations: string;
   netDropout: number;
@@ -63,8 +75,12 @@ export const GRU_TYPES: Record<string, { mode: GruMode; scaleInput: boolean; att
  * the interest evolving GRU (AUGRU by default; AGRU, AIGRU, or a plain GRU) gives the final
  * interest, which joins every other field embedding in one flat vector before the DNN.
  * W starts at the identity, as FuxiCTR's (see `identityBilinear`).
- * Choices where FuxiCTR differs: the auxiliary network is the paper's inner product (FuxiCTR
- * uses an MLP); no `enable_sum_pooling`. Empty histories end in the zero state.
+ * With `enable_sum_pooling` (FuxiCTR's option, after the paper's code) the DNN input also holds
+ * s = Σ_t e_t, the sum of the behaviours over the valid steps, and e_a ⊙ s: DNN([flat e ‖ h_L ‖
+ * s ‖ e_a ⊙ s]) instead of DNN([flat e ‖ h_L]). Off by default, as in FuxiCTR.
+ * The auxiliary network is the paper's inner product by default; `aux_hidden_units` (FuxiCTR's
+ * default [100, 50], ReLU, dropout `net_dropout`) scores MLP([h_t ‖ e_{t+1}]) instead, with the same
+ * loss and masks. Empty histories end in the zero state (and a zero sum).
  */
 export class DIEN extends SingleTaskModel {
   readonly modelName = 'dien';
@@ -73,6 +89,8 @@ export class DIEN extends SingleTaskModel {
   private readonly evolution: GRU;
   private readonly bilinear: Linear | null;
   private readonly dnn: MLP;
+  /** FuxiCTR's auxiliary MLP over [h_t ‖ e_{t+1}], or null for the inner product. */
+  private readonly auxNet: MLP | null;
   private readonly pairs: Array<[string, string]>;
   private readonly negatives: string[];
   private readonly gru: { mode: GruMode; scaleInput: boolean; attention: boolean };
@@ -112,7 +130,22 @@ export class DIEN extends SingleTaskModel {
       netDropout: opts.netDropout,
       batchNorm: opts.batchNorm,
     };
-    this.dnn = this.child('dnn', dnn(this.embedding.flatWidth + d, tower, ctx.rng));
+    this.dnn = this.child('dnn', dnn(this.embedding.flatWidth + (opts.enableSumPooling ? 3 * d : d), tower, ctx.rng));
+    // Built last, so every other parameter draws the same initial values with or without it.
+    this.auxNet =
+      opts.auxHiddenUnits.length > 0 && opts.auxLossAlpha > 0
+        ? this.child(
+            'aux',
+            new MLP({
+              inputDim: 2 * d,
+              hiddenUnits: opts.auxHiddenUnits,
+              activation: opts.auxActivation.toLowerCase(),
+              dropout: opts.netDropout,
+              outputDim: 1,
+              rng: ctx.rng,
+            }),
+          )
+        : null;
   }
 
   override forward(batch: Batch): Tensor {
@@ -128,16 +161,21 @@ export class DIEN extends SingleTaskModel {
       this.training && this.opts.auxLossAlpha > 0
         ? scale(this.auxiliaryLoss(states, behaviour, this.negativeBehaviour(batch), ids.lengths), this.opts.auxLossAlpha)
         : null;
+    const query = concatLast(this.pairs.map(([t]) => e.field(t)));
     let att: Tensor | undefined;
     if (this.bilinear !== null) {
       const [B, L, D] = states.shape as [number, number, number];
-      const query = concatLast(this.pairs.map(([t]) => e.field(t)));
       const hw = reshape(this.bilinear.forward(reshape(states, [B * L, D])), [B, L, D]);
       const logits = sum(mul(hw, broadcastTo(reshape(query, [B, 1, D]), [B, L, D])), 2);
       att = this.opts.useAttentionSoftmax ? softmax(logits, -1, seqs[0]!.padding) : logits;
     }
     const { last } = this.evolution.forward(states, ids.lengths, { mode: this.gru.mode, ...(att ? { att } : {}), scaleInput: this.gru.scaleInput });
-    return asLogit(this.dnn.forward(concat([e.flat(), last], 1)), batch);
+    const parts = [e.flat(), last];
+    if (this.opts.enableSumPooling) {
+      const pooled = sum(behaviour, 1); // padded steps hold zero vectors
+      parts.push(pooled, mul(query, pooled));
+    }
+    return asLogit(this.dnn.forward(concat(parts, 1)), batch);
   }
 
   override extraLoss(): Tensor | null {
@@ -165,7 +203,12 @@ export class DIEN extends SingleTaskModel {
     const [B, L] = states.shape as [number, number, number];
     if (L < 2) return Tensor.zeros([]);
     const h = slice(states, 1, 0, L - 1);
-    const dot = (x: Tensor) => reshape(sum(mul(h, slice(x, 1, 1, L)), 2), [B * (L - 1)]);
+    const D = states.shape[2]!;
+    const auxNet = this.auxNet;
+    const dot =
+      auxNet === null
+        ? (x: Tensor) => reshape(sum(mul(h, slice(x, 1, 1, L)), 2), [B * (L - 1)])
+        : (x: Tensor) => reshape(auxNet.forward(reshape(concat([h, slice(x, 1, 1, L)], 2), [B * (L - 1), 2 * D])), [B * (L - 1)]);
     const w = new Float32Array(2 * B * (L - 1));
     const y = new Float32Array(2 * B * (L - 1));
     for (let b = 0; b < B; b++) {

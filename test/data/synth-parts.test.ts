@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ZipfSampler } from '../../src/data/synth/zipf.js';
 import { OracleAccumulator } from '../../src/data/synth/oracle.js';
 import { mix32, hex8 } from '../../src/data/synth/ids.js';
-import { splitSizes } from '../../src/data/synth/common.js';
+import { CategoryItemIndex, pilotBias, sigmoid, splitSizes } from '../../src/data/synth/common.js';
 import { run } from '../../src/cli/commands/gen.js';
 import { auc } from '../../src/metrics/auc.js';
 import { logloss } from '../../src/metrics/logloss.js';
@@ -64,6 +64,54 @@ test('value ids: mix32 is a bijection on a range, hex8 formats 8 digits', () => 
   assert.equal(seen.size, 100000);
   assert.equal(hex8(0xdeadbeef), 'deadbeef');
   assert.equal(hex8(0x1f), '0000001f');
+});
+
+test('CategoryItemIndex: groups items by category in index order, draws by Zipf rank inside the category', () => {
+  const itemCat = Int32Array.from([2, 0, 2, 1, 0, 2, 2]);
+  const index = new CategoryItemIndex(itemCat, 3, 1);
+  assert.deepEqual(Array.from(index.start), [0, 2, 3, 7]);
+  assert.deepEqual(Array.from(index.items), [1, 4, 3, 0, 2, 5, 6]);
+  // Category 2 has items 0, 2, 5, 6 at ranks 0..3: frequencies ∝ 1, 1/2, 1/3, 1/4.
+  const rng = new Rng(3);
+  const counts = new Map<number, number>();
+  const n = 40_000;
+  for (let i = 0; i < n; i++) {
+    const item = index.sample(2, rng);
+    counts.set(item, (counts.get(item) ?? 0) + 1);
+  }
+  assert.deepEqual(
+    [...counts.keys()].sort((a, b) => a - b),
+    [0, 2, 5, 6],
+  );
+  const h = 1 + 1 / 2 + 1 / 3 + 1 / 4;
+  [0, 2, 5, 6].forEach((item, rank) => {
+    const p = 1 / (rank + 1) / h;
+    assert.ok(Math.abs(counts.get(item)! / n - p) < 4 * Math.sqrt((p * (1 - p)) / n), `item ${item}`);
+  });
+  for (let i = 0; i < 100; i++) assert.equal(index.sample(1, rng), 3);
+});
+
+test('pilotBias: the bias brings the pilot rows to the target rate', () => {
+  // Rows are one N(0, 1) logit each; the pilot's mean σ(b + z) must equal the target.
+  const draw = (rng: Rng, row: { z: number }): void => {
+    row.z = rng.normal();
+  };
+  const b = pilotBias(
+    5,
+    'test:pilot',
+    0.2,
+    () => ({ z: 0 }),
+    draw,
+    (row) => row.z,
+  );
+  const rng = Rng.derive(5, 'test:pilot');
+  const row = { z: 0 };
+  let mean = 0;
+  for (let i = 0; i < 20_000; i++) {
+    draw(rng, row);
+    mean += sigmoid(b + row.z) / 20_000;
+  }
+  assert.ok(Math.abs(mean - 0.2) < 1e-9, `mean ${mean}`);
 });
 
 test('splitSizes: rounding and errors', () => {

@@ -248,6 +248,11 @@ const VARIANTS: Array<{ title: string; model: string; opts: Record<string, unkno
     model: 'dien',
     opts: { embeddingDim: 3, dienSequenceField: ['hist'], gruType: 'AIGRU', useAttentionSoftmax: false, dnnHiddenUnits: [4] },
   },
+  {
+    title: "DIEN with enable_sum_pooling and FuxiCTR's auxiliary MLP (a training loss: not exported)",
+    model: 'dien',
+    opts: { embeddingDim: 3, dienSequenceField: ['hist'], gruType: 'AUGRU', enableSumPooling: true, auxHiddenUnits: [3], dnnHiddenUnits: [4] },
+  },
   { title: 'DIEN with a plain GRU', model: 'dien', opts: { embeddingDim: 3, dienSequenceField: ['hist'], gruType: 'GRU', dnnHiddenUnits: [4] } },
   { title: 'FiBiNET field_all', model: 'fibinet', opts: { embeddingDim: 3, hiddenUnits: [4], bilinearType: 'field_all' } },
   { title: 'FiBiNET field_interaction', model: 'fibinet', opts: { embeddingDim: 3, hiddenUnits: [4], bilinearType: 'field_interaction' } },

@@ -1,7 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineSchema, type SchemaInput } from '../../features/schema.js';
+import { Rng } from '../../engine/random.js';
 import type { OracleStats } from './oracle.js';
+import { ZipfSampler } from './zipf.js';
 
 /** Output format of a generated dataset. */
 export type SynthFormat = 'csv' | 'libfm';
@@ -170,4 +172,66 @@ export function solveBias(z: Float64Array, target: number, weights?: Float64Arra
 /** Formats a probability for a truth column (9 significant digits). */
 export function fmtProb(p: number): string {
   return p.toPrecision(9);
+}
+
+/**
+ * Items grouped by category (CSR: the items of category c are `items[start[c]…start[c+1]]`, in
+ * increasing item index) with a Zipf(n_c, s) sampler per category over that order, so an item's
+ * popularity rank inside its category is its position there. Categories of equal size share
+ * one sampler. Draws nothing from any rng while built (the generators' streams stay as they were).
+ */
+export class CategoryItemIndex {
+  /** Item ids grouped by category. */
+  readonly items: Int32Array;
+  /** Offsets into `items` per category, length categories + 1. */
+  readonly start: Int32Array;
+  private readonly samplers: ZipfSampler[];
+
+  constructor(itemCategory: Int32Array, categories: number, itemZipf: number) {
+    const counts = new Int32Array(categories + 1);
+    for (let i = 0; i < itemCategory.length; i++) counts[itemCategory[i]! + 1]!++;
+    for (let c = 0; c < categories; c++) counts[c + 1]! += counts[c]!;
+    this.start = counts.slice();
+    const fill = counts.slice(0, categories);
+    this.items = new Int32Array(itemCategory.length);
+    for (let i = 0; i < itemCategory.length; i++) this.items[fill[itemCategory[i]!]!++] = i;
+    this.samplers = [];
+    const bySize = new Map<number, ZipfSampler>();
+    for (let c = 0; c < categories; c++) {
+      const n = this.start[c + 1]! - this.start[c]!;
+      let z = bySize.get(n);
+      if (!z) bySize.set(n, (z = new ZipfSampler(n, itemZipf)));
+      this.samplers.push(z);
+    }
+  }
+
+  /** One item of `category`, drawn by its Zipf sampler (one draw from `rng`). */
+  sample(category: number, rng: Rng): number {
+    return this.items[this.start[category]! + this.samplers[category]!.sample(rng)]!;
+  }
+}
+
+/** Rows of the pilot sample that sets a generator's bias. */
+export const PILOT_ROWS = 20_000;
+
+/**
+ * The bias b of a row generator: draws PILOT_ROWS rows from the stream `Rng.derive(seed,
+ * stream)` into one reused row buffer and solves mean σ(b + logit(row)) = target (`solveBias`).
+ */
+export function pilotBias<Row>(
+  seed: number,
+  stream: string,
+  target: number,
+  newRow: () => Row,
+  sampleRow: (rng: Rng, row: Row) => void,
+  logitWithoutBias: (row: Row) => number,
+): number {
+  const pilot = Rng.derive(seed, stream);
+  const row = newRow();
+  const z = new Float64Array(PILOT_ROWS);
+  for (let i = 0; i < z.length; i++) {
+    sampleRow(pilot, row);
+    z[i] = logitWithoutBias(row);
+  }
+  return solveBias(z, target);
 }

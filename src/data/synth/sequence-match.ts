@@ -29,10 +29,11 @@ import { join } from 'node:path';
 import { Rng } from '../../engine/random.js';
 import { auc } from '../../metrics/auc.js';
 import {
+  CategoryItemIndex,
   finishDataset,
+  pilotBias,
   prepare,
   sigmoid,
-  solveBias,
   splitSizes,
   SPLITS,
   type GenerateOptions,
@@ -42,7 +43,6 @@ import {
 } from './common.js';
 import { OracleAccumulator } from './oracle.js';
 import { ByteWriter } from './byte-writer.js';
-import { ZipfSampler } from './zipf.js';
 import { SEQUENCE_HEADER, sequenceSchema, writeSequenceRow } from './sequence.js';
 
 /** Parameters of the any-match sequence generator (defaults in SEQUENCE_MATCH_DEFAULTS). */
@@ -106,13 +106,11 @@ export interface SequenceMatchRow {
 export class SequenceMatchModel {
   readonly itemCat: Int32Array;
   readonly itemBias: Float64Array;
-  /** Items of each category, most popular first (CSR: catStart[c]…catStart[c+1]). */
-  readonly catItems: Int32Array;
-  readonly catStart: Int32Array;
+  /** Items of each category, most popular first, with their Zipf samplers. */
+  readonly catIndex: CategoryItemIndex;
   /** Interests per user (CSR). */
   readonly interests: Int32Array;
   readonly interestStart: Int32Array;
-  private readonly catSamplers: ZipfSampler[];
   private readonly seen: Int32Array;
   private stamp = 0;
   bias = 0;
@@ -138,21 +136,7 @@ export class SequenceMatchModel {
     rng.shuffle(this.itemCat);
     this.itemBias = new Float64Array(s.items);
     for (let i = 0; i < s.items; i++) this.itemBias[i] = s.itemBiasStd * rng.normal();
-    const counts = new Int32Array(s.categories + 1);
-    for (let i = 0; i < s.items; i++) counts[this.itemCat[i]! + 1]!++;
-    for (let c = 0; c < s.categories; c++) counts[c + 1]! += counts[c]!;
-    this.catStart = counts.slice();
-    const fill = counts.slice(0, s.categories);
-    this.catItems = new Int32Array(s.items);
-    for (let i = 0; i < s.items; i++) this.catItems[fill[this.itemCat[i]!]!++] = i;
-    this.catSamplers = [];
-    const bySize = new Map<number, ZipfSampler>();
-    for (let c = 0; c < s.categories; c++) {
-      const n = this.catStart[c + 1]! - this.catStart[c]!;
-      let z = bySize.get(n);
-      if (!z) bySize.set(n, (z = new ZipfSampler(n, s.itemZipf)));
-      this.catSamplers.push(z);
-    }
+    this.catIndex = new CategoryItemIndex(this.itemCat, s.categories, s.itemZipf);
     this.interestStart = new Int32Array(s.users + 1);
     const ints: number[] = [];
     const chosen = new Set<number>();
@@ -165,14 +149,14 @@ export class SequenceMatchModel {
     }
     this.interests = Int32Array.from(ints);
     this.seen = new Int32Array(s.categories);
-    const pilot = Rng.derive(seed, 'sequence-match:pilot');
-    const row = this.newRow();
-    const z = new Float64Array(20000);
-    for (let i = 0; i < z.length; i++) {
-      this.sampleRow(pilot, row);
-      z[i] = this.logitWithoutBias(row);
-    }
-    this.bias = solveBias(z, s.targetRate);
+    this.bias = pilotBias(
+      seed,
+      'sequence-match:pilot',
+      s.targetRate,
+      () => this.newRow(),
+      (rng, row) => this.sampleRow(rng, row),
+      (row) => this.logitWithoutBias(row),
+    );
   }
 
   /** A reusable row buffer. */
@@ -212,7 +196,7 @@ export class SequenceMatchModel {
   }
 
   private itemOf(category: number, rng: Rng): number {
-    return this.catItems[this.catStart[category]! + this.catSamplers[category]!.sample(rng)]!;
+    return this.catIndex.sample(category, rng);
   }
 }
 

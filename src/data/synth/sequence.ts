@@ -21,11 +21,12 @@ import { Rng } from '../../engine/random.js';
 import { auc } from '../../metrics/auc.js';
 import type { SchemaInput } from '../../features/schema.js';
 import {
+  CategoryItemIndex,
   finishDataset,
   fmtProb,
+  pilotBias,
   prepare,
   sigmoid,
-  solveBias,
   splitSizes,
   SPLITS,
   type GenerateOptions,
@@ -97,15 +98,13 @@ export class SequenceModel {
   readonly userBias: Float64Array;
   /** Category centres as the data shows them: the mean item vector of each category [C × k]. */
   readonly catMean: Float64Array;
-  /** Items of each category, most popular first (CSR: catStart[c]…catStart[c+1]). */
-  readonly catItems: Int32Array;
-  readonly catStart: Int32Array;
+  /** Items of each category, most popular first, with their Zipf samplers. */
+  readonly catIndex: CategoryItemIndex;
   /** Interests per user (CSR). */
   readonly interests: Int32Array;
   readonly interestStart: Int32Array;
   readonly userSampler: ZipfSampler;
   readonly itemSampler: ZipfSampler;
-  readonly catSamplers: ZipfSampler[];
   bias = 0;
 
   constructor(
@@ -148,21 +147,7 @@ export class SequenceModel {
     this.userBias = new Float64Array(s.users);
     for (let u = 0; u < s.users; u++) this.userBias[u] = s.userBiasStd * rng.normal();
     // Item popularity rank = item index (Zipf over all items); within a category, the same order.
-    const counts = new Int32Array(s.categories + 1);
-    for (let i = 0; i < s.items; i++) counts[this.itemCat[i]! + 1]!++;
-    for (let c = 0; c < s.categories; c++) counts[c + 1]! += counts[c]!;
-    this.catStart = counts.slice();
-    const fill = counts.slice(0, s.categories);
-    this.catItems = new Int32Array(s.items);
-    for (let i = 0; i < s.items; i++) this.catItems[fill[this.itemCat[i]!]!++] = i;
-    this.catSamplers = [];
-    const bySize = new Map<number, ZipfSampler>();
-    for (let c = 0; c < s.categories; c++) {
-      const n = this.catStart[c + 1]! - this.catStart[c]!;
-      let z = bySize.get(n);
-      if (!z) bySize.set(n, (z = new ZipfSampler(n, s.itemZipf)));
-      this.catSamplers.push(z);
-    }
+    this.catIndex = new CategoryItemIndex(this.itemCat, s.categories, s.itemZipf);
     // User interests: distinct categories by category popularity.
     const catPop = new ZipfSampler(s.categories, 1);
     this.interestStart = new Int32Array(s.users + 1);
@@ -177,15 +162,14 @@ export class SequenceModel {
     this.interests = Int32Array.from(ints);
     this.userSampler = new ZipfSampler(s.users, s.userZipf);
     this.itemSampler = new ZipfSampler(s.items, s.itemZipf);
-    // Pilot for the bias.
-    const pilot = Rng.derive(seed, 'sequence:pilot');
-    const row = this.newRow();
-    const z = new Float64Array(20000);
-    for (let i = 0; i < z.length; i++) {
-      this.sampleRow(pilot, row);
-      z[i] = this.logitWithoutBias(row);
-    }
-    this.bias = solveBias(z, s.targetRate);
+    this.bias = pilotBias(
+      seed,
+      'sequence:pilot',
+      s.targetRate,
+      () => this.newRow(),
+      (rng, row) => this.sampleRow(rng, row),
+      (row) => this.logitWithoutBias(row),
+    );
   }
 
   /** A reusable row buffer. */
@@ -247,7 +231,7 @@ export class SequenceModel {
   }
 
   private itemOf(category: number, rng: Rng): number {
-    return this.catItems[this.catStart[category]! + this.catSamplers[category]!.sample(rng)]!;
+    return this.catIndex.sample(category, rng);
   }
 
   private sims = new Float64Array(0);

@@ -42,7 +42,7 @@ export const dinExport = modelExport('din', DIN, (cx, m) => {
   return emitMLP(cx, childOf(m, 'dnn', MLP), op.concat(cx.g, [e.flat(), interest], 1));
 });
 
-/** DIEN: extractor GRU over the behaviours; bilinear attention with the candidate; AUGRU / AGRU / AIGRU / GRU evolution; DNN([flat e ‖ last state]). */
+/** DIEN: extractor GRU over the behaviours; bilinear attention with the candidate; AUGRU / AGRU / AIGRU / GRU evolution; DNN([flat e ‖ last state]), with `enable_sum_pooling` DNN([flat e ‖ last ‖ s ‖ e_a ⊙ s]), s the masked sum of the behaviours. */
 export const dienExport = modelExport('dien', DIEN, (cx, m) => {
   const g = cx.g;
   const fi = childOf(m, 'embedding', FeatureInputs);
@@ -60,7 +60,13 @@ export const dienExport = modelExport('dien', DIEN, (cx, m) => {
     att = cx.option<boolean>('useAttentionSoftmax', 'boolean') ? emitMaskedSoftmax(cx, logits, mask) : logits;
   }
   const { last } = emitGRU(cx, childOf(m, 'evolution', GRU), states, mask, { mode: type.mode, ...(att ? { att } : {}), scaleInput: type.scaleInput });
-  return emitMLP(cx, childOf(m, 'dnn', MLP), op.concat(g, [e.flat(), last], 1));
+  const parts = [e.flat(), last];
+  if (cx.options.enableSumPooling === true) {
+    // artifacts saved before the option existed lack it: off
+    const pooled = op.reduceSum(g, keys, [1], false); // padded steps are masked to zero vectors
+    parts.push(pooled, op.mul(g, query, pooled));
+  }
+  return emitMLP(cx, childOf(m, 'dnn', MLP), op.concat(g, parts, 1));
 });
 
 /** DeepMCP: only the prediction subnet is served, DNN(flat e); the matching and correlation subnets are training losses. */
