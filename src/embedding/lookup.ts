@@ -27,6 +27,14 @@ function untracked(out: Float32Array, shape: number[]): Tensor {
   return fromOp(out, shape, [], () => {});
 }
 
+/**
+ * The lookups' backward closures copy the gradient into the tables' sparse accumulators and
+ * keep no reference to it, so `backward()` recycles the array afterwards (the [B, F, D]
+ * gradient of `embedFields` is a pooled array the next step's backward reuses instead of
+ * a fresh one whose pages fault on first touch).
+ */
+const RELEASES_GRAD = { releasesGrad: true } as const;
+
 /** Whether an op over these tables will record the graph. */
 function recording(tables: readonly EmbeddingTable[]): boolean {
   if (!isGradEnabled()) return false;
@@ -81,9 +89,15 @@ export function embeddingLookup(table: EmbeddingTable, ids: Int32Array): Tensor 
   gatherRows(table, ids, 0, n, out, 0, dim);
   if (!recording([table])) return untracked(out, [n, dim]);
   const saved = ids.slice();
-  return fromOp(out, [n, dim], [table.anchor], (g) => {
-    if (table.trainable) table.accumulateGradStrided(saved, 0, n, g, 0, dim, 1);
-  });
+  return fromOp(
+    out,
+    [n, dim],
+    [table.anchor],
+    (g) => {
+      if (table.trainable) table.accumulateGradStrided(saved, 0, n, g, 0, dim, 1);
+    },
+    RELEASES_GRAD,
+  );
 }
 
 /**
@@ -115,12 +129,18 @@ export function embedFields(tables: readonly EmbeddingTable[], ids: readonly Int
   const saved = new Int32Array(F * B);
   for (let f = 0; f < F; f++) saved.set(ids[f]!, f * B);
   const tablesCopy = tables.slice();
-  return fromOp(out, [B, F, D], anchorsOf(tables), (g) => {
-    for (let f = 0; f < F; f++) {
-      const t = tablesCopy[f]!;
-      if (t.trainable) t.accumulateGradStrided(saved, f * B, B, g, f * D, rowStride, 1);
-    }
-  });
+  return fromOp(
+    out,
+    [B, F, D],
+    anchorsOf(tables),
+    (g) => {
+      for (let f = 0; f < F; f++) {
+        const t = tablesCopy[f]!;
+        if (t.trainable) t.accumulateGradStrided(saved, f * B, B, g, f * D, rowStride, 1);
+      }
+    },
+    RELEASES_GRAD,
+  );
 }
 
 /** Pooling of a multi-value field: sum, mean (over the true length) or element-wise max. */
@@ -143,22 +163,28 @@ export function embedPooled(table: EmbeddingTable, padded: PaddedIds, mode: Pool
   if (bad >= 0) table.rangeError(padded.ids[bad]!);
   if (!recording([table])) return untracked(out, [B, D]);
   const saved: PaddedIds = { ids: padded.ids.slice(), lengths: padded.lengths.slice(), maxLen: L };
-  return fromOp(out, [B, D], [table.anchor], (g) => {
-    if (!table.trainable) return;
-    if (arg === null) {
-      table.accumulateGradPadded(saved, g, 0, D, mode === 'sum' ? 'sum' : 'mean');
-      return;
-    }
-    // Max: the gradient of coordinate d goes to the arg-max position; other positions get 0
-    // (they still enter the sparse gradient, as in torch).
-    const gm = new Float32Array(B * L * D);
-    for (let b = 0; b < B; b++) {
-      if (saved.lengths[b] === 0) continue;
-      const o = b * D;
-      for (let d = 0; d < D; d++) gm[(b * L + arg[o + d]!) * D + d] = g[o + d]!;
-    }
-    table.accumulateGradPadded(saved, gm, 0, D, 'position');
-  });
+  return fromOp(
+    out,
+    [B, D],
+    [table.anchor],
+    (g) => {
+      if (!table.trainable) return;
+      if (arg === null) {
+        table.accumulateGradPadded(saved, g, 0, D, mode === 'sum' ? 'sum' : 'mean');
+        return;
+      }
+      // Max: the gradient of coordinate d goes to the arg-max position; other positions get 0
+      // (they still enter the sparse gradient, as in torch).
+      const gm = new Float32Array(B * L * D);
+      for (let b = 0; b < B; b++) {
+        if (saved.lengths[b] === 0) continue;
+        const o = b * D;
+        for (let d = 0; d < D; d++) gm[(b * L + arg[o + d]!) * D + d] = g[o + d]!;
+      }
+      table.accumulateGradPadded(saved, gm, 0, D, 'position');
+    },
+    RELEASES_GRAD,
+  );
 }
 
 /**
@@ -174,7 +200,13 @@ export function embedSequence(table: EmbeddingTable, padded: PaddedIds): Tensor 
   if (bad >= 0) table.rangeError(padded.ids[bad]!);
   if (!recording([table])) return untracked(out, [B, L, D]);
   const saved: PaddedIds = { ids: padded.ids.slice(), lengths: padded.lengths.slice(), maxLen: L };
-  return fromOp(out, [B, L, D], [table.anchor], (g) => {
-    if (table.trainable) table.accumulateGradPadded(saved, g, 0, D, 'position');
-  });
+  return fromOp(
+    out,
+    [B, L, D],
+    [table.anchor],
+    (g) => {
+      if (table.trainable) table.accumulateGradPadded(saved, g, 0, D, 'position');
+    },
+    RELEASES_GRAD,
+  );
 }

@@ -31,6 +31,8 @@ export function fmSecondOrder(e: Tensor): Tensor {
   return fromOp(out, [B], [e], (g) => {
     const { grad, overwrite } = e.gradForWrite();
     denseKernels().fmSecondOrderBackward(x, s, g, B, F, D, !overwrite, grad);
+    // A backward closure runs once (backward() drops it): S goes back to the pool.
+    releaseFloat32(s);
   });
 }
 
