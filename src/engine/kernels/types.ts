@@ -129,6 +129,14 @@ export interface DenseKernels {
    */
   reluBackward(x: Float32Array, g: Float32Array, n: number, accumulate: boolean, gx: Float32Array): void;
   /**
+   * `reluBackward` (overwriting) then `addColumnSums` of its result, in one pass over the
+   * [rows, c] arrays: gx[i, j] = x[i, j] > 0 ? g[i, j] : 0 and out[j] += Σ_i gx[i, j] (float64
+   * sums in row order, rounded once; the same bits as the two kernels). gx may be g itself (in
+   * place) but must not otherwise overlap g or x; out must not overlap any of them. The backward
+   * of a fused linear + ReLU layer: the masked gradient and its bias gradient.
+   */
+  reluBackwardColumnSums(x: Float32Array, g: Float32Array, rows: number, c: number, gx: Float32Array, out: Float32Array): void;
+  /**
    * FM second order (Rendle 2010) over x [rows, fields, dim]: s[b, d] = Σ_f x[b, f, d]
    * (float32 sums in field order) and out[b] = ½(Σ_d s[b, d]² − Σ_d Σ_f x[b, f, d]²) (float64
    * sums: Σ_d s² in d order; the squares over f per d, then over d; rounded once). s [rows, dim]

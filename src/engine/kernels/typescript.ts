@@ -688,6 +688,41 @@ function addColumnSumsTS(g: Float32Array, rows: number, c: number, out: Float32A
   for (let j = 0; j < c; j++) out[j]! += acc[j]!;
 }
 
+/** Whether the first n elements of a and the first m of b share memory. */
+function overlapsTS(a: Float32Array, n: number, b: Float32Array, m: number): boolean {
+  return n > 0 && m > 0 && a.buffer === b.buffer && a.byteOffset < b.byteOffset + 4 * m && b.byteOffset < a.byteOffset + 4 * n;
+}
+
+function reluBackwardColumnSumsTS(x: Float32Array, g: Float32Array, rows: number, c: number, gx: Float32Array, out: Float32Array): void {
+  const fn = 'reluBackwardColumnSums';
+  checkSize(fn, 'rows', rows);
+  checkSize(fn, 'c', c);
+  const n = rows * c;
+  checkArray(fn, 'x', x, n);
+  checkArray(fn, 'g', g, n);
+  checkArray(fn, 'gx', gx, n);
+  checkArray(fn, 'out', out, c);
+  const inPlace = gx.buffer === g.buffer && gx.byteOffset === g.byteOffset;
+  if (
+    overlapsTS(gx, n, x, n) ||
+    (!inPlace && overlapsTS(gx, n, g, n)) ||
+    overlapsTS(out, c, x, n) ||
+    overlapsTS(out, c, g, n) ||
+    overlapsTS(out, c, gx, n)
+  ) {
+    throw new Error(`${fn}: gx must be g itself or not overlap it, and must not overlap x; out must not overlap the others`);
+  }
+  const acc = new Float64Array(c);
+  for (let i = 0, o = 0; i < rows; i++, o += c) {
+    for (let j = 0; j < c; j++) {
+      const v = x[o + j]! > 0 ? g[o + j]! : 0;
+      gx[o + j] = v;
+      acc[j]! += v;
+    }
+  }
+  for (let j = 0; j < c; j++) out[j]! += acc[j]!;
+}
+
 /** The furthest element (exclusive) a strided [rows, n] block touches: offset + (rows − 1)·stride + n (0 when empty). */
 function stridedExtent(offset: number, stride: number, rows: number, n: number): number {
   return rows === 0 || n === 0 ? 0 : offset + (rows - 1) * stride + n;
@@ -885,6 +920,7 @@ export const denseKernelsTS: DenseKernels = {
   adamUpdate: adamUpdateTS,
   relu: reluTS,
   reluBackward: reluBackwardTS,
+  reluBackwardColumnSums: reluBackwardColumnSumsTS,
   fmSecondOrder: fmSecondOrderTS,
   fmSecondOrderBackward: fmSecondOrderBackwardTS,
 };
