@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { Tensor, noGrad, tidy, resetBufferPool, bufferPoolStats } from '../../src/engine/tensor.js';
 import { Rng } from '../../src/engine/random.js';
 import { matmul } from '../../src/engine/ops/matmul.js';
+import { concat, reshape } from '../../src/engine/ops/shape.js';
+import { sum } from '../../src/engine/ops/reduce.js';
 import { EmbeddingTable } from '../../src/embedding/table.js';
 import { embeddingLookup, embedFields, embedPooled, embedSequence } from '../../src/embedding/lookup.js';
 import type { PaddedIds } from '../../src/features/batch.js';
@@ -228,5 +230,39 @@ test('lookups outside the graph are recycled by tidy: the next batch reuses the 
   assert.ok(
     second.every((a) => first.includes(a)),
     'the same arrays come back',
+  );
+});
+
+test('a training step through lookups and concat reuses its gradient arrays: the second step allocates no pooled array', () => {
+  resetBufferPool();
+  const rng = new Rng(6);
+  const B = 2048,
+    D = 16;
+  const tables = [new EmbeddingTable('a', 50, D, { rng }), new EmbeddingTable('b', 70, D, { rng })];
+  const ids = [Int32Array.from({ length: B }, (_, i) => 1 + (i % 49)), Int32Array.from({ length: B }, (_, i) => 1 + ((i * 7) % 69))];
+  const dense = randTensor(rng, [B, 3], 1, false);
+  const w = randTensor(rng, [2 * D + 3, 1]);
+  const step = (): number => {
+    for (const t of tables) t.zeroGrad();
+    w.grad = null;
+    return tidy(() => {
+      // embedFields' gradient ([B, 2, 16], a pooled length) is written by concat's backward
+      // through the reshape, then read by the lookup's backward, which hands it back.
+      const e = embedFields(tables, ids);
+      const x = concat([reshape(e, [B, 2 * D]), dense], 1);
+      const loss = sum(matmul(x, w));
+      loss.backward();
+      return loss.item();
+    });
+  };
+  const first = step();
+  const grads = tables.map((t) => ({ ids: Array.from(t.sparseGrad().ids), values: Array.from(t.sparseGrad().values) }));
+  const misses = bufferPoolStats().misses;
+  assert.equal(step(), first);
+  assert.equal(bufferPoolStats().misses, misses, 'the second step allocates no new pooled arrays');
+  // The same gradient (recycled arrays are fully overwritten or added to from zero).
+  assert.deepEqual(
+    tables.map((t) => ({ ids: Array.from(t.sparseGrad().ids), values: Array.from(t.sparseGrad().values) })),
+    grads,
   );
 });
