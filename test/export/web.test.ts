@@ -21,9 +21,8 @@ const artifacts = writeEveryModel(dir);
 const ROWS = rawRows(64, 99, true).map(({ click: _c, buy: _b, ...inputs }) => inputs);
 /** The models the issue names for the browser check; the loop below covers every registered model too. */
 const BROWSER_MODELS = ['deepfm', 'dcn', 'mmoe', 'esmm', 'din'];
-// 200 kB until session 6; the engine kernels added then (CIN twins, fillRows, adamUpdate) reach the bundle
-// through the shared kernel modules (205.6 kB): 208 kB until the web build tree-shakes them (open item).
-const BUNDLE_BUDGET = 208 * 1024;
+// 200 kB (208 kB in session 6, until the training-only kernel twins were split out of the bundle).
+const BUNDLE_BUDGET = 200 * 1024;
 
 /** Node's probabilities (artifact feature map + model on the active backend): output name → per row. */
 function nodeScores(path: string): Record<string, number[]> {
@@ -102,6 +101,13 @@ test(`the bundle has no Node module or native addon and stays within ${BUNDLE_BU
   const nodeOnly = inputs.filter((p) => /^node:|engine\/kernels\/native\.js$|readers\/|features\/featuremap\.js$|util\/(atomic|container)/.test(p));
   assert.deepEqual(nodeOnly, [], 'Node-only modules in the bundle');
   assert.ok(inputs.some((p) => p.endsWith('export/web/no-native.js')));
+  // The training-only kernel twins are replaced by stubs that throw (the scorer never trains).
+  assert.deepEqual(
+    inputs.filter((p) => /engine\/kernels\/typescript-training\.js$|embedding\/kernels-ts-training\.js$/.test(p)),
+    [],
+    'training-only kernels in the bundle',
+  );
+  assert.ok(inputs.some((p) => p.endsWith('export/web/training-absent.js')));
   assert.ok(!/require\(|process\.env/.test(code), 'no CommonJS require or process.env left in the bundle');
   const bytes = Buffer.byteLength(code);
   assert.ok(bytes <= BUNDLE_BUDGET, `bundle ${bytes} bytes > ${BUNDLE_BUDGET}`);
