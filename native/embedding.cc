@@ -193,6 +193,31 @@ inline void CopyRow(float* dst, const float* src, int64_t dim) {
 // ---------------------------------------------------------------------------------------
 // Gathers.
 
+// Whether id is a row of a table of `rows` rows (a negative id, as uint32, is beyond any).
+FR_ALWAYS_INLINE bool InTable(int32_t id, int64_t rows) { return static_cast<uint32_t>(id) < static_cast<uint64_t>(rows); }
+
+// Prefetches row `id` of w (a row some iterations ahead) when the id is in the table; a bad
+// one is left for the copy to report.
+FR_ALWAYS_INLINE void PrefetchId(const float* w, int64_t rows, int32_t id, int64_t dim) {
+  if (InTable(id, rows)) PrefetchRowR(w + static_cast<int64_t>(id) * dim, dim);
+}
+
+// Copies row `id` of w to dst, or returns false (nothing written) when the id is outside the
+// table: the one bad-id check of the gathers.
+template <int D>
+FR_ALWAYS_INLINE bool CopyIdRow(float* dst, const float* w, int64_t rows, int32_t id, int64_t dim) {
+  if (!InTable(id, rows)) return false;
+  CopyRow<D>(dst, w + static_cast<int64_t>(id) * dim, dim);
+  return true;
+}
+
+// The first i < count whose id is outside the table, or -1.
+int64_t FirstBadId(const int32_t* ids, int64_t count, int64_t rows) {
+  for (int64_t i = 0; i < count; i++)
+    if (!InTable(ids[i], rows)) return i;
+  return -1;
+}
+
 // out[outOffset + i·outStride …] = w row ids[i], i < count. Returns -1, or the first i
 // whose id is outside [0, rows).
 template <int D>
@@ -200,13 +225,8 @@ int64_t GatherT(const float* w, int64_t rows, int64_t dim, const int32_t* ids, i
                 int64_t outStride) {
   const int64_t dd = D > 0 ? D : dim;
   for (int64_t i = 0; i < count; i++) {
-    if (i + kPrefetch < count) {
-      const uint32_t a = static_cast<uint32_t>(ids[i + kPrefetch]);
-      if (a < static_cast<uint64_t>(rows)) PrefetchRowR(w + static_cast<int64_t>(a) * dd, dd);
-    }
-    const uint32_t id = static_cast<uint32_t>(ids[i]);
-    if (id >= static_cast<uint64_t>(rows)) return i;
-    CopyRow<D>(out + i * outStride, w + static_cast<int64_t>(id) * dd, dd);
+    if (i + kPrefetch < count) PrefetchId(w, rows, ids[i + kPrefetch], dd);
+    if (!CopyIdRow<D>(out + i * outStride, w, rows, ids[i], dd)) return i;
   }
   return -1;
 }
@@ -236,16 +256,11 @@ bool GatherFieldsRowsT(const float* const* ws, const int64_t* rows, const int32_
   const int64_t dd = D > 0 ? D : dim;
   for (int64_t b = 0; b < B; b++) {
     if (b + kPrefetchSamples < B) {
-      for (uint32_t f = 0; f < F; f++) {
-        const uint32_t a = static_cast<uint32_t>(idp[f][b + kPrefetchSamples]);
-        if (a < static_cast<uint64_t>(rows[f])) PrefetchRowR(ws[f] + static_cast<int64_t>(a) * dd, dd);
-      }
+      for (uint32_t f = 0; f < F; f++) PrefetchId(ws[f], rows[f], idp[f][b + kPrefetchSamples], dd);
     }
     float* o = out + b * static_cast<int64_t>(F) * dd;
     for (uint32_t f = 0; f < F; f++) {
-      const uint32_t id = static_cast<uint32_t>(idp[f][b]);
-      if (id >= static_cast<uint64_t>(rows[f])) return false;
-      CopyRow<D>(o + f * dd, ws[f] + static_cast<int64_t>(id) * dd, dd);
+      if (!CopyIdRow<D>(o + f * dd, ws[f], rows[f], idp[f][b], dd)) return false;
     }
   }
   return true;
@@ -302,9 +317,8 @@ napi_value GatherFields(napi_env env, napi_callback_info info) {
   if (GatherFieldsRows(ws.data(), rows.data(), idp.data(), F, B, dim, out)) return Int(env, -1);
   // A bad id: report the first one in field-major order (f·B + i), as the TypeScript twin does.
   for (uint32_t f = 0; f < F; f++) {
-    for (int64_t i = 0; i < B; i++) {
-      if (static_cast<uint32_t>(idp[f][i]) >= static_cast<uint64_t>(rows[f])) return Int(env, static_cast<int64_t>(f) * B + i);
-    }
+    const int64_t i = FirstBadId(idp[f], B, rows[f]);
+    if (i >= 0) return Int(env, static_cast<int64_t>(f) * B + i);
   }
   return Int(env, -1);
 }
@@ -388,16 +402,12 @@ napi_value Pool(napi_env env, napi_callback_info info) {
     const int64_t len = lengths[b];
     if (len == 0) continue;
     const int32_t* row = ids + b * L;
-    for (int64_t j = 0; j < len; j++) {
-      if (static_cast<uint32_t>(row[j]) >= static_cast<uint64_t>(rows)) return Int(env, b * L + j);
-    }
+    const int64_t bad = FirstBadId(row, len, rows);
+    if (bad >= 0) return Int(env, b * L + bad);
     // Prefetch the first rows of the next sequence while this one is summed.
     if (b + 1 < B) {
       const int64_t nlen = lengths[b + 1] < kPrefetch ? lengths[b + 1] : kPrefetch;
-      for (int64_t j = 0; j < nlen; j++) {
-        const uint32_t a = static_cast<uint32_t>(ids[(b + 1) * L + j]);
-        if (a < static_cast<uint64_t>(rows)) PrefetchRowR(w + static_cast<int64_t>(a) * dim, dim);
-      }
+      for (int64_t j = 0; j < nlen; j++) PrefetchId(w, rows, ids[(b + 1) * L + j], dim);
     }
     float* o = out + b * dim;
     for (int64_t j = 0; j < len; j++) {
