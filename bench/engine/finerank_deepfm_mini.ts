@@ -7,7 +7,8 @@
  * one extra row 0, the padding row, never looked up), embedding dim 16, 13 dense inputs.
  *   first  = Σ_f w_f[id_f] (1-dim tables) + Linear(13 → 1)(dense)
  *   second = ½ Σ_d [(Σ_f v_fd)² − Σ_f v_fd²]                       (fmSecondOrder)
- *   deep   = MLP([flatten v (416) ++ dense (13)] → 400 → 400 → 400 (ReLU) → 1)
+ *   deep   = MLP([flatten v (416) ++ dense (13)] → 400 → 400 → 400 (ReLU) → 1), the first
+ *            layer over the two parts without building the concatenation (MLP.forwardParts)
  *   logit  = first + second + deep; loss = mean BCE with logits.
  * Tables: N(0, 1e-4), updated by LazyAdam (torch.optim.SparseAdam semantics); dense
  * weights Xavier-normal / zero bias, updated by Adam; lr 1e-3 for both.
@@ -35,7 +36,7 @@ import { peakRssBytes } from '../common/rss.js';
 import { Tensor, noGrad, tidy } from '../../src/engine/tensor.js';
 import { Rng } from '../../src/engine/random.js';
 import { kernels } from '../../src/engine/kernels/index.js';
-import { add, concat, reshape, sum, bceWithLogits, sigmoid } from '../../src/engine/ops/index.js';
+import { add, reshape, sum, bceWithLogits, sigmoid } from '../../src/engine/ops/index.js';
 import { EmbeddingTable, embedFields, LazyAdam } from '../../src/embedding/index.js';
 import { Linear, MLP } from '../../src/nn/index.js';
 import { fmSecondOrder } from '../../src/blocks/interactions/fm.js';
@@ -221,9 +222,11 @@ class DeepFMMini {
     phases?.mark('fm_first');
     const second = fmSecondOrder(v);
     phases?.mark('fm_second');
-    const x = concat([reshape(v, [B, VOCABS.length * EMB_DIM]), dense], 1);
+    // The MLP over [flattened embeddings | dense] without building the concatenation: the
+    // first layer multiplies each part by its rows of W (MLP.forwardParts); `concat` stays
+    // as a (now empty) mark so the phases line up with the PyTorch side's.
     phases?.mark('concat');
-    const deep = reshape(this.mlp.forward(x), [B]);
+    const deep = reshape(this.mlp.forwardParts([reshape(v, [B, VOCABS.length * EMB_DIM]), dense]), [B]);
     phases?.mark('mlp');
     const logit = add(add(first, second), deep);
     phases?.mark('combine');
