@@ -5,7 +5,7 @@
  *
  * Model: 26 sparse fields (vocabularies 10×1,000, 10×100,000, 6×1,000,000; each table has
  * one extra row 0, the padding row, never looked up), embedding dim 16, 13 dense inputs.
- *   first  = Σ_f w_f[id_f] (1-dim tables) + Linear(13 → 1)(dense)
+ *   first  = Σ_f w_f[id_f] (1-dim tables, embedFieldsSum) + Linear(13 → 1)(dense)
  *   second = ½ Σ_d [(Σ_f v_fd)² − Σ_f v_fd²]                       (fmSecondOrder)
  *   deep   = MLP([flatten v (416) ++ dense (13)] → 400 → 400 → 400 (ReLU) → 1), the first
  *            layer over the two parts without building the concatenation (MLP.forwardParts)
@@ -36,8 +36,8 @@ import { peakRssBytes } from '../common/rss.js';
 import { Tensor, noGrad, tidy } from '../../src/engine/tensor.js';
 import { Rng } from '../../src/engine/random.js';
 import { kernels } from '../../src/engine/kernels/index.js';
-import { add, reshape, sum, bceWithLogits, sigmoid } from '../../src/engine/ops/index.js';
-import { EmbeddingTable, embedFields, LazyAdam } from '../../src/embedding/index.js';
+import { add, reshape, bceWithLogits, sigmoid } from '../../src/engine/ops/index.js';
+import { EmbeddingTable, embedFields, embedFieldsSum, LazyAdam } from '../../src/embedding/index.js';
 import { Linear, MLP } from '../../src/nn/index.js';
 import { fmSecondOrder } from '../../src/blocks/interactions/fm.js';
 import { Adam } from '../../src/train/optim.js';
@@ -216,9 +216,10 @@ class DeepFMMini {
     const B = dense.shape[0]!;
     phases?.mark('other');
     const v = embedFields(this.emb, ids); // [B, F, D]
-    const w = embedFields(this.first, ids); // [B, F, 1]
     phases?.mark('gather');
-    const first = add(sum(w, [1, 2]), reshape(this.denseLinear.forward(dense), [B]));
+    // Σ_f w_f[id_f] in one op (embedFieldsSum: the 1-dim rows gathered and summed; its backward
+    // sends g[b] to each row without a [B, F, 1] gradient); its gather counts in fm_first.
+    const first = add(embedFieldsSum(this.first, ids), reshape(this.denseLinear.forward(dense), [B]));
     phases?.mark('fm_first');
     const second = fmSecondOrder(v);
     phases?.mark('fm_second');

@@ -12,7 +12,7 @@
  * Results are allocated from the engine's buffer pool (`allocFloat32`), so inside a `tidy`
  * scope (the trainer's step, the scorer) they reuse the previous batch's memory.
  */
-import { Tensor, fromOp, isGradEnabled, allocFloat32, allocZeroedFloat32 } from '../engine/tensor.js';
+import { Tensor, fromOp, isGradEnabled, allocFloat32, allocZeroedFloat32, releaseFloat32 } from '../engine/tensor.js';
 import type { PaddedIds } from '../features/batch.js';
 import type { EmbeddingTable } from './table.js';
 import { embeddingKernels } from './kernels.js';
@@ -137,6 +137,56 @@ export function embedFields(tables: readonly EmbeddingTable[], ids: readonly Int
       for (let f = 0; f < F; f++) {
         const t = tablesCopy[f]!;
         if (t.trainable) t.accumulateGradStrided(saved, f * B, B, g, f * D, rowStride, 1);
+      }
+    },
+    RELEASES_GRAD,
+  );
+}
+
+/**
+ * The sum over fields of 1-dim embeddings, out[b] = Σ_f tables[f] row ids[f][b] (the first-order
+ * term of FM / LR over single-valued fields), a [B] tensor: the rows gathered sample-major into a
+ * pooled scratch array and summed in float64 in field order, so the values equal
+ * `sum(embedFields(tables, ids), [1, 2])`. Backward: g[b] goes to each field's row straight from
+ * the [B] gradient (no [B, F, 1] gradient spread out and read back); the same sparse gradients.
+ */
+export function embedFieldsSum(tables: readonly EmbeddingTable[], ids: readonly Int32Array[]): Tensor {
+  const F = tables.length;
+  if (F === 0) throw new Error('embedFieldsSum: no fields given');
+  if (ids.length !== F) throw new Error(`embedFieldsSum: ${F} tables but ${ids.length} id arrays`);
+  const B = ids[0]!.length;
+  for (let f = 0; f < F; f++) {
+    if (tables[f]!.dim !== 1)
+      throw new Error(`embedFieldsSum: field ${f} uses table '${tables[f]!.name}' of dim ${tables[f]!.dim}; all tables must have dim 1`);
+    if (ids[f]!.length !== B) throw new Error(`embedFieldsSum: field ${f} has ${ids[f]!.length} ids, field 0 has ${B}`);
+  }
+  const rows = allocFloat32(B * F);
+  const weights = new Array<Float32Array>(F);
+  for (let f = 0; f < F; f++) weights[f] = tables[f]!.weight;
+  const bad = embeddingKernels().gatherFields(weights, ids, 1, rows);
+  if (bad >= 0) {
+    releaseFloat32(rows);
+    tables[Math.floor(bad / B)]!.rangeError(ids[Math.floor(bad / B)]![bad % B]!);
+  }
+  const out = allocFloat32(B);
+  for (let b = 0, o = 0; b < B; b++, o += F) {
+    let s = 0;
+    for (let f = 0; f < F; f++) s += rows[o + f]!;
+    out[b] = s;
+  }
+  releaseFloat32(rows);
+  if (!recording(tables)) return untracked(out, [B]);
+  const saved = new Int32Array(F * B);
+  for (let f = 0; f < F; f++) saved.set(ids[f]!, f * B);
+  const tablesCopy = tables.slice();
+  return fromOp(
+    out,
+    [B],
+    anchorsOf(tables),
+    (g) => {
+      for (let f = 0; f < F; f++) {
+        const t = tablesCopy[f]!;
+        if (t.trainable) t.accumulateGradStrided(saved, f * B, B, g, 0, 1, 1);
       }
     },
     RELEASES_GRAD,

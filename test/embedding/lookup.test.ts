@@ -6,7 +6,7 @@ import { matmul } from '../../src/engine/ops/matmul.js';
 import { concat, reshape } from '../../src/engine/ops/shape.js';
 import { sum } from '../../src/engine/ops/reduce.js';
 import { EmbeddingTable } from '../../src/embedding/table.js';
-import { embeddingLookup, embedFields, embedPooled, embedSequence } from '../../src/embedding/lookup.js';
+import { embeddingLookup, embedFields, embedFieldsSum, embedPooled, embedSequence } from '../../src/embedding/lookup.js';
 import type { PaddedIds } from '../../src/features/batch.js';
 import { randTensor } from '../support/gradcheck.js';
 
@@ -265,4 +265,39 @@ test('a training step through lookups and concat reuses its gradient arrays: the
     tables.map((t) => ({ ids: Array.from(t.sparseGrad().ids), values: Array.from(t.sparseGrad().values) })),
     grads,
   );
+});
+
+test('embedFieldsSum: equals sum(embedFields(…), [1, 2]) bit for bit, with the same sparse gradients; gradient check; errors', () => {
+  const rng = new Rng(7);
+  const B = 300;
+  const tables = [new EmbeddingTable('a', 40, 1, { rng }), new EmbeddingTable('b', 9, 1, { rng }), new EmbeddingTable('c', 25, 1, { rng })];
+  // Duplicates within a field and padding ids (0) among them.
+  const ids = [0, 1, 2].map((f) => Int32Array.from({ length: B }, (_, i) => (i * (f + 3)) % [40, 9, 25][f]!));
+  const sparse = () => tables.map((t) => ({ ids: Array.from(t.sparseGrad().ids), values: Array.from(t.sparseGrad().values) }));
+  const run = (fn: () => Tensor) => {
+    for (const t of tables) t.zeroGrad();
+    const y = fn();
+    y.backward(Float32Array.from({ length: B }, (_, i) => ((i * 5) % 7) - 3));
+    return { values: Array.from(y.data), grads: sparse() };
+  };
+  const fused = run(() => embedFieldsSum(tables, ids));
+  const plain = run(() => sum(embedFields(tables, ids), [1, 2]));
+  assert.deepEqual(fused, plain);
+  // Row 5 by hand: the sum of its three table values (ids 15, 2 and 0, the padding row's zero).
+  const want = tables.reduce((s, t, f) => s + t.weight[ids[f]![5]!]!, 0);
+  assert.equal(fused.values[5], Math.fround(want));
+  tableGradcheck(
+    () =>
+      embedFieldsSum(
+        tables,
+        ids.map((a) => a.subarray(0, 20)),
+      ),
+    tables,
+  );
+  assert.throws(
+    () => embedFieldsSum([new EmbeddingTable('d', 5, 2, { rng })], [new Int32Array(3)]),
+    /embedFieldsSum: field 0 uses table 'd' of dim 2; all tables must have dim 1/,
+  );
+  assert.throws(() => embedFieldsSum(tables.slice(0, 2), [ids[0]!, ids[1]!.subarray(0, 3)]), /embedFieldsSum: field 1 has 3 ids, field 0 has 300/);
+  assert.throws(() => embedFieldsSum(tables.slice(0, 1), [Int32Array.of(1, 40)]), /out of range|outside/);
 });
