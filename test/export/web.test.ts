@@ -14,6 +14,9 @@ import { WebScorer } from '../../src/export/web/scorer.js';
 import { runCli, lastJson } from '../support/cli.js';
 import { rawRows, writeEveryModel } from './web-fixture.js';
 import { launchChromiumOrSkip } from '../support/chromium.js';
+import * as trainingAbsent from '../../src/export/web/training-absent.js';
+import { denseTrainingKernelsTS } from '../../src/engine/kernels/typescript-training.js';
+import { typescriptEmbeddingTrainingKernels } from '../../src/embedding/kernels-ts-training.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'finerank-web-'));
 const artifacts = writeEveryModel(dir);
@@ -111,6 +114,17 @@ test(`the bundle has no Node module or native addon and stays within ${BUNDLE_BU
   assert.ok(!/require\(|process\.env/.test(code), 'no CommonJS require or process.env left in the bundle');
   const bytes = Buffer.byteLength(code);
   assert.ok(bytes <= BUNDLE_BUDGET, `bundle ${bytes} bytes > ${BUNDLE_BUDGET}`);
+});
+
+test('the stand-in for the training-only kernels in the web build has every one of them, each throwing', () => {
+  assert.deepEqual(Object.keys(trainingAbsent.denseTrainingKernelsTS).sort(), Object.keys(denseTrainingKernelsTS).sort());
+  assert.deepEqual(Object.keys(trainingAbsent.typescriptEmbeddingTrainingKernels).sort(), Object.keys(typescriptEmbeddingTrainingKernels).sort());
+  const f = new Float32Array(4);
+  assert.throws(
+    () => trainingAbsent.denseTrainingKernelsTS.adamUpdate(f, f, f, f, 4, 0.9, 0.999, 1e-3, 1e-8, 0),
+    /^Error: adamUpdate: a training kernel, left out of the web scorer/,
+  );
+  assert.throws(() => trainingAbsent.typescriptEmbeddingTrainingKernels.sgd(new Int32Array(1), f, f, 1, 0.1), /^Error: sgd: a training kernel/);
 });
 
 test('CLI: export --format web writes the module, model.bin and featuremap.json; --format featuremap alone; --with-featuremap beside an ONNX file; unknown formats refused', async () => {

@@ -10,10 +10,13 @@ import type { DenseKernels } from '../../engine/kernels/types.js';
 import type { EmbeddingTrainingKernelName } from '../../embedding/kernels-ts-training.js';
 import type { EmbeddingKernels } from '../../embedding/kernels.js';
 
-/** Functions that throw, one per name. */
-function absent<N extends string>(names: readonly N[]): Record<N, () => never> {
+/**
+ * One function that throws per key of `names` (a record with every kernel name as a key, so
+ * that the compiler refuses a list missing one).
+ */
+function absent<N extends string>(names: Record<N, true>): Record<N, () => never> {
   return Object.fromEntries(
-    names.map((name) => [
+    Object.keys(names).map((name) => [
       name,
       () => {
         throw new Error(`${name}: a training kernel, left out of the web scorer (it only scores; train with the finerank CLI)`);
@@ -22,28 +25,26 @@ function absent<N extends string>(names: readonly N[]): Record<N, () => never> {
   ) as Record<N, () => never>;
 }
 
-const DENSE: readonly DenseTrainingKernelName[] = [
-  'bnStats',
-  'bnGradSums',
-  'bnInputGrad',
-  'dropoutForward',
-  'dropoutBackward',
-  'addColumnSums',
-  'reluBackwardColumnSums',
-  'adamUpdate',
-  'reluBackward',
-  'fmSecondOrderBackward',
-];
-
 /** Every training-only dense kernel, as a function that throws. */
-export const denseTrainingKernelsTS = absent(DENSE) as unknown as Pick<DenseKernels, DenseTrainingKernelName>;
+export const denseTrainingKernelsTS = absent<DenseTrainingKernelName>({
+  bnStats: true,
+  bnGradSums: true,
+  bnInputGrad: true,
+  dropoutForward: true,
+  dropoutBackward: true,
+  addColumnSums: true,
+  reluBackwardColumnSums: true,
+  adamUpdate: true,
+  reluBackward: true,
+  fmSecondOrderBackward: true,
+}) as unknown as Pick<DenseKernels, DenseTrainingKernelName>;
 
 /** Every training-only embedding kernel, as a function that throws. */
-export const typescriptEmbeddingTrainingKernels = absent<EmbeddingTrainingKernelName>([
-  'accumulate',
-  'sgd',
-  'adagrad',
-  'lazyAdam',
-  'ftrl',
-  'tableAdam',
-]) as unknown as Pick<EmbeddingKernels, EmbeddingTrainingKernelName>;
+export const typescriptEmbeddingTrainingKernels = absent<EmbeddingTrainingKernelName>({
+  accumulate: true,
+  sgd: true,
+  adagrad: true,
+  lazyAdam: true,
+  ftrl: true,
+  tableAdam: true,
+}) as unknown as Pick<EmbeddingKernels, EmbeddingTrainingKernelName>;
