@@ -45,6 +45,10 @@ test('linearParts: one part is linear bit for bit; several equal linear(concat(p
       g1.forEach((g, k) => assertClose(g, g2[k]!, 1e-5, `gradient of input ${k}`));
     }
   }
+  // A part of width 0 adds nothing (first, so the next GEMM must overwrite: no bias).
+  const empty = Tensor.zeros([9, 0], true);
+  const yEmpty = noGrad(() => linearParts([empty, a, c, d], w, null)).data;
+  assertClose(yEmpty, noGrad(() => linear(concat([a, c, d], 1), w, null)).data, 1e-6, 'with an empty part');
   // Hand-computed: [1, 2 | 3]·[[1, 0], [0, 1], [2, -1]] + [0.5, 0] = [7.5, -1] → ReLU [7.5, 0].
   const y = noGrad(() =>
     linearReluParts([Tensor.from([1, 2], [1, 2]), Tensor.from([3], [1, 1])], Tensor.from([1, 0, 0, 1, 2, -1], [3, 2]), Tensor.from([0.5, 0])),

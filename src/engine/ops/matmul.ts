@@ -162,11 +162,14 @@ function linearOp(x: Tensor | readonly Tensor[], w: Tensor, b: Tensor | null, wi
   const out = inDim === 0 && b === null ? allocZeroedFloat32(rows * outDim) : allocFloat32(rows * outDim);
   if (b !== null) fillRows(out, b.data, rows, outDim);
   // Part k starts at row offsets[k] of W; every GEMM after the first (or after the bias) adds.
+  // Parts of width 0 add nothing and are skipped (a GEMM with k = 0 would leave C unwritten).
   const offsets: number[] = [];
+  let written = b !== null;
   for (let k = 0, r = 0; k < parts.length; r += widths[k]!, k++) {
     offsets.push(r);
-    const beta = b !== null || k > 0 ? 1 : 0;
-    K.sgemm(false, false, rows, outDim, widths[k]!, 1, parts[k]!.data, 0, widths[k]!, w.data, r * outDim, outDim, beta, out, 0, outDim);
+    if (widths[k] === 0) continue;
+    K.sgemm(false, false, rows, outDim, widths[k]!, 1, parts[k]!.data, 0, widths[k]!, w.data, r * outDim, outDim, written ? 1 : 0, out, 0, outDim);
+    written = true;
   }
   if (withRelu) denseKernels().relu(out, out.length, out);
   const parents = b !== null ? [...parts, w, b] : [...parts, w];
@@ -183,7 +186,7 @@ function linearOp(x: Tensor | readonly Tensor[], w: Tensor, b: Tensor | null, wi
       }
       // A fresh gradient is written by the GEMM with beta = 0 (no zero-fill, no read).
       parts.forEach((p, k) => {
-        if (!p.requiresGrad) return;
+        if (!p.requiresGrad || widths[k] === 0) return;
         const { grad, overwrite } = p.gradForWrite();
         const kp = widths[k]!;
         K.sgemm(false, true, rows, kp, outDim, 1, g, 0, outDim, w.data, offsets[k]! * outDim, outDim, overwrite ? 0 : 1, grad, 0, kp);
@@ -193,6 +196,7 @@ function linearOp(x: Tensor | readonly Tensor[], w: Tensor, b: Tensor | null, wi
         const { grad, overwrite } = w.gradForWrite();
         parts.forEach((p, k) => {
           const kp = widths[k]!;
+          if (kp === 0) return;
           K.sgemm(true, false, kp, outDim, rows, 1, p.data, 0, kp, g, 0, outDim, overwrite ? 0 : 1, grad, offsets[k]! * outDim, outDim);
         });
       }
