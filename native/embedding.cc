@@ -4,7 +4,8 @@
 //
 // Exports (see src/embedding/kernels.ts for the TypeScript view; every function takes typed
 // arrays that TypeScript allocated and writes only into them):
-//   embGatherFields(weights[], ids[], dim, out) -> -1 | f·B + i of the first bad id
+//   embGatherFields(weights[], ids[], dim, out[, outStride]) -> -1 | f·B + i of the first bad id
+//       (sample b's F rows at out[b·outStride …], outStride ≥ F·dim, default F·dim)
 //       out[b, f, :] = weights[f] row ids[f][b] for a [B, F, dim] out.
 //   embGatherRows(w, dim, ids, idsOffset, count, out, outOffset, outStride) -> -1 | bad index
 //   embGatherPadded(w, dim, ids, lengths, maxLen, out) -> -1 | bad index
@@ -252,13 +253,13 @@ constexpr int64_t kPrefetchSamples = 4;
 
 template <int D>
 bool GatherFieldsRowsT(const float* const* ws, const int64_t* rows, const int32_t* const* idp, uint32_t F, int64_t B,
-                       int64_t dim, float* out) {
+                       int64_t dim, float* out, int64_t outStride) {
   const int64_t dd = D > 0 ? D : dim;
   for (int64_t b = 0; b < B; b++) {
     if (b + kPrefetchSamples < B) {
       for (uint32_t f = 0; f < F; f++) PrefetchId(ws[f], rows[f], idp[f][b + kPrefetchSamples], dd);
     }
-    float* o = out + b * static_cast<int64_t>(F) * dd;
+    float* o = out + b * outStride;
     for (uint32_t f = 0; f < F; f++) {
       if (!CopyIdRow<D>(o + f * dd, ws[f], rows[f], idp[f][b], dd)) return false;
     }
@@ -267,22 +268,23 @@ bool GatherFieldsRowsT(const float* const* ws, const int64_t* rows, const int32_
 }
 
 bool GatherFieldsRows(const float* const* ws, const int64_t* rows, const int32_t* const* idp, uint32_t F, int64_t B,
-                      int64_t dim, float* out) {
+                      int64_t dim, float* out, int64_t outStride) {
   switch (dim) {
-    case 1: return GatherFieldsRowsT<1>(ws, rows, idp, F, B, dim, out);
-    case 4: return GatherFieldsRowsT<4>(ws, rows, idp, F, B, dim, out);
-    case 8: return GatherFieldsRowsT<8>(ws, rows, idp, F, B, dim, out);
-    case 16: return GatherFieldsRowsT<16>(ws, rows, idp, F, B, dim, out);
-    case 32: return GatherFieldsRowsT<32>(ws, rows, idp, F, B, dim, out);
-    case 64: return GatherFieldsRowsT<64>(ws, rows, idp, F, B, dim, out);
-    default: return GatherFieldsRowsT<0>(ws, rows, idp, F, B, dim, out);
+    case 1: return GatherFieldsRowsT<1>(ws, rows, idp, F, B, dim, out, outStride);
+    case 4: return GatherFieldsRowsT<4>(ws, rows, idp, F, B, dim, out, outStride);
+    case 8: return GatherFieldsRowsT<8>(ws, rows, idp, F, B, dim, out, outStride);
+    case 16: return GatherFieldsRowsT<16>(ws, rows, idp, F, B, dim, out, outStride);
+    case 32: return GatherFieldsRowsT<32>(ws, rows, idp, F, B, dim, out, outStride);
+    case 64: return GatherFieldsRowsT<64>(ws, rows, idp, F, B, dim, out, outStride);
+    default: return GatherFieldsRowsT<0>(ws, rows, idp, F, B, dim, out, outStride);
   }
 }
 
 napi_value GatherFields(napi_env env, napi_callback_info info) {
   const char* fn = "embGatherFields";
-  napi_value argv[4];
-  if (!GetArgs(env, info, fn, 4, argv)) return nullptr;
+  napi_value argv[5];
+  size_t argc;
+  if (!GetArgsBetween(env, info, fn, 4, 5, argv, &argc)) return nullptr;
   bool isArr = false;
   if (napi_is_array(env, argv[0], &isArr) != napi_ok || !isArr) return Throw(env, fn, 'T', "weights must be an array of Float32Array");
   if (napi_is_array(env, argv[1], &isArr) != napi_ok || !isArr) return Throw(env, fn, 'T', "ids must be an array of Int32Array");
@@ -313,8 +315,13 @@ napi_value GatherFields(napi_env env, napi_callback_info info) {
     ws[f] = w;
     idp[f] = ids;
   }
-  if (!CheckExtent(env, fn, "out", B * static_cast<int64_t>(F) * dim, outLen)) return nullptr;
-  if (GatherFieldsRows(ws.data(), rows.data(), idp.data(), F, B, dim, out)) return Int(env, -1);
+  // Sample b's row starts at b·outStride (default F·dim; larger: the fields fill the first
+  // F·dim values of each row of a wider array, e.g. an MLP's input rows).
+  const int64_t row = static_cast<int64_t>(F) * dim;
+  int64_t outStride = row;
+  if (argc == 5 && !GetInt(env, fn, argv[4], "outStride", row, kMaxIndex, &outStride)) return nullptr;
+  if (!CheckExtent(env, fn, "out", B == 0 ? 0 : (B - 1) * outStride + row, outLen)) return nullptr;
+  if (GatherFieldsRows(ws.data(), rows.data(), idp.data(), F, B, dim, out, outStride)) return Int(env, -1);
   // A bad id: report the first one in field-major order (f·B + i), as the TypeScript twin does.
   for (uint32_t f = 0; f < F; f++) {
     const int64_t i = FirstBadId(idp[f], B, rows[f]);

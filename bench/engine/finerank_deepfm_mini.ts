@@ -6,9 +6,9 @@
  * Model: 26 sparse fields (vocabularies 10×1,000, 10×100,000, 6×1,000,000; each table has
  * one extra row 0, the padding row, never looked up), embedding dim 16, 13 dense inputs.
  *   first  = Σ_f w_f[id_f] (1-dim tables, embedFieldsSum) + Linear(13 → 1)(dense)
- *   second = ½ Σ_d [(Σ_f v_fd)² − Σ_f v_fd²]                       (fmSecondOrder)
- *   deep   = MLP([flatten v (416) ++ dense (13)] → 400 → 400 → 400 (ReLU) → 1), the first
- *            layer over the two parts without building the concatenation (MLP.forwardParts)
+ *   second = ½ Σ_d [(Σ_f v_fd)² − Σ_f v_fd²]        (fmSecondOrderLeading over the MLP input)
+ *   deep   = MLP([flatten v (416) ++ dense (13)] → 400 → 400 → 400 (ReLU) → 1), its input
+ *            rows written by the gather itself (embedFieldsConcat)
  *   logit  = first + second + deep; loss = mean BCE with logits.
  * Tables: N(0, 1e-4), updated by LazyAdam (torch.optim.SparseAdam semantics); dense
  * weights Xavier-normal / zero bias, updated by Adam; lr 1e-3 for both.
@@ -37,9 +37,9 @@ import { Tensor, noGrad, tidy } from '../../src/engine/tensor.js';
 import { Rng } from '../../src/engine/random.js';
 import { kernels } from '../../src/engine/kernels/index.js';
 import { add, reshape, bceWithLogits, sigmoid } from '../../src/engine/ops/index.js';
-import { EmbeddingTable, embedFields, embedFieldsSum, LazyAdam } from '../../src/embedding/index.js';
+import { EmbeddingTable, embedFieldsConcat, embedFieldsSum, LazyAdam } from '../../src/embedding/index.js';
 import { Linear, MLP } from '../../src/nn/index.js';
-import { fmSecondOrder } from '../../src/blocks/interactions/fm.js';
+import { fmSecondOrderLeading } from '../../src/blocks/interactions/fm.js';
 import { Adam } from '../../src/train/optim.js';
 import { zipfSampler } from '../common/zipf.js';
 
@@ -215,19 +215,19 @@ class DeepFMMini {
   forward(ids: Int32Array[], dense: Tensor, phases?: PhaseTimer): Tensor {
     const B = dense.shape[0]!;
     phases?.mark('other');
-    const v = embedFields(this.emb, ids); // [B, F, D]
+    // x = [v_1 … v_F | dense] [B, F·D + 13]: the gather writes each sample's field rows straight
+    // into its MLP input row (embedFieldsConcat), so there is no [B, F, D] copy to concatenate;
+    // `concat` stays as a (now empty) mark so the phases line up with the PyTorch side's.
+    const x = embedFieldsConcat(this.emb, ids, [dense]);
     phases?.mark('gather');
     // Σ_f w_f[id_f] in one op (embedFieldsSum: the 1-dim rows gathered and summed; its backward
     // sends g[b] to each row without a [B, F, 1] gradient); its gather counts in fm_first.
     const first = add(embedFieldsSum(this.first, ids), reshape(this.denseLinear.forward(dense), [B]));
     phases?.mark('fm_first');
-    const second = fmSecondOrder(v);
+    const second = fmSecondOrderLeading(x, VOCABS.length, EMB_DIM); // FM over x's first F·D columns
     phases?.mark('fm_second');
-    // The MLP over [flattened embeddings | dense] without building the concatenation: the
-    // first layer multiplies each part by its rows of W (MLP.forwardParts); `concat` stays
-    // as a (now empty) mark so the phases line up with the PyTorch side's.
     phases?.mark('concat');
-    const deep = reshape(this.mlp.forwardParts([reshape(v, [B, VOCABS.length * EMB_DIM]), dense]), [B]);
+    const deep = reshape(this.mlp.forward(x), [B]);
     phases?.mark('mlp');
     const logit = add(add(first, second), deep);
     phases?.mark('combine');

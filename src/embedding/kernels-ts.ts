@@ -49,11 +49,17 @@ function copyRow(w: Float32Array, src: number, out: Float32Array, dst: number, d
   for (; d < dim; d++) out[dst + d] = w[src + d]!;
 }
 
-function gatherFields(weights: readonly Float32Array[], ids: readonly Int32Array[], dim: number, out: Float32Array): number {
+function gatherFields(weights: readonly Float32Array[], ids: readonly Int32Array[], dim: number, out: Float32Array, outStride?: number): number {
   const F = weights.length,
     B = F === 0 ? 0 : ids[0]!.length;
+  const stride = outStride ?? F * dim;
+  if (!Number.isInteger(stride) || stride < F * dim) {
+    throw new RangeError(`embGatherFields: outStride must be an integer in [${F * dim}, ${2147483647}], got ${stride}`);
+  }
+  const need = B === 0 ? 0 : (B - 1) * stride + F * dim;
+  if (out.length < need) throw new RangeError(`embGatherFields: out needs ${need} elements, has ${out.length}`);
   for (let f = 0; f < F; f++) {
-    const bad = gatherRows(weights[f]!, dim, ids[f]!, 0, B, out, f * dim, F * dim);
+    const bad = gatherRows(weights[f]!, dim, ids[f]!, 0, B, out, f * dim, stride);
     if (bad >= 0) return f * B + bad;
   }
   return -1;

@@ -16,6 +16,7 @@ import { Tensor, fromOp, isGradEnabled, allocFloat32, allocZeroedFloat32, releas
 import type { PaddedIds } from '../features/batch.js';
 import type { EmbeddingTable } from './table.js';
 import { embeddingKernels } from './kernels.js';
+import { denseKernels } from '../engine/kernels/index.js';
 
 /**
  * A result outside the graph (no recording): made through `fromOp` with no parents, so a
@@ -138,6 +139,71 @@ export function embedFields(tables: readonly EmbeddingTable[], ids: readonly Int
         const t = tablesCopy[f]!;
         if (t.trainable) t.accumulateGradStrided(saved, f * B, B, g, f * D, rowStride, 1);
       }
+    },
+    RELEASES_GRAD,
+  );
+}
+
+/**
+ * The field embeddings written straight into the rows of a wider input, followed by other
+ * columns: out[b] = [tables[0] row ids[0][b], …, tables[F−1] row ids[F−1][b], rest[0][b], …],
+ * a [B, F·D + Σ restₖ] tensor — `concat([reshape(embedFields(tables, ids), [B, F·D]), …rest], 1)`
+ * without the [B, F, D] intermediate and its copy (an MLP's input: the gather writes each
+ * sample's rows into its input row, `embGatherFields` with an output stride). Backward: each
+ * table's rows read from the gradient's first F·D columns (stride the row width), each rest
+ * part its slab. `fmSecondOrderLeading` computes FM over the leading F·D columns.
+ */
+export function embedFieldsConcat(tables: readonly EmbeddingTable[], ids: readonly Int32Array[], rest: readonly Tensor[]): Tensor {
+  const F = tables.length;
+  if (F === 0) throw new Error('embedFieldsConcat: no fields given');
+  if (ids.length !== F) throw new Error(`embedFieldsConcat: ${F} tables but ${ids.length} id arrays`);
+  const D = tables[0]!.dim,
+    B = ids[0]!.length;
+  for (let f = 0; f < F; f++) {
+    if (tables[f]!.dim !== D) {
+      throw new Error(
+        `embedFieldsConcat: field ${f} uses table '${tables[f]!.name}' of dim ${tables[f]!.dim}, field 0 uses '${tables[0]!.name}' of dim ${D}; all fields must share one dim`,
+      );
+    }
+    if (ids[f]!.length !== B) throw new Error(`embedFieldsConcat: field ${f} has ${ids[f]!.length} ids, field 0 has ${B}`);
+  }
+  rest.forEach((t, k) => {
+    if (t.rank !== 2 || t.shape[0] !== B) throw new Error(`embedFieldsConcat: rest[${k}] must be [${B}, n], got [${t.shape}]`);
+  });
+  const lead = F * D;
+  const W = rest.reduce((n, t) => n + t.shape[1]!, lead);
+  const out = allocFloat32(B * W); // every element is written (or the range error thrown)
+  const weights = new Array<Float32Array>(F);
+  for (let f = 0; f < F; f++) weights[f] = tables[f]!.weight;
+  const bad = embeddingKernels().gatherFields(weights, ids, D, out, W);
+  if (bad >= 0) tables[Math.floor(bad / B)]!.rangeError(ids[Math.floor(bad / B)]![bad % B]!);
+  const offsets: number[] = [];
+  for (let k = 0, c = lead; k < rest.length; c += rest[k]!.shape[1]!, k++) {
+    offsets.push(c);
+    const n = rest[k]!.shape[1]!;
+    if (n > 0 && B > 0) denseKernels().copyRows(rest[k]!.data, 0, n, B, n, out, c, W);
+  }
+  const recordTables = recording(tables);
+  if (!recordTables && !(isGradEnabled() && rest.some((t) => t.requiresGrad))) return untracked(out, [B, W]);
+  const saved = new Int32Array(F * B);
+  for (let f = 0; f < F; f++) saved.set(ids[f]!, f * B);
+  const tablesCopy = tables.slice();
+  return fromOp(
+    out,
+    [B, W],
+    [...anchorsOf(tables), ...rest],
+    (g) => {
+      for (let f = 0; f < F; f++) {
+        const t = tablesCopy[f]!;
+        if (t.trainable) t.accumulateGradStrided(saved, f * B, B, g, f * D, W, 1);
+      }
+      rest.forEach((t, k) => {
+        const n = t.shape[1]!;
+        if (!t.requiresGrad || n === 0 || B === 0) return;
+        const { grad, overwrite } = t.gradForWrite();
+        if (overwrite) denseKernels().copyRows(g, offsets[k]!, W, B, n, grad, 0, n);
+        else for (let b = 0; b < B; b++) for (let j = 0; j < n; j++) grad[b * n + j]! += g[b * W + offsets[k]! + j]!;
+      });
     },
     RELEASES_GRAD,
   );

@@ -1,8 +1,7 @@
 import { Tensor } from '../engine/tensor.js';
 import { Rng } from '../engine/random.js';
 import { linearSharedRows } from '../engine/ops/linear-shared.js';
-import { linearRelu, linearReluParts } from '../engine/ops/matmul.js';
-import { concat } from '../engine/ops/shape.js';
+import { linearRelu } from '../engine/ops/matmul.js';
 import { Module } from './module.js';
 import { Linear, type LinearInit } from './linear.js';
 import { BatchNorm } from './batchnorm.js';
@@ -205,30 +204,6 @@ export class MLP extends Module {
     }
     let h = x;
     for (const layer of this.layers) h = layer.forward(h);
-    return this.out !== null ? this.out.forward(h) : h;
-  }
-
-  /**
-   * The MLP over concat(parts, 1) for rank-2 parts [rows, inₖ] with Σ inₖ = inputDim, without
-   * building the concatenation when the first hidden layer is Linear → ReLU without batch
-   * norm: its Linear multiplies each part by its block of rows (`linearReluParts`), so the
-   * parts' gradients are written straight into them (e.g. [field embeddings | dense inputs]
-   * into the embedding lookup's gradient). Otherwise (one part, batch norm, another
-   * activation, no hidden layer) it is `forward(concat(parts, 1))`. Values equal `forward`'s
-   * up to float rounding in the first layer (its sum is split at the part boundaries).
-   */
-  forwardParts(parts: readonly Tensor[]): Tensor {
-    const width = parts.reduce((n, p) => n + (p.rank === 2 ? p.shape[1]! : NaN), 0);
-    if (parts.length === 0 || width !== this.inputDim) {
-      throw new Error(`MLP: parts must be [rows, inₖ] with Σ inₖ = ${this.inputDim}, got ${parts.map((p) => `[${p.shape}]`).join(', ')}`);
-    }
-    const first = this.layers[0];
-    if (parts.length === 1 || first === undefined || first.bn !== null || !(first.act instanceof ReLU)) {
-      return this.forward(parts.length === 1 ? parts[0]! : concat(parts, 1));
-    }
-    let h = linearReluParts(parts, first.linear.weight, first.linear.bias);
-    if (first.dropout !== null) h = first.dropout.forward(h);
-    for (let i = 1; i < this.layers.length; i++) h = this.layers[i]!.forward(h);
     return this.out !== null ? this.out.forward(h) : h;
   }
 

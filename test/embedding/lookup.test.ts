@@ -2,11 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Tensor, noGrad, tidy, resetBufferPool, bufferPoolStats } from '../../src/engine/tensor.js';
 import { Rng } from '../../src/engine/random.js';
-import { matmul } from '../../src/engine/ops/matmul.js';
+import { matmul, linearRelu } from '../../src/engine/ops/matmul.js';
 import { concat, reshape } from '../../src/engine/ops/shape.js';
 import { sum } from '../../src/engine/ops/reduce.js';
 import { EmbeddingTable } from '../../src/embedding/table.js';
-import { embeddingLookup, embedFields, embedFieldsSum, embedPooled, embedSequence } from '../../src/embedding/lookup.js';
+import { embeddingLookup, embedFields, embedFieldsConcat, embedFieldsSum, embedPooled, embedSequence } from '../../src/embedding/lookup.js';
+import { fmSecondOrder, fmSecondOrderLeading } from '../../src/blocks/interactions/fm.js';
+import { add } from '../../src/engine/ops/elementwise.js';
 import type { PaddedIds } from '../../src/features/batch.js';
 import { randTensor } from '../support/gradcheck.js';
 
@@ -300,4 +302,56 @@ test('embedFieldsSum: equals sum(embedFields(…), [1, 2]) bit for bit, with the
   );
   assert.throws(() => embedFieldsSum(tables.slice(0, 2), [ids[0]!, ids[1]!.subarray(0, 3)]), /embedFieldsSum: field 1 has 3 ids, field 0 has 300/);
   assert.throws(() => embedFieldsSum(tables.slice(0, 1), [Int32Array.of(1, 40)]), /out of range|outside/);
+});
+
+test('embedFieldsConcat + fmSecondOrderLeading: the same values and gradients, bit for bit, as embedFields → concat and fmSecondOrder', () => {
+  const rng = new Rng(8);
+  const B = 64,
+    D = 4;
+  const tables = [new EmbeddingTable('a', 30, D, { rng }), new EmbeddingTable('b', 7, D, { rng }), new EmbeddingTable('c', 50, D, { rng })];
+  const ids = [30, 7, 50].map((v, f) => Int32Array.from({ length: B }, (_, i) => (i * (f + 2) + 1) % v));
+  const dense = randTensor(rng, [B, 3]);
+  const extra = randTensor(rng, [B, 2], 1, false);
+  const w = randTensor(rng, [3 * D + 5, 6]),
+    bias = randTensor(rng, [6], 0.3);
+  const params = [dense, w, bias];
+  const run = (fused: boolean) => {
+    for (const t of tables) t.zeroGrad();
+    for (const p of params) p.grad = null;
+    let x: Tensor, fm: Tensor;
+    if (fused) {
+      x = embedFieldsConcat(tables, ids, [dense, extra]);
+      fm = fmSecondOrderLeading(x, 3, D);
+    } else {
+      const e = embedFields(tables, ids);
+      x = concat([reshape(e, [B, 3 * D]), dense, extra], 1);
+      fm = fmSecondOrder(e);
+    }
+    const y = add(sum(linearRelu(x, w, bias), [1]), fm);
+    y.backward(Float32Array.from({ length: B }, (_, i) => ((i * 3) % 5) - 2));
+    return {
+      x: Array.from(x.data),
+      y: Array.from(y.data),
+      params: params.map((p) => Array.from(p.grad!)),
+      tables: tables.map((t) => ({ ids: Array.from(t.sparseGrad().ids), values: Array.from(t.sparseGrad().values) })),
+    };
+  };
+  assert.deepEqual(run(true), run(false));
+  // FM alone writes x's gradient first: the columns beyond the fields get zeros (filled with
+  // garbage first, so a pooled array with stale values would show).
+  dense.grad = null;
+  const x = embedFieldsConcat(tables, ids, [dense]);
+  fmSecondOrderLeading(x, 3, D).backward(new Float32Array(B).fill(1));
+  assert.ok(dense.grad !== null && (dense.grad as Float32Array).every((v) => v === 0), 'the dense columns get zero gradient');
+  tableGradcheck(
+    () =>
+      embedFieldsConcat(
+        tables,
+        ids.map((a) => a.subarray(0, 6)),
+        [randTensor(new Rng(3), [6, 2], 1, false)],
+      ),
+    tables,
+  );
+  assert.throws(() => embedFieldsConcat(tables, ids, [randTensor(rng, [B - 1, 2])]), /embedFieldsConcat: rest\[0\] must be \[64, n\], got \[63,2\]/);
+  assert.throws(() => fmSecondOrderLeading(x, 3, 6), /fmSecondOrderLeading: expected x \[B, W\] with W ≥ fields·dim = 18, got \[64,15\]/);
 });

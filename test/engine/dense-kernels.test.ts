@@ -459,6 +459,63 @@ test('fmSecondOrder and its backward: the formula in float64 (TypeScript); nativ
   }
 });
 
+test('fmSecondOrder and its backward with a row stride: the leading fields·dim values of wider rows, as the contiguous kernels; native = TypeScript', () => {
+  const rng = new Rng(13);
+  for (const [B, F, D, W] of [
+    [1, 1, 1, 3],
+    [3, 2, 5, 10],
+    [17, 26, 16, 429],
+    [4, 7, 3, 21],
+  ] as const) {
+    const lead = F * D;
+    const wide = rand(rng, B * W, 1);
+    const packed = new Float32Array(B * lead);
+    for (let b = 0; b < B; b++) packed.set(wide.subarray(b * W, b * W + lead), b * lead);
+    const g = rand(rng, B, 1);
+    if (B > 2) g[1] = 0;
+    const backends: Array<[string, DenseKernels]> = [['typescript', ts]];
+    if (native !== null) backends.push(['native', nat()]);
+    for (const [name, K] of backends) {
+      const o1 = new Float32Array(B),
+        s1 = new Float32Array(B * D),
+        o2 = new Float32Array(B),
+        s2 = new Float32Array(B * D).fill(9);
+      K.fmSecondOrder(packed, B, F, D, o1, s1);
+      K.fmSecondOrder(wide, B, F, D, o2, s2, W);
+      sameBits(o2, o1, `${name} fmSecondOrder stride ${W}`);
+      sameBits(s2, s1, `${name} fmSecondOrder sums stride ${W}`);
+      for (const accumulate of [false, true]) {
+        const startWide = rand(rng, B * W, 1);
+        const startPacked = new Float32Array(B * lead);
+        for (let b = 0; b < B; b++) startPacked.set(startWide.subarray(b * W, b * W + lead), b * lead);
+        const gp = startPacked.slice(),
+          gw = startWide.slice();
+        K.fmSecondOrderBackward(packed, s1, g, B, F, D, accumulate, gp);
+        K.fmSecondOrderBackward(wide, s1, g, B, F, D, accumulate, gw, W);
+        for (let b = 0; b < B; b++) {
+          sameBits(gw.subarray(b * W, b * W + lead), gp.subarray(b * lead, (b + 1) * lead), `${name} backward row ${b} accumulate=${accumulate}`);
+          // The columns beyond the fields are not touched.
+          sameBits(gw.subarray(b * W + lead, (b + 1) * W), startWide.subarray(b * W + lead, (b + 1) * W), `${name} backward tail ${b}`);
+        }
+      }
+    }
+  }
+  for (const [name, K] of native !== null ? [['typescript', ts] as const, ['native', nat()] as const] : [['typescript', ts] as const]) {
+    const f = (n: number) => new Float32Array(n);
+    assert.throws(
+      () => K.fmSecondOrder(f(12), 2, 2, 3, f(2), f(6), 5),
+      /^RangeError: fmSecondOrder: xStride must be at least fields·dim = 6, got 5$/,
+      name,
+    );
+    assert.throws(() => K.fmSecondOrder(f(13), 2, 2, 3, f(2), f(6), 8), /^RangeError: fmSecondOrder: x has 13 elements, needs at least 14$/, name);
+    assert.throws(
+      () => K.fmSecondOrderBackward(f(14), f(6), f(2), 2, 2, 3, true, f(13), 8),
+      /^RangeError: fmSecondOrderBackward: gx has 13 elements, needs at least 14$/,
+      name,
+    );
+  }
+});
+
 test('dense kernels reject bad arguments with the same messages on both backends', () => {
   const backends: Array<[string, DenseKernels]> = [['typescript', ts]];
   if (native !== null) backends.push(['native', nat()]);

@@ -64,3 +64,19 @@ export function checkBool(fn: string, name: string, v: unknown): void {
 export function overlapsTS(a: Float32Array, n: number, b: Float32Array, m: number): boolean {
   return n > 0 && m > 0 && a.buffer === b.buffer && a.byteOffset < b.byteOffset + 4 * m && b.byteOffset < a.byteOffset + 4 * n;
 }
+
+/**
+ * The row stride of a kernel's optional `xStride` argument: `row` (contiguous rows) when
+ * undefined, else an integer ≥ row (the addon's RangeError otherwise).
+ */
+export function checkRowStride(fn: string, xStride: number | undefined, row: number): number {
+  if (xStride === undefined) return row;
+  checkSize(fn, 'xStride', xStride);
+  if (xStride < row) throw new RangeError(`${fn}: xStride must be at least fields·dim = ${row}, got ${xStride}`);
+  return xStride;
+}
+
+/** Elements spanned by `rows` rows of `row` values at stride `stride` (0 when empty). */
+export function rowsExtent(rows: number, stride: number, row: number): number {
+  return rows === 0 || row === 0 ? 0 : (rows - 1) * stride + row;
+}

@@ -6,7 +6,7 @@
  * computed in float64 and rounded to float32 when stored, in the order of native/dense.cc.
  */
 import type { DenseKernels } from './types.js';
-import { checkArray, checkBool, checkDrop, checkSize, mix32, overlapsTS } from './dense-checks.js';
+import { checkArray, checkBool, checkDrop, checkRowStride, checkSize, mix32, overlapsTS, rowsExtent } from './dense-checks.js';
 
 /** The names of the training-only dense kernels (the keys of `denseTrainingKernelsTS`). */
 export type DenseTrainingKernelName =
@@ -311,13 +311,15 @@ function fmSecondOrderBackwardTS(
   dim: number,
   accumulate: boolean,
   gx: Float32Array,
+  xStride?: number,
 ): void {
   const fn = 'fmSecondOrderBackward';
   checkSize(fn, 'rows', rows);
   checkSize(fn, 'fields', fields);
   checkSize(fn, 'dim', dim);
   checkBool(fn, 'accumulate', accumulate);
-  const n = rows * fields * dim;
+  const stride = checkRowStride(fn, xStride, fields * dim);
+  const n = rowsExtent(rows, stride, fields * dim);
   checkArray(fn, 'x', x, n);
   checkArray(fn, 's', s, rows * dim);
   checkArray(fn, 'g', g, rows);
@@ -328,7 +330,7 @@ function fmSecondOrderBackwardTS(
     row = F * D;
   for (let b = 0; b < rows; b++) {
     const gb = g[b]!;
-    const base = b * row,
+    const base = b * stride,
       sb = b * D;
     if (gb === 0) {
       if (!accumulate) gx.fill(0, base, base + row);

@@ -1,5 +1,5 @@
 import type { DenseKernels, Kernels } from './types.js';
-import { checkArray, checkBool, checkDrop, checkSize, mix32 } from './dense-checks.js';
+import { checkArray, checkBool, checkDrop, checkRowStride, checkSize, mix32, rowsExtent } from './dense-checks.js';
 import { denseTrainingKernelsTS } from './typescript-training.js';
 
 /*
@@ -494,12 +494,13 @@ function reluTS(x: Float32Array, n: number, out: Float32Array): void {
   }
 }
 
-function fmSecondOrderTS(x: Float32Array, rows: number, fields: number, dim: number, out: Float32Array, s: Float32Array): void {
+function fmSecondOrderTS(x: Float32Array, rows: number, fields: number, dim: number, out: Float32Array, s: Float32Array, xStride?: number): void {
   const fn = 'fmSecondOrder';
   checkSize(fn, 'rows', rows);
   checkSize(fn, 'fields', fields);
   checkSize(fn, 'dim', dim);
-  checkArray(fn, 'x', x, rows * fields * dim);
+  const stride = checkRowStride(fn, xStride, fields * dim);
+  checkArray(fn, 'x', x, rowsExtent(rows, stride, fields * dim));
   checkArray(fn, 'out', out, rows);
   checkArray(fn, 's', s, rows * dim);
   const F = fields,
@@ -508,7 +509,7 @@ function fmSecondOrderTS(x: Float32Array, rows: number, fields: number, dim: num
   // kernel's order, which vectorises there).
   const q = new Float64Array(D);
   for (let b = 0; b < rows; b++) {
-    const base = b * F * D,
+    const base = b * stride,
       sb = b * D;
     s.fill(0, sb, sb + D);
     q.fill(0);

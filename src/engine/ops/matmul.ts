@@ -126,53 +126,21 @@ export function linearRelu(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
   return linearOp(x, w, b, true);
 }
 
-/**
- * `linear` over the concatenation of `parts` along the last axis, y = [x₁ | x₂ | …]·W + b
- * for parts [rows, inₖ] with Σ inₖ = W's rows, without building the concatenation: part k
- * is multiplied by its block of rows of W (one GEMM each, accumulating onto the bias rows).
- * Backward: each part's gradient gₖ = dy·Wₖᵀ straight into its own gradient (no slab
- * copied out of a concatenated one), dWₖ = xₖᵀ·dy into its rows of W's gradient, db as
- * `linear`. One part is exactly `linear`. With several, the forward's sum is split at the
- * part boundaries (K-blocks), so values agree with `linear(concat(parts))` to float
- * rounding, not bit for bit; the gradients of the parts and of W are the same products.
- * (The first MLP layer over [field embeddings | dense inputs]: see `MLP.forwardParts`.)
- */
-export function linearParts(parts: readonly Tensor[], w: Tensor, b: Tensor | null): Tensor {
-  return linearOp(parts, w, b, false);
-}
-
-/** `linearRelu` over the concatenation of `parts` along the last axis, as `linearParts`. */
-export function linearReluParts(parts: readonly Tensor[], w: Tensor, b: Tensor | null): Tensor {
-  return linearOp(parts, w, b, true);
-}
-
-/** `linear` (or `linearRelu` when `withRelu`) over x, or over the concatenation of the parts x. */
-function linearOp(x: Tensor | readonly Tensor[], w: Tensor, b: Tensor | null, withRelu: boolean): Tensor {
-  const parts = x instanceof Tensor ? [x] : x;
-  if (parts.length === 0) throw new Error('linear: no input parts');
-  const rows = parts[0]!.shape[0]!;
-  const widths = parts.map((p) => p.shape[1]!);
-  const inDim = widths.reduce((n, k) => n + k, 0);
-  if (w.rank !== 2 || parts.some((p) => p.rank !== 2 || p.shape[0] !== rows) || inDim !== w.shape[0]) {
-    throw new Error(`linear: expected x [rows, in] and W [in, out], got ${parts.map((p) => `[${p.shape}]`).join(' | ')} and [${w.shape}]`);
+/** `linear`, or `linearRelu` when `withRelu`. */
+function linearOp(x: Tensor, w: Tensor, b: Tensor | null, withRelu: boolean): Tensor {
+  if (x.rank !== 2 || w.rank !== 2 || x.shape[1] !== w.shape[0]) {
+    throw new Error(`linear: expected x [rows, in] and W [in, out], got [${x.shape}] and [${w.shape}]`);
   }
-  const outDim = w.shape[1]!;
+  const rows = x.shape[0]!,
+    inDim = x.shape[1]!,
+    outDim = w.shape[1]!;
   if (b !== null && (b.rank !== 1 || b.shape[0] !== outDim)) throw new Error(`linear: bias must be [${outDim}], got [${b.shape}]`);
   const K = kernels();
   const out = inDim === 0 && b === null ? allocZeroedFloat32(rows * outDim) : allocFloat32(rows * outDim);
   if (b !== null) fillRows(out, b.data, rows, outDim);
-  // Part k starts at row offsets[k] of W; every GEMM after the first (or after the bias) adds.
-  // Parts of width 0 add nothing and are skipped (a GEMM with k = 0 would leave C unwritten).
-  const offsets: number[] = [];
-  let written = b !== null;
-  for (let k = 0, r = 0; k < parts.length; r += widths[k]!, k++) {
-    offsets.push(r);
-    if (widths[k] === 0) continue;
-    K.sgemm(false, false, rows, outDim, widths[k]!, 1, parts[k]!.data, 0, widths[k]!, w.data, r * outDim, outDim, written ? 1 : 0, out, 0, outDim);
-    written = true;
-  }
+  K.sgemm(false, false, rows, outDim, inDim, 1, x.data, 0, inDim, w.data, 0, outDim, b !== null ? 1 : 0, out, 0, outDim);
   if (withRelu) denseKernels().relu(out, out.length, out);
-  const parents = b !== null ? [...parts, w, b] : [...parts, w];
+  const parents = b !== null ? [x, w, b] : [x, w];
   return fromOp(
     out,
     [rows, outDim],
@@ -185,20 +153,13 @@ function linearOp(x: Tensor | readonly Tensor[], w: Tensor, b: Tensor | null, wi
         denseKernels().reluBackwardColumnSums(out, g, rows, outDim, g, sums);
       }
       // A fresh gradient is written by the GEMM with beta = 0 (no zero-fill, no read).
-      parts.forEach((p, k) => {
-        if (!p.requiresGrad || widths[k] === 0) return;
-        const { grad, overwrite } = p.gradForWrite();
-        const kp = widths[k]!;
-        K.sgemm(false, true, rows, kp, outDim, 1, g, 0, outDim, w.data, offsets[k]! * outDim, outDim, overwrite ? 0 : 1, grad, 0, kp);
-      });
+      if (x.requiresGrad) {
+        const { grad, overwrite } = x.gradForWrite();
+        K.sgemm(false, true, rows, inDim, outDim, 1, g, 0, outDim, w.data, 0, outDim, overwrite ? 0 : 1, grad, 0, inDim);
+      }
       if (w.requiresGrad) {
-        // One gradient array for W; each part writes (or adds to) its own block of rows.
         const { grad, overwrite } = w.gradForWrite();
-        parts.forEach((p, k) => {
-          const kp = widths[k]!;
-          if (kp === 0) return;
-          K.sgemm(true, false, kp, outDim, rows, 1, p.data, 0, kp, g, 0, outDim, overwrite ? 0 : 1, grad, offsets[k]! * outDim, outDim);
-        });
+        K.sgemm(true, false, inDim, outDim, rows, 1, x.data, 0, inDim, g, 0, outDim, overwrite ? 0 : 1, grad, 0, outDim);
       }
       if (biasGrad && !withRelu) denseKernels().addColumnSums(g, rows, outDim, b.gradBuffer());
     },
