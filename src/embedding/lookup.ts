@@ -102,30 +102,60 @@ export function embeddingLookup(table: EmbeddingTable, ids: Int32Array): Tensor 
 }
 
 /**
+ * Checks the fields of a multi-field lookup (`op` names it in errors): at least one table,
+ * one id array per table, one dim D shared by all tables and one batch size B. Returns D, B.
+ */
+function checkFields(op: string, tables: readonly EmbeddingTable[], ids: readonly Int32Array[]): { D: number; B: number } {
+  const F = tables.length;
+  if (F === 0) throw new Error(`${op}: no fields given`);
+  if (ids.length !== F) throw new Error(`${op}: ${F} tables but ${ids.length} id arrays`);
+  const D = tables[0]!.dim,
+    B = ids[0]!.length;
+  for (let f = 0; f < F; f++) {
+    if (tables[f]!.dim !== D) {
+      throw new Error(
+        `${op}: field ${f} uses table '${tables[f]!.name}' of dim ${tables[f]!.dim}, field 0 uses '${tables[0]!.name}' of dim ${D}; all fields must share one dim`,
+      );
+    }
+    if (ids[f]!.length !== B) throw new Error(`${op}: field ${f} has ${ids[f]!.length} ids, field 0 has ${B}`);
+  }
+  return { D, B };
+}
+
+/**
+ * Gathers the fields' rows sample-major into out (sample b's F rows from out[b·outStride]),
+ * throwing the table's range error for the first bad id (field order) after releasing
+ * `scratch` when given (a pooled array nobody else will see).
+ */
+function gatherFieldRows(
+  tables: readonly EmbeddingTable[],
+  ids: readonly Int32Array[],
+  D: number,
+  out: Float32Array,
+  outStride: number,
+  scratch = false,
+): void {
+  const F = tables.length,
+    B = ids[0]!.length;
+  const weights = new Array<Float32Array>(F);
+  for (let f = 0; f < F; f++) weights[f] = tables[f]!.weight;
+  const bad = embeddingKernels().gatherFields(weights, ids, D, out, outStride);
+  if (bad < 0) return;
+  if (scratch) releaseFloat32(out);
+  tables[Math.floor(bad / B)]!.rangeError(ids[Math.floor(bad / B)]![bad % B]!);
+}
+
+/**
  * The embeddings of F categorical fields for a batch: out[b, f, :] = tables[f].weight row
  * ids[f][b], a [B, F, D] tensor. Tables may repeat (shared embeddings); all must have the
  * same dim D. One pass over the batch forward and one backward, no intermediate tensors.
  */
 export function embedFields(tables: readonly EmbeddingTable[], ids: readonly Int32Array[]): Tensor {
   const F = tables.length;
-  if (F === 0) throw new Error('embedFields: no fields given');
-  if (ids.length !== F) throw new Error(`embedFields: ${F} tables but ${ids.length} id arrays`);
-  const D = tables[0]!.dim,
-    B = ids[0]!.length;
-  for (let f = 0; f < F; f++) {
-    if (tables[f]!.dim !== D) {
-      throw new Error(
-        `embedFields: field ${f} uses table '${tables[f]!.name}' of dim ${tables[f]!.dim}, field 0 uses '${tables[0]!.name}' of dim ${D}; all fields must share one dim`,
-      );
-    }
-    if (ids[f]!.length !== B) throw new Error(`embedFields: field ${f} has ${ids[f]!.length} ids, field 0 has ${B}`);
-  }
+  const { D, B } = checkFields('embedFields', tables, ids);
   const out = allocFloat32(B * F * D); // every row is written (or the range error thrown)
   const rowStride = F * D;
-  const weights = new Array<Float32Array>(F);
-  for (let f = 0; f < F; f++) weights[f] = tables[f]!.weight;
-  const bad = embeddingKernels().gatherFields(weights, ids, D, out);
-  if (bad >= 0) tables[Math.floor(bad / B)]!.rangeError(ids[Math.floor(bad / B)]![bad % B]!);
+  gatherFieldRows(tables, ids, D, out, rowStride);
   if (!recording(tables)) return untracked(out, [B, F, D]);
   const saved = new Int32Array(F * B);
   for (let f = 0; f < F; f++) saved.set(ids[f]!, f * B);
@@ -155,28 +185,14 @@ export function embedFields(tables: readonly EmbeddingTable[], ids: readonly Int
  */
 export function embedFieldsConcat(tables: readonly EmbeddingTable[], ids: readonly Int32Array[], rest: readonly Tensor[]): Tensor {
   const F = tables.length;
-  if (F === 0) throw new Error('embedFieldsConcat: no fields given');
-  if (ids.length !== F) throw new Error(`embedFieldsConcat: ${F} tables but ${ids.length} id arrays`);
-  const D = tables[0]!.dim,
-    B = ids[0]!.length;
-  for (let f = 0; f < F; f++) {
-    if (tables[f]!.dim !== D) {
-      throw new Error(
-        `embedFieldsConcat: field ${f} uses table '${tables[f]!.name}' of dim ${tables[f]!.dim}, field 0 uses '${tables[0]!.name}' of dim ${D}; all fields must share one dim`,
-      );
-    }
-    if (ids[f]!.length !== B) throw new Error(`embedFieldsConcat: field ${f} has ${ids[f]!.length} ids, field 0 has ${B}`);
-  }
+  const { D, B } = checkFields('embedFieldsConcat', tables, ids);
   rest.forEach((t, k) => {
     if (t.rank !== 2 || t.shape[0] !== B) throw new Error(`embedFieldsConcat: rest[${k}] must be [${B}, n], got [${t.shape}]`);
   });
   const lead = F * D;
   const W = rest.reduce((n, t) => n + t.shape[1]!, lead);
   const out = allocFloat32(B * W); // every element is written (or the range error thrown)
-  const weights = new Array<Float32Array>(F);
-  for (let f = 0; f < F; f++) weights[f] = tables[f]!.weight;
-  const bad = embeddingKernels().gatherFields(weights, ids, D, out, W);
-  if (bad >= 0) tables[Math.floor(bad / B)]!.rangeError(ids[Math.floor(bad / B)]![bad % B]!);
+  gatherFieldRows(tables, ids, D, out, W);
   const offsets: number[] = [];
   for (let k = 0, c = lead; k < rest.length; c += rest[k]!.shape[1]!, k++) {
     offsets.push(c);
@@ -218,22 +234,10 @@ export function embedFieldsConcat(tables: readonly EmbeddingTable[], ids: readon
  */
 export function embedFieldsSum(tables: readonly EmbeddingTable[], ids: readonly Int32Array[]): Tensor {
   const F = tables.length;
-  if (F === 0) throw new Error('embedFieldsSum: no fields given');
-  if (ids.length !== F) throw new Error(`embedFieldsSum: ${F} tables but ${ids.length} id arrays`);
-  const B = ids[0]!.length;
-  for (let f = 0; f < F; f++) {
-    if (tables[f]!.dim !== 1)
-      throw new Error(`embedFieldsSum: field ${f} uses table '${tables[f]!.name}' of dim ${tables[f]!.dim}; all tables must have dim 1`);
-    if (ids[f]!.length !== B) throw new Error(`embedFieldsSum: field ${f} has ${ids[f]!.length} ids, field 0 has ${B}`);
-  }
+  const { D, B } = checkFields('embedFieldsSum', tables, ids);
+  if (D !== 1) throw new Error(`embedFieldsSum: the tables have dim ${D}; the sum needs dim 1`);
   const rows = allocFloat32(B * F);
-  const weights = new Array<Float32Array>(F);
-  for (let f = 0; f < F; f++) weights[f] = tables[f]!.weight;
-  const bad = embeddingKernels().gatherFields(weights, ids, 1, rows);
-  if (bad >= 0) {
-    releaseFloat32(rows);
-    tables[Math.floor(bad / B)]!.rangeError(ids[Math.floor(bad / B)]![bad % B]!);
-  }
+  gatherFieldRows(tables, ids, 1, rows, F, true);
   const out = allocFloat32(B);
   for (let b = 0, o = 0; b < B; b++, o += F) {
     let s = 0;
