@@ -36,6 +36,12 @@
 #define FR_CIN_CLONES
 #endif
 
+#if defined(__GNUC__) || defined(__clang__)
+#define FR_ALWAYS_INLINE_CIN __attribute__((always_inline)) inline
+#else
+#define FR_ALWAYS_INLINE_CIN inline
+#endif
+
 namespace {
 
 using namespace finerank_napi;
@@ -146,39 +152,40 @@ void CinDots(const float* X0, const float* XK, bool dimMajor, int64_t B, int64_t
   }
 }
 
+// out[r·D + d] = Σ_s w[r·rStride + s·sStride]·src[s·D + d] for r < R, d < D: double sums over
+// s ascending (the innermost loop runs over d, contiguous). Both halves of cinDotsBackward
+// are this loop with the roles of fields and maps swapped: gx0 (r = field i, s = map j, src
+// xk field-major) and gxk (r = map j, s = field i, src x0).
+FR_ALWAYS_INLINE_CIN void WeightedRowSums(const float* w, int64_t rStride, int64_t sStride, int64_t R, int64_t S, const double* src,
+                                          int64_t D, double* out) {
+  for (int64_t r = 0; r < R; r++) {
+    double* a = out + r * D;
+    for (int64_t d = 0; d < D; d++) a[d] = 0.0;
+    for (int64_t q = 0; q < S; q++) {
+      const double v = w[r * rStride + q * sStride];
+      const double* x = src + q * D;
+      for (int64_t d = 0; d < D; d++) a[d] += v * x[d];
+    }
+  }
+}
+
 FR_CIN_CLONES
 void CinDotsBackward(const float* X0, const float* XK, bool dimMajor, int64_t B, int64_t F, int64_t H, int64_t D, const float* G, float* GX0,
                      float* GXK) {
-  std::vector<double> xkf(static_cast<size_t>(H * D)), x0d(static_cast<size_t>(F * D)), acc(static_cast<size_t>(H * D));
+  std::vector<double> xkf(static_cast<size_t>(H * D)), x0d(static_cast<size_t>(F * D)), acc(static_cast<size_t>((F > H ? F : H) * D));
   for (int64_t b = 0; b < B; b++) {
     const float* x0 = X0 + b * F * D;
     const float* g = G + b * F * H;
     if (GX0 != nullptr) {
+      // gx0[b,i,d] += Σ_j g[b, i·H+j]·xk(b,j,d): rows i, weights along j (stride 1).
       FieldMajor(XK, dimMajor, b, H, D, xkf.data());
-      float* gx0 = GX0 + b * F * D;
-      for (int64_t i = 0; i < F; i++) {
-        double* a = acc.data();
-        for (int64_t d = 0; d < D; d++) a[d] = 0.0;
-        for (int64_t j = 0; j < H; j++) {
-          const double w = g[i * H + j];
-          const double* k = xkf.data() + j * D;
-          for (int64_t d = 0; d < D; d++) a[d] += w * k[d];
-        }
-        float* row = gx0 + i * D;
-        for (int64_t d = 0; d < D; d++) row[d] = static_cast<float>(static_cast<double>(row[d]) + a[d]);
-      }
+      WeightedRowSums(g, H, 1, F, H, xkf.data(), D, acc.data());
+      AddFieldMajor(acc.data(), false, b, F, D, GX0);
     }
     if (GXK != nullptr) {
+      // gxk(b,j,d) += Σ_i g[b, i·H+j]·x0[b,i,d]: rows j, weights along i (stride H).
       for (int64_t n = 0; n < F * D; n++) x0d[n] = x0[n];
-      for (int64_t j = 0; j < H; j++) {
-        double* a = acc.data() + j * D;
-        for (int64_t d = 0; d < D; d++) a[d] = 0.0;
-        for (int64_t i = 0; i < F; i++) {
-          const double w = g[i * H + j];
-          const double* x = x0d.data() + i * D;
-          for (int64_t d = 0; d < D; d++) a[d] += w * x[d];
-        }
-      }
+      WeightedRowSums(g, 1, H, H, F, x0d.data(), D, acc.data());
       AddFieldMajor(acc.data(), dimMajor, b, H, D, GXK);
     }
   }
@@ -206,52 +213,46 @@ bool GetCinArgs(napi_env env, const char* fn, napi_value* a, CinArgs* c) {
   return GetF32(env, fn, a[0], "x0", c->B * c->F * c->D, false, &c->x0) && GetF32(env, fn, a[1], "xk", c->B * c->H * c->D, false, &c->xk);
 }
 
-napi_value CinOuterNapi(napi_env env, napi_callback_info info) {
-  const char* fn = "cinOuter";
-  napi_value a[8];
-  if (!GetArgs(env, info, fn, 8, a)) return nullptr;
-  CinArgs c;
-  float* z;
-  if (!GetCinArgs(env, fn, a, &c) || !GetF32(env, fn, a[7], "z", c.B * c.D * c.F * c.H, false, &z)) return nullptr;
-  CinOuter(c.x0, c.xk, c.dimMajor, c.B, c.F, c.H, c.D, z);
-  return nullptr;
-}
+// The forward kernels' arguments: the shared ones and the result a[7] (`outName`, the outer
+// product's B·D·F·H values or the dots' B·F·H); then `kernel` runs.
+using CinForwardKernel = void (*)(const float*, const float*, bool, int64_t, int64_t, int64_t, int64_t, float*);
 
-napi_value CinOuterBackwardNapi(napi_env env, napi_callback_info info) {
-  const char* fn = "cinOuterBackward";
-  napi_value a[10];
-  if (!GetArgs(env, info, fn, 10, a)) return nullptr;
-  CinArgs c;
-  float *gz, *gx0, *gxk;
-  if (!GetCinArgs(env, fn, a, &c) || !GetF32(env, fn, a[7], "gz", c.B * c.D * c.F * c.H, false, &gz) ||
-      !GetF32(env, fn, a[8], "gx0", c.B * c.F * c.D, true, &gx0) || !GetF32(env, fn, a[9], "gxk", c.B * c.H * c.D, true, &gxk))
-    return nullptr;
-  CinOuterBackward(c.x0, c.xk, c.dimMajor, c.B, c.F, c.H, c.D, gz, gx0, gxk);
-  return nullptr;
-}
-
-napi_value CinDotsNapi(napi_env env, napi_callback_info info) {
-  const char* fn = "cinDots";
+napi_value CinForwardNapi(napi_env env, napi_callback_info info, const char* fn, const char* outName, bool outer, CinForwardKernel kernel) {
   napi_value a[8];
   if (!GetArgs(env, info, fn, 8, a)) return nullptr;
   CinArgs c;
   float* out;
-  if (!GetCinArgs(env, fn, a, &c) || !GetF32(env, fn, a[7], "out", c.B * c.F * c.H, false, &out)) return nullptr;
-  CinDots(c.x0, c.xk, c.dimMajor, c.B, c.F, c.H, c.D, out);
+  if (!GetCinArgs(env, fn, a, &c) || !GetF32(env, fn, a[7], outName, outer ? c.B * c.D * c.F * c.H : c.B * c.F * c.H, false, &out)) return nullptr;
+  kernel(c.x0, c.xk, c.dimMajor, c.B, c.F, c.H, c.D, out);
   return nullptr;
 }
 
-napi_value CinDotsBackwardNapi(napi_env env, napi_callback_info info) {
-  const char* fn = "cinDotsBackward";
+napi_value CinOuterNapi(napi_env env, napi_callback_info info) { return CinForwardNapi(env, info, "cinOuter", "z", true, CinOuter); }
+
+// The backward kernels' arguments: the shared ones, the incoming gradient a[7] (`gName`: the
+// outer product's B·D·F·H values or the dots' B·F·H) and the optional gx0 a[8] / gxk a[9]; then `kernel` runs.
+using CinBackwardKernel = void (*)(const float*, const float*, bool, int64_t, int64_t, int64_t, int64_t, const float*, float*, float*);
+
+napi_value CinBackwardNapi(napi_env env, napi_callback_info info, const char* fn, const char* gName, bool outerGrad, CinBackwardKernel kernel) {
   napi_value a[10];
   if (!GetArgs(env, info, fn, 10, a)) return nullptr;
   CinArgs c;
   float *g, *gx0, *gxk;
-  if (!GetCinArgs(env, fn, a, &c) || !GetF32(env, fn, a[7], "g", c.B * c.F * c.H, false, &g) ||
+  if (!GetCinArgs(env, fn, a, &c) || !GetF32(env, fn, a[7], gName, outerGrad ? c.B * c.D * c.F * c.H : c.B * c.F * c.H, false, &g) ||
       !GetF32(env, fn, a[8], "gx0", c.B * c.F * c.D, true, &gx0) || !GetF32(env, fn, a[9], "gxk", c.B * c.H * c.D, true, &gxk))
     return nullptr;
-  CinDotsBackward(c.x0, c.xk, c.dimMajor, c.B, c.F, c.H, c.D, g, gx0, gxk);
+  kernel(c.x0, c.xk, c.dimMajor, c.B, c.F, c.H, c.D, g, gx0, gxk);
   return nullptr;
+}
+
+napi_value CinOuterBackwardNapi(napi_env env, napi_callback_info info) {
+  return CinBackwardNapi(env, info, "cinOuterBackward", "gz", true, CinOuterBackward);
+}
+
+napi_value CinDotsNapi(napi_env env, napi_callback_info info) { return CinForwardNapi(env, info, "cinDots", "out", false, CinDots); }
+
+napi_value CinDotsBackwardNapi(napi_env env, napi_callback_info info) {
+  return CinBackwardNapi(env, info, "cinDotsBackward", "g", false, CinDotsBackward);
 }
 
 }  // namespace

@@ -30,10 +30,16 @@
 //       v = b2·v + (1−b2)·gi·gi; w = w − a·m/(√v + e) (m, v unrounded in the w update).
 //   relu(x, n, out)                                          out[i] = (x[i] + |x[i]|)/2 (out may be x)
 //   reluBackward(x, g, n, accumulate, gx)                    gx[i] (+)= x[i] > 0 ? g[i] : 0
-//   fmSecondOrder(x, rows, fields, dim, out, s)
+//   reluBackwardColumnSums(x, g, rows, c, gx, out)
+//       gx[i, j] = x[i, j] > 0 ? g[i, j] : 0 (gx may be g itself: in place), and out[j] += Σ_i gx[i, j]
+//       (float64 sums, one rounding): reluBackward then addColumnSums in one pass (a fused
+//       linear + ReLU layer's backward before its GEMMs).
+//   fmSecondOrder(x, rows, fields, dim, out, s[, xStride])
 //       s[b, d] = Σ_f x[b, f, d] (float sums in field order), out[b] = ½(Σ_d s² − Σ_d Σ_f x²)
 //       (double sums: the squares per coordinate over the fields, then over d; one rounding).
-//   fmSecondOrderBackward(x, s, g, rows, fields, dim, accumulate, gx)
+//       Row b of x starts at b·xStride (default fields·dim; larger: the fields are the first
+//       fields·dim values of each row of a wider array, e.g. an MLP's input rows).
+//   fmSecondOrderBackward(x, s, g, rows, fields, dim, accumulate, gx[, xStride])
 //       gx[b, f, d] (+)= g[b]·(s[b, d] − x[b, f, d]) in double, one rounding; rows with
 //       g[b] = 0 are skipped (left unchanged, or +0 when overwriting).
 //
@@ -351,12 +357,12 @@ void ReluBackward(const float* __restrict x, const float* __restrict g, int64_t 
 // independent chains the compiler vectorises; one running sum over fields and coordinates
 // was a single dependent chain of fields·dim double adds per row (latency-bound).
 FR_CLONES
-void FmSecondOrder(const float* __restrict x, int64_t rows, int64_t fields, int64_t dim, float* __restrict out,
+void FmSecondOrder(const float* __restrict x, int64_t rows, int64_t fields, int64_t dim, int64_t xStride, float* __restrict out,
                    float* __restrict s) {
   std::vector<double> qv(static_cast<size_t>(dim));
   double* __restrict q = qv.data();
   for (int64_t b = 0; b < rows; b++) {
-    const float* xb = x + b * fields * dim;
+    const float* xb = x + b * xStride;
     float* sb = s + b * dim;
     for (int64_t d = 0; d < dim; d++) sb[d] = 0.0f;
     for (int64_t d = 0; d < dim; d++) q[d] = 0.0;
@@ -375,17 +381,17 @@ void FmSecondOrder(const float* __restrict x, int64_t rows, int64_t fields, int6
 
 FR_CLONES
 void FmSecondOrderBackward(const float* __restrict x, const float* __restrict s, const float* __restrict g, int64_t rows,
-                           int64_t fields, int64_t dim, bool accumulate, float* __restrict gx) {
+                           int64_t fields, int64_t dim, bool accumulate, float* __restrict gx, int64_t xStride) {
   const int64_t row = fields * dim;
   for (int64_t b = 0; b < rows; b++) {
     const double gb = g[b];
-    float* o = gx + b * row;
+    float* o = gx + b * xStride;
     if (gb == 0) {
       if (!accumulate)
         for (int64_t i = 0; i < row; i++) o[i] = 0.0f;
       continue;
     }
-    const float* xb = x + b * row;
+    const float* xb = x + b * xStride;
     const float* sb = s + b * dim;
     for (int64_t f = 0; f < fields; f++) {
       const float* xf = xb + f * dim;
@@ -408,6 +414,39 @@ void AddColumnSums(const float* __restrict g, int64_t rows, int64_t c, float* __
     for (int64_t j = 0; j < c; j++) acc[j] += static_cast<double>(gr[j]);
   }
   for (int64_t j = 0; j < c; j++) out[j] = static_cast<float>(static_cast<double>(out[j]) + acc[j]);
+}
+
+// reluBackward (overwrite) and addColumnSums over its result in one pass over [rows, c]: the
+// same selects and the same double sums in the same row order, so the bits equal the two
+// kernels run one after the other. kInPlace: gx is g (the masked gradient overwrites it).
+template <bool kInPlace>
+FR_ALWAYS_INLINE void ReluBackwardColumnSumsT(const float* __restrict x, const float* __restrict g, int64_t rows, int64_t c,
+                                              float* __restrict gx, float* __restrict out, double* __restrict acc) {
+  for (int64_t j = 0; j < c; j++) acc[j] = 0;
+  for (int64_t i = 0; i < rows; i++) {
+    const float* __restrict xr = x + i * c;
+    float* __restrict o = gx + i * c;
+    // Two loops over the row (it stays in L1 between them): each vectorises as its own kernel
+    // does; one loop mixing the float select and the double sums did not (7× slower).
+    if (kInPlace) {
+      for (int64_t j = 0; j < c; j++) o[j] = xr[j] > 0.0f ? o[j] : 0.0f;
+    } else {
+      const float* __restrict gr = g + i * c;
+      for (int64_t j = 0; j < c; j++) o[j] = xr[j] > 0.0f ? gr[j] : 0.0f;
+    }
+    for (int64_t j = 0; j < c; j++) acc[j] += static_cast<double>(o[j]);
+  }
+  for (int64_t j = 0; j < c; j++) out[j] = static_cast<float>(static_cast<double>(out[j]) + acc[j]);
+}
+
+FR_CLONES
+void ReluBackwardColumnSumsInPlace(const float* x, float* g, int64_t rows, int64_t c, float* out, double* acc) {
+  ReluBackwardColumnSumsT<true>(x, nullptr, rows, c, g, out, acc);
+}
+
+FR_CLONES
+void ReluBackwardColumnSums(const float* x, const float* g, int64_t rows, int64_t c, float* gx, float* out, double* acc) {
+  ReluBackwardColumnSumsT<false>(x, g, rows, c, gx, out, acc);
 }
 
 // The dense Adam step of src/train/optim.ts (AdamBase.adamUpdate), the same double operations
@@ -764,43 +803,84 @@ napi_value JsReluBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// fmSecondOrder(x, rows, fields, dim, out, s)
+// Reads the optional row stride of x (and gx) at a[i] when i < argc: at least fields·dim;
+// fields·dim (contiguous rows) when absent. *extent = the elements rows of that stride span.
+bool GetRowStride(napi_env env, const char* fn, napi_value* a, size_t i, size_t argc, int64_t rows, int64_t row, int64_t* stride,
+                  int64_t* extent) {
+  *stride = row;
+  if (i < argc && !GetSize(env, fn, a[i], "xStride", stride)) return false;
+  if (*stride < row) {
+    Throw(env, fn, 'R', "xStride must be at least fields·dim = " + std::to_string(row) + ", got " + std::to_string(*stride));
+    return false;
+  }
+  *extent = rows == 0 || row == 0 ? 0 : Count(rows - 1, *stride) + row;
+  return true;
+}
+
+// fmSecondOrder(x, rows, fields, dim, out, s[, xStride])
 napi_value JsFmSecondOrder(napi_env env, napi_callback_info info) {
   const char* fn = "fmSecondOrder";
-  napi_value a[6];
-  if (!GetArgs(env, info, fn, 6, a)) return nullptr;
-  int64_t rows, fields, dim;
+  napi_value a[7];
+  size_t argc;
+  if (!GetArgsBetween(env, info, fn, 6, 7, a, &argc)) return nullptr;
+  int64_t rows, fields, dim, xStride, extent;
   float *x, *out, *s;
   if (!GetSize(env, fn, a[1], "rows", &rows) || !GetSize(env, fn, a[2], "fields", &fields) || !GetSize(env, fn, a[3], "dim", &dim)) {
     return nullptr;
   }
-  if (!GetF32(env, fn, a[0], "x", Count(Count(rows, fields), dim), &x) || !GetF32(env, fn, a[4], "out", rows, &out) ||
+  if (!GetRowStride(env, fn, a, 6, argc, rows, Count(fields, dim), &xStride, &extent)) return nullptr;
+  if (!GetF32(env, fn, a[0], "x", extent, &x) || !GetF32(env, fn, a[4], "out", rows, &out) ||
       !GetF32(env, fn, a[5], "s", Count(rows, dim), &s)) {
     return nullptr;
   }
-  FmSecondOrder(x, rows, fields, dim, out, s);
+  FmSecondOrder(x, rows, fields, dim, xStride, out, s);
   return nullptr;
 }
 
-// fmSecondOrderBackward(x, s, g, rows, fields, dim, accumulate, gx)
+// fmSecondOrderBackward(x, s, g, rows, fields, dim, accumulate, gx[, xStride])
 napi_value JsFmSecondOrderBackward(napi_env env, napi_callback_info info) {
   const char* fn = "fmSecondOrderBackward";
-  napi_value a[8];
-  if (!GetArgs(env, info, fn, 8, a)) return nullptr;
-  int64_t rows, fields, dim;
+  napi_value a[9];
+  size_t argc;
+  if (!GetArgsBetween(env, info, fn, 8, 9, a, &argc)) return nullptr;
+  int64_t rows, fields, dim, xStride, n;
   bool accumulate;
   float *x, *s, *g, *gx;
   if (!GetSize(env, fn, a[3], "rows", &rows) || !GetSize(env, fn, a[4], "fields", &fields) || !GetSize(env, fn, a[5], "dim", &dim) ||
       !GetBool(env, fn, a[6], "accumulate", &accumulate)) {
     return nullptr;
   }
-  const int64_t n = Count(Count(rows, fields), dim);
+  if (!GetRowStride(env, fn, a, 8, argc, rows, Count(fields, dim), &xStride, &n)) return nullptr;
   if (!GetF32(env, fn, a[0], "x", n, &x) || !GetF32(env, fn, a[1], "s", Count(rows, dim), &s) || !GetF32(env, fn, a[2], "g", rows, &g) ||
       !GetF32(env, fn, a[7], "gx", n, &gx)) {
     return nullptr;
   }
   if (n > 0 && (gx == x || gx == s || gx == g)) return Throw(env, fn, 'E', "gx must not alias an input");
-  FmSecondOrderBackward(x, s, g, rows, fields, dim, accumulate, gx);
+  FmSecondOrderBackward(x, s, g, rows, fields, dim, accumulate, gx, xStride);
+  return nullptr;
+}
+
+// reluBackwardColumnSums(x, g, rows, c, gx, out)
+napi_value JsReluBackwardColumnSums(napi_env env, napi_callback_info info) {
+  const char* fn = "reluBackwardColumnSums";
+  napi_value a[6];
+  if (!GetArgs(env, info, fn, 6, a)) return nullptr;
+  int64_t rows, c;
+  float *x, *g, *gx, *out;
+  if (!GetSize(env, fn, a[2], "rows", &rows) || !GetSize(env, fn, a[3], "c", &c)) return nullptr;
+  const int64_t n = Count(rows, c);
+  if (!GetF32(env, fn, a[0], "x", n, &x) || !GetF32(env, fn, a[1], "g", n, &g) || !GetF32(env, fn, a[4], "gx", n, &gx) ||
+      !GetF32(env, fn, a[5], "out", c, &out)) {
+    return nullptr;
+  }
+  auto overlaps = [](const float* p, int64_t pn, const float* q, int64_t qn) { return pn > 0 && qn > 0 && p < q + qn && q < p + pn; };
+  if (overlaps(gx, n, x, n) || (gx != g && overlaps(gx, n, g, n)) || overlaps(out, c, x, n) || overlaps(out, c, g, n) ||
+      overlaps(out, c, gx, n)) {
+    return Throw(env, fn, 'E', "gx must be g itself or not overlap it, and must not overlap x; out must not overlap the others");
+  }
+  std::vector<double> acc(static_cast<size_t>(c));
+  if (gx == g) ReluBackwardColumnSumsInPlace(x, gx, rows, c, out, acc.data());
+  else ReluBackwardColumnSums(x, g, rows, c, gx, out, acc.data());
   return nullptr;
 }
 
@@ -833,6 +913,7 @@ void RegisterDenseKernels(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "adamUpdate", JsAdamUpdate);
   Export(env, exports, "relu", JsRelu);
   Export(env, exports, "reluBackward", JsReluBackward);
+  Export(env, exports, "reluBackwardColumnSums", JsReluBackwardColumnSums);
   Export(env, exports, "fmSecondOrder", JsFmSecondOrder);
   Export(env, exports, "fmSecondOrderBackward", JsFmSecondOrderBackward);
 }

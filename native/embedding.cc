@@ -4,7 +4,8 @@
 //
 // Exports (see src/embedding/kernels.ts for the TypeScript view; every function takes typed
 // arrays that TypeScript allocated and writes only into them):
-//   embGatherFields(weights[], ids[], dim, out) -> -1 | f·B + i of the first bad id
+//   embGatherFields(weights[], ids[], dim, out[, outStride]) -> -1 | f·B + i of the first bad id
+//       (sample b's F rows at out[b·outStride …], outStride ≥ F·dim, default F·dim)
 //       out[b, f, :] = weights[f] row ids[f][b] for a [B, F, dim] out.
 //   embGatherRows(w, dim, ids, idsOffset, count, out, outOffset, outStride) -> -1 | bad index
 //   embGatherPadded(w, dim, ids, lengths, maxLen, out) -> -1 | bad index
@@ -193,6 +194,31 @@ inline void CopyRow(float* dst, const float* src, int64_t dim) {
 // ---------------------------------------------------------------------------------------
 // Gathers.
 
+// Whether id is a row of a table of `rows` rows (a negative id, as uint32, is beyond any).
+FR_ALWAYS_INLINE bool InTable(int32_t id, int64_t rows) { return static_cast<uint32_t>(id) < static_cast<uint64_t>(rows); }
+
+// Prefetches row `id` of w (a row some iterations ahead) when the id is in the table; a bad
+// one is left for the copy to report.
+FR_ALWAYS_INLINE void PrefetchId(const float* w, int64_t rows, int32_t id, int64_t dim) {
+  if (InTable(id, rows)) PrefetchRowR(w + static_cast<int64_t>(id) * dim, dim);
+}
+
+// Copies row `id` of w to dst, or returns false (nothing written) when the id is outside the
+// table: the one bad-id check of the gathers.
+template <int D>
+FR_ALWAYS_INLINE bool CopyIdRow(float* dst, const float* w, int64_t rows, int32_t id, int64_t dim) {
+  if (!InTable(id, rows)) return false;
+  CopyRow<D>(dst, w + static_cast<int64_t>(id) * dim, dim);
+  return true;
+}
+
+// The first i < count whose id is outside the table, or -1.
+int64_t FirstBadId(const int32_t* ids, int64_t count, int64_t rows) {
+  for (int64_t i = 0; i < count; i++)
+    if (!InTable(ids[i], rows)) return i;
+  return -1;
+}
+
 // out[outOffset + i·outStride …] = w row ids[i], i < count. Returns -1, or the first i
 // whose id is outside [0, rows).
 template <int D>
@@ -200,13 +226,8 @@ int64_t GatherT(const float* w, int64_t rows, int64_t dim, const int32_t* ids, i
                 int64_t outStride) {
   const int64_t dd = D > 0 ? D : dim;
   for (int64_t i = 0; i < count; i++) {
-    if (i + kPrefetch < count) {
-      const uint32_t a = static_cast<uint32_t>(ids[i + kPrefetch]);
-      if (a < static_cast<uint64_t>(rows)) PrefetchRowR(w + static_cast<int64_t>(a) * dd, dd);
-    }
-    const uint32_t id = static_cast<uint32_t>(ids[i]);
-    if (id >= static_cast<uint64_t>(rows)) return i;
-    CopyRow<D>(out + i * outStride, w + static_cast<int64_t>(id) * dd, dd);
+    if (i + kPrefetch < count) PrefetchId(w, rows, ids[i + kPrefetch], dd);
+    if (!CopyIdRow<D>(out + i * outStride, w, rows, ids[i], dd)) return i;
   }
   return -1;
 }
@@ -232,42 +253,38 @@ constexpr int64_t kPrefetchSamples = 4;
 
 template <int D>
 bool GatherFieldsRowsT(const float* const* ws, const int64_t* rows, const int32_t* const* idp, uint32_t F, int64_t B,
-                       int64_t dim, float* out) {
+                       int64_t dim, float* out, int64_t outStride) {
   const int64_t dd = D > 0 ? D : dim;
   for (int64_t b = 0; b < B; b++) {
     if (b + kPrefetchSamples < B) {
-      for (uint32_t f = 0; f < F; f++) {
-        const uint32_t a = static_cast<uint32_t>(idp[f][b + kPrefetchSamples]);
-        if (a < static_cast<uint64_t>(rows[f])) PrefetchRowR(ws[f] + static_cast<int64_t>(a) * dd, dd);
-      }
+      for (uint32_t f = 0; f < F; f++) PrefetchId(ws[f], rows[f], idp[f][b + kPrefetchSamples], dd);
     }
-    float* o = out + b * static_cast<int64_t>(F) * dd;
+    float* o = out + b * outStride;
     for (uint32_t f = 0; f < F; f++) {
-      const uint32_t id = static_cast<uint32_t>(idp[f][b]);
-      if (id >= static_cast<uint64_t>(rows[f])) return false;
-      CopyRow<D>(o + f * dd, ws[f] + static_cast<int64_t>(id) * dd, dd);
+      if (!CopyIdRow<D>(o + f * dd, ws[f], rows[f], idp[f][b], dd)) return false;
     }
   }
   return true;
 }
 
 bool GatherFieldsRows(const float* const* ws, const int64_t* rows, const int32_t* const* idp, uint32_t F, int64_t B,
-                      int64_t dim, float* out) {
+                      int64_t dim, float* out, int64_t outStride) {
   switch (dim) {
-    case 1: return GatherFieldsRowsT<1>(ws, rows, idp, F, B, dim, out);
-    case 4: return GatherFieldsRowsT<4>(ws, rows, idp, F, B, dim, out);
-    case 8: return GatherFieldsRowsT<8>(ws, rows, idp, F, B, dim, out);
-    case 16: return GatherFieldsRowsT<16>(ws, rows, idp, F, B, dim, out);
-    case 32: return GatherFieldsRowsT<32>(ws, rows, idp, F, B, dim, out);
-    case 64: return GatherFieldsRowsT<64>(ws, rows, idp, F, B, dim, out);
-    default: return GatherFieldsRowsT<0>(ws, rows, idp, F, B, dim, out);
+    case 1: return GatherFieldsRowsT<1>(ws, rows, idp, F, B, dim, out, outStride);
+    case 4: return GatherFieldsRowsT<4>(ws, rows, idp, F, B, dim, out, outStride);
+    case 8: return GatherFieldsRowsT<8>(ws, rows, idp, F, B, dim, out, outStride);
+    case 16: return GatherFieldsRowsT<16>(ws, rows, idp, F, B, dim, out, outStride);
+    case 32: return GatherFieldsRowsT<32>(ws, rows, idp, F, B, dim, out, outStride);
+    case 64: return GatherFieldsRowsT<64>(ws, rows, idp, F, B, dim, out, outStride);
+    default: return GatherFieldsRowsT<0>(ws, rows, idp, F, B, dim, out, outStride);
   }
 }
 
 napi_value GatherFields(napi_env env, napi_callback_info info) {
   const char* fn = "embGatherFields";
-  napi_value argv[4];
-  if (!GetArgs(env, info, fn, 4, argv)) return nullptr;
+  napi_value argv[5];
+  size_t argc;
+  if (!GetArgsBetween(env, info, fn, 4, 5, argv, &argc)) return nullptr;
   bool isArr = false;
   if (napi_is_array(env, argv[0], &isArr) != napi_ok || !isArr) return Throw(env, fn, 'T', "weights must be an array of Float32Array");
   if (napi_is_array(env, argv[1], &isArr) != napi_ok || !isArr) return Throw(env, fn, 'T', "ids must be an array of Int32Array");
@@ -298,13 +315,17 @@ napi_value GatherFields(napi_env env, napi_callback_info info) {
     ws[f] = w;
     idp[f] = ids;
   }
-  if (!CheckExtent(env, fn, "out", B * static_cast<int64_t>(F) * dim, outLen)) return nullptr;
-  if (GatherFieldsRows(ws.data(), rows.data(), idp.data(), F, B, dim, out)) return Int(env, -1);
+  // Sample b's row starts at b·outStride (default F·dim; larger: the fields fill the first
+  // F·dim values of each row of a wider array, e.g. an MLP's input rows).
+  const int64_t row = static_cast<int64_t>(F) * dim;
+  int64_t outStride = row;
+  if (argc == 5 && !GetInt(env, fn, argv[4], "outStride", row, kMaxIndex, &outStride)) return nullptr;
+  if (!CheckExtent(env, fn, "out", B == 0 ? 0 : (B - 1) * outStride + row, outLen)) return nullptr;
+  if (GatherFieldsRows(ws.data(), rows.data(), idp.data(), F, B, dim, out, outStride)) return Int(env, -1);
   // A bad id: report the first one in field-major order (f·B + i), as the TypeScript twin does.
   for (uint32_t f = 0; f < F; f++) {
-    for (int64_t i = 0; i < B; i++) {
-      if (static_cast<uint32_t>(idp[f][i]) >= static_cast<uint64_t>(rows[f])) return Int(env, static_cast<int64_t>(f) * B + i);
-    }
+    const int64_t i = FirstBadId(idp[f], B, rows[f]);
+    if (i >= 0) return Int(env, static_cast<int64_t>(f) * B + i);
   }
   return Int(env, -1);
 }
@@ -388,16 +409,12 @@ napi_value Pool(napi_env env, napi_callback_info info) {
     const int64_t len = lengths[b];
     if (len == 0) continue;
     const int32_t* row = ids + b * L;
-    for (int64_t j = 0; j < len; j++) {
-      if (static_cast<uint32_t>(row[j]) >= static_cast<uint64_t>(rows)) return Int(env, b * L + j);
-    }
+    const int64_t bad = FirstBadId(row, len, rows);
+    if (bad >= 0) return Int(env, b * L + bad);
     // Prefetch the first rows of the next sequence while this one is summed.
     if (b + 1 < B) {
       const int64_t nlen = lengths[b + 1] < kPrefetch ? lengths[b + 1] : kPrefetch;
-      for (int64_t j = 0; j < nlen; j++) {
-        const uint32_t a = static_cast<uint32_t>(ids[(b + 1) * L + j]);
-        if (a < static_cast<uint64_t>(rows)) PrefetchRowR(w + static_cast<int64_t>(a) * dim, dim);
-      }
+      for (int64_t j = 0; j < nlen; j++) PrefetchId(w, rows, ids[(b + 1) * L + j], dim);
     }
     float* o = out + b * dim;
     for (int64_t j = 0; j < len; j++) {

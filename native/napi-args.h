@@ -27,6 +27,24 @@ inline napi_value Throw(napi_env env, const char* fn, char kind, const std::stri
   return nullptr;
 }
 
+/**
+ * Reads `least` to `most` arguments into argv (the count into *argc), or throws a TypeError
+ * naming `fn` (kernels whose last arguments are optional, e.g. a row stride).
+ */
+inline bool GetArgsBetween(napi_env env, napi_callback_info info, const char* fn, size_t least, size_t most, napi_value* argv,
+                           size_t* argc) {
+  size_t n = kMaxArgs;
+  napi_value all[kMaxArgs];
+  if (napi_get_cb_info(env, info, &n, all, nullptr, nullptr) != napi_ok) return false;
+  if (n < least || n > most) {
+    Throw(env, fn, 'T', "expected " + std::to_string(least) + " to " + std::to_string(most) + " arguments, got " + std::to_string(n));
+    return false;
+  }
+  for (size_t i = 0; i < n; i++) argv[i] = all[i];
+  *argc = n;
+  return true;
+}
+
 /** Reads exactly `expected` arguments into argv, or throws a TypeError naming `fn`. */
 inline bool GetArgs(napi_env env, napi_callback_info info, const char* fn, size_t expected, napi_value* argv) {
   size_t argc = kMaxArgs;

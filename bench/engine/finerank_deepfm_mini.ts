@@ -5,9 +5,10 @@
  *
  * Model: 26 sparse fields (vocabularies 10×1,000, 10×100,000, 6×1,000,000; each table has
  * one extra row 0, the padding row, never looked up), embedding dim 16, 13 dense inputs.
- *   first  = Σ_f w_f[id_f] (1-dim tables) + Linear(13 → 1)(dense)
- *   second = ½ Σ_d [(Σ_f v_fd)² − Σ_f v_fd²]                       (fmSecondOrder)
- *   deep   = MLP([flatten v (416) ++ dense (13)] → 400 → 400 → 400 (ReLU) → 1)
+ *   first  = Σ_f w_f[id_f] (1-dim tables, embedFieldsSum) + Linear(13 → 1)(dense)
+ *   second = ½ Σ_d [(Σ_f v_fd)² − Σ_f v_fd²]        (fmSecondOrderLeading over the MLP input)
+ *   deep   = MLP([flatten v (416) ++ dense (13)] → 400 → 400 → 400 (ReLU) → 1), its input
+ *            rows written by the gather itself (embedFieldsConcat)
  *   logit  = first + second + deep; loss = mean BCE with logits.
  * Tables: N(0, 1e-4), updated by LazyAdam (torch.optim.SparseAdam semantics); dense
  * weights Xavier-normal / zero bias, updated by Adam; lr 1e-3 for both.
@@ -35,10 +36,10 @@ import { peakRssBytes } from '../common/rss.js';
 import { Tensor, noGrad, tidy } from '../../src/engine/tensor.js';
 import { Rng } from '../../src/engine/random.js';
 import { kernels } from '../../src/engine/kernels/index.js';
-import { add, concat, reshape, sum, bceWithLogits, sigmoid } from '../../src/engine/ops/index.js';
-import { EmbeddingTable, embedFields, LazyAdam } from '../../src/embedding/index.js';
+import { add, reshape, bceWithLogits, sigmoid } from '../../src/engine/ops/index.js';
+import { EmbeddingTable, embedFieldsConcat, embedFieldsSum, LazyAdam } from '../../src/embedding/index.js';
 import { Linear, MLP } from '../../src/nn/index.js';
-import { fmSecondOrder } from '../../src/blocks/interactions/fm.js';
+import { fmSecondOrderLeading } from '../../src/blocks/interactions/fm.js';
 import { Adam } from '../../src/train/optim.js';
 import { zipfSampler } from '../common/zipf.js';
 
@@ -214,14 +215,17 @@ class DeepFMMini {
   forward(ids: Int32Array[], dense: Tensor, phases?: PhaseTimer): Tensor {
     const B = dense.shape[0]!;
     phases?.mark('other');
-    const v = embedFields(this.emb, ids); // [B, F, D]
-    const w = embedFields(this.first, ids); // [B, F, 1]
+    // x = [v_1 … v_F | dense] [B, F·D + 13]: the gather writes each sample's field rows straight
+    // into its MLP input row (embedFieldsConcat), so there is no [B, F, D] copy to concatenate;
+    // `concat` stays as a (now empty) mark so the phases line up with the PyTorch side's.
+    const x = embedFieldsConcat(this.emb, ids, [dense]);
     phases?.mark('gather');
-    const first = add(sum(w, [1, 2]), reshape(this.denseLinear.forward(dense), [B]));
+    // Σ_f w_f[id_f] in one op (embedFieldsSum: the 1-dim rows gathered and summed; its backward
+    // sends g[b] to each row without a [B, F, 1] gradient); its gather counts in fm_first.
+    const first = add(embedFieldsSum(this.first, ids), reshape(this.denseLinear.forward(dense), [B]));
     phases?.mark('fm_first');
-    const second = fmSecondOrder(v);
+    const second = fmSecondOrderLeading(x, VOCABS.length, EMB_DIM); // FM over x's first F·D columns
     phases?.mark('fm_second');
-    const x = concat([reshape(v, [B, VOCABS.length * EMB_DIM]), dense], 1);
     phases?.mark('concat');
     const deep = reshape(this.mlp.forward(x), [B]);
     phases?.mark('mlp');

@@ -5,7 +5,7 @@
  */
 export { EmbeddingTable } from './table.js';
 export type { EmbeddingInit, EmbeddingTableOptions, SparseRowGrad } from './table.js';
-export { embeddingLookup, embedFields, embedPooled, embedSequence } from './lookup.js';
+export { embeddingLookup, embedFields, embedFieldsConcat, embedFieldsSum, embedPooled, embedSequence } from './lookup.js';
 export type { PoolingMode } from './lookup.js';
 export { SparseSGD, SparseAdagrad, LazyAdam, TableAdam, FTRL } from './sparse-optim.js';
 export { embeddingKernels, setEmbeddingKernels, loadNativeEmbeddingKernels, typescriptEmbeddingKernels } from './kernels.js';

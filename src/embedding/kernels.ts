@@ -43,9 +43,11 @@ export interface EmbeddingKernels {
   readonly name: 'native' | 'typescript';
   /**
    * out[b·F·dim + f·dim + d] = weights[f][ids[f][b]·dim + d] for a [B, F, dim] out (B =
-   * ids[0].length). Returns −1, or f·B + b of the first out-of-range id.
+   * ids[0].length). Returns −1, or f·B + b of the first out-of-range id. With `outStride`
+   * (≥ F·dim) sample b's rows start at out[b·outStride] instead: the fields fill the first
+   * F·dim values of each row of a wider array (an MLP's input rows, `embedFieldsConcat`).
    */
-  gatherFields(weights: readonly Float32Array[], ids: readonly Int32Array[], dim: number, out: Float32Array): number;
+  gatherFields(weights: readonly Float32Array[], ids: readonly Int32Array[], dim: number, out: Float32Array, outStride?: number): number;
   /** out[outOffset + i·outStride + d] = w[ids[idsOffset + i]·dim + d], i < count. Returns −1 or the bad index into ids. */
   gatherRows(
     w: Float32Array,

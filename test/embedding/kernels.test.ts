@@ -90,6 +90,29 @@ test('gathers: fields, rows, padded sequences and pooling agree exactly; bad ids
       return out;
     });
     assertSameBits(outs[0]!, outs[1]!, `gatherFields dim ${dim}`);
+    // With an output stride: the same rows at the start of each wider row, the rest untouched.
+    const W = 3 * dim + 5;
+    const wide = [native!, ts].map((k) => {
+      const out = new Float32Array(776 * W + 3 * dim).fill(-7);
+      assert.equal(k.gatherFields(weights, ids, dim, out, W), -1);
+      return out;
+    });
+    assertSameBits(wide[0]!, wide[1]!, `gatherFields dim ${dim} stride ${W}`);
+    for (const b of [0, 1, 776]) {
+      assertSameBits(wide[1]!.subarray(b * W, b * W + 3 * dim), outs[1]!.subarray(b * 3 * dim, (b + 1) * 3 * dim), `stride row ${b}`);
+      if (b < 776)
+        assert.ok(
+          wide[1]!.subarray(b * W + 3 * dim, (b + 1) * W).every((v) => v === -7),
+          `row ${b} tail untouched`,
+        );
+    }
+    for (const k of [native!, ts]) {
+      assert.throws(() => k.gatherFields(weights, ids, dim, new Float32Array(776 * W + 3 * dim - 1), W), /embGatherFields: out needs/);
+      assert.throws(
+        () => k.gatherFields(weights, ids, dim, new Float32Array(777 * W), 3 * dim - 1),
+        /embGatherFields: outStride must be an integer in/,
+      );
+    }
     // A bad id in field 2 at position 400 is reported as 2·B + 400 by both.
     const bad = ids.map((a) => a.slice());
     bad[2]![400] = rows;

@@ -2,9 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Tensor, noGrad, tidy, resetBufferPool, bufferPoolStats } from '../../src/engine/tensor.js';
 import { Rng } from '../../src/engine/random.js';
-import { matmul } from '../../src/engine/ops/matmul.js';
+import { matmul, linearRelu } from '../../src/engine/ops/matmul.js';
+import { concat, reshape } from '../../src/engine/ops/shape.js';
+import { sum } from '../../src/engine/ops/reduce.js';
 import { EmbeddingTable } from '../../src/embedding/table.js';
-import { embeddingLookup, embedFields, embedPooled, embedSequence } from '../../src/embedding/lookup.js';
+import { embeddingLookup, embedFields, embedFieldsConcat, embedFieldsSum, embedPooled, embedSequence } from '../../src/embedding/lookup.js';
+import { fmSecondOrder, fmSecondOrderLeading } from '../../src/blocks/interactions/fm.js';
+import { add } from '../../src/engine/ops/elementwise.js';
 import type { PaddedIds } from '../../src/features/batch.js';
 import { randTensor } from '../support/gradcheck.js';
 
@@ -229,4 +233,125 @@ test('lookups outside the graph are recycled by tidy: the next batch reuses the 
     second.every((a) => first.includes(a)),
     'the same arrays come back',
   );
+});
+
+test('a training step through lookups and concat reuses its gradient arrays: the second step allocates no pooled array', () => {
+  resetBufferPool();
+  const rng = new Rng(6);
+  const B = 2048,
+    D = 16;
+  const tables = [new EmbeddingTable('a', 50, D, { rng }), new EmbeddingTable('b', 70, D, { rng })];
+  const ids = [Int32Array.from({ length: B }, (_, i) => 1 + (i % 49)), Int32Array.from({ length: B }, (_, i) => 1 + ((i * 7) % 69))];
+  const dense = randTensor(rng, [B, 3], 1, false);
+  const w = randTensor(rng, [2 * D + 3, 1]);
+  const step = (): number => {
+    for (const t of tables) t.zeroGrad();
+    w.grad = null;
+    return tidy(() => {
+      // embedFields' gradient ([B, 2, 16], a pooled length) is written by concat's backward
+      // through the reshape, then read by the lookup's backward, which hands it back.
+      const e = embedFields(tables, ids);
+      const x = concat([reshape(e, [B, 2 * D]), dense], 1);
+      const loss = sum(matmul(x, w));
+      loss.backward();
+      return loss.item();
+    });
+  };
+  const first = step();
+  const grads = tables.map((t) => ({ ids: Array.from(t.sparseGrad().ids), values: Array.from(t.sparseGrad().values) }));
+  const misses = bufferPoolStats().misses;
+  assert.equal(step(), first);
+  assert.equal(bufferPoolStats().misses, misses, 'the second step allocates no new pooled arrays');
+  // The same gradient (recycled arrays are fully overwritten or added to from zero).
+  assert.deepEqual(
+    tables.map((t) => ({ ids: Array.from(t.sparseGrad().ids), values: Array.from(t.sparseGrad().values) })),
+    grads,
+  );
+});
+
+test('embedFieldsSum: equals sum(embedFields(…), [1, 2]) bit for bit, with the same sparse gradients; gradient check; errors', () => {
+  const rng = new Rng(7);
+  const B = 300;
+  const tables = [new EmbeddingTable('a', 40, 1, { rng }), new EmbeddingTable('b', 9, 1, { rng }), new EmbeddingTable('c', 25, 1, { rng })];
+  // Duplicates within a field and padding ids (0) among them.
+  const ids = [0, 1, 2].map((f) => Int32Array.from({ length: B }, (_, i) => (i * (f + 3)) % [40, 9, 25][f]!));
+  const sparse = () => tables.map((t) => ({ ids: Array.from(t.sparseGrad().ids), values: Array.from(t.sparseGrad().values) }));
+  const run = (fn: () => Tensor) => {
+    for (const t of tables) t.zeroGrad();
+    const y = fn();
+    y.backward(Float32Array.from({ length: B }, (_, i) => ((i * 5) % 7) - 3));
+    return { values: Array.from(y.data), grads: sparse() };
+  };
+  const fused = run(() => embedFieldsSum(tables, ids));
+  const plain = run(() => sum(embedFields(tables, ids), [1, 2]));
+  assert.deepEqual(fused, plain);
+  // Row 5 by hand: the sum of its three table values (ids 15, 2 and 0, the padding row's zero).
+  const want = tables.reduce((s, t, f) => s + t.weight[ids[f]![5]!]!, 0);
+  assert.equal(fused.values[5], Math.fround(want));
+  tableGradcheck(
+    () =>
+      embedFieldsSum(
+        tables,
+        ids.map((a) => a.subarray(0, 20)),
+      ),
+    tables,
+  );
+  assert.throws(
+    () => embedFieldsSum([new EmbeddingTable('d', 5, 2, { rng })], [new Int32Array(3)]),
+    /embedFieldsSum: the tables have dim 2; the sum needs dim 1/,
+  );
+  assert.throws(() => embedFieldsSum(tables.slice(0, 2), [ids[0]!, ids[1]!.subarray(0, 3)]), /embedFieldsSum: field 1 has 3 ids, field 0 has 300/);
+  assert.throws(() => embedFieldsSum(tables.slice(0, 1), [Int32Array.of(1, 40)]), /out of range|outside/);
+});
+
+test('embedFieldsConcat + fmSecondOrderLeading: the same values and gradients, bit for bit, as embedFields → concat and fmSecondOrder', () => {
+  const rng = new Rng(8);
+  const B = 64,
+    D = 4;
+  const tables = [new EmbeddingTable('a', 30, D, { rng }), new EmbeddingTable('b', 7, D, { rng }), new EmbeddingTable('c', 50, D, { rng })];
+  const ids = [30, 7, 50].map((v, f) => Int32Array.from({ length: B }, (_, i) => (i * (f + 2) + 1) % v));
+  const dense = randTensor(rng, [B, 3]);
+  const extra = randTensor(rng, [B, 2], 1, false);
+  const w = randTensor(rng, [3 * D + 5, 6]),
+    bias = randTensor(rng, [6], 0.3);
+  const params = [dense, w, bias];
+  const run = (fused: boolean) => {
+    for (const t of tables) t.zeroGrad();
+    for (const p of params) p.grad = null;
+    let x: Tensor, fm: Tensor;
+    if (fused) {
+      x = embedFieldsConcat(tables, ids, [dense, extra]);
+      fm = fmSecondOrderLeading(x, 3, D);
+    } else {
+      const e = embedFields(tables, ids);
+      x = concat([reshape(e, [B, 3 * D]), dense, extra], 1);
+      fm = fmSecondOrder(e);
+    }
+    const y = add(sum(linearRelu(x, w, bias), [1]), fm);
+    y.backward(Float32Array.from({ length: B }, (_, i) => ((i * 3) % 5) - 2));
+    return {
+      x: Array.from(x.data),
+      y: Array.from(y.data),
+      params: params.map((p) => Array.from(p.grad!)),
+      tables: tables.map((t) => ({ ids: Array.from(t.sparseGrad().ids), values: Array.from(t.sparseGrad().values) })),
+    };
+  };
+  assert.deepEqual(run(true), run(false));
+  // FM alone writes x's gradient first: the columns beyond the fields get zeros (filled with
+  // garbage first, so a pooled array with stale values would show).
+  dense.grad = null;
+  const x = embedFieldsConcat(tables, ids, [dense]);
+  fmSecondOrderLeading(x, 3, D).backward(new Float32Array(B).fill(1));
+  assert.ok(dense.grad !== null && (dense.grad as Float32Array).every((v) => v === 0), 'the dense columns get zero gradient');
+  tableGradcheck(
+    () =>
+      embedFieldsConcat(
+        tables,
+        ids.map((a) => a.subarray(0, 6)),
+        [randTensor(new Rng(3), [6, 2], 1, false)],
+      ),
+    tables,
+  );
+  assert.throws(() => embedFieldsConcat(tables, ids, [randTensor(rng, [B - 1, 2])]), /embedFieldsConcat: rest\[0\] must be \[64, n\], got \[63,2\]/);
+  assert.throws(() => fmSecondOrderLeading(x, 3, 6), /fmSecondOrderLeading: expected x \[B, W\] with W ≥ fields·dim = 18, got \[64,15\]/);
 });

@@ -365,6 +365,51 @@ test('reluBackward: gx (+)= x > 0 ? g : 0 as a select (masked positions exactly 
   }
 });
 
+test('reluBackwardColumnSums: the masked gradient and its column sums, equal to reluBackward then addColumnSums; in place or not; native agrees bit for bit', () => {
+  const rng = new Rng(12);
+  for (const [rows, c] of [...SHAPES, [0, 3] as [number, number]]) {
+    const n = rows * c;
+    const x = rand(rng, n, 3, true);
+    const g = rand(rng, n, 2, true);
+    if (n > 4) {
+      x[2] = NaN;
+      g[4] = NaN;
+      x[4] = -1; // a NaN gradient at a masked position gives +0 and no NaN in the sums
+    }
+    const start = rand(rng, c);
+    // The naive reference: the select, then column sums in float64 added once.
+    const wantG = new Float32Array(n);
+    for (let i = 0; i < n; i++) wantG[i] = x[i]! > 0 ? g[i]! : 0;
+    const wantSums = start.slice();
+    for (let j = 0; j < c; j++) {
+      let sum = 0;
+      for (let i = 0; i < rows; i++) sum += wantG[i * c + j]!;
+      wantSums[j] = Math.fround(start[j]! + sum);
+    }
+    // The two kernels it replaces give the same bits.
+    const twoG = new Float32Array(n),
+      twoSums = start.slice();
+    ts.reluBackward(x, g, n, false, twoG);
+    ts.addColumnSums(twoG, rows, c, twoSums);
+    sameBits(twoG, wantG, `reference mask ${rows}x${c}`);
+    sameBits(twoSums, wantSums, `reference sums ${rows}x${c}`);
+    const backends: Array<[string, DenseKernels]> = [['typescript', ts]];
+    if (native !== null) backends.push(['native', nat()]);
+    for (const [name, K] of backends) {
+      const gx = new Float32Array(n).fill(7),
+        sums = start.slice();
+      K.reluBackwardColumnSums(x, g, rows, c, gx, sums);
+      sameBits(gx, wantG, `${name} gx ${rows}x${c}`);
+      sameBits(sums, wantSums, `${name} sums ${rows}x${c}`);
+      const inPlace = g.slice(),
+        sums2 = start.slice();
+      K.reluBackwardColumnSums(x, inPlace, rows, c, inPlace, sums2);
+      sameBits(inPlace, wantG, `${name} in place ${rows}x${c}`);
+      sameBits(sums2, wantSums, `${name} in place sums ${rows}x${c}`);
+    }
+  }
+});
+
 test('fmSecondOrder and its backward: the formula in float64 (TypeScript); native agrees bit for bit', () => {
   const rng = new Rng(12);
   for (const [B, F, D] of [
@@ -414,6 +459,63 @@ test('fmSecondOrder and its backward: the formula in float64 (TypeScript); nativ
   }
 });
 
+test('fmSecondOrder and its backward with a row stride: the leading fields·dim values of wider rows, as the contiguous kernels; native = TypeScript', () => {
+  const rng = new Rng(13);
+  for (const [B, F, D, W] of [
+    [1, 1, 1, 3],
+    [3, 2, 5, 10],
+    [17, 26, 16, 429],
+    [4, 7, 3, 21],
+  ] as const) {
+    const lead = F * D;
+    const wide = rand(rng, B * W, 1);
+    const packed = new Float32Array(B * lead);
+    for (let b = 0; b < B; b++) packed.set(wide.subarray(b * W, b * W + lead), b * lead);
+    const g = rand(rng, B, 1);
+    if (B > 2) g[1] = 0;
+    const backends: Array<[string, DenseKernels]> = [['typescript', ts]];
+    if (native !== null) backends.push(['native', nat()]);
+    for (const [name, K] of backends) {
+      const o1 = new Float32Array(B),
+        s1 = new Float32Array(B * D),
+        o2 = new Float32Array(B),
+        s2 = new Float32Array(B * D).fill(9);
+      K.fmSecondOrder(packed, B, F, D, o1, s1);
+      K.fmSecondOrder(wide, B, F, D, o2, s2, W);
+      sameBits(o2, o1, `${name} fmSecondOrder stride ${W}`);
+      sameBits(s2, s1, `${name} fmSecondOrder sums stride ${W}`);
+      for (const accumulate of [false, true]) {
+        const startWide = rand(rng, B * W, 1);
+        const startPacked = new Float32Array(B * lead);
+        for (let b = 0; b < B; b++) startPacked.set(startWide.subarray(b * W, b * W + lead), b * lead);
+        const gp = startPacked.slice(),
+          gw = startWide.slice();
+        K.fmSecondOrderBackward(packed, s1, g, B, F, D, accumulate, gp);
+        K.fmSecondOrderBackward(wide, s1, g, B, F, D, accumulate, gw, W);
+        for (let b = 0; b < B; b++) {
+          sameBits(gw.subarray(b * W, b * W + lead), gp.subarray(b * lead, (b + 1) * lead), `${name} backward row ${b} accumulate=${accumulate}`);
+          // The columns beyond the fields are not touched.
+          sameBits(gw.subarray(b * W + lead, (b + 1) * W), startWide.subarray(b * W + lead, (b + 1) * W), `${name} backward tail ${b}`);
+        }
+      }
+    }
+  }
+  for (const [name, K] of native !== null ? [['typescript', ts] as const, ['native', nat()] as const] : [['typescript', ts] as const]) {
+    const f = (n: number) => new Float32Array(n);
+    assert.throws(
+      () => K.fmSecondOrder(f(12), 2, 2, 3, f(2), f(6), 5),
+      /^RangeError: fmSecondOrder: xStride must be at least fields·dim = 6, got 5$/,
+      name,
+    );
+    assert.throws(() => K.fmSecondOrder(f(13), 2, 2, 3, f(2), f(6), 8), /^RangeError: fmSecondOrder: x has 13 elements, needs at least 14$/, name);
+    assert.throws(
+      () => K.fmSecondOrderBackward(f(14), f(6), f(2), 2, 2, 3, true, f(13), 8),
+      /^RangeError: fmSecondOrderBackward: gx has 13 elements, needs at least 14$/,
+      name,
+    );
+  }
+});
+
 test('dense kernels reject bad arguments with the same messages on both backends', () => {
   const backends: Array<[string, DenseKernels]> = [['typescript', ts]];
   if (native !== null) backends.push(['native', nat()]);
@@ -456,6 +558,22 @@ test('dense kernels reject bad arguments with the same messages on both backends
     assert.throws(() => K.relu(f(4), 5, f(5)), /^RangeError: relu: x has 4 elements, needs at least 5$/, name);
     assert.throws(() => K.reluBackward(f(5), f(4), 5, false, f(5)), /^RangeError: reluBackward: g has 4 elements, needs at least 5$/, name);
     assert.throws(() => K.reluBackward(g, f(6), 6, true, g), /^Error: reluBackward: gx must not alias an input$/, name);
+    assert.throws(
+      () => K.reluBackwardColumnSums(f(6), f(5), 2, 3, f(6), f(3)),
+      /^RangeError: reluBackwardColumnSums: g has 5 elements, needs at least 6$/,
+      name,
+    );
+    const shared = f(12);
+    assert.throws(
+      () => K.reluBackwardColumnSums(f(6), g, 2, 3, shared.subarray(0, 6), shared.subarray(3, 6)),
+      /^Error: reluBackwardColumnSums: gx must be g itself or not overlap it, and must not overlap x; out must not overlap the others$/,
+      name,
+    );
+    assert.throws(
+      () => K.reluBackwardColumnSums(f(6), shared.subarray(0, 6), 2, 3, shared.subarray(1, 7), f(3)),
+      /^Error: reluBackwardColumnSums: gx must be g itself or not overlap it/,
+      name,
+    );
     assert.throws(() => K.fmSecondOrder(f(11), 2, 2, 3, f(2), f(6)), /^RangeError: fmSecondOrder: x has 11 elements, needs at least 12$/, name);
     assert.throws(
       () => K.fmSecondOrderBackward(f(12), f(6), f(2), 2, 2, 3, false, f(11)),

@@ -14,6 +14,9 @@ import { WebScorer } from '../../src/export/web/scorer.js';
 import { runCli, lastJson } from '../support/cli.js';
 import { rawRows, writeEveryModel } from './web-fixture.js';
 import { launchChromiumOrSkip } from '../support/chromium.js';
+import * as trainingAbsent from '../../src/export/web/training-absent.js';
+import { denseTrainingKernelsTS } from '../../src/engine/kernels/typescript-training.js';
+import { typescriptEmbeddingTrainingKernels } from '../../src/embedding/kernels-ts-training.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'finerank-web-'));
 const artifacts = writeEveryModel(dir);
@@ -21,9 +24,8 @@ const artifacts = writeEveryModel(dir);
 const ROWS = rawRows(64, 99, true).map(({ click: _c, buy: _b, ...inputs }) => inputs);
 /** The models the issue names for the browser check; the loop below covers every registered model too. */
 const BROWSER_MODELS = ['deepfm', 'dcn', 'mmoe', 'esmm', 'din'];
-// 200 kB until session 6; the engine kernels added then (CIN twins, fillRows, adamUpdate) reach the bundle
-// through the shared kernel modules (205.6 kB): 208 kB until the web build tree-shakes them (open item).
-const BUNDLE_BUDGET = 208 * 1024;
+// 200 kB (208 kB in session 6, until the training-only kernel twins were split out of the bundle).
+const BUNDLE_BUDGET = 200 * 1024;
 
 /** Node's probabilities (artifact feature map + model on the active backend): output name → per row. */
 function nodeScores(path: string): Record<string, number[]> {
@@ -102,9 +104,27 @@ test(`the bundle has no Node module or native addon and stays within ${BUNDLE_BU
   const nodeOnly = inputs.filter((p) => /^node:|engine\/kernels\/native\.js$|readers\/|features\/featuremap\.js$|util\/(atomic|container)/.test(p));
   assert.deepEqual(nodeOnly, [], 'Node-only modules in the bundle');
   assert.ok(inputs.some((p) => p.endsWith('export/web/no-native.js')));
+  // The training-only kernel twins are replaced by stubs that throw (the scorer never trains).
+  assert.deepEqual(
+    inputs.filter((p) => /engine\/kernels\/typescript-training\.js$|embedding\/kernels-ts-training\.js$/.test(p)),
+    [],
+    'training-only kernels in the bundle',
+  );
+  assert.ok(inputs.some((p) => p.endsWith('export/web/training-absent.js')));
   assert.ok(!/require\(|process\.env/.test(code), 'no CommonJS require or process.env left in the bundle');
   const bytes = Buffer.byteLength(code);
   assert.ok(bytes <= BUNDLE_BUDGET, `bundle ${bytes} bytes > ${BUNDLE_BUDGET}`);
+});
+
+test('the stand-in for the training-only kernels in the web build has every one of them, each throwing', () => {
+  assert.deepEqual(Object.keys(trainingAbsent.denseTrainingKernelsTS).sort(), Object.keys(denseTrainingKernelsTS).sort());
+  assert.deepEqual(Object.keys(trainingAbsent.typescriptEmbeddingTrainingKernels).sort(), Object.keys(typescriptEmbeddingTrainingKernels).sort());
+  const f = new Float32Array(4);
+  assert.throws(
+    () => trainingAbsent.denseTrainingKernelsTS.adamUpdate(f, f, f, f, 4, 0.9, 0.999, 1e-3, 1e-8, 0),
+    /^Error: adamUpdate: a training kernel, left out of the web scorer/,
+  );
+  assert.throws(() => trainingAbsent.typescriptEmbeddingTrainingKernels.sgd(new Int32Array(1), f, f, 1, 0.1), /^Error: sgd: a training kernel/);
 });
 
 test('CLI: export --format web writes the module, model.bin and featuremap.json; --format featuremap alone; --with-featuremap beside an ONNX file; unknown formats refused', async () => {

@@ -31,6 +31,38 @@ export function fmSecondOrder(e: Tensor): Tensor {
   return fromOp(out, [B], [e], (g) => {
     const { grad, overwrite } = e.gradForWrite();
     denseKernels().fmSecondOrderBackward(x, s, g, B, F, D, !overwrite, grad);
+    // A backward closure runs once (backward() drops it): S goes back to the pool.
+    releaseFloat32(s);
+  });
+}
+
+/**
+ * `fmSecondOrder` over the leading F·D columns of each row of x [B, W] (W ≥ F·D): the field
+ * embeddings of a wider input row, as `embedFieldsConcat` writes them, read in place (the
+ * kernels' row stride) instead of from a [B, F, D] copy. The same values and gradient as
+ * `fmSecondOrder(reshape(slice(x, 1, 0, F·D), [B, F, D]))`; the gradient lands in x's first
+ * F·D columns (the others get nothing: zeros when this writes x's gradient first).
+ */
+export function fmSecondOrderLeading(x: Tensor, fields: number, dim: number): Tensor {
+  const lead = fields * dim;
+  if (x.rank !== 2 || !(Number.isInteger(lead) && lead >= 0 && lead <= x.shape[1]!)) {
+    throw new Error(`fmSecondOrderLeading: expected x [B, W] with W ≥ fields·dim = ${lead}, got [${x.shape}]`);
+  }
+  const B = x.shape[0]!,
+    W = x.shape[1]!;
+  const xd = x.data;
+  const out = allocFloat32(B);
+  const s = allocFloat32(B * dim);
+  denseKernels().fmSecondOrder(xd, B, fields, dim, out, s, W);
+  if (!(isGradEnabled() && x.requiresGrad)) {
+    releaseFloat32(s);
+    return fromOp(out, [B], [x], () => {});
+  }
+  return fromOp(out, [B], [x], (g) => {
+    const { grad, overwrite } = x.gradForWrite();
+    if (overwrite && W > lead) for (let b = 0; b < B; b++) grad.fill(0, b * W + lead, (b + 1) * W);
+    denseKernels().fmSecondOrderBackward(xd, s, g, B, fields, dim, !overwrite, grad, W);
+    releaseFloat32(s);
   });
 }
 

@@ -66,6 +66,7 @@ export function denseKernels(): DenseKernels {
       adamUpdate: k.adamUpdate ?? denseKernelsTS.adamUpdate,
       relu: k.relu ?? denseKernelsTS.relu,
       reluBackward: k.reluBackward ?? denseKernelsTS.reluBackward,
+      reluBackwardColumnSums: k.reluBackwardColumnSums ?? denseKernelsTS.reluBackwardColumnSums,
       fmSecondOrder: k.fmSecondOrder ?? denseKernelsTS.fmSecondOrder,
       fmSecondOrderBackward: k.fmSecondOrderBackward ?? denseKernelsTS.fmSecondOrderBackward,
     };

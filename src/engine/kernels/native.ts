@@ -84,6 +84,7 @@ export const DENSE_KERNEL_NAMES: readonly (keyof DenseKernels)[] = [
   'adamUpdate',
   'relu',
   'reluBackward',
+  'reluBackwardColumnSums',
   'fmSecondOrder',
   'fmSecondOrderBackward',
 ];

@@ -129,15 +129,26 @@ export interface DenseKernels {
    */
   reluBackward(x: Float32Array, g: Float32Array, n: number, accumulate: boolean, gx: Float32Array): void;
   /**
+   * `reluBackward` (overwriting) then `addColumnSums` of its result, in one pass over the
+   * [rows, c] arrays: gx[i, j] = x[i, j] > 0 ? g[i, j] : 0 and out[j] += Σ_i gx[i, j] (float64
+   * sums in row order, rounded once; the same bits as the two kernels). gx may be g itself (in
+   * place) but must not otherwise overlap g or x; out must not overlap any of them. The backward
+   * of a fused linear + ReLU layer: the masked gradient and its bias gradient.
+   */
+  reluBackwardColumnSums(x: Float32Array, g: Float32Array, rows: number, c: number, gx: Float32Array, out: Float32Array): void;
+  /**
    * FM second order (Rendle 2010) over x [rows, fields, dim]: s[b, d] = Σ_f x[b, f, d]
    * (float32 sums in field order) and out[b] = ½(Σ_d s[b, d]² − Σ_d Σ_f x[b, f, d]²) (float64
    * sums: Σ_d s² in d order; the squares over f per d, then over d; rounded once). s [rows, dim]
-   * is written (kept for the backward).
+   * is written (kept for the backward). With `xStride` (≥ fields·dim) row b of x starts at
+   * x[b·xStride]: the fields are the first fields·dim values of each row of a wider array.
    */
-  fmSecondOrder(x: Float32Array, rows: number, fields: number, dim: number, out: Float32Array, s: Float32Array): void;
+  fmSecondOrder(x: Float32Array, rows: number, fields: number, dim: number, out: Float32Array, s: Float32Array, xStride?: number): void;
   /**
    * Its gradient: gx[b, f, d] (+)= g[b]·(s[b, d] − x[b, f, d]) in float64, rounded once; rows
    * with g[b] = 0 are skipped (left as they are, or +0 when overwriting); gx must not alias an input.
+   * With `xStride`, rows of x and gx start at multiples of it (only the first fields·dim values of
+   * each gx row are written).
    */
   fmSecondOrderBackward(
     x: Float32Array,
@@ -148,6 +159,7 @@ export interface DenseKernels {
     dim: number,
     accumulate: boolean,
     gx: Float32Array,
+    xStride?: number,
   ): void;
 }
 

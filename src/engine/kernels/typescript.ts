@@ -1,4 +1,6 @@
 import type { DenseKernels, Kernels } from './types.js';
+import { checkArray, checkBool, checkDrop, checkRowStride, checkSize, mix32, rowsExtent } from './dense-checks.js';
+import { denseTrainingKernelsTS } from './typescript-training.js';
 
 /*
  * Portable GEMM in TypeScript, in the Goto/BLIS layout (one core, scalar code, since V8
@@ -365,93 +367,6 @@ export function sgemmTS(
  * addon's rules and messages.
  */
 
-/** Throws the addon's RangeError unless x is an integer in [0, 2^31). */
-function checkSize(fn: string, name: string, x: number): void {
-  if (typeof x !== 'number') throw new TypeError(`${fn}: ${name} must be a number`);
-  if (!(x >= 0 && x <= 2147483647) || Math.floor(x) !== x) throw new RangeError(`${fn}: ${name} must be an integer in [0, 2^31), got ${x}`);
-}
-
-/** Throws unless `a` is a Float32Array (or Float64Array when `f64`) with at least `need` elements. */
-function checkArray(fn: string, name: string, a: unknown, need: number, f64 = false): void {
-  if (!(f64 ? a instanceof Float64Array : a instanceof Float32Array)) {
-    throw new TypeError(`${fn}: ${name} must be a ${f64 ? 'Float64Array' : 'Float32Array'}`);
-  }
-  const len = (a as Float32Array).length;
-  if (len < need) throw new RangeError(`${fn}: ${name} has ${len} elements, needs at least ${need}`);
-}
-
-/** Throws unless x is an integer in [lo, hi]. */
-function checkInteger(fn: string, name: string, x: number, lo: number, hi: number): void {
-  if (typeof x !== 'number') throw new TypeError(`${fn}: ${name} must be a number`);
-  if (!(x >= lo && x <= hi) || Math.floor(x) !== x) throw new RangeError(`${fn}: ${name} must be an integer in [${lo}, ${hi}], got ${x}`);
-}
-
-function bnStatsTS(x: Float32Array, rows: number, c: number, out: Float64Array): void {
-  const fn = 'bnStats';
-  checkSize(fn, 'rows', rows);
-  checkSize(fn, 'c', c);
-  if (rows < 1) throw new RangeError(`${fn}: rows must be at least 1`);
-  checkArray(fn, 'x', x, rows * c);
-  checkArray(fn, 'out', out, 2 * c, true);
-  const shift = new Float64Array(c);
-  for (let j = 0; j < c; j++) {
-    shift[j] = x[j]!;
-    out[j] = 0;
-    out[c + j] = 0;
-  }
-  for (let i = 0, o = 0; i < rows; i++, o += c) {
-    for (let j = 0; j < c; j++) {
-      const d = x[o + j]! - shift[j]!;
-      out[j]! += d;
-      out[c + j]! += d * d;
-    }
-  }
-  for (let j = 0; j < c; j++) {
-    const md = out[j]! / rows;
-    const m = shift[j]! + md;
-    let v = out[c + j]! / rows - md * md;
-    if (v < 0 || v === 0) v = 0; // clamps negatives and −0, keeps NaN (as the C++ kernel)
-    out[j] = m;
-    out[c + j] = v;
-  }
-}
-
-/** lowbias32 (a bijection of uint32), the dropout mask's mixing function; returns an int32. */
-function mix32(x: number): number {
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x7feb352d);
-  x ^= x >>> 15;
-  x = Math.imul(x, 0x846ca68b);
-  return x ^ (x >>> 16);
-}
-
-/** A dropout mask's parameters, resolved as native/dense.cc's Drop does. */
-interface Drop {
-  /** seed as an int32, and the second key mix(seed ⊕ 0x9e3779b9). */
-  k1: number;
-  k2: number;
-  /** Threshold compared with the uint32 hash (0 when nothing is kept: with s = 0). */
-  t: number;
-  /** The factor of kept elements (float32). */
-  s: number;
-  /** False for "no dropout" (threshold 0, scale 1): loops skip the mask. */
-  active: boolean;
-}
-
-function checkDrop(fn: string, seed: number, threshold: number, scale: number): Drop {
-  checkInteger(fn, 'seed', seed, 0, 4294967295);
-  checkInteger(fn, 'threshold', threshold, 0, 4294967296);
-  if (typeof scale !== 'number') throw new TypeError(`${fn}: scale must be a number`);
-  const none = threshold > 4294967295;
-  const s = none ? 0 : Math.fround(scale);
-  const k1 = seed | 0;
-  return { k1, k2: mix32(k1 ^ 0x9e3779b9), t: none ? 0 : threshold, s, active: none || threshold !== 0 || s !== 1 };
-}
-
-function checkBool(fn: string, name: string, v: unknown): void {
-  if (typeof v !== 'boolean') throw new TypeError(`${fn}: ${name} must be a boolean`);
-}
-
 function bnForwardTS(
   x: Float32Array,
   rows: number,
@@ -513,181 +428,6 @@ function bnForwardTS(
   }
 }
 
-/** The relu mask as int32 bits (or null): ((−bits) >>> 31) is 1 exactly where the bits are a positive int32. */
-function maskBits(mask: Float32Array | null): Int32Array | null {
-  return mask === null ? null : new Int32Array(mask.buffer, mask.byteOffset, mask.length);
-}
-
-/** Validates the arguments shared by bnGradSums and bnInputGrad. */
-function checkBnGrad(fn: string, g: Float32Array, mask: Float32Array | null, x: Float32Array, rows: number, c: number): void {
-  checkSize(fn, 'rows', rows);
-  checkSize(fn, 'c', c);
-  const n = rows * c;
-  checkArray(fn, 'g', g, n);
-  if (mask !== null && mask !== undefined) checkArray(fn, 'mask', mask, n);
-  checkArray(fn, 'x', x, n);
-}
-
-function bnGradSumsTS(
-  g: Float32Array,
-  mask: Float32Array | null,
-  x: Float32Array,
-  mean: Float32Array,
-  invStd: Float32Array,
-  rows: number,
-  c: number,
-  seed: number,
-  threshold: number,
-  dropScale: number,
-  out: Float64Array,
-): void {
-  const fn = 'bnGradSums';
-  checkBnGrad(fn, g, mask, x, rows, c);
-  checkArray(fn, 'mean', mean, c);
-  checkArray(fn, 'invStd', invStd, c);
-  const d = checkDrop(fn, seed, threshold, dropScale);
-  checkArray(fn, 'out', out, 2 * c, true);
-  const bits = maskBits(mask ?? null);
-  for (let j = 0; j < 2 * c; j++) out[j] = 0;
-  // The mask is applied branch-free: a data-dependent branch mispredicts half the time.
-  if (!d.active) {
-    if (bits === null) {
-      for (let i = 0, o = 0; i < rows; i++, o += c) {
-        for (let j = 0; j < c; j++) {
-          const gv = g[o + j]!;
-          out[j]! += gv;
-          out[c + j]! += gv * (x[o + j]! - mean[j]!);
-        }
-      }
-    } else {
-      for (let i = 0, o = 0; i < rows; i++, o += c) {
-        for (let j = 0; j < c; j++) {
-          const gv = g[o + j]! * (-bits[o + j]! >>> 31);
-          out[j]! += gv;
-          out[c + j]! += gv * (x[o + j]! - mean[j]!);
-        }
-      }
-    }
-  } else {
-    const { k1, k2, t, s } = d;
-    for (let i = 0, o = 0; i < rows; i++, o += c) {
-      for (let j = 0; j < c; j++) {
-        const h = mix32((mix32((o + j) ^ k1) + k2) | 0) >>> 0;
-        let gv = Math.fround(g[o + j]! * (h >= t ? s : 0));
-        if (bits !== null) gv *= -bits[o + j]! >>> 31;
-        out[j]! += gv;
-        out[c + j]! += gv * (x[o + j]! - mean[j]!);
-      }
-    }
-  }
-  for (let j = 0; j < c; j++) out[c + j]! *= invStd[j]!;
-}
-
-function bnInputGradTS(
-  g: Float32Array,
-  mask: Float32Array | null,
-  x: Float32Array,
-  mean: Float32Array,
-  scale: Float32Array,
-  k: Float32Array,
-  b: Float32Array,
-  rows: number,
-  c: number,
-  seed: number,
-  threshold: number,
-  dropScale: number,
-  accumulate: boolean,
-  gx: Float32Array,
-): void {
-  const fn = 'bnInputGrad';
-  checkBnGrad(fn, g, mask, x, rows, c);
-  checkArray(fn, 'mean', mean, c);
-  checkArray(fn, 'scale', scale, c);
-  checkArray(fn, 'k', k, c);
-  checkArray(fn, 'b', b, c);
-  const d = checkDrop(fn, seed, threshold, dropScale);
-  checkBool(fn, 'accumulate', accumulate);
-  checkArray(fn, 'gx', gx, rows * c);
-  if (rows * c > 0 && (gx === g || gx === x || gx === mask)) throw new Error(`${fn}: gx must not alias an input`);
-  const bits = maskBits(mask ?? null);
-  if (!d.active && accumulate) {
-    if (bits === null) {
-      for (let i = 0, o = 0; i < rows; i++, o += c) {
-        for (let j = 0; j < c; j++) gx[o + j]! += g[o + j]! * scale[j]! - k[j]! * (x[o + j]! - mean[j]!) - b[j]!;
-      }
-    } else {
-      for (let i = 0, o = 0; i < rows; i++, o += c) {
-        for (let j = 0; j < c; j++) {
-          const gv = g[o + j]! * (-bits[o + j]! >>> 31);
-          gx[o + j]! += gv * scale[j]! - k[j]! * (x[o + j]! - mean[j]!) - b[j]!;
-        }
-      }
-    }
-    return;
-  }
-  const { k1, k2, t, s, active } = d;
-  for (let i = 0, o = 0; i < rows; i++, o += c) {
-    for (let j = 0; j < c; j++) {
-      let gv = g[o + j]!;
-      if (active) {
-        const h = mix32((mix32((o + j) ^ k1) + k2) | 0) >>> 0;
-        gv = Math.fround(gv * (h >= t ? s : 0));
-      }
-      if (bits !== null) gv *= -bits[o + j]! >>> 31;
-      const v = gv * scale[j]! - k[j]! * (x[o + j]! - mean[j]!) - b[j]!;
-      gx[o + j] = accumulate ? gx[o + j]! + v : v;
-    }
-  }
-}
-
-function dropoutForwardTS(x: Float32Array, n: number, seed: number, threshold: number, scale: number, out: Float32Array): void {
-  const fn = 'dropoutForward';
-  checkSize(fn, 'n', n);
-  const d = checkDrop(fn, seed, threshold, scale);
-  checkArray(fn, 'x', x, n);
-  checkArray(fn, 'out', out, n);
-  const { k1, k2, t, s } = d;
-  for (let i = 0; i < n; i++) {
-    const h = mix32((mix32(i ^ k1) + k2) | 0) >>> 0;
-    out[i] = x[i]! * (h >= t ? s : 0);
-  }
-}
-
-function dropoutBackwardTS(g: Float32Array, n: number, seed: number, threshold: number, scale: number, accumulate: boolean, gx: Float32Array): void {
-  const fn = 'dropoutBackward';
-  checkSize(fn, 'n', n);
-  const d = checkDrop(fn, seed, threshold, scale);
-  checkBool(fn, 'accumulate', accumulate);
-  checkArray(fn, 'g', g, n);
-  checkArray(fn, 'gx', gx, n);
-  if (n > 0 && gx === g) throw new Error(`${fn}: gx must not alias g`);
-  const { k1, k2, t, s } = d;
-  if (accumulate) {
-    for (let i = 0; i < n; i++) {
-      const h = mix32((mix32(i ^ k1) + k2) | 0) >>> 0;
-      gx[i]! += g[i]! * (h >= t ? s : 0);
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const h = mix32((mix32(i ^ k1) + k2) | 0) >>> 0;
-      gx[i] = g[i]! * (h >= t ? s : 0);
-    }
-  }
-}
-
-function addColumnSumsTS(g: Float32Array, rows: number, c: number, out: Float32Array): void {
-  const fn = 'addColumnSums';
-  checkSize(fn, 'rows', rows);
-  checkSize(fn, 'c', c);
-  checkArray(fn, 'g', g, rows * c);
-  checkArray(fn, 'out', out, c);
-  const acc = new Float64Array(c);
-  for (let i = 0, o = 0; i < rows; i++, o += c) {
-    for (let j = 0; j < c; j++) acc[j]! += g[o + j]!;
-  }
-  for (let j = 0; j < c; j++) out[j]! += acc[j]!;
-}
-
 /** The furthest element (exclusive) a strided [rows, n] block touches: offset + (rows − 1)·stride + n (0 when empty). */
 function stridedExtent(offset: number, stride: number, rows: number, n: number): number {
   return rows === 0 || n === 0 ? 0 : offset + (rows - 1) * stride + n;
@@ -710,40 +450,6 @@ function fillRowsTS(row: Float32Array, rows: number, n: number, out: Float32Arra
     const len = Math.min(filled, total - filled);
     out.copyWithin(filled, 0, len);
     filled += len;
-  }
-}
-
-function adamUpdateTS(
-  w: Float32Array,
-  g: Float32Array,
-  m: Float32Array,
-  v: Float32Array,
-  n: number,
-  b1: number,
-  b2: number,
-  a: number,
-  e: number,
-  l2: number,
-): void {
-  const fn = 'adamUpdate';
-  checkSize(fn, 'n', n);
-  checkArray(fn, 'w', w, n);
-  checkArray(fn, 'g', g, n);
-  checkArray(fn, 'm', m, n);
-  checkArray(fn, 'v', v, n);
-  const hyper = { b1, b2, a, e, l2 };
-  for (const [name, x] of Object.entries(hyper)) if (typeof x !== 'number') throw new TypeError(`${fn}: ${name} must be a number`);
-  if (n > 0 && new Set([w, g, m, v]).size < 4) throw new Error(`${fn}: w, g, m and v must be distinct arrays`);
-  const c1 = 1 - b1,
-    c2 = 1 - b2;
-  for (let i = 0; i < n; i++) {
-    const wi = w[i]!,
-      gi = g[i]! + l2 * wi;
-    const mi = b1 * m[i]! + c1 * gi,
-      vi = b2 * v[i]! + c2 * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    w[i] = wi - (a * mi) / (Math.sqrt(vi) + e);
   }
 }
 
@@ -788,24 +494,13 @@ function reluTS(x: Float32Array, n: number, out: Float32Array): void {
   }
 }
 
-function reluBackwardTS(x: Float32Array, g: Float32Array, n: number, accumulate: boolean, gx: Float32Array): void {
-  const fn = 'reluBackward';
-  checkSize(fn, 'n', n);
-  checkBool(fn, 'accumulate', accumulate);
-  checkArray(fn, 'x', x, n);
-  checkArray(fn, 'g', g, n);
-  checkArray(fn, 'gx', gx, n);
-  if (n > 0 && (gx === g || gx === x)) throw new Error(`${fn}: gx must not alias an input`);
-  if (accumulate) for (let i = 0; i < n; i++) gx[i]! += x[i]! > 0 ? g[i]! : 0;
-  else for (let i = 0; i < n; i++) gx[i] = x[i]! > 0 ? g[i]! : 0;
-}
-
-function fmSecondOrderTS(x: Float32Array, rows: number, fields: number, dim: number, out: Float32Array, s: Float32Array): void {
+function fmSecondOrderTS(x: Float32Array, rows: number, fields: number, dim: number, out: Float32Array, s: Float32Array, xStride?: number): void {
   const fn = 'fmSecondOrder';
   checkSize(fn, 'rows', rows);
   checkSize(fn, 'fields', fields);
   checkSize(fn, 'dim', dim);
-  checkArray(fn, 'x', x, rows * fields * dim);
+  const stride = checkRowStride(fn, xStride, fields * dim);
+  checkArray(fn, 'x', x, rowsExtent(rows, stride, fields * dim));
   checkArray(fn, 'out', out, rows);
   checkArray(fn, 's', s, rows * dim);
   const F = fields,
@@ -814,7 +509,7 @@ function fmSecondOrderTS(x: Float32Array, rows: number, fields: number, dim: num
   // kernel's order, which vectorises there).
   const q = new Float64Array(D);
   for (let b = 0; b < rows; b++) {
-    const base = b * F * D,
+    const base = b * stride,
       sb = b * D;
     s.fill(0, sb, sb + D);
     q.fill(0);
@@ -831,62 +526,14 @@ function fmSecondOrderTS(x: Float32Array, rows: number, fields: number, dim: num
   }
 }
 
-function fmSecondOrderBackwardTS(
-  x: Float32Array,
-  s: Float32Array,
-  g: Float32Array,
-  rows: number,
-  fields: number,
-  dim: number,
-  accumulate: boolean,
-  gx: Float32Array,
-): void {
-  const fn = 'fmSecondOrderBackward';
-  checkSize(fn, 'rows', rows);
-  checkSize(fn, 'fields', fields);
-  checkSize(fn, 'dim', dim);
-  checkBool(fn, 'accumulate', accumulate);
-  const n = rows * fields * dim;
-  checkArray(fn, 'x', x, n);
-  checkArray(fn, 's', s, rows * dim);
-  checkArray(fn, 'g', g, rows);
-  checkArray(fn, 'gx', gx, n);
-  if (n > 0 && (gx === x || gx === s || gx === g)) throw new Error(`${fn}: gx must not alias an input`);
-  const F = fields,
-    D = dim,
-    row = F * D;
-  for (let b = 0; b < rows; b++) {
-    const gb = g[b]!;
-    const base = b * row,
-      sb = b * D;
-    if (gb === 0) {
-      if (!accumulate) gx.fill(0, base, base + row);
-      continue;
-    }
-    for (let f = 0; f < F; f++) {
-      const o = base + f * D;
-      if (accumulate) for (let d = 0; d < D; d++) gx[o + d]! += gb * (s[sb + d]! - x[o + d]!);
-      else for (let d = 0; d < D; d++) gx[o + d] = gb * (s[sb + d]! - x[o + d]!);
-    }
-  }
-}
-
 /** The TypeScript twins of the fused dense kernels (also the fallback of a backend lacking some). */
 export const denseKernelsTS: DenseKernels = {
-  bnStats: bnStatsTS,
+  ...denseTrainingKernelsTS,
   bnForward: bnForwardTS,
-  bnGradSums: bnGradSumsTS,
-  bnInputGrad: bnInputGradTS,
-  dropoutForward: dropoutForwardTS,
-  dropoutBackward: dropoutBackwardTS,
-  addColumnSums: addColumnSumsTS,
   copyRows: copyRowsTS,
   fillRows: fillRowsTS,
-  adamUpdate: adamUpdateTS,
   relu: reluTS,
-  reluBackward: reluBackwardTS,
   fmSecondOrder: fmSecondOrderTS,
-  fmSecondOrderBackward: fmSecondOrderBackwardTS,
 };
 
 /** The portable TypeScript kernels (used when the native addon is absent or disabled). */

@@ -1,4 +1,4 @@
-import { Tensor, fromOp, allocFloat32, allocZeroedFloat32, releaseFloat32 } from '../tensor.js';
+import { Tensor, fromOp, allocFloat32, allocZeroedFloat32 } from '../tensor.js';
 import { kernels, denseKernels } from '../kernels/index.js';
 
 /** Options of `matmul`: which operand enters transposed (its last two axes swapped). */
@@ -111,6 +111,23 @@ export function fillRows(out: Float32Array, row: Float32Array, rows: number, n: 
  * after the backward ran.
  */
 export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
+  return linearOp(x, w, b, false);
+}
+
+/**
+ * Fused fully connected layer with ReLU, y = max(0, x·W + b) for x [rows, in], W [in, out],
+ * b [out] (or null): one GEMM with the bias pre-filled in C, then the ReLU in place over
+ * the GEMM's output (no second result buffer). Same values as `relu(linear(x, W, b))`.
+ * Backward: the gradient masked by y > 0 in place and the bias gradient summed in the same
+ * pass (`reluBackwardColumnSums`; the incoming gradient is this op's own, recycled after),
+ * then the two GEMMs of `linear`; the same bits as relu's backward followed by linear's.
+ */
+export function linearRelu(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
+  return linearOp(x, w, b, true);
+}
+
+/** `linear`, or `linearRelu` when `withRelu`. */
+function linearOp(x: Tensor, w: Tensor, b: Tensor | null, withRelu: boolean): Tensor {
   if (x.rank !== 2 || w.rank !== 2 || x.shape[1] !== w.shape[0]) {
     throw new Error(`linear: expected x [rows, in] and W [in, out], got [${x.shape}] and [${w.shape}]`);
   }
@@ -122,12 +139,19 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
   const out = inDim === 0 && b === null ? allocZeroedFloat32(rows * outDim) : allocFloat32(rows * outDim);
   if (b !== null) fillRows(out, b.data, rows, outDim);
   K.sgemm(false, false, rows, outDim, inDim, 1, x.data, 0, inDim, w.data, 0, outDim, b !== null ? 1 : 0, out, 0, outDim);
+  if (withRelu) denseKernels().relu(out, out.length, out);
   const parents = b !== null ? [x, w, b] : [x, w];
   return fromOp(
     out,
     [rows, outDim],
     parents,
     (g) => {
+      const biasGrad = b !== null && b.requiresGrad;
+      if (withRelu) {
+        // g is this op's gradient, read by nobody after this closure: masked in place.
+        const sums = biasGrad ? b.gradBuffer() : new Float32Array(outDim);
+        denseKernels().reluBackwardColumnSums(out, g, rows, outDim, g, sums);
+      }
       // A fresh gradient is written by the GEMM with beta = 0 (no zero-fill, no read).
       if (x.requiresGrad) {
         const { grad, overwrite } = x.gradForWrite();
@@ -137,34 +161,7 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
         const { grad, overwrite } = w.gradForWrite();
         K.sgemm(true, false, inDim, outDim, rows, 1, x.data, 0, inDim, g, 0, outDim, overwrite ? 0 : 1, grad, 0, outDim);
       }
-      if (b !== null && b.requiresGrad) denseKernels().addColumnSums(g, rows, outDim, b.gradBuffer());
-    },
-    { releasesGrad: true },
-  );
-}
-
-/**
- * Fused fully connected layer with ReLU, y = max(0, x·W + b) for x [rows, in], W [in, out],
- * b [out] (or null): one GEMM with the bias pre-filled in C, then the ReLU in place over
- * the GEMM's output (no second result buffer). Same values as `relu(linear(x, W, b))`.
- * Backward: the gradient masked by y > 0, then as `linear`.
- */
-export function linearRelu(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
-  const y = linear(x, w, b);
-  const out = y.data,
-    n = out.length;
-  denseKernels().relu(out, n, out);
-  if (!y.requiresGrad) return y;
-  const linearBackward = y.backwardFn!;
-  return fromOp(
-    out,
-    y.shape,
-    y.parents,
-    (g) => {
-      const gm = allocFloat32(n);
-      denseKernels().reluBackward(out, g, n, false, gm);
-      linearBackward(gm);
-      releaseFloat32(gm);
+      if (biasGrad && !withRelu) denseKernels().addColumnSums(g, rows, outDim, b.gradBuffer());
     },
     { releasesGrad: true },
   );

@@ -183,7 +183,8 @@ function addRun(dst: Float32Array, d: number, src: Float32Array, s: number, n: n
 
 /**
  * Joins tensors along `axis` (negative counts from the end); all other axes must agree.
- * Backward: each input receives its slab of the gradient.
+ * Backward: each input receives its slab of the gradient (copied; the gradient array is
+ * recycled after).
  */
 export function concat(tensors: readonly Tensor[], axis: number): Tensor {
   if (tensors.length === 0) throw new Error('concat: needs at least one tensor');
@@ -212,16 +213,24 @@ export function concat(tensors: readonly Tensor[], axis: number): Tensor {
     else denseKernels().copyRows(t.data, 0, chunk, outer, chunk, out, off, row);
     off += chunk;
   }
-  return fromOp(out, outShape, tensors, (g) => {
-    tensors.forEach((t, k) => {
-      if (!t.requiresGrad) return;
-      // A fresh gradient is written (no zero-fill), an existing one added to.
-      const { grad: gt, overwrite } = t.gradForWrite();
-      const chunk = t.shape[a]! * inner;
-      if (overwrite) denseKernels().copyRows(g, offsets[k]!, row, outer, chunk, gt, 0, chunk);
-      else for (let o = 0; o < outer; o++) addRun(gt, o * chunk, g, o * row + offsets[k]!, chunk);
-    });
-  });
+  return fromOp(
+    out,
+    outShape,
+    tensors,
+    (g) => {
+      tensors.forEach((t, k) => {
+        if (!t.requiresGrad) return;
+        // A fresh gradient is written (no zero-fill), an existing one added to.
+        const { grad: gt, overwrite } = t.gradForWrite();
+        const chunk = t.shape[a]! * inner;
+        if (overwrite) denseKernels().copyRows(g, offsets[k]!, row, outer, chunk, gt, 0, chunk);
+        else for (let o = 0; o < outer; o++) addRun(gt, o * chunk, g, o * row + offsets[k]!, chunk);
+      });
+      // The gradient is copied out and not kept: backward() recycles it (the MLP input's
+      // gradient, written by the first layer's GEMM, is then a pooled array, not a fresh one).
+    },
+    { releasesGrad: true },
+  );
 }
 
 /** Stacks same-shaped tensors along a new axis `axis` (−1 = last). Backward: each input gets its slice. */

@@ -7,7 +7,11 @@
  *
  * Node-only modules the browser graph would reach are substituted, each named here: the
  * native addon loader (engine/kernels/native.js → ./no-native.js) and `node:buffer`
- * (→ ./buffer-shim.js); any other Node module fails the build (platform "browser").
+ * (→ ./buffer-shim.js); any other Node module fails the build (platform "browser"). The
+ * TypeScript twins of the training-only kernels (engine/kernels/typescript-training.js: dense
+ * backward passes, dropout, batch statistics, Adam; embedding/kernels-ts-training.js: the
+ * sparse-gradient accumulator and row optimizers) are replaced by ./training-absent.js, whose
+ * entries throw: the scorer never trains.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -30,10 +34,15 @@ const substitutes: Plugin = {
   name: 'finerank-browser-substitutes',
   setup(b) {
     b.onResolve({ filter: /^node:buffer$/ }, () => ({ path: join(HERE, 'buffer-shim.js') }));
-    const nativeLoader = resolve(HERE, '..', '..', 'engine', 'kernels', 'native.js');
-    b.onResolve({ filter: /\/native\.js$/ }, (a) =>
-      resolve(a.resolveDir, a.path) === nativeLoader ? { path: join(HERE, 'no-native.js') } : undefined,
-    );
+    const swaps = new Map([
+      [resolve(HERE, '..', '..', 'engine', 'kernels', 'native.js'), join(HERE, 'no-native.js')],
+      [resolve(HERE, '..', '..', 'engine', 'kernels', 'typescript-training.js'), join(HERE, 'training-absent.js')],
+      [resolve(HERE, '..', '..', 'embedding', 'kernels-ts-training.js'), join(HERE, 'training-absent.js')],
+    ]);
+    b.onResolve({ filter: /\/(native|typescript-training|kernels-ts-training)\.js$/ }, (a) => {
+      const to = swaps.get(resolve(a.resolveDir, a.path));
+      return to !== undefined ? { path: to } : undefined;
+    });
   },
 };
 
