@@ -8,6 +8,15 @@ function checkRows(op: string, x: Tensor): [number, number, number] {
   return x.shape as [number, number, number];
 }
 
+/** Output rows H + 2·pad − k + 1 of a stride-1 convolution, checking k ≥ 1, pad ≥ 0 and at least one row. */
+function outputRows(op: string, H: number, k: number, pad: number): number {
+  if (!Number.isInteger(k) || k < 1) throw new Error(`${op}: kernel height must be a positive integer, got ${k}`);
+  if (!Number.isInteger(pad) || pad < 0) throw new Error(`${op}: padding must be a non-negative integer, got ${pad}`);
+  const Ho = H + 2 * pad - k + 1;
+  if (Ho < 1) throw new Error(`${op}: kernel height ${k} with padding ${pad} leaves no output row for ${H} input rows`);
+  return Ho;
+}
+
 /**
  * im2col along the position axis, the input of a convolution with kernel height `k` and zero
  * padding `pad` on both sides written as one GEMM: x [N, H, C] → [N, H_out, k·C] with
@@ -19,10 +28,7 @@ function checkRows(op: string, x: Tensor): [number, number, number] {
  */
 export function unfoldRows(x: Tensor, k: number, pad: number): Tensor {
   const [N, H, C] = checkRows('unfoldRows', x);
-  if (!Number.isInteger(k) || k < 1) throw new Error(`unfoldRows: kernel height must be a positive integer, got ${k}`);
-  if (!Number.isInteger(pad) || pad < 0) throw new Error(`unfoldRows: padding must be a non-negative integer, got ${pad}`);
-  const Ho = H + 2 * pad - k + 1;
-  if (Ho < 1) throw new Error(`unfoldRows: kernel height ${k} with padding ${pad} leaves no output row for ${H} input rows`);
+  const Ho = outputRows('unfoldRows', H, k, pad);
   const W = k * C;
   const K = rowKernels();
   const out = allocFloat32(N * Ho * W);
@@ -50,10 +56,7 @@ export const CONV_ROWS_CHUNK_ELEMENTS = 1 << 18;
  */
 export function convRows(x: Tensor, w: Tensor, b: Tensor | null, k: number, pad: number, chunkElements = CONV_ROWS_CHUNK_ELEMENTS): Tensor {
   const [N, H, C] = checkRows('convRows', x);
-  if (!Number.isInteger(k) || k < 1) throw new Error(`convRows: kernel height must be a positive integer, got ${k}`);
-  if (!Number.isInteger(pad) || pad < 0) throw new Error(`convRows: padding must be a non-negative integer, got ${pad}`);
-  const Ho = H + 2 * pad - k + 1;
-  if (Ho < 1) throw new Error(`convRows: kernel height ${k} with padding ${pad} leaves no output row for ${H} input rows`);
+  const Ho = outputRows('convRows', H, k, pad);
   const W = k * C;
   if (w.rank !== 2 || w.shape[0] !== W)
     throw new Error(`convRows: weight must be [${W}, out] (kernel height ${k} × ${C} channels), got [${w.shape}]`);
