@@ -24,7 +24,7 @@ import { setPoolMinLength } from '../../src/engine/tensor.js';
 import { servingNodeFlags } from '../../src/serve/node-flags.js';
 import { encodeRankRows } from '../../src/serve/encode-request.js';
 import { quickRankCheck } from '../../src/serve/fast-validate.js';
-import { scoredResponseBytes } from '../../src/serve/response-json.js';
+import { scoredResponseJson } from '../../src/serve/response-json.js';
 import { rankOrder } from '../../src/serve/rank-order.js';
 import { DEFAULT_LIMITS, type RankRequest } from '../../src/serve/api-schemas.js';
 import { parseArgs, intOption, intListOption } from '../common/args.js';
@@ -77,7 +77,7 @@ function inProcessPhases(served: ServedModel, n: number): Record<Phase | 'total'
       encode: () => (batch = encodeRankRows(served.featureMap, body.context ?? {}, body.candidates)),
       forward: () => (scores = scoreServed(served, batch!)),
       sort: () => (order = rankOrder(scores!.probs[scores!.tasks[0]!]!)),
-      respond: () => scoredResponseBytes(served, scores!, order!),
+      respond: () => scoredResponseJson(served, scores!, order!),
     };
     const t0 = process.cpuUsage();
     for (const p of PHASES) {

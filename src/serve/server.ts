@@ -17,7 +17,7 @@ import { loadServedModel, type ServedModel } from './model-slot.js';
 import { openApiDocument } from './openapi.js';
 import type { TaskScores } from './scorer.js';
 import { quickRankCheck, quickScoreCheck } from './fast-validate.js';
-import { scoredResponseBytes } from './response-json.js';
+import { scoredResponseJson } from './response-json.js';
 import { rankOrder } from './rank-order.js';
 import { setPoolMinLength } from '../engine/tensor.js';
 
@@ -186,13 +186,13 @@ export function createScoringServer(opts: ServeOptions): ScoringServer {
   });
 
   // Valid bodies pass the quick checks (src/serve/fast-validate.ts); anything else goes
-  // through the zod validator, which names each problem. Answers are written as JSON bytes
+  // through the zod validator, which names each problem. Answers are written as JSON text
   // directly (src/serve/response-json.ts).
   app.post('/v1/score', async (req, reply) => {
     const model = needModel();
     const body = (quickScoreCheck(req.body, schemas.columnSet, limits) ? req.body : parse(schemas.scoreRequest, req.body)) as ScoreRequest;
     const scores = await submit(model, encodeScoreRows(model.featureMap, body.rows));
-    return reply.type(JSON_TYPE).send(scoredResponseBytes(model, scores, null));
+    return reply.type(JSON_TYPE).send(scoredResponseJson(model, scores, null));
   });
 
   app.post('/v1/rank', async (req, reply) => {
@@ -201,7 +201,7 @@ export function createScoringServer(opts: ServeOptions): ScoringServer {
     const scores = await submit(model, encodeRankRows(model.featureMap, body.context ?? {}, body.candidates));
     const order = rankOrder(scores.probs[scores.tasks[0]!]!);
     const k = Math.min(body.top_k ?? order.length, order.length);
-    return reply.type(JSON_TYPE).send(scoredResponseBytes(model, scores, order.subarray(0, k)));
+    return reply.type(JSON_TYPE).send(scoredResponseJson(model, scores, order.subarray(0, k)));
   });
 
   app.post('/admin/reload', async (req) => {
