@@ -146,6 +146,30 @@ function gatherFieldRows(
 }
 
 /**
+ * The backward of a multi-field lookup: saves the ids (field-major copy) and sends, for each
+ * trainable field table f, the gradient rows g[b·stride + f·fieldStep …] (b < B) to its sparse
+ * accumulator.
+ */
+function fieldsBackward(
+  tables: readonly EmbeddingTable[],
+  ids: readonly Int32Array[],
+  B: number,
+  fieldStep: number,
+  stride: number,
+): (g: Float32Array) => void {
+  const F = tables.length;
+  const saved = new Int32Array(F * B);
+  for (let f = 0; f < F; f++) saved.set(ids[f]!, f * B);
+  const tablesCopy = tables.slice();
+  return (g) => {
+    for (let f = 0; f < F; f++) {
+      const t = tablesCopy[f]!;
+      if (t.trainable) t.accumulateGradStrided(saved, f * B, B, g, f * fieldStep, stride, 1);
+    }
+  };
+}
+
+/**
  * The embeddings of F categorical fields for a batch: out[b, f, :] = tables[f].weight row
  * ids[f][b], a [B, F, D] tensor. Tables may repeat (shared embeddings); all must have the
  * same dim D. One pass over the batch forward and one backward, no intermediate tensors.
@@ -157,21 +181,7 @@ export function embedFields(tables: readonly EmbeddingTable[], ids: readonly Int
   const rowStride = F * D;
   gatherFieldRows(tables, ids, D, out, rowStride);
   if (!recording(tables)) return untracked(out, [B, F, D]);
-  const saved = new Int32Array(F * B);
-  for (let f = 0; f < F; f++) saved.set(ids[f]!, f * B);
-  const tablesCopy = tables.slice();
-  return fromOp(
-    out,
-    [B, F, D],
-    anchorsOf(tables),
-    (g) => {
-      for (let f = 0; f < F; f++) {
-        const t = tablesCopy[f]!;
-        if (t.trainable) t.accumulateGradStrided(saved, f * B, B, g, f * D, rowStride, 1);
-      }
-    },
-    RELEASES_GRAD,
-  );
+  return fromOp(out, [B, F, D], anchorsOf(tables), fieldsBackward(tables, ids, B, D, rowStride), RELEASES_GRAD);
 }
 
 /**
@@ -201,18 +211,13 @@ export function embedFieldsConcat(tables: readonly EmbeddingTable[], ids: readon
   }
   const recordTables = recording(tables);
   if (!recordTables && !(isGradEnabled() && rest.some((t) => t.requiresGrad))) return untracked(out, [B, W]);
-  const saved = new Int32Array(F * B);
-  for (let f = 0; f < F; f++) saved.set(ids[f]!, f * B);
-  const tablesCopy = tables.slice();
+  const tablesBackward = fieldsBackward(tables, ids, B, D, W);
   return fromOp(
     out,
     [B, W],
     [...anchorsOf(tables), ...rest],
     (g) => {
-      for (let f = 0; f < F; f++) {
-        const t = tablesCopy[f]!;
-        if (t.trainable) t.accumulateGradStrided(saved, f * B, B, g, f * D, W, 1);
-      }
+      tablesBackward(g);
       rest.forEach((t, k) => {
         const n = t.shape[1]!;
         if (!t.requiresGrad || n === 0 || B === 0) return;
@@ -246,21 +251,7 @@ export function embedFieldsSum(tables: readonly EmbeddingTable[], ids: readonly 
   }
   releaseFloat32(rows);
   if (!recording(tables)) return untracked(out, [B]);
-  const saved = new Int32Array(F * B);
-  for (let f = 0; f < F; f++) saved.set(ids[f]!, f * B);
-  const tablesCopy = tables.slice();
-  return fromOp(
-    out,
-    [B],
-    anchorsOf(tables),
-    (g) => {
-      for (let f = 0; f < F; f++) {
-        const t = tablesCopy[f]!;
-        if (t.trainable) t.accumulateGradStrided(saved, f * B, B, g, 0, 1, 1);
-      }
-    },
-    RELEASES_GRAD,
-  );
+  return fromOp(out, [B], anchorsOf(tables), fieldsBackward(tables, ids, B, 0, 1), RELEASES_GRAD);
 }
 
 /** Pooling of a multi-value field: sum, mean (over the true length) or element-wise max. */
