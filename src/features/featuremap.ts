@@ -870,11 +870,7 @@ export class FeatureMap {
 
   /** The persisted form (schema included). */
   toJSON(): FeatureMapJSON {
-    const vocabularies: Record<string, VocabJSON | HashJSON> = {};
-    for (const [k, e] of this.cats) vocabularies[k] = e.toJSON();
-    const numeric: Record<string, NumericJSON> = {};
-    for (const [k, e] of this.nums) numeric[k] = e.toJSON();
-    return { format: 'finerank.featuremap', version: 1, schema: schemaToJSON(this.schema), vocabularies, numeric };
+    return this.jsonWith((e) => e.toJSON());
   }
 
   /**
@@ -920,10 +916,18 @@ export class FeatureMap {
 
   /** `toJSON` with the vocabularies (filled in by `share`) left out. */
   private toJSONWithout(): FeatureMapJSON {
+    return this.jsonWith((e) => (e.kind === 'hash' ? e.toJSON() : null));
+  }
+
+  /** The persisted form with each categorical encoder's entry given by `entry` (null: left out), in field order. */
+  private jsonWith(entry: (e: VocabEncoder | HashEncoder) => VocabJSON | HashJSON | null): FeatureMapJSON {
+    const vocabularies: Record<string, VocabJSON | HashJSON> = {};
+    for (const [k, e] of this.cats) {
+      const v = entry(e);
+      if (v !== null) vocabularies[k] = v;
+    }
     const numeric: Record<string, NumericJSON> = {};
     for (const [k, e] of this.nums) numeric[k] = e.toJSON();
-    const vocabularies: Record<string, VocabJSON | HashJSON> = {};
-    for (const [k, e] of this.cats) if (e.kind === 'hash') vocabularies[k] = e.toJSON();
     return { format: 'finerank.featuremap', version: 1, schema: schemaToJSON(this.schema), vocabularies, numeric };
   }
 
