@@ -17,6 +17,7 @@ import type { PaddedIds } from '../features/batch.js';
 import type { EmbeddingTable } from './table.js';
 import { embeddingKernels } from './kernels.js';
 import { denseKernels } from '../engine/kernels/index.js';
+import { sendSlabGrad } from '../engine/ops/shape.js';
 
 /**
  * A result outside the graph (no recording): made through `fromOp` with no parents, so a
@@ -220,10 +221,7 @@ export function embedFieldsConcat(tables: readonly EmbeddingTable[], ids: readon
       tablesBackward(g);
       rest.forEach((t, k) => {
         const n = t.shape[1]!;
-        if (!t.requiresGrad || n === 0 || B === 0) return;
-        const { grad, overwrite } = t.gradForWrite();
-        if (overwrite) denseKernels().copyRows(g, offsets[k]!, W, B, n, grad, 0, n);
-        else for (let b = 0; b < B; b++) for (let j = 0; j < n; j++) grad[b * n + j]! += g[b * W + offsets[k]! + j]!;
+        if (t.requiresGrad && n > 0 && B > 0) sendSlabGrad(t, g, offsets[k]!, W, B, n);
       });
     },
     RELEASES_GRAD,

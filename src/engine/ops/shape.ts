@@ -182,6 +182,17 @@ function addRun(dst: Float32Array, d: number, src: Float32Array, s: number, n: n
 }
 
 /**
+ * The backward of a column slab: columns [offset, offset + chunk) of each of the `outer` rows
+ * (width `row`) of g go to t's gradient [outer, chunk] — copied into a fresh gradient (no
+ * zero-fill), added to an existing one. `concat`'s inputs and `embedFieldsConcat`'s dense parts.
+ */
+export function sendSlabGrad(t: Tensor, g: Float32Array, offset: number, row: number, outer: number, chunk: number): void {
+  const { grad, overwrite } = t.gradForWrite();
+  if (overwrite) denseKernels().copyRows(g, offset, row, outer, chunk, grad, 0, chunk);
+  else for (let o = 0; o < outer; o++) addRun(grad, o * chunk, g, o * row + offset, chunk);
+}
+
+/**
  * Joins tensors along `axis` (negative counts from the end); all other axes must agree.
  * Backward: each input receives its slab of the gradient (copied; the gradient array is
  * recycled after).
@@ -219,12 +230,7 @@ export function concat(tensors: readonly Tensor[], axis: number): Tensor {
     tensors,
     (g) => {
       tensors.forEach((t, k) => {
-        if (!t.requiresGrad) return;
-        // A fresh gradient is written (no zero-fill), an existing one added to.
-        const { grad: gt, overwrite } = t.gradForWrite();
-        const chunk = t.shape[a]! * inner;
-        if (overwrite) denseKernels().copyRows(g, offsets[k]!, row, outer, chunk, gt, 0, chunk);
-        else for (let o = 0; o < outer; o++) addRun(gt, o * chunk, g, o * row + offsets[k]!, chunk);
+        if (t.requiresGrad) sendSlabGrad(t, g, offsets[k]!, row, outer, t.shape[a]! * inner);
       });
       // The gradient is copied out and not kept: backward() recycles it (the MLP input's
       // gradient, written by the first layer's GEMM, is then a pooled array, not a fresh one).
